@@ -1,0 +1,155 @@
+// Package account holds Airlock's rules: sign-in, sessions, the forgotten
+// password flow, password changes and user administration. The web and API
+// fronts both call it, so each security rule of SPEC §6 lives here once.
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
+)
+
+// Config holds the account rules' settings.
+type Config struct {
+	PublicURL       *url.URL
+	AppURL          string
+	ResetTokenTTL   time.Duration
+	SessionIdle     time.Duration
+	SessionAbsolute time.Duration
+	TempPasswordTTL time.Duration
+
+	LimitForgotPerIP     Rate
+	LimitResetPerAccount Rate
+	LimitBadTokenPerIP   Rate
+	LimitLoginPerEmail   Rate
+	LimitLoginPerIP      Rate
+}
+
+// DefaultConfig returns the SPEC's defaults for publicURL.
+func DefaultConfig(publicURL *url.URL) Config {
+	return Config{
+		PublicURL:            publicURL,
+		ResetTokenTTL:        30 * time.Minute,
+		SessionIdle:          30 * time.Minute,
+		SessionAbsolute:      12 * time.Hour,
+		TempPasswordTTL:      72 * time.Hour,
+		LimitForgotPerIP:     Rate{N: 20, Per: 10 * time.Minute},
+		LimitResetPerAccount: Rate{N: 3, Per: time.Hour},
+		LimitBadTokenPerIP:   Rate{N: 20, Per: 10 * time.Minute},
+		LimitLoginPerEmail:   Rate{N: 10, Per: 15 * time.Minute},
+		LimitLoginPerIP:      Rate{N: 100, Per: 15 * time.Minute},
+	}
+}
+
+// Service applies the account rules.
+type Service struct {
+	store     airlock.Store
+	hasher    *password.Hasher
+	policy    *password.Policy
+	templates *mail.Templates
+	sender    mail.Sender
+	clock     airlock.Clock
+	log       *slog.Logger
+	cfg       Config
+	wake      chan struct{}
+}
+
+// New returns a Service.
+func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Hasher, policy *password.Policy,
+	templates *mail.Templates, sender mail.Sender, clock airlock.Clock) *Service {
+	return &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
+		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1)}
+}
+
+// Config returns the service's settings.
+func (s *Service) Config() Config { return s.cfg }
+
+// Policy returns the password policy.
+func (s *Service) Policy() *password.Policy { return s.policy }
+
+// Meta describes who is asking: the client's address and browser, and the
+// signed-in actor when there is one.
+type Meta struct {
+	IP        string
+	UserAgent string
+	ActorID   string
+	Language  string
+}
+
+// newSecret returns 256 random bits, base64url-encoded (SPEC §6.2).
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// secretHash is what is stored for a token or session id: never the secret.
+func secretHash(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// wellFormedSecret reports whether s looks like a newSecret value, so that
+// garbage is refused before touching the database.
+func wellFormedSecret(s string) bool {
+	if len(s) != 43 {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil
+}
+
+func newID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40 // UUID version 4
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+// hashKey keeps limiter keys short and free of the raw email typed.
+func hashKey(prefix, s string) string {
+	h := sha256.Sum256([]byte(s))
+	return prefix + hex.EncodeToString(h[:12])
+}
+
+func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta, subjectID, subject, outcome, detail string) error {
+	e := &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID, Subject: subject,
+		IP: m.IP, UserAgent: truncate(m.UserAgent, 300), Outcome: outcome, Detail: detail}
+	if err := tx.InsertAudit(ctx, e); err != nil {
+		return err
+	}
+	s.log.Info("audit", "kind", kind, "actor", m.ActorID, "subject_id", subjectID, "outcome", outcome, "ip", m.IP)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Wrong email or password."}

@@ -1,0 +1,145 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/mail"
+)
+
+const (
+	mailReset           = mail.KindReset
+	mailPasswordChanged = mail.KindPasswordChanged
+)
+
+// mailPayload is an outbox entry. It holds no secret: a reset email's token
+// is minted when the email is sent, so no raw token is ever stored.
+type mailPayload struct {
+	Kind      string    `json:"kind"`
+	UserID    string    `json:"user_id"`
+	To        string    `json:"to"`
+	Language  string    `json:"language"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// enqueueMail puts an email in the outbox, in the caller's transaction.
+func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, now time.Time) error {
+	payload, err := json.Marshal(mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now})
+	if err != nil {
+		return err
+	}
+	if err := tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now}); err != nil {
+		return err
+	}
+	s.poke()
+	return nil
+}
+
+var errDropMail = errors.New("mail no longer wanted")
+
+// composeMail renders an outbox entry. For a reset email it first mints the
+// token: a fresh one per delivery attempt, which replaces any older link.
+func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPayload) (*mail.Message, error) {
+	now := s.clock.Now()
+	var u *airlock.User
+	var link string
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		u, err = tx.UserByID(ctx, p.UserID)
+		if errors.Is(err, airlock.ErrNotFound) {
+			return errDropMail
+		}
+		if err != nil {
+			return err
+		}
+		if p.Kind != mailReset {
+			return nil
+		}
+		switch {
+		case !u.Active:
+			return errDropMail // an inactive user gets no email
+		case airlock.NormalizeEmail(u.Email) != airlock.NormalizeEmail(p.To):
+			return errDropMail // the address changed: the request died with it
+		case u.PasswordChangedAt.After(p.CreatedAt):
+			return errDropMail // a password change kills older reset requests
+		}
+		// A newer token kills the older ones (SPEC §6.2).
+		if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
+			return err
+		}
+		token, err := newSecret()
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID,
+			CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTokenTTL)}); err != nil {
+			return err
+		}
+		link = s.link("/password/reset", "token", token)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	lang := p.Language
+	if !airlock.ValidLanguage(lang) {
+		lang = "en"
+	}
+	data := map[string]any{
+		"Lang":       lang,
+		"Name":       u.Name(),
+		"Email":      p.To,
+		"Link":       link,
+		"ValidFor":   mail.Duration(s.cfg.ResetTokenTTL, lang),
+		"When":       p.CreatedAt.UTC().Format("2006-01-02 15:04"),
+		"ForgotLink": s.link("/password/forgot"),
+	}
+	subject, text, html, err := s.templates.Render(p.Kind, lang, data)
+	if err != nil {
+		return nil, err
+	}
+	return &mail.Message{
+		ID:      fmt.Sprintf("<%d.%d@%s>", job.ID, job.CreatedAt.UnixMilli(), s.cfg.PublicURL.Hostname()),
+		To:      p.To, // exactly one recipient: the address stored on the account
+		Subject: subject, Text: text, HTML: html,
+	}, nil
+}
+
+// link builds an absolute URL from AIRLOCK_PUBLIC_URL only, never from a
+// request's Host header (SPEC §6.4).
+func (s *Service) link(path string, kv ...string) string {
+	u := *s.cfg.PublicURL
+	u.Path = u.Path + path
+	u.RawQuery = ""
+	if len(kv) == 2 {
+		q := u.Query()
+		q.Set(kv[0], kv[1])
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func (s *Service) processMail(ctx context.Context, job *airlock.Job) error {
+	var p mailPayload
+	if err := json.Unmarshal(job.Payload, &p); err != nil {
+		s.log.Error("unreadable outbox entry dropped", "job", job.ID)
+		return s.store.DeleteJob(ctx, job.ID)
+	}
+	msg, err := s.composeMail(ctx, job, p)
+	if errors.Is(err, errDropMail) {
+		s.log.Info("mail dropped", "job", job.ID, "kind", p.Kind)
+		return s.store.DeleteJob(ctx, job.ID)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.sender.Send(ctx, msg); err != nil {
+		return err
+	}
+	s.log.Info("mail sent", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts)
+	return s.store.DeleteJob(ctx, job.ID)
+}

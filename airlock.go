@@ -1,0 +1,80 @@
+// Package airlock holds Airlock's domain types, error codes and the interfaces
+// that the other packages implement. It depends on the standard library only.
+package airlock
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Code is a stable error code. The web and API edges map codes to statuses.
+type Code string
+
+// Error codes shared by every layer.
+const (
+	CodeInvalid        Code = "invalid"
+	CodeNotFound       Code = "not_found"
+	CodeConflict       Code = "conflict"
+	CodeUnauthorized   Code = "unauthorized"
+	CodeForbidden      Code = "forbidden"
+	CodeRateLimited    Code = "rate_limited"
+	CodePasswordPolicy Code = "password_policy"
+	CodeUnavailable    Code = "unavailable"
+	CodeInvalidToken   Code = "invalid_token"
+	CodeTooLarge       Code = "too_large"
+	CodeInternal       Code = "internal"
+)
+
+// Error is a domain error with a stable code and a message safe to show.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the input field the error is about, when there is one.
+	Field string
+	// Reasons lists why a password was refused (CodePasswordPolicy).
+	Reasons []string
+	// RetryAfter tells a rate-limited or busy caller when to come back.
+	RetryAfter time.Duration
+	// Detail distinguishes variants of one code (for example "expired").
+	Detail string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Errorf returns an *Error with the given code and message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err, CodeInternal when it carries none.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}
+
+// AsError returns err's *Error, or nil.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// ErrNotFound is returned by stores when a row does not exist.
+var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
+
+// Clock tells the time. Tests inject a clock they move by hand.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/password"
+)
+
+// config is every setting of SPEC §3, read from the environment.
+type config struct {
+	Listen               string
+	PublicURL            *url.URL
+	DatabaseURL          string
+	SMTPURL              string
+	MailFrom             string
+	ResetTokenTTL        time.Duration
+	Servers              []server
+	AppURL               string
+	TrustedProxies       []netip.Prefix
+	LimitForgotPerIP     account.Rate
+	LimitResetPerAccount account.Rate
+	LimitBadTokenPerIP   account.Rate
+	LimitLoginPerEmail   account.Rate
+	LimitLoginPerIP      account.Rate
+	LogLevel             slog.Level
+	LogJSON              bool
+	PasswordMinLength    int
+	Argon2               password.Params
+	HashConcurrency      int
+}
+
+// server is an entry of the server directory (SPEC §5).
+type server struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}
+
+// settingError names the variable whose value is wrong.
+type settingError struct {
+	name, value string
+	err         error
+}
+
+func (e *settingError) Error() string {
+	return fmt.Sprintf("bad setting %s=%q: %v", e.name, e.value, e.err)
+}
+
+// loadConfig reads the settings; overrides (from serve's flags) win.
+func loadConfig(getenv func(string) string, overrides map[string]string) (*config, error) {
+	get := func(name, def string) string {
+		if v, ok := overrides[name]; ok {
+			return v
+		}
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	var errs []error
+	check := func(name, value string, err error) {
+		if err != nil {
+			errs = append(errs, &settingError{name, value, err})
+		}
+	}
+	c := &config{}
+
+	c.Listen = get("AIRLOCK_LISTEN", "127.0.0.1:8080")
+	if _, _, err := splitHostPort(c.Listen); err != nil {
+		check("AIRLOCK_LISTEN", c.Listen, err)
+	}
+
+	pub := get("AIRLOCK_PUBLIC_URL", "http://localhost:8080")
+	u, err := url.Parse(pub)
+	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
+		err = fmt.Errorf("want an origin like https://accounts.example.com")
+	}
+	check("AIRLOCK_PUBLIC_URL", pub, err)
+	if err == nil {
+		u.Path = strings.TrimSuffix(u.Path, "/")
+		c.PublicURL = u
+	}
+
+	c.DatabaseURL = get("AIRLOCK_DATABASE_URL", "sqlite:airlock.db")
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want sqlite:PATH or postgres://…"))
+	} else if c.DatabaseURL == "sqlite:" {
+		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("the sqlite path is empty"))
+	}
+
+	c.SMTPURL = get("AIRLOCK_SMTP_URL", "")
+	if c.SMTPURL != "" {
+		su, err := url.Parse(c.SMTPURL)
+		if err == nil && su.Scheme != "smtp" && su.Scheme != "smtps" {
+			err = fmt.Errorf("want smtp://[user:pass@]host:port or smtps://…")
+		}
+		if err != nil {
+			// Never echo the URL: it may hold the SMTP password.
+			errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: %v", err))
+		}
+	}
+	c.MailFrom = get("AIRLOCK_MAIL_FROM", "Airlock <no-reply@localhost>")
+
+	ttl := get("AIRLOCK_RESET_TOKEN_TTL", "30m")
+	c.ResetTokenTTL, err = time.ParseDuration(ttl)
+	if err == nil && (c.ResetTokenTTL < time.Minute || c.ResetTokenTTL > 24*time.Hour) {
+		err = fmt.Errorf("must be between 1m and 24h")
+	}
+	check("AIRLOCK_RESET_TOKEN_TTL", ttl, err)
+
+	srv := get("AIRLOCK_SERVERS", "")
+	c.Servers, err = parseServers(srv)
+	check("AIRLOCK_SERVERS", srv, err)
+
+	c.AppURL = get("AIRLOCK_APP_URL", "")
+	if c.AppURL != "" {
+		au, err := url.Parse(c.AppURL)
+		if err == nil && (au.Scheme == "" || au.Scheme == "javascript" || au.Scheme == "data") {
+			err = fmt.Errorf("want an absolute URL such as myapp://login or https://…")
+		}
+		check("AIRLOCK_APP_URL", c.AppURL, err)
+	}
+
+	tp := get("AIRLOCK_TRUSTED_PROXIES", "")
+	for _, part := range strings.Split(tp, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			if a, aerr := netip.ParseAddr(part); aerr == nil {
+				p, err = a.Prefix(a.BitLen())
+			}
+		}
+		check("AIRLOCK_TRUSTED_PROXIES", tp, err)
+		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
+	}
+
+	rate := func(name, def string, dst *account.Rate) {
+		v := get(name, def)
+		r, err := account.ParseRate(v)
+		check(name, v, err)
+		*dst = r
+	}
+	rate("AIRLOCK_LIMIT_FORGOT_PER_IP", "20/10m", &c.LimitForgotPerIP)
+	rate("AIRLOCK_LIMIT_RESET_PER_ACCOUNT", "3/1h", &c.LimitResetPerAccount)
+	rate("AIRLOCK_LIMIT_BAD_TOKEN_PER_IP", "20/10m", &c.LimitBadTokenPerIP)
+	rate("AIRLOCK_LIMIT_LOGIN_PER_EMAIL", "10/15m", &c.LimitLoginPerEmail)
+	rate("AIRLOCK_LIMIT_LOGIN_PER_IP", "100/15m", &c.LimitLoginPerIP)
+
+	lvl := get("AIRLOCK_LOG_LEVEL", "info")
+	check("AIRLOCK_LOG_LEVEL", lvl, c.LogLevel.UnmarshalText([]byte(lvl)))
+	switch f := get("AIRLOCK_LOG_FORMAT", "text"); f {
+	case "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		check("AIRLOCK_LOG_FORMAT", f, fmt.Errorf("want text or json"))
+	}
+
+	ml := get("AIRLOCK_PASSWORD_MIN_LENGTH", strconv.Itoa(password.DefaultMinLength))
+	c.PasswordMinLength, err = strconv.Atoi(ml)
+	if err == nil && (c.PasswordMinLength < password.MinLengthFloor || c.PasswordMinLength > 64) {
+		err = fmt.Errorf("must be between %d and 64", password.MinLengthFloor)
+	}
+	check("AIRLOCK_PASSWORD_MIN_LENGTH", ml, err)
+
+	a2 := get("AIRLOCK_ARGON2", password.DefaultParams.String())
+	c.Argon2, err = password.ParseParams(a2)
+	check("AIRLOCK_ARGON2", a2, err)
+
+	hc := get("AIRLOCK_HASH_CONCURRENCY", strconv.Itoa(max(2, runtime.GOMAXPROCS(0))))
+	c.HashConcurrency, err = strconv.Atoi(hc)
+	if err == nil && (c.HashConcurrency < 1 || c.HashConcurrency > 256) {
+		err = fmt.Errorf("must be between 1 and 256")
+	}
+	check("AIRLOCK_HASH_CONCURRENCY", hc, err)
+
+	if len(errs) > 0 {
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return nil, fmt.Errorf("%s", strings.Join(msgs, "\n"))
+	}
+	return c, nil
+}
+
+// parseServers reads "id=Name=https://url,…" or a path to a JSON file
+// holding [{"id","name","url"}] or {"servers":[…]}.
+func parseServers(v string) ([]server, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return []server{}, nil
+	}
+	var list []server
+	if !strings.Contains(v, "=") {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return nil, fmt.Errorf("read server directory: %w", err)
+		}
+		var wrapped struct {
+			Servers []server `json:"servers"`
+		}
+		dec := json.NewDecoder(strings.NewReader(string(b)))
+		dec.DisallowUnknownFields()
+		if strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
+			err = dec.Decode(&wrapped)
+			list = wrapped.Servers
+		} else {
+			err = dec.Decode(&list)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse server directory %s: %w", v, err)
+		}
+	} else {
+		for _, entry := range strings.Split(v, ",") {
+			parts := strings.SplitN(strings.TrimSpace(entry), "=", 3)
+			if len(parts) != 3 {
+				return nil, fmt.Errorf("entry %q: want id=Name=https://url", entry)
+			}
+			list = append(list, server{ID: parts[0], Name: parts[1], URL: parts[2]})
+		}
+	}
+	seen := map[string]bool{}
+	for _, s := range list {
+		if s.ID == "" || s.Name == "" {
+			return nil, fmt.Errorf("entry %q: id and name are required", s.ID)
+		}
+		if seen[s.ID] {
+			return nil, fmt.Errorf("id %q appears twice", s.ID)
+		}
+		seen[s.ID] = true
+		u, err := url.Parse(s.URL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, fmt.Errorf("entry %q: url must be http(s)://host", s.ID)
+		}
+	}
+	return list, nil
+}

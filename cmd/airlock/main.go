@@ -1,0 +1,20 @@
+// Command airlock runs the Airlock accounts service and its administration
+// commands. main only wires; see run.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "airlock:", err)
+		os.Exit(exitCode(err))
+	}
+}

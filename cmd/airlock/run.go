@@ -1,0 +1,244 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/store"
+	"github.com/airlockhq/airlock/web"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `usage: airlock COMMAND
+
+  serve                 run the server (migrates the database first)
+  migrate               apply database migrations and exit
+  user add --email E [--first-name F] [--last-name L] [--language en|fr]
+           [--group G ...] [--password-stdin] [--temporary]
+  user set-password --email E --password-stdin [--temporary]
+  user list [--q TEXT] [--group G]
+  version
+
+Settings are environment variables (AIRLOCK_*); see the README.
+`
+
+// usageError is bad command-line input: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var u *usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// run is the whole program, so that tests can drive it as a user would.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"no command"}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], getenv, stdout, stderr)
+	case "migrate":
+		cfg, err := loadConfig(getenv, nil)
+		if err != nil {
+			return err
+		}
+		db, err := openStore(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "user":
+		return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "airlock", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return &usageError{fmt.Sprintf("unknown command %q", args[0])}
+	}
+}
+
+func newLogger(cfg *config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func openStore(ctx context.Context, cfg *config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// app is the wired service.
+type app struct {
+	db         *store.DB
+	accounts   *account.Service
+	hasher     *password.Hasher
+	devMailbox *mail.DevMailbox
+}
+
+func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Clock) (*app, error) {
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	templates, err := mail.ParseTemplates()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &app{db: db}
+	var sender mail.Sender
+	if cfg.SMTPURL == "" {
+		a.devMailbox = mail.NewDevMailbox(200, clock.Now)
+		sender = a.devMailbox
+	} else {
+		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("bad setting AIRLOCK_SMTP_URL or AIRLOCK_MAIL_FROM: %w", err)
+		}
+		sender = smtp
+	}
+	a.hasher = password.NewHasher(cfg.Argon2, cfg.HashConcurrency, 2*time.Second)
+	acfg := account.DefaultConfig(cfg.PublicURL)
+	acfg.AppURL = cfg.AppURL
+	acfg.ResetTokenTTL = cfg.ResetTokenTTL
+	acfg.LimitForgotPerIP = cfg.LimitForgotPerIP
+	acfg.LimitResetPerAccount = cfg.LimitResetPerAccount
+	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP
+	acfg.LimitLoginPerEmail = cfg.LimitLoginPerEmail
+	acfg.LimitLoginPerIP = cfg.LimitLoginPerIP
+	a.accounts = account.New(log, acfg, db, a.hasher, password.NewPolicy(cfg.PasswordMinLength), templates, sender, clock)
+	return a, nil
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "", "listen address (overrides AIRLOCK_LISTEN)")
+	publicURL := fs.String("public-url", "", "public URL (overrides AIRLOCK_PUBLIC_URL)")
+	dbURL := fs.String("database-url", "", "database URL (overrides AIRLOCK_DATABASE_URL)")
+	if err := fs.Parse(args); err != nil {
+		return &usageError{err.Error()}
+	}
+	overrides := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "listen":
+			overrides["AIRLOCK_LISTEN"] = *listen
+		case "public-url":
+			overrides["AIRLOCK_PUBLIC_URL"] = *publicURL
+		case "database-url":
+			overrides["AIRLOCK_DATABASE_URL"] = *dbURL
+		}
+	})
+	cfg, err := loadConfig(getenv, overrides)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stderr)
+	a, err := newApp(ctx, cfg, log, airlock.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_password_hashes_running",
+		Help: "Password hashes computing now."}, func() float64 { return float64(a.hasher.Running()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_jobs_queued",
+		Help: "Jobs waiting in the queue (forgot requests and outbox emails)."}, func() float64 {
+		n, _ := a.db.CountJobs(context.Background(), "")
+		return float64(n)
+	}))
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "airlock_http_requests_total",
+		Help: "HTTP requests answered, by status code."}, []string{"code", "method"})
+	reg.MustRegister(requests)
+
+	handler, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
+		a.accounts, a.db, a.devMailbox, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if err != nil {
+		return err
+	}
+	handler = promhttp.InstrumentHandlerCounter(requests, handler)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s (AIRLOCK_LISTEN): %w", cfg.Listen, err)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.accounts.RunWorkers(workCtx) })
+
+	fmt.Fprintf(stdout, "Airlock %s listening on http://%s (public URL %s)\n", version, ln.Addr(), cfg.PublicURL)
+	if a.devMailbox != nil {
+		fmt.Fprintf(stdout, "No AIRLOCK_SMTP_URL: emails go to the dev mailbox at %s/dev/mail\n", cfg.PublicURL)
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		stopWork()
+		wg.Wait()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	// In-flight requests finish first; then the workers stop between jobs.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	stopWork()
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(stdout, "Airlock stopped")
+	return nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+// stringList is a repeatable flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// readPassword reads one line from stdin, without its line ending.
+func readPassword(stdin io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(stdin, 4096)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("read password from stdin: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", &usageError{"--password-stdin: no password on standard input"}
+	}
+	return line, nil
+}
+
+func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &usageError{"user: want add, set-password or list"}
+	}
+	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	email := fs.String("email", "", "email address")
+	var (
+		first, last, lang, q, group *string
+		groups                      stringList
+		pwStdin, temporary          *bool
+	)
+	switch args[0] {
+	case "add":
+		first = fs.String("first-name", "", "first name")
+		last = fs.String("last-name", "", "last name")
+		lang = fs.String("language", "en", "language: en or fr")
+		fs.Var(&groups, "group", "group (repeatable): "+strings.Join(airlock.Groups, ", "))
+		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input")
+		temporary = fs.Bool("temporary", false, "the password must be changed at first sign-in")
+	case "set-password":
+		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input (required)")
+		temporary = fs.Bool("temporary", false, "the password must be changed at next sign-in")
+	case "list":
+		q = fs.String("q", "", "search names and email")
+		group = fs.String("group", "", "only users of this group")
+	default:
+		return &usageError{fmt.Sprintf("user: unknown command %q", args[0])}
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("user %s: unexpected argument %q", args[0], fs.Arg(0))}
+	}
+	if args[0] != "list" && *email == "" {
+		return &usageError{fmt.Sprintf("user %s: --email is required", args[0])}
+	}
+	cfg, err := loadConfig(getenv, nil)
+	if err != nil {
+		return err
+	}
+	// The CLI logs only warnings: audit rows go to the database anyway.
+	cfg.LogLevel = slog.LevelWarn
+	a, err := newApp(ctx, cfg, newLogger(cfg, stderr), airlock.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	m := account.Meta{IP: "cli", UserAgent: "airlock " + args[0]}
+
+	switch args[0] {
+	case "add":
+		n := account.NewUser{Email: *email, FirstName: *first, LastName: *last, Language: *lang, Groups: groups, Temporary: *temporary}
+		if *pwStdin {
+			if n.Password, err = readPassword(stdin); err != nil {
+				return err
+			}
+		}
+		u, err := a.accounts.CreateUser(ctx, n, m)
+		if err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "created user %s <%s>\n", u.ID, u.Email)
+		if u.PasswordHash == "" {
+			fmt.Fprintf(stdout, "no password set: the user can choose one at %s/password/forgot\n", cfg.PublicURL)
+		}
+		// Deliver any email the command queued before exiting.
+		_, err = a.accounts.ProcessDue(ctx)
+		return err
+	case "set-password":
+		if !*pwStdin {
+			return &usageError{"user set-password: --password-stdin is required (a password on the command line leaks into the shell history)"}
+		}
+		pw, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		u, err := a.accounts.UserByEmail(ctx, *email)
+		if err != nil {
+			return cliError(err)
+		}
+		if err := a.accounts.SetPassword(ctx, u.ID, pw, *temporary, m); err != nil {
+			return cliError(err)
+		}
+		fmt.Fprintf(stdout, "password set for %s; all sessions and reset links of the user were revoked\n", u.Email)
+		return nil
+	case "list":
+		users, total, err := a.accounts.ListUsers(ctx, airlock.UserFilter{Query: *q, Group: *group, Limit: 500})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tLANGUAGE\tACTIVE\tGROUPS\tPASSWORD")
+		for _, u := range users {
+			pw := "set"
+			switch {
+			case u.PasswordHash == "":
+				pw = "none"
+			case u.MustChangePassword:
+				pw = "temporary"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\n", u.ID, u.Email, strings.TrimSpace(u.FirstName+" "+u.LastName),
+				u.Language, u.Active, strings.Join(u.Groups, ","), pw)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d users\n", total)
+		return nil
+	}
+	return nil
+}
+
+// cliError turns a domain error into a message for the terminal.
+func cliError(err error) error {
+	e := airlock.AsError(err)
+	if e == nil {
+		return err
+	}
+	if errorsIsNotFound(e) {
+		return fmt.Errorf("no such user")
+	}
+	if len(e.Reasons) > 0 {
+		return fmt.Errorf("%s (%s)", e.Message, strings.Join(e.Reasons, ", "))
+	}
+	return fmt.Errorf("%s", e.Message)
+}
+
+func errorsIsNotFound(e *airlock.Error) bool { return e.Code == airlock.CodeNotFound }

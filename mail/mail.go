@@ -1,0 +1,107 @@
+// Package mail renders Airlock's emails (English and French, HTML and plain
+// text) and delivers them over SMTP or into the dev mailbox.
+package mail
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// Message is a rendered email with exactly one recipient.
+type Message struct {
+	// ID is the Message-ID; it is stable for one outbox entry so that a
+	// receiver can recognise a retried delivery.
+	ID      string
+	To      string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Sender delivers messages.
+type Sender interface {
+	Send(ctx context.Context, m *Message) error
+}
+
+// Email kinds.
+const (
+	KindReset           = "reset"
+	KindPasswordChanged = "password_changed"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+// Templates are the parsed email templates, one set per kind and language.
+type Templates struct {
+	text map[string]*texttemplate.Template
+	html map[string]*htmltemplate.Template
+}
+
+// ParseTemplates parses every template; a broken one stops the start.
+func ParseTemplates() (*Templates, error) {
+	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+	for _, kind := range []string{KindReset, KindPasswordChanged} {
+		for _, lang := range []string{"en", "fr"} {
+			key := kind + "." + lang
+			tt, err := texttemplate.ParseFS(templateFS, "templates/"+key+".txt")
+			if err != nil {
+				return nil, fmt.Errorf("parse mail template %s: %w", key, err)
+			}
+			ht, err := htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/"+key+".html")
+			if err != nil {
+				return nil, fmt.Errorf("parse mail template %s: %w", key, err)
+			}
+			t.text[key], t.html[key] = tt, ht
+		}
+	}
+	return t, nil
+}
+
+// Render fills the kind's template in lang (English when unknown).
+func (t *Templates) Render(kind, lang string, data any) (subject, text, html string, err error) {
+	key := kind + "." + lang
+	if _, ok := t.text[key]; !ok {
+		key = kind + ".en"
+	}
+	tt, ok := t.text[key]
+	if !ok {
+		return "", "", "", fmt.Errorf("no mail template %q", kind)
+	}
+	var sb, tb, hb bytes.Buffer
+	if err := tt.ExecuteTemplate(&sb, "subject", data); err != nil {
+		return "", "", "", fmt.Errorf("render %s subject: %w", key, err)
+	}
+	if err := tt.ExecuteTemplate(&tb, "body", data); err != nil {
+		return "", "", "", fmt.Errorf("render %s text: %w", key, err)
+	}
+	if err := t.html[key].ExecuteTemplate(&hb, "layout", data); err != nil {
+		return "", "", "", fmt.Errorf("render %s html: %w", key, err)
+	}
+	return strings.TrimSpace(sb.String()), strings.TrimSpace(tb.String()) + "\n", hb.String(), nil
+}
+
+// Duration says d in words in lang ("30 minutes", "1 heure").
+func Duration(d time.Duration, lang string) string {
+	unit := func(n int, en, enPl, fr, frPl string) string {
+		w := map[bool][2]string{false: {en, enPl}, true: {fr, frPl}}[lang == "fr"]
+		if n == 1 {
+			return fmt.Sprintf("%d %s", n, w[0])
+		}
+		return fmt.Sprintf("%d %s", n, w[1])
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int(d/(24*time.Hour)), "day", "days", "jour", "jours")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int(d/time.Hour), "hour", "hours", "heure", "heures")
+	default:
+		return unit(int((d+time.Minute-1)/time.Minute), "minute", "minutes", "minute", "minutes")
+	}
+}

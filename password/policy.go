@@ -1,0 +1,100 @@
+package password
+
+import (
+	"bufio"
+	_ "embed"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/airlockhq/airlock"
+)
+
+//go:embed blocklist.txt
+var blocklistText string
+
+// Length bounds (SPEC §6.7, NIST SP 800-63B).
+const (
+	MinLengthFloor   = 8
+	DefaultMinLength = 12
+	MaxLength        = 128
+)
+
+// Policy decides whether a new password is acceptable.
+type Policy struct {
+	MinLength int
+	blocked   map[string]struct{}
+}
+
+// NewPolicy returns the policy with the embedded blocklist. A minLength below
+// the floor of 8 is raised to 8.
+func NewPolicy(minLength int) *Policy {
+	if minLength < MinLengthFloor {
+		minLength = MinLengthFloor
+	}
+	p := &Policy{MinLength: minLength, blocked: make(map[string]struct{}, 18000)}
+	sc := bufio.NewScanner(strings.NewReader(blocklistText))
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "# ") {
+			continue
+		}
+		p.blocked[strings.ToLower(line)] = struct{}{}
+	}
+	return p
+}
+
+// BlocklistSize returns how many passwords the blocklist holds.
+func (p *Policy) BlocklistSize() int { return len(p.blocked) }
+
+// Reason codes, translated by the edges.
+const (
+	ReasonTooShort    = "too_short"
+	ReasonTooLong     = "too_long"
+	ReasonCommon      = "common"
+	ReasonHasEmail    = "contains_email"
+	ReasonHasName     = "contains_name"
+	ReasonInvalidText = "invalid_text"
+	ReasonUnchanged   = "unchanged"
+)
+
+// Check returns nil, or a CodePasswordPolicy error whose Reasons say why.
+// The length is checked first so that an over-long password is refused
+// before anything costly is done with it.
+func (p *Policy) Check(password string, u *airlock.User) error {
+	if !utf8.ValidString(password) {
+		return policyError(ReasonInvalidText)
+	}
+	n := utf8.RuneCountInString(password)
+	if n > MaxLength {
+		return policyError(ReasonTooLong)
+	}
+	var reasons []string
+	if n < p.MinLength {
+		reasons = append(reasons, ReasonTooShort)
+	}
+	lower := strings.ToLower(password)
+	if _, bad := p.blocked[lower]; bad {
+		reasons = append(reasons, ReasonCommon)
+	}
+	if u != nil {
+		local, _, _ := strings.Cut(strings.ToLower(u.Email), "@")
+		if len([]rune(local)) >= 3 && strings.Contains(lower, local) {
+			reasons = append(reasons, ReasonHasEmail)
+		}
+		for _, name := range []string{u.FirstName, u.LastName} {
+			name = strings.ToLower(strings.TrimSpace(name))
+			if len([]rune(name)) >= 3 && strings.Contains(lower, name) {
+				reasons = append(reasons, ReasonHasName)
+				break
+			}
+		}
+	}
+	if len(reasons) > 0 {
+		return policyError(reasons...)
+	}
+	return nil
+}
+
+func policyError(reasons ...string) error {
+	return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "The password does not meet the policy.", Reasons: reasons}
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/airlockhq/airlock"
+)
+
+// CreateSession stores a session under its id's hash.
+func (q *queries) CreateSession(ctx context.Context, s *airlock.Session) error {
+	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.IDHash, s.UserID, s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(),
+		s.ExpiresAt.UnixMilli(), s.IP, s.UserAgent)
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+// SessionByHash returns the session with that id hash.
+func (q *queries) SessionByHash(ctx context.Context, hash []byte) (*airlock.Session, error) {
+	var s airlock.Session
+	var c, l, e int64
+	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent
+		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(l).UTC(), time.UnixMilli(e).UTC()
+	return &s, nil
+}
+
+// TouchSession records activity on a session.
+func (q *queries) TouchSession(ctx context.Context, hash []byte, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, at.UnixMilli(), hash)
+	return err
+}
+
+// DeleteSession removes one session.
+func (q *queries) DeleteSession(ctx context.Context, hash []byte) error {
+	_, err := q.exec(ctx, `DELETE FROM sessions WHERE id_hash = ?`, hash)
+	return err
+}
+
+// DeleteUserSessions removes every session of a user and says how many.
+func (q *queries) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	res, err := q.exec(ctx, `DELETE FROM sessions WHERE user_id = ?`, userID)
+	if err != nil {
+		return 0, fmt.Errorf("delete sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// InsertResetToken stores a reset token's hash.
+func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) error {
+	_, err := q.exec(ctx, `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+		t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("insert reset token: %w", err)
+	}
+	return nil
+}
+
+// ResetTokenByHash returns a reset token whatever its state.
+func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (*airlock.ResetToken, error) {
+	var t airlock.ResetToken
+	var c, e int64
+	var used, revoked sql.NullInt64
+	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at
+		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	t.CreatedAt, t.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(e).UTC()
+	t.UsedAt, t.RevokedAt = fromMS(used), fromMS(revoked)
+	return &t, nil
+}
+
+// ConsumeResetToken uses the token up in one conditional UPDATE, so of many
+// concurrent calls exactly one sees a row change.
+func (q *queries) ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (string, error) {
+	var userID string
+	err := q.row(ctx, `UPDATE reset_tokens SET used_at = ?
+		WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
+		RETURNING user_id`, now.UnixMilli(), hash, now.UnixMilli()).Scan(&userID)
+	if err != nil {
+		return "", notFound(err)
+	}
+	return userID, nil
+}
+
+// RevokeResetTokens kills every still-usable reset token of a user.
+func (q *queries) RevokeResetTokens(ctx context.Context, userID string, now time.Time) (int, error) {
+	res, err := q.exec(ctx, `UPDATE reset_tokens SET revoked_at = ?
+		WHERE user_id = ? AND used_at IS NULL AND revoked_at IS NULL`, now.UnixMilli(), userID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke reset tokens: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// LimitState reads a limiter's state, locking its row where the dialect can.
+func (q *queries) LimitState(ctx context.Context, key string) (time.Time, error) {
+	if q.d == postgresDialect {
+		// Make sure a row exists to lock, so two nodes cannot both read "none".
+		if _, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat) VALUES (?, 0) ON CONFLICT (key) DO NOTHING`, key); err != nil {
+			return time.Time{}, fmt.Errorf("init limit: %w", err)
+		}
+	}
+	var tat int64
+	err := q.row(ctx, `SELECT tat FROM rate_limits WHERE key = ?`+q.forUpdate(), key).Scan(&tat)
+	if err == sql.ErrNoRows || err == nil && tat == 0 {
+		return time.Time{}, nil
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read limit: %w", err)
+	}
+	return time.UnixMilli(tat).UTC(), nil
+}
+
+// SetLimitState writes a limiter's state.
+func (q *queries) SetLimitState(ctx context.Context, key string, tat time.Time) error {
+	_, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`, key, tat.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("write limit: %w", err)
+	}
+	return nil
+}
+
+// Cleanup deletes what can no longer be used.
+func (q *queries) Cleanup(ctx context.Context, now time.Time) error {
+	n := now.UnixMilli()
+	for _, stmt := range []string{
+		`DELETE FROM sessions WHERE expires_at < ?`,
+		`DELETE FROM reset_tokens WHERE expires_at < ?`,
+		`DELETE FROM rate_limits WHERE tat < ?`,
+	} {
+		if _, err := q.exec(ctx, stmt, n); err != nil {
+			return fmt.Errorf("cleanup: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/airlockhq/airlock"
+)
+
+const userColumns = `id, email, first_name, last_name, language, active, must_change_password,
+	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at`
+
+func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
+	var u airlock.User
+	var active, must int
+	var changed, tempExp sql.NullInt64
+	var created, updated int64
+	if err := sc.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Language, &active, &must,
+		&u.PasswordHash, &changed, &tempExp, &created, &updated); err != nil {
+		return nil, err
+	}
+	u.Active, u.MustChangePassword = active == 1, must == 1
+	u.PasswordChangedAt, u.TempPasswordExpiresAt = fromMS(changed), fromMS(tempExp)
+	u.CreatedAt = fromMS(sql.NullInt64{Int64: created, Valid: true})
+	u.UpdatedAt = fromMS(sql.NullInt64{Int64: updated, Valid: true})
+	return &u, nil
+}
+
+// CreateUser inserts u with its groups. A taken email is CodeConflict.
+func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
+	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_normalized)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.ID, u.Email, u.FirstName, u.LastName, u.Language, b2i(u.Active), b2i(u.MustChangePassword),
+		u.PasswordHash, ms(u.PasswordChangedAt), ms(u.TempPasswordExpiresAt), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
+		airlock.NormalizeEmail(u.Email))
+	if isUniqueViolation(err) {
+		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Message: "A user with this email address already exists."}
+	}
+	if err != nil {
+		return fmt.Errorf("insert user: %w", err)
+	}
+	return q.setGroups(ctx, u.ID, u.Groups)
+}
+
+// UpdateUser writes u's profile fields and groups (not its password).
+func (q *queries) UpdateUser(ctx context.Context, u *airlock.User) error {
+	res, err := q.exec(ctx, `UPDATE users SET email = ?, email_normalized = ?, first_name = ?, last_name = ?,
+		language = ?, active = ?, updated_at = ? WHERE id = ?`,
+		u.Email, airlock.NormalizeEmail(u.Email), u.FirstName, u.LastName, u.Language, b2i(u.Active), u.UpdatedAt.UnixMilli(), u.ID)
+	if isUniqueViolation(err) {
+		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Message: "A user with this email address already exists."}
+	}
+	if err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return airlock.ErrNotFound
+	}
+	if _, err := q.exec(ctx, `DELETE FROM user_groups WHERE user_id = ?`, u.ID); err != nil {
+		return fmt.Errorf("clear groups: %w", err)
+	}
+	return q.setGroups(ctx, u.ID, u.Groups)
+}
+
+func (q *queries) setGroups(ctx context.Context, userID string, groups []string) error {
+	for _, g := range groups {
+		if _, err := q.exec(ctx, `INSERT INTO user_groups (user_id, group_name) VALUES (?, ?)`, userID, g); err != nil {
+			return fmt.Errorf("insert group: %w", err)
+		}
+	}
+	return nil
+}
+
+func (q *queries) loadGroups(ctx context.Context, users ...*airlock.User) error {
+	if len(users) == 0 {
+		return nil
+	}
+	byID := make(map[string]*airlock.User, len(users))
+	args := make([]any, 0, len(users))
+	for _, u := range users {
+		byID[u.ID] = u
+		u.Groups = []string{}
+		args = append(args, u.ID)
+	}
+	rows, err := q.query(ctx, `SELECT user_id, group_name FROM user_groups WHERE user_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(args)), ",")+`) ORDER BY group_name`, args...)
+	if err != nil {
+		return fmt.Errorf("load groups: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, g string
+		if err := rows.Scan(&id, &g); err != nil {
+			return err
+		}
+		byID[id].Groups = append(byID[id].Groups, g)
+	}
+	return rows.Err()
+}
+
+func (q *queries) oneUser(ctx context.Context, where string, arg any) (*airlock.User, error) {
+	u, err := scanUser(q.row(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return u, q.loadGroups(ctx, u)
+}
+
+// UserByID returns the user with that id.
+func (q *queries) UserByID(ctx context.Context, id string) (*airlock.User, error) {
+	return q.oneUser(ctx, `id = ?`, id)
+}
+
+// UserByEmail returns the user whose normalized email equals email's.
+func (q *queries) UserByEmail(ctx context.Context, email string) (*airlock.User, error) {
+	return q.oneUser(ctx, `email_normalized = ?`, airlock.NormalizeEmail(email))
+}
+
+// ListUsers returns a page of users sorted by email, and the total matching.
+func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlock.User, int, error) {
+	var where []string
+	var args []any
+	if s := strings.TrimSpace(f.Query); s != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
+		where = append(where, `(email_normalized LIKE ? ESCAPE '\' OR LOWER(first_name) LIKE ? ESCAPE '\' OR LOWER(last_name) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\')`)
+		args = append(args, like, like, like, like)
+	}
+	if f.Group != "" {
+		where = append(where, `EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = users.id AND g.group_name = ?)`)
+		args = append(args, f.Group)
+	}
+	if f.Active != nil {
+		where = append(where, `active = ?`)
+		args = append(args, b2i(*f.Active))
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	var total int
+	if err := q.row(ctx, `SELECT COUNT(*) FROM users`+cond, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count users: %w", err)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users`+cond+` ORDER BY email_normalized LIMIT ? OFFSET ?`,
+		append(args, limit, max(f.Offset, 0))...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("list users: %w", err)
+	}
+	defer rows.Close()
+	var users []*airlock.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		users = append(users, u)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	rows.Close()
+	if err := q.loadGroups(ctx, users...); err != nil {
+		return nil, 0, err
+	}
+	for _, u := range users {
+		sort.Strings(u.Groups)
+	}
+	return users, total, nil
+}
+
+// CountActiveAdmins counts active users in the admin group.
+func (q *queries) CountActiveAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := q.row(ctx, `SELECT COUNT(*) FROM users u JOIN user_groups g ON g.user_id = u.id
+		WHERE g.group_name = ? AND u.active = 1`, airlock.GroupAdmin).Scan(&n)
+	return n, err
+}
+
+// SetPassword writes a new password hash and its flags.
+func (q *queries) SetPassword(ctx context.Context, userID string, p airlock.PasswordChange) error {
+	res, err := q.exec(ctx, `UPDATE users SET password_hash = ?, must_change_password = ?, temp_password_expires_at = ?,
+		password_changed_at = ?, updated_at = ? WHERE id = ?`,
+		p.Hash, b2i(p.MustChange), ms(p.TempExpiresAt), p.ChangedAt.UnixMilli(), p.ChangedAt.UnixMilli(), userID)
+	if err != nil {
+		return fmt.Errorf("set password: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return airlock.ErrNotFound
+	}
+	return nil
+}
+
+// UpdatePasswordHash replaces the hash only (a rehash at sign-in).
+func (q *queries) UpdatePasswordHash(ctx context.Context, userID, hash string) error {
+	_, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
+	return err
+}

@@ -1,0 +1,30 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/airlockhq/airlock/mail"
+)
+
+func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "forgot", s.newPage(r, "", "forgot.title"))
+}
+
+// handleForgotSubmit answers the same page whatever the account: existing,
+// unknown or inactive. Only the shape of the input or the client's own rate
+// can change the answer.
+func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "", "forgot.title")
+	f, err := readForm(w, r, "email")
+	if err == nil {
+		p.Values["email"] = f["email"]
+		err = s.accounts.RequestReset(r.Context(), f["email"], s.meta(r))
+	}
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "forgot", p)
+		return
+	}
+	sent := s.newPage(r, "", "forgot.sent.title")
+	sent.Data["ValidFor"] = mail.Duration(s.accounts.Config().ResetTokenTTL, sent.Lang)
+	s.render(w, http.StatusOK, "forgot_sent", sent)
+}

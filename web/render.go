@@ -1,0 +1,140 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/password"
+)
+
+// page is what every template receives.
+type page struct {
+	Lang        string
+	Title       string
+	User        *airlock.User
+	Notice      string
+	Error       string
+	FieldErrors map[string]string
+	Reasons     []string
+	Values      map[string]string
+	AppURL      string
+	Data        map[string]any
+}
+
+// T translates key into the page's language.
+func (p *page) T(key string, args ...any) string { return T(p.Lang, key, args...) }
+
+// FieldError returns the error shown under a field.
+func (p *page) FieldError(name string) string { return p.FieldErrors[name] }
+
+// Value returns a field's submitted value (never a password).
+func (p *page) Value(name string) string { return p.Values[name] }
+
+func (s *Server) newPage(r *http.Request, lang, titleKey string) *page {
+	if lang == "" {
+		lang = s.lang(r)
+	}
+	return &page{Lang: lang, Title: T(lang, titleKey), User: userFrom(r), FieldErrors: map[string]string{},
+		Values: map[string]string{}, Data: map[string]any{}}
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) {
+	t, ok := s.pages[name]
+	if !ok {
+		s.log.Error("no such page template", "page", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		s.log.Error("render page", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", p.Lang)
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// applyError shows err on the page and returns the status to answer with.
+// Errors without a code are logged in full and shown as a generic message.
+func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
+	e := airlock.AsError(err)
+	if e == nil {
+		if !errors.Is(err, http.ErrAbortHandler) {
+			s.log.Error("request failed", "err", err)
+		}
+		p.Error = p.T("error.internal")
+		return http.StatusInternalServerError
+	}
+	switch e.Code {
+	case airlock.CodeRateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+		p.Error = p.T("error.rate_limited")
+		return http.StatusTooManyRequests
+	case airlock.CodeUnavailable:
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter/time.Second))))
+		p.Error = p.T("error.busy")
+		return http.StatusServiceUnavailable
+	case airlock.CodePasswordPolicy:
+		p.Error = p.T("error.policy")
+		for _, reason := range e.Reasons {
+			if reason == password.ReasonTooShort {
+				p.Reasons = append(p.Reasons, p.T("reason."+reason, s.accounts.Policy().MinLength))
+			} else {
+				p.Reasons = append(p.Reasons, p.T("reason."+reason))
+			}
+		}
+		p.FieldErrors["password"] = p.Error
+		return http.StatusUnprocessableEntity
+	case airlock.CodeUnauthorized:
+		switch {
+		case e.Field == "current_password":
+			p.FieldErrors["current_password"] = p.T("error.bad_current")
+		case e.Detail == "temporary_password_expired":
+			p.Error = p.T("error.temp_expired")
+		default:
+			p.Error = p.T("error.bad_credentials")
+		}
+		return http.StatusUnauthorized
+	case airlock.CodeTooLarge:
+		p.Error = e.Message
+		return http.StatusRequestEntityTooLarge
+	case airlock.CodeNotFound:
+		p.Error = p.T("error.not_found")
+		return http.StatusNotFound
+	case airlock.CodeForbidden:
+		p.Error = e.Message
+		return http.StatusForbidden
+	case airlock.CodeConflict:
+		p.Error = e.Message
+		if e.Field != "" {
+			p.FieldErrors[e.Field] = e.Message
+		}
+		return http.StatusConflict
+	default:
+		// Validation messages are written for people; they are in English.
+		if e.Field != "" && e.Field != "password" {
+			p.FieldErrors[e.Field] = e.Message
+		}
+		p.Error = e.Message
+		return http.StatusBadRequest
+	}
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.newPage(r, "", "error.title")
+	status := s.applyError(w, p, err)
+	s.render(w, status, "error", p)
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	p := s.newPage(r, "", "error.title")
+	p.Error = p.T("error.not_found")
+	s.render(w, http.StatusNotFound, "error", p)
+}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+// handleResetForm serves both halves of opening a reset link. With
+// ?token=T it checks T without using it (mail scanners open links), moves
+// it into an HttpOnly cookie and redirects to the token-free URL, so the
+// token leaves the address bar and history at once. Without a token it
+// shows the form, or why the link no longer works.
+func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Has("token") {
+		dest := "/password/reset"
+		tokens := q["token"]
+		if len(tokens) != 1 {
+			s.clearCookie(w, resetCookie)
+			http.Redirect(w, r, dest+"?invalid="+account.TokenUnknown, http.StatusSeeOther)
+			return
+		}
+		_, err := s.accounts.CheckResetToken(r.Context(), tokens[0], s.meta(r))
+		switch airlock.ErrorCode(err) {
+		case airlock.CodeInternal:
+			if err != nil {
+				s.renderError(w, r, err)
+				return
+			}
+			s.setCookie(w, resetCookie, tokens[0], s.accounts.Config().ResetTokenTTL)
+		case airlock.CodeInvalidToken:
+			s.clearCookie(w, resetCookie)
+			dest += "?invalid=" + airlock.AsError(err).Detail
+		case airlock.CodeRateLimited:
+			s.clearCookie(w, resetCookie)
+			dest += "?invalid=rate_limited"
+		default:
+			s.renderError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, dest, http.StatusSeeOther)
+		return
+	}
+	if detail := q.Get("invalid"); detail != "" {
+		s.renderInvalidLink(w, r, detail)
+		return
+	}
+	token := s.cookie(r, resetCookie)
+	if token == "" {
+		s.renderInvalidLink(w, r, account.TokenUnknown)
+		return
+	}
+	u, err := s.accounts.CheckResetToken(r.Context(), token, s.meta(r))
+	if err != nil {
+		s.resetFailed(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "reset", s.resetPage(r, u))
+}
+
+func (s *Server) resetPage(r *http.Request, u *airlock.User) *page {
+	p := s.newPage(r, u.Language, "reset.title")
+	p.Data["Email"] = u.Email
+	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	return p
+}
+
+func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
+	token := s.cookie(r, resetCookie)
+	f, err := readForm(w, r, "password", "password_confirm")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if token == "" {
+		s.renderInvalidLink(w, r, account.TokenUnknown)
+		return
+	}
+	m := s.meta(r)
+	u, err := s.accounts.CheckResetToken(r.Context(), token, m)
+	if err != nil {
+		s.resetFailed(w, r, err)
+		return
+	}
+	p := s.resetPage(r, u)
+	if f["password"] != f["password_confirm"] {
+		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		s.render(w, http.StatusUnprocessableEntity, "reset", p)
+		return
+	}
+	if err := s.accounts.CompleteReset(r.Context(), token, f["password"], m); err != nil {
+		if code := airlock.ErrorCode(err); code == airlock.CodeInvalidToken {
+			s.resetFailed(w, r, err)
+			return
+		}
+		s.render(w, s.applyError(w, p, err), "reset", p)
+		return
+	}
+	// A reset does not sign the user in (SPEC §6.9).
+	s.clearCookie(w, resetCookie)
+	http.Redirect(w, r, "/login?m=reset", http.StatusSeeOther)
+}
+
+func (s *Server) resetFailed(w http.ResponseWriter, r *http.Request, err error) {
+	switch airlock.ErrorCode(err) {
+	case airlock.CodeInvalidToken:
+		s.clearCookie(w, resetCookie)
+		s.renderInvalidLink(w, r, airlock.AsError(err).Detail)
+	default:
+		s.renderError(w, r, err)
+	}
+}
+
+func (s *Server) renderInvalidLink(w http.ResponseWriter, r *http.Request, detail string) {
+	p := s.newPage(r, "", "reset.invalid.title")
+	status := http.StatusGone
+	switch detail {
+	case account.TokenExpired, account.TokenUsed:
+		p.Error = p.T("reset.invalid." + detail)
+	case "rate_limited":
+		p.Error = p.T("error.rate_limited")
+		w.Header().Set("Retry-After", "600")
+		status = http.StatusTooManyRequests
+	default:
+		p.Error = p.T("reset.invalid.unknown")
+	}
+	s.render(w, status, "reset_invalid", p)
+}

@@ -1,0 +1,42 @@
+package web
+
+import (
+	"net/http"
+)
+
+// routes lists every page of the web front.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	mux.HandleFunc("GET /{$}", s.handleHome)
+	mux.HandleFunc("GET /login", s.handleLoginForm)
+	mux.HandleFunc("POST /login", s.handleLoginSubmit)
+	mux.HandleFunc("POST /logout", s.handleLogout)
+
+	mux.HandleFunc("GET /password/forgot", s.handleForgotForm)
+	mux.HandleFunc("POST /password/forgot", s.handleForgotSubmit)
+	mux.HandleFunc("GET /password/reset", s.handleResetForm)
+	mux.HandleFunc("POST /password/reset", s.handleResetSubmit)
+
+	mux.Handle("GET /account", s.requireUser(s.handleAccount))
+	mux.Handle("GET /account/password", s.requireUser(s.handlePasswordForm))
+	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
+
+	if s.devMailbox != nil {
+		// Dev convenience only: absent whenever SMTP is configured.
+		mux.HandleFunc("GET /dev/mail", s.handleDevMail)
+	}
+
+	mux.Handle("GET /static/", s.static)
+	mux.HandleFunc("GET /healthz", s.handleHealthz)
+	mux.HandleFunc("GET /readyz", s.handleReadyz)
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
+	mux.HandleFunc("/", s.handleNotFound)
+
+	// Cross-origin protection refuses state-changing requests sent by
+	// another site's page (login CSRF, forced password changes).
+	cop := http.NewCrossOriginProtection()
+	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+}

@@ -1,0 +1,94 @@
+// Package web serves Airlock's HTML pages: sign-in, the forgotten-password
+// flow and the account pages. Handlers decode requests and call account.
+package web
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/mail"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Config holds what the pages need to know about their deployment.
+type Config struct {
+	PublicURL      *url.URL
+	AppURL         string
+	TrustedProxies []netip.Prefix
+}
+
+// Pinger reports whether the database answers.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Server is the web front.
+type Server struct {
+	log        *slog.Logger
+	cfg        Config
+	accounts   *account.Service
+	devMailbox *mail.DevMailbox // nil when SMTP is configured
+	db         Pinger
+	pages      map[string]*template.Template
+	static     http.Handler
+	secure     bool
+	metrics    http.Handler
+}
+
+// NewServer returns the web handler. devMailbox is nil in production: the
+// /dev/mail route then does not exist. metrics may be nil.
+func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox, metrics http.Handler) (http.Handler, error) {
+	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox, metrics: metrics,
+		secure: cfg.PublicURL.Scheme == "https"}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	staticFS, err := fs.Sub(assets, "static")
+	if err != nil {
+		return nil, err
+	}
+	s.static = http.StripPrefix("/static/", http.FileServer(http.FS(staticFS)))
+	return s.routes(), nil
+}
+
+func (s *Server) parseTemplates() error {
+	funcs := template.FuncMap{"t": func(string, ...any) string { return "" }}
+	s.pages = map[string]*template.Template{}
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		base := n[len("templates/") : len(n)-len(".html")]
+		if base == "layout" {
+			continue
+		}
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		if err != nil {
+			return fmt.Errorf("parse page %s: %w", base, err)
+		}
+		s.pages[base] = t
+	}
+	return nil
+}
+
+// ctxKey keys request-scoped values.
+type ctxKey int
+
+const userKey ctxKey = iota
+
+func userFrom(r *http.Request) *airlock.User {
+	u, _ := r.Context().Value(userKey).(*airlock.User)
+	return u
+}

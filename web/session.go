@@ -1,0 +1,60 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/airlockhq/airlock"
+)
+
+// Cookie names get the __Host- prefix over HTTPS, which pins them to this
+// host and path / and requires Secure.
+func (s *Server) cookieName(base string) string {
+	if s.secure {
+		return "__Host-" + base
+	}
+	return base
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, base, value string, maxAge time.Duration) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(base), Value: value, Path: "/", MaxAge: int(maxAge / time.Second),
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter, base string) {
+	http.SetCookie(w, &http.Cookie{Name: s.cookieName(base), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *Server) cookie(r *http.Request, base string) string {
+	c, err := r.Cookie(s.cookieName(base))
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+const (
+	sessionCookie = "airlock_session"
+	resetCookie   = "airlock_reset"
+)
+
+// currentUser returns the signed-in user, or nil.
+func (s *Server) currentUser(r *http.Request) *airlock.User {
+	sid := s.cookie(r, sessionCookie)
+	if sid == "" {
+		return nil
+	}
+	u, err := s.accounts.Authenticate(r.Context(), sid)
+	if err != nil {
+		if airlock.ErrorCode(err) != airlock.CodeUnauthorized {
+			s.log.Error("authenticate", "err", err)
+		}
+		return nil
+	}
+	return u
+}
+
+func (s *Server) startSession(w http.ResponseWriter, sid string) {
+	s.setCookie(w, sessionCookie, sid, s.accounts.Config().SessionAbsolute)
+}
