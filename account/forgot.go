@@ -85,7 +85,8 @@ func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
 			// Dropped silently: the requester already got the same answer.
 			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
 		}
-		if err := s.enqueueMail(ctx, tx, mailReset, u, now); err != nil {
+		// The request's own time counts: a password change since then kills it.
+		if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")

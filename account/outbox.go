@@ -27,8 +27,10 @@ type mailPayload struct {
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
-func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, now time.Time) error {
-	payload, err := json.Marshal(mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now})
+// at is when the event behind the email happened.
+func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, at time.Time) error {
+	now := s.clock.Now()
+	payload, err := json.Marshal(mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 )
 
@@ -27,7 +28,7 @@ func (s *Server) loginPage(r *http.Request) *page {
 	}
 	if m == "reset" {
 		// After a reset started from the mobile app, offer the way back.
-		p.AppURL = s.cfg.AppURL
+		p.AppURL = template.URL(s.cfg.AppURL)
 	}
 	return p
 }

@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"errors"
+	"html/template"
 	"net/http"
 	"strconv"
 	"time"
@@ -21,8 +22,10 @@ type page struct {
 	FieldErrors map[string]string
 	Reasons     []string
 	Values      map[string]string
-	AppURL      string
-	Data        map[string]any
+	// AppURL is the operator's "Return to the app" target. It is trusted:
+	// it comes from configuration, where javascript: and data: are refused.
+	AppURL template.URL
+	Data   map[string]any
 }
 
 // T translates key into the page's language.

@@ -1,0 +1,133 @@
+package account_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testutil"
+	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/store"
+)
+
+// cheap argon2id parameters keep tests fast; production defaults are
+// checked in the password package.
+var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
+
+type env struct {
+	svc   *account.Service
+	db    *store.DB
+	clock *testutil.Clock
+	smtp  *mailtest.Server
+	logs  *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newEnv wires a Service on a fresh SQLite file, a stopped clock and a real
+// SMTP server in the test process.
+func newEnv(t *testing.T, tweak ...func(*account.Config)) *env {
+	t.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "airlock.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t), logs: &syncBuffer{}}
+	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := mail.ParseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := url.Parse("https://accounts.example.com")
+	cfg := account.DefaultConfig(pub)
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.svc = account.New(log, cfg, db, password.NewHasher(cheap, 4, 5*time.Second), password.NewPolicy(12), tpl, sender, e.clock)
+	return e
+}
+
+var meta = account.Meta{IP: "192.0.2.10", UserAgent: "test-agent/1.0"}
+
+const goodPassword = "violet tractor on the moon"
+
+func (e *env) user(t *testing.T, email, pw string, groups ...string) *airlock.User {
+	t.Helper()
+	u, err := e.svc.CreateUser(context.Background(), account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// drain runs every due job.
+func (e *env) drain(t *testing.T) {
+	t.Helper()
+	if _, err := e.svc.ProcessDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var tokenRE = regexp.MustCompile(`/password/reset\?token=([A-Za-z0-9_-]{43})`)
+
+// tokenFrom extracts the reset token from a delivered email's text part.
+func tokenFrom(t *testing.T, m mailtest.Message) string {
+	t.Helper()
+	got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"])
+	if got == nil {
+		t.Fatalf("no reset link in email %q", m.Header("Subject"))
+	}
+	return got[1]
+}
+
+// resetToken asks for a reset and returns the token of the email it sends.
+func (e *env) resetToken(t *testing.T, email string) string {
+	t.Helper()
+	before := len(e.smtp.Messages())
+	if err := e.svc.RequestReset(context.Background(), email, meta); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	msgs := e.smtp.Wait(t, before+1)
+	return tokenFrom(t, msgs[len(msgs)-1])
+}
+
+func code(err error) airlock.Code {
+	if err == nil {
+		return ""
+	}
+	return airlock.ErrorCode(err)
+}

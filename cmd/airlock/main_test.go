@@ -1,0 +1,386 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock/internal/mailtest"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// program runs airlock commands against one database, as a user would.
+type program struct {
+	t    *testing.T
+	env  map[string]string
+	logs *syncBuffer
+}
+
+func freePort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func newProgram(t *testing.T, env map[string]string) *program {
+	addr := freePort(t)
+	p := &program{t: t, logs: &syncBuffer{}, env: map[string]string{
+		"AIRLOCK_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "airlock.db"),
+		"AIRLOCK_LISTEN":       addr,
+		"AIRLOCK_PUBLIC_URL":   "http://" + addr,
+		// Cheap hashing for tests; production defaults are tested in password/.
+		"AIRLOCK_ARGON2":    "m=64,t=1,p=1",
+		"AIRLOCK_LOG_LEVEL": "debug",
+	}}
+	for k, v := range env {
+		p.env[k] = v
+	}
+	return p
+}
+
+func (p *program) getenv(k string) string { return p.env[k] }
+
+func (p *program) url(path string) string { return p.env["AIRLOCK_PUBLIC_URL"] + path }
+
+// run runs one command to completion.
+func (p *program) run(stdin string, args ...string) (string, error) {
+	var out bytes.Buffer
+	err := run(context.Background(), args, p.getenv, strings.NewReader(stdin), &out, p.logs)
+	return out.String(), err
+}
+
+// serve starts `airlock serve` and returns a function that stops it the way
+// SIGTERM does and returns what it printed.
+func (p *program) serve() (stop func() string) {
+	p.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"serve"}, p.getenv, strings.NewReader(""), out, p.logs) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := http.Get(p.url("/healthz"))
+		if err == nil {
+			res.Body.Close()
+			break
+		}
+		select {
+		case err := <-done:
+			p.t.Fatalf("serve stopped: %v\n%s", err, p.logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatal("serve did not start")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	stopped := false
+	stop = func() string {
+		if !stopped {
+			stopped = true
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					p.t.Errorf("serve returned %v", err)
+				}
+			case <-time.After(20 * time.Second):
+				p.t.Fatal("serve did not stop")
+			}
+		}
+		return out.String()
+	}
+	p.t.Cleanup(func() { stop() })
+	return stop
+}
+
+func browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func postForm(t *testing.T, c *http.Client, u string, form url.Values) *http.Response {
+	t.Helper()
+	res, err := c.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	return res
+}
+
+func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
+	t.Helper()
+	res, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(b)
+}
+
+var linkRE = regexp.MustCompile(`http://[^\s]+/password/reset\?token=([A-Za-z0-9_-]{43})`)
+
+// TestEndToEnd walks the whole web flow against the real program and a real
+// SMTP conversation: add a user with the CLI, ask for a reset, read the
+// email off SMTP, open the link, set the password, sign in with the new one
+// and fail with the old one.
+func TestEndToEnd(t *testing.T) {
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_MAIL_FROM": "Airlock <accounts@example.com>"})
+	const oldPW, newPW = "the old password, long enough", "a brand new passphrase"
+	if out, err := p.run(oldPW+"\n", "user", "add", "--email", "Field.Worker@Example.com", "--first-name", "Fay",
+		"--language", "en", "--group", "mobile", "--password-stdin"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	stop := p.serve()
+
+	// The CLI writes while serve runs: no "database is locked".
+	for i := range 3 {
+		if out, err := p.run("", "user", "add", "--email", fmt.Sprintf("extra%d@example.com", i)); err != nil {
+			t.Fatalf("user add while serving: %v\n%s", err, out)
+		}
+	}
+
+	c := browser()
+	if res, body := get(t, c, p.url("/login")); res.StatusCode != 200 || !strings.Contains(body, `href="/password/forgot"`) {
+		t.Fatalf("login page: %d", res.StatusCode)
+	}
+	if res := postForm(t, c, p.url("/password/forgot"), url.Values{"email": {"field.worker@example.com"}}); res.StatusCode != 200 {
+		t.Fatalf("forgot: %d", res.StatusCode)
+	}
+	msg := smtp.Wait(t, 1)[0]
+	if len(msg.To) != 1 || msg.To[0] != "Field.Worker@Example.com" || !strings.Contains(msg.From, "accounts@example.com") {
+		t.Fatalf("envelope: from %s to %v", msg.From, msg.To)
+	}
+	m := linkRE.FindStringSubmatch(msg.Parts()["text/plain"])
+	if m == nil {
+		t.Fatalf("no link in:\n%s", msg.Parts()["text/plain"])
+	}
+	link, token := m[0], m[1]
+	if !strings.HasPrefix(link, p.url("/password/reset?token=")) {
+		t.Fatalf("link %s is not on the public URL", link)
+	}
+
+	res, _ := get(t, c, link)
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/password/reset" {
+		t.Fatalf("open link: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res, body := get(t, c, p.url("/password/reset")); res.StatusCode != 200 || !strings.Contains(body, "Choose a new password") {
+		t.Fatalf("reset form: %d", res.StatusCode)
+	}
+	res = postForm(t, c, p.url("/password/reset"), url.Values{"password": {newPW}, "password_confirm": {newPW}})
+	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/login?m=reset" {
+		t.Fatalf("set password: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	if res := postForm(t, browser(), p.url("/login"), url.Values{"email": {"field.worker@example.com"}, "password": {newPW}}); res.Header.Get("Location") != "/account" {
+		t.Fatalf("sign in with the new password: %d", res.StatusCode)
+	}
+	if res := postForm(t, browser(), p.url("/login"), url.Values{"email": {"field.worker@example.com"}, "password": {oldPW}}); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("sign in with the old password: %d", res.StatusCode)
+	}
+	// "Your password was changed" arrives too.
+	if m := smtp.Wait(t, 2)[1]; m.Header("Subject") != "Your password was changed" {
+		t.Fatalf("second email: %q", m.Header("Subject"))
+	}
+	// No dev mailbox when SMTP is configured; metrics are served.
+	if res, _ := get(t, c, p.url("/dev/mail")); res.StatusCode != http.StatusNotFound {
+		t.Fatalf("/dev/mail with SMTP: %d", res.StatusCode)
+	}
+	if res, body := get(t, c, p.url("/metrics")); res.StatusCode != 200 || !strings.Contains(body, "airlock_http_requests_total") {
+		t.Fatalf("/metrics: %d", res.StatusCode)
+	}
+
+	out := stop()
+	if !strings.Contains(out, "Airlock stopped") {
+		t.Fatalf("serve output:\n%s", out)
+	}
+	logs := p.logs.String()
+	if !strings.Contains(logs, "mail sent") {
+		t.Fatal("no logs captured: the secret check below would prove nothing")
+	}
+	for name, secret := range map[string]string{"reset token": token, "old password": oldPW, "new password": newPW} {
+		if strings.Contains(logs, secret) || strings.Contains(out, secret) {
+			t.Errorf("the %s appears in the program's output", name)
+		}
+	}
+}
+
+func TestServeWithDevMailbox(t *testing.T) {
+	p := newProgram(t, nil)
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	stop := p.serve()
+	postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {"ada@example.com"}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, body := get(t, browser(), p.url("/dev/mail"))
+		if linkRE.MatchString(body) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no reset link in the dev mailbox:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if out := stop(); !strings.Contains(out, "dev mailbox at "+p.url("/dev/mail")) {
+		t.Fatalf("serve does not say where the dev mailbox is:\n%s", out)
+	}
+}
+
+// TestGracefulShutdown: a request in flight when SIGTERM arrives finishes.
+func TestGracefulShutdown(t *testing.T) {
+	p := newProgram(t, nil)
+	stop := p.serve()
+	conn, err := net.Dial("tcp", p.env["AIRLOCK_LISTEN"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "email=ada%40example.com"
+	fmt.Fprintf(conn, "POST /password/forgot HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:5])
+	time.Sleep(100 * time.Millisecond)
+	stopped := make(chan string)
+	go func() { stopped <- stop() }()
+	time.Sleep(200 * time.Millisecond)
+	select {
+	case <-stopped:
+		t.Fatal("serve stopped with a request in flight")
+	default:
+	}
+	fmt.Fprint(conn, body[5:])
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request: %v", err)
+	}
+	if res.StatusCode != 200 {
+		t.Fatalf("in-flight request: %d", res.StatusCode)
+	}
+	if out := <-stopped; !strings.Contains(out, "Airlock stopped") {
+		t.Fatal(out)
+	}
+}
+
+func TestBadSettingsNameTheVariable(t *testing.T) {
+	tests := map[string]string{
+		"AIRLOCK_LISTEN":                  "nonsense",
+		"AIRLOCK_PUBLIC_URL":              "ftp://x",
+		"AIRLOCK_DATABASE_URL":            "mysql://x",
+		"AIRLOCK_SMTP_URL":                "http://mail.example.com",
+		"AIRLOCK_RESET_TOKEN_TTL":         "forever",
+		"AIRLOCK_SERVERS":                 "eu=Europe",
+		"AIRLOCK_APP_URL":                 "javascript:alert(1)",
+		"AIRLOCK_TRUSTED_PROXIES":         "10.0.0.0/99",
+		"AIRLOCK_LIMIT_FORGOT_PER_IP":     "lots",
+		"AIRLOCK_LIMIT_RESET_PER_ACCOUNT": "3/ever",
+		"AIRLOCK_LOG_LEVEL":               "chatty",
+		"AIRLOCK_LOG_FORMAT":              "xml",
+		"AIRLOCK_PASSWORD_MIN_LENGTH":     "6",
+		"AIRLOCK_ARGON2":                  "m=0",
+		"AIRLOCK_HASH_CONCURRENCY":        "0",
+	}
+	for name, value := range tests {
+		t.Run(name, func(t *testing.T) {
+			p := newProgram(t, map[string]string{name: value})
+			_, err := p.run("", "serve")
+			if err == nil || !strings.Contains(err.Error(), name) {
+				t.Fatalf("serve with %s=%q: %v", name, value, err)
+			}
+		})
+	}
+	// The SMTP password is never echoed back.
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": "http://user:hunter2@mail.example.com"})
+	if _, err := p.run("", "serve"); err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestParseServers(t *testing.T) {
+	got, err := parseServers("eu=Europe=https://eu.example.com,na=North America=https://na.example.com")
+	if err != nil || len(got) != 2 || got[1].Name != "North America" || got[1].URL != "https://na.example.com" {
+		t.Fatalf("parseServers = %+v, %v", got, err)
+	}
+	for _, bad := range []string{"eu=Europe=ftp://x", "eu=Europe=https://a,eu=Again=https://b", "=x=https://a", "/no/such/file.json"} {
+		if _, err := parseServers(bad); err == nil {
+			t.Errorf("parseServers(%q) accepted", bad)
+		}
+	}
+}
+
+func TestUserCommands(t *testing.T) {
+	p := newProgram(t, nil)
+	if out, err := p.run("", "version"); err != nil || !strings.HasPrefix(out, "airlock ") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+	if _, err := p.run("", "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.run("", "user", "add", "--email", "ada@example.com", "--first-name", "Ada", "--group", "admin", "--group", "mobile", "--language", "fr")
+	if err != nil || !strings.Contains(out, "no password set") {
+		t.Fatalf("add without password: %q %v", out, err)
+	}
+	bad := [][]string{
+		{"user", "add", "--email", "ADA@example.com"},                  // taken, in another case
+		{"user", "add", "--email", "x@example.com", "--group", "root"}, // unknown group
+		{"user", "add", "--email", "x@example.com", "--language", "de"},
+		{"user", "add", "--email", "not-an-address"},
+		{"user", "add"},
+		{"user", "set-password", "--email", "ada@example.com"}, // no --password-stdin
+		{"user", "set-password", "--email", "nobody@example.com", "--password-stdin"},
+		{"user", "frobnicate"},
+		{"frobnicate"},
+	}
+	for _, args := range bad {
+		if out, err := p.run("a long enough password\n", args...); err == nil {
+			t.Errorf("%v accepted: %s", args, out)
+		}
+	}
+	if _, err := p.run("password1234\n", "user", "set-password", "--email", "ada@example.com", "--password-stdin"); err == nil || !strings.Contains(err.Error(), "common") {
+		t.Fatalf("common password via CLI: %v", err)
+	}
+	if _, err := p.run("words for the field\n", "user", "set-password", "--email", "ada@example.com", "--password-stdin", "--temporary"); err != nil {
+		t.Fatal(err)
+	}
+	out, err = p.run("", "user", "list")
+	if err != nil || !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "admin,mobile") || !strings.Contains(out, "temporary") || !strings.Contains(out, "1 users") {
+		t.Fatalf("list:\n%s %v", out, err)
+	}
+	if strings.Contains(out, "words for the field") || strings.Contains(out, "argon2") {
+		t.Fatal("list shows the password or its hash")
+	}
+}

@@ -1,0 +1,19 @@
+package mailtest
+
+import (
+	"encoding/base64"
+	"io"
+	"mime/quotedprintable"
+	"strings"
+)
+
+func decodeCTE(cte string, r io.Reader) io.Reader {
+	switch strings.ToLower(strings.TrimSpace(cte)) {
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, r)
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	default:
+		return r
+	}
+}

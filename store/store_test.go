@@ -1,0 +1,289 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/store"
+)
+
+// openSQLite opens a fresh, migrated SQLite store in a temporary directory.
+func openSQLite(t *testing.T) *store.DB {
+	t.Helper()
+	return openPath(t, filepath.Join(t.TempDir(), "airlock.db"))
+}
+
+func openPath(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// stores lists the stores the contract runs on.
+func stores(t *testing.T) map[string]func(t *testing.T) *store.DB {
+	return map[string]func(t *testing.T) *store.DB{"sqlite": openSQLite}
+}
+
+var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+
+func newUser(id, email string, groups ...string) *airlock.User {
+	return &airlock.User{ID: id, Email: email, FirstName: "Ada", LastName: "Lovelace", Language: "en", Active: true,
+		Groups: groups, CreatedAt: t0, UpdatedAt: t0}
+}
+
+func TestContract(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Run("users", func(t *testing.T) { testUsers(t, open(t)) })
+			t.Run("reset tokens", func(t *testing.T) { testResetTokens(t, open(t)) })
+			t.Run("jobs", func(t *testing.T) { testJobs(t, open(t)) })
+			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
+			t.Run("sessions", func(t *testing.T) { testSessions(t, open(t)) })
+		})
+	}
+}
+
+func testUsers(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if err := db.CreateUser(ctx, newUser("u1", "Ada@Example.com", airlock.GroupAdmin, airlock.GroupMobile)); err != nil {
+		t.Fatal(err)
+	}
+	// The same address in another case is the same account.
+	err := db.CreateUser(ctx, newUser("u2", "ada@EXAMPLE.com"))
+	if airlock.ErrorCode(err) != airlock.CodeConflict {
+		t.Fatalf("duplicate email in other case: got %v, want conflict", err)
+	}
+	u, err := db.UserByEmail(ctx, "ADA@example.COM")
+	if err != nil || u.ID != "u1" || u.Email != "Ada@Example.com" {
+		t.Fatalf("UserByEmail mixed case = %+v, %v", u, err)
+	}
+	if len(u.Groups) != 2 || !u.HasGroup(airlock.GroupAdmin) {
+		t.Fatalf("groups = %v", u.Groups)
+	}
+	// Unicode look-alikes never match an ASCII address: the Kelvin sign
+	// (U+212A) lower-cases to "k" under full Unicode folding.
+	if err := db.CreateUser(ctx, newUser("u3", "kim@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	for _, lookalike := range []string{"\u212aim@example.com", "kım@example.com", "kim@exаmple.com"} {
+		if _, err := db.UserByEmail(ctx, lookalike); !errors.Is(err, airlock.ErrNotFound) {
+			t.Errorf("UserByEmail(%q) = %v, want not found", lookalike, err)
+		}
+	}
+	for i := range 5 {
+		if err := db.CreateUser(ctx, newUser(fmt.Sprintf("p%d", i), fmt.Sprintf("page%d@example.com", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users, total, err := db.ListUsers(ctx, airlock.UserFilter{Query: "page", Limit: 2, Offset: 2})
+	if err != nil || total != 5 || len(users) != 2 || users[0].Email != "page2@example.com" {
+		t.Fatalf("ListUsers page = %d users, total %d, %v", len(users), total, err)
+	}
+	users, total, _ = db.ListUsers(ctx, airlock.UserFilter{Group: airlock.GroupAdmin})
+	if total != 1 || users[0].ID != "u1" {
+		t.Fatalf("ListUsers by group: total %d", total)
+	}
+	// LIKE wildcards typed by a person are literal.
+	if _, total, _ := db.ListUsers(ctx, airlock.UserFilter{Query: "%"}); total != 0 {
+		t.Fatalf("query %% matched %d users, want 0", total)
+	}
+	if n, _ := db.CountActiveAdmins(ctx); n != 1 {
+		t.Fatalf("CountActiveAdmins = %d", n)
+	}
+	changed := t0.Add(time.Hour)
+	if err := db.SetPassword(ctx, "u1", airlock.PasswordChange{Hash: "h", MustChange: true, TempExpiresAt: changed.Add(72 * time.Hour), ChangedAt: changed}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = db.UserByID(ctx, "u1")
+	if u.PasswordHash != "h" || !u.MustChangePassword || !u.PasswordChangedAt.Equal(changed) || !u.TempPasswordExpiresAt.Equal(changed.Add(72*time.Hour)) {
+		t.Fatalf("after SetPassword: %+v", u)
+	}
+}
+
+func testResetTokens(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	if err := db.CreateUser(ctx, newUser("u1", "ada@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	hash := []byte("0123456789abcdef0123456789abcdef")
+	if err := db.InsertResetToken(ctx, &airlock.ResetToken{Hash: hash, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	// Of many parallel consumers, exactly one wins.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			err := db.Update(ctx, func(tx airlock.Tx) error {
+				id, err := tx.ConsumeResetToken(ctx, hash, t0.Add(time.Minute))
+				if err == nil && id == "u1" {
+					wins.Add(1)
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, airlock.ErrNotFound) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d parallel consumers succeeded, want exactly 1", wins.Load())
+	}
+	// An expired token cannot be consumed.
+	h2 := []byte("expired-token-hash-0123456789abc")
+	db.InsertResetToken(ctx, &airlock.ResetToken{Hash: h2, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)})
+	if _, err := db.ConsumeResetToken(ctx, h2, t0.Add(30*time.Minute)); !errors.Is(err, airlock.ErrNotFound) {
+		t.Fatalf("consume at expiry: %v, want not found", err)
+	}
+	// A revoked token cannot be consumed.
+	h3 := []byte("revoked-token-hash-0123456789abc")
+	db.InsertResetToken(ctx, &airlock.ResetToken{Hash: h3, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)})
+	if n, err := db.RevokeResetTokens(ctx, "u1", t0); err != nil || n != 2 {
+		t.Fatalf("RevokeResetTokens = %d, %v; want 2 (the expired and the fresh one)", n, err)
+	}
+	if _, err := db.ConsumeResetToken(ctx, h3, t0.Add(time.Minute)); !errors.Is(err, airlock.ErrNotFound) {
+		t.Fatalf("consume revoked: %v", err)
+	}
+	rt, err := db.ResetTokenByHash(ctx, h3)
+	if err != nil || rt.RevokedAt.IsZero() {
+		t.Fatalf("revoked token = %+v, %v", rt, err)
+	}
+}
+
+func testJobs(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	for i := range 3 {
+		if err := db.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobMail, Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)), RunAt: t0, CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Parallel claimers never get the same job.
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			j, err := db.ClaimJob(ctx, t0, t0.Add(time.Minute))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if j != nil {
+				mu.Lock()
+				seen[j.ID]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 3 {
+		t.Fatalf("claimed %d distinct jobs, want 3: %v", len(seen), seen)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("job %d claimed %d times", id, n)
+		}
+	}
+	// Leased jobs are not claimed again until the lease ends.
+	if j, _ := db.ClaimJob(ctx, t0.Add(30*time.Second), t0.Add(time.Minute)); j != nil {
+		t.Fatalf("claimed leased job %d", j.ID)
+	}
+	j, _ := db.ClaimJob(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+	if j == nil || j.Attempts != 2 {
+		t.Fatalf("after lease expiry: %+v", j)
+	}
+	if err := db.RetryJob(ctx, j.ID, t0.Add(time.Hour), "smtp: 451"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.CountJobs(ctx, airlock.JobMail); n != 3 {
+		t.Fatalf("CountJobs = %d", n)
+	}
+	if err := db.DeleteJob(ctx, j.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.CountJobs(ctx, ""); n != 2 {
+		t.Fatalf("CountJobs after delete = %d", n)
+	}
+}
+
+func testLimits(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	tat, err := db.LimitState(ctx, "k")
+	if err != nil || !tat.IsZero() {
+		t.Fatalf("fresh limit = %v, %v", tat, err)
+	}
+	err = db.Update(ctx, func(tx airlock.Tx) error {
+		if _, err := tx.LimitState(ctx, "k"); err != nil {
+			return err
+		}
+		return tx.SetLimitState(ctx, "k", t0)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tat, _ := db.LimitState(ctx, "k"); !tat.Equal(t0) {
+		t.Fatalf("limit = %v, want %v", tat, t0)
+	}
+}
+
+func testSessions(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	db.CreateUser(ctx, newUser("u1", "ada@example.com"))
+	for i := range 3 {
+		if err := db.CreateSession(ctx, &airlock.Session{IDHash: []byte{byte(i)}, UserID: "u1", CreatedAt: t0, LastSeenAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.DeleteUserSessions(ctx, "u1"); err != nil || n != 3 {
+		t.Fatalf("DeleteUserSessions = %d, %v", n, err)
+	}
+	if _, err := db.SessionByHash(ctx, []byte{0}); !errors.Is(err, airlock.ErrNotFound) {
+		t.Fatalf("session after revoke: %v", err)
+	}
+}
+
+// TestSQLiteTwoProcesses writes from two pools on one file at once, as the
+// CLI does while serve runs: WAL and the busy timeout mean neither side
+// ever sees "database is locked".
+func TestSQLiteTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "airlock.db")
+	a, b := openPath(t, path), openPath(t, path)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := range 40 {
+		db := a
+		if i%2 == 1 {
+			db = b
+		}
+		wg.Go(func() {
+			err := db.Update(ctx, func(tx airlock.Tx) error {
+				if err := tx.CreateUser(ctx, newUser(fmt.Sprintf("id%d", i), fmt.Sprintf("u%d@example.com", i))); err != nil {
+					return err
+				}
+				return tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobMail, Payload: []byte("{}"), RunAt: t0, CreatedAt: t0})
+			})
+			if err != nil {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if _, total, _ := a.ListUsers(ctx, airlock.UserFilter{}); total != 40 {
+		t.Fatalf("users = %d, want 40", total)
+	}
+}

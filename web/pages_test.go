@@ -1,0 +1,222 @@
+package web_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/web"
+)
+
+func TestLoginPage(t *testing.T) {
+	e := newEnv(t)
+	r := e.get(nil, "/login")
+	if r.StatusCode != 200 || !strings.Contains(r.body, `href="/password/forgot"`) || !strings.Contains(r.body, `<label for="email">`) {
+		t.Fatalf("login page: %d\n%s", r.StatusCode, r.body)
+	}
+	r = e.get(nil, "/login", "Accept-Language", "fr-FR,fr;q=0.9,en;q=0.5")
+	if !strings.Contains(r.body, `lang="fr"`) || !strings.Contains(r.body, "Mot de passe oublié") {
+		t.Fatal("no French login page for a French browser")
+	}
+}
+
+func TestSignInAndOut(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	b := e.client()
+	r := e.post(b, "/login", url.Values{"email": {"ada@example.com"}, "password": {"wrong password"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "Wrong email or password") || strings.Contains(r.body, "wrong password") {
+		t.Fatalf("bad sign-in: %d", r.StatusCode)
+	}
+	r = e.post(b, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	var sess *http.Cookie
+	for _, c := range r.Cookies() {
+		if c.Name == "__Host-airlock_session" {
+			sess = c
+		}
+	}
+	if sess == nil || !sess.HttpOnly || !sess.Secure || sess.SameSite != http.SameSiteLaxMode || sess.Path != "/" {
+		t.Fatalf("session cookie = %+v", sess)
+	}
+	if r := e.get(b, "/account"); r.StatusCode != 200 || !strings.Contains(r.body, "ada@example.com") {
+		t.Fatalf("account: %d", r.StatusCode)
+	}
+	if r := e.post(b, "/logout", nil); r.Header.Get("Location") != "/login?m=signed_out" {
+		t.Fatalf("logout → %q", r.Header.Get("Location"))
+	}
+	if r := e.get(b, "/account"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("account after logout: %d", r.StatusCode)
+	}
+	// The old cookie value no longer works even if replayed.
+	c := e.client()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/account", nil)
+	req.AddCookie(&http.Cookie{Name: "__Host-airlock_session", Value: sess.Value})
+	res, _ := c.Do(req)
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("replayed session: %d", res.StatusCode)
+	}
+}
+
+func TestPlainHTTPCookies(t *testing.T) {
+	e := newEnv(t, func(o *options) { o.publicURL = "http://localhost:8080" })
+	e.user("ada@example.com", "violet tractor on the moon")
+	r := e.post(nil, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	cs := r.Cookies()
+	if len(cs) != 1 || cs[0].Name != "airlock_session" || cs[0].Secure {
+		t.Fatalf("cookies over plain HTTP = %+v", cs)
+	}
+}
+
+func TestForcedPasswordChange(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("ada@example.com", "violet tractor on the moon")
+	if err := e.svc.SetPassword(t.Context(), u.ID, "temporary words for you", true, account.Meta{IP: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.client()
+	r := e.post(b, "/login", url.Values{"email": {"ada@example.com"}, "password": {"temporary words for you"}})
+	if r.Header.Get("Location") != "/account/password" {
+		t.Fatalf("sign-in with temporary password → %q", r.Header.Get("Location"))
+	}
+	if r := e.get(b, "/account"); r.Header.Get("Location") != "/account/password" {
+		t.Fatalf("account page with temporary password → %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	r = e.get(b, "/account/password")
+	if r.StatusCode != 200 || strings.Contains(r.body, "current_password") {
+		t.Fatalf("forced change page asks for the current password: %d", r.StatusCode)
+	}
+	// Sending current_password on a forced change is an unexpected field.
+	r = e.post(b, "/account/password", url.Values{"password": {"temporary words for you"}, "password_confirm": {"temporary words for you"}})
+	if r.StatusCode != http.StatusUnprocessableEntity {
+		t.Fatalf("keeping the temporary password: %d", r.StatusCode)
+	}
+	r = e.post(b, "/account/password", url.Values{"password": {"my own chosen phrase"}, "password_confirm": {"my own chosen phrase"}})
+	if r.Header.Get("Location") != "/account?m=password_changed" {
+		t.Fatalf("change → %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	if r := e.get(b, "/account"); r.StatusCode != 200 {
+		t.Fatalf("account after the change: %d", r.StatusCode)
+	}
+}
+
+func TestOwnPasswordChange(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	b, other := e.client(), e.client()
+	for _, c := range []*http.Client{b, other} {
+		e.post(c, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	}
+	r := e.post(b, "/account/password", url.Values{"current_password": {"not it"}, "password": {"my own chosen phrase"}, "password_confirm": {"my own chosen phrase"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, "current password is wrong") {
+		t.Fatalf("wrong current: %d", r.StatusCode)
+	}
+	r = e.post(b, "/account/password", url.Values{"current_password": {"violet tractor on the moon"}, "password": {"my own chosen phrase"}, "password_confirm": {"my own chosen phrase"}})
+	if r.Header.Get("Location") != "/account?m=password_changed" {
+		t.Fatalf("change: %d", r.StatusCode)
+	}
+	if r := e.get(b, "/account"); r.StatusCode != 200 {
+		t.Fatalf("this browser after its own change: %d", r.StatusCode)
+	}
+	if r := e.get(other, "/account"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other browser after the change: %d", r.StatusCode)
+	}
+}
+
+// TestCrossOriginPostsRefused: another site's page cannot submit our forms.
+func TestCrossOriginPostsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	form := url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}}
+	for name, hdr := range map[string][]string{
+		"Sec-Fetch-Site": {"Sec-Fetch-Site", "cross-site"},
+		"Origin":         {"Origin", "https://evil.example"},
+	} {
+		for _, path := range []string{"/login", "/password/forgot", "/password/reset", "/account/password", "/logout"} {
+			if r := e.post(nil, path, form, hdr...); r.StatusCode != http.StatusForbidden {
+				t.Errorf("%s %s: %d, want 403", name, path, r.StatusCode)
+			}
+		}
+	}
+	if r := e.post(nil, "/login", form, "Sec-Fetch-Site", "same-origin"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("same-origin sign-in: %d", r.StatusCode)
+	}
+}
+
+func TestSecurityHeadersEverywhere(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/login", "/password/forgot", "/password/reset", "/nope", "/healthz"} {
+		r := e.get(nil, path)
+		if r.Header.Get("Referrer-Policy") != "no-referrer" || r.Header.Get("Cache-Control") != "no-store" || r.Header.Get("Content-Security-Policy") == "" || r.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", path, r.Header)
+		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	e := newEnv(t)
+	if r := e.get(nil, "/healthz"); r.StatusCode != 200 {
+		t.Fatal(r.StatusCode)
+	}
+	if r := e.get(nil, "/readyz"); r.StatusCode != 200 {
+		t.Fatal(r.StatusCode)
+	}
+	e.db.Close()
+	if r := e.get(nil, "/readyz"); r.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with the database closed: %d", r.StatusCode)
+	}
+}
+
+func TestDevMailbox(t *testing.T) {
+	prod := newEnv(t)
+	if r := prod.get(nil, "/dev/mail"); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("/dev/mail with SMTP configured: %d", r.StatusCode)
+	}
+	dev := newEnv(t, func(o *options) { o.devMail = true })
+	dev.user("ada@example.com", "violet tractor on the moon")
+	dev.post(nil, "/password/forgot", url.Values{"email": {"ada@example.com"}})
+	dev.drain()
+	r := dev.get(nil, "/dev/mail")
+	if r.StatusCode != 200 || !strings.Contains(r.body, "https://accounts.example.com/password/reset?token=") {
+		t.Fatalf("dev mailbox: %d\n%s", r.StatusCode, r.body)
+	}
+}
+
+func TestReturnToApp(t *testing.T) {
+	e := newEnv(t, func(o *options) { o.appURL = "fieldapp://signed-out" })
+	if r := e.get(nil, "/login?m=reset"); !strings.Contains(r.body, `href="fieldapp://signed-out"`) {
+		t.Fatal("no Return to the app link after a reset")
+	}
+	if r := e.get(nil, "/login"); strings.Contains(r.body, "fieldapp://") {
+		t.Fatal("Return to the app shown on a plain login page")
+	}
+}
+
+func TestClientIP(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	tests := []struct {
+		name, remote, xff, want string
+	}{
+		{"direct", "198.51.100.1:5000", "", "198.51.100.1"},
+		{"untrusted peer's XFF is ignored", "198.51.100.1:5000", "203.0.113.9", "198.51.100.1"},
+		{"trusted proxy", "10.0.0.2:5000", "203.0.113.9", "203.0.113.9"},
+		{"spoofed left entries ignored", "10.0.0.2:5000", "1.2.3.4, 203.0.113.9", "203.0.113.9"},
+		{"chain of proxies", "10.0.0.2:5000", "203.0.113.9, 10.1.1.1", "203.0.113.9"},
+		{"garbage", "10.0.0.2:5000", "nonsense", "10.0.0.2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tt.remote
+			if tt.xff != "" {
+				r.Header.Set("X-Forwarded-For", tt.xff)
+			}
+			if got := web.ClientIP(r, trusted); got != tt.want {
+				t.Fatalf("ClientIP = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
