@@ -168,4 +168,3 @@ func (x *session) Data(r io.Reader) error {
 	}
 	return nil
 }
-
