@@ -114,11 +114,13 @@ type Job struct {
 
 // AuditEvent is one security event. It never holds a secret.
 type AuditEvent struct {
-	ID        int64
-	At        time.Time
-	Kind      string
-	ActorID   string
-	SubjectID string
+	ID      int64
+	At      time.Time
+	Kind    string
+	ActorID string
+	// ActorEmail is filled in when listing, from the actor's account.
+	ActorEmail string
+	SubjectID  string
 	// Subject is a human-readable subject, such as the email typed.
 	Subject   string
 	IP        string

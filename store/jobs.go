@@ -88,11 +88,11 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 	var where []string
 	var args []any
 	if f.UserID != "" {
-		where = append(where, `(actor_id = ? OR subject_id = ?)`)
+		where = append(where, `(e.actor_id = ? OR e.subject_id = ?)`)
 		args = append(args, f.UserID, f.UserID)
 	}
 	if f.Kind != "" {
-		where = append(where, `kind = ?`)
+		where = append(where, `e.kind = ?`)
 		args = append(args, f.Kind)
 	}
 	cond := ""
@@ -100,15 +100,17 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 		cond = " WHERE " + strings.Join(where, " AND ")
 	}
 	var total int
-	if err := q.row(ctx, `SELECT COUNT(*) FROM audit_events`+cond, args...).Scan(&total); err != nil {
+	if err := q.row(ctx, `SELECT COUNT(*) FROM audit_events e`+cond, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count audit: %w", err)
 	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 50
 	}
-	rows, err := q.query(ctx, `SELECT id, at, kind, actor_id, subject_id, subject, ip, user_agent, outcome, detail
-		FROM audit_events`+cond+` ORDER BY id DESC LIMIT ? OFFSET ?`, append(args, limit, max(f.Offset, 0))...)
+	rows, err := q.query(ctx, `SELECT e.id, e.at, e.kind, e.actor_id, COALESCE(a.email, ''), e.subject_id, e.subject,
+		e.ip, e.user_agent, e.outcome, e.detail
+		FROM audit_events e LEFT JOIN users a ON a.id = e.actor_id`+cond+` ORDER BY e.id DESC LIMIT ? OFFSET ?`,
+		append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit: %w", err)
 	}
@@ -117,7 +119,7 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 	for rows.Next() {
 		var e airlock.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ActorID, &e.SubjectID, &e.Subject, &e.IP, &e.UserAgent, &e.Outcome, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ActorID, &e.ActorEmail, &e.SubjectID, &e.Subject, &e.IP, &e.UserAgent, &e.Outcome, &e.Detail); err != nil {
 			return nil, 0, err
 		}
 		e.At = time.UnixMilli(at).UTC()

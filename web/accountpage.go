@@ -36,12 +36,12 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.applyError(w, p, err), "password", p)
 		return
 	}
-	if f["password"] != f["password_confirm"] {
+	if f.Get("password") != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		s.render(w, http.StatusUnprocessableEntity, "password", p)
 		return
 	}
-	sid, err := s.accounts.ChangePassword(r.Context(), u, f["current_password"], f["password"], s.meta(r))
+	sid, err := s.accounts.ChangePassword(r.Context(), u, f.Get("current_password"), f.Get("password"), s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "password", p)
 		return

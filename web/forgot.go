@@ -17,8 +17,8 @@ func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "", "forgot.title")
 	f, err := readForm(w, r, "email")
 	if err == nil {
-		p.Values["email"] = f["email"]
-		err = s.accounts.RequestReset(r.Context(), f["email"], s.meta(r))
+		p.Values["email"] = f.Get("email")
+		err = s.accounts.RequestReset(r.Context(), f.Get("email"), s.meta(r))
 	}
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "forgot", p)

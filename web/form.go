@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/airlockhq/airlock"
@@ -16,8 +17,10 @@ const maxFormBytes = 64 << 10
 
 // readForm reads a url-encoded form strictly: a bounded body, valid UTF-8,
 // only the named fields, each at most once (a repeated field could sneak a
-// second email address past a check). Checkboxes may be absent.
-func readForm(w http.ResponseWriter, r *http.Request, fields ...string) (map[string]string, error) {
+// second email address past a check). A field named with a trailing "*"
+// (repeated checkboxes such as "groups*") may appear several times.
+// Checkboxes may be absent.
+func readForm(w http.ResponseWriter, r *http.Request, fields ...string) (url.Values, error) {
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {
 		return nil, &airlock.Error{Code: airlock.CodeInvalid, Message: "Send the form as application/x-www-form-urlencoded."}
@@ -34,22 +37,24 @@ func readForm(w http.ResponseWriter, r *http.Request, fields ...string) (map[str
 	if err != nil {
 		return nil, &airlock.Error{Code: airlock.CodeInvalid, Message: "The form is malformed."}
 	}
-	allowed := make(map[string]bool, len(fields))
+	allowed := make(map[string]bool, len(fields)) // name → may repeat
 	for _, f := range fields {
-		allowed[f] = true
+		name, multi := strings.CutSuffix(f, "*")
+		allowed[name] = multi
 	}
-	out := make(map[string]string, len(vals))
 	for k, vs := range vals {
-		if !allowed[k] {
+		multi, ok := allowed[k]
+		if !ok {
 			return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: k, Message: "The form has an unexpected field."}
 		}
-		if len(vs) != 1 {
+		if len(vs) != 1 && !multi {
 			return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: k, Message: "A form field was sent more than once."}
 		}
-		if !utf8.ValidString(vs[0]) {
-			return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: k, Message: "The form holds text that is not valid UTF-8."}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: k, Message: "The form holds text that is not valid UTF-8."}
+			}
 		}
-		out[k] = vs[0]
 	}
-	return out, nil
+	return vals, nil
 }

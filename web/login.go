@@ -48,8 +48,8 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return
 	}
-	p.Values["email"] = f["email"]
-	u, sid, err := s.accounts.SignIn(r.Context(), f["email"], f["password"], s.meta(r))
+	p.Values["email"] = f.Get("email")
+	u, sid, err := s.accounts.SignIn(r.Context(), f.Get("email"), f.Get("password"), s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return

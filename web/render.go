@@ -5,6 +5,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -30,6 +31,20 @@ type page struct {
 
 // T translates key into the page's language.
 func (p *page) T(key string, args ...any) string { return T(p.Lang, key, args...) }
+
+// Has reports whether list holds v (ticked checkboxes).
+func (p *page) Has(list []string, v string) bool { return slices.Contains(list, v) }
+
+// Time formats a time for the pages, in UTC.
+func (p *page) Time(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}
+
+// IsAdmin reports whether the signed-in user administers users.
+func (p *page) IsAdmin() bool { return p.User != nil && p.User.HasGroup(airlock.GroupAdmin) }
 
 // FieldError returns the error shown under a field.
 func (p *page) FieldError(name string) string { return p.FieldErrors[name] }

@@ -85,12 +85,12 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.resetPage(r, u)
-	if f["password"] != f["password_confirm"] {
+	if f.Get("password") != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	if err := s.accounts.CompleteReset(r.Context(), token, f["password"], m); err != nil {
+	if err := s.accounts.CompleteReset(r.Context(), token, f.Get("password"), m); err != nil {
 		if code := airlock.ErrorCode(err); code == airlock.CodeInvalidToken {
 			s.resetFailed(w, r, err)
 			return

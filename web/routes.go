@@ -22,6 +22,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /account/password", s.requireUser(s.handlePasswordForm))
 	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
 
+	mux.Handle("GET /admin/users", s.requireAdmin(s.handleAdminUsers))
+	mux.Handle("GET /admin/users/new", s.requireAdmin(s.handleAdminUserNewForm))
+	mux.Handle("POST /admin/users/new", s.requireAdmin(s.handleAdminUserCreate))
+	mux.Handle("GET /admin/users/{id}", s.requireAdmin(s.handleAdminUser))
+	mux.Handle("POST /admin/users/{id}", s.requireAdmin(s.handleAdminUserUpdate))
+	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendReset))
+	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))
+	mux.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit))
+
 	if s.devMailbox != nil {
 		// Dev convenience only: absent whenever SMTP is configured.
 		mux.HandleFunc("GET /dev/mail", s.handleDevMail)

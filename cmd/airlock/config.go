@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -76,7 +77,7 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	c := &config{}
 
 	c.Listen = get("AIRLOCK_LISTEN", "127.0.0.1:8080")
-	if _, _, err := splitHostPort(c.Listen); err != nil {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		check("AIRLOCK_LISTEN", c.Listen, err)
 	}
 

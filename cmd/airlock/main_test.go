@@ -384,3 +384,40 @@ func TestUserCommands(t *testing.T) {
 		t.Fatal("list shows the password or its hash")
 	}
 }
+
+func TestAuditCommand(t *testing.T) {
+	p := newProgram(t, nil)
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.run("", "user", "add", "--email", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.run("a temporary phrase\n", "user", "set-password", "--email", "ada@example.com", "--password-stdin", "--temporary"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.run("", "audit")
+	if err != nil || !strings.Contains(out, "password_changed") || !strings.Contains(out, "user_created") || !strings.Contains(out, "4 of 4 events") {
+		t.Fatalf("audit:\n%s %v", out, err)
+	}
+	// Newest first.
+	if strings.Index(out, "sessions_revoked") > strings.Index(out, "user_created") {
+		t.Fatalf("not newest first:\n%s", out)
+	}
+	out, err = p.run("", "audit", "--user", "bob@example.com")
+	if err != nil || !strings.Contains(out, "1 of 1 events") || strings.Contains(out, "ada@") {
+		t.Fatalf("audit --user:\n%s %v", out, err)
+	}
+	out, err = p.run("", "audit", "--kind", "password_changed", "--limit", "1")
+	if err != nil || !strings.Contains(out, "1 of 1 events") {
+		t.Fatalf("audit --kind:\n%s %v", out, err)
+	}
+	if strings.Contains(out, "a temporary phrase") {
+		t.Fatal("the audit log shows a password")
+	}
+	for _, args := range [][]string{{"audit", "--limit", "0"}, {"audit", "extra"}, {"audit", "--user", "nobody@example.com"}} {
+		if _, err := p.run("", args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

@@ -35,6 +35,7 @@ const usage = `usage: airlock COMMAND
            [--group G ...] [--password-stdin] [--temporary]
   user set-password --email E --password-stdin [--temporary]
   user list [--q TEXT] [--group G]
+  audit [--user EMAIL|ID] [--kind KIND] [--limit N] [--offset N]
   version
 
 Settings are environment variables (AIRLOCK_*); see the README.
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return nil
 	case "user":
 		return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+	case "audit":
+		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "airlock", version)
 		return nil

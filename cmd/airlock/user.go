@@ -83,7 +83,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer a.db.Close()
-	m := account.Meta{IP: "cli", UserAgent: "airlock " + args[0]}
+	m := account.Meta{IP: "cli", UserAgent: "airlock user " + args[0]}
 
 	switch args[0] {
 	case "add":
@@ -152,7 +152,7 @@ func cliError(err error) error {
 	if e == nil {
 		return err
 	}
-	if errorsIsNotFound(e) {
+	if e.Code == airlock.CodeNotFound {
 		return fmt.Errorf("no such user")
 	}
 	if len(e.Reasons) > 0 {
@@ -160,5 +160,3 @@ func cliError(err error) error {
 	}
 	return fmt.Errorf("%s", e.Message)
 }
-
-func errorsIsNotFound(e *airlock.Error) bool { return e.Code == airlock.CodeNotFound }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/airlockhq/airlock"
+)
+
+// auditCommand prints the security event log, newest first, with the same
+// filters as the back office's audit page.
+func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.String("user", "", "only events whose actor or subject is this user (email or id)")
+	kind := fs.String("kind", "", "only events of this kind")
+	limit := fs.Int("limit", 50, "how many events (at most 1000)")
+	offset := fs.Int("offset", 0, "skip this many of the newest events")
+	if err := fs.Parse(args); err != nil {
+		return &usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return &usageError{fmt.Sprintf("audit: unexpected argument %q", fs.Arg(0))}
+	}
+	if *limit < 1 || *limit > 1000 || *offset < 0 {
+		return &usageError{"audit: --limit must be 1..1000 and --offset at least 0"}
+	}
+	cfg, err := loadConfig(getenv, nil)
+	if err != nil {
+		return err
+	}
+	cfg.LogLevel = slog.LevelWarn
+	a, err := newApp(ctx, cfg, newLogger(cfg, stderr), airlock.SystemClock{})
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	f := airlock.AuditFilter{Kind: *kind, Limit: *limit, Offset: *offset}
+	if *user != "" {
+		f.UserID = *user
+		if strings.Contains(*user, "@") {
+			u, err := a.accounts.UserByEmail(ctx, *user)
+			if err != nil {
+				return cliError(err)
+			}
+			f.UserID = u.ID
+		}
+	}
+	events, total, err := a.accounts.AdminListAudit(ctx, nil, f)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tKIND\tOUTCOME\tACTOR\tSUBJECT\tIP\tDETAIL")
+	for _, e := range events {
+		actor := e.ActorEmail
+		if actor == "" {
+			actor = e.ActorID
+		}
+		subject := e.Subject
+		if subject == "" {
+			subject = e.SubjectID
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02T15:04:05Z"), e.Kind, e.Outcome,
+			dash(actor), dash(subject), dash(e.IP), e.Detail)
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "%d of %d events\n", len(events), total)
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/airlockhq/airlock/internal/mailtest"
+)
+
+// chromium finds Debian's Chromium; the browser tests need it. CI installs
+// the package, so there they always run.
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium binary on this machine (apt-get install chromium): browser tests not run")
+	return ""
+}
+
+// newBrowser starts headless Chromium with a throw-away profile and
+// returns a tab context.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox, // tests run as root in CI
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// newTab opens another tab with its own cookies (an incognito-like context).
+func newTab(t *testing.T, parent context.Context) context.Context {
+	ctx, cancel := chromedp.NewContext(parent, chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func artifactsDir(t *testing.T) string {
+	dir := os.Getenv("AIRLOCK_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts", "screenshots")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// screenshot saves the whole page as a test artifact (not committed).
+func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		png, err := chromedp.FullScreenshot(100)(ctx, tg)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(artifactsDir(t), name+".png"), png, 0o644)
+	})
+}
+
+func run1(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func value[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func location(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	return value(t, ctx, chromedp.Location())
+}
+
+func text(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	return value(t, ctx, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// TestBrowserForgottenPassword: from the login page's link to signing in
+// with the new password, as a person does it, reading the email off SMTP.
+func TestBrowserForgottenPassword(t *testing.T) {
+	ctx := newBrowser(t)
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := p.run("the old password, long enough\n", "user", "add", "--email", "fay@example.com", "--first-name", "Fay", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		screenshot(t, "login"),
+		chromedp.Click(chromedp.CSS("#forgot-link")),
+		chromedp.WaitVisible(chromedp.CSS("form[action='/password/forgot']")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
+		screenshot(t, "forgot"),
+		chromedp.Submit(chromedp.CSS("#email")),
+		chromedp.WaitVisible(chromedp.CSS("p[role=status]")),
+		screenshot(t, "forgot-sent"),
+	)
+	if s := text(t, ctx, "h1"); s != "Check your inbox" {
+		t.Fatalf("after submitting: %q", s)
+	}
+	m := linkRE.FindString(smtp.Wait(t, 1)[0].Parts()["text/plain"])
+	if m == "" {
+		t.Fatal("no link in the email")
+	}
+	run1(t, ctx, chromedp.Navigate(m), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+	if loc := location(t, ctx); loc != p.url("/password/reset") {
+		t.Fatalf("the token stayed in the address bar: %s", loc)
+	}
+	run1(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "a brand new passphrase"),
+		screenshot(t, "reset"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+		screenshot(t, "login-after-reset"),
+	)
+	if s := text(t, ctx, ".notice"); !strings.Contains(s, "Your password has been changed") {
+		t.Fatalf("login notice: %q", s)
+	}
+	run1(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		screenshot(t, "account"),
+	)
+	if loc := location(t, ctx); loc != p.url("/account") {
+		t.Fatalf("after sign-in: %s", loc)
+	}
+}
+
+// TestBrowserAdminTemporaryPassword: an administrator finds a user by
+// search and sets a temporary password; the user is forced to change it.
+func TestBrowserAdminTemporaryPassword(t *testing.T) {
+	ctx := newBrowser(t)
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"sam.field@example.com", "kim.field@example.com", "office@example.com"} {
+		if _, err := p.run("", "user", "add", "--email", email, "--group", "mobile"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.serve()
+
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "keeper of the user list"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		chromedp.Navigate(p.url("/admin/users")),
+		chromedp.WaitVisible(chromedp.CSS("#q")),
+		chromedp.SendKeys(chromedp.CSS("#q"), "kim"),
+		chromedp.Submit(chromedp.CSS("#q")),
+		chromedp.WaitVisible(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`)),
+		screenshot(t, "admin-users-search"),
+	)
+	if s := text(t, ctx, "p[role=status]"); s != "1 users" {
+		t.Fatalf("search result count: %q", s)
+	}
+	run1(t, ctx,
+		chromedp.Click(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`)),
+		chromedp.WaitVisible(chromedp.CSS("#send-reset")),
+		chromedp.Click(chromedp.CSS("summary")),
+		chromedp.WaitVisible(chromedp.CSS("#set-password")),
+	)
+	if !value(t, ctx, chromedp.Evaluate[bool](`document.querySelector("form[action$='/set-password'] #temporary").checked`)) {
+		t.Fatal("temporary is not ticked by default")
+	}
+	run1(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("form[action$='/set-password'] #password"), "handed over the phone"),
+		chromedp.SendKeys(chromedp.CSS("form[action$='/set-password'] #password_confirm"), "handed over the phone"),
+		screenshot(t, "admin-user"),
+		chromedp.Click(chromedp.CSS("#set-password")),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+		screenshot(t, "admin-user-password-set"),
+	)
+	if html := value(t, ctx, chromedp.OuterHTML(chromedp.CSS("html"))); strings.Contains(html, "handed over the phone") {
+		t.Fatal("the administrator sees the password after submitting")
+	}
+
+	// The user, in another browser, must change it at sign-in.
+	user := newTab(t, ctx)
+	run1(t, user,
+		chromedp.Navigate(p.url("/login")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "kim.field@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "handed over the phone"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("#password_confirm")),
+		screenshot(t, "forced-change"),
+	)
+	if loc := location(t, user); loc != p.url("/account/password") {
+		t.Fatalf("after sign-in with a temporary password: %s", loc)
+	}
+	run1(t, user, chromedp.Navigate(p.url("/account")), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+	if loc := location(t, user); loc != p.url("/account/password") {
+		t.Fatalf("the account page did not redirect to the change page: %s", loc)
+	}
+	run1(t, user,
+		chromedp.SendKeys(chromedp.CSS("#password"), "my very own phrase now"),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "my very own phrase now"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+	)
+	if loc := location(t, user); loc != p.url("/account?m=password_changed") {
+		t.Fatalf("after the change: %s", loc)
+	}
+}
+
+// TestBrowserPhoneViewport: the pages fit a phone's width: no horizontal
+// scrolling.
+func TestBrowserPhoneViewport(t *testing.T) {
+	ctx := newBrowser(t)
+	p := newProgram(t, nil)
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--first-name", "Maximiliana", "--last-name", "Vandenberghe-Oyelaran", "--group", "admin", "--group", "mobile", "--group", "web_contributor", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.run("", "user", "add", "--email", "a.rather.long.address.for.a.field.worker@subsidiary.example.com", "--group", "mobile"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(3), chromedp.EmulateMobile, chromedp.EmulatePortrait))
+
+	check := func(name, path, waitFor string) {
+		t.Helper()
+		run1(t, ctx,
+			chromedp.Navigate(p.url(path)),
+			chromedp.WaitVisible(chromedp.CSS(waitFor)),
+			screenshot(t, "phone-"+name),
+		)
+		// clientWidth is the layout viewport (the phone's 390 CSS pixels);
+		// window.innerWidth would grow with the content on a mobile browser.
+		widths := value(t, ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
+		if widths[1] != 390 {
+			t.Fatalf("%s: layout viewport is %dpx, want the phone's 390px", path, widths[1])
+		}
+		if widths[0] > widths[1] {
+			t.Errorf("%s scrolls sideways on a phone: page %dpx wide, screen %dpx", path, widths[0], widths[1])
+		}
+	}
+	check("login", "/login", "#email")
+	check("forgot", "/password/forgot", "#email")
+	check("reset-invalid", "/password/reset", "h1")
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "keeper of the user list"),
+		chromedp.Submit(chromedp.CSS("#password")),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+	)
+	check("account", "/account", "dl.facts")
+	check("change-password", "/account/password", "#password")
+	check("admin-users", "/admin/users", "table.list")
+	check("admin-new-user", "/admin/users/new", "#email")
+	check("admin-audit", "/admin/audit", "table.list")
+	run1(t, ctx, chromedp.Navigate(p.url("/admin/users?q=subsidiary")), chromedp.WaitVisible(chromedp.CSS("td a")))
+	href := value(t, ctx, chromedp.AttributeValue(chromedp.CSS("td a"), "href"))
+	check("admin-user", href.Value, "#send-reset")
+	check("dev-mail", "/dev/mail", "h1")
+}

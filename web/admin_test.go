@@ -1,0 +1,237 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+const adminPW = "keeper of the user list"
+
+func (e *env) signIn(email, pw string) *http.Client {
+	e.t.Helper()
+	c := e.client()
+	r := e.post(c, "/login", url.Values{"email": {email}, "password": {pw}})
+	if r.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("sign in %s: %d\n%s", email, r.StatusCode, r.body)
+	}
+	return c
+}
+
+// TestAdminRoutesNeedAdmin: every back-office route refuses a signed-in
+// non-administrator with 403 and sends anonymous visitors to sign in.
+func TestAdminRoutesNeedAdmin(t *testing.T) {
+	e := newEnv(t)
+	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile, airlock.GroupWebContributor)
+	worker := e.signIn("worker@example.com", "out in the sunny fields")
+	routes := []struct{ method, path string }{
+		{"GET", "/admin/users"},
+		{"GET", "/admin/users?q=a"},
+		{"GET", "/admin/users/new"},
+		{"POST", "/admin/users/new"},
+		{"GET", "/admin/users/" + admin.ID},
+		{"POST", "/admin/users/" + admin.ID},
+		{"POST", "/admin/users/" + admin.ID + "/send-reset"},
+		{"POST", "/admin/users/" + admin.ID + "/set-password"},
+		{"GET", "/admin/audit"},
+	}
+	form := url.Values{"email": {"x@example.com"}, "password": {"stolen by a worker!"}, "password_confirm": {"stolen by a worker!"}}.Encode()
+	for _, rt := range routes {
+		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
+			if r := e.do(worker, rt.method, rt.path, form); r.StatusCode != http.StatusForbidden {
+				t.Errorf("non-admin: %d, want 403", r.StatusCode)
+			}
+			if r := e.do(nil, rt.method, rt.path, form); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+				t.Errorf("anonymous: %d %q, want 303 /login", r.StatusCode, r.Header.Get("Location"))
+			}
+		})
+	}
+	// Nothing changed.
+	if _, total, _ := e.db.ListUsers(context.Background(), airlock.UserFilter{}); total != 2 {
+		t.Fatalf("%d users, want 2", total)
+	}
+	if _, _, err := e.svc.SignIn(context.Background(), "admin@example.com", adminPW, account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatalf("admin password changed: %v", err)
+	}
+}
+
+func TestAdminUsersListSearchAndPaging(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	for i := range 30 {
+		e.user(fmt.Sprintf("worker%02d@example.com", i), "", airlock.GroupMobile)
+	}
+	c := e.signIn("admin@example.com", adminPW)
+	r := e.get(c, "/admin/users")
+	if r.StatusCode != 200 || !strings.Contains(r.body, "31 users") || !strings.Contains(r.body, `rel="next"`) {
+		t.Fatalf("list: %d\n%s", r.StatusCode, r.body)
+	}
+	r = e.get(c, "/admin/users?q=worker2&group=mobile&active=yes")
+	if !strings.Contains(r.body, "10 users") || !strings.Contains(r.body, "worker21@example.com") || strings.Contains(r.body, "worker11@") {
+		t.Fatalf("search: %s", r.body)
+	}
+	r = e.get(c, "/admin/users?page=2")
+	if !strings.Contains(r.body, "worker29@example.com") || strings.Contains(r.body, "worker00@") || !strings.Contains(r.body, `rel="prev"`) {
+		t.Fatal("page 2 is wrong")
+	}
+	if r := e.get(c, "/admin/users?active=no"); !strings.Contains(r.body, "0 users") {
+		t.Fatal("inactive filter")
+	}
+}
+
+func TestAdminCreateAndEdit(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	form := url.Values{"email": {"New.Hire@Example.com"}, "first_name": {"Noor"}, "last_name": {"Haddad"}, "language": {"fr"},
+		"groups": {"mobile", "web_reader"}, "password": {""}, "password_confirm": {""}, "temporary": {"on"}}
+	r := e.post(c, "/admin/users/new", form)
+	loc := r.Header.Get("Location")
+	if r.StatusCode != http.StatusSeeOther || !strings.HasSuffix(loc, "?m=created_no_password") {
+		t.Fatalf("create: %d %q\n%s", r.StatusCode, loc, r.body)
+	}
+	r = e.get(c, loc)
+	if !strings.Contains(r.body, "Send a reset email") || !strings.Contains(r.body, `id="send-reset"`) {
+		t.Fatal("no offer to send a reset email for a user without a password")
+	}
+	u, err := e.db.UserByEmail(context.Background(), "new.hire@example.com")
+	if err != nil || u.Language != "fr" || strings.Join(u.Groups, ",") != "mobile,web_reader" || u.PasswordHash != "" {
+		t.Fatalf("created user = %+v, %v", u, err)
+	}
+	// A taken email is refused with a message, and nothing changes.
+	r = e.post(c, "/admin/users/new", url.Values{"email": {"admin@EXAMPLE.com"}})
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "already exists") {
+		t.Fatalf("duplicate: %d", r.StatusCode)
+	}
+	// Edit: unknown group refused; valid edit saved.
+	r = e.post(c, "/admin/users/"+u.ID, url.Values{"email": {u.Email}, "language": {"en"}, "groups": {"superuser"}, "active": {"on"}})
+	if r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("unknown group: %d", r.StatusCode)
+	}
+	r = e.post(c, "/admin/users/"+u.ID, url.Values{"email": {u.Email}, "first_name": {"Noor"}, "last_name": {"Haddad-Smith"},
+		"language": {"en"}, "groups": {"mobile"}})
+	if !strings.HasSuffix(r.Header.Get("Location"), "?m=saved") {
+		t.Fatalf("edit: %d\n%s", r.StatusCode, r.body)
+	}
+	got, _ := e.db.UserByID(context.Background(), u.ID)
+	if got.LastName != "Haddad-Smith" || got.Active || strings.Join(got.Groups, ",") != "mobile" {
+		t.Fatalf("after edit: %+v", got)
+	}
+	if r := e.get(c, "/admin/users/nope"); r.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown user: %d", r.StatusCode)
+	}
+}
+
+// TestAdminSetsTemporaryPassword: the user's sessions end, the user is told
+// by email, must change the password at sign-in, and the administrator never
+// sees the password again.
+func TestAdminSetsTemporaryPassword(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	u := e.user("ada@example.com", "violet tractor on the moon")
+	userBrowser := e.signIn("ada@example.com", "violet tractor on the moon")
+	c := e.signIn("admin@example.com", adminPW)
+
+	// The form has "temporary" ticked by default.
+	r := e.get(c, "/admin/users/"+u.ID)
+	if !strings.Contains(r.body, `name="temporary" value="on" checked`) {
+		t.Fatal("temporary is not ticked by default")
+	}
+	const temp = "handed over the phone"
+	r = e.post(c, "/admin/users/"+u.ID+"/set-password", url.Values{"password": {temp}, "password_confirm": {temp}, "temporary": {"on"}})
+	if !strings.HasSuffix(r.Header.Get("Location"), "?m=password_set") {
+		t.Fatalf("set password: %d\n%s", r.StatusCode, r.body)
+	}
+	r = e.get(c, r.Header.Get("Location"))
+	if strings.Contains(r.body, temp) {
+		t.Fatal("the administrator sees the password after submitting")
+	}
+	if !strings.Contains(r.body, "temporary password is set") {
+		t.Fatal("the page does not say the password is temporary")
+	}
+	// The user's existing session ended.
+	if r := e.get(userBrowser, "/account"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login" {
+		t.Fatalf("user session after admin change: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	e.drain()
+	if m := e.smtp.Wait(t, 1)[0]; m.Header("Subject") != "Your password was changed" || m.To[0] != "ada@example.com" {
+		t.Fatalf("email: %q to %v", m.Header("Subject"), m.To)
+	}
+	// Forced to the change page at sign-in; every other page redirects there.
+	b := e.client()
+	r = e.post(b, "/login", url.Values{"email": {"ada@example.com"}, "password": {temp}})
+	if r.Header.Get("Location") != "/account/password" {
+		t.Fatalf("sign-in → %q", r.Header.Get("Location"))
+	}
+	for _, path := range []string{"/account", "/admin/users", "/"} {
+		if r := e.get(b, path); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/password" && path != "/" {
+			t.Errorf("%s with a temporary password: %d %q", path, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	// A policy failure keeps the password out of the page too.
+	r = e.post(c, "/admin/users/"+u.ID+"/set-password", url.Values{"password": {"password1234"}, "password_confirm": {"password1234"}})
+	if r.StatusCode != http.StatusUnprocessableEntity || strings.Contains(r.body, "password1234") || !strings.Contains(r.body, "too common") {
+		t.Fatalf("policy failure: %d", r.StatusCode)
+	}
+	// The audit log records the administrator as the actor, with no secret.
+	events, _, _ := e.db.ListAudit(context.Background(), airlock.AuditFilter{Kind: airlock.AuditPasswordChanged})
+	if len(events) != 1 || events[0].ActorEmail != "admin@example.com" || events[0].SubjectID != u.ID || events[0].IP == "" {
+		t.Fatalf("audit: %+v", events[0])
+	}
+	r = e.get(c, "/admin/audit?user=ada@example.com&kind=password_changed")
+	if !strings.Contains(r.body, "1 events") || !strings.Contains(r.body, "admin@example.com") || strings.Contains(r.body, temp) {
+		t.Fatalf("audit page:\n%s", r.body)
+	}
+}
+
+func TestAdminSendResetPage(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	u := e.user("ada@example.com", "")
+	c := e.signIn("admin@example.com", adminPW)
+	r := e.post(c, "/admin/users/"+u.ID+"/send-reset", nil)
+	if !strings.HasSuffix(r.Header.Get("Location"), "?m=reset_sent") {
+		t.Fatalf("send reset: %d", r.StatusCode)
+	}
+	e.drain()
+	m := e.smtp.Wait(t, 1)[0]
+	if !linkRE.MatchString(m.Parts()["text/plain"]) || m.To[0] != "ada@example.com" {
+		t.Fatal("no reset email")
+	}
+}
+
+func TestAdminCannotDemoteSelf(t *testing.T) {
+	e := newEnv(t)
+	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	r := e.post(c, "/admin/users/"+admin.ID, url.Values{"email": {"admin@example.com"}, "language": {"en"}, "groups": {"mobile"}, "active": {"on"}})
+	if r.StatusCode != http.StatusConflict || !strings.Contains(r.body, "own administrator group") {
+		t.Fatalf("self-demotion: %d", r.StatusCode)
+	}
+	r = e.post(c, "/admin/users/"+admin.ID, url.Values{"email": {"admin@example.com"}, "language": {"en"}, "groups": {"admin"}})
+	if r.StatusCode != http.StatusConflict {
+		t.Fatalf("self-deactivation: %d", r.StatusCode)
+	}
+}
+
+func TestAdminCrossOriginRefused(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	u := e.user("ada@example.com", "violet tractor on the moon")
+	c := e.signIn("admin@example.com", adminPW)
+	form := url.Values{"password": {"attacker chosen words"}, "password_confirm": {"attacker chosen words"}}
+	r := e.post(c, "/admin/users/"+u.ID+"/set-password", form, "Origin", "https://evil.example")
+	if r.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-site set-password: %d", r.StatusCode)
+	}
+	if _, _, err := e.svc.SignIn(context.Background(), "ada@example.com", "violet tractor on the moon", account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal("the password changed")
+	}
+}

@@ -1,0 +1,239 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+const usersPerPage = 25
+
+// requireAdmin lets only active administrators through (SPEC §6.10); others
+// get a 403 page, anonymous visitors the sign-in page.
+func (s *Server) requireAdmin(next http.HandlerFunc) http.Handler {
+	return s.requireUser(func(w http.ResponseWriter, r *http.Request) {
+		if u := userFrom(r); !u.HasGroup(airlock.GroupAdmin) {
+			p := s.newPage(r, "", "error.forbidden.title")
+			p.Error = p.T("error.forbidden")
+			s.render(w, http.StatusForbidden, "error", p)
+			return
+		}
+		next(w, r)
+	})
+}
+
+func pageNumber(q url.Values) int {
+	n, err := strconv.Atoi(q.Get("page"))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return min(n, 100000)
+}
+
+func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	p := s.newPage(r, "", "admin.users.title")
+	p.Data["Wide"] = true
+	f := airlock.UserFilter{Query: strings.TrimSpace(q.Get("q")), Limit: usersPerPage}
+	if g := q.Get("group"); airlock.ValidGroup(g) {
+		f.Group = g
+	}
+	switch q.Get("active") {
+	case "yes":
+		f.Active = ptr(true)
+	case "no":
+		f.Active = ptr(false)
+	}
+	page := pageNumber(q)
+	f.Offset = (page - 1) * usersPerPage
+	users, total, err := s.accounts.AdminListUsers(r.Context(), userFrom(r), f)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p.Values["q"], p.Values["group"], p.Values["active"] = f.Query, f.Group, q.Get("active")
+	p.Data["Users"] = users
+	p.Data["Total"] = total
+	p.Data["Groups"] = airlock.Groups
+	p.Data["Page"] = page
+	pages := (total + usersPerPage - 1) / usersPerPage
+	link := func(n int) string {
+		v := url.Values{}
+		for _, k := range []string{"q", "group", "active"} {
+			if x := p.Values[k]; x != "" {
+				v.Set(k, x)
+			}
+		}
+		v.Set("page", strconv.Itoa(n))
+		return "/admin/users?" + v.Encode()
+	}
+	if page > 1 {
+		p.Data["Prev"] = link(page - 1)
+	}
+	if page < pages {
+		p.Data["Next"] = link(page + 1)
+	}
+	p.Data["Pages"] = max(pages, 1)
+	s.render(w, http.StatusOK, "admin_users", p)
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// userForm fills the form fields from a user.
+func userForm(p *page, u *airlock.User) {
+	p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = u.Email, u.FirstName, u.LastName, u.Language
+	p.Data["Active"] = u.Active
+	p.Data["UserGroups"] = u.Groups
+}
+
+func (s *Server) newUserPage(r *http.Request) *page {
+	p := s.newPage(r, "", "admin.new.title")
+	p.Data["Groups"] = airlock.Groups
+	p.Data["UserGroups"] = []string{}
+	p.Data["Temporary"] = true
+	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	p.Values["language"] = "en"
+	return p
+}
+
+func (s *Server) handleAdminUserNewForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "admin_user_new", s.newUserPage(r))
+}
+
+func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
+	p := s.newUserPage(r)
+	f, err := readForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user_new", p)
+		return
+	}
+	n := account.NewUser{Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
+		Language: f.Get("language"), Groups: f["groups"], Password: f.Get("password"), Temporary: f.Has("temporary")}
+	p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = n.Email, n.FirstName, n.LastName, n.Language
+	p.Data["UserGroups"], p.Data["Temporary"] = n.Groups, n.Temporary
+	if n.Password != f.Get("password_confirm") {
+		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		s.render(w, http.StatusUnprocessableEntity, "admin_user_new", p)
+		return
+	}
+	u, err := s.accounts.AdminCreateUser(r.Context(), userFrom(r), n, s.meta(r))
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user_new", p)
+		return
+	}
+	notice := "created"
+	if n.Password == "" {
+		notice = "created_no_password"
+	}
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m="+notice, http.StatusSeeOther)
+}
+
+// adminUserPage loads the user of the path for the edit page.
+func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *airlock.User, error) {
+	u, err := s.accounts.AdminGetUser(ctx, userFrom(r), r.PathValue("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	p := s.newPage(r, "", "admin.user.title")
+	p.Data["Subject"] = u
+	p.Data["Groups"] = airlock.Groups
+	p.Data["Temporary"] = true
+	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	userForm(p, u)
+	if key, ok := adminNotices[r.URL.Query().Get("m")]; ok {
+		p.Notice = p.T(key)
+	}
+	return p, u, nil
+}
+
+var adminNotices = map[string]string{
+	"created":             "admin.notice.created",
+	"created_no_password": "admin.notice.created_no_password",
+	"saved":               "admin.notice.saved",
+	"reset_sent":          "admin.notice.reset_sent",
+	"password_set":        "admin.notice.password_set",
+}
+
+func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
+	p, _, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "admin_user", p)
+}
+
+func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
+	p, u, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := readForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	// The form sends every field; an unticked box is absent.
+	c := account.UserChanges{Email: ptr(f.Get("email")), FirstName: ptr(f.Get("first_name")), LastName: ptr(f.Get("last_name")),
+		Language: ptr(f.Get("language")), Active: ptr(f.Has("active")), Groups: ptr(append([]string{}, f["groups"]...))}
+	if _, err := s.accounts.AdminUpdateUser(r.Context(), userFrom(r), u.ID, c, s.meta(r)); err != nil {
+		p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = *c.Email, *c.FirstName, *c.LastName, *c.Language
+		p.Data["Active"], p.Data["UserGroups"] = *c.Active, *c.Groups
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=saved", http.StatusSeeOther)
+}
+
+func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {
+	p, u, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := readForm(w, r); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	if err := s.accounts.AdminSendReset(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
+		status := s.applyError(w, p, err)
+		if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited {
+			p.Error = e.Message
+		}
+		s.render(w, status, "admin_user", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=reset_sent", http.StatusSeeOther)
+}
+
+func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) {
+	p, u, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p.Data["PasswordFormOpen"] = true
+	f, err := readForm(w, r, "password", "password_confirm", "temporary")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	p.Data["Temporary"] = f.Has("temporary")
+	if f.Get("password") != f.Get("password_confirm") {
+		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		s.render(w, http.StatusUnprocessableEntity, "admin_user", p)
+		return
+	}
+	// The password is never shown again, not even on an error page.
+	if err := s.accounts.AdminSetPassword(r.Context(), userFrom(r), u.ID, f.Get("password"), f.Has("temporary"), s.meta(r)); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=password_set", http.StatusSeeOther)
+}
