@@ -14,13 +14,27 @@ func TestAdminActionsNeedAdmin(t *testing.T) {
 	admin := e.user(t, "admin@example.com", goodPassword, airlock.GroupAdmin)
 	worker := e.user(t, "worker@example.com", goodPassword, airlock.GroupMobile)
 	calls := map[string]func(actor *airlock.User) error{
-		"list":         func(a *airlock.User) error { _, _, err := e.svc.AdminListUsers(ctx, a, airlock.UserFilter{}); return err },
-		"get":          func(a *airlock.User) error { _, err := e.svc.AdminGetUser(ctx, a, admin.ID); return err },
-		"create":       func(a *airlock.User) error { _, err := e.svc.AdminCreateUser(ctx, a, account.NewUser{Email: "n@example.com"}, meta); return err },
-		"update":       func(a *airlock.User) error { _, err := e.svc.AdminUpdateUser(ctx, a, admin.ID, account.UserChanges{}, meta); return err },
-		"set password": func(a *airlock.User) error { return e.svc.AdminSetPassword(ctx, a, admin.ID, "taken over by a worker", false, meta) },
-		"send reset":   func(a *airlock.User) error { return e.svc.AdminSendReset(ctx, a, admin.ID, meta) },
-		"audit":        func(a *airlock.User) error { _, _, err := e.svc.AdminListAudit(ctx, a, airlock.AuditFilter{}); return err },
+		"list": func(a *airlock.User) error {
+			_, _, err := e.svc.AdminListUsers(ctx, a, airlock.UserFilter{})
+			return err
+		},
+		"get": func(a *airlock.User) error { _, err := e.svc.AdminGetUser(ctx, a, admin.ID); return err },
+		"create": func(a *airlock.User) error {
+			_, err := e.svc.AdminCreateUser(ctx, a, account.NewUser{Email: "n@example.com"}, meta)
+			return err
+		},
+		"update": func(a *airlock.User) error {
+			_, err := e.svc.AdminUpdateUser(ctx, a, admin.ID, account.UserChanges{}, meta)
+			return err
+		},
+		"set password": func(a *airlock.User) error {
+			return e.svc.AdminSetPassword(ctx, a, admin.ID, "taken over by a worker", false, meta)
+		},
+		"send reset": func(a *airlock.User) error { return e.svc.AdminSendReset(ctx, a, admin.ID, meta) },
+		"audit": func(a *airlock.User) error {
+			_, _, err := e.svc.AdminListAudit(ctx, a, airlock.AuditFilter{})
+			return err
+		},
 	}
 	for name, call := range calls {
 		if err := call(worker); code(err) != airlock.CodeForbidden {
