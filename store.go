@@ -38,6 +38,15 @@ type Tx interface {
 	ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (string, error)
 	RevokeResetTokens(ctx context.Context, userID string, now time.Time) (int, error)
 
+	InsertAPIToken(ctx context.Context, t *APIToken) error
+	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
+	// UseRefreshToken marks a usable refresh token used (rotated); of many
+	// concurrent calls exactly one succeeds.
+	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (*APIToken, error)
+	RevokeAPIToken(ctx context.Context, hash []byte, now time.Time) error
+	RevokeAPITokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
+	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
+
 	EnqueueJob(ctx context.Context, j *Job) error
 	// ClaimJob leases the oldest due job until leaseUntil, or returns nil.
 	ClaimJob(ctx context.Context, now, leaseUntil time.Time) (*Job, error)
@@ -89,6 +98,24 @@ type Session struct {
 type ResetToken struct {
 	Hash      []byte
 	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time
+	RevokedAt time.Time
+}
+
+// API token kinds.
+const (
+	TokenAccess  = "access"
+	TokenRefresh = "refresh"
+)
+
+// APIToken is a bearer token of the JSON API. Only its SHA-256 is stored.
+type APIToken struct {
+	Hash      []byte
+	Kind      string
+	UserID    string
+	FamilyID  string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time

@@ -107,3 +107,11 @@ func CheckEmail(s string) error {
 	}
 	return nil
 }
+
+// Server is an entry of the server directory (SPEC §5): an independent
+// Airlock deployment the mobile app can choose.
+type Server struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	URL  string `json:"url"`
+}

@@ -84,6 +84,9 @@ type Meta struct {
 	UserAgent string
 	ActorID   string
 	Language  string
+	// App is set when the request comes from the mobile app, so that the
+	// reset page can offer "Return to the app".
+	App bool
 }
 
 // newSecret returns 256 random bits, base64url-encoded (SPEC §6.2).

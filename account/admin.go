@@ -140,6 +140,9 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			if err != nil {
 				return err
 			}
+			if _, err := tx.RevokeUserAPITokens(ctx, u.ID, u.UpdatedAt); err != nil {
+				return err
+			}
 			if err := s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, u.ID, u.Email, "success", fmt.Sprintf("%d sessions", n)); err != nil {
 				return err
 			}
@@ -215,7 +218,7 @@ func (s *Service) AdminSendReset(ctx context.Context, actor *airlock.User, id st
 			return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry,
 				Message: "This user was already sent the maximum number of reset emails for now. Try again later."}
 		}
-		if err := s.enqueueMail(ctx, tx, mailReset, u, now); err != nil {
+		if err := s.enqueueMail(ctx, tx, mailReset, u, now, false); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, airlock.AuditResetEmailSent, m, u.ID, u.Email, "queued", "")

@@ -14,6 +14,7 @@ type forgotPayload struct {
 	Email     string `json:"email"`
 	IP        string `json:"ip"`
 	UserAgent string `json:"user_agent"`
+	App       bool   `json:"app,omitempty"`
 }
 
 // RequestReset accepts a forgotten-password request. Its answer and its
@@ -26,7 +27,7 @@ func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error 
 		return err
 	}
 	now := s.clock.Now()
-	payload, err := json.Marshal(forgotPayload{Email: email, IP: m.IP, UserAgent: truncate(m.UserAgent, 300)})
+	payload, err := json.Marshal(forgotPayload{Email: email, IP: m.IP, UserAgent: truncate(m.UserAgent, 300), App: m.App})
 	if err != nil {
 		return err
 	}
@@ -86,7 +87,7 @@ func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
 			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
 		}
 		// The request's own time counts: a password change since then kills it.
-		if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt); err != nil {
+		if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -24,13 +26,15 @@ type mailPayload struct {
 	To        string    `json:"to"`
 	Language  string    `json:"language"`
 	CreatedAt time.Time `json:"created_at"`
+	App       bool      `json:"app,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
 // at is when the event behind the email happened.
-func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, at time.Time) error {
+// app marks a reset asked for from the mobile app.
+func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, at time.Time, app bool) error {
 	now := s.clock.Now()
-	payload, err := json.Marshal(mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at})
+	payload, err := json.Marshal(mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at, App: app})
 	if err != nil {
 		return err
 	}
@@ -81,7 +85,11 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 			CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTokenTTL)}); err != nil {
 			return err
 		}
-		link = s.link("/password/reset", "token", token)
+		if p.App {
+			link = s.link("/password/reset", "token", token, "app", "1")
+		} else {
+			link = s.link("/password/reset", "token", token)
+		}
 		return nil
 	})
 	if err != nil {
@@ -117,11 +125,11 @@ func (s *Service) link(path string, kv ...string) string {
 	u := *s.cfg.PublicURL
 	u.Path = u.Path + path
 	u.RawQuery = ""
-	if len(kv) == 2 {
-		q := u.Query()
-		q.Set(kv[0], kv[1])
-		u.RawQuery = q.Encode()
+	var q []string // in the order given: the token first, as people read it
+	for i := 0; i+1 < len(kv); i += 2 {
+		q = append(q, url.QueryEscape(kv[i])+"="+url.QueryEscape(kv[i+1]))
 	}
+	u.RawQuery = strings.Join(q, "&")
 	return u.String()
 }
 

@@ -10,45 +10,46 @@ import (
 
 // ChangePassword is a signed-in user's own change. The current password is
 // asked unless the change is forced (a temporary password). Every session
-// of the user ends; the returned session id is a new one for this browser.
-func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, newPassword string, m Meta) (string, error) {
+// and API token of the user ends; the web front then opens a new session
+// for the browser that made the change (StartSession).
+func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, newPassword string, m Meta) error {
 	m.ActorID = u.ID
 	if !u.MustChangePassword {
 		if _, err := s.checkPassword(ctx, u.Email, current, m); err != nil {
 			if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
-				return "", &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Message: "The current password is wrong."}
+				return &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Message: "The current password is wrong."}
 			}
-			return "", err
+			return err
 		}
 		if current == newPassword {
-			return "", &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
+			return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
 	if err := s.policy.Check(newPassword, u); err != nil {
-		return "", err
+		return err
 	}
 	if u.MustChangePassword {
 		// A temporary password cannot be kept as the new one.
 		same, _, err := s.hasher.Verify(ctx, newPassword, u.PasswordHash)
 		if err != nil {
-			return "", err
+			return err
 		}
 		if same {
-			return "", &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the temporary one.", Reasons: []string{password.ReasonUnchanged}}
+			return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the temporary one.", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
-		return "", err
+		return err
 	}
 	now := s.clock.Now()
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
 		return s.passwordChanged(ctx, tx, u, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m)
 	})
 	if err != nil {
-		return "", fmt.Errorf("change password: %w", err)
+		return fmt.Errorf("change password: %w", err)
 	}
-	return s.newSession(ctx, u, m)
+	return nil
 }
 
 // SetPassword is an administrator's (or the CLI's) change of a user's

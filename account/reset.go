@@ -122,7 +122,8 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 }
 
 // passwordChanged writes a new password and applies SPEC §6.9: every
-// session and reset token of the user dies, and the user is told by email.
+// session, API token and reset token of the user dies, and the user is told
+// by email.
 func (s *Service) passwordChanged(ctx context.Context, tx airlock.Tx, u *airlock.User, p airlock.PasswordChange, m Meta) error {
 	if err := tx.SetPassword(ctx, u.ID, p); err != nil {
 		return err
@@ -131,10 +132,13 @@ func (s *Service) passwordChanged(ctx context.Context, tx airlock.Tx, u *airlock
 	if err != nil {
 		return err
 	}
+	if _, err := tx.RevokeUserAPITokens(ctx, u.ID, p.ChangedAt); err != nil {
+		return err
+	}
 	if _, err := tx.RevokeResetTokens(ctx, u.ID, p.ChangedAt); err != nil {
 		return err
 	}
-	if err := s.enqueueMail(ctx, tx, mailPasswordChanged, u, p.ChangedAt); err != nil {
+	if err := s.enqueueMail(ctx, tx, mailPasswordChanged, u, p.ChangedAt, false); err != nil {
 		return err
 	}
 	if err := s.audit(ctx, tx, airlock.AuditPasswordChanged, m, u.ID, u.Email, "success", ""); err != nil {

@@ -112,6 +112,12 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 	return u, nil
 }
 
+// StartSession opens a new web session for u, as after its own password
+// change.
+func (s *Service) StartSession(ctx context.Context, u *airlock.User, m Meta) (string, error) {
+	return s.newSession(ctx, u, m)
+}
+
 // newSession opens a session for u; the id is renewed at every sign-in.
 func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (string, error) {
 	sid, err := newSecret()

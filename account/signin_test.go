@@ -135,7 +135,7 @@ func TestTemporaryPassword(t *testing.T) {
 		t.Fatalf("sign in with temporary password: %+v, %v", got, err)
 	}
 	// It cannot be kept as the new password.
-	if _, err := e.svc.ChangePassword(ctx, got, "", temp, meta); code(err) != airlock.CodePasswordPolicy {
+	if err := e.svc.ChangePassword(ctx, got, "", temp, meta); code(err) != airlock.CodePasswordPolicy {
 		t.Fatalf("keeping the temporary password: %v", err)
 	}
 	// It expires after 72 hours.
@@ -152,13 +152,16 @@ func TestChangePassword(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	u, sid, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
 	_, other, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
-	if _, err := e.svc.ChangePassword(ctx, u, "wrong current password", "a brand new passphrase", meta); code(err) != airlock.CodeUnauthorized {
+	if err := e.svc.ChangePassword(ctx, u, "wrong current password", "a brand new passphrase", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, goodPassword, meta); code(err) != airlock.CodePasswordPolicy {
+	if err := e.svc.ChangePassword(ctx, u, goodPassword, goodPassword, meta); code(err) != airlock.CodePasswordPolicy {
 		t.Fatalf("unchanged password: %v", err)
 	}
-	fresh, err := e.svc.ChangePassword(ctx, u, goodPassword, "a brand new passphrase", meta)
+	if err := e.svc.ChangePassword(ctx, u, goodPassword, "a brand new passphrase", meta); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := e.svc.StartSession(ctx, u, meta)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,7 @@ func (q *queries) Cleanup(ctx context.Context, now time.Time) error {
 		`DELETE FROM sessions WHERE expires_at < ?`,
 		`DELETE FROM reset_tokens WHERE expires_at < ?`,
 		`DELETE FROM rate_limits WHERE tat < ?`,
+		`DELETE FROM api_tokens WHERE expires_at < ?`,
 	} {
 		if _, err := q.exec(ctx, stmt, n); err != nil {
 			return fmt.Errorf("cleanup: %w", err)

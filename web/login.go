@@ -26,7 +26,7 @@ func (s *Server) loginPage(r *http.Request) *page {
 	if key, ok := notices[m]; ok {
 		p.Notice = p.T(key)
 	}
-	if m == "reset" {
+	if m == "reset" && r.URL.Query().Get("app") == "1" {
 		// After a reset started from the mobile app, offer the way back.
 		p.AppURL = template.URL(s.cfg.AppURL)
 	}

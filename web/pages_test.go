@@ -187,11 +187,13 @@ func TestDevMailbox(t *testing.T) {
 
 func TestReturnToApp(t *testing.T) {
 	e := newEnv(t, func(o *options) { o.appURL = "fieldapp://signed-out" })
-	if r := e.get(nil, "/login?m=reset"); !strings.Contains(r.body, `href="fieldapp://signed-out"`) {
-		t.Fatal("no Return to the app link after a reset")
+	if r := e.get(nil, "/login?m=reset&app=1"); !strings.Contains(r.body, `href="fieldapp://signed-out"`) {
+		t.Fatal("no Return to the app link after a reset started from the app")
 	}
-	if r := e.get(nil, "/login"); strings.Contains(r.body, "fieldapp://") {
-		t.Fatal("Return to the app shown on a plain login page")
+	for _, path := range []string{"/login", "/login?m=reset"} {
+		if r := e.get(nil, path); strings.Contains(r.body, "fieldapp://") {
+			t.Fatalf("Return to the app shown on %s", path)
+		}
 	}
 }
 

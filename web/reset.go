@@ -30,6 +30,9 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			s.setCookie(w, resetCookie, tokens[0], s.accounts.Config().ResetTokenTTL)
+			if q.Get("app") == "1" {
+				dest += "?app=1" // asked for from the mobile app: offer the way back
+			}
 		case airlock.CodeInvalidToken:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=" + airlock.AsError(err).Detail
@@ -63,6 +66,10 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) resetPage(r *http.Request, u *airlock.User) *page {
 	p := s.newPage(r, u.Language, "reset.title")
 	p.Data["Email"] = u.Email
+	p.Data["Action"] = "/password/reset"
+	if r.URL.Query().Get("app") == "1" {
+		p.Data["Action"] = "/password/reset?app=1"
+	}
 	p.Data["MinLength"] = s.accounts.Policy().MinLength
 	return p
 }
@@ -100,7 +107,11 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	// A reset does not sign the user in (SPEC §6.9).
 	s.clearCookie(w, resetCookie)
-	http.Redirect(w, r, "/login?m=reset", http.StatusSeeOther)
+	dest := "/login?m=reset"
+	if r.URL.Query().Get("app") == "1" {
+		dest += "&app=1"
+	}
+	http.Redirect(w, r, dest, http.StatusSeeOther)
 }
 
 func (s *Server) resetFailed(w http.ResponseWriter, r *http.Request, err error) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/password"
 )
@@ -40,12 +41,7 @@ type config struct {
 	HashConcurrency      int
 }
 
-// server is an entry of the server directory (SPEC §5).
-type server struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	URL  string `json:"url"`
-}
+type server = airlock.Server
 
 // settingError names the variable whose value is wrong.
 type settingError struct {

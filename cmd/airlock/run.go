@@ -18,6 +18,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/api"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/store"
@@ -199,12 +200,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Help: "HTTP requests answered, by status code."}, []string{"code", "method"})
 	reg.MustRegister(requests)
 
-	handler, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
+	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
 		a.accounts, a.db, a.devMailbox, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if err != nil {
 		return err
 	}
-	handler = promhttp.InstrumentHandlerCounter(requests, handler)
+	root := http.NewServeMux()
+	root.Handle("/api/", api.NewServer(log, api.Config{Servers: cfg.Servers, TrustedProxies: cfg.TrustedProxies}, a.accounts))
+	root.Handle("/", pages)
+	handler := promhttp.InstrumentHandlerCounter(requests, root)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

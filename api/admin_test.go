@@ -1,0 +1,111 @@
+package api_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/client"
+)
+
+func TestAdminAPI(t *testing.T) {
+	e := newEnv(t)
+	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile)
+	boss, err := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, _ := e.c.SignIn(ctx, "worker@example.com", "out in the sunny fields")
+
+	// Create, with and without a password.
+	u, err := e.c.CreateUser(ctx, boss.AccessToken, client.NewUser{Email: "New.Hire@example.com", FirstName: "Noor", Language: "fr", Groups: []string{"mobile"}})
+	if err != nil || u.Email != "New.Hire@example.com" || u.Language != "fr" || u.MustChangePassword {
+		t.Fatalf("create: %+v %v", u, err)
+	}
+	if _, err := e.c.CreateUser(ctx, boss.AccessToken, client.NewUser{Email: "new.hire@EXAMPLE.com"}); errCode(err) != "conflict" {
+		t.Fatalf("duplicate: %v", err)
+	}
+	if _, err := e.c.CreateUser(ctx, boss.AccessToken, client.NewUser{Email: "x@example.com", Groups: []string{"root"}}); errCode(err) != "invalid_request" {
+		t.Fatalf("unknown group: %v", err)
+	}
+	withPW, err := e.c.CreateUser(ctx, boss.AccessToken, client.NewUser{Email: "temp@example.com", Password: "handed over the phone", Groups: []string{"mobile"}})
+	if err != nil || !withPW.MustChangePassword {
+		t.Fatalf("a password set at creation is temporary by default: %+v %v", withPW, err)
+	}
+
+	// List with search and paging.
+	users, total, err := e.c.ListUsers(ctx, boss.AccessToken, "example.com", 2, 2)
+	if err != nil || total != 4 || len(users) != 2 || users[0].Email != "temp@example.com" {
+		t.Fatalf("list page 2: %d users, total %d, %v", len(users), total, err)
+	}
+	if _, _, err := e.c.ListUsers(ctx, boss.AccessToken, "", 1, 500); errCode(err) != "invalid_request" {
+		t.Fatalf("per_page 500: %v", err)
+	}
+
+	// PATCH changes only what it names.
+	got, err := e.c.UpdateUser(ctx, boss.AccessToken, u.ID, map[string]any{"last_name": "Haddad"})
+	if err != nil || got.LastName != "Haddad" || got.FirstName != "Noor" || got.Language != "fr" || strings.Join(got.Groups, ",") != "mobile" {
+		t.Fatalf("patch: %+v %v", got, err)
+	}
+	if _, err := e.c.GetUser(ctx, boss.AccessToken, "no-such-id"); errCode(err) != "not_found" {
+		t.Fatalf("unknown id: %v", err)
+	}
+
+	// Set password: temporary unless told otherwise; the user's tokens die.
+	if err := e.c.SetUserPassword(ctx, boss.AccessToken, u.ID, "short", true); errCode(err) != "password_policy" {
+		t.Fatalf("policy: %v", err)
+	}
+	if err := e.c.SetUserPassword(ctx, boss.AccessToken, u.ID, "handed over the phone", true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.c.GetUser(ctx, boss.AccessToken, u.ID); !got.MustChangePassword {
+		t.Fatal("not temporary")
+	}
+	if err := e.c.SendResetEmail(ctx, boss.AccessToken, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	e.smtp.Wait(t, 2)
+
+	// Non-administrators get 403 on every administrators' call.
+	calls := map[string]func() error{
+		"list": func() error { _, _, err := e.c.ListUsers(ctx, worker.AccessToken, "", 0, 0); return err },
+		"create": func() error {
+			_, err := e.c.CreateUser(ctx, worker.AccessToken, client.NewUser{Email: "y@example.com"})
+			return err
+		},
+		"get": func() error { _, err := e.c.GetUser(ctx, worker.AccessToken, u.ID); return err },
+		"update": func() error {
+			_, err := e.c.UpdateUser(ctx, worker.AccessToken, u.ID, map[string]any{"groups": []string{"admin"}})
+			return err
+		},
+		"set password": func() error {
+			return e.c.SetUserPassword(ctx, worker.AccessToken, u.ID, "taken over by a worker", false)
+		},
+		"reset email": func() error { return e.c.SendResetEmail(ctx, worker.AccessToken, u.ID) },
+	}
+	for name, call := range calls {
+		if err := call(); errCode(err) != "forbidden" {
+			t.Errorf("%s by a non-admin: %v", name, err)
+		}
+	}
+	if got, _ := e.c.GetUser(ctx, boss.AccessToken, u.ID); strings.Join(got.Groups, ",") != "mobile" {
+		t.Fatal("a non-admin changed a user")
+	}
+	// Deactivation through PATCH ends the user's API access at once.
+	tk, err := e.c.SignIn(ctx, "worker@example.com", "out in the sunny fields")
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, _, _ := e.c.ListUsers(ctx, boss.AccessToken, "worker@", 0, 0)
+	if _, err := e.c.UpdateUser(ctx, boss.AccessToken, list[0].ID, map[string]any{"active": false}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.Me(ctx, tk.AccessToken); errCode(err) != "unauthorized" {
+		t.Fatalf("deactivated user's token: %v", err)
+	}
+	if _, err := e.c.Refresh(ctx, tk.RefreshToken); errCode(err) != "invalid_grant" {
+		t.Fatalf("deactivated user's refresh token: %v", err)
+	}
+}

@@ -1,0 +1,133 @@
+package api_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/api"
+	"github.com/airlockhq/airlock/client"
+	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/openapitest"
+	"github.com/airlockhq/airlock/internal/testutil"
+	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/store"
+)
+
+// spec checks every answer any test of this package receives.
+var spec *openapitest.Validator
+
+func TestMain(m *testing.M) {
+	var err error
+	if spec, err = openapitest.New(api.OpenAPI); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if errs := spec.Errors(); len(errs) > 0 {
+		fmt.Fprintf(os.Stderr, "answers that do not match openapi.json:\n%s\n", strings.Join(errs, "\n"))
+		code = 1
+	}
+	// When the whole package ran, every documented success was exercised.
+	if f := flag.Lookup("test.run"); code == 0 && (f == nil || f.Value.String() == "") {
+		if unseen := spec.Unseen(); len(unseen) > 0 {
+			fmt.Fprintf(os.Stderr, "documented answers no test received:\n%s\n", strings.Join(unseen, "\n"))
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	svc   *account.Service
+	db    *store.DB
+	clock *testutil.Clock
+	smtp  *mailtest.Server
+	c     *client.Client
+	http  *http.Client
+}
+
+func newEnv(t *testing.T, servers ...airlock.Server) *env {
+	t.Helper()
+	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "airlock.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
+	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, _ := mail.ParseTemplates()
+	pub, _ := url.Parse("https://accounts.example.com")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e.svc = account.New(log, account.DefaultConfig(pub), db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
+		password.NewPolicy(12), tpl, sender, e.clock)
+	e.srv = httptest.NewServer(api.NewServer(log, api.Config{Servers: servers}, e.svc))
+	t.Cleanup(e.srv.Close)
+	e.http = &http.Client{Transport: spec.Transport(nil)}
+	e.c = client.New(e.srv.URL)
+	e.c.HTTP = e.http
+	return e
+}
+
+func (e *env) user(email, pw string, groups ...string) *airlock.User {
+	e.t.Helper()
+	u, err := e.svc.CreateUser(context.Background(), account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, account.Meta{IP: "cli"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return u
+}
+
+func (e *env) drain() {
+	e.t.Helper()
+	if _, err := e.svc.ProcessDue(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// raw sends a request with any body and content type, through the checker.
+func (e *env) raw(method, path, contentType, body string, hdr ...string) (*http.Response, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := e.http.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res, string(b)
+}
+
+var tokenRE = regexp.MustCompile(`token=([A-Za-z0-9_-]{43})`)
+
+func errCode(err error) string { return client.ErrorCode(err) }
+
+var ctx = context.Background()

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// routes lists every route of the API. Each path also answers other
+// methods with a JSON 405, and unknown paths with a JSON 404.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(path string, byMethod map[string]http.HandlerFunc) {
+		methods := make([]string, 0, len(byMethod))
+		for m, h := range byMethod {
+			mux.HandleFunc(m+" "+path, h)
+			methods = append(methods, m)
+		}
+		slices.Sort(methods)
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", strings.Join(methods, ", "))
+			writeErr(w, http.StatusMethodNotAllowed, errorDetail{Code: codeMethodNotAllowed, Message: "Use " + strings.Join(methods, " or ") + " here."})
+		})
+	}
+
+	handle("/api/v1/servers", map[string]http.HandlerFunc{"GET": s.handleServers})
+	handle("/api/v1/openapi.json", map[string]http.HandlerFunc{"GET": s.handleOpenAPI})
+
+	handle("/api/v1/auth/token", map[string]http.HandlerFunc{"POST": s.handleToken})
+	handle("/api/v1/auth/revoke", map[string]http.HandlerFunc{"POST": s.handleRevoke})
+
+	handle("/api/v1/me", map[string]http.HandlerFunc{"GET": s.authed(s.handleMe)})
+	handle("/api/v1/me/password", map[string]http.HandlerFunc{"POST": s.authed(s.handleMePassword)})
+
+	handle("/api/v1/password/forgot", map[string]http.HandlerFunc{"POST": s.handleForgot})
+	handle("/api/v1/password/reset", map[string]http.HandlerFunc{"POST": s.handleReset})
+
+	handle("/api/v1/users", map[string]http.HandlerFunc{"GET": s.admin(s.handleListUsers), "POST": s.admin(s.handleCreateUser)})
+	handle("/api/v1/users/{id}", map[string]http.HandlerFunc{"GET": s.admin(s.handleGetUser), "PATCH": s.admin(s.handleUpdateUser)})
+	handle("/api/v1/users/{id}/password", map[string]http.HandlerFunc{"POST": s.admin(s.handleSetUserPassword)})
+	handle("/api/v1/users/{id}/reset-email", map[string]http.HandlerFunc{"POST": s.admin(s.handleSendResetEmail)})
+
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeErr(w, http.StatusNotFound, errorDetail{Code: codeNotFound, Message: "No such API route."})
+	})
+	return s.common(mux)
+}

@@ -1,0 +1,118 @@
+// Package api serves the JSON API v1 used by the mobile apps and by
+// integrations. Handlers decode requests and call account; openapi.json
+// describes every route and is checked against the tests' traffic.
+package api
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/web"
+)
+
+// OpenAPI is the OpenAPI 3.1 description of this API.
+//
+//go:embed openapi.json
+var OpenAPI []byte
+
+// Config holds what the API needs to know about its deployment.
+type Config struct {
+	Servers        []airlock.Server
+	TrustedProxies []netip.Prefix
+}
+
+// Server is the JSON API.
+type Server struct {
+	log      *slog.Logger
+	cfg      Config
+	accounts *account.Service
+}
+
+// NewServer returns the API handler, to be mounted at /api/.
+func NewServer(log *slog.Logger, cfg Config, accounts *account.Service) http.Handler {
+	if cfg.Servers == nil {
+		cfg.Servers = []airlock.Server{}
+	}
+	s := &Server{log: log, cfg: cfg, accounts: accounts}
+	return s.routes()
+}
+
+func (s *Server) meta(r *http.Request) account.Meta {
+	return account.Meta{IP: web.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
+}
+
+type ctxKey int
+
+const userKey ctxKey = iota
+
+func userFrom(r *http.Request) *airlock.User {
+	u, _ := r.Context().Value(userKey).(*airlock.User)
+	return u
+}
+
+// authed requires a valid access token. A user whose password must change
+// may only change it: every other call answers password_change_required.
+func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok || len(r.Header.Values("Authorization")) != 1 {
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Send an access token: Authorization: Bearer TOKEN."})
+			return
+		}
+		u, err := s.accounts.AuthenticateAPI(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if u.MustChangePassword && !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/me/password") {
+			writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired,
+				Message: "Your password is temporary: change it (POST /api/v1/me/password) before anything else."})
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+	}
+}
+
+// admin requires an access token of an administrator (SPEC §6.10).
+func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
+	return s.authed(func(w http.ResponseWriter, r *http.Request) {
+		if !userFrom(r).HasGroup(airlock.GroupAdmin) {
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Message: "Only administrators can do this."})
+			return
+		}
+		next(w, r)
+	})
+}
+
+// common sets the headers of every API answer and logs without the query.
+func (s *Server) common(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		h := w.Header()
+		// Answers hold tokens and personal data: no cache may keep them.
+		h.Set("Cache-Control", "no-store")
+		h.Set("Pragma", "no-cache")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic", "path", r.URL.Path, "panic", v)
+				writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: "Something went wrong on our side."})
+			}
+			s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
