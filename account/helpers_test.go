@@ -51,7 +51,7 @@ func (s *syncBuffer) String() string {
 
 // newEnv wires a Service on a fresh SQLite file, a stopped clock and a real
 // SMTP server in the test process.
-func newEnv(t *testing.T, tweak ...func(*account.Config)) *env {
+func newEnv(t testing.TB, tweak ...func(*account.Config)) *env {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "airlock.db"))
 	if err != nil {
@@ -84,7 +84,7 @@ var meta = account.Meta{IP: "192.0.2.10", UserAgent: "test-agent/1.0"}
 
 const goodPassword = "violet tractor on the moon"
 
-func (e *env) user(t *testing.T, email, pw string, groups ...string) *airlock.User {
+func (e *env) user(t testing.TB, email, pw string, groups ...string) *airlock.User {
 	t.Helper()
 	u, err := e.svc.CreateUser(context.Background(), account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, meta)
 	if err != nil {
