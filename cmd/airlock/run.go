@@ -206,7 +206,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	root := http.NewServeMux()
-	root.Handle("/api/", api.NewServer(log, api.Config{Servers: cfg.Servers, TrustedProxies: cfg.TrustedProxies}, a.accounts))
+	jsonAPI := api.NewServer(log, api.Config{Servers: cfg.Servers, TrustedProxies: cfg.TrustedProxies}, a.accounts)
+	root.Handle("/api/", jsonAPI)
+	root.Handle("/api", jsonAPI)
 	root.Handle("/", pages)
 	handler := promhttp.InstrumentHandlerCounter(requests, root)
 
