@@ -252,3 +252,15 @@ func TestForgotRateLimited(t *testing.T) {
 		t.Fatalf("21st bad token: %v", err)
 	}
 }
+
+func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada@example.com", pw, airlock.GroupMobile)
+	tk, _ := e.c.SignIn(ctx, "ada@example.com", pw)
+	if res, body := e.raw("GET", "/api/v1/me", "", "", "Authorization", "bearer "+tk.AccessToken); res.StatusCode != 200 {
+		t.Fatalf("lower-case scheme: %d %s", res.StatusCode, body)
+	}
+	if res, _ := e.raw("GET", "/api/v1/me", "", "", "Authorization", "Basic "+tk.AccessToken); res.StatusCode != 401 {
+		t.Fatalf("Basic scheme: %d", res.StatusCode)
+	}
+}

@@ -61,9 +61,9 @@ func userFrom(r *http.Request) *airlock.User {
 // may only change it: every other call answers password_change_required.
 func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		h := r.Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || len(r.Header.Values("Authorization")) != 1 {
+		// The scheme name is case-insensitive (RFC 9110 §11.1).
+		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || len(r.Header.Values("Authorization")) != 1 {
 			s.fail(w, r, &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Send an access token: Authorization: Bearer TOKEN."})
 			return
 		}

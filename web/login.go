@@ -54,6 +54,13 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return
 	}
+	// A session this browser had before is ended: the id is renewed at
+	// every sign-in, so a planted cookie is worth nothing.
+	if old := s.cookie(r, sessionCookie); old != "" {
+		if err := s.accounts.SignOut(r.Context(), old, s.meta(r)); err != nil {
+			s.log.Error("end previous session", "err", err)
+		}
+	}
 	s.startSession(w, sid)
 	if u.MustChangePassword {
 		http.Redirect(w, r, "/account/password", http.StatusSeeOther)

@@ -45,6 +45,18 @@ func TestSignInAndOut(t *testing.T) {
 	if r := e.get(b, "/account"); r.StatusCode != 200 || !strings.Contains(r.body, "ada@example.com") {
 		t.Fatalf("account: %d", r.StatusCode)
 	}
+	// Signing in again renews the id: the earlier one stops working.
+	r = e.post(b, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	first := sess.Value
+	sess = r.Cookies()[0]
+	if sess.Value == first {
+		t.Fatal("the session id was not renewed at sign-in")
+	}
+	early, _ := http.NewRequest("GET", e.srv.URL+"/account", nil)
+	early.AddCookie(&http.Cookie{Name: "__Host-airlock_session", Value: first})
+	if res, _ := e.client().Do(early); res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the session id from before the second sign-in still works: %d", res.StatusCode)
+	}
 	if r := e.post(b, "/logout", nil); r.Header.Get("Location") != "/login?m=signed_out" {
 		t.Fatalf("logout → %q", r.Header.Get("Location"))
 	}

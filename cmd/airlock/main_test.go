@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -335,7 +336,14 @@ func TestParseServers(t *testing.T) {
 	if err != nil || len(got) != 2 || got[1].Name != "North America" || got[1].URL != "https://na.example.com" {
 		t.Fatalf("parseServers = %+v, %v", got, err)
 	}
-	for _, bad := range []string{"eu=Europe=ftp://x", "eu=Europe=https://a,eu=Again=https://b", "=x=https://a", "/no/such/file.json"} {
+	file := filepath.Join(t.TempDir(), "servers.json")
+	os.WriteFile(file, []byte(`{"servers":[{"id":"eu","name":"Europe","url":"https://eu.example.com"}]}`), 0o644)
+	if got, err := parseServers(file); err != nil || len(got) != 1 || got[0].Name != "Europe" {
+		t.Fatalf("parseServers(file) = %+v, %v", got, err)
+	}
+	badFile := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(badFile, []byte(`{"servers":[{"id":"eu","name":"Europe","url":"https://eu.example.com","extra":1}]}`), 0o644)
+	for _, bad := range []string{badFile, "eu=Europe=ftp://x", "eu=Europe=https://a,eu=Again=https://b", "=x=https://a", "/no/such/file.json"} {
 		if _, err := parseServers(bad); err == nil {
 			t.Errorf("parseServers(%q) accepted", bad)
 		}
