@@ -1,13 +1,10 @@
 package account_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/url"
-	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,39 +26,15 @@ type env struct {
 	db    *store.DB
 	clock *testutil.Clock
 	smtp  *mailtest.Server
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testutil.Buffer
 }
 
 // newEnv wires a Service on a fresh SQLite file, a stopped clock and a real
 // SMTP server in the test process.
 func newEnv(t testing.TB, tweak ...func(*account.Config)) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "airlock.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	e := &env{db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t), logs: &syncBuffer{}}
+	db := testutil.OpenStore(t)
+	e := &env{db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t), logs: &testutil.Buffer{}}
 	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
 	if err != nil {
 		t.Fatal(err)

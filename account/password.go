@@ -52,6 +52,16 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 	return nil
 }
 
+// newHash checks a new password against the policy for u, then hashes it.
+// The policy runs first so that an over-long password is refused before
+// any costly work.
+func (s *Service) newHash(ctx context.Context, newPassword string, u *airlock.User) (string, error) {
+	if err := s.policy.Check(newPassword, u); err != nil {
+		return "", err
+	}
+	return s.hasher.Hash(ctx, newPassword)
+}
+
 // SetPassword is an administrator's (or the CLI's) change of a user's
 // password, without the email flow. A temporary password must be replaced
 // at next sign-in and expires after the temporary-password lifetime.
@@ -60,10 +70,7 @@ func (s *Service) SetPassword(ctx context.Context, userID, newPassword string, t
 	if err != nil {
 		return err
 	}
-	if err := s.policy.Check(newPassword, u); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(ctx, newPassword)
+	hash, err := s.newHash(ctx, newPassword, u)
 	if err != nil {
 		return err
 	}

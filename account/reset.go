@@ -88,10 +88,7 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 	if err != nil {
 		return err
 	}
-	if err := s.policy.Check(newPassword, u); err != nil {
-		return err
-	}
-	hash, err := s.hasher.Hash(ctx, newPassword)
+	hash, err := s.newHash(ctx, newPassword, u)
 	if err != nil {
 		return err
 	}

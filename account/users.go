@@ -72,10 +72,7 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser, m Meta) (*airlock.U
 		return nil, err
 	}
 	if n.Password != "" {
-		if err := s.policy.Check(n.Password, u); err != nil {
-			return nil, err
-		}
-		hash, err := s.hasher.Hash(ctx, n.Password)
+		hash, err := s.newHash(ctx, n.Password, u)
 		if err != nil {
 			return nil, err
 		}

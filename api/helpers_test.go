@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -65,14 +64,7 @@ type env struct {
 
 func newEnv(t *testing.T, servers ...airlock.Server) *env {
 	t.Helper()
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "airlock.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.OpenStore(t)
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
 	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -46,18 +45,12 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	db, err := store.Open(context.Background(), "sqlite:"+filepath.Join(t.TempDir(), "airlock.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	db := testutil.OpenStore(t)
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
 	e.pub, _ = url.Parse(o.publicURL)
 	var sender mail.Sender
 	var box *mail.DevMailbox
+	var err error
 	if o.devMail {
 		box = mail.NewDevMailbox(50, e.clock.Now)
 		sender = box

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 
@@ -30,12 +29,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if *limit < 1 || *limit > 1000 || *offset < 0 {
 		return &usageError{"audit: --limit must be 1..1000 and --offset at least 0"}
 	}
-	cfg, err := loadConfig(getenv, nil)
-	if err != nil {
-		return err
-	}
-	cfg.LogLevel = slog.LevelWarn
-	a, err := newApp(ctx, cfg, newLogger(cfg, stderr), airlock.SystemClock{})
+	_, a, err := openCLI(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

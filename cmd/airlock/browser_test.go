@@ -80,6 +80,16 @@ func screenshot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// andLoad runs a step that leads to another page (a submit, a link) and
+// waits until that page has loaded, so that the next step never queries a
+// page in the middle of navigating.
+func andLoad(step chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.RunResponse(ctx, step)
+		return err
+	})
+}
+
 func run1(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
@@ -120,11 +130,11 @@ func TestBrowserForgottenPassword(t *testing.T) {
 	run1(t, ctx,
 		chromedp.Navigate(p.url("/login")),
 		screenshot(t, "login"),
-		chromedp.Click(chromedp.CSS("#forgot-link")),
+		andLoad(chromedp.Click(chromedp.CSS("#forgot-link"))),
 		chromedp.WaitVisible(chromedp.CSS("form[action='/password/forgot']")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
 		screenshot(t, "forgot"),
-		chromedp.Submit(chromedp.CSS("#email")),
+		andLoad(chromedp.Submit(chromedp.CSS("#email"))),
 		chromedp.WaitVisible(chromedp.CSS("p[role=status]")),
 		screenshot(t, "forgot-sent"),
 	)
@@ -143,7 +153,7 @@ func TestBrowserForgottenPassword(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
 		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "a brand new passphrase"),
 		screenshot(t, "reset"),
-		chromedp.Submit(chromedp.CSS("#password")),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
 		chromedp.WaitVisible(chromedp.CSS(".notice")),
 		screenshot(t, "login-after-reset"),
 	)
@@ -153,7 +163,7 @@ func TestBrowserForgottenPassword(t *testing.T) {
 	run1(t, ctx,
 		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
-		chromedp.Submit(chromedp.CSS("#password")),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 		screenshot(t, "account"),
 	)
@@ -182,12 +192,12 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 		chromedp.Navigate(p.url("/login")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "keeper of the user list"),
-		chromedp.Submit(chromedp.CSS("#password")),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 		chromedp.Navigate(p.url("/admin/users")),
 		chromedp.WaitVisible(chromedp.CSS("#q")),
 		chromedp.SendKeys(chromedp.CSS("#q"), "kim"),
-		chromedp.Submit(chromedp.CSS("#q")),
+		andLoad(chromedp.Submit(chromedp.CSS("#q"))),
 		chromedp.WaitVisible(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`)),
 		screenshot(t, "admin-users-search"),
 	)
@@ -195,7 +205,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 		t.Fatalf("search result count: %q", s)
 	}
 	run1(t, ctx,
-		chromedp.Click(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`)),
+		andLoad(chromedp.Click(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`))),
 		chromedp.WaitVisible(chromedp.CSS("#send-reset")),
 		chromedp.Click(chromedp.CSS("summary")),
 		chromedp.WaitVisible(chromedp.CSS("#set-password")),
@@ -207,7 +217,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("form[action$='/set-password'] #password"), "handed over the phone"),
 		chromedp.SendKeys(chromedp.CSS("form[action$='/set-password'] #password_confirm"), "handed over the phone"),
 		screenshot(t, "admin-user"),
-		chromedp.Click(chromedp.CSS("#set-password")),
+		andLoad(chromedp.Click(chromedp.CSS("#set-password"))),
 		chromedp.WaitVisible(chromedp.CSS(".notice")),
 		screenshot(t, "admin-user-password-set"),
 	)
@@ -221,7 +231,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 		chromedp.Navigate(p.url("/login")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "kim.field@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "handed over the phone"),
-		chromedp.Submit(chromedp.CSS("#password")),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
 		chromedp.WaitVisible(chromedp.CSS("#password_confirm")),
 		screenshot(t, "forced-change"),
 	)
@@ -235,7 +245,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 	run1(t, user,
 		chromedp.SendKeys(chromedp.CSS("#password"), "my very own phrase now"),
 		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "my very own phrase now"),
-		chromedp.Submit(chromedp.CSS("#password")),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 	)
 	if loc := location(t, user); loc != p.url("/account?m=password_changed") {
@@ -281,7 +291,7 @@ func TestBrowserPhoneViewport(t *testing.T) {
 		chromedp.Navigate(p.url("/login")),
 		chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "keeper of the user list"),
-		chromedp.Submit(chromedp.CSS("#password")),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 	)
 	check("account", "/account", "dl.facts")

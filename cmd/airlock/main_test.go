@@ -14,35 +14,18 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testutil"
 )
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // program runs airlock commands against one database, as a user would.
 type program struct {
 	t    *testing.T
 	env  map[string]string
-	logs *syncBuffer
+	logs *testutil.Buffer
 }
 
 func freePort(t *testing.T) string {
@@ -56,7 +39,7 @@ func freePort(t *testing.T) string {
 
 func newProgram(t *testing.T, env map[string]string) *program {
 	addr := freePort(t)
-	p := &program{t: t, logs: &syncBuffer{}, env: map[string]string{
+	p := &program{t: t, logs: &testutil.Buffer{}, env: map[string]string{
 		"AIRLOCK_DATABASE_URL": "sqlite:" + filepath.Join(t.TempDir(), "airlock.db"),
 		"AIRLOCK_LISTEN":       addr,
 		"AIRLOCK_PUBLIC_URL":   "http://" + addr,
@@ -86,7 +69,7 @@ func (p *program) run(stdin string, args ...string) (string, error) {
 func (p *program) serve() (stop func() string) {
 	p.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out := &syncBuffer{}
+	out := &testutil.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, p.getenv, strings.NewReader(""), out, p.logs) }()
 	deadline := time.Now().Add(20 * time.Second)

@@ -72,13 +72,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if args[0] != "list" && *email == "" {
 		return &usageError{fmt.Sprintf("user %s: --email is required", args[0])}
 	}
-	cfg, err := loadConfig(getenv, nil)
-	if err != nil {
-		return err
-	}
-	// The CLI logs only warnings: audit rows go to the database anyway.
-	cfg.LogLevel = slog.LevelWarn
-	a, err := newApp(ctx, cfg, newLogger(cfg, stderr), airlock.SystemClock{})
+	cfg, a, err := openCLI(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -144,6 +138,21 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		return nil
 	}
 	return nil
+}
+
+// openCLI loads the settings and opens the app for a command-line command.
+// The CLI logs only warnings: its audit rows go to the database anyway.
+func openCLI(ctx context.Context, getenv func(string) string, stderr io.Writer) (*config, *app, error) {
+	cfg, err := loadConfig(getenv, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg.LogLevel = slog.LevelWarn
+	a, err := newApp(ctx, cfg, newLogger(cfg, stderr), airlock.SystemClock{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, a, nil
 }
 
 // cliError turns a domain error into a message for the terminal.
