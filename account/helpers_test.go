@@ -33,8 +33,14 @@ type env struct {
 // SMTP server in the test process.
 func newEnv(t testing.TB, tweak ...func(*account.Config)) *env {
 	t.Helper()
-	db := testutil.OpenStore(t)
-	e := &env{db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t), logs: &testutil.Buffer{}}
+	return newNode(t, testutil.OpenStore(t), testutil.NewClock(), mailtest.Start(t), tweak...)
+}
+
+// newNode wires a Service on the given store, clock and SMTP server: several
+// nodes may share them, as Airlock nodes share one PostgreSQL.
+func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.Server, tweak ...func(*account.Config)) *env {
+	t.Helper()
+	e := &env{db: db, clock: clock, smtp: smtp, logs: &testutil.Buffer{}}
 	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
 	if err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func (q *queries) ClaimJob(ctx context.Context, now, leaseUntil time.Time) (*air
 	var payload string
 	var runAt, created int64
 	err := q.row(ctx, `UPDATE jobs SET lease_until = ?, attempts = attempts + 1
-		WHERE id = (SELECT id FROM jobs WHERE run_at <= ? AND lease_until < ? ORDER BY run_at, id LIMIT 1)
+		WHERE id = (SELECT id FROM jobs WHERE run_at <= ? AND lease_until < ? ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
 		  AND run_at <= ? AND lease_until < ?
 		RETURNING id, kind, payload, run_at, attempts, last_error, created_at`,
 		leaseUntil.UnixMilli(), n, n, n, n).Scan(&j.ID, &j.Kind, &payload, &runAt, &j.Attempts, &j.LastError, &created)

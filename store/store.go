@@ -15,7 +15,9 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/airlockhq/airlock"
@@ -40,14 +42,32 @@ type DB struct {
 var _ airlock.Store = (*DB)(nil)
 
 // Open opens the database named by an AIRLOCK_DATABASE_URL value
-// ("sqlite:PATH"). It does not migrate.
+// ("sqlite:PATH" or "postgres://…"). It does not migrate.
 func Open(ctx context.Context, dbURL string) (*DB, error) {
 	switch {
 	case strings.HasPrefix(dbURL, "sqlite:"):
 		return openSQLite(ctx, strings.TrimPrefix(dbURL, "sqlite:"))
+	case strings.HasPrefix(dbURL, "postgres://"), strings.HasPrefix(dbURL, "postgresql://"):
+		return openPostgres(ctx, dbURL)
 	default:
-		return nil, fmt.Errorf("unsupported database URL (want sqlite:PATH)")
+		return nil, fmt.Errorf("unsupported database URL (want sqlite:PATH or postgres://…)")
 	}
+}
+
+func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
+	db, err := sql.Open("pgx", dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(10)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		// The URL may hold a password: name the host only.
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	return &DB{queries: queries{x: db, d: postgresDialect}, db: db}, nil
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
@@ -87,7 +107,16 @@ func (s *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(gd, s.db, sub)
+	var opts []goose.ProviderOption
+	if s.d == postgresDialect {
+		// Several nodes may start at once: one migrates, the others wait.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(gd, s.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -170,6 +199,15 @@ func (q *queries) row(ctx context.Context, query string, args ...any) *sql.Row {
 func (q *queries) forUpdate() string {
 	if q.d == postgresDialect {
 		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// skipLocked makes concurrent job claimers on PostgreSQL pass over rows
+// another node is claiming instead of queueing behind them.
+func (q *queries) skipLocked() string {
+	if q.d == postgresDialect {
+		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
 }

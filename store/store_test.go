@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"github.com/airlockhq/airlock/store"
 )
 
@@ -33,9 +35,16 @@ func openPath(t *testing.T, path string) *store.DB {
 	return db
 }
 
-// stores lists the stores the contract runs on.
+// stores lists the stores the contract runs on: SQLite always, PostgreSQL
+// when AIRLOCK_TEST_DATABASE_URL is set (CI sets it).
 func stores(t *testing.T) map[string]func(t *testing.T) *store.DB {
-	return map[string]func(t *testing.T) *store.DB{"sqlite": openSQLite}
+	m := map[string]func(t *testing.T) *store.DB{"sqlite": openSQLite}
+	if os.Getenv(testutil.PostgresEnv) != "" {
+		m["postgres"] = func(t *testing.T) *store.DB { return testutil.OpenPostgres(t) }
+	} else {
+		t.Logf("%s not set: the contract runs on SQLite only", testutil.PostgresEnv)
+	}
+	return m
 }
 
 var t0 = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
@@ -53,6 +62,7 @@ func TestContract(t *testing.T) {
 			t.Run("jobs", func(t *testing.T) { testJobs(t, open(t)) })
 			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
 			t.Run("sessions", func(t *testing.T) { testSessions(t, open(t)) })
+			t.Run("api tokens", func(t *testing.T) { testAPITokens(t, open(t)) })
 		})
 	}
 }
@@ -285,5 +295,51 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 	wg.Wait()
 	if _, total, _ := a.ListUsers(ctx, airlock.UserFilter{}); total != 40 {
 		t.Fatalf("users = %d, want 40", total)
+	}
+}
+
+func testAPITokens(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	db.CreateUser(ctx, newUser("u1", "ada@example.com"))
+	refresh := []byte("refresh-hash-0123456789abcdef0123")
+	access := []byte("access-hash-0123456789abcdef01234")
+	for _, tk := range []*airlock.APIToken{
+		{Hash: refresh, Kind: airlock.TokenRefresh, UserID: "u1", FamilyID: "f1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+		{Hash: access, Kind: airlock.TokenAccess, UserID: "u1", FamilyID: "f1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)},
+	} {
+		if err := db.InsertAPIToken(ctx, tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A refresh token rotates once, whatever the concurrency.
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			err := db.Update(ctx, func(tx airlock.Tx) error {
+				tk, err := tx.UseRefreshToken(ctx, refresh, t0.Add(time.Minute))
+				if err == nil && tk.FamilyID == "f1" {
+					wins.Add(1)
+				}
+				return err
+			})
+			if err != nil && !errors.Is(err, airlock.ErrNotFound) {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d rotations succeeded, want 1", wins.Load())
+	}
+	// An access token is never a refresh token.
+	if _, err := db.UseRefreshToken(ctx, access, t0); !errors.Is(err, airlock.ErrNotFound) {
+		t.Fatalf("access token used as refresh: %v", err)
+	}
+	if n, err := db.RevokeAPITokenFamily(ctx, "f1", t0); err != nil || n != 2 {
+		t.Fatalf("RevokeAPITokenFamily = %d, %v", n, err)
+	}
+	if tk, _ := db.APITokenByHash(ctx, access); tk.RevokedAt.IsZero() {
+		t.Fatal("access token not revoked with its family")
 	}
 }

@@ -412,3 +412,44 @@ func TestAuditCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoNodesOnePostgres runs two `airlock serve` on one PostgreSQL: a
+// reset asked for on one node is finished on the other (SPEC §8).
+func TestTwoNodesOnePostgres(t *testing.T) {
+	dsn := testutil.PostgresURL(t)
+	if dsn == "" {
+		t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
+	}
+	smtp := mailtest.Start(t)
+	one := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": dsn, "AIRLOCK_SMTP_URL": smtp.URL()})
+	two := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": dsn, "AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := one.run("the old password, long enough\n", "user", "add", "--email", "ada@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	one.serve()
+	two.serve()
+	if res := postForm(t, browser(), one.url("/password/forgot"), url.Values{"email": {"ada@example.com"}}); res.StatusCode != 200 {
+		t.Fatalf("forgot on node one: %d", res.StatusCode)
+	}
+	m := linkRE.FindStringSubmatch(smtp.Wait(t, 1)[0].Parts()["text/plain"])
+	if m == nil {
+		t.Fatal("no link")
+	}
+	c := browser()
+	if res, _ := get(t, c, two.url("/password/reset?token="+m[1])); res.Header.Get("Location") != "/password/reset" {
+		t.Fatalf("open the link on node two: %d %s", res.StatusCode, res.Header.Get("Location"))
+	}
+	res := postForm(t, c, two.url("/password/reset"), url.Values{"password": {"finished on node two"}, "password_confirm": {"finished on node two"}})
+	if res.Header.Get("Location") != "/login?m=reset" {
+		t.Fatalf("reset on node two: %d", res.StatusCode)
+	}
+	if res := postForm(t, browser(), one.url("/login"), url.Values{"email": {"ada@example.com"}, "password": {"finished on node two"}}); res.Header.Get("Location") != "/account" {
+		t.Fatalf("sign in on node one with the new password: %d", res.StatusCode)
+	}
+	// Exactly two emails in all: the reset and "your password was changed".
+	smtp.Wait(t, 2)
+	time.Sleep(300 * time.Millisecond)
+	if n := len(smtp.Messages()); n != 2 {
+		t.Fatalf("%d emails from two nodes, want 2", n)
+	}
+}

@@ -1,0 +1,114 @@
+package account_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testutil"
+)
+
+// twoNodes returns two Services with their own connection pools on one
+// fresh PostgreSQL database, as two Airlock nodes behind a load balancer.
+func twoNodes(t *testing.T) (*env, *env) {
+	dsn := testutil.PostgresURL(t)
+	if dsn == "" {
+		t.Skipf("%s not set: the multi-node tests need PostgreSQL (CI sets it)", testutil.PostgresEnv)
+	}
+	clock, smtp := testutil.NewClock(), mailtest.Start(t)
+	return newNode(t, testutil.OpenURL(t, dsn), clock, smtp), newNode(t, testutil.OpenURL(t, dsn), clock, smtp)
+}
+
+// TestNodesShareTheFlow: a reset asked for on one node is finished on the
+// other; with both nodes' workers racing over the outbox, each email goes out once.
+func TestNodesShareTheFlow(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	a.user(t, "ada@example.com", goodPassword)
+	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+		if err := a.svc.RequestReset(ctx, email, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Both nodes drain the same queue at once, several times over.
+	var wg sync.WaitGroup
+	for _, n := range []*env{a, b, a, b} {
+		wg.Go(func() {
+			if _, err := n.svc.ProcessDue(ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	msgs := a.smtp.Wait(t, 1)
+	time.Sleep(100 * time.Millisecond)
+	if msgs = a.smtp.Messages(); len(msgs) != 1 {
+		t.Fatalf("%d emails, want exactly 1", len(msgs))
+	}
+	token := tokenFrom(t, msgs[0])
+	// Node B checks and completes what node A started; 20 parallel uses
+	// spread over both nodes, exactly one wins.
+	if _, err := b.svc.CheckResetToken(ctx, token, meta); err != nil {
+		t.Fatal(err)
+	}
+	var ok atomic.Int32
+	for i := range 20 {
+		n := a
+		if i%2 == 1 {
+			n = b
+		}
+		wg.Go(func() {
+			if err := n.svc.CompleteReset(ctx, token, "set on whichever node", account.Meta{IP: "192.0.2.50"}); err == nil {
+				ok.Add(1)
+			} else if code(err) != airlock.CodeInvalidToken {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 {
+		t.Fatalf("%d resets succeeded across two nodes, want 1", ok.Load())
+	}
+	if _, _, err := a.svc.SignIn(ctx, "ada@example.com", "set on whichever node", meta); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestNodesShareLimits: the per-IP limit counts requests on every node.
+func TestNodesShareLimits(t *testing.T) {
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	for i := range 20 {
+		n := a
+		if i%2 == 1 {
+			n = b
+		}
+		if err := n.svc.RequestReset(ctx, "x@example.com", meta); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	for _, n := range []*env{a, b} {
+		if err := n.svc.RequestReset(ctx, "x@example.com", meta); code(err) != airlock.CodeRateLimited {
+			t.Fatalf("21st request: %v, want rate_limited on every node", err)
+		}
+	}
+	// Parallel sign-in failures from both nodes are all counted.
+	a.user(t, "ada@example.com", goodPassword)
+	var wg sync.WaitGroup
+	for i := range 10 {
+		n := a
+		if i%2 == 1 {
+			n = b
+		}
+		wg.Go(func() { n.svc.SignIn(ctx, "ada@example.com", "wrong password here", account.Meta{IP: "198.51.100.3"}) })
+	}
+	wg.Wait()
+	if _, _, err := b.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "198.51.100.4"}); code(err) != airlock.CodeRateLimited {
+		t.Fatalf("after 10 failures spread over two nodes: %v", err)
+	}
+}
