@@ -64,7 +64,7 @@ func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		// The URL may hold a password: name the host only.
+		// pgx names the host, user and database here, never the password.
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	return &DB{queries: queries{x: db, d: postgresDialect}, db: db}, nil

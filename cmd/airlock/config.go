@@ -50,7 +50,12 @@ type settingError struct {
 }
 
 func (e *settingError) Error() string {
-	return fmt.Sprintf("bad setting %s=%q: %v", e.name, e.value, e.err)
+	v := e.value
+	// A URL's password is never echoed back.
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		v = u.Redacted()
+	}
+	return fmt.Sprintf("bad setting %s=%q: %v", e.name, v, e.err)
 }
 
 // loadConfig reads the settings; overrides (from serve's flags) win.

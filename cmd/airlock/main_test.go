@@ -307,10 +307,12 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 			}
 		})
 	}
-	// The SMTP password is never echoed back.
-	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": "http://user:hunter2@mail.example.com"})
-	if _, err := p.run("", "serve"); err == nil || strings.Contains(err.Error(), "hunter2") {
-		t.Fatalf("error = %v", err)
+	// Passwords in URLs are never echoed back.
+	for name, value := range map[string]string{"AIRLOCK_SMTP_URL": "http://user:hunter2@mail.example.com", "AIRLOCK_DATABASE_URL": "mysql://user:hunter2@db"} {
+		p := newProgram(t, map[string]string{name: value})
+		if _, err := p.run("", "serve"); err == nil || strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("%s: error = %v", name, err)
+		}
 	}
 }
 
