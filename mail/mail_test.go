@@ -1,0 +1,90 @@
+package mail_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock/mail"
+)
+
+func TestDuration(t *testing.T) {
+	tests := []struct {
+		d          time.Duration
+		lang, want string
+	}{
+		{30 * time.Minute, "en", "30 minutes"},
+		{time.Minute, "en", "1 minute"},
+		{90 * time.Second, "en", "2 minutes"},
+		{time.Hour, "en", "1 hour"},
+		{2 * time.Hour, "fr", "2 heures"},
+		{90 * time.Minute, "fr", "90 minutes"},
+		{24 * time.Hour, "fr", "1 jour"},
+	}
+	for _, tt := range tests {
+		if got := mail.Duration(tt.d, tt.lang); got != tt.want {
+			t.Errorf("Duration(%v, %s) = %q, want %q", tt.d, tt.lang, got, tt.want)
+		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	tpl, err := mail.ParseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]any{"Lang": "en", "Name": `Ada <b>"Lovelace"</b>`, "Email": "ada@example.com",
+		"Link": "https://accounts.example.com/password/reset?token=abc&app=1", "ValidFor": "30 minutes",
+		"When": "2026-03-02 08:00", "ForgotLink": "https://accounts.example.com/password/forgot"}
+	for _, lang := range []string{"en", "fr", "de"} {
+		for _, kind := range []string{mail.KindReset, mail.KindPasswordChanged} {
+			subject, text, html, err := tpl.Render(kind, lang, data)
+			if err != nil {
+				t.Fatalf("%s %s: %v", kind, lang, err)
+			}
+			if subject == "" || strings.ContainsAny(subject, "\r\n") {
+				t.Errorf("%s %s: subject %q", kind, lang, subject)
+			}
+			if !strings.Contains(text, "ada@example.com") || !strings.Contains(html, "ada@example.com") {
+				t.Errorf("%s %s: the account is not named", kind, lang)
+			}
+			// The HTML part escapes what it is given; the link keeps its query.
+			if strings.Contains(html, "<b>") || (kind == mail.KindReset && !strings.Contains(html, "token=abc&amp;app=1")) {
+				t.Errorf("%s %s: HTML not escaped properly:\n%s", kind, lang, html)
+			}
+		}
+	}
+	// An unknown language falls back to English.
+	subject, _, _, _ := tpl.Render(mail.KindReset, "de", data)
+	if subject != "Reset your password" {
+		t.Errorf("fallback subject = %q", subject)
+	}
+}
+
+func TestNewSMTP(t *testing.T) {
+	for _, ok := range []string{"smtp://localhost:25", "smtps://user:pass@mail.example.com:465", "smtp://user@127.0.0.1:2525"} {
+		if _, err := mail.NewSMTP(ok, "Airlock <no-reply@example.com>"); err != nil {
+			t.Errorf("NewSMTP(%q): %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"smtp://localhost", "http://localhost:25", "smtp://:25", "smtp://localhost:99999"} {
+		if _, err := mail.NewSMTP(bad, "Airlock <no-reply@example.com>"); err == nil {
+			t.Errorf("NewSMTP(%q) accepted", bad)
+		}
+	}
+	if _, err := mail.NewSMTP("smtp://localhost:25", "not an address"); err == nil {
+		t.Error("a bad sender was accepted")
+	}
+}
+
+func TestDevMailbox(t *testing.T) {
+	box := mail.NewDevMailbox(2, time.Now)
+	for _, s := range []string{"one", "two", "three"} {
+		box.Send(context.Background(), &mail.Message{To: "ada@example.com", Subject: s})
+	}
+	got := box.Messages()
+	if len(got) != 2 || got[0].Subject != "three" || got[1].Subject != "two" {
+		t.Fatalf("messages = %+v", got)
+	}
+}
