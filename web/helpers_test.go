@@ -37,6 +37,7 @@ type options struct {
 	publicURL string
 	devMail   bool
 	appURL    string
+	hasher    *password.Hasher
 }
 
 func newEnv(t *testing.T, opts ...func(*options)) *env {
@@ -64,8 +65,10 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	cfg := account.DefaultConfig(e.pub)
 	cfg.AppURL = o.appURL
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.svc = account.New(log, cfg, db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
-		password.NewPolicy(12), tpl, sender, e.clock)
+	if o.hasher == nil {
+		o.hasher = password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second)
+	}
+	e.svc = account.New(log, cfg, db, o.hasher, password.NewPolicy(12), tpl, sender, e.clock)
 	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL}, e.svc, db, box, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,14 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/web"
 )
 
@@ -232,5 +235,32 @@ func TestClientIP(t *testing.T) {
 				t.Fatalf("ClientIP = %s, want %s", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBusyHashingAnswers503: when every hashing slot is taken for longer
+// than a caller may wait, sign-in answers 503 with Retry-After instead of
+// piling up memory.
+func TestBusyHashingAnswers503(t *testing.T) {
+	// One slot, a 1 ms wait, and hashes heavy enough to hold the slot.
+	h := password.NewHasher(password.Params{Memory: 64 * 1024, Time: 4, Threads: 1}, 1, time.Millisecond)
+	e := newEnv(t, func(o *options) { o.hasher = h })
+	e.user("ada@example.com", "violet tractor on the moon")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Hash(context.Background(), "holding the only slot")
+	}()
+	for h.Running() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	r := e.post(nil, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	<-done
+	if r.StatusCode != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || !strings.Contains(r.body, "busy") {
+		t.Fatalf("sign-in while hashing is saturated: %d, Retry-After %q", r.StatusCode, r.Header.Get("Retry-After"))
+	}
+	// Once the slot is free, it works.
+	if r := e.post(nil, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after: %d", r.StatusCode)
 	}
 }
