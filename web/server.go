@@ -63,7 +63,6 @@ func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinge
 }
 
 func (s *Server) parseTemplates() error {
-	funcs := template.FuncMap{"t": func(string, ...any) string { return "" }}
 	s.pages = map[string]*template.Template{}
 	names, err := fs.Glob(assets, "templates/*.html")
 	if err != nil {
@@ -74,7 +73,7 @@ func (s *Server) parseTemplates() error {
 		if base == "layout" {
 			continue
 		}
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		t, err := template.ParseFS(assets, "templates/layout.html", n)
 		if err != nil {
 			return fmt.Errorf("parse page %s: %w", base, err)
 		}
