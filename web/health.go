@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"time"
 )
@@ -29,6 +30,11 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
 
 func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
+	// Reset links are in there: only this machine may read them.
+	if a, err := netip.ParseAddr(ClientIP(r, nil)); err != nil || !a.IsLoopback() {
+		s.handleNotFound(w, r)
+		return
+	}
 	p := s.newPage(r, "", "devmail.title")
 	type item struct {
 		To, Subject, Text, At string

@@ -24,13 +24,14 @@ import (
 )
 
 type env struct {
-	t     *testing.T
-	srv   *httptest.Server
-	svc   *account.Service
-	db    *store.DB
-	clock *testutil.Clock
-	smtp  *mailtest.Server
-	pub   *url.URL
+	t       *testing.T
+	srv     *httptest.Server
+	handler http.Handler
+	svc     *account.Service
+	db      *store.DB
+	clock   *testutil.Clock
+	smtp    *mailtest.Server
+	pub     *url.URL
 }
 
 type options struct {
@@ -73,6 +74,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.handler = h
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)
 	return e

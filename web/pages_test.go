@@ -198,6 +198,15 @@ func TestDevMailbox(t *testing.T) {
 	if r.StatusCode != 200 || !strings.Contains(r.body, "https://accounts.example.com/password/reset?token=") {
 		t.Fatalf("dev mailbox: %d\n%s", r.StatusCode, r.body)
 	}
+	// Only this machine may read it, whatever X-Forwarded-For claims.
+	req := httptest.NewRequest("GET", "/dev/mail", nil)
+	req.RemoteAddr = "203.0.113.7:4000"
+	req.Header.Set("X-Forwarded-For", "127.0.0.1")
+	w := httptest.NewRecorder()
+	dev.handler.ServeHTTP(w, req)
+	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "token=") {
+		t.Fatalf("dev mailbox from another machine: %d", w.Code)
+	}
 }
 
 func TestReturnToApp(t *testing.T) {

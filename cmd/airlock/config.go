@@ -111,6 +111,11 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 			errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: %v", err))
 		}
 	}
+	if c.SMTPURL == "" && c.PublicURL != nil && !isLoopbackHost(c.PublicURL.Hostname()) {
+		// The dev mailbox shows every reset link to whoever opens it: it is
+		// only ever offered on a machine's own loopback address.
+		errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: it is required when AIRLOCK_PUBLIC_URL (%s) is not a loopback address; the dev mailbox is for local use only", c.PublicURL))
+	}
 	c.MailFrom = get("AIRLOCK_MAIL_FROM", "Airlock <no-reply@localhost>")
 
 	ttl := get("AIRLOCK_RESET_TOKEN_TTL", "30m")
@@ -250,4 +255,13 @@ func parseServers(v string) ([]server, error) {
 		}
 	}
 	return list, nil
+}
+
+// isLoopbackHost reports whether host names this machine only.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
 }

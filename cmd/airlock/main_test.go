@@ -307,9 +307,15 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 			}
 		})
 	}
+	// Without SMTP, a public URL that is not this machine is refused: the
+	// dev mailbox would show reset links to anyone.
+	p := newProgram(t, map[string]string{"AIRLOCK_PUBLIC_URL": "https://accounts.example.com"})
+	if _, err := p.run("", "serve"); err == nil || !strings.Contains(err.Error(), "AIRLOCK_SMTP_URL") {
+		t.Fatalf("public URL without SMTP: %v", err)
+	}
 	// Passwords in URLs are never echoed back.
 	for name, value := range map[string]string{"AIRLOCK_SMTP_URL": "http://user:hunter2@mail.example.com", "AIRLOCK_DATABASE_URL": "mysql://user:hunter2@db"} {
-		p := newProgram(t, map[string]string{name: value})
+		p = newProgram(t, map[string]string{name: value})
 		if _, err := p.run("", "serve"); err == nil || strings.Contains(err.Error(), "hunter2") {
 			t.Fatalf("%s: error = %v", name, err)
 		}
