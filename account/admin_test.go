@@ -126,7 +126,7 @@ func TestAdminSendReset(t *testing.T) {
 	e.drain(t)
 	msgs := e.smtp.Wait(t, 3)
 	token := tokenFrom(t, msgs[2])
-	if err := e.svc.CompleteReset(ctx, token, "chosen by herself at home", meta); err != nil {
+	if _, err := e.svc.CompleteReset(ctx, token, "chosen by herself at home", meta); err != nil {
 		t.Fatal(err)
 	}
 	inactive := e.user(t, "gone@example.com", goodPassword)

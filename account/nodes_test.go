@@ -63,7 +63,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 			n = b
 		}
 		wg.Go(func() {
-			if err := n.svc.CompleteReset(ctx, token, "set on whichever node", account.Meta{IP: "192.0.2.50"}); err == nil {
+			if _, err := n.svc.CompleteReset(ctx, token, "set on whichever node", account.Meta{IP: "192.0.2.50"}); err == nil {
 				ok.Add(1)
 			} else if code(err) != airlock.CodeInvalidToken {
 				t.Error(err)

@@ -83,14 +83,16 @@ func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 // CompleteReset sets a new password with a reset token. The token is used
 // up atomically in the same transaction that changes the password; of many
 // parallel attempts exactly one succeeds. It does not sign the user in.
-func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, m Meta) error {
+// The token's user is returned whenever the token was valid, even when the
+// password was refused, so that the caller can answer in the user's language.
+func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, m Meta) (*airlock.User, error) {
 	u, err := s.CheckResetToken(ctx, token, m)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	hash, err := s.newHash(ctx, newPassword, u)
 	if err != nil {
-		return err
+		return u, err
 	}
 	now := s.clock.Now()
 	var lost bool
@@ -110,12 +112,12 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 		return s.audit(ctx, tx, airlock.AuditResetCompleted, m, u.ID, u.Email, "success", "")
 	})
 	if err != nil {
-		return fmt.Errorf("complete reset: %w", err)
+		return u, fmt.Errorf("complete reset: %w", err)
 	}
 	if lost {
-		return s.badToken(ctx, m, TokenUsed)
+		return nil, s.badToken(ctx, m, TokenUsed)
 	}
-	return nil
+	return u, nil
 }
 
 // passwordChanged writes a new password and applies SPEC §6.9: every

@@ -37,15 +37,15 @@ func TestResetFlow(t *testing.T) {
 		}
 	}
 	// The policy applies, and a refusal does not use the token up.
-	if err := e.svc.CompleteReset(ctx, token, "password1234", meta); code(err) != airlock.CodePasswordPolicy {
-		t.Fatalf("common password: %v", err)
+	if got, err := e.svc.CompleteReset(ctx, token, "password1234", meta); code(err) != airlock.CodePasswordPolicy || got == nil || got.ID != u.ID {
+		t.Fatalf("common password: %v (user %v)", err, got)
 	}
-	if err := e.svc.CompleteReset(ctx, token, "a brand new passphrase", meta); err != nil {
+	if _, err := e.svc.CompleteReset(ctx, token, "a brand new passphrase", meta); err != nil {
 		t.Fatal(err)
 	}
 	// One use only.
-	if err := e.svc.CompleteReset(ctx, token, "another brand new phrase", meta); code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenUsed {
-		t.Fatalf("second use: %v", err)
+	if got, err := e.svc.CompleteReset(ctx, token, "another brand new phrase", meta); code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenUsed || got != nil {
+		t.Fatalf("second use: %v (user %v)", err, got)
 	}
 	// Every session of the user ended, and the reset signed nobody in.
 	if _, err := e.svc.Authenticate(ctx, oldSession); code(err) != airlock.CodeUnauthorized {
@@ -105,7 +105,7 @@ func TestResetTokenExpires(t *testing.T) {
 		t.Fatalf("at 29 min: %v", err)
 	}
 	e.clock.Advance(time.Minute)
-	err := e.svc.CompleteReset(context.Background(), token, "a brand new passphrase", meta)
+	_, err := e.svc.CompleteReset(context.Background(), token, "a brand new passphrase", meta)
 	if code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenExpired {
 		t.Fatalf("at 30 min: %v, want expired", err)
 	}
@@ -143,7 +143,7 @@ func TestDeactivationKillsResetTokens(t *testing.T) {
 	token := e.resetToken(t, "ada@example.com")
 	u.Active = false
 	e.db.UpdateUser(context.Background(), u)
-	if err := e.svc.CompleteReset(context.Background(), token, "a brand new passphrase", meta); code(err) != airlock.CodeInvalidToken {
+	if _, err := e.svc.CompleteReset(context.Background(), token, "a brand new passphrase", meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("token of a deactivated user: %v", err)
 	}
 }
@@ -180,7 +180,7 @@ func TestParallelResetExactlyOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			err := e.svc.CompleteReset(context.Background(), token, "parallel passphrase number "+string(rune('a'+i)), account.Meta{IP: "192.0.2.1"})
+			_, err := e.svc.CompleteReset(context.Background(), token, "parallel passphrase number "+string(rune('a'+i)), account.Meta{IP: "192.0.2.1"})
 			switch code(err) {
 			case "":
 				ok.Add(1)
@@ -232,7 +232,7 @@ func TestNoSecretInDatabaseOrLogs(t *testing.T) {
 	}
 	token := e.resetToken(t, "ada@example.com")
 	// Leave one token unused in the outbox state too.
-	if err := e.svc.CompleteReset(ctx, token, second, meta); err != nil {
+	if _, err := e.svc.CompleteReset(ctx, token, second, meta); err != nil {
 		t.Fatal(err)
 	}
 	_, sid2, _ := e.svc.SignIn(ctx, "ada@example.com", second, meta)

@@ -209,7 +209,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("Send token and password."))
 		return
 	}
-	if err := s.accounts.CompleteReset(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
+	if _, err := s.accounts.CompleteReset(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

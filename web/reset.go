@@ -86,22 +86,25 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.meta(r)
-	u, err := s.accounts.CheckResetToken(r.Context(), token, m)
-	if err != nil {
-		s.resetFailed(w, r, err)
-		return
-	}
-	p := s.resetPage(r, u)
 	if f.Get("password") != f.Get("password_confirm") {
+		// Nothing to set yet: check the link only to show the form again.
+		u, err := s.accounts.CheckResetToken(r.Context(), token, m)
+		if err != nil {
+			s.resetFailed(w, r, err)
+			return
+		}
+		p := s.resetPage(r, u)
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	if err := s.accounts.CompleteReset(r.Context(), token, f.Get("password"), m); err != nil {
-		if code := airlock.ErrorCode(err); code == airlock.CodeInvalidToken {
-			s.resetFailed(w, r, err)
+	u, err := s.accounts.CompleteReset(r.Context(), token, f.Get("password"), m)
+	if err != nil {
+		if u == nil {
+			s.resetFailed(w, r, err) // the link itself is no good (or a server error)
 			return
 		}
+		p := s.resetPage(r, u)
 		s.render(w, s.applyError(w, p, err), "reset", p)
 		return
 	}
