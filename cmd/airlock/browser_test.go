@@ -90,6 +90,22 @@ func andLoad(step chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void]
 	})
 }
 
+// signIn fills the sign-in form of the current page and submits it.
+func signIn(email, password string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for _, step := range []chromedp.Action[chromedp.Void]{
+			chromedp.SendKeys(chromedp.CSS("#email"), email),
+			chromedp.SendKeys(chromedp.CSS("#password"), password),
+			andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		} {
+			if _, err := step(ctx, tg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 func run1(t *testing.T, ctx context.Context, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
@@ -161,9 +177,7 @@ func TestBrowserForgottenPassword(t *testing.T) {
 		t.Fatalf("login notice: %q", s)
 	}
 	run1(t, ctx,
-		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "a brand new passphrase"),
-		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		signIn("fay@example.com", "a brand new passphrase"),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 		screenshot(t, "account"),
 	)
@@ -190,9 +204,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 
 	run1(t, ctx,
 		chromedp.Navigate(p.url("/login")),
-		chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "keeper of the user list"),
-		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		signIn("boss@example.com", "keeper of the user list"),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 		chromedp.Navigate(p.url("/admin/users")),
 		chromedp.WaitVisible(chromedp.CSS("#q")),
@@ -229,9 +241,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 	user := newTab(t, ctx)
 	run1(t, user,
 		chromedp.Navigate(p.url("/login")),
-		chromedp.SendKeys(chromedp.CSS("#email"), "kim.field@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "handed over the phone"),
-		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		signIn("kim.field@example.com", "handed over the phone"),
 		chromedp.WaitVisible(chromedp.CSS("#password_confirm")),
 		screenshot(t, "forced-change"),
 	)
@@ -289,9 +299,7 @@ func TestBrowserPhoneViewport(t *testing.T) {
 	check("reset-invalid", "/password/reset", "h1")
 	run1(t, ctx,
 		chromedp.Navigate(p.url("/login")),
-		chromedp.SendKeys(chromedp.CSS("#email"), "boss@example.com"),
-		chromedp.SendKeys(chromedp.CSS("#password"), "keeper of the user list"),
-		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		signIn("boss@example.com", "keeper of the user list"),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 	)
 	check("account", "/account", "dl.facts")
