@@ -19,11 +19,22 @@ type Tx interface {
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id string) (*User, error)
+	// UserByIDForUpdate reads a user and, on PostgreSQL, locks its row until
+	// the transaction ends, so that a read-then-write rule sees no lost update.
+	UserByIDForUpdate(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
+	// LockAdmins serialises, across nodes, the transactions that may take
+	// the admin group away from someone (the last-administrator rule).
+	LockAdmins(ctx context.Context) error
 	SetPassword(ctx context.Context, userID string, p PasswordChange) error
-	UpdatePasswordHash(ctx context.Context, userID, hash string) error
+	// UpdatePasswordHash replaces the hash only if it is still oldHash (a
+	// rehash at sign-in never overwrites a concurrent password change).
+	UpdatePasswordHash(ctx context.Context, userID, oldHash, newHash string) (bool, error)
+	// BumpAuthEpoch ends every session and token family of the user at once
+	// and returns the new epoch.
+	BumpAuthEpoch(ctx context.Context, userID string) (int64, error)
 
 	CreateSession(ctx context.Context, s *Session) error
 	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
@@ -38,13 +49,17 @@ type Tx interface {
 	ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (string, error)
 	RevokeResetTokens(ctx context.Context, userID string, now time.Time) (int, error)
 
+	CreateTokenFamily(ctx context.Context, f *TokenFamily) error
 	InsertAPIToken(ctx context.Context, t *APIToken) error
+	// APITokenByHash returns a token with its family's epoch and revocation.
 	APITokenByHash(ctx context.Context, hash []byte) (*APIToken, error)
 	// UseRefreshToken marks a usable refresh token used (rotated); of many
 	// concurrent calls exactly one succeeds.
 	UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (*APIToken, error)
 	RevokeAPIToken(ctx context.Context, hash []byte, now time.Time) error
-	RevokeAPITokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
+	// RevokeTokenFamily revokes one sign-in: its family row, and so every
+	// token in it, even one a concurrent refresh is adding.
+	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
 
 	EnqueueJob(ctx context.Context, j *Job) error
@@ -58,12 +73,18 @@ type Tx interface {
 	// unknown), locking the row for the transaction where the database can.
 	LimitState(ctx context.Context, key string) (time.Time, error)
 	SetLimitState(ctx context.Context, key string, tat time.Time) error
+	// MarkLimitRefusalAudited reports whether a refusal under key at now is
+	// the first of its window, and if so marks the window until then; of
+	// concurrent callers exactly one gets true.
+	MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error)
 
 	InsertAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
 
 	// Cleanup deletes expired sessions, tokens and limiter rows.
 	Cleanup(ctx context.Context, now time.Time) error
+	// DeleteAuditBefore prunes audit events older than t.
+	DeleteAuditBefore(ctx context.Context, t time.Time) (int, error)
 }
 
 // PasswordChange is what a password change writes on the user.
@@ -92,6 +113,9 @@ type Session struct {
 	ExpiresAt  time.Time // absolute end
 	IP         string
 	UserAgent  string
+	// AuthEpoch is the user's AuthEpoch when the session began; the session
+	// works only while the two are equal.
+	AuthEpoch int64
 }
 
 // ResetToken is a password reset link. Only the SHA-256 of the token is stored.
@@ -119,6 +143,20 @@ type APIToken struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time
+	RevokedAt time.Time
+	// FamilyEpoch and FamilyRevokedAt come from the token's family.
+	FamilyEpoch     int64
+	FamilyRevokedAt time.Time
+}
+
+// TokenFamily is one sign-in of the JSON API: its tokens live and die
+// together. It works only while AuthEpoch equals the user's.
+type TokenFamily struct {
+	ID        string
+	UserID    string
+	AuthEpoch int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
 	RevokedAt time.Time
 }
 

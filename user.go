@@ -3,7 +3,6 @@ package airlock
 import (
 	"strings"
 	"time"
-	"unicode/utf8"
 )
 
 // System groups (SPEC §2).
@@ -20,9 +19,6 @@ var Groups = []string{GroupAdmin, GroupWebReader, GroupWebContributor, GroupMobi
 // Languages lists the supported languages; the first is the default.
 var Languages = []string{"en", "fr"}
 
-// MaxEmailBytes is the longest email address accepted (RFC 5321 path limit).
-const MaxEmailBytes = 254
-
 // User is an account. The password is held only as a PHC hash string.
 type User struct {
 	ID                 string
@@ -37,8 +33,14 @@ type User struct {
 	PasswordChangedAt  time.Time
 	// TempPasswordExpiresAt is set when an administrator set a temporary password.
 	TempPasswordExpiresAt time.Time
-	CreatedAt             time.Time
-	UpdatedAt             time.Time
+	// AuthEpoch grows at every change that takes access away (password,
+	// email, deactivation, a lost group); sessions and token families
+	// remember the epoch they were made in and die when it moves.
+	AuthEpoch int64
+	// Version grows at every profile edit (optimistic concurrency).
+	Version   int64
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // HasGroup reports whether the user is in group g.
@@ -49,6 +51,12 @@ func (u *User) HasGroup(g string) bool {
 		}
 	}
 	return false
+}
+
+// TempPasswordExpired reports whether the user holds a temporary password
+// that can no longer be used at now.
+func (u *User) TempPasswordExpired(now time.Time) bool {
+	return u.MustChangePassword && !u.TempPasswordExpiresAt.IsZero() && !now.Before(u.TempPasswordExpiresAt)
 }
 
 // Name returns the user's display name, or the email when no name is set.
@@ -84,28 +92,6 @@ func NormalizeEmail(s string) string {
 		}
 	}
 	return string(b)
-}
-
-// CheckEmail validates an address typed by a person or a client: one line of
-// valid UTF-8, at most 254 bytes, one @ with something on both sides.
-func CheckEmail(s string) error {
-	s = strings.TrimSpace(s)
-	switch {
-	case s == "":
-		return &Error{Code: CodeInvalid, Field: "email", Message: "Enter an email address."}
-	case len(s) > MaxEmailBytes:
-		return &Error{Code: CodeInvalid, Field: "email", Message: "The email address is too long."}
-	case !utf8.ValidString(s):
-		return &Error{Code: CodeInvalid, Field: "email", Message: "The email address is not valid text."}
-	case strings.ContainsAny(s, "\r\n\x00,;<> \t\"()[]\\:"):
-		// Separators and line breaks could smuggle a second recipient or header.
-		return &Error{Code: CodeInvalid, Field: "email", Message: "Enter one email address."}
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || at == len(s)-1 || strings.Count(s, "@") != 1 || !strings.Contains(s[at:], ".") && s[at+1:] != "localhost" {
-		return &Error{Code: CodeInvalid, Field: "email", Message: "Enter a valid email address, like name@example.com."}
-	}
-	return nil
 }
 
 // Server is an entry of the server directory (SPEC §5): an independent

@@ -27,6 +27,8 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	TempPasswordTTL time.Duration
+	// AuditRetention is how long audit events are kept (AIRLOCK_AUDIT_RETENTION).
+	AuditRetention time.Duration
 
 	LimitForgotPerIP     Rate
 	LimitResetPerAccount Rate
@@ -43,6 +45,7 @@ func DefaultConfig(publicURL *url.URL) Config {
 		SessionIdle:          30 * time.Minute,
 		SessionAbsolute:      12 * time.Hour,
 		TempPasswordTTL:      72 * time.Hour,
+		AuditRetention:       400 * 24 * time.Hour,
 		LimitForgotPerIP:     Rate{N: 20, Per: 10 * time.Minute},
 		LimitResetPerAccount: Rate{N: 3, Per: time.Hour},
 		LimitBadTokenPerIP:   Rate{N: 20, Per: 10 * time.Minute},
@@ -131,21 +134,19 @@ func hashKey(prefix, s string) string {
 	return prefix + hex.EncodeToString(h[:12])
 }
 
+// audit writes a security event in the caller's transaction. Whatever a
+// client sent (the address typed, its user agent) is cleaned first, so that
+// no input can make the write fail: a failing audit write fails the whole
+// request, closed.
 func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta, subjectID, subject, outcome, detail string) error {
-	e := &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID, Subject: subject,
-		IP: m.IP, UserAgent: truncate(m.UserAgent, 300), Outcome: outcome, Detail: detail}
+	e := &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID,
+		Subject: airlock.CleanText(subject, 300), IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300),
+		Outcome: outcome, Detail: airlock.CleanText(detail, 300)}
 	if err := tx.InsertAudit(ctx, e); err != nil {
 		return err
 	}
-	s.log.Info("audit", "kind", kind, "actor", m.ActorID, "subject_id", subjectID, "outcome", outcome, "ip", m.IP)
+	s.log.Info("audit", "kind", kind, "actor", m.ActorID, "subject_id", subjectID, "outcome", outcome, "ip", e.IP)
 	return nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n]
 }
 
 func (s *Service) poke() {

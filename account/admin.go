@@ -9,14 +9,43 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
-// Administrator actions take the acting user. A nil actor is the local
-// operator at the command line, who already holds the database.
+// Administrator actions take the acting user. The command line acts as
+// Operator, the only actor that is not a user; nil, or anyone else who is
+// not an active administrator, is refused.
+
+// Operator is the actor of the command line: the local operator, who
+// already holds the database and its settings. Only cmd/airlock uses it.
+var Operator = &airlock.User{ID: "operator", Email: "operator", Active: true}
 
 var errForbidden = &airlock.Error{Code: airlock.CodeForbidden, Message: "Only administrators can do this."}
 
-// requireAdmin refuses non-administrators (SPEC §6.10).
+// requireAdmin refuses anyone but an active administrator or the Operator
+// (SPEC §6.10). It fails closed: a missing actor is refused.
 func requireAdmin(actor *airlock.User) error {
-	if actor != nil && (!actor.Active || !actor.HasGroup(airlock.GroupAdmin)) {
+	if actor == Operator {
+		return nil
+	}
+	if actor == nil || !actor.Active || !actor.HasGroup(airlock.GroupAdmin) {
+		return errForbidden
+	}
+	return nil
+}
+
+// adminInTx re-reads the acting administrator in the transaction that
+// acts: a demotion, deactivation or revocation committed since the request
+// was authenticated wins over the action.
+func (s *Service) adminInTx(ctx context.Context, tx airlock.Tx, actor *airlock.User) error {
+	if err := requireAdmin(actor); err != nil || actor == Operator {
+		return err
+	}
+	cur, err := tx.UserByID(ctx, actor.ID)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return errForbidden
+	}
+	if err != nil {
+		return err
+	}
+	if cur.AuthEpoch != actor.AuthEpoch || cur.TempPasswordExpired(s.clock.Now()) || requireAdmin(cur) != nil {
 		return errForbidden
 	}
 	return nil
@@ -28,6 +57,8 @@ func actorMeta(actor *airlock.User, m Meta) Meta {
 	}
 	return m
 }
+
+var errNoUser = &airlock.Error{Code: airlock.CodeNotFound, Message: "No such user."}
 
 // AdminListUsers lists users for an administrator.
 func (s *Service) AdminListUsers(ctx context.Context, actor *airlock.User, f airlock.UserFilter) ([]*airlock.User, int, error) {
@@ -44,7 +75,20 @@ func (s *Service) AdminGetUser(ctx context.Context, actor *airlock.User, id stri
 	}
 	u, err := s.store.UserByID(ctx, id)
 	if errors.Is(err, airlock.ErrNotFound) {
-		return nil, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such user."}
+		return nil, errNoUser
+	}
+	return u, err
+}
+
+// AdminFindUser returns the user with that email address for an
+// administrator.
+func (s *Service) AdminFindUser(ctx context.Context, actor *airlock.User, email string) (*airlock.User, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errNoUser
 	}
 	return u, err
 }
@@ -54,7 +98,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, actor *airlock.User, n Ne
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
-	return s.CreateUser(ctx, n, actorMeta(actor, m))
+	return s.createUser(ctx, actor, n, actorMeta(actor, m))
 }
 
 // UserChanges names the profile fields to change; nil fields stay as they are.
@@ -65,27 +109,60 @@ type UserChanges struct {
 	Language  *string
 	Active    *bool
 	Groups    *[]string
+	// Version, when set, is the version of the user the change was made
+	// on: if the user changed since, the change is refused (conflict)
+	// instead of silently undoing the newer change.
+	Version *int64
+	// CurrentPassword proves it is them when administrators change their
+	// own email address.
+	CurrentPassword string
 }
 
 // AdminUpdateUser changes a user's profile. An email change or a
-// deactivation kills the user's reset links and sessions (SPEC §6.2). An
-// administrator cannot remove their own admin group or deactivate
-// themselves, and the last active administrator stays one.
+// deactivation kills the user's reset links, sessions and API tokens, and
+// losing the admin or mobile group ends the sessions and API tokens (SPEC
+// §6.9). An administrator cannot remove their own admin group or deactivate
+// themselves, changes their own email only with their current password, and
+// the last active administrator stays one, even when two administrators
+// demote each other at the same moment on two nodes.
 func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id string, c UserChanges, m Meta) (*airlock.User, error) {
 	if err := requireAdmin(actor); err != nil {
 		return nil, err
 	}
 	m = actorMeta(actor, m)
+	self := actor != Operator && actor.ID == id
+	if self && c.Email != nil && airlock.NormalizeEmail(*c.Email) != airlock.NormalizeEmail(actor.Email) {
+		if err := airlock.CheckEmail(*c.Email); err != nil {
+			return nil, err // bad input is refused before any password check
+		}
+		if err := s.proveSelf(ctx, actor, c.CurrentPassword, m); err != nil {
+			return nil, err
+		}
+	}
 	var updated *airlock.User
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		u, err := tx.UserByID(ctx, id)
+		// One administrator change at a time across nodes, so that the
+		// count of administrators below is still true when this commits.
+		if err := tx.LockAdmins(ctx); err != nil {
+			return err
+		}
+		if err := s.adminInTx(ctx, tx, actor); err != nil {
+			return err
+		}
+		// Locked: an edit racing a deactivation reads it, never undoes it.
+		u, err := tx.UserByIDForUpdate(ctx, id)
 		if errors.Is(err, airlock.ErrNotFound) {
-			return &airlock.Error{Code: airlock.CodeNotFound, Message: "No such user."}
+			return errNoUser
 		}
 		if err != nil {
 			return err
 		}
+		if c.Version != nil && *c.Version != u.Version {
+			return &airlock.Error{Code: airlock.CodeConflict, Detail: "stale",
+				Message: "Someone changed this user while you were editing: review the current values and save again."}
+		}
 		before := *u
+		before.Groups = slices.Clone(u.Groups)
 		if c.Email != nil {
 			u.Email = *c.Email
 		}
@@ -109,7 +186,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		}
 		wasAdmin := before.Active && before.HasGroup(airlock.GroupAdmin)
 		isAdmin := u.Active && u.HasGroup(airlock.GroupAdmin)
-		if actor != nil && actor.ID == u.ID {
+		if self {
 			if !u.Active {
 				return &airlock.Error{Code: airlock.CodeConflict, Field: "active", Message: "You cannot deactivate your own account."}
 			}
@@ -131,21 +208,19 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			return err
 		}
 		emailChanged := airlock.NormalizeEmail(before.Email) != airlock.NormalizeEmail(u.Email)
-		if emailChanged || before.Active && !u.Active {
-			// The old address or a deactivated user must not keep a way in.
-			if _, err := tx.RevokeResetTokens(ctx, u.ID, u.UpdatedAt); err != nil {
-				return err
-			}
-			n, err := tx.DeleteUserSessions(ctx, u.ID)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.RevokeUserAPITokens(ctx, u.ID, u.UpdatedAt); err != nil {
-				return err
-			}
-			if err := s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, u.ID, u.Email, "success", fmt.Sprintf("%d sessions", n)); err != nil {
-				return err
-			}
+		lostGroup := before.HasGroup(airlock.GroupAdmin) && !u.HasGroup(airlock.GroupAdmin) ||
+			before.HasGroup(airlock.GroupMobile) && !u.HasGroup(airlock.GroupMobile)
+		switch {
+		case emailChanged:
+			// The old address must not keep a way in.
+			err = s.revokeAccess(ctx, tx, u, revokeAll, "email_changed", u.UpdatedAt, m)
+		case before.Active && !u.Active:
+			err = s.revokeAccess(ctx, tx, u, revokeAll, "deactivated", u.UpdatedAt, m)
+		case lostGroup:
+			err = s.revokeAccess(ctx, tx, u, revokeSessionsAndTokens, "group_removed", u.UpdatedAt, m)
+		}
+		if err != nil {
+			return err
 		}
 		updated = u
 		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", changedFields(&before, u))
@@ -180,15 +255,23 @@ func changedFields(a, b *airlock.User) string {
 }
 
 // AdminSetPassword sets a user's password without the email flow;
-// temporary is what the back office ticks by default.
-func (s *Service) AdminSetPassword(ctx context.Context, actor *airlock.User, id, newPassword string, temporary bool, m Meta) error {
+// temporary is what the back office ticks by default. Administrators
+// setting their own password prove it is them with their current password,
+// like anyone changing their own (the change is then never temporary).
+func (s *Service) AdminSetPassword(ctx context.Context, actor *airlock.User, id, newPassword, currentPassword string, temporary bool, m Meta) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}
 	if _, err := s.AdminGetUser(ctx, actor, id); err != nil {
 		return err
 	}
-	return s.SetPassword(ctx, id, newPassword, temporary, actorMeta(actor, m))
+	if actor != Operator && actor.ID == id {
+		_, err := s.ChangePassword(ctx, actor, currentPassword, newPassword, m)
+		return err
+	}
+	// The administrator's rights are checked again when the password is
+	// written (adminInTx, inside setPassword's transaction).
+	return s.setPassword(ctx, actor, id, newPassword, temporary, actorMeta(actor, m))
 }
 
 // AdminSendReset emails a user a reset link, with the same email, token and
@@ -200,9 +283,12 @@ func (s *Service) AdminSendReset(ctx context.Context, actor *airlock.User, id st
 	m = actorMeta(actor, m)
 	now := s.clock.Now()
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := s.adminInTx(ctx, tx, actor); err != nil {
+			return err
+		}
 		u, err := tx.UserByID(ctx, id)
 		if errors.Is(err, airlock.ErrNotFound) {
-			return &airlock.Error{Code: airlock.CodeNotFound, Message: "No such user."}
+			return errNoUser
 		}
 		if err != nil {
 			return err

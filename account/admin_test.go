@@ -28,7 +28,7 @@ func TestAdminActionsNeedAdmin(t *testing.T) {
 			return err
 		},
 		"set password": func(a *airlock.User) error {
-			return e.svc.AdminSetPassword(ctx, a, admin.ID, "taken over by a worker", false, meta)
+			return e.svc.AdminSetPassword(ctx, a, admin.ID, "taken over by a worker", "", false, meta)
 		},
 		"send reset": func(a *airlock.User) error { return e.svc.AdminSendReset(ctx, a, admin.ID, meta) },
 		"audit": func(a *airlock.User) error {
@@ -66,10 +66,10 @@ func TestAdminSelfAndLastAdminProtection(t *testing.T) {
 		t.Fatal(err)
 	}
 	// From the command line, the last active administrator cannot be removed.
-	if _, err := e.svc.AdminUpdateUser(ctx, nil, a.ID, account.UserChanges{Active: &off}, meta); code(err) != airlock.CodeConflict {
+	if _, err := e.svc.AdminUpdateUser(ctx, account.Operator, a.ID, account.UserChanges{Active: &off}, meta); code(err) != airlock.CodeConflict {
 		t.Fatalf("deactivating the last admin: %v", err)
 	}
-	if _, err := e.svc.AdminUpdateUser(ctx, nil, a.ID, account.UserChanges{Groups: &none}, meta); code(err) != airlock.CodeConflict {
+	if _, err := e.svc.AdminUpdateUser(ctx, account.Operator, a.ID, account.UserChanges{Groups: &none}, meta); code(err) != airlock.CodeConflict {
 		t.Fatalf("demoting the last admin: %v", err)
 	}
 	got, _ := e.db.UserByID(ctx, a.ID)

@@ -15,6 +15,13 @@ const (
 	RefreshTokenTTL = 30 * 24 * time.Hour
 )
 
+// refreshRaceWindow tells two parallel refreshes of one token (an app that
+// sent its refresh twice) from the reuse of a stolen one: a rotated token
+// presented again within this window gets invalid_grant and revokes
+// nothing, so the winner's new pair keeps working; later, it is reuse and
+// the whole family is revoked.
+const refreshRaceWindow = 2 * time.Second
+
 // Tokens is what a successful token request answers.
 type Tokens struct {
 	AccessToken  string
@@ -24,6 +31,15 @@ type Tokens struct {
 }
 
 var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Message: "The credentials or the refresh token are not valid."}
+
+var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
+
+// mayUseAPI is the one rule for who may hold API tokens: an active user in
+// the mobile group, or the admin group for the administrators' API, whose
+// temporary password (if any) has not expired.
+func mayUseAPI(u *airlock.User, now time.Time) bool {
+	return u.Active && (u.HasGroup(airlock.GroupMobile) || u.HasGroup(airlock.GroupAdmin)) && !u.TempPasswordExpired(now)
+}
 
 // SignInAPI is the password grant: the user must be active and in the
 // mobile group, or the admin group for the administrators' API. It is
@@ -41,11 +57,16 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*T
 		}
 		return nil, err
 	}
-	if !u.HasGroup(airlock.GroupMobile) && !u.HasGroup(airlock.GroupAdmin) {
-		_ = s.store.Update(ctx, func(tx airlock.Tx) error {
+	now := s.clock.Now()
+	m.ActorID = u.ID
+	if !mayUseAPI(u, now) {
+		err := s.store.Update(ctx, func(tx airlock.Tx) error {
 			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api: not in group mobile or admin")
 		})
-		return nil, &airlock.Error{Code: airlock.CodeForbidden, Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
+		if err != nil {
+			return nil, fmt.Errorf("sign in: %w", err)
+		}
+		return nil, errNoAPIGroup
 	}
 	familyID, err := newID()
 	if err != nil {
@@ -53,21 +74,33 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*T
 	}
 	var t *Tokens
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		var err error
-		if t, err = s.issueTokens(ctx, tx, u, familyID); err != nil {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
 			return err
 		}
-		m.ActorID = u.ID
-		return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "success", "api")
+		if !mayUseAPI(cur, now) {
+			return errNoSession
+		}
+		if err := tx.CreateTokenFamily(ctx, &airlock.TokenFamily{ID: familyID, UserID: cur.ID, AuthEpoch: cur.AuthEpoch,
+			CreatedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)}); err != nil {
+			return err
+		}
+		if t, err = s.issueTokens(ctx, tx, cur, familyID, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, airlock.AuditSignIn, m, cur.ID, cur.Email, "success", "api")
 	})
-	if err != nil {
+	switch {
+	case err == errNoSession:
+		return nil, errInvalidGrant // the password or the account changed meanwhile
+	case err != nil:
 		return nil, fmt.Errorf("issue tokens: %w", err)
 	}
 	return t, nil
 }
 
-func (s *Service) issueTokens(ctx context.Context, tx airlock.Tx, u *airlock.User, familyID string) (*Tokens, error) {
-	now := s.clock.Now()
+// issueTokens adds an access and a refresh token to a family.
+func (s *Service) issueTokens(ctx context.Context, tx airlock.Tx, u *airlock.User, familyID string, now time.Time) (*Tokens, error) {
 	access, err := newSecret()
 	if err != nil {
 		return nil, err
@@ -90,7 +123,9 @@ func (s *Service) issueTokens(ctx context.Context, tx airlock.Tx, u *airlock.Use
 // Refresh is the refresh_token grant. The refresh token rotates: it works
 // once. Presenting one that was already rotated means it leaked, so the
 // whole family (every token of that sign-in) is revoked, as the OAuth 2.0
-// Security Best Current Practice advises.
+// Security Best Current Practice advises. The family and the user are
+// checked in the transaction that issues the new pair: a family revoked, a
+// password changed or a right taken away meanwhile issues nothing that works.
 func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens, error) {
 	if !wellFormedSecret(refresh) {
 		return nil, errInvalidGrant
@@ -102,11 +137,17 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 		old, err := tx.UseRefreshToken(ctx, secretHash(refresh), now)
 		if errors.Is(err, airlock.ErrNotFound) {
 			prev, err := tx.APITokenByHash(ctx, secretHash(refresh))
-			if err != nil || prev.Kind != airlock.TokenRefresh || prev.UsedAt.IsZero() {
+			if err != nil || prev.Kind != airlock.TokenRefresh || prev.UsedAt.IsZero() || !prev.FamilyRevokedAt.IsZero() {
 				return nil // unknown, expired or revoked: plainly invalid
 			}
+			m.ActorID = prev.UserID
+			if now.Sub(prev.UsedAt) < refreshRaceWindow {
+				// Two refreshes of one token at once: the loser gets
+				// invalid_grant, the winner keeps its new pair.
+				return s.audit(ctx, tx, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api: refresh token raced")
+			}
 			reused = true
-			n, err := tx.RevokeAPITokenFamily(ctx, prev.FamilyID, now)
+			n, err := tx.RevokeTokenFamily(ctx, prev.FamilyID, now)
 			if err != nil {
 				return err
 			}
@@ -115,14 +156,22 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 		if err != nil {
 			return err
 		}
+		if !old.FamilyRevokedAt.IsZero() {
+			return nil
+		}
 		u, err := tx.UserByID(ctx, old.UserID)
+		if errors.Is(err, airlock.ErrNotFound) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		if !u.Active {
-			return nil
+		if u.AuthEpoch != old.FamilyEpoch || !mayUseAPI(u, now) {
+			// The sign-in outlived a change of rights: end it.
+			_, err := tx.RevokeTokenFamily(ctx, old.FamilyID, now)
+			return err
 		}
-		t, err = s.issueTokens(ctx, tx, u, old.FamilyID)
+		t, err = s.issueTokens(ctx, tx, u, old.FamilyID, now)
 		return err
 	})
 	if err != nil {
@@ -153,7 +202,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 			return err
 		}
 		if t.Kind == airlock.TokenRefresh {
-			if _, err := tx.RevokeAPITokenFamily(ctx, t.FamilyID, now); err != nil {
+			if _, err := tx.RevokeTokenFamily(ctx, t.FamilyID, now); err != nil {
 				return err
 			}
 		} else if err := tx.RevokeAPIToken(ctx, t.Hash, now); err != nil {
@@ -166,7 +215,10 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 
 var errBadBearer = &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Missing, expired or revoked access token."}
 
-// AuthenticateAPI returns the user of an access token.
+// AuthenticateAPI returns the user of an access token. The token works
+// only while its family is not revoked and the user's current state still
+// allows it: same AuthEpoch as the family, active, in the mobile or admin
+// group, no expired temporary password.
 func (s *Service) AuthenticateAPI(ctx context.Context, access string) (*airlock.User, error) {
 	if !wellFormedSecret(access) {
 		return nil, errBadBearer
@@ -178,14 +230,18 @@ func (s *Service) AuthenticateAPI(ctx context.Context, access string) (*airlock.
 	if err != nil {
 		return nil, err
 	}
-	if t.Kind != airlock.TokenAccess || !t.RevokedAt.IsZero() || !s.clock.Now().Before(t.ExpiresAt) {
+	now := s.clock.Now()
+	if t.Kind != airlock.TokenAccess || !t.RevokedAt.IsZero() || !t.FamilyRevokedAt.IsZero() || !now.Before(t.ExpiresAt) {
 		return nil, errBadBearer
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errBadBearer
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !u.Active {
+	if u.AuthEpoch != t.FamilyEpoch || !mayUseAPI(u, now) {
 		return nil, errBadBearer
 	}
 	return u, nil

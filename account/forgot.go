@@ -27,19 +27,21 @@ func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error 
 		return err
 	}
 	now := s.clock.Now()
-	payload, err := json.Marshal(forgotPayload{Email: email, IP: m.IP, UserAgent: truncate(m.UserAgent, 300), App: m.App})
+	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App})
 	if err != nil {
 		return err
 	}
 	var limited time.Duration
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		retry, err := limit(ctx, tx, "forgot:ip:"+m.IP, s.cfg.LimitForgotPerIP, now, true)
+		// Counted and queued in one transaction: the limit holds across
+		// parallel requests and nodes, and an accepted request is never lost.
+		retry, refused, err := reserve(ctx, tx, []limitKey{{ipKey("forgot:ip:", m.IP), s.cfg.LimitForgotPerIP}}, now)
 		if err != nil {
 			return err
 		}
-		if retry > 0 {
+		if refused != nil {
 			limited = retry
-			return s.audit(ctx, tx, airlock.AuditRateLimited, m, "", "", "refused", "forgot per IP")
+			return s.auditRefusal(ctx, tx, refused, now, airlock.AuditRateLimited, m, "", "forgot per IP")
 		}
 		return tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobForgot, Payload: payload, RunAt: now, CreatedAt: now})
 	})

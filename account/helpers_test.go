@@ -22,11 +22,12 @@ import (
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 type env struct {
-	svc   *account.Service
-	db    *store.DB
-	clock *testutil.Clock
-	smtp  *mailtest.Server
-	logs  *testutil.Buffer
+	svc    *account.Service
+	hasher *password.Hasher
+	db     *store.DB
+	clock  *testutil.Clock
+	smtp   *mailtest.Server
+	logs   *testutil.Buffer
 }
 
 // newEnv wires a Service on a fresh SQLite file, a stopped clock and a real
@@ -55,7 +56,8 @@ func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.S
 		f(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.svc = account.New(log, cfg, db, password.NewHasher(cheap, 4, 5*time.Second), password.NewPolicy(12), tpl, sender, e.clock)
+	e.hasher = password.NewHasher(cheap, 4, 10*time.Second)
+	e.svc = account.New(log, cfg, db, e.hasher, password.NewPolicy(12), tpl, sender, e.clock)
 	return e
 }
 
@@ -65,7 +67,7 @@ const goodPassword = "violet tractor on the moon"
 
 func (e *env) user(t testing.TB, email, pw string, groups ...string) *airlock.User {
 	t.Helper()
-	u, err := e.svc.CreateUser(context.Background(), account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, meta)
+	u, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, meta)
 	if err != nil {
 		t.Fatal(err)
 	}

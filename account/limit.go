@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,79 @@ func limit(ctx context.Context, tx airlock.Tx, key string, r Rate, now time.Time
 		return 0, tx.SetLimitState(ctx, key, next)
 	}
 	return 0, nil
+}
+
+// limitKey is one limit a request counts against: its key and its rate.
+type limitKey struct {
+	key string
+	r   Rate
+}
+
+// ipKey is the limiter key of a client address. IPv6 clients are keyed by
+// their /64: one subscriber usually holds a whole /64, so keying by address
+// would give an attacker 2^64 allowances.
+func ipKey(prefix, ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return prefix + ip
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return prefix + p.String()
+	}
+	return prefix + a.String()
+}
+
+// reserve counts one attempt against every key, in the caller's
+// transaction, before the work the limits protect: the check and the count
+// are one step under the row lock (PostgreSQL) or the write lock (SQLite),
+// so N parallel attempts, on any number of nodes, get at most the limits'
+// worth through. When any key refuses, nothing is counted and the longest
+// wait is returned with the refusing key.
+func reserve(ctx context.Context, tx airlock.Tx, keys []limitKey, now time.Time) (time.Duration, *limitKey, error) {
+	for i := range keys {
+		retry, err := limit(ctx, tx, keys[i].key, keys[i].r, now, false)
+		if err != nil {
+			return 0, nil, err
+		}
+		if retry > 0 {
+			return retry, &keys[i], nil
+		}
+	}
+	for _, k := range keys {
+		if _, err := limit(ctx, tx, k.key, k.r, now, true); err != nil {
+			return 0, nil, err
+		}
+	}
+	return 0, nil, nil
+}
+
+// release gives back one attempt reserved under k, as after a success.
+func release(ctx context.Context, tx airlock.Tx, k limitKey, now time.Time) error {
+	if k.r.N <= 0 {
+		return nil
+	}
+	tat, err := tx.LimitState(ctx, k.key)
+	if err != nil || !tat.After(now) {
+		return err
+	}
+	tat = tat.Add(-k.r.Per / time.Duration(k.r.N))
+	if tat.Before(now) {
+		tat = now
+	}
+	return tx.SetLimitState(ctx, k.key, tat)
+}
+
+// auditRefusal writes the audit event of a refused request at most once
+// per limit window and key: refusals cost the attacker a request and the
+// defender nothing (SPEC §6.14).
+func (s *Service) auditRefusal(ctx context.Context, tx airlock.Tx, k *limitKey, now time.Time, kind string, m Meta, subject, detail string) error {
+	first, err := tx.MarkLimitRefusalAudited(ctx, k.key, now, now.Add(k.r.Per))
+	if err != nil || !first {
+		return err
+	}
+	return s.audit(ctx, tx, kind, m, "", subject, "rate_limited", detail)
 }
 
 func rateLimited(retry time.Duration) *airlock.Error {

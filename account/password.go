@@ -11,43 +11,72 @@ import (
 // ChangePassword is a signed-in user's own change. The current password is
 // asked unless the change is forced (a temporary password). Every session
 // and API token of the user ends; the web front then opens a new session
-// for the browser that made the change (StartSession).
-func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, newPassword string, m Meta) error {
+// for the browser that made the change (StartSession with the user
+// returned). The change applies only if the session or token that asked
+// for it is still valid when it is written.
+func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, newPassword string, m Meta) (*airlock.User, error) {
 	m.ActorID = u.ID
+	if u.TempPasswordExpired(s.clock.Now()) {
+		return nil, errTempExpired
+	}
 	if !u.MustChangePassword {
-		if _, err := s.checkPassword(ctx, u.Email, current, m); err != nil {
-			if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
-				return &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Message: "The current password is wrong."}
-			}
-			return err
+		if err := s.proveSelf(ctx, u, current, m); err != nil {
+			return nil, err
 		}
 		if current == newPassword {
-			return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
+			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
 	if err := s.policy.Check(newPassword, u); err != nil {
-		return err
+		return nil, err
 	}
 	if u.MustChangePassword {
 		// A temporary password cannot be kept as the new one.
 		same, _, err := s.hasher.Verify(ctx, newPassword, u.PasswordHash)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if same {
-			return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the temporary one.", Reasons: []string{password.ReasonUnchanged}}
+			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "Choose a password different from the temporary one.", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := s.clock.Now()
+	var changed *airlock.User
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		return s.passwordChanged(ctx, tx, u, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m)
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		changed = cur
+		return s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m)
 	})
 	if err != nil {
-		return fmt.Errorf("change password: %w", err)
+		if airlock.AsError(err) != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("change password: %w", err)
+	}
+	return changed, nil
+}
+
+// proveSelf checks that whoever acts on u's account knows its current
+// password, as anyone must before changing their own password or email
+// (SPEC §6.10: administrators too). The check is throttled like a sign-in.
+func (s *Service) proveSelf(ctx context.Context, u *airlock.User, current string, m Meta) error {
+	wrong := &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Message: "The current password is wrong."}
+	if current == "" {
+		wrong.Message = "Enter your current password."
+		return wrong
+	}
+	if _, err := s.checkPassword(ctx, u.Email, current, m); err != nil {
+		if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
+			return wrong
+		}
+		return err
 	}
 	return nil
 }
@@ -62,10 +91,10 @@ func (s *Service) newHash(ctx context.Context, newPassword string, u *airlock.Us
 	return s.hasher.Hash(ctx, newPassword)
 }
 
-// SetPassword is an administrator's (or the CLI's) change of a user's
+// setPassword is an administrator's (or the operator's) change of a user's
 // password, without the email flow. A temporary password must be replaced
 // at next sign-in and expires after the temporary-password lifetime.
-func (s *Service) SetPassword(ctx context.Context, userID, newPassword string, temporary bool, m Meta) error {
+func (s *Service) setPassword(ctx context.Context, actor *airlock.User, userID, newPassword string, temporary bool, m Meta) error {
 	u, err := s.store.UserByID(ctx, userID)
 	if err != nil {
 		return err
@@ -80,6 +109,13 @@ func (s *Service) SetPassword(ctx context.Context, userID, newPassword string, t
 		p.TempExpiresAt = now.Add(s.cfg.TempPasswordTTL)
 	}
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		return s.passwordChanged(ctx, tx, u, p, m)
+		if err := s.adminInTx(ctx, tx, actor); err != nil {
+			return err
+		}
+		cur, err := tx.UserByIDForUpdate(ctx, userID)
+		if err != nil {
+			return err
+		}
+		return s.passwordChanged(ctx, tx, cur, p, m)
 	})
 }

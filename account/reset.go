@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/airlockhq/airlock"
 )
@@ -20,13 +21,31 @@ func invalidToken(detail string) *airlock.Error {
 		Message: "This password reset link is no longer valid. Ask for a new one."}
 }
 
+// badTokenLimit is the limit on invalid reset links per client address.
+func (s *Service) badTokenLimit(ip string) limitKey {
+	return limitKey{ipKey("badtoken:ip:", ip), s.cfg.LimitBadTokenPerIP}
+}
+
 // CheckResetToken tells whether a reset token works, without using it up
-// (mail scanners open links). Failures count against the client's address.
+// (mail scanners open links). Every check is counted against the client's
+// address before the token is looked up, so that parallel guesses get no
+// more than the limit's worth of look-ups; a valid token gives its count back.
 func (s *Service) CheckResetToken(ctx context.Context, token string, m Meta) (*airlock.User, error) {
 	now := s.clock.Now()
-	if retry, err := limit(ctx, s.store, "badtoken:ip:"+m.IP, s.cfg.LimitBadTokenPerIP, now, false); err != nil {
-		return nil, err
-	} else if retry > 0 {
+	k := s.badTokenLimit(m.IP)
+	var retry time.Duration
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var refused *limitKey
+		var err error
+		if retry, refused, err = reserve(ctx, tx, []limitKey{k}, now); err != nil || refused == nil {
+			return err
+		}
+		return s.auditRefusal(ctx, tx, refused, now, airlock.AuditResetLinkOpened, m, "", "bad tokens per IP")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("check reset token: %w", err)
+	}
+	if retry > 0 {
 		return nil, rateLimited(retry)
 	}
 	u, detail, err := s.lookupToken(ctx, token)
@@ -35,6 +54,9 @@ func (s *Service) CheckResetToken(ctx context.Context, token string, m Meta) (*a
 	}
 	if detail != "" {
 		return nil, s.badToken(ctx, m, detail)
+	}
+	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, k, now) }); err != nil {
+		return nil, fmt.Errorf("check reset token: %w", err)
 	}
 	return u, nil
 }
@@ -66,12 +88,9 @@ func (s *Service) lookupToken(ctx context.Context, token string) (*airlock.User,
 	return u, "", nil
 }
 
-// badToken counts a failed token use against the client's address.
+// badToken records a failed token use (already counted by CheckResetToken).
 func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		if _, err := limit(ctx, tx, "badtoken:ip:"+m.IP, s.cfg.LimitBadTokenPerIP, s.clock.Now(), true); err != nil {
-			return err
-		}
 		return s.audit(ctx, tx, airlock.AuditResetLinkOpened, m, "", "", "invalid", detail)
 	})
 	if err != nil {
@@ -97,19 +116,31 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 	now := s.clock.Now()
 	var lost bool
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		// The user as it is now, locked first (every transaction that
+		// changes a user's access locks the user's row before its tokens,
+		// so that two of them never wait on each other): a deactivation
+		// committed since the link was checked wins.
+		cur, err := tx.UserByIDForUpdate(ctx, u.ID)
+		if err != nil {
+			return err
+		}
 		userID, err := tx.ConsumeResetToken(ctx, secretHash(token), now)
 		if errors.Is(err, airlock.ErrNotFound) || err == nil && userID != u.ID {
-			lost = true // another request used it first
+			lost = true // another request used it first, or it was revoked meanwhile
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		m.ActorID = u.ID
-		if err := s.passwordChanged(ctx, tx, u, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m); err != nil {
+		if !cur.Active {
+			lost = true
+			return nil
+		}
+		m.ActorID = cur.ID
+		if err := s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditResetCompleted, m, u.ID, u.Email, "success", "")
+		return s.audit(ctx, tx, airlock.AuditResetCompleted, m, cur.ID, cur.Email, "success", "")
 	})
 	if err != nil {
 		return u, fmt.Errorf("complete reset: %w", err)
@@ -123,25 +154,18 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 // passwordChanged writes a new password and applies SPEC §6.9: every
 // session, API token and reset token of the user dies, and the user is told
 // by email.
+// u must have been read in tx (locked); its AuthEpoch and password fields
+// are updated in place.
 func (s *Service) passwordChanged(ctx context.Context, tx airlock.Tx, u *airlock.User, p airlock.PasswordChange, m Meta) error {
 	if err := tx.SetPassword(ctx, u.ID, p); err != nil {
 		return err
 	}
-	n, err := tx.DeleteUserSessions(ctx, u.ID)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.RevokeUserAPITokens(ctx, u.ID, p.ChangedAt); err != nil {
-		return err
-	}
-	if _, err := tx.RevokeResetTokens(ctx, u.ID, p.ChangedAt); err != nil {
+	u.PasswordHash, u.PasswordChangedAt, u.MustChangePassword, u.TempPasswordExpiresAt = p.Hash, p.ChangedAt, p.MustChange, p.TempExpiresAt
+	if err := s.revokeAccess(ctx, tx, u, revokeAll, "password_changed", p.ChangedAt, m); err != nil {
 		return err
 	}
 	if err := s.enqueueMail(ctx, tx, mailPasswordChanged, u, p.ChangedAt, false); err != nil {
 		return err
 	}
-	if err := s.audit(ctx, tx, airlock.AuditPasswordChanged, m, u.ID, u.Email, "success", ""); err != nil {
-		return err
-	}
-	return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, u.ID, u.Email, "success", fmt.Sprintf("%d sessions", n))
+	return s.audit(ctx, tx, airlock.AuditPasswordChanged, m, u.ID, u.Email, "success", "")
 }

@@ -129,7 +129,7 @@ func TestPasswordChangeKillsResetTokens(t *testing.T) {
 	e := newEnv(t)
 	u := e.user(t, "ada@example.com", goodPassword)
 	token := e.resetToken(t, "ada@example.com")
-	if err := e.svc.SetPassword(context.Background(), u.ID, "set by the administrator", false, meta); err != nil {
+	if err := e.svc.AdminSetPassword(context.Background(), account.Operator, u.ID, "set by the administrator", "", false, meta); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.CheckResetToken(context.Background(), token, meta); detail(err) != account.TokenUsed {
@@ -156,7 +156,7 @@ func TestPendingResetDiesWithPasswordChange(t *testing.T) {
 	u := e.user(t, "ada@example.com", goodPassword)
 	e.svc.RequestReset(ctx, "ada@example.com", meta)
 	e.clock.Advance(time.Second)
-	if err := e.svc.SetPassword(ctx, u.ID, "set by the administrator", false, meta); err != nil {
+	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, "set by the administrator", "", false, meta); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Second)

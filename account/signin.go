@@ -24,51 +24,63 @@ func (s *Service) SignIn(ctx context.Context, email, pass string, m Meta) (*airl
 		return nil, "", err
 	}
 	sid, err := s.newSession(ctx, u, m)
+	if err == errNoSession {
+		// The password or the account changed while it was being checked.
+		return nil, "", errBadCredentials
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	return u, sid, nil
 }
 
+// loginLimits are the limits one sign-in attempt counts against: the email
+// string typed (whether or not it has an account) and the client's address.
+func (s *Service) loginLimits(email, ip string) []limitKey {
+	return []limitKey{
+		{hashKey("login:email:", airlock.NormalizeEmail(email)), s.cfg.LimitLoginPerEmail},
+		{ipKey("login:ip:", ip), s.cfg.LimitLoginPerIP},
+	}
+}
+
 // checkPassword is sign-in without the session: throttled per email string
-// and per client address, with the same work for unknown accounts.
+// and per client address, with the same work for unknown accounts. The
+// returned user is as read before the check; whoever issues a session or a
+// token on the strength of it re-checks, in the issuing transaction, that
+// its AuthEpoch has not moved since.
 func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta) (*airlock.User, error) {
 	now := s.clock.Now()
-	emailKey := hashKey("login:email:", airlock.NormalizeEmail(email))
-	ipKey := "login:ip:" + m.IP
-	for _, l := range []struct {
-		key string
-		r   Rate
-	}{{emailKey, s.cfg.LimitLoginPerEmail}, {ipKey, s.cfg.LimitLoginPerIP}} {
-		retry, err := limit(ctx, s.store, l.key, l.r, now, false)
-		if err != nil {
-			return nil, err
+	keys := s.loginLimits(email, m.IP)
+	// The attempt is counted before the password is checked, in the same
+	// transaction as the limit check: N guesses sent at once get at most the
+	// limit's worth of checks, on any number of nodes.
+	var retry time.Duration
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var refused *limitKey
+		var err error
+		if retry, refused, err = reserve(ctx, tx, keys, now); err != nil || refused == nil {
+			return err
 		}
-		if retry > 0 {
-			_ = s.store.Update(ctx, func(tx airlock.Tx) error {
-				return s.audit(ctx, tx, airlock.AuditSignIn, m, "", email, "rate_limited", "")
-			})
-			return nil, rateLimited(retry)
-		}
+		return s.auditRefusal(ctx, tx, refused, now, airlock.AuditSignIn, m, email, "")
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
 	}
+	if retry > 0 {
+		return nil, rateLimited(retry)
+	}
+	// fail records a failed attempt; if the audit cannot be written the
+	// request fails, closed (the attempt stays counted).
 	fail := func(u *airlock.User, outcome string, e error) (*airlock.User, error) {
 		subjectID := ""
 		if u != nil {
 			subjectID = u.ID
 		}
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
-			for _, l := range []struct {
-				key string
-				r   Rate
-			}{{emailKey, s.cfg.LimitLoginPerEmail}, {ipKey, s.cfg.LimitLoginPerIP}} {
-				if _, err := limit(ctx, tx, l.key, l.r, now, true); err != nil {
-					return err
-				}
-			}
 			return s.audit(ctx, tx, airlock.AuditSignIn, m, subjectID, email, "failure", outcome)
 		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("sign in: %w", err)
 		}
 		return nil, e
 	}
@@ -96,15 +108,20 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 		return fail(u, "bad_password", errBadCredentials)
 	case !u.Active:
 		return fail(u, "inactive", errBadCredentials)
-	case u.MustChangePassword && !u.TempPasswordExpiresAt.IsZero() && !now.Before(u.TempPasswordExpiresAt):
-		return fail(u, "temporary_password_expired", &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "temporary_password_expired",
-			Message: "Your temporary password has expired. Ask your administrator for a new one, or reset your password."})
+	case u.TempPasswordExpired(now):
+		return fail(u, "temporary_password_expired", errTempExpired)
+	}
+	// The right password gives back the attempt counted against the email
+	// typed; the client's address keeps it, so that signing in to one's own
+	// account cannot buy guesses at another's.
+	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, keys[0], now) }); err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	if rehash {
 		// The cost parameters changed since this hash was made: upgrade it now
-		// that the password is known.
+		// that the password is known, unless it changed meanwhile.
 		if h, err := s.hasher.Hash(ctx, pass); err == nil {
-			if err := s.store.UpdatePasswordHash(ctx, u.ID, h); err != nil {
+			if _, err := s.store.UpdatePasswordHash(ctx, u.ID, hash, h); err != nil {
 				s.log.Error("rehash", "user", u.ID, "err", err)
 			}
 		}
@@ -112,8 +129,31 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 	return u, nil
 }
 
+var errTempExpired = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "temporary_password_expired",
+	Message: "Your temporary password has expired. Ask your administrator for a new one, or reset your password."}
+
+// currentUser re-reads, in the caller's transaction, the user whose
+// password was checked (or whose session acts) and fails unless nothing
+// that takes access away happened since: same AuthEpoch, still active,
+// temporary password not expired. Issuing a session or a token goes
+// through it, so a sign-in racing a password change or a deactivation
+// issues nothing that outlives it.
+func (s *Service) currentUser(ctx context.Context, tx airlock.Tx, seen *airlock.User, now time.Time) (*airlock.User, error) {
+	u, err := tx.UserByIDForUpdate(ctx, seen.ID)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.AuthEpoch != seen.AuthEpoch || !u.Active || u.TempPasswordExpired(now) {
+		return nil, errNoSession
+	}
+	return u, nil
+}
+
 // StartSession opens a new web session for u, as after its own password
-// change.
+// change; u must be the user as that change left it.
 func (s *Service) StartSession(ctx context.Context, u *airlock.User, m Meta) (string, error) {
 	return s.newSession(ctx, u, m)
 }
@@ -126,14 +166,22 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 	}
 	now := s.clock.Now()
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := tx.CreateSession(ctx, &airlock.Session{IDHash: secretHash(sid), UserID: u.ID, CreatedAt: now,
-			LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionAbsolute), IP: m.IP, UserAgent: truncate(m.UserAgent, 300)}); err != nil {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
 			return err
 		}
-		m.ActorID = u.ID
-		return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "success", "")
+		if err := tx.CreateSession(ctx, &airlock.Session{IDHash: secretHash(sid), UserID: cur.ID, CreatedAt: now,
+			LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionAbsolute), IP: airlock.CleanText(m.IP, 64),
+			UserAgent: airlock.CleanText(m.UserAgent, 300), AuthEpoch: cur.AuthEpoch}); err != nil {
+			return err
+		}
+		m.ActorID = cur.ID
+		return s.audit(ctx, tx, airlock.AuditSignIn, m, cur.ID, cur.Email, "success", "")
 	})
 	if err != nil {
+		if airlock.AsError(err) != nil {
+			return "", err
+		}
 		return "", fmt.Errorf("open session: %w", err)
 	}
 	return sid, nil
@@ -142,7 +190,9 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Please sign in."}
 
 // Authenticate returns the user of a session id, enforcing the idle and
-// absolute timeouts.
+// absolute timeouts and the user's current state: a session works only
+// while the user is active, holds no expired temporary password, and has
+// the AuthEpoch the session was opened in.
 func (s *Service) Authenticate(ctx context.Context, sid string) (*airlock.User, error) {
 	if !wellFormedSecret(sid) {
 		return nil, errNoSession
@@ -163,10 +213,13 @@ func (s *Service) Authenticate(ctx context.Context, sid string) (*airlock.User, 
 		return nil, errNoSession
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errNoSession
+	}
 	if err != nil {
 		return nil, err
 	}
-	if !u.Active {
+	if u.AuthEpoch != sess.AuthEpoch || !u.Active || u.TempPasswordExpired(now) {
 		return nil, errNoSession
 	}
 	// Record activity at most once a minute to spare the database writes.

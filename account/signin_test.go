@@ -112,7 +112,9 @@ func TestRehashAtSignIn(t *testing.T) {
 	// Store a hash made with older, weaker parameters.
 	old := password.NewHasher(password.Params{Memory: 32, Time: 1, Threads: 1}, 1, time.Second)
 	h, _ := old.Hash(ctx, goodPassword)
-	e.db.UpdatePasswordHash(ctx, u.ID, h)
+	if ok, err := e.db.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, h); !ok || err != nil {
+		t.Fatalf("UpdatePasswordHash = %v, %v", ok, err)
+	}
 	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +129,7 @@ func TestTemporaryPassword(t *testing.T) {
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
 	const temp = "temporary words for you"
-	if err := e.svc.SetPassword(ctx, u.ID, temp, true, meta); err != nil {
+	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, temp, "", true, meta); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := e.svc.SignIn(ctx, "ada@example.com", temp, meta)
@@ -135,7 +137,7 @@ func TestTemporaryPassword(t *testing.T) {
 		t.Fatalf("sign in with temporary password: %+v, %v", got, err)
 	}
 	// It cannot be kept as the new password.
-	if err := e.svc.ChangePassword(ctx, got, "", temp, meta); code(err) != airlock.CodePasswordPolicy {
+	if _, err := e.svc.ChangePassword(ctx, got, "", temp, meta); code(err) != airlock.CodePasswordPolicy {
 		t.Fatalf("keeping the temporary password: %v", err)
 	}
 	// It expires after 72 hours.
@@ -152,16 +154,21 @@ func TestChangePassword(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	u, sid, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
 	_, other, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
-	if err := e.svc.ChangePassword(ctx, u, "wrong current password", "a brand new passphrase", meta); code(err) != airlock.CodeUnauthorized {
+	if _, err := e.svc.ChangePassword(ctx, u, "wrong current password", "a brand new passphrase", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if err := e.svc.ChangePassword(ctx, u, goodPassword, goodPassword, meta); code(err) != airlock.CodePasswordPolicy {
+	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, goodPassword, meta); code(err) != airlock.CodePasswordPolicy {
 		t.Fatalf("unchanged password: %v", err)
 	}
-	if err := e.svc.ChangePassword(ctx, u, goodPassword, "a brand new passphrase", meta); err != nil {
+	changed, err := e.svc.ChangePassword(ctx, u, goodPassword, "a brand new passphrase", meta)
+	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := e.svc.StartSession(ctx, u, meta)
+	// The user as it was before the change can open no session any more.
+	if _, err := e.svc.StartSession(ctx, u, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("session from the user before the change: %v", err)
+	}
+	fresh, err := e.svc.StartSession(ctx, changed, meta)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/airlockhq/airlock"
@@ -24,9 +23,12 @@ type NewUser struct {
 
 const maxNameLen = 100
 
+// checkName refuses names that could hurt where they are shown: control
+// characters, bidirectional overrides (which reorder the text after them on
+// a page, in an email or in a terminal) and line separators.
 func checkName(field, v string) error {
-	if !utf8.ValidString(v) || utf8.RuneCountInString(v) > maxNameLen || strings.IndexFunc(v, unicode.IsControl) >= 0 {
-		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Message: fmt.Sprintf("The %s must be at most %d characters, on one line.", strings.ReplaceAll(field, "_", " "), maxNameLen)}
+	if !airlock.CheckText(v) || utf8.RuneCountInString(v) > maxNameLen {
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Message: fmt.Sprintf("The %s must be at most %d characters, on one line, without control characters.", strings.ReplaceAll(field, "_", " "), maxNameLen)}
 	}
 	return nil
 }
@@ -63,8 +65,9 @@ func normalizeProfile(u *airlock.User) error {
 	return nil
 }
 
-// CreateUser creates an active user, with a password or without one.
-func (s *Service) CreateUser(ctx context.Context, n NewUser, m Meta) (*airlock.User, error) {
+// createUser creates an active user, with a password or without one, on
+// behalf of actor (an administrator or the Operator).
+func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser, m Meta) (*airlock.User, error) {
 	now := s.clock.Now()
 	u := &airlock.User{Email: n.Email, FirstName: n.FirstName, LastName: n.LastName, Language: n.Language,
 		Groups: n.Groups, Active: true, CreatedAt: now, UpdatedAt: now}
@@ -87,6 +90,9 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser, m Meta) (*airlock.U
 	}
 	u.ID = id
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := s.adminInTx(ctx, tx, actor); err != nil {
+			return err
+		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
@@ -96,14 +102,4 @@ func (s *Service) CreateUser(ctx context.Context, n NewUser, m Meta) (*airlock.U
 		return nil, err
 	}
 	return u, nil
-}
-
-// ListUsers returns a page of users.
-func (s *Service) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlock.User, int, error) {
-	return s.store.ListUsers(ctx, f)
-}
-
-// UserByEmail finds a user by email.
-func (s *Service) UserByEmail(ctx context.Context, email string) (*airlock.User, error) {
-	return s.store.UserByEmail(ctx, email)
 }

@@ -33,6 +33,9 @@ func (s *Service) RunWorkers(ctx context.Context) {
 			if err := s.store.Cleanup(ctx, now.Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
 				s.log.Error("cleanup", "err", err)
 			}
+			if err := s.PruneAudit(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("prune audit", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -41,6 +44,19 @@ func (s *Service) RunWorkers(ctx context.Context) {
 		case <-tick.C:
 		}
 	}
+}
+
+// PruneAudit deletes audit events older than the retention
+// (AIRLOCK_AUDIT_RETENTION); the workers run it every ten minutes.
+func (s *Service) PruneAudit(ctx context.Context) error {
+	if s.cfg.AuditRetention <= 0 {
+		return nil
+	}
+	n, err := s.store.DeleteAuditBefore(ctx, s.clock.Now().Add(-s.cfg.AuditRetention))
+	if n > 0 {
+		s.log.Info("audit events pruned", "count", n, "retention", s.cfg.AuditRetention.String())
+	}
+	return err
 }
 
 // ProcessDue runs every job that is due now and says how many it ran.

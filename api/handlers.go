@@ -171,7 +171,7 @@ func (s *Server) handleMePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every token of the user, this one included, stops working: the app
 	// signs in again with the new password.
-	if err := s.accounts.ChangePassword(r.Context(), userFrom(r), req.CurrentPassword, req.Password, s.meta(r)); err != nil {
+	if _, err := s.accounts.ChangePassword(r.Context(), userFrom(r), req.CurrentPassword, req.Password, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -316,13 +316,17 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		Language  *string   `json:"language"`
 		Active    *bool     `json:"active"`
 		Groups    *[]string `json:"groups"`
+		// CurrentPassword proves it is them when administrators change
+		// their own email address.
+		CurrentPassword string `json:"current_password"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	u, err := s.accounts.AdminUpdateUser(r.Context(), userFrom(r), r.PathValue("id"), account.UserChanges{Email: req.Email,
-		FirstName: req.FirstName, LastName: req.LastName, Language: req.Language, Active: req.Active, Groups: req.Groups}, s.meta(r))
+		FirstName: req.FirstName, LastName: req.LastName, Language: req.Language, Active: req.Active, Groups: req.Groups,
+		CurrentPassword: req.CurrentPassword}, s.meta(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -334,6 +338,8 @@ func (s *Server) handleSetUserPassword(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Password  string `json:"password"`
 		Temporary *bool  `json:"temporary"`
+		// CurrentPassword is required when administrators set their own.
+		CurrentPassword string `json:"current_password"`
 	}
 	if err := decodeJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -344,7 +350,7 @@ func (s *Server) handleSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	temporary := req.Temporary == nil || *req.Temporary
-	if err := s.accounts.AdminSetPassword(r.Context(), userFrom(r), r.PathValue("id"), req.Password, temporary, s.meta(r)); err != nil {
+	if err := s.accounts.AdminSetPassword(r.Context(), userFrom(r), r.PathValue("id"), req.Password, req.CurrentPassword, temporary, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

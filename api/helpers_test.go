@@ -85,7 +85,7 @@ func newEnv(t *testing.T, servers ...airlock.Server) *env {
 
 func (e *env) user(email, pw string, groups ...string) *airlock.User {
 	e.t.Helper()
-	u, err := e.svc.CreateUser(context.Background(), account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, account.Meta{IP: "cli"})
+	u, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, account.Meta{IP: "cli"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

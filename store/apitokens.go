@@ -9,18 +9,31 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
-const apiTokenColumns = `token_hash, kind, user_id, family_id, created_at, expires_at, used_at, revoked_at`
+// apiTokenColumns reads a token joined with its family (f): a token works
+// only while its family does, so the family's state comes with every read.
+const apiTokenColumns = `t.token_hash, t.kind, t.user_id, t.family_id, t.created_at, t.expires_at, t.used_at, t.revoked_at,
+	f.auth_epoch, f.revoked_at`
 
 func scanAPIToken(sc interface{ Scan(...any) error }) (*airlock.APIToken, error) {
 	var t airlock.APIToken
 	var c, e int64
-	var used, revoked sql.NullInt64
-	if err := sc.Scan(&t.Hash, &t.Kind, &t.UserID, &t.FamilyID, &c, &e, &used, &revoked); err != nil {
+	var used, revoked, famRevoked sql.NullInt64
+	if err := sc.Scan(&t.Hash, &t.Kind, &t.UserID, &t.FamilyID, &c, &e, &used, &revoked, &t.FamilyEpoch, &famRevoked); err != nil {
 		return nil, notFound(err)
 	}
 	t.CreatedAt, t.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(e).UTC()
-	t.UsedAt, t.RevokedAt = fromMS(used), fromMS(revoked)
+	t.UsedAt, t.RevokedAt, t.FamilyRevokedAt = fromMS(used), fromMS(revoked), fromMS(famRevoked)
 	return &t, nil
+}
+
+// CreateTokenFamily starts a sign-in of the API.
+func (q *queries) CreateTokenFamily(ctx context.Context, f *airlock.TokenFamily) error {
+	_, err := q.exec(ctx, `INSERT INTO token_families (id, user_id, auth_epoch, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		f.ID, f.UserID, f.AuthEpoch, f.CreatedAt.UnixMilli(), f.ExpiresAt.UnixMilli())
+	if err != nil {
+		return fmt.Errorf("insert token family: %w", err)
+	}
+	return nil
 }
 
 // InsertAPIToken stores a bearer token's hash.
@@ -35,15 +48,23 @@ func (q *queries) InsertAPIToken(ctx context.Context, t *airlock.APIToken) error
 
 // APITokenByHash returns a token whatever its state.
 func (q *queries) APITokenByHash(ctx context.Context, hash []byte) (*airlock.APIToken, error) {
-	return scanAPIToken(q.row(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens WHERE token_hash = ?`, hash))
+	return scanAPIToken(q.row(ctx, `SELECT `+apiTokenColumns+` FROM api_tokens t
+		JOIN token_families f ON f.id = t.family_id WHERE t.token_hash = ?`, hash))
 }
 
-// UseRefreshToken rotates a refresh token in one conditional UPDATE.
+// UseRefreshToken rotates a refresh token in one conditional UPDATE: of
+// concurrent calls, on any node, exactly one changes the row. It returns
+// the token with its family's state, which the caller checks.
 func (q *queries) UseRefreshToken(ctx context.Context, hash []byte, now time.Time) (*airlock.APIToken, error) {
 	n := now.UnixMilli()
-	return scanAPIToken(q.row(ctx, `UPDATE api_tokens SET used_at = ?
+	var h []byte
+	err := q.row(ctx, `UPDATE api_tokens SET used_at = ?
 		WHERE token_hash = ? AND kind = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-		RETURNING `+apiTokenColumns, n, hash, airlock.TokenRefresh, n))
+		RETURNING token_hash`, n, hash, airlock.TokenRefresh, n).Scan(&h)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return q.APITokenByHash(ctx, h)
 }
 
 // RevokeAPIToken revokes one token.
@@ -52,8 +73,13 @@ func (q *queries) RevokeAPIToken(ctx context.Context, hash []byte, now time.Time
 	return err
 }
 
-// RevokeAPITokenFamily revokes every token of one sign-in.
-func (q *queries) RevokeAPITokenFamily(ctx context.Context, familyID string, now time.Time) (int, error) {
+// RevokeTokenFamily revokes every token of one sign-in. The family row is
+// what counts: a token inserted by a refresh committing after this
+// statement is dead too, because every use reads the family.
+func (q *queries) RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error) {
+	if _, err := q.exec(ctx, `UPDATE token_families SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, now.UnixMilli(), familyID); err != nil {
+		return 0, fmt.Errorf("revoke token family: %w", err)
+	}
 	res, err := q.exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`, now.UnixMilli(), familyID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke token family: %w", err)
@@ -62,8 +88,11 @@ func (q *queries) RevokeAPITokenFamily(ctx context.Context, familyID string, now
 	return int(n), nil
 }
 
-// RevokeUserAPITokens revokes every token of a user.
+// RevokeUserAPITokens revokes every token family and token of a user.
 func (q *queries) RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error) {
+	if _, err := q.exec(ctx, `UPDATE token_families SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, now.UnixMilli(), userID); err != nil {
+		return 0, fmt.Errorf("revoke token families: %w", err)
+	}
 	res, err := q.exec(ctx, `UPDATE api_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL`, now.UnixMilli(), userID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke api tokens: %w", err)

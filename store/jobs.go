@@ -83,6 +83,16 @@ func (q *queries) InsertAudit(ctx context.Context, e *airlock.AuditEvent) error 
 	return nil
 }
 
+// DeleteAuditBefore prunes the audit log (AIRLOCK_AUDIT_RETENTION).
+func (q *queries) DeleteAuditBefore(ctx context.Context, t time.Time) (int, error) {
+	res, err := q.exec(ctx, `DELETE FROM audit_events WHERE at < ?`, t.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune audit: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // ListAudit returns events newest first and the total matching.
 func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airlock.AuditEvent, int, error) {
 	var where []string

@@ -203,6 +203,18 @@ func (q *queries) forUpdate() string {
 	return ""
 }
 
+// lockRow is the suffix that locks a user row for the transaction on
+// PostgreSQL. FOR NO KEY UPDATE (what an UPDATE of the row takes anyway)
+// rather than FOR UPDATE: inserting a session or a token references the
+// user and takes a KEY SHARE lock on it, which FOR UPDATE would block,
+// deadlocking with a transaction that holds that token's row.
+func (q *queries) lockRow() string {
+	if q.d == postgresDialect {
+		return " FOR NO KEY UPDATE"
+	}
+	return ""
+}
+
 // skipLocked makes concurrent job claimers on PostgreSQL pass over rows
 // another node is claiming instead of queueing behind them.
 func (q *queries) skipLocked() string {

@@ -301,6 +301,9 @@ func TestSQLiteTwoProcesses(t *testing.T) {
 func testAPITokens(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	db.CreateUser(ctx, newUser("u1", "ada@example.com"))
+	if err := db.CreateTokenFamily(ctx, &airlock.TokenFamily{ID: "f1", UserID: "u1", AuthEpoch: 0, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	refresh := []byte("refresh-hash-0123456789abcdef0123")
 	access := []byte("access-hash-0123456789abcdef01234")
 	for _, tk := range []*airlock.APIToken{
@@ -336,8 +339,19 @@ func testAPITokens(t *testing.T, db *store.DB) {
 	if _, err := db.UseRefreshToken(ctx, access, t0); !errors.Is(err, airlock.ErrNotFound) {
 		t.Fatalf("access token used as refresh: %v", err)
 	}
-	if n, err := db.RevokeAPITokenFamily(ctx, "f1", t0); err != nil || n != 2 {
-		t.Fatalf("RevokeAPITokenFamily = %d, %v", n, err)
+	// A token added after the family was revoked is dead with it: the
+	// family row, read with every token, is what counts.
+	if n, err := db.RevokeTokenFamily(ctx, "f1", t0); err != nil || n != 2 {
+		t.Fatalf("RevokeTokenFamily = %d, %v", n, err)
+	}
+	late := []byte("late-hash-0123456789abcdef01234567")
+	if err := db.InsertAPIToken(ctx, &airlock.APIToken{Hash: late, Kind: airlock.TokenAccess, UserID: "u1", FamilyID: "f1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range [][]byte{access, late} {
+		if tk, err := db.APITokenByHash(ctx, h); err != nil || tk.FamilyRevokedAt.IsZero() {
+			t.Fatalf("token of a revoked family: %+v, %v", tk, err)
+		}
 	}
 	if tk, _ := db.APITokenByHash(ctx, access); tk.RevokedAt.IsZero() {
 		t.Fatal("access token not revoked with its family")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -11,9 +12,9 @@ import (
 
 // CreateSession stores a session under its id's hash.
 func (q *queries) CreateSession(ctx context.Context, s *airlock.Session) error {
-	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, s.IDHash, s.UserID, s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(),
-		s.ExpiresAt.UnixMilli(), s.IP, s.UserAgent)
+	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.IDHash, s.UserID, s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(),
+		s.ExpiresAt.UnixMilli(), s.IP, s.UserAgent, s.AuthEpoch)
 	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
@@ -24,8 +25,8 @@ func (q *queries) CreateSession(ctx context.Context, s *airlock.Session) error {
 func (q *queries) SessionByHash(ctx context.Context, hash []byte) (*airlock.Session, error) {
 	var s airlock.Session
 	var c, l, e int64
-	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent
-		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent)
+	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch
+		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent, &s.AuthEpoch)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -133,16 +134,34 @@ func (q *queries) SetLimitState(ctx context.Context, key string, tat time.Time) 
 	return nil
 }
 
+// MarkLimitRefusalAudited claims the audit of a limit's refusals until
+// until in one conditional UPDATE: of concurrent refusals, on any node, one
+// writes the audit event and the others write nothing.
+func (q *queries) MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE rate_limits SET audited_until = ? WHERE key = ? AND audited_until <= ?`,
+		until.UnixMilli(), key, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("mark limit audited: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
 // Cleanup deletes what can no longer be used.
 func (q *queries) Cleanup(ctx context.Context, now time.Time) error {
 	n := now.UnixMilli()
 	for _, stmt := range []string{
 		`DELETE FROM sessions WHERE expires_at < ?`,
 		`DELETE FROM reset_tokens WHERE expires_at < ?`,
-		`DELETE FROM rate_limits WHERE tat < ?`,
+		`DELETE FROM rate_limits WHERE tat < ? AND audited_until < ?`,
 		`DELETE FROM api_tokens WHERE expires_at < ?`,
+		`DELETE FROM token_families WHERE expires_at < ?`,
 	} {
-		if _, err := q.exec(ctx, stmt, n); err != nil {
+		args := []any{n}
+		if strings.Count(stmt, "?") == 2 {
+			args = append(args, n)
+		}
+		if _, err := q.exec(ctx, stmt, args...); err != nil {
 			return fmt.Errorf("cleanup: %w", err)
 		}
 	}

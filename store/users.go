@@ -11,7 +11,7 @@ import (
 )
 
 const userColumns = `id, email, first_name, last_name, language, active, must_change_password,
-	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at`
+	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at, auth_epoch, version`
 
 func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	var u airlock.User
@@ -19,7 +19,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	var changed, tempExp sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Language, &active, &must,
-		&u.PasswordHash, &changed, &tempExp, &created, &updated); err != nil {
+		&u.PasswordHash, &changed, &tempExp, &created, &updated, &u.AuthEpoch, &u.Version); err != nil {
 		return nil, err
 	}
 	u.Active, u.MustChangePassword = active == 1, must == 1
@@ -32,10 +32,10 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 // CreateUser inserts u with its groups. A taken email is CodeConflict.
 func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
 	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_normalized)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.FirstName, u.LastName, u.Language, b2i(u.Active), b2i(u.MustChangePassword),
 		u.PasswordHash, ms(u.PasswordChangedAt), ms(u.TempPasswordExpiresAt), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
-		airlock.NormalizeEmail(u.Email))
+		u.AuthEpoch, u.Version, airlock.NormalizeEmail(u.Email))
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Message: "A user with this email address already exists."}
 	}
@@ -45,10 +45,11 @@ func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
 	return q.setGroups(ctx, u.ID, u.Groups)
 }
 
-// UpdateUser writes u's profile fields and groups (not its password).
+// UpdateUser writes u's profile fields and groups (not its password) and
+// moves its version on (u.Version is updated).
 func (q *queries) UpdateUser(ctx context.Context, u *airlock.User) error {
 	res, err := q.exec(ctx, `UPDATE users SET email = ?, email_normalized = ?, first_name = ?, last_name = ?,
-		language = ?, active = ?, updated_at = ? WHERE id = ?`,
+		language = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 		u.Email, airlock.NormalizeEmail(u.Email), u.FirstName, u.LastName, u.Language, b2i(u.Active), u.UpdatedAt.UnixMilli(), u.ID)
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Message: "A user with this email address already exists."}
@@ -59,6 +60,7 @@ func (q *queries) UpdateUser(ctx context.Context, u *airlock.User) error {
 	if n, _ := res.RowsAffected(); n == 0 {
 		return airlock.ErrNotFound
 	}
+	u.Version++
 	if _, err := q.exec(ctx, `DELETE FROM user_groups WHERE user_id = ?`, u.ID); err != nil {
 		return fmt.Errorf("clear groups: %w", err)
 	}
@@ -112,6 +114,13 @@ func (q *queries) oneUser(ctx context.Context, where string, arg any) (*airlock.
 // UserByID returns the user with that id.
 func (q *queries) UserByID(ctx context.Context, id string) (*airlock.User, error) {
 	return q.oneUser(ctx, `id = ?`, id)
+}
+
+// UserByIDForUpdate returns the user with that id and, on PostgreSQL, holds
+// its row lock until the transaction ends. SQLite's write transaction
+// already holds the whole database.
+func (q *queries) UserByIDForUpdate(ctx context.Context, id string) (*airlock.User, error) {
+	return q.oneUser(ctx, `id = ?`+q.lockRow(), id)
 }
 
 // UserByEmail returns the user whose normalized email equals email's.
@@ -183,6 +192,34 @@ func (q *queries) CountActiveAdmins(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// adminLockKey is the PostgreSQL advisory lock taken by every transaction
+// that may remove an administrator.
+const adminLockKey = 0x61697261646d // "airadm"
+
+// LockAdmins serialises the transactions that may remove an administrator,
+// on every node: two administrators demoting each other at once would each
+// count two administrators under READ COMMITTED and leave none.
+func (q *queries) LockAdmins(ctx context.Context) error {
+	if q.d != postgresDialect {
+		return nil // SQLite runs one write transaction at a time
+	}
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(adminLockKey)); err != nil {
+		return fmt.Errorf("lock administrators: %w", err)
+	}
+	return nil
+}
+
+// BumpAuthEpoch moves the user's epoch on, which ends at once every session
+// and token family made in an earlier one.
+func (q *queries) BumpAuthEpoch(ctx context.Context, userID string) (int64, error) {
+	var epoch int64
+	err := q.row(ctx, `UPDATE users SET auth_epoch = auth_epoch + 1 WHERE id = ? RETURNING auth_epoch`, userID).Scan(&epoch)
+	if err != nil {
+		return 0, fmt.Errorf("bump auth epoch: %w", notFound(err))
+	}
+	return epoch, nil
+}
+
 // SetPassword writes a new password hash and its flags.
 func (q *queries) SetPassword(ctx context.Context, userID string, p airlock.PasswordChange) error {
 	res, err := q.exec(ctx, `UPDATE users SET password_hash = ?, must_change_password = ?, temp_password_expires_at = ?,
@@ -197,8 +234,14 @@ func (q *queries) SetPassword(ctx context.Context, userID string, p airlock.Pass
 	return nil
 }
 
-// UpdatePasswordHash replaces the hash only (a rehash at sign-in).
-func (q *queries) UpdatePasswordHash(ctx context.Context, userID, hash string) error {
-	_, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ?`, hash, userID)
-	return err
+// UpdatePasswordHash replaces the hash only (a rehash at sign-in), and only
+// if it is still the one that was verified: a password change committed
+// meanwhile wins.
+func (q *queries) UpdatePasswordHash(ctx context.Context, userID, oldHash, newHash string) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`, newHash, userID, oldHash)
+	if err != nil {
+		return false, fmt.Errorf("rehash: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }

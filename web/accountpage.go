@@ -41,12 +41,13 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "password", p)
 		return
 	}
-	if err := s.accounts.ChangePassword(r.Context(), u, f.Get("current_password"), f.Get("password"), s.meta(r)); err != nil {
+	changed, err := s.accounts.ChangePassword(r.Context(), u, f.Get("current_password"), f.Get("password"), s.meta(r))
+	if err != nil {
 		s.render(w, s.applyError(w, p, err), "password", p)
 		return
 	}
 	// Every session ended with the change; this browser gets a new one.
-	sid, err := s.accounts.StartSession(r.Context(), u, s.meta(r))
+	sid, err := s.accounts.StartSession(r.Context(), changed, s.meta(r))
 	if err != nil {
 		s.renderError(w, r, err)
 		return

@@ -23,14 +23,19 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 	actor := userFrom(r)
 	f := airlock.AuditFilter{Kind: q.Get("kind"), Limit: auditPerPage}
 	who := strings.TrimSpace(q.Get("user"))
+	noSuchUser := false
 	if who != "" {
 		// Filter by an email address or an id.
 		if strings.Contains(who, "@") {
-			u, err := s.accounts.UserByEmail(r.Context(), who)
-			if err == nil {
+			u, err := s.accounts.AdminFindUser(r.Context(), actor, who)
+			switch {
+			case err == nil:
 				f.UserID = u.ID
-			} else {
-				f.UserID = "\x00none"
+			case airlock.ErrorCode(err) == airlock.CodeNotFound:
+				noSuchUser = true // nothing to list: no query at all
+			default:
+				s.renderError(w, r, err)
+				return
 			}
 		} else {
 			f.UserID = who
@@ -38,10 +43,14 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	page := pageNumber(q)
 	f.Offset = (page - 1) * auditPerPage
-	events, total, err := s.accounts.AdminListAudit(r.Context(), actor, f)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
+	var events []*airlock.AuditEvent
+	var total int
+	if !noSuchUser {
+		var err error
+		if events, total, err = s.accounts.AdminListAudit(r.Context(), actor, f); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 	}
 	p.Values["user"], p.Values["kind"] = who, f.Kind
 	p.Data["Events"] = events

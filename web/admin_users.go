@@ -141,6 +141,8 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	}
 	p := s.newPage(r, "", "admin.user.title")
 	p.Data["Subject"] = u
+	p.Data["Self"] = p.User != nil && p.User.ID == u.ID
+	p.Data["Version"] = u.Version
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Temporary"] = true
 	p.Data["MinLength"] = s.accounts.Policy().MinLength
@@ -174,17 +176,31 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	f, err := readForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*")
+	f, err := readForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
 	// The form sends every field; an unticked box is absent.
 	c := account.UserChanges{Email: ptr(f.Get("email")), FirstName: ptr(f.Get("first_name")), LastName: ptr(f.Get("last_name")),
-		Language: ptr(f.Get("language")), Active: ptr(f.Has("active")), Groups: ptr(append([]string{}, f["groups"]...))}
+		Language: ptr(f.Get("language")), Active: ptr(f.Has("active")), Groups: ptr(append([]string{}, f["groups"]...)),
+		CurrentPassword: f.Get("current_password")}
+	if f.Has("version") {
+		// The form carries the version it showed: a change made meanwhile
+		// (a deactivation by another administrator) is not undone by it.
+		v, err := strconv.ParseInt(f.Get("version"), 10, 64)
+		if err != nil {
+			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Message: "The form is malformed."}), "admin_user", p)
+			return
+		}
+		c.Version = &v
+	}
 	if _, err := s.accounts.AdminUpdateUser(r.Context(), userFrom(r), u.ID, c, s.meta(r)); err != nil {
-		p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = *c.Email, *c.FirstName, *c.LastName, *c.Language
-		p.Data["Active"], p.Data["UserGroups"] = *c.Active, *c.Groups
+		if e := airlock.AsError(err); e == nil || e.Detail != "stale" {
+			// Show what was typed; after a conflict, show the current values instead.
+			p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = *c.Email, *c.FirstName, *c.LastName, *c.Language
+			p.Data["Active"], p.Data["UserGroups"] = *c.Active, *c.Groups
+		}
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
@@ -219,7 +235,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.Data["PasswordFormOpen"] = true
-	f, err := readForm(w, r, "password", "password_confirm", "temporary")
+	f, err := readForm(w, r, "password", "password_confirm", "temporary", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
@@ -231,7 +247,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	// The password is never shown again, not even on an error page.
-	if err := s.accounts.AdminSetPassword(r.Context(), userFrom(r), u.ID, f.Get("password"), f.Has("temporary"), s.meta(r)); err != nil {
+	if err := s.accounts.AdminSetPassword(r.Context(), userFrom(r), u.ID, f.Get("password"), f.Get("current_password"), f.Has("temporary"), s.meta(r)); err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}

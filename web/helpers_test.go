@@ -104,7 +104,7 @@ func (j *insecureJar) Cookies(u *url.URL) []*http.Cookie {
 
 func (e *env) user(email, pw string, groups ...string) *airlock.User {
 	e.t.Helper()
-	u, err := e.svc.CreateUser(context.Background(), account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, account.Meta{IP: "cli"})
+	u, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: email, FirstName: "Ada", LastName: "Lovelace", Password: pw, Groups: groups}, account.Meta{IP: "cli"})
 	if err != nil {
 		e.t.Fatal(err)
 	}

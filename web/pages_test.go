@@ -89,7 +89,7 @@ func TestPlainHTTPCookies(t *testing.T) {
 func TestForcedPasswordChange(t *testing.T) {
 	e := newEnv(t)
 	u := e.user("ada@example.com", "violet tractor on the moon")
-	if err := e.svc.SetPassword(t.Context(), u.ID, "temporary words for you", true, account.Meta{IP: "cli"}); err != nil {
+	if err := e.svc.AdminSetPassword(t.Context(), account.Operator, u.ID, "temporary words for you", "", true, account.Meta{IP: "cli"}); err != nil {
 		t.Fatal(err)
 	}
 	b := e.client()

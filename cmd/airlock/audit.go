@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 )
 
 // auditCommand prints the security event log, newest first, with the same
@@ -38,14 +39,14 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if *user != "" {
 		f.UserID = *user
 		if strings.Contains(*user, "@") {
-			u, err := a.accounts.UserByEmail(ctx, *user)
+			u, err := a.accounts.AdminFindUser(ctx, account.Operator, *user)
 			if err != nil {
 				return cliError(err)
 			}
 			f.UserID = u.ID
 		}
 	}
-	events, total, err := a.accounts.AdminListAudit(ctx, nil, f)
+	events, total, err := a.accounts.AdminListAudit(ctx, account.Operator, f)
 	if err != nil {
 		return err
 	}

@@ -87,7 +87,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 				return err
 			}
 		}
-		u, err := a.accounts.CreateUser(ctx, n, m)
+		u, err := a.accounts.AdminCreateUser(ctx, account.Operator, n, m)
 		if err != nil {
 			return cliError(err)
 		}
@@ -106,17 +106,17 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		u, err := a.accounts.UserByEmail(ctx, *email)
+		u, err := a.accounts.AdminFindUser(ctx, account.Operator, *email)
 		if err != nil {
 			return cliError(err)
 		}
-		if err := a.accounts.SetPassword(ctx, u.ID, pw, *temporary, m); err != nil {
+		if err := a.accounts.AdminSetPassword(ctx, account.Operator, u.ID, pw, "", *temporary, m); err != nil {
 			return cliError(err)
 		}
 		fmt.Fprintf(stdout, "password set for %s; all sessions and reset links of the user were revoked\n", u.Email)
 		return nil
 	case "list":
-		users, total, err := a.accounts.ListUsers(ctx, airlock.UserFilter{Query: *q, Group: *group, Limit: 500})
+		users, total, err := a.accounts.AdminListUsers(ctx, account.Operator, airlock.UserFilter{Query: *q, Group: *group, Limit: 500})
 		if err != nil {
 			return err
 		}
