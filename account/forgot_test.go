@@ -38,9 +38,10 @@ func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
 		t.Fatalf("%d tokens exist before the worker ran", tokens)
 	}
 	e.drain(t)
-	msgs := e.smtp.Wait(t, 1)
+	e.smtp.Wait(t, 1)
 	time.Sleep(50 * time.Millisecond)
-	if msgs = e.smtp.Messages(); len(msgs) != 1 {
+	msgs := e.smtp.Messages()
+	if len(msgs) != 1 {
 		t.Fatalf("%d emails sent, want 1 (only the active account)", len(msgs))
 	}
 	if got := msgs[0].To; len(got) != 1 || got[0] != "ada@example.com" {

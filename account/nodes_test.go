@@ -45,9 +45,10 @@ func TestNodesShareTheFlow(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	msgs := a.smtp.Wait(t, 1)
+	a.smtp.Wait(t, 1)
 	time.Sleep(100 * time.Millisecond)
-	if msgs = a.smtp.Messages(); len(msgs) != 1 {
+	msgs := a.smtp.Messages()
+	if len(msgs) != 1 {
 		t.Fatalf("%d emails, want exactly 1", len(msgs))
 	}
 	token := tokenFrom(t, msgs[0])

@@ -3,8 +3,10 @@ package api_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/client"
 )
 
@@ -107,5 +109,64 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if _, err := e.c.Refresh(ctx, tk.RefreshToken); errCode(err) != "invalid_grant" {
 		t.Fatalf("deactivated user's refresh token: %v", err)
+	}
+}
+
+// TestAdministratorsOwnAccount: an administrator's token alone cannot take
+// its own account over: setting its own password or changing its own email
+// needs the current password, like anyone else's change.
+func TestAdministratorsOwnAccount(t *testing.T) {
+	e := newEnv(t)
+	boss := e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	tk, err := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := []string{"Authorization", "Bearer " + tk.AccessToken}
+	for _, current := range []string{``, `,"current_password":"not the right one"`} {
+		res, body := e.raw("POST", "/api/v1/users/"+boss.ID+"/password", "application/json", `{"password":"taken over with a token"`+current+`}`, auth...)
+		if res.StatusCode != 401 || !strings.Contains(body, `"field":"current_password"`) {
+			t.Fatalf("own password%s: %d %s", current, res.StatusCode, body)
+		}
+		res, body = e.raw("PATCH", "/api/v1/users/"+boss.ID, "application/json", `{"email":"thief@example.net"`+current+`}`, auth...)
+		if res.StatusCode != 401 || !strings.Contains(body, `"field":"current_password"`) {
+			t.Fatalf("own email%s: %d %s", current, res.StatusCode, body)
+		}
+	}
+	if me, err := e.c.Me(ctx, tk.AccessToken); err != nil || me.Email != "boss@example.com" {
+		t.Fatalf("after refused changes: %+v %v", me, err)
+	}
+	// The name needs no proof; the email does, and then works.
+	if u, err := e.c.UpdateUser(ctx, tk.AccessToken, boss.ID, map[string]any{"first_name": "Grace"}); err != nil || u.FirstName != "Grace" {
+		t.Fatalf("own name: %+v %v", u, err)
+	}
+	if u, err := e.c.UpdateUser(ctx, tk.AccessToken, boss.ID, map[string]any{"email": "boss2@example.com", "current_password": "keeper of the user list"}); err != nil || u.Email != "boss2@example.com" {
+		t.Fatalf("own email with the current password: %+v %v", u, err)
+	}
+	// An email change ends the token that made it.
+	if _, err := e.c.Me(ctx, tk.AccessToken); errCode(err) != "unauthorized" {
+		t.Fatalf("token after own email change: %v", err)
+	}
+}
+
+// TestExpiredTemporaryPasswordEndsTokens: when a temporary password
+// expires, its tokens stop working, refresh included, and it cannot be
+// replaced through the API without the email flow.
+func TestExpiredTemporaryPasswordEndsTokens(t *testing.T) {
+	e := newEnv(t)
+	u := e.user("ada@example.com", pw, airlock.GroupMobile)
+	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, "handed over the phone", "", true, metaCLI); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := e.c.SignIn(ctx, "ada@example.com", "handed over the phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(72*time.Hour + time.Minute)
+	if err := e.c.ChangePassword(ctx, tk.AccessToken, "", "my own phrase for work"); errCode(err) != "unauthorized" {
+		t.Fatalf("change with an expired temporary password: %v", err)
+	}
+	if _, err := e.c.Refresh(ctx, tk.RefreshToken); errCode(err) != "invalid_grant" {
+		t.Fatalf("refresh with an expired temporary password: %v", err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
+
+	"github.com/airlockhq/airlock"
 )
 
 // SMTP delivers messages to an SMTP server.
@@ -60,7 +62,11 @@ func (s *SMTP) Send(ctx context.Context, m *Message) error {
 	if err := msg.From(s.from); err != nil {
 		return fmt.Errorf("sender: %w", err)
 	}
-	// One recipient only: the address stored on the account.
+	// One recipient only: the address stored on the account, held to the
+	// same rule as every address Airlock accepts.
+	if err := airlock.CheckEmail(m.To); err != nil {
+		return fmt.Errorf("recipient: %w", err)
+	}
 	if err := msg.To(m.To); err != nil {
 		return fmt.Errorf("recipient: %w", err)
 	}

@@ -39,7 +39,13 @@ type options struct {
 	devMail   bool
 	appURL    string
 	hasher    *password.Hasher
+	postgres  bool
 }
+
+// onPostgres runs the pages on a fresh PostgreSQL database instead of
+// SQLite (the test skips, saying so, when AIRLOCK_TEST_DATABASE_URL is not
+// set; CI sets it).
+func onPostgres(o *options) { o.postgres = true }
 
 func newEnv(t *testing.T, opts ...func(*options)) *env {
 	t.Helper()
@@ -48,6 +54,11 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 		f(&o)
 	}
 	db := testutil.OpenStore(t)
+	if o.postgres {
+		if db = testutil.OpenPostgres(t); db == nil {
+			t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
+		}
+	}
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
 	e.pub, _ = url.Parse(o.publicURL)
 	var sender mail.Sender

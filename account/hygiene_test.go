@@ -1,0 +1,127 @@
+package account_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+// TestNoClientInputMakesAWriteFail: a user agent that is not valid UTF-8,
+// or that a byte cut would split inside a character, used to make every
+// audited write fail on PostgreSQL (500, nothing counted, nothing audited:
+// unlimited guessing). Now the limit counts, the audit is written, and the
+// forgot request gets its email.
+func TestNoClientInputMakesAWriteFail(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		a.user(t, "ada@example.com", goodPassword)
+		a.user(t, "bob@example.com", goodPassword) // not in the mobile group
+		for _, ua := range []string{"bad \xff agent", strings.Repeat("x", 299) + "é", "nul\x00agent", "esc\x1b[2Jagent\u202e"} {
+			m := account.Meta{IP: "192.0.2.44", UserAgent: ua}
+			a.clock.Advance(time.Hour)
+			for i := range 10 {
+				if _, _, err := a.svc.SignIn(ctx, "ada@example.com", "wrong password number one", m); code(err) != airlock.CodeUnauthorized {
+					t.Fatalf("UA %q, guess %d: %v", ua, i, err)
+				}
+			}
+			if _, _, err := a.svc.SignIn(ctx, "ada@example.com", goodPassword, m); code(err) != airlock.CodeRateLimited {
+				t.Fatalf("UA %q, after 10 failures: %v, want rate_limited", ua, err)
+			}
+			// Right password, wrong group: refused, and audited, never a 500.
+			if _, err := a.svc.SignInAPI(ctx, "bob@example.com", goodPassword, m); code(err) != airlock.CodeForbidden {
+				t.Fatalf("UA %q, API without the group: %v", ua, err)
+			}
+			if err := a.svc.RequestReset(ctx, "ada@example.com", m); err != nil {
+				t.Fatalf("UA %q, forgot: %v", ua, err)
+			}
+			before := len(a.smtp.Messages())
+			a.drain(t)
+			a.smtp.Wait(t, before+1)
+		}
+		events, _, err := a.db.ListAudit(ctx, airlock.AuditFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if !airlock.CheckText(e.UserAgent) || len(e.UserAgent) > 300 {
+				t.Fatalf("stored user agent %q", e.UserAgent)
+			}
+		}
+	})
+}
+
+// TestRefusalsAreAuditedOncePerWindow: 300 refused sign-ins and 100 refused
+// forgot requests add a handful of audit rows, not one each.
+func TestRefusalsAreAuditedOncePerWindow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword)
+	for range 310 {
+		e.svc.SignIn(ctx, "ada@example.com", "wrong password number one", meta)
+	}
+	for range 120 {
+		e.svc.RequestReset(ctx, "nobody@example.com", meta)
+	}
+	_, total, _ := e.db.ListAudit(ctx, airlock.AuditFilter{})
+	// 1 user created, 10 failures, 1 refusal; 1 forgot refusal.
+	if total > 15 {
+		t.Fatalf("%d audit events for 300 refused sign-ins and 100 refused forgot requests", total)
+	}
+	// A new window writes one more.
+	e.clock.Advance(16 * time.Minute)
+	for range 20 {
+		e.svc.SignIn(ctx, "ada@example.com", "wrong password number two", meta)
+	}
+	if _, again, _ := e.db.ListAudit(ctx, airlock.AuditFilter{}); again > total+12 {
+		t.Fatalf("%d more audit events in the next window", again-total)
+	}
+}
+
+// TestAuditRetention: the workers prune events older than the retention.
+func TestAuditRetention(t *testing.T) {
+	e := newEnv(t, func(c *account.Config) { c.AuditRetention = 30 * 24 * time.Hour })
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword) // one event now
+	e.clock.Advance(29 * 24 * time.Hour)
+	e.user(t, "bob@example.com", goodPassword) // one event 29 days later
+	e.clock.Advance(2 * 24 * time.Hour)
+	if err := e.svc.PruneAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	events, total, _ := e.db.ListAudit(ctx, airlock.AuditFilter{})
+	if total != 1 || events[0].Subject != "bob@example.com" {
+		t.Fatalf("%d events left after pruning, want bob's only", total)
+	}
+}
+
+// TestAddressesTheMailerCannotUse: addresses that would be accepted and then
+// fail at every delivery are refused at creation, and names that reorder
+// or break the text around them are refused too.
+func TestAddressesTheMailerCannotUse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, bad := range []string{"a..b@example.com", ".lead@example.com", "trail.@example.com", strings.Repeat("a", 65) + "@example.com",
+		"a@-example.com", "a@example-.com", "a@example..com", "a@example", "a@1.2.3.4", "josé@example.com", "a@exämple.com",
+		"a\x1b[31m@example.com", "a\u0085b@example.com", "a@b@example.com", "a@example.com\r\nBcc: x@example.com"} {
+		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: bad}, meta); code(err) != airlock.CodeInvalid {
+			t.Errorf("created %q: %v", bad, err)
+		}
+	}
+	for _, good := range []string{"a.b+tag@example.com", "o'brien@example.ie", strings.Repeat("a", 64) + "@example.com", "x@xn--exmple-cua.com", "dev@localhost"} {
+		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: good}, meta); err != nil {
+			t.Errorf("refused %q: %v", good, err)
+		}
+	}
+	for _, name := range []string{"evil\u202etxt.exe", "two\u2028lines", "bell\x07", "c1\u0085c1", "iso\u2066late"} {
+		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "n@example.com", FirstName: name}, meta); code(err) != airlock.CodeInvalid {
+			t.Errorf("first name %q: %v", name, err)
+		}
+	}
+	if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "zoe@example.com", FirstName: "Zoë", LastName: "الحسن"}, meta); err != nil {
+		t.Fatalf("a name in another script: %v", err)
+	}
+}
