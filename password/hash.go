@@ -85,7 +85,7 @@ type Hasher struct {
 	// verified counts password checks, for the metrics and for the tests
 	// that show how many guesses a limit lets through.
 	verified atomic.Int64
-	dummy   string
+	dummy    string
 }
 
 // NewHasher returns a Hasher. concurrency < 1 means 1.
