@@ -38,9 +38,19 @@ type Error struct {
 	RetryAfter time.Duration
 	// Detail distinguishes variants of one code (for example "expired").
 	Detail string
+	// Err is the cause, for the logs only (never shown).
+	Err error
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s (%v)", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error with the given code and message.
 func Errorf(code Code, format string, args ...any) *Error {

@@ -63,11 +63,40 @@ type Tx interface {
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
 
 	EnqueueJob(ctx context.Context, j *Job) error
-	// ClaimJob leases the oldest due job until leaseUntil, or returns nil.
-	ClaimJob(ctx context.Context, now, leaseUntil time.Time) (*Job, error)
+	// ClaimJob leases the oldest due job to owner until leaseUntil, or
+	// returns nil. A job whose worker's lease ran out (a node died while
+	// sending) is due again: Job.TakenOver says so.
+	ClaimJob(ctx context.Context, owner string, now, leaseUntil time.Time) (*Job, error)
+	// RenewLease extends owner's lease on a job it is still working on; false
+	// means the lease was lost to another worker.
+	RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error)
+	// ReleaseLeases hands back at once every job owner holds (shutdown).
+	ReleaseLeases(ctx context.Context, owner string) (int, error)
 	DeleteJob(ctx context.Context, id int64) error
-	RetryJob(ctx context.Context, id int64, runAt time.Time, lastError string) error
+	// RetryJob records a failed attempt at now: the job is deferred to runAt.
+	RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error
 	CountJobs(ctx context.Context, kind string) (int, error)
+
+	// SetEmailToken records the hash of the reset token an email carries, so
+	// that the token dies if the email fails for good.
+	SetEmailToken(ctx context.Context, id int64, tokenHash []byte) error
+	// MarkEmailSent records a delivery and the server's answer; false when
+	// owner no longer held the lease.
+	MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error)
+	// MarkEmailFailed stops an email's retries for good.
+	MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error
+	// RequeueEmail sends a failed or deferred email again now, with a new
+	// 24-hour window (an operator's retry).
+	RequeueEmail(ctx context.Context, id int64, now time.Time) error
+	EmailByID(ctx context.Context, id int64) (*Job, error)
+	ListEmails(ctx context.Context, f EmailFilter) ([]*Job, error)
+	// OutboxStats counts emails by kind and state, and tells when the oldest
+	// email still waiting was queued (zero when none waits).
+	OutboxStats(ctx context.Context) (map[[2]string]int, time.Time, error)
+
+	InsertDevMail(ctx context.Context, m *DevMail) error
+	ListDevMail(ctx context.Context, limit int) ([]*DevMail, error)
+	ClearDevMail(ctx context.Context) (int, error)
 
 	// LimitState returns a limiter key's theoretical arrival time (zero when
 	// unknown), locking the row for the transaction where the database can.
@@ -100,6 +129,8 @@ type UserFilter struct {
 	Query  string // matched against names and email
 	Group  string
 	Active *bool
+	// EmailProblems keeps users with a failed or deferred email.
+	EmailProblems bool
 	Offset int
 	Limit  int
 }
@@ -166,7 +197,17 @@ const (
 	JobMail   = "mail"   // an email in the outbox
 )
 
-// Job is an entry of the durable work queue; mail jobs form the outbox.
+// Email delivery states (SPEC §7).
+const (
+	EmailQueued   = "queued"   // waiting for its first attempt
+	EmailSending  = "sending"  // a worker holds it
+	EmailSent     = "sent"     // the server accepted it (Reply says how)
+	EmailDeferred = "deferred" // an attempt failed; the next is at RunAt
+	EmailFailed   = "failed"   // refused for good, or failing for 24 hours
+)
+
+// Job is an entry of the durable work queue; mail jobs form the outbox, and
+// also its history: sent and failed emails stay a while.
 type Job struct {
 	ID        int64
 	Kind      string
@@ -175,6 +216,35 @@ type Job struct {
 	Attempts  int
 	LastError string
 	CreatedAt time.Time
+
+	State      string
+	LeaseOwner string
+	TakenOver  bool
+	// The email's user and kind (mail jobs), for the back office.
+	UserID    string
+	EmailKind string
+	Reply     string // the server's answer to the last delivery
+	MessageID string // the last attempt's
+	UpdatedAt time.Time
+	SentAt    time.Time
+}
+
+// EmailFilter selects emails of the outbox and its history.
+type EmailFilter struct {
+	UserID string
+	State  string
+	Limit  int
+}
+
+// DevMail is an email kept by the dev mailbox.
+type DevMail struct {
+	ID        int64
+	At        time.Time
+	To        string
+	Subject   string
+	Text      string
+	HTML      string
+	MessageID string
 }
 
 // AuditEvent is one security event. It never holds a secret.

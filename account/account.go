@@ -65,13 +65,20 @@ type Service struct {
 	log       *slog.Logger
 	cfg       Config
 	wake      chan struct{}
+	// node names this Service's workers in the job leases they hold.
+	node  string
+	stats WorkerStats
 }
 
 // New returns a Service.
 func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Hasher, policy *password.Policy,
 	templates *mail.Templates, sender mail.Sender, clock airlock.Clock) *Service {
+	node, err := newID()
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
 	return &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
-		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1)}
+		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), node: node}
 }
 
 // Config returns the service's settings.

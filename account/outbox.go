@@ -38,7 +38,8 @@ func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u
 	if err != nil {
 		return err
 	}
-	if err := tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now}); err != nil {
+	if err := tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now,
+		UserID: u.ID, EmailKind: kind}); err != nil {
 		return err
 	}
 	s.poke()
@@ -83,6 +84,11 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 		}
 		if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID,
 			CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTokenTTL)}); err != nil {
+			return err
+		}
+		// The email remembers its token's hash: if it fails for good, the
+		// link it carried dies with it.
+		if err := tx.SetEmailToken(ctx, job.ID, secretHash(token)); err != nil {
 			return err
 		}
 		if p.App {
@@ -151,5 +157,6 @@ func (s *Service) processMail(ctx context.Context, job *airlock.Job) error {
 		return err
 	}
 	s.log.Info("mail sent", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts)
-	return s.store.DeleteJob(ctx, job.ID)
+	_, err = s.store.MarkEmailSent(ctx, job.ID, s.node, "", msg.ID, s.clock.Now())
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 )
 
 // TestOutboxSurvivesSMTPOutage: while the SMTP server refuses, the email
@@ -67,7 +68,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	}
 	// A node crashed holding the job: its lease runs out and another takes it.
 	now := e.clock.Now()
-	job, err := e.db.ClaimJob(ctx, now, now.Add(2*time.Minute))
+	job, err := e.db.ClaimJob(ctx, "a node that died", now, now.Add(account.JobLease))
 	if err != nil || job == nil {
 		t.Fatalf("claim: %v %v", job, err)
 	}
@@ -75,7 +76,10 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	if len(e.smtp.Messages()) != 0 {
 		t.Fatal("a leased job ran twice")
 	}
-	e.clock.Advance(2*time.Minute + time.Second)
+	e.clock.Advance(account.JobLease + time.Second)
 	e.drain(t)
 	e.smtp.Wait(t, 1)
+	if n := e.svc.Stats().Takeovers.Load(); n != 1 {
+		t.Fatalf("%d takeovers counted", n)
+	}
 }

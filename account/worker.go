@@ -4,27 +4,47 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/airlockhq/airlock"
 )
 
 const (
-	jobLease     = 2 * time.Minute
+	// JobLease is how long a worker holds a job before another node may
+	// take it over; the worker renews it every LeaseRenewal while it is still
+	// on the job (a slow SMTP server causes no second send), so a node that
+	// dies delays its jobs by at most JobLease plus one poll.
+	JobLease     = 30 * time.Second
+	LeaseRenewal = 10 * time.Second
 	backoffBase  = 5 * time.Second
 	backoffMax   = time.Hour
 	pollInterval = time.Second
+	// jobTimeout bounds one job, shutdown included: a job in flight when
+	// the node stops is finished, not abandoned half-sent.
+	jobTimeout = 2 * time.Minute
+	// EmailGiveUp is how long an email is retried before it is marked failed.
+	EmailGiveUp = 24 * time.Hour
 )
+
+// WorkerStats counts what the workers did, for the metrics.
+type WorkerStats struct {
+	Takeovers atomic.Int64 // jobs taken over from a worker whose lease ran out
+}
 
 // RunWorkers processes queued jobs until ctx ends: forgotten-password
 // requests and the outbox. Several nodes may run them on one database; a
-// job is leased to one worker at a time.
+// job is leased to one worker at a time. When ctx ends, the job in flight is
+// finished and every lease this node holds is handed back at once.
 func (s *Service) RunWorkers(ctx context.Context) {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
+	defer s.releaseLeases()
 	lastCleanup := time.Time{}
 	for {
-		if _, err := s.ProcessDue(ctx); err != nil && ctx.Err() == nil {
+		if _, err := s.ProcessDue(ctx); err != nil && ctx.Err() == nil && airlock.ErrorCode(err) != airlock.CodeUnavailable {
+			// An unavailable database is reported once, by the store's
+			// health tracker, not every second here.
 			s.log.Error("worker", "err", err)
 		}
 		if now := s.clock.Now(); now.Sub(lastCleanup) > 10*time.Minute {
@@ -46,6 +66,21 @@ func (s *Service) RunWorkers(ctx context.Context) {
 	}
 }
 
+// releaseLeases hands back whatever this node still holds, so that another
+// node takes it at once rather than after the lease.
+func (s *Service) releaseLeases() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if n, err := s.store.ReleaseLeases(ctx, s.node); err != nil {
+		s.log.Warn("hand back leases", "err", err)
+	} else if n > 0 {
+		s.log.Info("leases handed back", "jobs", n)
+	}
+}
+
+// Stats returns the workers' counters.
+func (s *Service) Stats() *WorkerStats { return &s.stats }
+
 // PruneAudit deletes audit events older than the retention
 // (AIRLOCK_AUDIT_RETENTION); the workers run it every ten minutes.
 func (s *Service) PruneAudit(ctx context.Context) error {
@@ -59,12 +94,13 @@ func (s *Service) PruneAudit(ctx context.Context) error {
 	return err
 }
 
-// ProcessDue runs every job that is due now and says how many it ran.
+// ProcessDue runs every job that is due now and says how many it ran. It
+// stops claiming when ctx ends; the job in flight is finished.
 func (s *Service) ProcessDue(ctx context.Context) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		now := s.clock.Now()
-		job, err := s.store.ClaimJob(ctx, now, now.Add(jobLease))
+		job, err := s.store.ClaimJob(ctx, s.node, now, now.Add(JobLease))
 		if err != nil {
 			return n, err
 		}
@@ -72,19 +108,60 @@ func (s *Service) ProcessDue(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		n++
-		if err := s.runJob(ctx, job); err != nil {
-			delay := backoff(job.Attempts)
-			s.log.Warn("job failed, will retry", "job", job.ID, "kind", job.Kind, "attempt", job.Attempts, "in", delay.Round(time.Second), "err", err)
-			// A fresh context: the retry must be recorded even during shutdown.
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			err = s.store.RetryJob(rctx, job.ID, s.clock.Now().Add(delay), err.Error())
-			cancel()
-			if err != nil {
-				return n, fmt.Errorf("reschedule job: %w", err)
-			}
+		if job.TakenOver {
+			s.stats.Takeovers.Add(1)
+			s.log.Warn("job taken over from a worker whose lease ran out", "job", job.ID, "kind", job.Kind)
+		}
+		if err := s.runLeased(ctx, job); err != nil {
+			return n, err
 		}
 	}
 	return n, ctx.Err()
+}
+
+// runLeased runs one claimed job while renewing its lease, then records a
+// failure for a retry.
+func (s *Service) runLeased(ctx context.Context, job *airlock.Job) error {
+	// The job goes on through a shutdown (ctx ending): it is finished, not
+	// abandoned half-sent; its own time limit still applies.
+	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
+	defer cancel()
+	renewed := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(LeaseRenewal)
+		defer t.Stop()
+		for {
+			select {
+			case <-jctx.Done():
+				return
+			case <-t.C:
+				ok, err := s.store.RenewLease(jctx, job.ID, s.node, s.clock.Now().Add(JobLease))
+				if err == nil && !ok {
+					// Another worker has it now: stop rather than send twice.
+					s.log.Warn("lease lost", "job", job.ID)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	err := s.runJob(jctx, job)
+	cancel()
+	<-renewed
+	if err == nil {
+		return nil
+	}
+	delay := backoff(job.Attempts)
+	s.log.Warn("job failed, will retry", "job", job.ID, "kind", job.Kind, "attempt", job.Attempts, "in", delay.Round(time.Second), "err", err)
+	// A fresh context: the retry must be recorded even during shutdown.
+	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer rcancel()
+	now := s.clock.Now()
+	if err := s.store.RetryJob(rctx, job.ID, now, now.Add(delay), err.Error()); err != nil {
+		return fmt.Errorf("reschedule job: %w", err)
+	}
+	return nil
 }
 
 func (s *Service) runJob(ctx context.Context, job *airlock.Job) error {

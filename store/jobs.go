@@ -10,38 +10,83 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
+const jobColumns = `id, kind, payload, run_at, attempts, last_error, created_at, state, lease_owner, taken_over,
+	user_id, email_kind, reply, message_id, updated_at, sent_at`
+
+func scanJob(sc interface{ Scan(...any) error }) (*airlock.Job, error) {
+	var j airlock.Job
+	var payload string
+	var runAt, created, updated int64
+	var taken int
+	var sent sql.NullInt64
+	if err := sc.Scan(&j.ID, &j.Kind, &payload, &runAt, &j.Attempts, &j.LastError, &created, &j.State, &j.LeaseOwner, &taken,
+		&j.UserID, &j.EmailKind, &j.Reply, &j.MessageID, &updated, &sent); err != nil {
+		return nil, err
+	}
+	j.Payload = []byte(payload)
+	j.RunAt, j.CreatedAt, j.UpdatedAt = time.UnixMilli(runAt).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
+	j.SentAt, j.TakenOver = fromMS(sent), taken == 1
+	return &j, nil
+}
+
 // EnqueueJob adds a job; j.ID is set.
 func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
-	err := q.row(ctx, `INSERT INTO jobs (kind, payload, run_at, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-		j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli()).Scan(&j.ID)
+	err := q.row(ctx, `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(), airlock.EmailQueued,
+		j.UserID, j.EmailKind).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("enqueue job: %w", err)
 	}
+	j.State = airlock.EmailQueued
 	return nil
 }
 
-// ClaimJob leases the oldest due job. The lease is re-checked in the outer
-// WHERE so that, on PostgreSQL, a second node racing for the same row finds
-// it leased when it gets the row lock, and claims nothing.
-func (q *queries) ClaimJob(ctx context.Context, now, leaseUntil time.Time) (*airlock.Job, error) {
+// claimable is the condition of a job a worker may take: waiting and due,
+// or being sent by a worker whose lease ran out (a node that died).
+const claimable = `state IN ('queued', 'deferred', 'sending') AND run_at <= ? AND lease_until < ?`
+
+// ClaimJob leases the oldest due job. The condition is re-checked in the
+// outer WHERE so that, on PostgreSQL, a second node racing for the same row
+// finds it leased when it gets the row lock, and claims nothing.
+func (q *queries) ClaimJob(ctx context.Context, owner string, now, leaseUntil time.Time) (*airlock.Job, error) {
 	n := now.UnixMilli()
-	var j airlock.Job
-	var payload string
-	var runAt, created int64
-	err := q.row(ctx, `UPDATE jobs SET lease_until = ?, attempts = attempts + 1
-		WHERE id = (SELECT id FROM jobs WHERE run_at <= ? AND lease_until < ? ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
-		  AND run_at <= ? AND lease_until < ?
-		RETURNING id, kind, payload, run_at, attempts, last_error, created_at`,
-		leaseUntil.UnixMilli(), n, n, n, n).Scan(&j.ID, &j.Kind, &payload, &runAt, &j.Attempts, &j.LastError, &created)
+	j, err := scanJob(q.row(ctx, `UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
+		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
+		WHERE id = (SELECT id FROM jobs WHERE `+claimable+` ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
+		  AND `+claimable+`
+		RETURNING `+jobColumns,
+		leaseUntil.UnixMilli(), owner, n, n, n, n, n))
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("claim job: %w", err)
 	}
-	j.Payload = []byte(payload)
-	j.RunAt, j.CreatedAt = time.UnixMilli(runAt).UTC(), time.UnixMilli(created).UTC()
-	return &j, nil
+	return j, nil
+}
+
+// RenewLease extends a lease its owner still holds.
+func (q *queries) RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'sending'`,
+		until.UnixMilli(), id, owner)
+	if err != nil {
+		return false, fmt.Errorf("renew lease: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ReleaseLeases hands back every job owner holds, due at once.
+func (q *queries) ReleaseLeases(ctx context.Context, owner string) (int, error) {
+	res, err := q.exec(ctx, `UPDATE jobs SET lease_until = 0, lease_owner = '',
+		state = CASE WHEN last_error = '' THEN 'queued' ELSE 'deferred' END
+		WHERE lease_owner = ? AND state = 'sending'`, owner)
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // DeleteJob removes a finished job.
@@ -50,26 +95,184 @@ func (q *queries) DeleteJob(ctx context.Context, id int64) error {
 	return err
 }
 
+// cleanReply makes an SMTP server's words (or an error) safe to store and to
+// show: valid UTF-8, no control character, at most 500 bytes.
+func cleanReply(s string) string { return airlock.CleanText(strings.TrimSpace(s), 500) }
+
 // RetryJob releases a job's lease and schedules it again.
-func (q *queries) RetryJob(ctx context.Context, id int64, runAt time.Time, lastError string) error {
-	if len(lastError) > 500 {
-		lastError = lastError[:500]
-	}
-	_, err := q.exec(ctx, `UPDATE jobs SET run_at = ?, lease_until = 0, last_error = ? WHERE id = ?`,
-		runAt.UnixMilli(), strings.ToValidUTF8(lastError, "?"), id)
+func (q *queries) RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error {
+	_, err := q.exec(ctx, `UPDATE jobs SET run_at = ?, lease_until = 0, lease_owner = '', state = 'deferred', last_error = ?,
+		updated_at = ? WHERE id = ?`, runAt.UnixMilli(), cleanReply(lastError), now.UnixMilli(), id)
 	return err
 }
 
-// CountJobs counts queued jobs of a kind ("" for all).
+// CountJobs counts waiting jobs of a kind ("" for all).
 func (q *queries) CountJobs(ctx context.Context, kind string) (int, error) {
 	var n int
 	var err error
 	if kind == "" {
-		err = q.row(ctx, `SELECT COUNT(*) FROM jobs`).Scan(&n)
+		err = q.row(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
 	} else {
-		err = q.row(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = ?`, kind).Scan(&n)
+		err = q.row(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = ? AND state IN ('queued', 'deferred', 'sending')`, kind).Scan(&n)
 	}
 	return n, err
+}
+
+// SetEmailToken records the hash of the token an email carries.
+func (q *queries) SetEmailToken(ctx context.Context, id int64, tokenHash []byte) error {
+	_, err := q.exec(ctx, `UPDATE jobs SET token_hash = ? WHERE id = ?`, tokenHash, id)
+	return err
+}
+
+// MarkEmailSent records a delivery, if owner still held the lease.
+func (q *queries) MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error) {
+	n := now.UnixMilli()
+	res, err := q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
+		lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?`,
+		cleanReply(reply), messageID, n, n, id, owner)
+	if err != nil {
+		return false, fmt.Errorf("mark email sent: %w", err)
+	}
+	rows, _ := res.RowsAffected()
+	if rows == 0 {
+		// Someone else took the job over; it was sent anyway: say so.
+		_, err = q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
+			lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND state <> 'sent'`, cleanReply(reply), messageID, n, n, id)
+	}
+	return rows == 1, err
+}
+
+// MarkEmailFailed stops an email's retries, and kills the reset token it
+// carried: a link nobody received must not stay usable.
+func (q *queries) MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error {
+	n := now.UnixMilli()
+	if _, err := q.exec(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, message_id = ?, updated_at = ?,
+		lease_until = 0, lease_owner = '' WHERE id = ?`, cleanReply(lastError), messageID, n, id); err != nil {
+		return fmt.Errorf("mark email failed: %w", err)
+	}
+	if _, err := q.exec(ctx, `UPDATE reset_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND used_at IS NULL
+		AND token_hash = (SELECT token_hash FROM jobs WHERE id = ?)`, n, id); err != nil {
+		return fmt.Errorf("revoke failed email's token: %w", err)
+	}
+	return nil
+}
+
+// RequeueEmail sends a failed or deferred email again now.
+func (q *queries) RequeueEmail(ctx context.Context, id int64, now time.Time) error {
+	n := now.UnixMilli()
+	res, err := q.exec(ctx, `UPDATE jobs SET state = 'queued', run_at = ?, created_at = ?, updated_at = ?, attempts = 0
+		WHERE id = ? AND kind = ? AND state IN ('failed', 'deferred')`, n, n, n, id, airlock.JobMail)
+	if err != nil {
+		return fmt.Errorf("requeue email: %w", err)
+	}
+	if rows, _ := res.RowsAffected(); rows == 0 {
+		return &airlock.Error{Code: airlock.CodeConflict, Message: "Only a failed or deferred email can be sent again."}
+	}
+	return nil
+}
+
+// EmailByID returns one email of the outbox or its history.
+func (q *queries) EmailByID(ctx context.Context, id int64) (*airlock.Job, error) {
+	j, err := scanJob(q.row(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND kind = ?`, id, airlock.JobMail))
+	if err != nil {
+		return nil, notFound(err)
+	}
+	return j, nil
+}
+
+// ListEmails returns emails newest first.
+func (q *queries) ListEmails(ctx context.Context, f airlock.EmailFilter) ([]*airlock.Job, error) {
+	where, args := []string{`kind = ?`}, []any{airlock.JobMail}
+	if f.UserID != "" {
+		where, args = append(where, `user_id = ?`), append(args, f.UserID)
+	}
+	if f.State != "" {
+		where, args = append(where, `state = ?`), append(args, f.State)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 1000 {
+		limit = 50
+	}
+	rows, err := q.query(ctx, `SELECT `+jobColumns+` FROM jobs WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("list emails: %w", err)
+	}
+	defer rows.Close()
+	var out []*airlock.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// OutboxStats counts emails by kind and state.
+func (q *queries) OutboxStats(ctx context.Context) (map[[2]string]int, time.Time, error) {
+	rows, err := q.query(ctx, `SELECT email_kind, state, COUNT(*), MIN(CASE WHEN state IN ('queued', 'deferred', 'sending') THEN created_at END)
+		FROM jobs WHERE kind = ? GROUP BY email_kind, state`, airlock.JobMail)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("outbox stats: %w", err)
+	}
+	defer rows.Close()
+	counts := map[[2]string]int{}
+	var oldest time.Time
+	for rows.Next() {
+		var kind, state string
+		var n int
+		var first sql.NullInt64
+		if err := rows.Scan(&kind, &state, &n, &first); err != nil {
+			return nil, time.Time{}, err
+		}
+		counts[[2]string{kind, state}] = n
+		if t := fromMS(first); !t.IsZero() && (oldest.IsZero() || t.Before(oldest)) {
+			oldest = t
+		}
+	}
+	return counts, oldest, rows.Err()
+}
+
+// InsertDevMail keeps an email in the dev mailbox.
+func (q *queries) InsertDevMail(ctx context.Context, m *airlock.DevMail) error {
+	err := q.row(ctx, `INSERT INTO dev_mail (at, to_addr, subject, text_body, html_body, message_id) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.At.UnixMilli(), m.To, m.Subject, m.Text, m.HTML, m.MessageID).Scan(&m.ID)
+	if err != nil {
+		return fmt.Errorf("insert dev mail: %w", err)
+	}
+	return nil
+}
+
+// ListDevMail returns the dev mailbox, newest first.
+func (q *queries) ListDevMail(ctx context.Context, limit int) ([]*airlock.DevMail, error) {
+	rows, err := q.query(ctx, `SELECT id, at, to_addr, subject, text_body, html_body, message_id FROM dev_mail ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list dev mail: %w", err)
+	}
+	defer rows.Close()
+	var out []*airlock.DevMail
+	for rows.Next() {
+		var m airlock.DevMail
+		var at int64
+		if err := rows.Scan(&m.ID, &at, &m.To, &m.Subject, &m.Text, &m.HTML, &m.MessageID); err != nil {
+			return nil, err
+		}
+		m.At = time.UnixMilli(at).UTC()
+		out = append(out, &m)
+	}
+	return out, rows.Err()
+}
+
+// ClearDevMail empties the dev mailbox.
+func (q *queries) ClearDevMail(ctx context.Context) (int, error) {
+	res, err := q.exec(ctx, `DELETE FROM dev_mail`)
+	if err != nil {
+		return 0, fmt.Errorf("clear dev mail: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
 }
 
 // InsertAudit appends a security event.

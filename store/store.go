@@ -67,7 +67,7 @@ func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
 		// pgx names the host, user and database here, never the password.
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	return &DB{queries: queries{x: db, d: postgresDialect}, db: db}, nil
+	return newDB(db, postgresDialect), nil
 }
 
 func openSQLite(ctx context.Context, path string) (*DB, error) {
@@ -94,8 +94,27 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	return &DB{queries: queries{x: db, d: sqliteDialect}, db: db}, nil
+	return newDB(db, sqliteDialect), nil
 }
+
+func newDB(db *sql.DB, d dialect) *DB {
+	return &DB{queries: queries{x: db, d: d, timeout: DefaultTimeout, health: &health{}}, db: db}
+}
+
+// SetTimeout changes the time limit of every query and write transaction
+// (AIRLOCK_DATABASE_TIMEOUT).
+func (s *DB) SetTimeout(d time.Duration) { s.timeout = d }
+
+// OnAvailability registers a function called when the database becomes
+// unreachable (up false, with the error) and when it answers again.
+func (s *DB) OnAvailability(f func(up bool, cause error)) {
+	s.health.mu.Lock()
+	s.health.notify = f
+	s.health.mu.Unlock()
+}
+
+// Available reports whether the database answered the last query.
+func (s *DB) Available() bool { return !s.health.Down() }
 
 // Migrate applies the embedded migrations of the database's dialect.
 func (s *DB) Migrate(ctx context.Context) error {
@@ -126,8 +145,12 @@ func (s *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database answers.
-func (s *DB) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+// Ping checks that the database answers, within the query time limit.
+func (s *DB) Ping(ctx context.Context) error {
+	pctx, cancel := s.deadline(ctx)
+	defer cancel()
+	return s.check(ctx, s.db.PingContext(pctx))
+}
 
 // Close closes the pool.
 func (s *DB) Close() error { return s.db.Close() }
@@ -136,17 +159,21 @@ func (s *DB) Close() error { return s.db.Close() }
 func (s *DB) SQL() *sql.DB { return s.db }
 
 // Update runs fn in one write transaction, committed when fn returns nil.
+// The whole transaction has the query time limit, so that a stalled
+// database never holds a request (or SQLite's write lock) for long.
 func (s *DB) Update(ctx context.Context, fn func(airlock.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tctx, cancel := s.deadline(ctx)
+	defer cancel()
+	tx, err := s.db.BeginTx(tctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", s.check(ctx, err))
 	}
-	if err := fn(&queries{x: tx, d: s.d}); err != nil {
+	if err := fn(&queries{x: tx, d: s.d, timeout: s.timeout, health: s.health}); err != nil {
 		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", s.check(ctx, err))
 	}
 	return nil
 }
@@ -159,8 +186,10 @@ type execer interface {
 
 // queries implements airlock.Tx on a pool or a transaction.
 type queries struct {
-	x execer
-	d dialect
+	x       execer
+	d       dialect
+	timeout time.Duration // per query; 0: none
+	health  *health
 }
 
 // q rewrites ? placeholders for the dialect.
@@ -183,15 +212,25 @@ func (q *queries) q(query string) string {
 }
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return q.x.ExecContext(ctx, q.q(query), args...)
+	qctx, cancel := q.deadline(ctx)
+	defer cancel()
+	res, err := q.x.ExecContext(qctx, q.q(query), args...)
+	return res, q.check(ctx, err)
 }
 
-func (q *queries) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return q.x.QueryContext(ctx, q.q(query), args...)
+func (q *queries) query(ctx context.Context, query string, args ...any) (*rows, error) {
+	qctx, cancel := q.deadline(ctx)
+	r, err := q.x.QueryContext(qctx, q.q(query), args...)
+	if err != nil {
+		cancel()
+		return nil, q.check(ctx, err)
+	}
+	return &rows{Rows: r, ctx: ctx, cancel: cancel, q: q}, nil
 }
 
-func (q *queries) row(ctx context.Context, query string, args ...any) *sql.Row {
-	return q.x.QueryRowContext(ctx, q.q(query), args...)
+func (q *queries) row(ctx context.Context, query string, args ...any) *row {
+	qctx, cancel := q.deadline(ctx)
+	return &row{r: q.x.QueryRowContext(qctx, q.q(query), args...), ctx: ctx, cancel: cancel, q: q}
 }
 
 // forUpdate is the row-locking suffix; SQLite's write transactions already

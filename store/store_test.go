@@ -188,7 +188,7 @@ func testJobs(t *testing.T, db *store.DB) {
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
-			j, err := db.ClaimJob(ctx, t0, t0.Add(time.Minute))
+			j, err := db.ClaimJob(ctx, "node-a", t0, t0.Add(time.Minute))
 			if err != nil {
 				t.Error(err)
 				return
@@ -210,15 +210,39 @@ func testJobs(t *testing.T, db *store.DB) {
 		}
 	}
 	// Leased jobs are not claimed again until the lease ends.
-	if j, _ := db.ClaimJob(ctx, t0.Add(30*time.Second), t0.Add(time.Minute)); j != nil {
+	if j, _ := db.ClaimJob(ctx, "node-b", t0.Add(30*time.Second), t0.Add(time.Minute)); j != nil {
 		t.Fatalf("claimed leased job %d", j.ID)
 	}
-	j, _ := db.ClaimJob(ctx, t0.Add(2*time.Minute), t0.Add(3*time.Minute))
-	if j == nil || j.Attempts != 2 {
+	// A renewed lease holds; only its owner can renew it.
+	for id := range seen {
+		if ok, err := db.RenewLease(ctx, id, "node-b", t0.Add(5*time.Minute)); ok || err != nil {
+			t.Fatalf("renewal by a stranger: %v %v", ok, err)
+		}
+	}
+	var renewed int64
+	for id := range seen {
+		renewed = id
+		if ok, err := db.RenewLease(ctx, id, "node-a", t0.Add(3*time.Minute)); !ok || err != nil {
+			t.Fatalf("renewal by the owner: %v %v", ok, err)
+		}
+		break
+	}
+	j, _ := db.ClaimJob(ctx, "node-b", t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+	if j == nil || j.Attempts != 2 || !j.TakenOver || j.ID == renewed || j.State != airlock.EmailSending {
 		t.Fatalf("after lease expiry: %+v", j)
 	}
-	if err := db.RetryJob(ctx, j.ID, t0.Add(time.Hour), "smtp: 451"); err != nil {
+	// Handing back: node-a's other jobs are due again at once, not taken over.
+	if n, err := db.ReleaseLeases(ctx, "node-a"); n != 2 || err != nil {
+		t.Fatalf("ReleaseLeases = %d, %v", n, err)
+	}
+	if back, _ := db.ClaimJob(ctx, "node-c", t0.Add(2*time.Minute), t0.Add(3*time.Minute)); back == nil || back.TakenOver {
+		t.Fatalf("handed-back job: %+v", back)
+	}
+	if err := db.RetryJob(ctx, j.ID, t0, t0.Add(time.Hour), "smtp: 451"); err != nil {
 		t.Fatal(err)
+	}
+	if got, _ := db.EmailByID(ctx, j.ID); got.State != airlock.EmailDeferred || got.LastError != "smtp: 451" {
+		t.Fatalf("after a failed attempt: %+v", got)
 	}
 	if n, _ := db.CountJobs(ctx, airlock.JobMail); n != 3 {
 		t.Fatalf("CountJobs = %d", n)

@@ -145,6 +145,10 @@ func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlo
 		where = append(where, `active = ?`)
 		args = append(args, b2i(*f.Active))
 	}
+	if f.EmailProblems {
+		where = append(where, `EXISTS (SELECT 1 FROM jobs j WHERE j.user_id = users.id AND j.kind = ? AND j.state IN ('failed', 'deferred'))`)
+		args = append(args, airlock.JobMail)
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")

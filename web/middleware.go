@@ -132,7 +132,11 @@ func (s *Server) meta(r *http.Request) account.Meta {
 // user whose password must change sees only the change page.
 func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := s.currentUser(r)
+		u, err := s.authenticate(r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
 		if u == nil {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return

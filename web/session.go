@@ -41,18 +41,28 @@ const (
 
 // currentUser returns the signed-in user, or nil.
 func (s *Server) currentUser(r *http.Request) *airlock.User {
+	u, _ := s.authenticate(r)
+	return u
+}
+
+// authenticate returns the signed-in user, nil for a visitor without a
+// working session, or the error that kept it from telling (the database
+// is unavailable): such a visitor must get a 503, not the sign-in page.
+func (s *Server) authenticate(r *http.Request) (*airlock.User, error) {
 	sid := s.cookie(r, sessionCookie)
 	if sid == "" {
-		return nil
+		return nil, nil
 	}
 	u, err := s.accounts.Authenticate(r.Context(), sid)
-	if err != nil {
-		if airlock.ErrorCode(err) != airlock.CodeUnauthorized {
-			s.log.Error("authenticate", "err", err)
-		}
-		return nil
+	switch {
+	case err == nil:
+		return u, nil
+	case airlock.ErrorCode(err) == airlock.CodeUnauthorized:
+		return nil, nil
+	case airlock.ErrorCode(err) != airlock.CodeUnavailable:
+		s.log.Error("authenticate", "err", err)
 	}
-	return u
+	return nil, err
 }
 
 func (s *Server) startSession(w http.ResponseWriter, sid string) {
