@@ -14,7 +14,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
-	"github.com/airlockhq/airlock/web"
+	"github.com/airlockhq/airlock/edge"
 )
 
 // OpenAPI is the OpenAPI 3.1 description of this API.
@@ -45,7 +45,7 @@ func NewServer(log *slog.Logger, cfg Config, accounts *account.Service) http.Han
 }
 
 func (s *Server) meta(r *http.Request) account.Meta {
-	return account.Meta{IP: web.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
+	return account.Meta{IP: edge.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
 }
 
 type ctxKey int

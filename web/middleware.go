@@ -2,13 +2,11 @@ package web
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
 )
 
 // csp allows our own stylesheet and nothing else: no scripts, no
@@ -78,50 +76,8 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// ClientIP returns the client's address. X-Forwarded-For is believed only
-// when the direct peer is a trusted proxy, and then only up to the first
-// address that is not itself a trusted proxy, read from the right.
-func ClientIP(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	isTrusted := func(a netip.Addr) bool {
-		for _, p := range trusted {
-			if p.Contains(a) {
-				return true
-			}
-		}
-		return false
-	}
-	if !isTrusted(peer) {
-		return peer.String()
-	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !isTrusted(a) {
-			return a.String()
-		}
-		peer = a
-	}
-	return peer.String()
-}
-
 func (s *Server) meta(r *http.Request) account.Meta {
-	m := account.Meta{IP: ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent(), Language: s.lang(r)}
+	m := account.Meta{IP: edge.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent(), Language: s.lang(r)}
 	if u := userFrom(r); u != nil {
 		m.ActorID = u.ID
 	}
