@@ -92,6 +92,20 @@ func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
+// strictURL answers 400 invalid_request when the path or the query string
+// is not safe text (a NUL, invalid UTF-8, a malformed query), before the
+// operation's handler reads it: a NUL in a search would otherwise reach
+// the database. Unknown routes and methods still answer 404 and 405.
+func (s *Server) strictURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := edge.CheckURL(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // common sets the headers of every API answer and logs without the query.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

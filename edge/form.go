@@ -4,14 +4,14 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 )
 
 // ReadForm reads an application/x-www-form-urlencoded body strictly: a
-// bounded body, valid UTF-8, only the named fields, each at most once (a
-// repeated field could sneak a second email address past a check). A field
-// named with a trailing "*" (repeated checkboxes such as "groups*") may
-// appear several times. Fields may be absent (unticked checkboxes).
+// bounded body, only the named fields, each at most once (a repeated field
+// could sneak a second email address past a check), names and values valid
+// UTF-8 without NUL. A field named with a trailing "*" (repeated checkboxes
+// such as "groups*") may appear several times. Fields may be absent
+// (unticked checkboxes).
 func ReadForm(w http.ResponseWriter, r *http.Request, fields ...string) (url.Values, error) {
 	if MediaType(r) != "application/x-www-form-urlencoded" {
 		return nil, invalid("Send the form as application/x-www-form-urlencoded.")
@@ -23,8 +23,8 @@ func ReadForm(w http.ResponseWriter, r *http.Request, fields ...string) (url.Val
 	return parseForm(string(body), fields)
 }
 
-// ReadOAuthForm reads an OAuth 2.0 style form (RFC 6749 §4.3) into fields:
-// every field at most once, and only those named.
+// ReadOAuthForm reads an OAuth 2.0 style form (RFC 6749 §4.3) into fields,
+// with the rules of ReadForm: every field at most once, and only those named.
 func ReadOAuthForm(w http.ResponseWriter, r *http.Request, fields map[string]*string) error {
 	names := make([]string, 0, len(fields))
 	for name := range fields {
@@ -51,6 +51,10 @@ func parseForm(body string, fields []string) (url.Values, error) {
 		allowed[name] = multi
 	}
 	for k, vs := range vals {
+		if bad := badText(k); bad != "" {
+			// Not echoed as the field: the name itself is what is wrong.
+			return nil, invalid("A field name of the form holds %s.", bad)
+		}
 		multi, ok := allowed[k]
 		if !ok {
 			return nil, invalidField(k, "Unknown field %q.", k)
@@ -59,8 +63,8 @@ func parseForm(body string, fields []string) (url.Values, error) {
 			return nil, invalidField(k, "The field %q was sent more than once.", k)
 		}
 		for _, v := range vs {
-			if !utf8.ValidString(v) {
-				return nil, invalidField(k, "The field %q is not valid UTF-8.", k)
+			if bad := badText(v); bad != "" {
+				return nil, invalidField(k, "The field %q holds %s.", k, bad)
 			}
 		}
 	}

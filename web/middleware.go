@@ -76,6 +76,19 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
+// strictURL answers a 400 page when the path or the query string is not
+// safe text (a NUL, invalid UTF-8, a malformed query), before any handler
+// reads it: a NUL in a search would otherwise reach the database.
+func (s *Server) strictURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := edge.CheckURL(r); err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *Server) meta(r *http.Request) account.Meta {
 	m := account.Meta{IP: edge.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent(), Language: s.lang(r)}
 	if u := userFrom(r); u != nil {
