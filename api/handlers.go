@@ -6,10 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
 )
 
 func (s *Server) handleServers(w http.ResponseWriter, r *http.Request) {
@@ -39,41 +39,15 @@ type tokenResponse struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-// decodeForm reads an OAuth-style form strictly into fields.
-func decodeForm(w http.ResponseWriter, r *http.Request, fields map[string]*string) error {
-	body, err := readBody(w, r)
-	if err != nil {
-		return err
-	}
-	vals, err := url.ParseQuery(string(body))
-	if err != nil {
-		return invalid("The form is malformed.")
-	}
-	for k, vs := range vals {
-		dst, ok := fields[k]
-		if !ok {
-			return &airlock.Error{Code: airlock.CodeInvalid, Field: k, Message: "Unknown field \"" + k + "\"."}
-		}
-		if len(vs) != 1 {
-			return &airlock.Error{Code: airlock.CodeInvalid, Field: k, Message: "The field \"" + k + "\" was sent more than once."}
-		}
-		if !utf8.ValidString(vs[0]) {
-			return invalid("The form is not valid UTF-8.")
-		}
-		*dst = vs[0]
-	}
-	return nil
-}
-
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	var req tokenRequest
 	var err error
-	switch mediaType(r) {
+	switch edge.MediaType(r) {
 	case "application/x-www-form-urlencoded":
-		err = decodeForm(w, r, map[string]*string{"grant_type": &req.GrantType, "username": &req.Username, "password": &req.Password,
+		err = edge.ReadOAuthForm(w, r, map[string]*string{"grant_type": &req.GrantType, "username": &req.Username, "password": &req.Password,
 			"refresh_token": &req.RefreshToken, "client_id": &req.ClientID, "scope": &req.Scope})
 	default:
-		err = decodeJSON(w, r, &req)
+		err = edge.ReadJSON(w, r, &req)
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -110,10 +84,10 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		TokenTypeHint string `json:"token_type_hint"`
 	}
 	var err error
-	if mediaType(r) == "application/x-www-form-urlencoded" {
-		err = decodeForm(w, r, map[string]*string{"token": &req.Token, "token_type_hint": &req.TokenTypeHint})
+	if edge.MediaType(r) == "application/x-www-form-urlencoded" {
+		err = edge.ReadOAuthForm(w, r, map[string]*string{"token": &req.Token, "token_type_hint": &req.TokenTypeHint})
 	} else {
-		err = decodeJSON(w, r, &req)
+		err = edge.ReadJSON(w, r, &req)
 	}
 	if err == nil && req.Token == "" {
 		err = &airlock.Error{Code: airlock.CodeInvalid, Field: "token", Message: "Send the token to revoke."}
@@ -161,7 +135,7 @@ func (s *Server) handleMePassword(w http.ResponseWriter, r *http.Request) {
 		CurrentPassword string `json:"current_password"`
 		Password        string `json:"password"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -182,7 +156,7 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email string `json:"email"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -201,7 +175,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		Token    string `json:"token"`
 		Password string `json:"password"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -283,7 +257,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		Password  string   `json:"password"`
 		Temporary *bool    `json:"temporary"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -320,7 +294,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		// their own email address.
 		CurrentPassword string `json:"current_password"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -341,7 +315,7 @@ func (s *Server) handleSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		// CurrentPassword is required when administrators set their own.
 		CurrentPassword string `json:"current_password"`
 	}
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -359,10 +333,10 @@ func (s *Server) handleSetUserPassword(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleSendResetEmail(w http.ResponseWriter, r *http.Request) {
 	// The body, if any, must be empty or {}.
-	body, err := readBody(w, r)
+	body, err := edge.ReadBody(w, r)
 	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
 		var empty struct{}
-		err = unmarshalStrict(body, &empty)
+		err = edge.DecodeJSON(body, &empty)
 	}
 	if err == nil {
 		err = s.accounts.AdminSendReset(r.Context(), userFrom(r), r.PathValue("id"), s.meta(r))

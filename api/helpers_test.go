@@ -64,7 +64,12 @@ type env struct {
 
 func newEnv(t *testing.T, servers ...airlock.Server) *env {
 	t.Helper()
-	db := testutil.OpenStore(t)
+	return newEnvOn(t, testutil.OpenStore(t), servers...)
+}
+
+// newEnvOn is newEnv on a given store.
+func newEnvOn(t *testing.T, db *store.DB, servers ...airlock.Server) *env {
+	t.Helper()
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
 	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
 	if err != nil {

@@ -13,7 +13,7 @@ func (s *Server) routes() http.Handler {
 	handle := func(path string, byMethod map[string]http.HandlerFunc) {
 		methods := make([]string, 0, len(byMethod))
 		for m, h := range byMethod {
-			mux.HandleFunc(m+" "+path, h)
+			mux.Handle(m+" "+path, s.strictURL(h))
 			methods = append(methods, m)
 		}
 		slices.Sort(methods)

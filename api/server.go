@@ -14,7 +14,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
-	"github.com/airlockhq/airlock/web"
+	"github.com/airlockhq/airlock/edge"
 )
 
 // OpenAPI is the OpenAPI 3.1 description of this API.
@@ -45,7 +45,7 @@ func NewServer(log *slog.Logger, cfg Config, accounts *account.Service) http.Han
 }
 
 func (s *Server) meta(r *http.Request) account.Meta {
-	return account.Meta{IP: web.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
+	return account.Meta{IP: edge.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent()}
 }
 
 type ctxKey int
@@ -89,6 +89,20 @@ func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		next(w, r)
+	})
+}
+
+// strictURL answers 400 invalid_request when the path or the query string
+// is not safe text (a NUL, invalid UTF-8, a malformed query), before the
+// operation's handler reads it: a NUL in a search would otherwise reach
+// the database. Unknown routes and methods still answer 404 and 405.
+func (s *Server) strictURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := edge.CheckURL(r); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/airlockhq/airlock/edge"
 )
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +33,7 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		// A forced change does not ask for the temporary password again.
 		fields = fields[1:]
 	}
-	f, err := readForm(w, r, fields...)
+	f, err := edge.ReadForm(w, r, fields...)
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "password", p)
 		return

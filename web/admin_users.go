@@ -9,6 +9,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
 )
 
 const usersPerPage = 25
@@ -107,7 +108,7 @@ func (s *Server) handleAdminUserNewForm(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	p := s.newUserPage(r)
-	f, err := readForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user_new", p)
 		return
@@ -176,7 +177,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	f, err := readForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
@@ -213,7 +214,7 @@ func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	if _, err := readForm(w, r); err != nil {
+	if _, err := edge.ReadForm(w, r); err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
@@ -235,7 +236,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.Data["PasswordFormOpen"] = true
-	f, err := readForm(w, r, "password", "password_confirm", "temporary", "current_password")
+	f, err := edge.ReadForm(w, r, "password", "password_confirm", "temporary", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/mail"
 )
 
@@ -15,7 +16,7 @@ func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
 // can change the answer.
 func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "", "forgot.title")
-	f, err := readForm(w, r, "email")
+	f, err := edge.ReadForm(w, r, "email")
 	if err == nil {
 		p.Values["email"] = f.Get("email")
 		err = s.accounts.RequestReset(r.Context(), f.Get("email"), s.meta(r))

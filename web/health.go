@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"regexp"
 	"time"
+
+	"github.com/airlockhq/airlock/edge"
 )
 
 func (s *Server) handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +33,7 @@ var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
 
 func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 	// Reset links are in there: only this machine may read them.
-	if a, err := netip.ParseAddr(ClientIP(r, nil)); err != nil || !a.IsLoopback() {
+	if a, err := netip.ParseAddr(edge.ClientIP(r, nil)); err != nil || !a.IsLoopback() {
 		s.handleNotFound(w, r)
 		return
 	}

@@ -40,6 +40,7 @@ type options struct {
 	appURL    string
 	hasher    *password.Hasher
 	postgres  bool
+	db        *store.DB // a store of the test's own; nil: a fresh one
 }
 
 // onPostgres runs the pages on a fresh PostgreSQL database instead of
@@ -53,11 +54,15 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	for _, f := range opts {
 		f(&o)
 	}
-	db := testutil.OpenStore(t)
-	if o.postgres {
+	db := o.db
+	switch {
+	case db != nil:
+	case o.postgres:
 		if db = testutil.OpenPostgres(t); db == nil {
 			t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
 		}
+	default:
+		db = testutil.OpenStore(t)
 	}
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
 	e.pub, _ = url.Parse(o.publicURL)

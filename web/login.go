@@ -3,6 +3,8 @@ package web
 import (
 	"html/template"
 	"net/http"
+
+	"github.com/airlockhq/airlock/edge"
 )
 
 // notices shown after a redirect, by the m query parameter.
@@ -43,7 +45,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "", "login.title")
-	f, err := readForm(w, r, "email", "password")
+	f, err := edge.ReadForm(w, r, "email", "password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return

@@ -2,13 +2,11 @@ package web
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
 )
 
 // csp allows our own stylesheet and nothing else: no scripts, no
@@ -78,50 +76,21 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	})
 }
 
-// ClientIP returns the client's address. X-Forwarded-For is believed only
-// when the direct peer is a trusted proxy, and then only up to the first
-// address that is not itself a trusted proxy, read from the right.
-func ClientIP(r *http.Request, trusted []netip.Prefix) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	peer = peer.Unmap()
-	isTrusted := func(a netip.Addr) bool {
-		for _, p := range trusted {
-			if p.Contains(a) {
-				return true
-			}
+// strictURL answers a 400 page when the path or the query string is not
+// safe text (a NUL, invalid UTF-8, a malformed query), before any handler
+// reads it: a NUL in a search would otherwise reach the database.
+func (s *Server) strictURL(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := edge.CheckURL(r); err != nil {
+			s.renderError(w, r, err)
+			return
 		}
-		return false
-	}
-	if !isTrusted(peer) {
-		return peer.String()
-	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			break
-		}
-		a = a.Unmap()
-		if !isTrusted(a) {
-			return a.String()
-		}
-		peer = a
-	}
-	return peer.String()
+		next.ServeHTTP(w, r)
+	})
 }
 
 func (s *Server) meta(r *http.Request) account.Meta {
-	m := account.Meta{IP: ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent(), Language: s.lang(r)}
+	m := account.Meta{IP: edge.ClientIP(r, s.cfg.TrustedProxies), UserAgent: r.UserAgent(), Language: s.lang(r)}
 	if u := userFrom(r); u != nil {
 		m.ActorID = u.ID
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
 )
 
 // handleResetForm serves both halves of opening a reset link. With
@@ -76,7 +77,7 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User) *page {
 
 func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	token := s.cookie(r, resetCookie)
-	f, err := readForm(w, r, "password", "password_confirm")
+	f, err := edge.ReadForm(w, r, "password", "password_confirm")
 	if err != nil {
 		s.renderError(w, r, err)
 		return

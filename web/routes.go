@@ -47,5 +47,5 @@ func (s *Server) routes() http.Handler {
 	// Cross-origin protection refuses state-changing requests sent by
 	// another site's page (login CSRF, forced password changes).
 	cop := http.NewCrossOriginProtection()
-	return s.recoverPanics(s.logRequests(s.securityHeaders(cop.Handler(mux))))
+	return s.recoverPanics(s.logRequests(s.securityHeaders(s.strictURL(cop.Handler(mux)))))
 }

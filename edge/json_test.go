@@ -1,0 +1,130 @@
+package edge_test
+
+import (
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/edge"
+)
+
+type inner struct {
+	Name string `json:"name"`
+}
+
+type base struct {
+	ID string `json:"id"`
+}
+
+// target is a destination with every shape the fronts decode into.
+type target struct {
+	base
+	GrantType string            `json:"grant_type"`
+	Password  string            `json:"password,omitempty"`
+	Groups    *[]string         `json:"groups"`
+	Active    *bool             `json:"active"`
+	Inner     inner             `json:"inner"`
+	List      []inner           `json:"list"`
+	Labels    map[string]string `json:"labels"`
+	At        time.Time         `json:"at"`
+	Skipped   string            `json:"-"`
+	Untagged  string
+}
+
+func decode(body string) (*target, error) {
+	var dst target
+	return &dst, edge.DecodeJSON([]byte(body), &dst)
+}
+
+func TestDecodeJSONAccepts(t *testing.T) {
+	dst, err := decode(`{"id":"7","grant_type":"password","password":"p\u00e9 \ud83d\ude00","groups":["a"],"active":true,` +
+		`"inner":{"name":"n"},"list":[{"name":"x"}],"labels":{"Any Key":"v"},"at":"2026-01-02T03:04:05Z","Untagged":"u"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dst.ID != "7" || dst.Password != "pé 😀" || (*dst.Groups)[0] != "a" || !*dst.Active || dst.Inner.Name != "n" ||
+		dst.List[0].Name != "x" || dst.Labels["Any Key"] != "v" || dst.At.Year() != 2026 || dst.Untagged != "u" {
+		t.Fatalf("decoded %+v", dst)
+	}
+}
+
+func TestDecodeJSONRefuses(t *testing.T) {
+	tests := []struct {
+		name, body, field string
+	}{
+		{"key in capitals", `{"GRANT_TYPE":"password"}`, "GRANT_TYPE"},
+		{"second key in capitals", `{"password":"a","PASSWORD":"b"}`, "PASSWORD"},
+		{"long s", `{"paſſword":"a"}`, "paſſword"},
+		{"long s escaped", `{"pa\u017f\u017fword":"a"}`, "paſſword"},
+		{"Kelvin sign", `{"grant_type":"x","labels":{},"inner":{"na\u212Ae":"n"}}`, "inner.na\u212Ae"},
+		{"nested key in capitals", `{"inner":{"Name":"n"}}`, "inner.Name"},
+		{"key in a list of objects", `{"list":[{"name":"a"},{"NAME":"b"}]}`, "list.NAME"},
+		{"promoted field in capitals", `{"ID":"7"}`, "ID"},
+		{"field left out with -", `{"Skipped":"x"}`, "Skipped"},
+		{"untagged field folded", `{"untagged":"u"}`, "untagged"},
+		{"unknown key", `{"cc":"x"}`, "cc"},
+		{"repeated key", `{"password":"a","password":"b"}`, "password"},
+		{"repeated nested key", `{"inner":{"name":"a","name":"b"}}`, "inner.name"},
+		{"escaped NUL in a value", `{"password":"a\u0000b"}`, "password"},
+		{"escaped NUL in a list", `{"groups":["a","\u0000"]}`, "groups"},
+		{"escaped NUL in a map value", `{"labels":{"k":"\u0000"}}`, "labels.k"},
+		{"escaped NUL in a key", `{"pass\u0000word":"a"}`, ""},
+		{"escaped NUL in a nested key", `{"labels":{"\u0000":"a"}}`, ""},
+		{"raw NUL", "{\"password\":\"a\x00\"}", ""},
+		{"lone high surrogate", `{"password":"\ud800"}`, "password"},
+		{"lone high surrogate at the end", `{"password":"a\uD83D"}`, "password"},
+		{"lone low surrogate", `{"password":"\udc00"}`, "password"},
+		{"high then high", `{"password":"\ud83d\ud83d"}`, "password"},
+		{"high then a letter escape", `{"password":"\ud83d\u0041"}`, "password"},
+		{"lone surrogate in a key", `{"\ud800":"a"}`, ""},
+		{"lone surrogate in a list", `{"groups":["a","x\udfff"]}`, "groups"},
+		{"lone surrogate in a map value", `{"labels":{"k":"\udbff"}}`, "labels.k"},
+		{"invalid UTF-8", "{\"password\":\"\xff\"}", ""},
+		{"null", `{"password":null}`, ""},
+		{"top-level array", `[]`, ""},
+		{"trailing data", `{} {}`, ""},
+		{"wrong type", `{"active":"yes"}`, "active"},
+		{"empty", ``, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := decode(tt.body)
+			var e *airlock.Error
+			if !errors.As(err, &e) || e.Code != airlock.CodeInvalid || e.Field != tt.field {
+				t.Fatalf("err = %#v, want CodeInvalid on field %q", err, tt.field)
+			}
+		})
+	}
+}
+
+// TestDecodeJSONEscapesInContext: what looks like an escape is one only
+// inside a string, after an unescaped backslash.
+func TestDecodeJSONEscapesInContext(t *testing.T) {
+	for _, body := range []string{
+		`{"password":"\\u0000"}`,       // an escaped backslash, then the text u0000
+		`{"password":"\\ud800"}`,       // likewise
+		`{"password":"\"\\\\u0000\""}`, // quotes and backslashes
+		`{"password":"\uFFFD"}`,        // U+FFFD itself is a character
+	} {
+		if _, err := decode(body); err != nil {
+			t.Errorf("%s: %v", body, err)
+		}
+	}
+}
+
+func TestReadJSONBodyLimit(t *testing.T) {
+	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"password":"`+strings.Repeat("a", edge.MaxBodyBytes)+`"}`))
+	r.Header.Set("Content-Type", "application/json")
+	var dst target
+	if err := edge.ReadJSON(httptest.NewRecorder(), r, &dst); airlock.ErrorCode(err) != airlock.CodeTooLarge {
+		t.Fatalf("err = %v, want CodeTooLarge", err)
+	}
+	r = httptest.NewRequest("POST", "/", strings.NewReader(`{}`))
+	r.Header.Set("Content-Type", "text/plain")
+	if err := edge.ReadJSON(httptest.NewRecorder(), r, &dst); airlock.ErrorCode(err) != airlock.CodeInvalid {
+		t.Fatalf("text/plain: %v", err)
+	}
+}
