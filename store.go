@@ -285,4 +285,6 @@ const (
 	AuditUserUpdated     = "user_updated"
 	AuditResetEmailSent  = "reset_email_sent"
 	AuditRateLimited     = "rate_limited"
+	AuditEmailFailed     = "email_failed"
+	AuditEmailRetried    = "email_retried"
 )

@@ -170,3 +170,31 @@ func TestExpiredTemporaryPasswordEndsTokens(t *testing.T) {
 		t.Fatalf("refresh with an expired temporary password: %v", err)
 	}
 }
+
+// TestUserEmailsAPI: administrators see a user's emails and their delivery
+// state; others get 403.
+func TestUserEmailsAPI(t *testing.T) {
+	e := newEnv(t)
+	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	w := e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile)
+	boss, _ := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	worker, _ := e.c.SignIn(ctx, "worker@example.com", "out in the sunny fields")
+	if err := e.c.SendResetEmail(ctx, boss.AccessToken, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	e.smtp.Wait(t, 1)
+	emails, err := e.c.UserEmails(ctx, boss.AccessToken, w.ID, "")
+	if err != nil || len(emails) != 1 || emails[0].Kind != "reset" || emails[0].State != "sent" || emails[0].SentAt == nil {
+		t.Fatalf("emails: %+v %v", emails, err)
+	}
+	if got, err := e.c.UserEmails(ctx, boss.AccessToken, w.ID, "failed"); err != nil || len(got) != 0 {
+		t.Fatalf("failed emails: %+v %v", got, err)
+	}
+	if _, err := e.c.UserEmails(ctx, boss.AccessToken, w.ID, "lost"); errCode(err) != "invalid_request" {
+		t.Fatalf("unknown state: %v", err)
+	}
+	if _, err := e.c.UserEmails(ctx, worker.AccessToken, w.ID, ""); errCode(err) != "forbidden" {
+		t.Fatalf("non-admin: %v", err)
+	}
+}

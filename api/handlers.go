@@ -347,3 +347,47 @@ func (s *Server) handleSendResetEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
 }
+
+// emailJSON is one email of a user's outbox and its history.
+type emailJSON struct {
+	ID            int64      `json:"id"`
+	Kind          string     `json:"kind"`
+	State         string     `json:"state"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+	Problem       string     `json:"problem,omitempty"`
+	ServerReply   string     `json:"server_reply,omitempty"`
+	MessageID     string     `json:"message_id,omitempty"`
+}
+
+func (s *Server) handleUserEmails(w http.ResponseWriter, r *http.Request) {
+	u, err := s.accounts.AdminGetUser(r.Context(), userFrom(r), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	f := airlock.EmailFilter{UserID: u.ID, State: r.URL.Query().Get("state"), Limit: 50}
+	emails, err := s.accounts.AdminListEmails(r.Context(), userFrom(r), f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	out := make([]emailJSON, len(emails))
+	for i, j := range emails {
+		e := emailJSON{ID: j.ID, Kind: j.EmailKind, State: j.State, CreatedAt: j.CreatedAt, UpdatedAt: j.UpdatedAt,
+			Attempts: j.Attempts, Problem: account.DeliveryProblem(j), MessageID: j.MessageID}
+		switch j.State {
+		case airlock.EmailSent:
+			e.SentAt, e.ServerReply = &j.SentAt, j.Reply
+		case airlock.EmailDeferred:
+			e.NextAttemptAt, e.ServerReply = &j.RunAt, j.LastError
+		case airlock.EmailFailed:
+			e.ServerReply = j.LastError
+		}
+		out[i] = e
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"emails": out})
+}

@@ -267,3 +267,34 @@ func (c *Client) SetUserPassword(ctx context.Context, access, id, password strin
 func (c *Client) SendResetEmail(ctx context.Context, access, id string) error {
 	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/reset-email", access, nil, nil)
 }
+
+// Email is one email of a user's outbox or its history.
+type Email struct {
+	ID            int64      `json:"id"`
+	Kind          string     `json:"kind"`
+	State         string     `json:"state"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	Attempts      int        `json:"attempts"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+	Problem       string     `json:"problem,omitempty"`
+	ServerReply   string     `json:"server_reply,omitempty"`
+	MessageID     string     `json:"message_id,omitempty"`
+}
+
+// UserEmails lists a user's last emails and their delivery state
+// (administrators); state, when not empty, keeps only emails in that state.
+func (c *Client) UserEmails(ctx context.Context, access, id, state string) ([]Email, error) {
+	path := "/api/v1/users/" + url.PathEscape(id) + "/emails"
+	if state != "" {
+		path += "?state=" + url.QueryEscape(state)
+	}
+	var out struct {
+		Emails []Email `json:"emails"`
+	}
+	if err := c.do(ctx, "GET", path, access, nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Emails, nil
+}

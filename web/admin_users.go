@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -50,6 +51,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	case "no":
 		f.Active = ptr(false)
 	}
+	f.EmailProblems = q.Get("email") == "problems"
 	page := pageNumber(q)
 	f.Offset = (page - 1) * usersPerPage
 	users, total, err := s.accounts.AdminListUsers(r.Context(), userFrom(r), f)
@@ -58,6 +60,9 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Values["q"], p.Values["group"], p.Values["active"] = f.Query, f.Group, q.Get("active")
+	if f.EmailProblems {
+		p.Values["email"] = "problems"
+	}
 	p.Data["Users"] = users
 	p.Data["Total"] = total
 	p.Data["Groups"] = airlock.Groups
@@ -65,7 +70,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	pages := (total + usersPerPage - 1) / usersPerPage
 	link := func(n int) string {
 		v := url.Values{}
-		for _, k := range []string{"q", "group", "active"} {
+		for _, k := range []string{"q", "group", "active", "email"} {
 			if x := p.Values[k]; x != "" {
 				v.Set(k, x)
 			}
@@ -151,7 +156,63 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	if key, ok := adminNotices[r.URL.Query().Get("m")]; ok {
 		p.Notice = p.T(key)
 	}
+	emails, err := s.accounts.AdminListEmails(ctx, userFrom(r), airlock.EmailFilter{UserID: u.ID, Limit: 10})
+	if err != nil {
+		return nil, nil, err
+	}
+	rows := make([]emailRow, len(emails))
+	for i, j := range emails {
+		rows[i] = emailRow{ID: j.ID, Kind: j.EmailKind, State: j.State, CreatedAt: j.CreatedAt, RunAt: j.RunAt,
+			Problem: account.DeliveryProblem(j), CanRetry: j.State == airlock.EmailFailed || j.State == airlock.EmailDeferred}
+		if rows[i].Problem != "" {
+			rows[i].ServerSaid = j.LastError
+		}
+	}
+	p.Data["Emails"] = rows
 	return p, u, nil
+}
+
+// emailRow is one of a user's emails on the back office's user page.
+type emailRow struct {
+	ID         int64
+	Kind       string
+	State      string
+	CreatedAt  time.Time
+	RunAt      time.Time
+	Problem    string // a key: why it is deferred or failed
+	ServerSaid string
+	CanRetry   bool
+}
+
+func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
+	p, u, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := edge.ReadForm(w, r); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("email"), 10, 64)
+	if err != nil {
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."})
+		return
+	}
+	// The email must be this user's: the path names both.
+	owned := false
+	for _, e := range p.Data["Emails"].([]emailRow) {
+		owned = owned || e.ID == id
+	}
+	if !owned {
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."})
+		return
+	}
+	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), id, s.meta(r)); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=email_retried", http.StatusSeeOther)
 }
 
 var adminNotices = map[string]string{
@@ -160,6 +221,7 @@ var adminNotices = map[string]string{
 	"saved":               "admin.notice.saved",
 	"reset_sent":          "admin.notice.reset_sent",
 	"password_set":        "admin.notice.password_set",
+	"email_retried":       "admin.notice.email_retried",
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {

@@ -29,6 +29,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/{id}", s.requireAdmin(s.handleAdminUserUpdate))
 	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendReset))
 	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))
+	mux.Handle("POST /admin/users/{id}/emails/{email}/retry", s.requireAdmin(s.handleAdminRetryEmail))
 	mux.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit))
 
 	if s.devMailbox != nil {
