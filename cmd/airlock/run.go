@@ -37,6 +37,9 @@ const usage = `usage: airlock COMMAND
   user set-password --email E --password-stdin [--temporary]
   user list [--q TEXT] [--group G]
   audit [--user EMAIL|ID] [--kind KIND] [--limit N] [--offset N]
+  mail list [--state STATE] [--user EMAIL] [--limit N]
+  mail retry ID
+  mail clear-dev
   version
 
 Settings are environment variables (AIRLOCK_*); see the README.
@@ -80,6 +83,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
+	case "mail":
+		return mailCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "airlock", version)
 		return nil
