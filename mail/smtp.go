@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	netmail "net/mail"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +33,7 @@ type SMTP struct {
 	host        string // as in the URL: the name the TLS certificate must bear
 	addr        string // host:port
 	implicitTLS bool   // smtps://
+	loopback    bool   // host is localhost or a loopback address: a local relay
 	auth        bool   // the URL has a user name
 	username    string
 	password    string
@@ -42,10 +45,24 @@ type SMTP struct {
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-// NewSMTP parses an AIRLOCK_SMTP_URL value: smtp://[user:pass@]host:port
-// (STARTTLS when the server offers it) or smtps://… (TLS from the start),
-// and the sender, AIRLOCK_MAIL_FROM ("Airlock <no-reply@example.com>").
-func NewSMTP(rawURL, from string) (*SMTP, error) {
+// Options tune an SMTP sender.
+type Options struct {
+	// HELO is the name Airlock greets the relay with (EHLO): a host name,
+	// or an IP address (sent as an address literal). Empty means localhost.
+	HELO string
+	// CAFile is a PEM file of CA certificates to trust for the relay's TLS
+	// certificate, besides the system's (AIRLOCK_SMTP_CA_FILE).
+	CAFile string
+}
+
+// NewSMTP parses an AIRLOCK_SMTP_URL value and the sender,
+// AIRLOCK_MAIL_FROM ("Airlock <no-reply@example.com>").
+//
+// smtps://[user:pass@]host:port speaks TLS from the start.
+// smtp://host:port uses STARTTLS when the server offers it. With a user
+// name, smtp://user:pass@host:port requires STARTTLS, unless host is
+// localhost or a loopback address (a relay on the same machine).
+func NewSMTP(rawURL, from string, opts Options) (*SMTP, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("not a URL")
@@ -58,8 +75,14 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 	if err != nil || port < 1 || port > 65535 {
 		return nil, fmt.Errorf("bad port %q", portStr)
 	}
-	s := &SMTP{host: host, addr: net.JoinHostPort(host, portStr), from: from, helo: "localhost",
-		dial: (&net.Dialer{}).DialContext}
+	helo, err := heloName(opts.HELO)
+	if err != nil {
+		return nil, err
+	}
+	ip := net.ParseIP(host)
+	s := &SMTP{host: host, addr: net.JoinHostPort(host, portStr), from: from, helo: helo,
+		loopback: strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback(),
+		dial:     (&net.Dialer{}).DialContext}
 	switch u.Scheme {
 	case "smtp":
 	case "smtps":
@@ -87,7 +110,61 @@ func NewSMTP(rawURL, from string) (*SMTP, error) {
 	s.envelope = addr.Address
 	s.domain = strings.ToLower(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:])
 	s.tlsConfig = &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
+	if opts.CAFile != "" {
+		pem, err := os.ReadFile(opts.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read the CA file: %w", err)
+		}
+		pool, err := x509.SystemCertPool() // a copy: adding to it changes nothing else
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no PEM certificate in the CA file %s", opts.CAFile)
+		}
+		s.tlsConfig.RootCAs = pool
+	}
 	return s, nil
+}
+
+// heloName checks the name to greet the relay with: a host name, or an IP
+// address written as an address literal (RFC 5321 §4.1.3).
+func heloName(name string) (string, error) {
+	if name == "" {
+		return "localhost", nil
+	}
+	if ip := net.ParseIP(name); ip != nil {
+		if ip.To4() != nil {
+			return "[" + ip.String() + "]", nil
+		}
+		return "[IPv6:" + ip.String() + "]", nil
+	}
+	if !hostname(name) {
+		return "", fmt.Errorf("the HELO name %q is not a host name", name)
+	}
+	return name, nil
+}
+
+// hostname reports whether s is a DNS host name: letter-digit-hyphen
+// labels, none starting or ending with a hyphen, at most 253 bytes, a last
+// label that is not all digits; one label only for localhost.
+func hostname(s string) bool {
+	labels := strings.Split(s, ".")
+	if len(s) > 253 || len(labels) < 2 && !strings.EqualFold(s, "localhost") {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
 // Send delivers m in one SMTP conversation under a new Message-ID. A
@@ -167,12 +244,20 @@ func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string
 		return "", s.failure(ctx, c, "EHLO", err)
 	}
 	if !s.implicitTLS {
-		if ok, _ := c.Extension("STARTTLS"); ok {
+		offered, _ := c.Extension("STARTTLS")
+		switch {
+		case offered:
 			// No fallback to clear text when the handshake fails: the
 			// server said it can do TLS.
 			if err := c.StartTLS(s.tlsConfig); err != nil {
 				return "", s.failure(ctx, nil, "STARTTLS", err)
 			}
+		case s.auth && !s.loopback:
+			// Never send the password in clear: anyone on the path could
+			// read it, or strip STARTTLS from the reply to make us do so.
+			_ = c.Quit()
+			return "", permanent("the SMTP relay %s offered no STARTTLS, and Airlock does not send the SMTP password in clear:"+
+				" in AIRLOCK_SMTP_URL, use smtps:// or a server that offers STARTTLS", s.addr)
 		}
 	}
 	if s.auth {
@@ -201,8 +286,8 @@ func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string
 			return "", s.failure(ctx, c, "end of DATA", err)
 		}
 		d := s.failure(ctx, nil, "end of DATA", err)
-		d.Err = fmt.Errorf("uncertain delivery: the whole message was sent but the server's reply never came,"+
-			" so it may have been accepted and a retry may deliver it twice: %w", d.Err)
+		d.Err = fmt.Errorf("uncertain delivery: the end of the message was sent but no reply came back;"+
+			" the server may have accepted it, and a retry may deliver it twice: %w", d.Err)
 		return "", d
 	}
 	words := ""
@@ -228,14 +313,14 @@ func (s *SMTP) authenticate(ctx context.Context, c *smtp.Client) error {
 		}
 		return false
 	}
-	// go-mail's PLAIN and LOGIN refuse to send a password outside TLS,
-	// except to localhost.
+	// Outside TLS only a loopback relay gets here (see deliver); go-mail's
+	// PLAIN and LOGIN check TLS again for any other host.
 	var a smtp.Auth
 	switch {
 	case has("PLAIN"):
-		a = smtp.PlainAuth("", s.username, s.password, s.host, false)
+		a = smtp.PlainAuth("", s.username, s.password, s.host, s.loopback)
 	case has("LOGIN"):
-		a = smtp.LoginAuth(s.username, s.password, s.host, false)
+		a = smtp.LoginAuth(s.username, s.password, s.host, s.loopback)
 	default:
 		return permanent("the relay offers AUTH %s; Airlock signs in with PLAIN or LOGIN", cleanReply(offered, 100))
 	}
@@ -250,6 +335,16 @@ func (s *SMTP) authenticate(ctx context.Context, c *smtp.Client) error {
 func (s *SMTP) failure(ctx context.Context, c *smtp.Client, stage string, err error) *DeliveryError {
 	if ctx.Err() != nil {
 		err = fmt.Errorf("%w (%w)", err, context.Cause(ctx))
+	}
+	var unknownCA x509.UnknownAuthorityError
+	var wrongName x509.HostnameError
+	switch {
+	case errors.As(err, &unknownCA):
+		err = fmt.Errorf("the relay's TLS certificate is signed by an unknown authority: set AIRLOCK_SMTP_CA_FILE"+
+			" to the relay's CA certificate (PEM), or SSL_CERT_FILE: %w", err)
+	case errors.As(err, &wrongName):
+		err = fmt.Errorf("the relay's TLS certificate is not valid for %s: in AIRLOCK_SMTP_URL, name the relay"+
+			" as its certificate does: %w", s.host, err)
 	}
 	d := replyError(stage, err)
 	if c != nil && d.Code != 0 {

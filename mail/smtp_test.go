@@ -29,7 +29,7 @@ func message() *mail.Message {
 
 func newSMTP(t *testing.T, rawURL string) *mail.SMTP {
 	t.Helper()
-	s, err := mail.NewSMTP(rawURL, from)
+	s, err := mail.NewSMTP(rawURL, from, mail.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -79,6 +79,9 @@ type Options struct {
 	// alone: a client trusts it only through CAFile.
 	TLS      bool
 	TLSNames []string
+	// ImplicitTLS makes the server speak TLS from the first byte, as on
+	// port 465 (smtps://), with the same certificate as TLS.
+	ImplicitTLS bool
 	// Username and Password, when set, make the server offer AUTH and
 	// refuse MAIL FROM until the client signed in with them. Without TLS
 	// the server still offers AUTH, as a careless relay would: a client
@@ -128,21 +131,30 @@ func StartWith(t testing.TB, o Options) *Server {
 	s.srv.Domain = "mailtest.local"
 	// Without TLS, AUTH is offered in clear on purpose (see Options); with
 	// TLS, only after STARTTLS, as a careful relay does.
-	s.srv.AllowInsecureAuth = !o.TLS
+	s.srv.AllowInsecureAuth = !o.TLS && !o.ImplicitTLS
 	s.srv.ReadTimeout = 10 * time.Second
 	s.srv.WriteTimeout = 10 * time.Second
-	if o.TLS {
+	var l net.Listener = recordingListener{ln, s}
+	if o.TLS || o.ImplicitTLS {
 		cert, caPEM := newCertificate(t, o.TLSNames)
 		s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.caFile = writeFile(t, "mailtest-ca.pem", caPEM)
 	}
-	go s.srv.Serve(recordingListener{ln, s})
+	if o.ImplicitTLS {
+		l = tls.NewListener(l, s.srv.TLSConfig)
+	}
+	go s.srv.Serve(l)
 	t.Cleanup(func() { s.srv.Close() })
 	return s
 }
 
 // URL is the AIRLOCK_SMTP_URL of the server.
-func (s *Server) URL() string { return "smtp://" + s.Addr }
+func (s *Server) URL() string {
+	if s.opts.ImplicitTLS {
+		return "smtps://" + s.Addr
+	}
+	return "smtp://" + s.Addr
+}
 
 // CAFile is the path of the PEM certificate of the CA that signed the
 // server's certificate; empty without TLS.
