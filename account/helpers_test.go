@@ -42,7 +42,7 @@ func newEnv(t testing.TB, tweak ...func(*account.Config)) *env {
 func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.Server, tweak ...func(*account.Config)) *env {
 	t.Helper()
 	e := &env{db: db, clock: clock, smtp: smtp, logs: &testutil.Buffer{}}
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
+	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -119,7 +118,6 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 		return nil, err
 	}
 	return &mail.Message{
-		ID:      fmt.Sprintf("<%d.%d@%s>", job.ID, job.CreatedAt.UnixMilli(), s.cfg.PublicURL.Hostname()),
 		To:      p.To, // exactly one recipient: the address stored on the account
 		Subject: subject, Text: text, HTML: html,
 	}, nil
@@ -153,7 +151,7 @@ func (s *Service) processMail(ctx context.Context, job *airlock.Job) error {
 	if err != nil {
 		return err
 	}
-	if err := s.sender.Send(ctx, msg); err != nil {
+	if _, err := s.sender.Send(ctx, msg); err != nil {
 		return err
 	}
 	s.log.Info("mail sent", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts)

@@ -71,7 +71,7 @@ func newEnv(t *testing.T, servers ...airlock.Server) *env {
 func newEnvOn(t *testing.T, db *store.DB, servers ...airlock.Server) *env {
 	t.Helper()
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>")
+	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

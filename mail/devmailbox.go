@@ -18,7 +18,8 @@ type DevMailbox struct {
 // StoredMessage is a message kept by the dev mailbox.
 type StoredMessage struct {
 	Message
-	At time.Time
+	MessageID string
+	At        time.Time
 }
 
 // NewDevMailbox keeps up to max messages.
@@ -26,15 +27,20 @@ func NewDevMailbox(max int, now func() time.Time) *DevMailbox {
 	return &DevMailbox{max: max, now: now}
 }
 
-// Send keeps m.
-func (d *DevMailbox) Send(_ context.Context, m *Message) error {
+// DevMailboxReply is the reply in the Receipt of a message the dev
+// mailbox kept.
+const DevMailboxReply = "250 kept in the dev mailbox"
+
+// Send keeps m, under a new Message-ID like every delivery attempt.
+func (d *DevMailbox) Send(_ context.Context, m *Message) (Receipt, error) {
+	id := "<" + newMessageID("dev-mailbox.invalid") + ">"
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.msgs = append(d.msgs, StoredMessage{Message: *m, At: d.now()})
+	d.msgs = append(d.msgs, StoredMessage{Message: *m, MessageID: id, At: d.now()})
 	if len(d.msgs) > d.max {
 		d.msgs = d.msgs[len(d.msgs)-d.max:]
 	}
-	return nil
+	return Receipt{MessageID: id, Reply: DevMailboxReply}, nil
 }
 
 // Messages returns the kept messages, newest first.

@@ -13,20 +13,19 @@ import (
 	"time"
 )
 
-// Message is a rendered email with exactly one recipient.
+// Message is a rendered email with exactly one recipient. It has no
+// Message-ID: the sender makes a new one for every attempt (SPEC §7).
 type Message struct {
-	// ID is the Message-ID; it is stable for one outbox entry so that a
-	// receiver can recognise a retried delivery.
-	ID      string
 	To      string
 	Subject string
 	Text    string
 	HTML    string
 }
 
-// Sender delivers messages.
+// Sender delivers messages. A failed Send returns a *DeliveryError, which
+// says whether trying again may help.
 type Sender interface {
-	Send(ctx context.Context, m *Message) error
+	Send(ctx context.Context, m *Message) (Receipt, error)
 }
 
 // Email kinds.

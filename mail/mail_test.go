@@ -64,16 +64,16 @@ func TestRender(t *testing.T) {
 
 func TestNewSMTP(t *testing.T) {
 	for _, ok := range []string{"smtp://localhost:25", "smtps://user:pass@mail.example.com:465", "smtp://user@127.0.0.1:2525"} {
-		if _, err := mail.NewSMTP(ok, "Airlock <no-reply@example.com>"); err != nil {
+		if _, err := mail.NewSMTP(ok, "Airlock <no-reply@example.com>", mail.Options{}); err != nil {
 			t.Errorf("NewSMTP(%q): %v", ok, err)
 		}
 	}
 	for _, bad := range []string{"smtp://localhost", "http://localhost:25", "smtp://:25", "smtp://localhost:99999"} {
-		if _, err := mail.NewSMTP(bad, "Airlock <no-reply@example.com>"); err == nil {
+		if _, err := mail.NewSMTP(bad, "Airlock <no-reply@example.com>", mail.Options{}); err == nil {
 			t.Errorf("NewSMTP(%q) accepted", bad)
 		}
 	}
-	if _, err := mail.NewSMTP("smtp://localhost:25", "not an address"); err == nil {
+	if _, err := mail.NewSMTP("smtp://localhost:25", "not an address", mail.Options{}); err == nil {
 		t.Error("a bad sender was accepted")
 	}
 }

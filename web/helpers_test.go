@@ -72,7 +72,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	if o.devMail {
 		box = mail.NewDevMailbox(50, e.clock.Now)
 		sender = box
-	} else if sender, err = mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>"); err != nil {
+	} else if sender, err = mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	tpl, err := mail.ParseTemplates()

@@ -141,7 +141,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 		a.devMailbox = mail.NewDevMailbox(200, clock.Now)
 		sender = a.devMailbox
 	} else {
-		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom)
+		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom, mail.Options{})
 		if err != nil {
 			db.Close()
 			return nil, fmt.Errorf("bad setting AIRLOCK_SMTP_URL or AIRLOCK_MAIL_FROM: %w", err)

@@ -1,0 +1,99 @@
+package mail
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"net/textproto"
+	"strings"
+
+	"github.com/airlockhq/airlock"
+)
+
+// Receipt records a delivery the mail server accepted.
+type Receipt struct {
+	// MessageID is the Message-ID header of this attempt, with its angle
+	// brackets: "<…@accounts.example.com>".
+	MessageID string
+	// Reply is the server's final reply to DATA, code included, cleaned
+	// like DeliveryError.Reply: "250 2.0.0 Ok: queued as 1234".
+	Reply string
+}
+
+// DeliveryError is why a delivery attempt failed, and whether trying again
+// may help.
+type DeliveryError struct {
+	// Permanent is true when the server refused the message for good (a
+	// 5xx reply at any stage) or Airlock will never send it (a recipient
+	// address the shared parser refuses): retrying cannot help.
+	Permanent bool
+	// Code is the server's SMTP reply code, or 0 when it did not reply
+	// (network error, timeout, refusal before the conversation).
+	Code int
+	// Reply is the server's reply, code included, cleaned of control
+	// characters and cut to MaxReplyBytes: safe to store and to show.
+	Reply string
+	// Err is the failure in full, with the stage of the conversation.
+	Err error
+
+	stage string // of the conversation, when the server replied
+}
+
+// MaxReplyBytes is the longest server reply a Receipt or a DeliveryError
+// holds.
+const MaxReplyBytes = 300
+
+// Error says whether the failure is permanent or temporary, and why. It is
+// cleaned like Reply, so that it can be logged as it is.
+func (e *DeliveryError) Error() string {
+	kind := "temporary"
+	if e.Permanent {
+		kind = "permanent"
+	}
+	if e.Reply != "" {
+		return "mail delivery failed (" + kind + "): " + e.stage + ": the server replied " + e.Reply
+	}
+	return "mail delivery failed (" + kind + "): " + cleanReply(e.Err.Error(), 1000)
+}
+
+// Unwrap returns the underlying error (a *textproto.Error when the server
+// replied).
+func (e *DeliveryError) Unwrap() error { return e.Err }
+
+// permanent makes a DeliveryError for a refusal that no retry can fix.
+func permanent(format string, a ...any) *DeliveryError {
+	return &DeliveryError{Permanent: true, Err: fmt.Errorf(format, a...)}
+}
+
+// replyError classifies a failure at stage of the conversation: a 5xx reply
+// is permanent; a 4xx reply, a network error or a timeout is temporary.
+func replyError(stage string, err error) *DeliveryError {
+	d := &DeliveryError{Err: fmt.Errorf("%s: %w", stage, err), stage: stage}
+	var reply *textproto.Error
+	if errors.As(err, &reply) {
+		d.Code = reply.Code
+		d.Reply = cleanReply(fmt.Sprintf("%03d %s", reply.Code, reply.Msg), MaxReplyBytes)
+		d.Permanent = reply.Code >= 500 && reply.Code <= 599
+	}
+	return d
+}
+
+// cleanReply makes a server's words safe to store, log and show: the lines
+// of a multi-line reply are joined with spaces, control characters become
+// U+FFFD, and the text is cut to max bytes on a character boundary.
+func cleanReply(s string, max int) string {
+	s = strings.Join(strings.Fields(strings.ReplaceAll(s, "\r\n", "\n")), " ")
+	return airlock.CleanText(s, max)
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newMessageID returns a Message-ID for one delivery attempt, without its
+// angle brackets: 128 random bits, "@", domain. A retry gets a new one, so
+// that no two messages a receiver sees share an ID.
+func newMessageID(domain string) string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails since Go 1.24: it crashes the program instead
+	return strings.ToLower(idEncoding.EncodeToString(b[:])) + "@" + domain
+}
