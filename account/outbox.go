@@ -151,10 +151,41 @@ func (s *Service) processMail(ctx context.Context, job *airlock.Job) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.sender.Send(ctx, msg); err != nil {
-		return err
+	receipt, err := s.sender.Send(ctx, msg)
+	if err != nil {
+		return s.deliveryFailed(ctx, job, p, err)
 	}
-	s.log.Info("mail sent", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts)
-	_, err = s.store.MarkEmailSent(ctx, job.ID, s.node, "", msg.ID, s.clock.Now())
-	return err
+	s.log.Info("mail sent", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts, "reply", receipt.Reply)
+	if ok, err := s.store.MarkEmailSent(ctx, job.ID, s.node, receipt.Reply, receipt.MessageID, s.clock.Now()); err != nil {
+		return err
+	} else if !ok {
+		s.log.Warn("mail sent after its lease was lost: it may arrive twice", "job", job.ID)
+	}
+	return nil
+}
+
+// deliveryFailed records a failed delivery. An email the recipient's server
+// refused for good, or still failing after EmailGiveUp, is marked failed:
+// no more attempts, its reset link dies, and administrators see it on the
+// user's page. Anything else is deferred (the error returned makes the
+// worker schedule the next attempt with backoff).
+func (s *Service) deliveryFailed(ctx context.Context, job *airlock.Job, p mailPayload, err error) error {
+	text := err.Error()
+	var de *mail.DeliveryError
+	permanent := errors.As(err, &de) && de.Permanent
+	if de != nil && de.Reply != "" {
+		text = de.Reply // the server's own words, starting with its code
+	}
+	now := s.clock.Now()
+	if !permanent && now.Sub(job.CreatedAt) < EmailGiveUp {
+		return errors.New(text)
+	}
+	s.log.Warn("mail failed for good", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts, "err", text)
+	return s.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := tx.MarkEmailFailed(ctx, job.ID, text, "", now); err != nil {
+			return err
+		}
+		j := &airlock.Job{State: airlock.EmailFailed, LastError: text}
+		return s.audit(ctx, tx, airlock.AuditEmailFailed, Meta{}, p.UserID, p.To, "failed", p.Kind+": "+DeliveryProblem(j))
+	})
 }

@@ -66,15 +66,28 @@ func permanent(format string, a ...any) *DeliveryError {
 	return &DeliveryError{Permanent: true, Err: fmt.Errorf(format, a...)}
 }
 
-// replyError classifies a failure at stage of the conversation: a 5xx reply
-// is permanent; a 4xx reply, a network error or a timeout is temporary.
+// relayProblem makes a DeliveryError for a problem with the relay or its
+// settings (no STARTTLS for a password, no usable AUTH). It is temporary:
+// once the operator fixes the relay or AIRLOCK_SMTP_URL, the emails waiting
+// go out; nothing accepted is lost to a configuration mistake.
+func relayProblem(format string, a ...any) *DeliveryError {
+	return &DeliveryError{Err: fmt.Errorf(format, a...)}
+}
+
+// replyError classifies a failure at stage of the conversation. A 5xx reply
+// about this message (to RCPT TO, DATA or its end) is permanent: no retry
+// will change the recipient's server's mind. A 5xx about the relay itself
+// (greeting, EHLO, AUTH, MAIL FROM: a wrong password, a sender the relay
+// does not allow) is the operator's to fix, so it is temporary, like a 4xx
+// reply, a network error or a timeout.
 func replyError(stage string, err error) *DeliveryError {
 	d := &DeliveryError{Err: fmt.Errorf("%s: %w", stage, err), stage: stage}
 	var reply *textproto.Error
 	if errors.As(err, &reply) {
 		d.Code = reply.Code
 		d.Reply = cleanReply(fmt.Sprintf("%03d %s", reply.Code, reply.Msg), MaxReplyBytes)
-		d.Permanent = reply.Code >= 500 && reply.Code <= 599
+		aboutMessage := stage == "RCPT TO" || stage == "DATA" || stage == "end of DATA"
+		d.Permanent = aboutMessage && reply.Code >= 500 && reply.Code <= 599
 	}
 	return d
 }

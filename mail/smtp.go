@@ -256,7 +256,7 @@ func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string
 			// Never send the password in clear: anyone on the path could
 			// read it, or strip STARTTLS from the reply to make us do so.
 			_ = c.Quit()
-			return "", permanent("the SMTP relay %s offered no STARTTLS, and Airlock does not send the SMTP password in clear:"+
+			return "", relayProblem("the SMTP relay %s offered no STARTTLS, and Airlock does not send the SMTP password in clear:"+
 				" in AIRLOCK_SMTP_URL, use smtps:// or a server that offers STARTTLS", s.addr)
 		}
 	}
@@ -302,7 +302,7 @@ func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string
 func (s *SMTP) authenticate(ctx context.Context, c *smtp.Client) error {
 	ok, offered := c.Extension("AUTH")
 	if !ok {
-		return permanent("AIRLOCK_SMTP_URL has a user name but the relay offers no AUTH: remove the user name, or use a relay that signs senders in")
+		return relayProblem("AIRLOCK_SMTP_URL has a user name but the relay offers no AUTH: remove the user name, or use a relay that signs senders in")
 	}
 	mechs := strings.Fields(strings.ToUpper(offered))
 	has := func(m string) bool {
@@ -322,7 +322,7 @@ func (s *SMTP) authenticate(ctx context.Context, c *smtp.Client) error {
 	case has("LOGIN"):
 		a = smtp.LoginAuth(s.username, s.password, s.host, s.loopback)
 	default:
-		return permanent("the relay offers AUTH %s; Airlock signs in with PLAIN or LOGIN", cleanReply(offered, 100))
+		return relayProblem("the relay offers AUTH %s; Airlock signs in with PLAIN or LOGIN", cleanReply(offered, 100))
 	}
 	if err := c.Auth(a); err != nil {
 		return s.failure(ctx, nil, "AUTH", err) // go-mail already said QUIT
