@@ -43,13 +43,13 @@ type Server struct {
 	pages      map[string]*template.Template
 	static     http.Handler
 	secure     bool
-	metrics    http.Handler
 }
 
 // NewServer returns the web handler. devMailbox is nil in production: the
-// /dev/mail route then does not exist. metrics may be nil.
-func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox, metrics http.Handler) (http.Handler, error) {
-	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox, metrics: metrics,
+// /dev/mail route then does not exist. It never serves /metrics: that is the
+// operator's listener's job.
+func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox) (http.Handler, error) {
+	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox,
 		secure: cfg.PublicURL.Scheme == "https"}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err

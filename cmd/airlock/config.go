@@ -21,6 +21,7 @@ import (
 // config is every setting of SPEC §3, read from the environment.
 type config struct {
 	Listen               string
+	MetricsListen        string
 	PublicURL            *url.URL
 	DatabaseURL          string
 	SMTPURL              string
@@ -80,6 +81,14 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	c.Listen = get("AIRLOCK_LISTEN", "127.0.0.1:8080")
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		check("AIRLOCK_LISTEN", c.Listen, err)
+	}
+
+	c.MetricsListen = get("AIRLOCK_METRICS_LISTEN", "")
+	if c.MetricsListen != "" {
+		check("AIRLOCK_METRICS_LISTEN", c.MetricsListen, checkListenAddr(c.MetricsListen))
+		if c.MetricsListen == c.Listen {
+			check("AIRLOCK_METRICS_LISTEN", c.MetricsListen, fmt.Errorf("must differ from AIRLOCK_LISTEN: /metrics is never served on the public listener"))
+		}
 	}
 
 	pub := get("AIRLOCK_PUBLIC_URL", "http://localhost:8080")
@@ -255,6 +264,18 @@ func parseServers(v string) ([]server, error) {
 		}
 	}
 	return list, nil
+}
+
+// checkListenAddr accepts host:port with a port number from 1 to 65535.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("want host:port with a port from 1 to 65535")
+	}
+	return nil
 }
 
 // isLoopbackHost reports whether host names this machine only.

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// refusedStart runs `airlock serve` expecting it to refuse to start, and
+// returns its error. A serve that starts anyway is stopped after a while, so
+// that a failing test does not hang.
+func (p *program) refusedStart() error {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var out bytes.Buffer
+	err := run(ctx, []string{"serve"}, p.getenv, strings.NewReader(""), &out, p.logs)
+	if err == nil {
+		p.t.Errorf("serve started:\n%s", out.String())
+	}
+	return err
+}
+
+// TestMetricsListener: /metrics is never on the public listener; with
+// AIRLOCK_METRICS_LISTEN it is on a second listener that serves nothing
+// else and stops with the main one.
+func TestMetricsListener(t *testing.T) {
+	t.Run("off by default", func(t *testing.T) {
+		p := newProgram(t, nil)
+		p.serve()
+		if res, _ := get(t, browser(), p.url("/metrics")); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("/metrics on the public listener: %d", res.StatusCode)
+		}
+	})
+	t.Run("on its own listener", func(t *testing.T) {
+		metricsAddr := freePort(t)
+		p := newProgram(t, map[string]string{"AIRLOCK_METRICS_LISTEN": metricsAddr})
+		stop := p.serve()
+		c := browser()
+		get(t, c, p.url("/healthz"))
+		if res, _ := get(t, c, p.url("/metrics")); res.StatusCode != http.StatusNotFound {
+			t.Fatalf("/metrics on the public listener: %d", res.StatusCode)
+		}
+		res, body := get(t, c, "http://"+metricsAddr+"/metrics")
+		if res.StatusCode != 200 || !strings.Contains(body, "airlock_http_requests_total") || !strings.Contains(body, "airlock_jobs_queued") {
+			t.Fatalf("/metrics on the metrics listener: %d\n%s", res.StatusCode, body)
+		}
+		for _, path := range []string{"/", "/healthz", "/login", "/api/v1/servers", "/dev/mail", "/metrics/x"} {
+			if res, _ := get(t, c, "http://"+metricsAddr+path); res.StatusCode != http.StatusNotFound {
+				t.Errorf("%s on the metrics listener: %d", path, res.StatusCode)
+			}
+		}
+		out := stop()
+		if !strings.Contains(out, "Prometheus metrics at http://"+metricsAddr+"/metrics") || !strings.Contains(out, "Airlock stopped") {
+			t.Fatalf("serve output:\n%s", out)
+		}
+		if conn, err := net.DialTimeout("tcp", metricsAddr, time.Second); err == nil {
+			conn.Close()
+			t.Fatal("the metrics listener is still open after shutdown")
+		}
+	})
+	t.Run("bad or clashing address", func(t *testing.T) {
+		for _, v := range []string{"nonsense", "127.0.0.1:http-alt", "127.0.0.1:70000", "SAME"} {
+			p := newProgram(t, nil)
+			if v == "SAME" {
+				v = p.env["AIRLOCK_LISTEN"]
+			}
+			p.env["AIRLOCK_METRICS_LISTEN"] = v
+			if err := p.refusedStart(); err == nil || !strings.Contains(err.Error(), "AIRLOCK_METRICS_LISTEN") {
+				t.Errorf("AIRLOCK_METRICS_LISTEN=%q: %v", v, err)
+			}
+		}
+	})
+}
