@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +77,55 @@ func TestMetricsListener(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDevMailboxChecksHost: a page on another site whose name resolves to
+// 127.0.0.1 (DNS rebinding) reaches the dev mailbox from a loopback client,
+// but with its own name in Host: that request must find nothing.
+func TestDevMailboxChecksHost(t *testing.T) {
+	p := newProgram(t, nil)
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {"ada@example.com"}})
+	_, port, _ := net.SplitHostPort(p.env["AIRLOCK_LISTEN"])
+	devMail := func(host string) (int, string) {
+		req, err := http.NewRequest("GET", p.url("/dev/mail"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Host = host
+		res, err := browser().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, body := devMail("127.0.0.1:" + port); linkRE.MatchString(body) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no reset link in the dev mailbox")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, host := range []string{"localhost", "localhost:" + port, "LocalHost:" + port, "dev.localhost:" + port,
+		"127.0.0.1", "127.0.0.1:" + port, "127.1.2.3:" + port, "[::1]", "[::1]:" + port} {
+		if code, body := devMail(host); code != 200 || !linkRE.MatchString(body) {
+			t.Errorf("Host %q: %d", host, code)
+		}
+	}
+	for _, host := range []string{"rebind.example.com", "rebind.example.com:" + port, "localhost.example.com:" + port,
+		"localhost.evil", "127.0.0.1.nip.io:" + port, "10.0.0.1:" + port, "[::ffff:10.0.0.1]:" + port, "[fe80::1]:" + port,
+		"xlocalhost", "[::1]:" + port + ":1"} {
+		code, body := devMail(host)
+		if code != http.StatusNotFound || linkRE.MatchString(body) || strings.Contains(body, "token=") {
+			t.Errorf("Host %q: %d", host, code)
+		}
+	}
 }
