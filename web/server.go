@@ -58,8 +58,25 @@ func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinge
 	if err != nil {
 		return nil, err
 	}
-	s.static = http.StripPrefix("/static/", http.FileServer(http.FS(staticFS)))
+	s.static = http.StripPrefix("/static/", http.FileServerFS(filesOnly{staticFS}))
 	return s.routes(), nil
+}
+
+// filesOnly is a file system whose directories do not exist, so that the
+// file server answers 404 for them instead of listing what is inside.
+type filesOnly struct{ fs.FS }
+
+// Open opens name if it is a regular file.
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 func (s *Server) parseTemplates() error {

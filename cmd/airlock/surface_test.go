@@ -129,3 +129,22 @@ func TestDevMailboxChecksHost(t *testing.T) {
 		}
 	}
 }
+
+// TestNoDirectoryListings: /static/ serves its files, never a list of them.
+func TestNoDirectoryListings(t *testing.T) {
+	p := newProgram(t, nil)
+	p.serve()
+	c := browser()
+	res, body := get(t, c, p.url("/static/style.css"))
+	if res.StatusCode != 200 || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/css") || body == "" {
+		t.Fatalf("/static/style.css: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	// Redirects (path cleaning, index.html) are followed to the end.
+	follow := &http.Client{Timeout: 10 * time.Second}
+	for _, path := range []string{"/static", "/static/", "/static/.", "/static//", "/static/./", "/static/index.html", "/static/nope.css"} {
+		res, body := get(t, follow, p.url(path))
+		if res.StatusCode != http.StatusNotFound || strings.Contains(body, "style.css") {
+			t.Errorf("%s: %d\n%s", path, res.StatusCode, body)
+		}
+	}
+}
