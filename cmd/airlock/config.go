@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -50,13 +52,76 @@ type settingError struct {
 	err         error
 }
 
+// secretSettings are the variables whose value may hold a password, in
+// any form (user:pass@ or password=…): their value is never shown.
+var secretSettings = map[string]bool{"AIRLOCK_DATABASE_URL": true, "AIRLOCK_SMTP_URL": true}
+
+// Error names the variable and never shows a password written in the value,
+// whether or not the value parses (SPEC §3).
 func (e *settingError) Error() string {
-	v := e.value
-	// A URL's password is never echoed back.
-	if u, err := url.Parse(v); err == nil && u.User != nil {
-		v = u.Redacted()
+	var msg string
+	if secretSettings[e.name] {
+		msg = fmt.Sprintf("bad setting %s (value not shown: it may hold a password): %v", e.name, e.err)
+	} else {
+		msg = fmt.Sprintf("bad setting %s=%q: %v", e.name, redactUserinfo(e.value), e.err)
 	}
-	return fmt.Sprintf("bad setting %s=%q: %v", e.name, v, e.err)
+	return hidePassword(msg, e.value)
+}
+
+// redactUserinfo hides everything between a scheme and the last "@" of v:
+// a URL's user info is never shown, even when v does not parse.
+func redactUserinfo(v string) string {
+	at := strings.LastIndex(v, "@")
+	if at < 0 {
+		return v
+	}
+	prefix := ""
+	if i := strings.Index(v[:at], "://"); i >= 0 && schemeRE.MatchString(v[:i]) {
+		prefix = v[:i+3]
+	}
+	return prefix + "***" + v[at:]
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// hidePassword replaces in msg the password of a scheme://user:pass@ value
+// (from the first colon after the scheme to the last "@", so that a
+// malformed value is covered too), as written, quoted or decoded. A second
+// line of defence: messages are built not to quote such values at all.
+func hidePassword(msg, value string) string {
+	_, rest, ok := strings.Cut(value, ":")
+	if !ok {
+		return msg
+	}
+	rest = strings.TrimLeft(rest, "/")
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return msg
+	}
+	_, pw, ok := strings.Cut(rest[:at], ":")
+	if !ok || pw == "" {
+		return msg
+	}
+	forms := []string{pw, strings.Trim(strconv.Quote(pw), `"`)}
+	if d, err := url.PathUnescape(pw); err == nil {
+		forms = append(forms, d)
+	}
+	for _, f := range forms {
+		if f != "" {
+			msg = strings.ReplaceAll(msg, f, "***")
+		}
+	}
+	return msg
+}
+
+// parseURL parses a URL-ish setting. Its error says nothing of the value:
+// the parser's own messages repeat the URL, or part of it, password included.
+func parseURL(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, errors.New("not a URL")
+	}
+	return u, nil
 }
 
 // loadConfig reads the settings; overrides (from serve's flags) win.
@@ -92,7 +157,7 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	}
 
 	pub := get("AIRLOCK_PUBLIC_URL", "http://localhost:8080")
-	u, err := url.Parse(pub)
+	u, err := parseURL(pub)
 	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
 		err = fmt.Errorf("want an origin like https://accounts.example.com")
 	}
@@ -103,22 +168,21 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	}
 
 	c.DatabaseURL = get("AIRLOCK_DATABASE_URL", "sqlite:airlock.db")
-	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want sqlite:PATH or postgres://…"))
-	} else if c.DatabaseURL == "sqlite:" {
+	switch {
+	case c.DatabaseURL == "sqlite:":
 		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("the sqlite path is empty"))
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		if _, err := parseURL(c.DatabaseURL); err != nil {
+			check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want postgres://user:pass@host:port/db?…: %w", err))
+		}
+	default:
+		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want sqlite:PATH or postgres://…"))
 	}
 
 	c.SMTPURL = get("AIRLOCK_SMTP_URL", "")
 	if c.SMTPURL != "" {
-		su, err := url.Parse(c.SMTPURL)
-		if err == nil && su.Scheme != "smtp" && su.Scheme != "smtps" {
-			err = fmt.Errorf("want smtp://[user:pass@]host:port or smtps://…")
-		}
-		if err != nil {
-			// Never echo the URL: it may hold the SMTP password.
-			errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: %v", err))
-		}
+		check("AIRLOCK_SMTP_URL", c.SMTPURL, checkSMTPURL(c.SMTPURL))
 	}
 	if c.SMTPURL == "" && c.PublicURL != nil && !isLoopbackHost(c.PublicURL.Hostname()) {
 		// The dev mailbox shows every reset link to whoever opens it: it is
@@ -140,7 +204,7 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 
 	c.AppURL = get("AIRLOCK_APP_URL", "")
 	if c.AppURL != "" {
-		au, err := url.Parse(c.AppURL)
+		au, err := parseURL(c.AppURL)
 		if err == nil && (au.Scheme == "" || au.Scheme == "javascript" || au.Scheme == "data") {
 			err = fmt.Errorf("want an absolute URL such as myapp://login or https://…")
 		}
@@ -241,10 +305,11 @@ func parseServers(v string) ([]server, error) {
 			return nil, fmt.Errorf("parse server directory %s: %w", v, err)
 		}
 	} else {
-		for _, entry := range strings.Split(v, ",") {
+		for i, entry := range strings.Split(v, ",") {
 			parts := strings.SplitN(strings.TrimSpace(entry), "=", 3)
 			if len(parts) != 3 {
-				return nil, fmt.Errorf("entry %q: want id=Name=https://url", entry)
+				// The entry is not quoted: it may hold a URL's password.
+				return nil, fmt.Errorf("entry %d: want id=Name=https://url", i+1)
 			}
 			list = append(list, server{ID: parts[0], Name: parts[1], URL: parts[2]})
 		}
@@ -264,6 +329,26 @@ func parseServers(v string) ([]server, error) {
 		}
 	}
 	return list, nil
+}
+
+// checkSMTPURL accepts smtp://[user:pass@]host:port and smtps://….
+func checkSMTPURL(v string) error {
+	const want = "want smtp://[user:pass@]host:port or smtps://[user:pass@]host:port"
+	u, err := parseURL(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", want, err)
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" || u.Opaque != "" {
+		return errors.New(want)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" {
+		return errors.New(want)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%s, with a port from 1 to 65535", want)
+	}
+	return nil
 }
 
 // checkListenAddr accepts host:port with a port number from 1 to 65535.

@@ -103,7 +103,8 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 func openStore(ctx context.Context, cfg *config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
+		// The driver's message should not hold the password; make sure.
+		return nil, fmt.Errorf("open the database of AIRLOCK_DATABASE_URL: %s", hidePassword(err.Error(), cfg.DatabaseURL))
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()

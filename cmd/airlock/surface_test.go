@@ -148,3 +148,50 @@ func TestNoDirectoryListings(t *testing.T) {
 		}
 	}
 }
+
+// TestSettingsNeverEchoASecret: whatever the value, parsed or not, the
+// message that refuses it never shows the password written in it.
+func TestSettingsNeverEchoASecret(t *testing.T) {
+	tests := []struct{ name, value string }{
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret@h:notaport"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret@h:25:26"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret@[::1"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret%zz@h:25"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret\x01@h:25"},
+		{"AIRLOCK_SMTP_URL", " smtp://u:secret@h:25"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:secret@mail.example.com"},
+		{"AIRLOCK_SMTP_URL", "smtps://u:secret@mail.example.com:0"},
+		{"AIRLOCK_SMTP_URL", "http://u:secret@mail.example.com"},
+		{"AIRLOCK_SMTP_URL", "smtp://u:se@cret@h:x"},
+		{"AIRLOCK_DATABASE_URL", "postgres://u:secret@h:notaport/db"},
+		{"AIRLOCK_DATABASE_URL", "postgresql://u:secret@h:5432:1/db"},
+		{"AIRLOCK_DATABASE_URL", "postgres://u:secret@[::1/db"},
+		{"AIRLOCK_DATABASE_URL", "postgres://u:secret%zz@h/db"},
+		{"AIRLOCK_DATABASE_URL", "postgres://u:secret@h/db\x7f"},
+		{"AIRLOCK_DATABASE_URL", "postgres://u:secret@h/db?sslmode=bogus"},
+		{"AIRLOCK_DATABASE_URL", "postgres://u:secret@127.0.0.1:1/db?sslmode=disable&connect_timeout=2"},
+		{"AIRLOCK_DATABASE_URL", "mysql://u:secret@h/db"},
+		{"AIRLOCK_DATABASE_URL", "host=h user=u password=secret dbname=db"},
+		{"AIRLOCK_DATABASE_URL", "postgres:/u:secret@h/db"},
+		{"AIRLOCK_PUBLIC_URL", "https://u:secret@accounts.example.com:bad"},
+		{"AIRLOCK_PUBLIC_URL", "https://u:secret@accounts.example.com"},
+		{"AIRLOCK_APP_URL", "https://u:secret@app.example.com:bad"},
+		{"AIRLOCK_SERVERS", "eu=Europe=https://u:secret@eu.example.com:bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
+			p := newProgram(t, map[string]string{tt.name: tt.value})
+			err := p.refusedStart()
+			if err == nil || !strings.Contains(err.Error(), tt.name) {
+				t.Fatalf("%s=%q: %v", tt.name, tt.value, err)
+			}
+			if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "ecre") {
+				t.Errorf("the error shows the password: %v", err)
+			}
+			if logs := p.logs.String(); strings.Contains(logs, "ecre") {
+				t.Errorf("stderr shows the password:\n%s", logs)
+			}
+		})
+	}
+}
