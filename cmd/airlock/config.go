@@ -1,14 +1,12 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -204,11 +202,7 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 
 	c.AppURL = get("AIRLOCK_APP_URL", "")
 	if c.AppURL != "" {
-		au, err := parseURL(c.AppURL)
-		if err == nil && (au.Scheme == "" || au.Scheme == "javascript" || au.Scheme == "data") {
-			err = fmt.Errorf("want an absolute URL such as myapp://login or https://…")
-		}
-		check("AIRLOCK_APP_URL", c.AppURL, err)
+		check("AIRLOCK_APP_URL", c.AppURL, checkAppURL(c.AppURL))
 	}
 
 	tp := get("AIRLOCK_TRUSTED_PROXIES", "")
@@ -277,58 +271,93 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	return c, nil
 }
 
-// parseServers reads "id=Name=https://url,…" or a path to a JSON file
-// holding [{"id","name","url"}] or {"servers":[…]}.
-func parseServers(v string) ([]server, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return []server{}, nil
+// appSchemeRE is a private-use URI scheme in reverse-DNS form followed by
+// one slash, as RFC 8252 §7.1 asks of apps: com.example.fieldapp:/done.
+var appSchemeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:/([^/]|$)`)
+
+// checkAppURL accepts the "Return to the app" link by allowlist: https://…,
+// http:// on a loopback host, or an app's reverse-DNS scheme. It is a link
+// on a page users trust: javascript:, data:, file: or an unowned scheme
+// (myapp://, which any app may claim) must never get there.
+func checkAppURL(v string) error {
+	const want = "want https://…, http:// on a loopback host, or an app's reverse-DNS scheme such as com.example.fieldapp:/done (RFC 8252 §7.1)"
+	if err := checkURLText(v); err != nil {
+		return err
 	}
-	var list []server
-	if !strings.Contains(v, "=") {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return nil, fmt.Errorf("read server directory: %w", err)
+	if strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") {
+		if err := checkWebURL(v, true); err != nil {
+			return fmt.Errorf("%s: %w", want, err)
 		}
-		var wrapped struct {
-			Servers []server `json:"servers"`
-		}
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		if strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
-			err = dec.Decode(&wrapped)
-			list = wrapped.Servers
-		} else {
-			err = dec.Decode(&list)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("parse server directory %s: %w", v, err)
-		}
-	} else {
-		for i, entry := range strings.Split(v, ",") {
-			parts := strings.SplitN(strings.TrimSpace(entry), "=", 3)
-			if len(parts) != 3 {
-				// The entry is not quoted: it may hold a URL's password.
-				return nil, fmt.Errorf("entry %d: want id=Name=https://url", i+1)
-			}
-			list = append(list, server{ID: parts[0], Name: parts[1], URL: parts[2]})
-		}
+		return nil
 	}
-	seen := map[string]bool{}
-	for _, s := range list {
-		if s.ID == "" || s.Name == "" {
-			return nil, fmt.Errorf("entry %q: id and name are required", s.ID)
-		}
-		if seen[s.ID] {
-			return nil, fmt.Errorf("id %q appears twice", s.ID)
-		}
-		seen[s.ID] = true
-		u, err := url.Parse(s.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("entry %q: url must be http(s)://host", s.ID)
+	if !appSchemeRE.MatchString(v) {
+		return errors.New(want)
+	}
+	if _, err := parseURL(v); err != nil {
+		return fmt.Errorf("%s: %w", want, err)
+	}
+	return nil
+}
+
+// checkURLText accepts printable ASCII without spaces or backslashes, which
+// browsers and apps read as "/": anything else is percent-encoded, and an
+// international host name is written in punycode.
+func checkURLText(v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return errors.New("a URL is printable ASCII without spaces or backslashes (percent-encode the rest; punycode for host names)")
 		}
 	}
-	return list, nil
+	return nil
+}
+
+// hostnameRE is a DNS name: letters, digits and hyphens in dot-separated labels.
+var hostnameRE = regexp.MustCompile(`^(?i)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// checkWebURL accepts https://host[:port][/path], or http:// when the host
+// is this machine: a password sent to any other http:// URL crosses the
+// network in clear. User info is never accepted; a query and a fragment
+// only when withQuery is set.
+func checkWebURL(v string, withQuery bool) error {
+	if err := checkURLText(v); err != nil {
+		return err
+	}
+	u, err := parseURL(v)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(v, u.Scheme+"://") || u.Opaque != "" {
+		return errors.New("want https://host[:port][/path]")
+	}
+	if u.User != nil {
+		return errors.New("no user name or password in the URL")
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return errors.New("no IPv6 zone in the host")
+		}
+	} else if host == "" || len(host) > 253 || !hostnameRE.MatchString(host) {
+		return errors.New("want a host name (letters, digits, hyphens, dots) or an IP address")
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return errors.New("empty port")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New("the port must be from 1 to 65535")
+		}
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopbackHost(host):
+	default:
+		return errors.New("want https://, or http:// on a loopback host only")
+	}
+	if !withQuery && (u.RawQuery != "" || u.ForceQuery || strings.Contains(v, "#")) {
+		return errors.New("no query or fragment")
+	}
+	return nil
 }
 
 // checkSMTPURL accepts smtp://[user:pass@]host:port and smtps://….

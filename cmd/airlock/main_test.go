@@ -290,7 +290,7 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 		"AIRLOCK_SMTP_URL":                "http://mail.example.com",
 		"AIRLOCK_RESET_TOKEN_TTL":         "forever",
 		"AIRLOCK_SERVERS":                 "eu=Europe",
-		"AIRLOCK_APP_URL":                 "javascript:alert(1)",
+		"AIRLOCK_APP_URL":                 "vbscript:msgbox(1)",
 		"AIRLOCK_TRUSTED_PROXIES":         "10.0.0.0/99",
 		"AIRLOCK_LIMIT_FORGOT_PER_IP":     "lots",
 		"AIRLOCK_LIMIT_RESET_PER_ACCOUNT": "3/ever",
