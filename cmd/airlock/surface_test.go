@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -193,5 +196,55 @@ func TestSettingsNeverEchoASecret(t *testing.T) {
 				t.Errorf("stderr shows the password:\n%s", logs)
 			}
 		})
+	}
+}
+
+// TestUserAddRunsNoJobs: the command line never runs queued jobs. A forgot
+// request queued by the server stays queued for the server's workers: a CLI
+// would send its email to its own dev mailbox, where it is lost.
+func TestUserAddRunsNoJobs(t *testing.T) {
+	p := newProgram(t, nil)
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	queued := func() int {
+		t.Helper()
+		cfg, err := loadConfig(p.getenv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), airlock.SystemClock{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.db.Close()
+		n, err := a.db.CountJobs(ctx, airlock.JobForgot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	// Queue a forgot request as the server's handler does.
+	cfg, err := loadConfig(p.getenv, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), airlock.SystemClock{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.accounts.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	a.db.Close()
+	if n := queued(); n != 1 {
+		t.Fatalf("%d forgot requests queued, want 1", n)
+	}
+	if out, err := p.run("", "user", "add", "--email", "bob@example.com"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	if n := queued(); n != 1 {
+		t.Fatalf("the command line ran the server's queued jobs: %d left", n)
 	}
 }

@@ -95,9 +95,10 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if u.PasswordHash == "" {
 			fmt.Fprintf(stdout, "no password set: the user can choose one at %s/password/forgot\n", cfg.PublicURL)
 		}
-		// Deliver any email the command queued before exiting.
-		_, err = a.accounts.ProcessDue(ctx)
-		return err
+		// The command line never runs queued jobs: they may be the server's,
+		// and an email sent from here would land in this process's own dev
+		// mailbox and be lost. The server's workers send them.
+		return nil
 	case "set-password":
 		if !*pwStdin {
 			return &usageError{"user set-password: --password-stdin is required (a password on the command line leaks into the shell history)"}
