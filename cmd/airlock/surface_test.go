@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // refusedStart runs `airlock serve` expecting it to refuse to start, and
@@ -199,6 +200,22 @@ func TestSettingsNeverEchoASecret(t *testing.T) {
 	}
 }
 
+// app opens the program's database and services directly, as a second
+// process would.
+func (p *program) app() *app {
+	p.t.Helper()
+	cfg, err := loadConfig(p.getenv, nil)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), airlock.SystemClock{})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { a.db.Close() })
+	return a
+}
+
 // TestUserAddRunsNoJobs: the command line never runs queued jobs. A forgot
 // request queued by the server stays queued for the server's workers: a CLI
 // would send its email to its own dev mailbox, where it is lost.
@@ -208,36 +225,19 @@ func TestUserAddRunsNoJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
+	a := p.app()
+	// Queue a forgot request as the server's handler does.
+	if err := a.accounts.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	queued := func() int {
 		t.Helper()
-		cfg, err := loadConfig(p.getenv, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), airlock.SystemClock{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer a.db.Close()
 		n, err := a.db.CountJobs(ctx, airlock.JobForgot)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
-	// Queue a forgot request as the server's handler does.
-	cfg, err := loadConfig(p.getenv, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := newApp(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), airlock.SystemClock{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := a.accounts.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
-		t.Fatal(err)
-	}
-	a.db.Close()
 	if n := queued(); n != 1 {
 		t.Fatalf("%d forgot requests queued, want 1", n)
 	}
@@ -246,5 +246,58 @@ func TestUserAddRunsNoJobs(t *testing.T) {
 	}
 	if n := queued(); n != 1 {
 		t.Fatalf("the command line ran the server's queued jobs: %d left", n)
+	}
+}
+
+// TestTerminalOutputEscaped: what users typed (an email at sign-in, a name,
+// a browser's user agent) reaches the operator's terminal escaped: no
+// escape sequence, C1 control, bidi override or line break gets through.
+func TestTerminalOutputEscaped(t *testing.T) {
+	p := newProgram(t, nil)
+	if _, err := p.run("", "migrate"); err != nil {
+		t.Fatal(err)
+	}
+	a := p.app()
+	ctx := context.Background()
+	const hostile = "x\x1b]52;c;AAAA\x07\x1b[2J\u009b31m\u202eevil\u2028\u2029\r\nFORGED ROW\t\x7f\u0085\u2066\\x1b"
+	now := time.Now()
+	for _, e := range []*airlock.AuditEvent{
+		{At: now, Kind: "login_failed", Subject: "ada" + hostile + "@example.com", IP: "192.0.2.1", UserAgent: "Mozilla" + hostile, Outcome: "refused", Detail: "bad password" + hostile},
+		{At: now, Kind: "rate_limited" + hostile, ActorID: "id" + hostile, IP: "192.0.2.1" + hostile, Outcome: "refused" + hostile,
+			Detail: "a raw \x9b byte, which an 8-bit terminal reads as CSI"},
+	} {
+		if err := a.db.InsertAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Older data, or data written by another tool, is not trusted either.
+	u := &airlock.User{ID: "u1" + hostile, Email: "bob" + hostile + "@example.com", FirstName: "Bob" + hostile, LastName: hostile,
+		Language: "en" + hostile, Active: true, CreatedAt: now, UpdatedAt: now}
+	if err := a.db.CreateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"audit"}, {"user", "list"}} {
+		out, err := p.run("", args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if args[0] == "audit" && (!utf8.ValidString(out) || !strings.Contains(out, `a raw \x9b byte`)) {
+			t.Errorf("audit prints invalid UTF-8 raw:\n%q", out)
+		}
+		for i, r := range out {
+			if r != '\n' && unsafeRune(r) {
+				t.Errorf("%v prints %U raw at byte %d", args, r, i)
+			}
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, "FORGED") {
+				t.Errorf("%v: a typed line break starts a line of its own:\n%s", args, out)
+			}
+		}
+		for _, want := range []string{`\x1b`, `\u009b`, `\u202e`, `\u2028`, `\x0a`, `\\x1b`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%v: %s missing from:\n%s", args, want, out)
+			}
+		}
 	}
 }
