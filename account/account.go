@@ -27,6 +27,9 @@ type Config struct {
 	SessionIdle     time.Duration
 	SessionAbsolute time.Duration
 	TempPasswordTTL time.Duration
+	// AuditRetention is how long audit events are kept before they are
+	// pruned (SPEC §6.14).
+	AuditRetention time.Duration
 
 	LimitForgotPerIP     Rate
 	LimitResetPerAccount Rate
@@ -43,6 +46,7 @@ func DefaultConfig(publicURL *url.URL) Config {
 		SessionIdle:          30 * time.Minute,
 		SessionAbsolute:      12 * time.Hour,
 		TempPasswordTTL:      72 * time.Hour,
+		AuditRetention:       400 * 24 * time.Hour,
 		LimitForgotPerIP:     Rate{N: 20, Per: 10 * time.Minute},
 		LimitResetPerAccount: Rate{N: 3, Per: time.Hour},
 		LimitBadTokenPerIP:   Rate{N: 20, Per: 10 * time.Minute},

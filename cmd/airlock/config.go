@@ -40,6 +40,7 @@ type config struct {
 	PasswordMinLength    int
 	Argon2               password.Params
 	HashConcurrency      int
+	AuditRetention       time.Duration
 }
 
 type server = airlock.Server
@@ -261,6 +262,10 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	}
 	check("AIRLOCK_HASH_CONCURRENCY", hc, err)
 
+	ar := get("AIRLOCK_AUDIT_RETENTION", "400d")
+	c.AuditRetention, err = parseRetention(ar)
+	check("AIRLOCK_AUDIT_RETENTION", ar, err)
+
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
@@ -358,6 +363,30 @@ func checkWebURL(v string, withQuery bool) error {
 		return errors.New("no query or fragment")
 	}
 	return nil
+}
+
+// daysRE is a whole number of days, such as 400d.
+var daysRE = regexp.MustCompile(`^[0-9]{1,5}d$`)
+
+// parseRetention reads a Go duration or a whole number of days (400d),
+// from 1 day to 3650 days: pruning sooner would lose the record of an
+// attack before anyone looks; keeping more only grows the table.
+func parseRetention(v string) (time.Duration, error) {
+	const day = 24 * time.Hour
+	var d time.Duration
+	if daysRE.MatchString(v) {
+		n, _ := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		d = time.Duration(n) * day
+	} else {
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, errors.New("want a whole number of days such as 400d, or a Go duration such as 720h")
+		}
+	}
+	if d < day || d > 3650*day {
+		return 0, errors.New("must be between 1d and 3650d")
+	}
+	return d, nil
 }
 
 // checkSMTPURL accepts smtp://[user:pass@]host:port and smtps://….

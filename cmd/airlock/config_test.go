@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock/account"
 )
 
 // TestServerDirectoryAllowlist: the server directory is shown to every
@@ -171,5 +174,34 @@ func TestDirectoryRefusedAtStart(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "AIRLOCK_SERVERS") || strings.Contains(err.Error(), "secret") {
 			t.Errorf("AIRLOCK_SERVERS=%q: %v", v, err)
 		}
+	}
+}
+
+// TestAuditRetention: AIRLOCK_AUDIT_RETENTION takes a Go duration or whole
+// days, from 1 day to 10 years, and reaches the account rules.
+func TestAuditRetention(t *testing.T) {
+	const day = 24 * time.Hour
+	good := map[string]time.Duration{"": 400 * day, "30d": 30 * day, "1d": day, "3650d": 3650 * day,
+		"720h": 30 * day, "24h": day, "87600h": 3650 * day, "36h30m": 36*time.Hour + 30*time.Minute}
+	for v, want := range good {
+		p := newProgram(t, map[string]string{"AIRLOCK_AUDIT_RETENTION": v})
+		c, err := loadConfig(p.getenv, nil)
+		if err != nil || c.AuditRetention != want {
+			t.Errorf("AIRLOCK_AUDIT_RETENTION=%q: %v, %v; want %v", v, c, err, want)
+			continue
+		}
+		if got := p.app().accounts.Config().AuditRetention; got != want {
+			t.Errorf("AIRLOCK_AUDIT_RETENTION=%q: the account rules keep events %v, want %v", v, got, want)
+		}
+	}
+	for _, v := range []string{"0d", "0", "3651d", "87601h", "23h", "23h59m", "1.5d", "d", "-5d", "+5d", "-720h",
+		"forever", "400", "1e3d", "5 d", "5D", "99999999999999999999d", "400d "} {
+		p := newProgram(t, map[string]string{"AIRLOCK_AUDIT_RETENTION": v})
+		if _, err := loadConfig(p.getenv, nil); err == nil || !strings.Contains(err.Error(), "AIRLOCK_AUDIT_RETENTION") {
+			t.Errorf("AIRLOCK_AUDIT_RETENTION=%q: %v", v, err)
+		}
+	}
+	if got := account.DefaultConfig(nil).AuditRetention; got != 400*day {
+		t.Errorf("DefaultConfig's AuditRetention = %v, want 400 days", got)
 	}
 }

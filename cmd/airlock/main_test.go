@@ -299,6 +299,7 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 		"AIRLOCK_PASSWORD_MIN_LENGTH":     "6",
 		"AIRLOCK_ARGON2":                  "m=0",
 		"AIRLOCK_HASH_CONCURRENCY":        "0",
+		"AIRLOCK_AUDIT_RETENTION":         "12h",
 	}
 	for name, value := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -148,6 +148,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg := account.DefaultConfig(cfg.PublicURL)
 	acfg.AppURL = cfg.AppURL
 	acfg.ResetTokenTTL = cfg.ResetTokenTTL
+	acfg.AuditRetention = cfg.AuditRetention
 	acfg.LimitForgotPerIP = cfg.LimitForgotPerIP
 	acfg.LimitResetPerAccount = cfg.LimitResetPerAccount
 	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP
