@@ -60,11 +60,13 @@ var secretSettings = map[string]bool{"AIRLOCK_DATABASE_URL": true, "AIRLOCK_SMTP
 func (e *settingError) Error() string {
 	var msg string
 	if secretSettings[e.name] {
-		msg = fmt.Sprintf("bad setting %s (value not shown: it may hold a password): %v", e.name, e.err)
+		msg = fmt.Sprintf(" (value not shown: it may hold a password): %v", e.err)
 	} else {
-		msg = fmt.Sprintf("bad setting %s=%q: %v", e.name, redactUserinfo(e.value), e.err)
+		msg = fmt.Sprintf("=%q: %v", redactUserinfo(e.value), e.err)
 	}
-	return hidePassword(msg, e.value)
+	// The name stays out of hidePassword: a one-letter password must not
+	// erase it.
+	return "bad setting " + e.name + hidePassword(msg, e.value)
 }
 
 // redactUserinfo hides everything between a scheme and the last "@" of v:

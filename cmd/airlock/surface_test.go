@@ -182,6 +182,9 @@ func TestSettingsNeverEchoASecret(t *testing.T) {
 		{"AIRLOCK_PUBLIC_URL", "https://u:secret@accounts.example.com"},
 		{"AIRLOCK_APP_URL", "https://u:secret@app.example.com:bad"},
 		{"AIRLOCK_SERVERS", "eu=Europe=https://u:secret@eu.example.com:bad"},
+		// A one-letter password is hidden without hiding the variable's name.
+		{"AIRLOCK_SMTP_URL", "smtp://u:A@h:notaport"},
+		{"AIRLOCK_PUBLIC_URL", "https://u:L@h:bad"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
