@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/edge"
@@ -37,6 +39,13 @@ func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 		s.handleNotFound(w, r)
 		return
 	}
+	// A loopback client is not enough: a site whose name an attacker
+	// points at 127.0.0.1 (DNS rebinding) would read the links in the
+	// browser of someone on this machine. Its name is in Host.
+	if !isLoopbackHost(r.Host) {
+		s.handleNotFound(w, r)
+		return
+	}
 	p := s.newPage(r, "", "devmail.title")
 	type item struct {
 		To, Subject, Text, At string
@@ -49,4 +58,25 @@ func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Data["Messages"] = items
 	s.render(w, http.StatusOK, "devmail", p)
+}
+
+// isLoopbackHost reports whether a Host header names this machine only:
+// localhost, a name under .localhost, 127.0.0.0/8 or [::1], with or
+// without a port.
+func isLoopbackHost(hostport string) bool {
+	host := hostport
+	if h, port, err := net.SplitHostPort(hostport); err == nil {
+		if strings.Trim(port, "0123456789") != "" {
+			return false
+		}
+		host = h
+	} else if strings.HasPrefix(hostport, "[") && strings.HasSuffix(hostport, "]") {
+		host = hostport[1 : len(hostport)-1]
+	}
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") && len(host) > len(".localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.Zone() == "" && a.IsLoopback()
 }

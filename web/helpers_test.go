@@ -86,7 +86,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 		o.hasher = password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second)
 	}
 	e.svc = account.New(log, cfg, db, o.hasher, password.NewPolicy(12), tpl, sender, e.clock)
-	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL}, e.svc, db, box, nil)
+	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL}, e.svc, db, box)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,9 +40,6 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", s.static)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
-	if s.metrics != nil {
-		mux.Handle("GET /metrics", s.metrics)
-	}
 	mux.HandleFunc("/", s.handleNotFound)
 
 	// Cross-origin protection refuses state-changing requests sent by

@@ -43,13 +43,13 @@ type Server struct {
 	pages      map[string]*template.Template
 	static     http.Handler
 	secure     bool
-	metrics    http.Handler
 }
 
 // NewServer returns the web handler. devMailbox is nil in production: the
-// /dev/mail route then does not exist. metrics may be nil.
-func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox, metrics http.Handler) (http.Handler, error) {
-	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox, metrics: metrics,
+// /dev/mail route then does not exist. It never serves /metrics: that is the
+// operator's listener's job.
+func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox) (http.Handler, error) {
+	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox,
 		secure: cfg.PublicURL.Scheme == "https"}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -58,8 +58,25 @@ func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinge
 	if err != nil {
 		return nil, err
 	}
-	s.static = http.StripPrefix("/static/", http.FileServer(http.FS(staticFS)))
+	s.static = http.StripPrefix("/static/", http.FileServerFS(filesOnly{staticFS}))
 	return s.routes(), nil
+}
+
+// filesOnly is a file system whose directories do not exist, so that the
+// file server answers 404 for them instead of listing what is inside.
+type filesOnly struct{ fs.FS }
+
+// Open opens name if it is a regular file.
+func (f filesOnly) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := file.Stat(); err != nil || !st.Mode().IsRegular() {
+		file.Close()
+		return nil, fs.ErrNotExist
+	}
+	return file, nil
 }
 
 func (s *Server) parseTemplates() error {

@@ -26,7 +26,7 @@ func TestMobileAppEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	smtp := mailtest.Start(t)
-	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_APP_URL": "fieldapp://signed-out"})
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_APP_URL": "com.example.fieldapp:/signed-out"})
 	p.env["AIRLOCK_SERVERS"] = "eu=Europe=" + p.url("") + ",na=North America=https://na.example.com"
 	if _, err := p.run("the old password, long enough\n", "user", "add", "--email", "fay@example.com", "--group", "mobile", "--password-stdin"); err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func TestMobileAppEndToEnd(t *testing.T) {
 	if loc != "/login?m=reset&app=1" {
 		t.Fatalf("after the web reset → %q", loc)
 	}
-	if _, body := get(t, c, p.url(loc)); !strings.Contains(body, `href="fieldapp://signed-out"`) {
+	if _, body := get(t, c, p.url(loc)); !strings.Contains(body, `href="com.example.fieldapp:/signed-out"`) {
 		t.Fatal("no Return to the app after a reset started from the app")
 	}
 }

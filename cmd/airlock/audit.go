@@ -51,7 +51,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tKIND\tOUTCOME\tACTOR\tSUBJECT\tIP\tDETAIL")
+	printRow(tw, "TIME", "KIND", "OUTCOME", "ACTOR", "SUBJECT", "IP", "DETAIL", "USER AGENT")
 	for _, e := range events {
 		actor := e.ActorEmail
 		if actor == "" {
@@ -61,8 +61,8 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		if subject == "" {
 			subject = e.SubjectID
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format("2006-01-02T15:04:05Z"), e.Kind, e.Outcome,
-			dash(actor), dash(subject), dash(e.IP), e.Detail)
+		printRow(tw, e.At.UTC().Format("2006-01-02T15:04:05Z"), e.Kind, e.Outcome,
+			dash(actor), dash(subject), dash(e.IP), dash(e.Detail), dash(e.UserAgent))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d of %d events\n", len(events), total)

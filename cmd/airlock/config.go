@@ -1,13 +1,13 @@
 package main
 
 import (
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
-	"os"
+	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
@@ -21,6 +21,7 @@ import (
 // config is every setting of SPEC §3, read from the environment.
 type config struct {
 	Listen               string
+	MetricsListen        string
 	PublicURL            *url.URL
 	DatabaseURL          string
 	SMTPURL              string
@@ -39,6 +40,7 @@ type config struct {
 	PasswordMinLength    int
 	Argon2               password.Params
 	HashConcurrency      int
+	AuditRetention       time.Duration
 }
 
 type server = airlock.Server
@@ -49,13 +51,78 @@ type settingError struct {
 	err         error
 }
 
+// secretSettings are the variables whose value may hold a password, in
+// any form (user:pass@ or password=…): their value is never shown.
+var secretSettings = map[string]bool{"AIRLOCK_DATABASE_URL": true, "AIRLOCK_SMTP_URL": true}
+
+// Error names the variable and never shows a password written in the value,
+// whether or not the value parses (SPEC §3).
 func (e *settingError) Error() string {
-	v := e.value
-	// A URL's password is never echoed back.
-	if u, err := url.Parse(v); err == nil && u.User != nil {
-		v = u.Redacted()
+	var msg string
+	if secretSettings[e.name] {
+		msg = fmt.Sprintf(" (value not shown: it may hold a password): %v", e.err)
+	} else {
+		msg = fmt.Sprintf("=%q: %v", redactUserinfo(e.value), e.err)
 	}
-	return fmt.Sprintf("bad setting %s=%q: %v", e.name, v, e.err)
+	// The name stays out of hidePassword: a one-letter password must not
+	// erase it.
+	return "bad setting " + e.name + hidePassword(msg, e.value)
+}
+
+// redactUserinfo hides everything between a scheme and the last "@" of v:
+// a URL's user info is never shown, even when v does not parse.
+func redactUserinfo(v string) string {
+	at := strings.LastIndex(v, "@")
+	if at < 0 {
+		return v
+	}
+	prefix := ""
+	if i := strings.Index(v[:at], "://"); i >= 0 && schemeRE.MatchString(v[:i]) {
+		prefix = v[:i+3]
+	}
+	return prefix + "***" + v[at:]
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*$`)
+
+// hidePassword replaces in msg the password of a scheme://user:pass@ value
+// (from the first colon after the scheme to the last "@", so that a
+// malformed value is covered too), as written, quoted or decoded. A second
+// line of defence: messages are built not to quote such values at all.
+func hidePassword(msg, value string) string {
+	_, rest, ok := strings.Cut(value, ":")
+	if !ok {
+		return msg
+	}
+	rest = strings.TrimLeft(rest, "/")
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return msg
+	}
+	_, pw, ok := strings.Cut(rest[:at], ":")
+	if !ok || pw == "" {
+		return msg
+	}
+	forms := []string{pw, strings.Trim(strconv.Quote(pw), `"`)}
+	if d, err := url.PathUnescape(pw); err == nil {
+		forms = append(forms, d)
+	}
+	for _, f := range forms {
+		if f != "" {
+			msg = strings.ReplaceAll(msg, f, "***")
+		}
+	}
+	return msg
+}
+
+// parseURL parses a URL-ish setting. Its error says nothing of the value:
+// the parser's own messages repeat the URL, or part of it, password included.
+func parseURL(v string) (*url.URL, error) {
+	u, err := url.Parse(v)
+	if err != nil {
+		return nil, errors.New("not a URL")
+	}
+	return u, nil
 }
 
 // loadConfig reads the settings; overrides (from serve's flags) win.
@@ -82,8 +149,16 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 		check("AIRLOCK_LISTEN", c.Listen, err)
 	}
 
+	c.MetricsListen = get("AIRLOCK_METRICS_LISTEN", "")
+	if c.MetricsListen != "" {
+		check("AIRLOCK_METRICS_LISTEN", c.MetricsListen, checkListenAddr(c.MetricsListen))
+		if c.MetricsListen == c.Listen {
+			check("AIRLOCK_METRICS_LISTEN", c.MetricsListen, fmt.Errorf("must differ from AIRLOCK_LISTEN: /metrics is never served on the public listener"))
+		}
+	}
+
 	pub := get("AIRLOCK_PUBLIC_URL", "http://localhost:8080")
-	u, err := url.Parse(pub)
+	u, err := parseURL(pub)
 	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
 		err = fmt.Errorf("want an origin like https://accounts.example.com")
 	}
@@ -94,22 +169,21 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	}
 
 	c.DatabaseURL = get("AIRLOCK_DATABASE_URL", "sqlite:airlock.db")
-	if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want sqlite:PATH or postgres://…"))
-	} else if c.DatabaseURL == "sqlite:" {
+	switch {
+	case c.DatabaseURL == "sqlite:":
 		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("the sqlite path is empty"))
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		if _, err := parseURL(c.DatabaseURL); err != nil {
+			check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want postgres://user:pass@host:port/db?…: %w", err))
+		}
+	default:
+		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want sqlite:PATH or postgres://…"))
 	}
 
 	c.SMTPURL = get("AIRLOCK_SMTP_URL", "")
 	if c.SMTPURL != "" {
-		su, err := url.Parse(c.SMTPURL)
-		if err == nil && su.Scheme != "smtp" && su.Scheme != "smtps" {
-			err = fmt.Errorf("want smtp://[user:pass@]host:port or smtps://…")
-		}
-		if err != nil {
-			// Never echo the URL: it may hold the SMTP password.
-			errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: %v", err))
-		}
+		check("AIRLOCK_SMTP_URL", c.SMTPURL, checkSMTPURL(c.SMTPURL))
 	}
 	if c.SMTPURL == "" && c.PublicURL != nil && !isLoopbackHost(c.PublicURL.Hostname()) {
 		// The dev mailbox shows every reset link to whoever opens it: it is
@@ -131,11 +205,7 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 
 	c.AppURL = get("AIRLOCK_APP_URL", "")
 	if c.AppURL != "" {
-		au, err := url.Parse(c.AppURL)
-		if err == nil && (au.Scheme == "" || au.Scheme == "javascript" || au.Scheme == "data") {
-			err = fmt.Errorf("want an absolute URL such as myapp://login or https://…")
-		}
-		check("AIRLOCK_APP_URL", c.AppURL, err)
+		check("AIRLOCK_APP_URL", c.AppURL, checkAppURL(c.AppURL))
 	}
 
 	tp := get("AIRLOCK_TRUSTED_PROXIES", "")
@@ -194,6 +264,10 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	}
 	check("AIRLOCK_HASH_CONCURRENCY", hc, err)
 
+	ar := get("AIRLOCK_AUDIT_RETENTION", "400d")
+	c.AuditRetention, err = parseRetention(ar)
+	check("AIRLOCK_AUDIT_RETENTION", ar, err)
+
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
@@ -204,57 +278,149 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	return c, nil
 }
 
-// parseServers reads "id=Name=https://url,…" or a path to a JSON file
-// holding [{"id","name","url"}] or {"servers":[…]}.
-func parseServers(v string) ([]server, error) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return []server{}, nil
+// appSchemeRE is a private-use URI scheme in reverse-DNS form followed by
+// one slash, as RFC 8252 §7.1 asks of apps: com.example.fieldapp:/done.
+var appSchemeRE = regexp.MustCompile(`^[a-z][a-z0-9-]*(\.[a-z0-9-]+)+:/([^/]|$)`)
+
+// checkAppURL accepts the "Return to the app" link by allowlist: https://…,
+// http:// on a loopback host, or an app's reverse-DNS scheme. It is a link
+// on a page users trust: javascript:, data:, file: or an unowned scheme
+// (myapp://, which any app may claim) must never get there.
+func checkAppURL(v string) error {
+	const want = "want https://…, http:// on a loopback host, or an app's reverse-DNS scheme such as com.example.fieldapp:/done (RFC 8252 §7.1)"
+	if err := checkURLText(v); err != nil {
+		return err
 	}
-	var list []server
-	if !strings.Contains(v, "=") {
-		b, err := os.ReadFile(v)
-		if err != nil {
-			return nil, fmt.Errorf("read server directory: %w", err)
+	if strings.HasPrefix(v, "https://") || strings.HasPrefix(v, "http://") {
+		if err := checkWebURL(v, true); err != nil {
+			return fmt.Errorf("%s: %w", want, err)
 		}
-		var wrapped struct {
-			Servers []server `json:"servers"`
+		return nil
+	}
+	if !appSchemeRE.MatchString(v) {
+		return errors.New(want)
+	}
+	if _, err := parseURL(v); err != nil {
+		return fmt.Errorf("%s: %w", want, err)
+	}
+	return nil
+}
+
+// checkURLText accepts printable ASCII without spaces or backslashes, which
+// browsers and apps read as "/": anything else is percent-encoded, and an
+// international host name is written in punycode.
+func checkURLText(v string) error {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return errors.New("a URL is printable ASCII without spaces or backslashes (percent-encode the rest; punycode for host names)")
 		}
-		dec := json.NewDecoder(strings.NewReader(string(b)))
-		dec.DisallowUnknownFields()
-		if strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
-			err = dec.Decode(&wrapped)
-			list = wrapped.Servers
-		} else {
-			err = dec.Decode(&list)
+	}
+	return nil
+}
+
+// hostnameRE is a DNS name: letters, digits and hyphens in dot-separated labels.
+var hostnameRE = regexp.MustCompile(`^(?i)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// checkWebURL accepts https://host[:port][/path], or http:// when the host
+// is this machine: a password sent to any other http:// URL crosses the
+// network in clear. User info is never accepted; a query and a fragment
+// only when withQuery is set.
+func checkWebURL(v string, withQuery bool) error {
+	if err := checkURLText(v); err != nil {
+		return err
+	}
+	u, err := parseURL(v)
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(v, u.Scheme+"://") || u.Opaque != "" {
+		return errors.New("want https://host[:port][/path]")
+	}
+	if u.User != nil {
+		return errors.New("no user name or password in the URL")
+	}
+	host := u.Hostname()
+	if a, err := netip.ParseAddr(host); err == nil {
+		if a.Zone() != "" {
+			return errors.New("no IPv6 zone in the host")
 		}
-		if err != nil {
-			return nil, fmt.Errorf("parse server directory %s: %w", v, err)
+	} else if host == "" || len(host) > 253 || !hostnameRE.MatchString(host) {
+		return errors.New("want a host name (letters, digits, hyphens, dots) or an IP address")
+	}
+	if strings.HasSuffix(u.Host, ":") {
+		return errors.New("empty port")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return errors.New("the port must be from 1 to 65535")
 		}
+	}
+	switch {
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopbackHost(host):
+	default:
+		return errors.New("want https://, or http:// on a loopback host only")
+	}
+	if !withQuery && (u.RawQuery != "" || u.ForceQuery || strings.Contains(v, "#")) {
+		return errors.New("no query or fragment")
+	}
+	return nil
+}
+
+// daysRE is a whole number of days, such as 400d.
+var daysRE = regexp.MustCompile(`^[0-9]{1,5}d$`)
+
+// parseRetention reads a Go duration or a whole number of days (400d),
+// from 1 day to 3650 days: pruning sooner would lose the record of an
+// attack before anyone looks; keeping more only grows the table.
+func parseRetention(v string) (time.Duration, error) {
+	const day = 24 * time.Hour
+	var d time.Duration
+	if daysRE.MatchString(v) {
+		n, _ := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		d = time.Duration(n) * day
 	} else {
-		for _, entry := range strings.Split(v, ",") {
-			parts := strings.SplitN(strings.TrimSpace(entry), "=", 3)
-			if len(parts) != 3 {
-				return nil, fmt.Errorf("entry %q: want id=Name=https://url", entry)
-			}
-			list = append(list, server{ID: parts[0], Name: parts[1], URL: parts[2]})
+		var err error
+		if d, err = time.ParseDuration(v); err != nil {
+			return 0, errors.New("want a whole number of days such as 400d, or a Go duration such as 720h")
 		}
 	}
-	seen := map[string]bool{}
-	for _, s := range list {
-		if s.ID == "" || s.Name == "" {
-			return nil, fmt.Errorf("entry %q: id and name are required", s.ID)
-		}
-		if seen[s.ID] {
-			return nil, fmt.Errorf("id %q appears twice", s.ID)
-		}
-		seen[s.ID] = true
-		u, err := url.Parse(s.URL)
-		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, fmt.Errorf("entry %q: url must be http(s)://host", s.ID)
-		}
+	if d < day || d > 3650*day {
+		return 0, errors.New("must be between 1d and 3650d")
 	}
-	return list, nil
+	return d, nil
+}
+
+// checkSMTPURL accepts smtp://[user:pass@]host:port and smtps://….
+func checkSMTPURL(v string) error {
+	const want = "want smtp://[user:pass@]host:port or smtps://[user:pass@]host:port"
+	u, err := parseURL(v)
+	if err != nil {
+		return fmt.Errorf("%s: %w", want, err)
+	}
+	if u.Scheme != "smtp" && u.Scheme != "smtps" || u.Opaque != "" {
+		return errors.New(want)
+	}
+	host, port, err := net.SplitHostPort(u.Host)
+	if err != nil || host == "" {
+		return errors.New(want)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%s, with a port from 1 to 65535", want)
+	}
+	return nil
+}
+
+// checkListenAddr accepts host:port with a port number from 1 to 65535.
+func checkListenAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("want host:port with a port from 1 to 65535")
+	}
+	return nil
 }
 
 // isLoopbackHost reports whether host names this machine only.

@@ -108,7 +108,8 @@ func newLogger(cfg *config, w io.Writer) *slog.Logger {
 func openStore(ctx context.Context, cfg *config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
+		// The driver's message should not hold the password; make sure.
+		return nil, fmt.Errorf("open the database of AIRLOCK_DATABASE_URL: %s", hidePassword(err.Error(), cfg.DatabaseURL))
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
@@ -152,6 +153,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg := account.DefaultConfig(cfg.PublicURL)
 	acfg.AppURL = cfg.AppURL
 	acfg.ResetTokenTTL = cfg.ResetTokenTTL
+	acfg.AuditRetention = cfg.AuditRetention
 	acfg.LimitForgotPerIP = cfg.LimitForgotPerIP
 	acfg.LimitResetPerAccount = cfg.LimitResetPerAccount
 	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP
@@ -159,6 +161,14 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg.LimitLoginPerIP = cfg.LimitLoginPerIP
 	a.accounts = account.New(log, acfg, db, a.hasher, password.NewPolicy(cfg.PasswordMinLength), templates, sender, clock)
 	return a, nil
+}
+
+// newHTTPServer returns a server with timeouts and size limits, so that slow
+// or oversized requests cannot hold connections or memory.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -209,7 +219,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(requests)
 
 	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
-		a.accounts, a.db, a.devMailbox, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		a.accounts, a.db, a.devMailbox)
 	if err != nil {
 		return err
 	}
@@ -224,36 +234,60 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("listen on %s (AIRLOCK_LISTEN): %w", cfg.Listen, err)
 	}
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	servers := []*http.Server{newHTTPServer(handler, log)}
+	listeners := []net.Listener{ln}
+	if cfg.MetricsListen != "" {
+		// Metrics tell how busy the service is and what runs it: they stay
+		// on an operator's listener, never on the public one.
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (AIRLOCK_METRICS_LISTEN): %w", cfg.MetricsListen, err)
+		}
+		metrics := http.NewServeMux()
+		metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		servers = append(servers, newHTTPServer(metrics, log))
+		listeners = append(listeners, mln)
+	}
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.accounts.RunWorkers(workCtx) })
 
 	fmt.Fprintf(stdout, "Airlock %s listening on http://%s (public URL %s)\n", version, ln.Addr(), cfg.PublicURL)
+	if len(listeners) > 1 {
+		fmt.Fprintf(stdout, "Prometheus metrics at http://%s/metrics\n", listeners[1].Addr())
+	}
 	if a.devMailbox != nil {
 		fmt.Fprintf(stdout, "No AIRLOCK_SMTP_URL: emails go to the dev mailbox at %s/dev/mail\n", cfg.PublicURL)
 	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	serveErr := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { serveErr <- srv.Serve(listeners[i]) }()
+	}
 
+	var failed error
 	select {
 	case err := <-serveErr:
-		stopWork()
-		wg.Wait()
-		return fmt.Errorf("serve: %w", err)
+		failed = fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
+		log.Info("shutting down")
 	}
-	log.Info("shutting down")
 	// In-flight requests finish first; then the workers stop between jobs.
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutCtx)
+	var shutErrs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutCtx); err != nil {
+			shutErrs = append(shutErrs, err)
+		}
+	}
 	stopWork()
 	wg.Wait()
-	if err != nil {
+	if failed != nil {
+		return failed
+	}
+	if err := errors.Join(shutErrs...); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	fmt.Fprintln(stdout, "Airlock stopped")

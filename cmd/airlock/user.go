@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -91,13 +92,14 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return cliError(err)
 		}
-		fmt.Fprintf(stdout, "created user %s <%s>\n", u.ID, u.Email)
+		fmt.Fprintf(stdout, "created user %s <%s>\n", terminalText(u.ID), terminalText(u.Email))
 		if u.PasswordHash == "" {
 			fmt.Fprintf(stdout, "no password set: the user can choose one at %s/password/forgot\n", cfg.PublicURL)
 		}
-		// Deliver any email the command queued before exiting.
-		_, err = a.accounts.ProcessDue(ctx)
-		return err
+		// The command line never runs queued jobs: they may be the server's,
+		// and an email sent from here would land in this process's own dev
+		// mailbox and be lost. The server's workers send them.
+		return nil
 	case "set-password":
 		if !*pwStdin {
 			return &usageError{"user set-password: --password-stdin is required (a password on the command line leaks into the shell history)"}
@@ -113,7 +115,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err := a.accounts.AdminSetPassword(ctx, account.Operator, u.ID, pw, "", *temporary, m); err != nil {
 			return cliError(err)
 		}
-		fmt.Fprintf(stdout, "password set for %s; all sessions and reset links of the user were revoked\n", u.Email)
+		fmt.Fprintf(stdout, "password set for %s; all sessions and reset links of the user were revoked\n", terminalText(u.Email))
 		return nil
 	case "list":
 		users, total, err := a.accounts.AdminListUsers(ctx, account.Operator, airlock.UserFilter{Query: *q, Group: *group, Limit: 500})
@@ -121,7 +123,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tLANGUAGE\tACTIVE\tGROUPS\tPASSWORD")
+		printRow(tw, "ID", "EMAIL", "NAME", "LANGUAGE", "ACTIVE", "GROUPS", "PASSWORD")
 		for _, u := range users {
 			pw := "set"
 			switch {
@@ -130,8 +132,8 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			case u.MustChangePassword:
 				pw = "temporary"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%t\t%s\t%s\n", u.ID, u.Email, strings.TrimSpace(u.FirstName+" "+u.LastName),
-				u.Language, u.Active, strings.Join(u.Groups, ","), pw)
+			printRow(tw, u.ID, u.Email, strings.TrimSpace(u.FirstName+" "+u.LastName),
+				u.Language, strconv.FormatBool(u.Active), strings.Join(u.Groups, ","), pw)
 		}
 		tw.Flush()
 		fmt.Fprintf(stdout, "%d users\n", total)
