@@ -97,7 +97,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 		return cliError(err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tQUEUED\tKIND\tUSER\tSTATE\tATTEMPTS\tDETAIL")
+	printRow(tw, "ID", "QUEUED", "KIND", "USER", "STATE", "ATTEMPTS", "DETAIL")
 	for _, j := range emails {
 		detail := j.Reply
 		switch j.State {
@@ -106,8 +106,10 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 		case airlock.EmailFailed:
 			detail = problemWords[account.DeliveryProblem(j)] + ": " + j.LastError
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\n", j.ID, j.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), j.EmailKind,
-			dash(j.UserID), j.State, j.Attempts, dash(detail))
+		// The server's words are the outside world's: escaped like any
+		// other text before they reach the operator's terminal.
+		printRow(tw, strconv.FormatInt(j.ID, 10), j.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), j.EmailKind,
+			dash(j.UserID), j.State, strconv.Itoa(j.Attempts), dash(detail))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d emails\n", len(emails))

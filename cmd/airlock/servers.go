@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/airlockhq/airlock"
+
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -73,7 +75,7 @@ func checkServerName(name string) error {
 		return errors.New("the name must have 1 to 100 characters")
 	}
 	for _, r := range name {
-		if unsafeRune(r) {
+		if airlock.UnsafeRune(r) {
 			return fmt.Errorf("the name holds the character %U (control, bidi control or line separator)", r)
 		}
 	}

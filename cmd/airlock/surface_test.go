@@ -288,7 +288,7 @@ func TestTerminalOutputEscaped(t *testing.T) {
 			t.Errorf("audit prints invalid UTF-8 raw:\n%q", out)
 		}
 		for i, r := range out {
-			if r != '\n' && unsafeRune(r) {
+			if r != '\n' && airlock.UnsafeRune(r) {
 				t.Errorf("%v prints %U raw at byte %d", args, r, i)
 			}
 		}

@@ -4,17 +4,10 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-)
 
-// unsafeRune reports whether r must never be shown as it is: a control
-// character (C0, DEL, C1), a bidi control (U+061C, U+200E, U+200F,
-// U+202A–U+202E, U+2066–U+2069), or a line or paragraph separator. Each
-// can move the cursor, hide text or reorder what is displayed.
-func unsafeRune(r rune) bool {
-	return unicode.Is(unicode.Cc, r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp)
-}
+	"github.com/airlockhq/airlock"
+)
 
 // terminalText returns s ready for an operator's terminal. What users typed
 // (an email at sign-in, a name, a user agent) could otherwise carry escape
@@ -25,7 +18,7 @@ func unsafeRune(r rune) bool {
 func terminalText(s string) string {
 	clean := true
 	for _, r := range s {
-		if r == '\\' || r == utf8.RuneError || unsafeRune(r) {
+		if r == '\\' || r == utf8.RuneError || airlock.UnsafeRune(r) {
 			clean = false
 			break
 		}
@@ -41,9 +34,9 @@ func terminalText(s string) string {
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '\\':
 			b.WriteString(`\\`)
-		case unsafeRune(r) && r < 0x80:
+		case airlock.UnsafeRune(r) && r < 0x80:
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unsafeRune(r):
+		case airlock.UnsafeRune(r):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
