@@ -96,6 +96,7 @@ type Tx interface {
 
 	InsertDevMail(ctx context.Context, m *DevMail) error
 	ListDevMail(ctx context.Context, limit int) ([]*DevMail, error)
+	DevMailByID(ctx context.Context, id int64) (*DevMail, error)
 	ClearDevMail(ctx context.Context) (int, error)
 
 	// LimitState returns a limiter key's theoretical arrival time (zero when

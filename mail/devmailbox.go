@@ -2,29 +2,29 @@ package mail
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/airlockhq/airlock"
 )
 
-// DevMailbox keeps the last messages in memory instead of sending them. It
+// DevStore is where the dev mailbox keeps its emails: the database, so
+// that they survive a restart (`airlock mail clear-dev` empties it).
+type DevStore interface {
+	InsertDevMail(ctx context.Context, m *airlock.DevMail) error
+	ListDevMail(ctx context.Context, limit int) ([]*airlock.DevMail, error)
+	DevMailByID(ctx context.Context, id int64) (*airlock.DevMail, error)
+}
+
+// DevMailbox keeps messages in the database instead of sending them. It
 // exists only when no SMTP server is configured.
 type DevMailbox struct {
-	mu   sync.Mutex
-	msgs []StoredMessage
-	max  int
-	now  func() time.Time
+	store DevStore
+	now   func() time.Time
 }
 
-// StoredMessage is a message kept by the dev mailbox.
-type StoredMessage struct {
-	Message
-	MessageID string
-	At        time.Time
-}
-
-// NewDevMailbox keeps up to max messages.
-func NewDevMailbox(max int, now func() time.Time) *DevMailbox {
-	return &DevMailbox{max: max, now: now}
+// NewDevMailbox keeps messages in store.
+func NewDevMailbox(store DevStore, now func() time.Time) *DevMailbox {
+	return &DevMailbox{store: store, now: now}
 }
 
 // DevMailboxReply is the reply in the Receipt of a message the dev
@@ -32,24 +32,21 @@ func NewDevMailbox(max int, now func() time.Time) *DevMailbox {
 const DevMailboxReply = "250 kept in the dev mailbox"
 
 // Send keeps m, under a new Message-ID like every delivery attempt.
-func (d *DevMailbox) Send(_ context.Context, m *Message) (Receipt, error) {
+func (d *DevMailbox) Send(ctx context.Context, m *Message) (Receipt, error) {
 	id := "<" + newMessageID("dev-mailbox.invalid") + ">"
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.msgs = append(d.msgs, StoredMessage{Message: *m, MessageID: id, At: d.now()})
-	if len(d.msgs) > d.max {
-		d.msgs = d.msgs[len(d.msgs)-d.max:]
+	dm := &airlock.DevMail{At: d.now(), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, MessageID: id}
+	if err := d.store.InsertDevMail(ctx, dm); err != nil {
+		return Receipt{}, &DeliveryError{Err: err} // temporary: the outbox tries again
 	}
 	return Receipt{MessageID: id, Reply: DevMailboxReply}, nil
 }
 
-// Messages returns the kept messages, newest first.
-func (d *DevMailbox) Messages() []StoredMessage {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]StoredMessage, len(d.msgs))
-	for i, m := range d.msgs {
-		out[len(d.msgs)-1-i] = m
-	}
-	return out
+// Messages returns the last kept messages, newest first.
+func (d *DevMailbox) Messages(ctx context.Context, limit int) ([]*airlock.DevMail, error) {
+	return d.store.ListDevMail(ctx, limit)
+}
+
+// Message returns one kept message.
+func (d *DevMailbox) Message(ctx context.Context, id int64) (*airlock.DevMail, error) {
+	return d.store.DevMailByID(ctx, id)
 }

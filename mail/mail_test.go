@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlockhq/airlock/internal/testutil"
 	"github.com/airlockhq/airlock/mail"
 )
 
@@ -78,13 +79,19 @@ func TestNewSMTP(t *testing.T) {
 	}
 }
 
+// TestDevMailbox: the dev mailbox keeps its emails in the database, HTML
+// and text, newest first, and a new mailbox on the same database (a
+// restart) still has them.
 func TestDevMailbox(t *testing.T) {
-	box := mail.NewDevMailbox(2, time.Now)
+	db := testutil.OpenStore(t)
+	box := mail.NewDevMailbox(db, time.Now)
 	for _, s := range []string{"one", "two", "three"} {
-		box.Send(context.Background(), &mail.Message{To: "ada@example.com", Subject: s})
+		if _, err := box.Send(context.Background(), &mail.Message{To: "ada@example.com", Subject: s, Text: s + " text", HTML: "<p>" + s + "</p>"}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	got := box.Messages()
-	if len(got) != 2 || got[0].Subject != "three" || got[1].Subject != "two" {
-		t.Fatalf("messages = %+v", got)
+	got, err := mail.NewDevMailbox(db, time.Now).Messages(context.Background(), 2)
+	if err != nil || len(got) != 2 || got[0].Subject != "three" || got[1].Subject != "two" || got[0].HTML != "<p>three</p>" || got[0].Text != "three text" {
+		t.Fatalf("messages = %+v, %v", got, err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"github.com/airlockhq/airlock/mail"
 )
 
@@ -228,7 +229,7 @@ func TestSendFailures(t *testing.T) {
 }
 
 func TestDevMailboxReceipt(t *testing.T) {
-	box := mail.NewDevMailbox(2, time.Now)
+	box := mail.NewDevMailbox(testutil.OpenStore(t), time.Now)
 	var ids []string
 	for range 2 {
 		r, err := box.Send(t.Context(), message())
@@ -240,7 +241,7 @@ func TestDevMailboxReceipt(t *testing.T) {
 	if ids[0] == ids[1] {
 		t.Error("two messages share a Message-ID")
 	}
-	if got := box.Messages(); got[0].MessageID != ids[1] {
+	if got, _ := box.Messages(t.Context(), 2); got[0].MessageID != ids[1] {
 		t.Errorf("kept %q, receipt %q", got[0].MessageID, ids[1])
 	}
 }

@@ -85,6 +85,8 @@ type Hasher struct {
 	// verified counts password checks, for the metrics and for the tests
 	// that show how many guesses a limit lets through.
 	verified atomic.Int64
+	// onWait, when set, is told how long each hash waited for a slot.
+	onWait func(time.Duration)
 	dummy    string
 }
 
@@ -110,18 +112,29 @@ func (h *Hasher) Verifications() int64 { return h.verified.Load() }
 // Capacity returns the bound on concurrent hashes.
 func (h *Hasher) Capacity() int { return cap(h.slots) }
 
+// OnWait registers f, told how long each hash waited for a slot (the
+// metrics' hash wait time). Call it before the hasher is used.
+func (h *Hasher) OnWait(f func(time.Duration)) { h.onWait = f }
+
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.slots <- struct{}{}:
 		h.running.Add(1)
+		if h.onWait != nil {
+			h.onWait(0)
+		}
 		return nil
 	default:
 	}
+	start := time.Now()
 	t := time.NewTimer(h.wait)
 	defer t.Stop()
 	select {
 	case h.slots <- struct{}{}:
 		h.running.Add(1)
+		if h.onWait != nil {
+			h.onWait(time.Since(start))
+		}
 		return nil
 	case <-t.C:
 		return &airlock.Error{Code: airlock.CodeUnavailable, Message: "The server is busy. Try again in a moment.", RetryAfter: 2 * time.Second}

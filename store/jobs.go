@@ -265,6 +265,19 @@ func (q *queries) ListDevMail(ctx context.Context, limit int) ([]*airlock.DevMai
 	return out, rows.Err()
 }
 
+// DevMailByID returns one email of the dev mailbox.
+func (q *queries) DevMailByID(ctx context.Context, id int64) (*airlock.DevMail, error) {
+	var m airlock.DevMail
+	var at int64
+	err := q.row(ctx, `SELECT id, at, to_addr, subject, text_body, html_body, message_id FROM dev_mail WHERE id = ?`, id).
+		Scan(&m.ID, &at, &m.To, &m.Subject, &m.Text, &m.HTML, &m.MessageID)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	m.At = time.UnixMilli(at).UTC()
+	return &m, nil
+}
+
 // ClearDevMail empties the dev mailbox.
 func (q *queries) ClearDevMail(ctx context.Context) (int, error) {
 	res, err := q.exec(ctx, `DELETE FROM dev_mail`)

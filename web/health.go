@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,31 +35,73 @@ func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 var linkRE = regexp.MustCompile(`https?://[^\s<>"]+`)
 
-func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
-	// Reset links are in there: only this machine may read them.
+// devMailAllowed answers 404 unless the request comes from this machine and
+// names it: reset links are in the dev mailbox.
+func (s *Server) devMailAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if a, err := netip.ParseAddr(edge.ClientIP(r, nil)); err != nil || !a.IsLoopback() {
 		s.handleNotFound(w, r)
-		return
+		return false
 	}
 	// A loopback client is not enough: a site whose name an attacker
 	// points at 127.0.0.1 (DNS rebinding) would read the links in the
 	// browser of someone on this machine. Its name is in Host.
 	if !isLoopbackHost(r.Host) {
 		s.handleNotFound(w, r)
+		return false
+	}
+	return true
+}
+
+func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
+	if !s.devMailAllowed(w, r) {
+		return
+	}
+	msgs, err := s.devMailbox.Messages(r.Context(), 100)
+	if err != nil {
+		s.renderError(w, r, err)
 		return
 	}
 	p := s.newPage(r, "", "devmail.title")
+	p.Data["Wide"] = true
 	type item struct {
+		ID                    int64
 		To, Subject, Text, At string
 		Links                 []string
+		HasHTML               bool
 	}
 	var items []item
-	for _, m := range s.devMailbox.Messages() {
-		items = append(items, item{To: m.To, Subject: m.Subject, Text: m.Text, At: m.At.UTC().Format("2006-01-02 15:04:05"),
-			Links: linkRE.FindAllString(m.Text, -1)})
+	for _, m := range msgs {
+		items = append(items, item{ID: m.ID, To: m.To, Subject: m.Subject, Text: m.Text, At: m.At.UTC().Format("2006-01-02 15:04:05"),
+			Links: linkRE.FindAllString(m.Text, -1), HasHTML: m.HTML != ""})
 	}
 	p.Data["Messages"] = items
+	// This page alone frames our own pages: each email's HTML part.
+	w.Header().Set("Content-Security-Policy", csp+"; frame-src 'self'")
 	s.render(w, http.StatusOK, "devmail", p)
+}
+
+// handleDevMailHTML serves one kept email's HTML part, for the dev
+// mailbox's frame: sandboxed (no script, no same-origin access, no form,
+// no network), as an email client would show it.
+func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
+	if !s.devMailAllowed(w, r) {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.handleNotFound(w, r)
+		return
+	}
+	m, err := s.devMailbox.Message(r.Context(), id)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
+	h.Set("X-Frame-Options", "SAMEORIGIN")
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	io.WriteString(w, m.HTML)
 }
 
 // isLoopbackHost reports whether a Host header names this machine only:

@@ -70,7 +70,7 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	var box *mail.DevMailbox
 	var err error
 	if o.devMail {
-		box = mail.NewDevMailbox(50, e.clock.Now)
+		box = mail.NewDevMailbox(db, e.clock.Now)
 		sender = box
 	} else if sender, err = mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{}); err != nil {
 		t.Fatal(err)

@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	if s.devMailbox != nil {
 		// Dev convenience only: absent whenever SMTP is configured.
 		mux.HandleFunc("GET /dev/mail", s.handleDevMail)
+		mux.HandleFunc("GET /dev/mail/{id}/html", s.handleDevMailHTML)
 	}
 
 	mux.Handle("GET /static/", s.static)

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -41,6 +42,9 @@ type config struct {
 	Argon2               password.Params
 	HashConcurrency      int
 	AuditRetention       time.Duration
+	DatabaseTimeout      time.Duration
+	SMTPHelo             string
+	SMTPCAFile           string
 }
 
 type server = airlock.Server
@@ -191,6 +195,26 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 		errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: it is required when AIRLOCK_PUBLIC_URL (%s) is not a loopback address; the dev mailbox is for local use only", c.PublicURL))
 	}
 	c.MailFrom = get("AIRLOCK_MAIL_FROM", "Airlock <no-reply@localhost>")
+	helo := ""
+	if c.PublicURL != nil {
+		helo = c.PublicURL.Hostname()
+	}
+	// The name Airlock greets the relay with: many receiving servers refuse
+	// "localhost", so by default it is the public URL's host.
+	c.SMTPHelo = get("AIRLOCK_SMTP_HELO", helo)
+	c.SMTPCAFile = get("AIRLOCK_SMTP_CA_FILE", "")
+	if c.SMTPCAFile != "" {
+		if _, err := os.Stat(c.SMTPCAFile); err != nil {
+			check("AIRLOCK_SMTP_CA_FILE", c.SMTPCAFile, fmt.Errorf("cannot read the file: %w", errors.Unwrap(err)))
+		}
+	}
+
+	dt := get("AIRLOCK_DATABASE_TIMEOUT", "5s")
+	c.DatabaseTimeout, err = time.ParseDuration(dt)
+	if err == nil && (c.DatabaseTimeout < time.Second || c.DatabaseTimeout > time.Minute) {
+		err = fmt.Errorf("must be between 1s and 1m")
+	}
+	check("AIRLOCK_DATABASE_TIMEOUT", dt, err)
 
 	ttl := get("AIRLOCK_RESET_TOKEN_TTL", "30m")
 	c.ResetTokenTTL, err = time.ParseDuration(ttl)

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/airlockhq/airlock"
@@ -111,6 +110,7 @@ func openStore(ctx context.Context, cfg *config) (*store.DB, error) {
 		// The driver's message should not hold the password; make sure.
 		return nil, fmt.Errorf("open the database of AIRLOCK_DATABASE_URL: %s", hidePassword(err.Error(), cfg.DatabaseURL))
 	}
+	db.SetTimeout(cfg.DatabaseTimeout)
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -139,13 +139,13 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	a := &app{db: db}
 	var sender mail.Sender
 	if cfg.SMTPURL == "" {
-		a.devMailbox = mail.NewDevMailbox(200, clock.Now)
+		a.devMailbox = mail.NewDevMailbox(db, clock.Now)
 		sender = a.devMailbox
 	} else {
-		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom, mail.Options{})
+		smtp, err := mail.NewSMTP(cfg.SMTPURL, cfg.MailFrom, mail.Options{HELO: cfg.SMTPHelo, CAFile: cfg.SMTPCAFile})
 		if err != nil {
 			db.Close()
-			return nil, fmt.Errorf("bad setting AIRLOCK_SMTP_URL or AIRLOCK_MAIL_FROM: %w", err)
+			return nil, fmt.Errorf("bad setting AIRLOCK_SMTP_URL, AIRLOCK_MAIL_FROM, AIRLOCK_SMTP_HELO or AIRLOCK_SMTP_CA_FILE: %w", err)
 		}
 		sender = smtp
 	}
@@ -205,17 +205,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("AIRLOCK_ARGON2 is below the OWASP recommendation: use it for tests only", "argon2", cfg.Argon2.String(), "recommended", d.String())
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_password_hashes_running",
-		Help: "Password hashes computing now."}, func() float64 { return float64(a.hasher.Running()) }))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_jobs_queued",
-		Help: "Jobs waiting in the queue (forgot requests and outbox emails)."}, func() float64 {
-		n, _ := a.db.CountJobs(context.Background(), "")
-		return float64(n)
-	}))
+	reg := newMetrics(a, log)
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "airlock_http_requests_total",
-		Help: "HTTP requests answered, by status code."}, []string{"code", "method"})
+		Help: "HTTP requests answered, by route and status code."}, []string{"route", "code"})
 	reg.MustRegister(requests)
 
 	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
@@ -228,7 +220,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	root.Handle("/api/", jsonAPI)
 	root.Handle("/api", jsonAPI)
 	root.Handle("/", pages)
-	handler := promhttp.InstrumentHandlerCounter(requests, root)
+	handler := countRequests(requests, root)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
