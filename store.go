@@ -132,8 +132,8 @@ type UserFilter struct {
 	Active *bool
 	// EmailProblems keeps users with a failed or deferred email.
 	EmailProblems bool
-	Offset int
-	Limit  int
+	Offset        int
+	Limit         int
 }
 
 // Session is a signed-in browser. Only the SHA-256 of its id is stored.

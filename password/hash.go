@@ -87,7 +87,7 @@ type Hasher struct {
 	verified atomic.Int64
 	// onWait, when set, is told how long each hash waited for a slot.
 	onWait func(time.Duration)
-	dummy    string
+	dummy  string
 }
 
 // NewHasher returns a Hasher. concurrency < 1 means 1.
