@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -311,4 +312,52 @@ func TestBrowserPhoneViewport(t *testing.T) {
 	href := value(t, ctx, chromedp.AttributeValue(chromedp.CSS("td a"), "href"))
 	check("admin-user", href.Value, "#send-reset")
 	check("dev-mail", "/dev/mail", "h1")
+}
+
+// TestBrowserEmailProblemShown: an email the recipient's server refuses
+// (550) is marked failed after one attempt and shown, in words, on the
+// user's page in the back office, and the user appears under "Email
+// problems"; the others are delivered.
+func TestBrowserEmailProblemShown(t *testing.T) {
+	ctx := newBrowser(t)
+	smtp := mailtest.Start(t)
+	smtp.RefuseRecipient("lost@example.com")
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, email := range []string{"lost@example.com", "fine@example.com"} {
+		if _, err := p.run("", "user", "add", "--email", email, "--group", "mobile"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.serve()
+	for _, email := range []string{"lost@example.com", "fine@example.com"} {
+		postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {email}})
+	}
+	if msgs := smtp.Wait(t, 1); msgs[0].To[0] != "fine@example.com" {
+		t.Fatalf("delivered to %v", msgs[0].To)
+	}
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		chromedp.Navigate(p.url("/admin/users?email=problems")),
+		chromedp.WaitVisible(chromedp.Search(`//td/a[contains(., "lost@example.com")]`)),
+		screenshot(t, "admin-users-email-problems"),
+	)
+	if s := text(t, ctx, "tbody"); strings.Contains(s, "fine@example.com") {
+		t.Fatalf("a user without email problems is listed: %q", s)
+	}
+	run1(t, ctx,
+		andLoad(chromedp.Click(chromedp.Search(`//td/a[contains(., "lost@example.com")]`))),
+		chromedp.WaitVisible(chromedp.CSS(".email-state-failed")),
+		screenshot(t, "admin-user-email-failed"),
+	)
+	detail := text(t, ctx, "ul.emails")
+	for _, want := range []string{"Failed", "refused the address", "550 5.1.1 no such user", "Send again"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("the user's page does not say %q:\n%s", want, detail)
+		}
+	}
 }

@@ -237,7 +237,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("listen on %s (AIRLOCK_METRICS_LISTEN): %w", cfg.MetricsListen, err)
 		}
 		metrics := http.NewServeMux()
-		metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 		servers = append(servers, newHTTPServer(metrics, log))
 		listeners = append(listeners, mln)
 	}

@@ -110,6 +110,7 @@ type Server struct {
 	wire      []byte
 	arrived   chan struct{}
 	connected int
+	delay     time.Duration
 }
 
 // Start starts a plain server on a loopback port, closed when the test ends.
@@ -175,6 +176,14 @@ func (s *Server) FailNext(n int) {
 func (s *Server) DropNext(n int) {
 	s.mu.Lock()
 	s.dropNext = n
+	s.mu.Unlock()
+}
+
+// Delay makes the server wait d before it answers each MAIL FROM, as a slow
+// relay does; a client that dies meanwhile has delivered nothing.
+func (s *Server) Delay(d time.Duration) {
+	s.mu.Lock()
+	s.delay = d
 	s.mu.Unlock()
 }
 
@@ -328,6 +337,10 @@ func (x *session) Mail(from string, _ *smtp.MailOptions) error {
 	if x.s.opts.Username != "" && !x.authed {
 		return &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "authentication required"}
 	}
+	x.s.mu.Lock()
+	d := x.s.delay
+	x.s.mu.Unlock()
+	time.Sleep(d)
 	x.from = from
 	return nil
 }
