@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -195,6 +196,17 @@ func TestDevMailbox(t *testing.T) {
 	r := dev.get(nil, "/dev/mail")
 	if r.StatusCode != 200 || !strings.Contains(r.body, "https://accounts.example.com/password/reset?token=") {
 		t.Fatalf("dev mailbox: %d\n%s", r.StatusCode, r.body)
+	}
+	// The HTML part is shown in a sandboxed frame, served with a policy
+	// that lets it run nothing and reach nothing.
+	frame := regexp.MustCompile(`<iframe class="mail-html" src="(/dev/mail/\d+/html)" sandbox`).FindStringSubmatch(r.body)
+	if frame == nil || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-src 'self'") {
+		t.Fatalf("no sandboxed HTML frame:\n%s", r.body)
+	}
+	h := dev.get(nil, frame[1])
+	if h.StatusCode != 200 || !strings.Contains(h.body, "<html") || !strings.Contains(h.Header.Get("Content-Security-Policy"), "sandbox") ||
+		strings.Contains(h.Header.Get("Content-Security-Policy"), "script-src") {
+		t.Fatalf("HTML part: %d %q\n%s", h.StatusCode, h.Header.Get("Content-Security-Policy"), h.body)
 	}
 	// Only this machine may read it, whatever X-Forwarded-For claims.
 	req := httptest.NewRequest("GET", "/dev/mail", nil)

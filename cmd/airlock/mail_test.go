@@ -1,0 +1,125 @@
+package main
+
+import (
+	"database/sql"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/airlockhq/airlock/internal/mailtest"
+)
+
+// TestMailCommands: `airlock mail list` shows the outbox and its history
+// with the delivery state and the server's words, `mail retry` sends a
+// failed email again, and `mail clear-dev` empties the dev mailbox, whose
+// emails survive a restart of serve.
+func TestMailCommands(t *testing.T) {
+	smtp := mailtest.Start(t)
+	smtp.RefuseRecipient("lost@example.com")
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	for _, email := range []string{"lost@example.com", "fine@example.com"} {
+		if _, err := p.run("", "user", "add", "--email", email); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := p.serve()
+	for _, email := range []string{"lost@example.com", "fine@example.com"} {
+		postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {email}})
+	}
+	smtp.Wait(t, 1)
+	var out string
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		if out, err = p.run("", "mail", "list", "--state", "failed"); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(out, "1 emails") || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(out, "failed") || !strings.Contains(out, "refused the address") || !strings.Contains(out, "550 5.1.1 no such user") {
+		t.Fatalf("mail list --state failed:\n%s", out)
+	}
+	id := regexp.MustCompile(`(?m)^(\d+)\s`).FindStringSubmatch(out)
+	if id == nil {
+		t.Fatalf("no email id in:\n%s", out)
+	}
+	if all, _ := p.run("", "mail", "list", "--user", "fine@example.com"); !strings.Contains(all, "sent") || !strings.Contains(all, "250 ") {
+		t.Fatalf("mail list --user:\n%s", all)
+	}
+	if out, err := p.run("", "mail", "retry", id[1]); err != nil || !strings.Contains(out, "queued again") {
+		t.Fatalf("mail retry: %v\n%s", err, out)
+	}
+	if _, err := p.run("", "mail", "retry", id[1]); err == nil {
+		t.Fatal("retrying an email already queued again worked")
+	}
+	if _, err := p.run("", "mail", "list", "--state", "lost"); err == nil {
+		t.Fatal("an unknown state was accepted")
+	}
+	stop()
+
+	// The dev mailbox keeps its emails in the database, across restarts.
+	dev := newProgram(t, nil)
+	if _, err := dev.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	stop = dev.serve()
+	postForm(t, browser(), dev.url("/password/forgot"), url.Values{"email": {"ada@example.com"}})
+	waitDevMail := func(want bool) {
+		for deadline := time.Now().Add(10 * time.Second); ; {
+			_, body := get(t, browser(), dev.url("/dev/mail"))
+			if strings.Contains(body, "/password/reset?token=") == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("dev mailbox, want a link %v:\n%s", want, body)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitDevMail(true)
+	stop()
+	dev.serve()
+	waitDevMail(true)
+	if out, err := dev.run("", "mail", "clear-dev"); err != nil || !strings.Contains(out, "1 emails removed") {
+		t.Fatalf("mail clear-dev: %v %s", err, out)
+	}
+	waitDevMail(false)
+}
+
+// TestSQLiteBusyAnswers503: a write lock held on the SQLite file longer than
+// AIRLOCK_DATABASE_TIMEOUT (another process stuck in a transaction) gives
+// 503 with Retry-After, never a 500.
+func TestSQLiteBusyAnswers503(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "airlock.db")
+	p := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": "sqlite:" + path, "AIRLOCK_DATABASE_TIMEOUT": "1s"})
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	other, err := sql.Open("sqlite", "file:"+path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin() // BEGIN IMMEDIATE: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	res := postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {"ada@example.com"}})
+	if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("forgot while another writer holds the lock: %d", res.StatusCode)
+	}
+	tx.Rollback()
+	if res := postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {"ada@example.com"}}); res.StatusCode != http.StatusOK {
+		t.Fatalf("forgot once the lock is free: %d", res.StatusCode)
+	}
+}
