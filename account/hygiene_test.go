@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,36 @@ func TestAddressesTheMailerCannotUse(t *testing.T) {
 	}
 	if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "zoe@example.com", FirstName: "Zoë", LastName: "الحسن"}, meta); err != nil {
 		t.Fatalf("a name in another script: %v", err)
+	}
+}
+
+// TestIPv6ClientsAreLimitedPerSlash64: one subscriber usually holds a whole
+// /64; keying limits by address would give them 2^64 allowances.
+func TestIPv6ClientsAreLimitedPerSlash64(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i := range 20 {
+		m := account.Meta{IP: fmt.Sprintf("2001:db8:1:2::%x", i+1)}
+		if err := e.svc.RequestReset(ctx, "nobody@example.com", m); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "2001:db8:1:2:ffff:ffff:ffff:ffff"}); code(err) != airlock.CodeRateLimited {
+		t.Fatalf("21st request from the same /64: %v", err)
+	}
+	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "2001:db8:1:3::1"}); err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
+	// IPv4 (also written IPv4-mapped) stays per address.
+	for i := range 20 {
+		if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "::ffff:198.51.100.9"}); err != nil {
+			t.Fatalf("IPv4 request %d: %v", i, err)
+		}
+	}
+	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "198.51.100.9"}); code(err) != airlock.CodeRateLimited {
+		t.Fatalf("21st request from one IPv4 address: %v", err)
+	}
+	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "198.51.100.10"}); err != nil {
+		t.Fatalf("the next IPv4 address: %v", err)
 	}
 }
