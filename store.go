@@ -10,6 +10,9 @@ import (
 type Store interface {
 	Tx
 	Update(ctx context.Context, fn func(Tx) error) error
+	// UpdateWithin is Update with a time limit of its own, for the rare
+	// large transaction (an import) that may take longer than a request's.
+	UpdateWithin(ctx context.Context, limit time.Duration, fn func(Tx) error) error
 	Ping(ctx context.Context) error
 	Close() error
 }
@@ -25,6 +28,11 @@ type Tx interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
+	// SetInvitedAt records when an invitation was sent to the user.
+	SetInvitedAt(ctx context.Context, userID string, at time.Time) error
+	// ExistingEmails returns which of the given addresses (normalized)
+	// already belong to a user.
+	ExistingEmails(ctx context.Context, normalized []string) (map[string]bool, error)
 	// LockAdmins serialises, across nodes, the transactions that may take
 	// the admin group away from someone (the last-administrator rule).
 	LockAdmins(ctx context.Context) error
@@ -45,8 +53,9 @@ type Tx interface {
 	InsertResetToken(ctx context.Context, t *ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (*ResetToken, error)
 	// ConsumeResetToken marks the token used if it is still usable at now and
-	// returns its user; of many concurrent calls exactly one succeeds.
-	ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (string, error)
+	// returns its user and purpose; of many concurrent calls exactly one
+	// succeeds.
+	ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (userID, purpose string, err error)
 	RevokeResetTokens(ctx context.Context, userID string, now time.Time) (int, error)
 
 	CreateTokenFamily(ctx context.Context, f *TokenFamily) error
@@ -132,8 +141,12 @@ type UserFilter struct {
 	Active *bool
 	// EmailProblems keeps users with a failed or deferred email.
 	EmailProblems bool
-	Offset        int
-	Limit         int
+	// Invitation keeps users in that InvitationState ("invited",
+	// "invitation_expired"); InvitedSince is when links sent earlier expired.
+	Invitation   string
+	InvitedSince time.Time
+	Offset       int
+	Limit        int
 }
 
 // Session is a signed-in browser. Only the SHA-256 of its id is stored.
@@ -150,10 +163,18 @@ type Session struct {
 	AuthEpoch int64
 }
 
-// ResetToken is a password reset link. Only the SHA-256 of the token is stored.
+// Purposes of a ResetToken.
+const (
+	TokenPurposeReset  = "reset"  // a forgotten password
+	TokenPurposeInvite = "invite" // a first password, from an invitation
+)
+
+// ResetToken is a password reset or invitation link. Only the SHA-256 of
+// the token is stored.
 type ResetToken struct {
 	Hash      []byte
 	UserID    string
+	Purpose   string
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	UsedAt    time.Time
@@ -275,17 +296,20 @@ type AuditFilter struct {
 
 // Audit event kinds.
 const (
-	AuditSignIn          = "sign_in"
-	AuditSignOut         = "sign_out"
-	AuditResetRequested  = "reset_requested"
-	AuditResetLinkOpened = "reset_link_opened"
-	AuditResetCompleted  = "reset_completed"
-	AuditPasswordChanged = "password_changed"
-	AuditSessionsRevoked = "sessions_revoked"
-	AuditUserCreated     = "user_created"
-	AuditUserUpdated     = "user_updated"
-	AuditResetEmailSent  = "reset_email_sent"
-	AuditRateLimited     = "rate_limited"
-	AuditEmailFailed     = "email_failed"
-	AuditEmailRetried    = "email_retried"
+	AuditSignIn             = "sign_in"
+	AuditSignOut            = "sign_out"
+	AuditResetRequested     = "reset_requested"
+	AuditResetLinkOpened    = "reset_link_opened"
+	AuditResetCompleted     = "reset_completed"
+	AuditPasswordChanged    = "password_changed"
+	AuditSessionsRevoked    = "sessions_revoked"
+	AuditUserCreated        = "user_created"
+	AuditUserUpdated        = "user_updated"
+	AuditResetEmailSent     = "reset_email_sent"
+	AuditRateLimited        = "rate_limited"
+	AuditEmailFailed        = "email_failed"
+	AuditEmailRetried       = "email_retried"
+	AuditInvitationSent     = "invitation_sent"
+	AuditInvitationAccepted = "invitation_accepted"
+	AuditUsersImported      = "users_imported"
 )

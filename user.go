@@ -38,7 +38,9 @@ type User struct {
 	// remember the epoch they were made in and die when it moves.
 	AuthEpoch int64
 	// Version grows at every profile edit (optimistic concurrency).
-	Version   int64
+	Version int64
+	// InvitedAt is when the last invitation was sent (zero: never).
+	InvitedAt time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
@@ -57,6 +59,25 @@ func (u *User) HasGroup(g string) bool {
 // that can no longer be used at now.
 func (u *User) TempPasswordExpired(now time.Time) bool {
 	return u.MustChangePassword && !u.TempPasswordExpiresAt.IsZero() && !now.Before(u.TempPasswordExpiresAt)
+}
+
+// Invitation states of a user who has never set a password.
+const (
+	InvitationPending = "invited"
+	InvitationExpired = "invitation_expired"
+)
+
+// InvitationState says whether u was invited and has not set a password
+// yet ("invited"), was and the link has expired ("invitation_expired"), or
+// neither (""). ttl is the invitation links' lifetime.
+func (u *User) InvitationState(now time.Time, ttl time.Duration) string {
+	if u.PasswordHash != "" || u.InvitedAt.IsZero() {
+		return ""
+	}
+	if now.Before(u.InvitedAt.Add(ttl)) {
+		return InvitationPending
+	}
+	return InvitationExpired
 }
 
 // Name returns the user's display name, or the email when no name is set.

@@ -29,6 +29,10 @@ type Config struct {
 	TempPasswordTTL time.Duration
 	// AuditRetention is how long audit events are kept (AIRLOCK_AUDIT_RETENTION).
 	AuditRetention time.Duration
+	// InviteTTL is the lifetime of an invitation link (AIRLOCK_INVITE_TTL).
+	InviteTTL time.Duration
+	// BrandName names the product in emails and pages (AIRLOCK_BRAND_NAME).
+	BrandName string
 
 	LimitForgotPerIP     Rate
 	LimitResetPerAccount Rate
@@ -46,6 +50,8 @@ func DefaultConfig(publicURL *url.URL) Config {
 		SessionAbsolute:      12 * time.Hour,
 		TempPasswordTTL:      72 * time.Hour,
 		AuditRetention:       400 * 24 * time.Hour,
+		InviteTTL:            72 * time.Hour,
+		BrandName:            "Airlock",
 		LimitForgotPerIP:     Rate{N: 20, Per: 10 * time.Minute},
 		LimitResetPerAccount: Rate{N: 3, Per: time.Hour},
 		LimitBadTokenPerIP:   Rate{N: 20, Per: 10 * time.Minute},

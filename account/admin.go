@@ -65,6 +65,13 @@ func (s *Service) AdminListUsers(ctx context.Context, actor *airlock.User, f air
 	if err := requireAdmin(actor); err != nil {
 		return nil, 0, err
 	}
+	switch f.Invitation {
+	case "":
+	case airlock.InvitationPending, airlock.InvitationExpired:
+		f.InvitedSince = s.clock.Now().Add(-s.cfg.InviteTTL) // links sent before have expired
+	default:
+		return nil, 0, &airlock.Error{Code: airlock.CodeInvalid, Field: "invitation", Message: "The invitation filter must be invited or invitation_expired."}
+	}
 	return s.store.ListUsers(ctx, f)
 }
 

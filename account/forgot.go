@@ -88,6 +88,14 @@ func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
 			// Dropped silently: the requester already got the same answer.
 			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
 		}
+		if u.InvitationState(now, s.cfg.InviteTTL) != "" {
+			// Invited and never set a password: a reset email would speak of a
+			// password they never had, so the invitation goes again.
+			if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", "")
+		}
 		// The request's own time counts: a password change since then kills it.
 		if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 const (
 	mailReset           = mail.KindReset
 	mailPasswordChanged = mail.KindPasswordChanged
+	mailInvitation      = mail.KindInvitation
 )
 
 // mailPayload is an outbox entry. It holds no secret: a reset email's token
@@ -26,14 +27,22 @@ type mailPayload struct {
 	Language  string    `json:"language"`
 	CreatedAt time.Time `json:"created_at"`
 	App       bool      `json:"app,omitempty"`
+	// By names the administrator who sent an invitation.
+	By string `json:"by,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
 // at is when the event behind the email happened.
 // app marks a reset asked for from the mobile app.
 func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, at time.Time, app bool) error {
+	return s.enqueue(ctx, tx, mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at, App: app})
+}
+
+// enqueue puts p in the outbox, in the caller's transaction.
+func (s *Service) enqueue(ctx context.Context, tx airlock.Tx, p mailPayload) error {
 	now := s.clock.Now()
-	payload, err := json.Marshal(mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at, App: app})
+	kind, u := p.Kind, &airlock.User{ID: p.UserID}
+	payload, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
@@ -62,7 +71,7 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 		if err != nil {
 			return err
 		}
-		if p.Kind != mailReset {
+		if p.Kind != mailReset && p.Kind != mailInvitation {
 			return nil
 		}
 		switch {
@@ -72,6 +81,8 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 			return errDropMail // the address changed: the request died with it
 		case u.PasswordChangedAt.After(p.CreatedAt):
 			return errDropMail // a password change kills older reset requests
+		case p.Kind == mailInvitation && u.PasswordHash != "":
+			return errDropMail // the user chose a password meanwhile
 		}
 		// A newer token kills the older ones (SPEC §6.2).
 		if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
@@ -81,8 +92,12 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 		if err != nil {
 			return err
 		}
-		if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID,
-			CreatedAt: now, ExpiresAt: now.Add(s.cfg.ResetTokenTTL)}); err != nil {
+		purpose, ttl := airlock.TokenPurposeReset, s.cfg.ResetTokenTTL
+		if p.Kind == mailInvitation {
+			purpose, ttl = airlock.TokenPurposeInvite, s.cfg.InviteTTL
+		}
+		if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose,
+			CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
 			return err
 		}
 		// The email remembers its token's hash: if it fails for good, the
@@ -90,7 +105,9 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 		if err := tx.SetEmailToken(ctx, job.ID, secretHash(token)); err != nil {
 			return err
 		}
-		if p.App {
+		if p.App || p.Kind == mailInvitation && u.HasGroup(airlock.GroupMobile) {
+			// Asked for from the app, or a field worker's invitation: the page
+			// offers the way back to the app afterwards.
 			link = s.link("/password/reset", "token", token, "app", "1")
 		} else {
 			link = s.link("/password/reset", "token", token)
@@ -104,12 +121,19 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 	if !airlock.ValidLanguage(lang) {
 		lang = "en"
 	}
+	validFor := s.cfg.ResetTokenTTL
+	if p.Kind == mailInvitation {
+		validFor = s.cfg.InviteTTL
+	}
 	data := map[string]any{
 		"Lang":       lang,
+		"Brand":      s.cfg.BrandName,
 		"Name":       u.Name(),
 		"Email":      p.To,
+		"By":         p.By,
 		"Link":       link,
-		"ValidFor":   mail.Duration(s.cfg.ResetTokenTTL, lang),
+		"LoginLink":  s.link("/login"),
+		"ValidFor":   mail.Duration(validFor, lang),
 		"When":       p.CreatedAt.UTC().Format("2006-01-02 15:04"),
 		"ForgotLink": s.link("/password/forgot"),
 	}

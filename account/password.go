@@ -52,7 +52,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 			return err
 		}
 		changed = cur
-		return s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m)
+		return s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, true, m)
 	})
 	if err != nil {
 		if airlock.AsError(err) != nil {
@@ -116,6 +116,6 @@ func (s *Service) setPassword(ctx context.Context, actor *airlock.User, userID, 
 		if err != nil {
 			return err
 		}
-		return s.passwordChanged(ctx, tx, cur, p, m)
+		return s.passwordChanged(ctx, tx, cur, p, true, m)
 	})
 }

@@ -31,6 +31,14 @@ func (s *Service) badTokenLimit(ip string) limitKey {
 // address before the token is looked up, so that parallel guesses get no
 // more than the limit's worth of look-ups; a valid token gives its count back.
 func (s *Service) CheckResetToken(ctx context.Context, token string, m Meta) (*airlock.User, error) {
+	u, _, err := s.CheckLink(ctx, token, m)
+	return u, err
+}
+
+// CheckLink is CheckResetToken that also says the link's purpose: a reset
+// (airlock.TokenPurposeReset) or an invitation (TokenPurposeInvite), so
+// that the page speaks of a forgotten password or of a first one.
+func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock.User, string, error) {
 	now := s.clock.Now()
 	k := s.badTokenLimit(m.IP)
 	var retry time.Duration
@@ -43,49 +51,49 @@ func (s *Service) CheckResetToken(ctx context.Context, token string, m Meta) (*a
 		return s.auditRefusal(ctx, tx, refused, now, airlock.AuditResetLinkOpened, m, "", "bad tokens per IP")
 	})
 	if err != nil {
-		return nil, fmt.Errorf("check reset token: %w", err)
+		return nil, "", fmt.Errorf("check reset token: %w", err)
 	}
 	if retry > 0 {
-		return nil, rateLimited(retry)
+		return nil, "", rateLimited(retry)
 	}
-	u, detail, err := s.lookupToken(ctx, token)
+	u, purpose, detail, err := s.lookupToken(ctx, token)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if detail != "" {
-		return nil, s.badToken(ctx, m, detail)
+		return nil, "", s.badToken(ctx, m, detail)
 	}
 	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, k, now) }); err != nil {
-		return nil, fmt.Errorf("check reset token: %w", err)
+		return nil, "", fmt.Errorf("check reset token: %w", err)
 	}
-	return u, nil
+	return u, purpose, nil
 }
 
-func (s *Service) lookupToken(ctx context.Context, token string) (*airlock.User, string, error) {
+func (s *Service) lookupToken(ctx context.Context, token string) (u *airlock.User, purpose, detail string, err error) {
 	if !wellFormedSecret(token) {
-		return nil, TokenUnknown, nil
+		return nil, "", TokenUnknown, nil
 	}
 	t, err := s.store.ResetTokenByHash(ctx, secretHash(token))
 	if errors.Is(err, airlock.ErrNotFound) {
-		return nil, TokenUnknown, nil
+		return nil, "", TokenUnknown, nil
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("look up reset token: %w", err)
+		return nil, "", "", fmt.Errorf("look up reset token: %w", err)
 	}
 	switch {
 	case !t.UsedAt.IsZero() || !t.RevokedAt.IsZero():
-		return nil, TokenUsed, nil
+		return nil, "", TokenUsed, nil
 	case !s.clock.Now().Before(t.ExpiresAt):
-		return nil, TokenExpired, nil
+		return nil, "", TokenExpired, nil
 	}
-	u, err := s.store.UserByID(ctx, t.UserID)
+	u, err = s.store.UserByID(ctx, t.UserID)
 	if err != nil {
-		return nil, "", fmt.Errorf("look up token user: %w", err)
+		return nil, "", "", fmt.Errorf("look up token user: %w", err)
 	}
 	if !u.Active {
-		return nil, TokenUsed, nil
+		return nil, "", TokenUsed, nil
 	}
-	return u, "", nil
+	return u, t.Purpose, "", nil
 }
 
 // badToken records a failed token use (already counted by CheckResetToken).
@@ -105,13 +113,20 @@ func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 // The token's user is returned whenever the token was valid, even when the
 // password was refused, so that the caller can answer in the user's language.
 func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, m Meta) (*airlock.User, error) {
-	u, err := s.CheckResetToken(ctx, token, m)
+	u, _, err := s.CompleteLink(ctx, token, newPassword, m)
+	return u, err
+}
+
+// CompleteLink is CompleteReset that also says the link's purpose (a reset
+// or an invitation), so that the page says what happened.
+func (s *Service) CompleteLink(ctx context.Context, token, newPassword string, m Meta) (*airlock.User, string, error) {
+	u, linkPurpose, err := s.CheckLink(ctx, token, m)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	hash, err := s.newHash(ctx, newPassword, u)
 	if err != nil {
-		return u, err
+		return u, linkPurpose, err
 	}
 	now := s.clock.Now()
 	var lost bool
@@ -124,7 +139,7 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 		if err != nil {
 			return err
 		}
-		userID, err := tx.ConsumeResetToken(ctx, secretHash(token), now)
+		userID, purpose, err := tx.ConsumeResetToken(ctx, secretHash(token), now)
 		if errors.Is(err, airlock.ErrNotFound) || err == nil && userID != u.ID {
 			lost = true // another request used it first, or it was revoked meanwhile
 			return nil
@@ -137,18 +152,22 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 			return nil
 		}
 		m.ActorID = cur.ID
-		if err := s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, m); err != nil {
+		invited := purpose == airlock.TokenPurposeInvite && cur.PasswordHash == ""
+		if err := s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, !invited, m); err != nil {
 			return err
+		}
+		if purpose == airlock.TokenPurposeInvite {
+			return s.audit(ctx, tx, airlock.AuditInvitationAccepted, m, cur.ID, cur.Email, "success", "")
 		}
 		return s.audit(ctx, tx, airlock.AuditResetCompleted, m, cur.ID, cur.Email, "success", "")
 	})
 	if err != nil {
-		return u, fmt.Errorf("complete reset: %w", err)
+		return u, linkPurpose, fmt.Errorf("complete reset: %w", err)
 	}
 	if lost {
-		return nil, s.badToken(ctx, m, TokenUsed)
+		return nil, "", s.badToken(ctx, m, TokenUsed)
 	}
-	return u, nil
+	return u, linkPurpose, nil
 }
 
 // passwordChanged writes a new password and applies SPEC §6.9: every
@@ -156,7 +175,9 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 // by email.
 // u must have been read in tx (locked); its AuthEpoch and password fields
 // are updated in place.
-func (s *Service) passwordChanged(ctx context.Context, tx airlock.Tx, u *airlock.User, p airlock.PasswordChange, m Meta) error {
+// notify is false only for a first password chosen from an invitation:
+// nothing was "changed", and the user is the one who just chose it.
+func (s *Service) passwordChanged(ctx context.Context, tx airlock.Tx, u *airlock.User, p airlock.PasswordChange, notify bool, m Meta) error {
 	if err := tx.SetPassword(ctx, u.ID, p); err != nil {
 		return err
 	}
@@ -164,8 +185,10 @@ func (s *Service) passwordChanged(ctx context.Context, tx airlock.Tx, u *airlock
 	if err := s.revokeAccess(ctx, tx, u, revokeAll, "password_changed", p.ChangedAt, m); err != nil {
 		return err
 	}
-	if err := s.enqueueMail(ctx, tx, mailPasswordChanged, u, p.ChangedAt, false); err != nil {
-		return err
+	if notify {
+		if err := s.enqueueMail(ctx, tx, mailPasswordChanged, u, p.ChangedAt, false); err != nil {
+			return err
+		}
 	}
 	return s.audit(ctx, tx, airlock.AuditPasswordChanged, m, u.ID, u.Email, "success", "")
 }

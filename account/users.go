@@ -17,8 +17,11 @@ type NewUser struct {
 	LastName  string
 	Language  string
 	Groups    []string
-	Password  string // empty: none set; the user resets it
+	Password  string // empty: none set; the user resets it, or is invited
 	Temporary bool
+	// Invite sends a welcome email with a link to choose a first password
+	// (instead of setting one).
+	Invite bool
 }
 
 const maxNameLen = 100
@@ -74,6 +77,9 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 	if err := normalizeProfile(u); err != nil {
 		return nil, err
 	}
+	if n.Invite && n.Password != "" {
+		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Message: "Either set a password or send an invitation, not both."}
+	}
 	if n.Password != "" {
 		hash, err := s.newHash(ctx, n.Password, u)
 		if err != nil {
@@ -96,7 +102,13 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditUserCreated, m, u.ID, u.Email, "success", "")
+		if err := s.audit(ctx, tx, airlock.AuditUserCreated, m, u.ID, u.Email, "success", ""); err != nil {
+			return err
+		}
+		if n.Invite {
+			return s.queueInvitation(ctx, tx, actor, u, now, m)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err

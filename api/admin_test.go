@@ -198,3 +198,39 @@ func TestUserEmailsAPI(t *testing.T) {
 		t.Fatalf("non-admin: %v", err)
 	}
 }
+
+// TestInvitationsAPI: POST /api/v1/users with "invite": true sends a welcome
+// email; the user shows as invited; POST /api/v1/users/{id}/invite resends
+// it, killing the previous link; the link sets the first password through
+// POST /api/v1/password/reset.
+func TestInvitationsAPI(t *testing.T) {
+	e := newEnv(t)
+	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	boss, _ := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	u, err := e.c.CreateUser(ctx, boss.AccessToken, client.NewUser{Email: "sam@example.com", Groups: []string{"mobile"}, Invite: true})
+	if err != nil || u.Invitation != "invited" || u.InvitedAt == nil {
+		t.Fatalf("create with an invitation: %+v %v", u, err)
+	}
+	if _, err := e.c.CreateUser(ctx, boss.AccessToken, client.NewUser{Email: "x@example.com", Password: "a password as well", Invite: true}); errCode(err) != "invalid_request" {
+		t.Fatalf("a password and an invitation: %v", err)
+	}
+	e.drain()
+	first := tokenRE.FindStringSubmatch(e.smtp.Wait(t, 1)[0].Parts()["text/plain"])
+	if err := e.c.Invite(ctx, boss.AccessToken, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	second := tokenRE.FindStringSubmatch(e.smtp.Wait(t, 2)[1].Parts()["text/plain"])
+	if err := e.c.Reset(ctx, first[1], "my first field password"); errCode(err) != "invalid_grant" {
+		t.Fatalf("the first link after a resend: %v", err)
+	}
+	if err := e.c.Reset(ctx, second[1], "my first field password"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.c.GetUser(ctx, boss.AccessToken, u.ID); got.Invitation != "" {
+		t.Fatalf("still invited: %+v", got)
+	}
+	if err := e.c.Invite(ctx, boss.AccessToken, u.ID); errCode(err) != "conflict" {
+		t.Fatalf("invitation to a user with a password: %v", err)
+	}
+}

@@ -115,19 +115,27 @@ type userJSON struct {
 	MustChangePassword bool      `json:"must_change_password"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
+	// Invitation is "invited" or "invitation_expired" for a user who was
+	// invited and has not chosen a password; absent otherwise.
+	Invitation string     `json:"invitation,omitempty"`
+	InvitedAt  *time.Time `json:"invited_at,omitempty"`
 }
 
-func toJSON(u *airlock.User) userJSON {
+func (s *Server) toJSON(u *airlock.User) userJSON {
 	groups := u.Groups
 	if groups == nil {
 		groups = []string{}
 	}
-	return userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Language: u.Language,
+	j := userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Language: u.Language,
 		Active: u.Active, Groups: groups, MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+	if j.Invitation = s.accounts.InvitationState(u); j.Invitation != "" {
+		j.InvitedAt = &u.InvitedAt
+	}
+	return j
 }
 
 func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, toJSON(userFrom(r)))
+	writeJSON(w, http.StatusOK, s.toJSON(userFrom(r)))
 }
 
 func (s *Server) handleMePassword(w http.ResponseWriter, r *http.Request) {
@@ -240,7 +248,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]userJSON, len(users))
 	for i, u := range users {
-		out[i] = toJSON(u)
+		out[i] = s.toJSON(u)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": out, "total": total})
 }
@@ -256,6 +264,8 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		Groups    []string `json:"groups"`
 		Password  string   `json:"password"`
 		Temporary *bool    `json:"temporary"`
+		// Invite sends a welcome email to choose a first password.
+		Invite bool `json:"invite"`
 	}
 	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -263,13 +273,14 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	temporary := req.Temporary == nil || *req.Temporary // temporary unless said otherwise
 	u, err := s.accounts.AdminCreateUser(r.Context(), userFrom(r), account.NewUser{Email: req.Email, FirstName: req.FirstName,
-		LastName: req.LastName, Language: req.Language, Groups: req.Groups, Password: req.Password, Temporary: temporary}, s.meta(r))
+		LastName: req.LastName, Language: req.Language, Groups: req.Groups, Password: req.Password, Temporary: temporary,
+		Invite: req.Invite}, s.meta(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Location", "/api/v1/users/"+url.PathEscape(u.ID))
-	writeJSON(w, http.StatusCreated, toJSON(u))
+	writeJSON(w, http.StatusCreated, s.toJSON(u))
 }
 
 func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +289,7 @@ func (s *Server) handleGetUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(u))
+	writeJSON(w, http.StatusOK, s.toJSON(u))
 }
 
 func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
@@ -305,7 +316,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toJSON(u))
+	writeJSON(w, http.StatusOK, s.toJSON(u))
 }
 
 func (s *Server) handleSetUserPassword(w http.ResponseWriter, r *http.Request) {
@@ -390,4 +401,21 @@ func (s *Server) handleUserEmails(w http.ResponseWriter, r *http.Request) {
 		out[i] = e
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"emails": out})
+}
+
+func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
+	// The body, if any, must be empty or {}.
+	body, err := edge.ReadBody(w, r)
+	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+		var empty struct{}
+		err = edge.DecodeJSON(body, &empty)
+	}
+	if err == nil {
+		err = s.accounts.AdminInvite(r.Context(), userFrom(r), r.PathValue("id"), s.meta(r))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
 }

@@ -77,6 +77,10 @@ type User struct {
 	MustChangePassword bool      `json:"must_change_password"`
 	CreatedAt          time.Time `json:"created_at"`
 	UpdatedAt          time.Time `json:"updated_at"`
+	// Invitation is "invited" or "invitation_expired" for a user who was
+	// invited and has not chosen a password yet.
+	Invitation string     `json:"invitation,omitempty"`
+	InvitedAt  *time.Time `json:"invited_at,omitempty"`
 }
 
 // do sends a JSON request and decodes a JSON answer into out (if not nil).
@@ -227,6 +231,8 @@ type NewUser struct {
 	Groups    []string `json:"groups,omitempty"`
 	Password  string   `json:"password,omitempty"`
 	Temporary *bool    `json:"temporary,omitempty"`
+	// Invite sends a welcome email to choose a first password.
+	Invite bool `json:"invite,omitempty"`
 }
 
 // CreateUser creates a user (administrators).
@@ -266,6 +272,12 @@ func (c *Client) SetUserPassword(ctx context.Context, access, id, password strin
 // SendResetEmail emails a user a reset link (administrators).
 func (c *Client) SendResetEmail(ctx context.Context, access, id string) error {
 	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/reset-email", access, nil, nil)
+}
+
+// Invite (re)sends an invitation to a user who has never set a password
+// (administrators); the previous link stops working.
+func (c *Client) Invite(ctx context.Context, access, id string) error {
+	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/invite", access, nil, nil)
 }
 
 // Email is one email of a user's outbox or its history.

@@ -32,7 +32,11 @@ type Sender interface {
 const (
 	KindReset           = "reset"
 	KindPasswordChanged = "password_changed"
+	KindInvitation      = "invitation"
 )
+
+// Kinds lists every email kind; each has a template per language.
+var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation}
 
 //go:embed templates
 var templateFS embed.FS
@@ -46,7 +50,7 @@ type Templates struct {
 // ParseTemplates parses every template; a broken one stops the start.
 func ParseTemplates() (*Templates, error) {
 	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
-	for _, kind := range []string{KindReset, KindPasswordChanged} {
+	for _, kind := range Kinds {
 		for _, lang := range []string{"en", "fr"} {
 			key := kind + "." + lang
 			tt, err := texttemplate.ParseFS(templateFS, "templates/"+key+".txt")

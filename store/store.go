@@ -162,7 +162,16 @@ func (s *DB) SQL() *sql.DB { return s.db }
 // The whole transaction has the query time limit, so that a stalled
 // database never holds a request (or SQLite's write lock) for long.
 func (s *DB) Update(ctx context.Context, fn func(airlock.Tx) error) error {
-	tctx, cancel := s.deadline(ctx)
+	return s.UpdateWithin(ctx, s.timeout, fn)
+}
+
+// UpdateWithin runs fn in one write transaction limited to limit (0: no
+// limit of its own); each query in it keeps the query time limit.
+func (s *DB) UpdateWithin(ctx context.Context, limit time.Duration, fn func(airlock.Tx) error) error {
+	tctx, cancel := ctx, context.CancelFunc(func() {})
+	if limit > 0 {
+		tctx, cancel = context.WithTimeout(ctx, limit)
+	}
 	defer cancel()
 	tx, err := s.db.BeginTx(tctx, nil)
 	if err != nil {

@@ -139,8 +139,8 @@ func testResetTokens(t *testing.T, db *store.DB) {
 	for range 20 {
 		wg.Go(func() {
 			err := db.Update(ctx, func(tx airlock.Tx) error {
-				id, err := tx.ConsumeResetToken(ctx, hash, t0.Add(time.Minute))
-				if err == nil && id == "u1" {
+				id, purpose, err := tx.ConsumeResetToken(ctx, hash, t0.Add(time.Minute))
+				if err == nil && id == "u1" && purpose == airlock.TokenPurposeReset {
 					wins.Add(1)
 				}
 				return err
@@ -157,7 +157,7 @@ func testResetTokens(t *testing.T, db *store.DB) {
 	// An expired token cannot be consumed.
 	h2 := []byte("expired-token-hash-0123456789abc")
 	db.InsertResetToken(ctx, &airlock.ResetToken{Hash: h2, UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)})
-	if _, err := db.ConsumeResetToken(ctx, h2, t0.Add(30*time.Minute)); !errors.Is(err, airlock.ErrNotFound) {
+	if _, _, err := db.ConsumeResetToken(ctx, h2, t0.Add(30*time.Minute)); !errors.Is(err, airlock.ErrNotFound) {
 		t.Fatalf("consume at expiry: %v, want not found", err)
 	}
 	// A revoked token cannot be consumed.
@@ -166,7 +166,7 @@ func testResetTokens(t *testing.T, db *store.DB) {
 	if n, err := db.RevokeResetTokens(ctx, "u1", t0); err != nil || n != 2 {
 		t.Fatalf("RevokeResetTokens = %d, %v; want 2 (the expired and the fresh one)", n, err)
 	}
-	if _, err := db.ConsumeResetToken(ctx, h3, t0.Add(time.Minute)); !errors.Is(err, airlock.ErrNotFound) {
+	if _, _, err := db.ConsumeResetToken(ctx, h3, t0.Add(time.Minute)); !errors.Is(err, airlock.ErrNotFound) {
 		t.Fatalf("consume revoked: %v", err)
 	}
 	rt, err := db.ResetTokenByHash(ctx, h3)

@@ -58,8 +58,12 @@ func (q *queries) DeleteUserSessions(ctx context.Context, userID string) (int, e
 
 // InsertResetToken stores a reset token's hash.
 func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) error {
-	_, err := q.exec(ctx, `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-		t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli())
+	purpose := t.Purpose
+	if purpose == "" {
+		purpose = airlock.TokenPurposeReset
+	}
+	_, err := q.exec(ctx, `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at, purpose) VALUES (?, ?, ?, ?, ?)`,
+		t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), purpose)
 	if err != nil {
 		return fmt.Errorf("insert reset token: %w", err)
 	}
@@ -71,8 +75,8 @@ func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (*airlock.R
 	var t airlock.ResetToken
 	var c, e int64
 	var used, revoked sql.NullInt64
-	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at
-		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked)
+	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at, purpose
+		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked, &t.Purpose)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -83,15 +87,15 @@ func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (*airlock.R
 
 // ConsumeResetToken uses the token up in one conditional UPDATE, so of many
 // concurrent calls exactly one sees a row change.
-func (q *queries) ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (string, error) {
-	var userID string
+func (q *queries) ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (string, string, error) {
+	var userID, purpose string
 	err := q.row(ctx, `UPDATE reset_tokens SET used_at = ?
 		WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?
-		RETURNING user_id`, now.UnixMilli(), hash, now.UnixMilli()).Scan(&userID)
+		RETURNING user_id, purpose`, now.UnixMilli(), hash, now.UnixMilli()).Scan(&userID, &purpose)
 	if err != nil {
-		return "", notFound(err)
+		return "", "", notFound(err)
 	}
-	return userID, nil
+	return userID, purpose, nil
 }
 
 // RevokeResetTokens kills every still-usable reset token of a user.

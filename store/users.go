@@ -6,24 +6,25 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/airlockhq/airlock"
 )
 
 const userColumns = `id, email, first_name, last_name, language, active, must_change_password,
-	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at, auth_epoch, version`
+	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at, auth_epoch, version, invited_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	var u airlock.User
 	var active, must int
-	var changed, tempExp sql.NullInt64
+	var changed, tempExp, invited sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Language, &active, &must,
-		&u.PasswordHash, &changed, &tempExp, &created, &updated, &u.AuthEpoch, &u.Version); err != nil {
+		&u.PasswordHash, &changed, &tempExp, &created, &updated, &u.AuthEpoch, &u.Version, &invited); err != nil {
 		return nil, err
 	}
 	u.Active, u.MustChangePassword = active == 1, must == 1
-	u.PasswordChangedAt, u.TempPasswordExpiresAt = fromMS(changed), fromMS(tempExp)
+	u.PasswordChangedAt, u.TempPasswordExpiresAt, u.InvitedAt = fromMS(changed), fromMS(tempExp), fromMS(invited)
 	u.CreatedAt = fromMS(sql.NullInt64{Int64: created, Valid: true})
 	u.UpdatedAt = fromMS(sql.NullInt64{Int64: updated, Valid: true})
 	return &u, nil
@@ -32,10 +33,10 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 // CreateUser inserts u with its groups. A taken email is CodeConflict.
 func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
 	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_normalized)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.FirstName, u.LastName, u.Language, b2i(u.Active), b2i(u.MustChangePassword),
 		u.PasswordHash, ms(u.PasswordChangedAt), ms(u.TempPasswordExpiresAt), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
-		u.AuthEpoch, u.Version, airlock.NormalizeEmail(u.Email))
+		u.AuthEpoch, u.Version, ms(u.InvitedAt), airlock.NormalizeEmail(u.Email))
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Message: "A user with this email address already exists."}
 	}
@@ -145,6 +146,14 @@ func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlo
 		where = append(where, `active = ?`)
 		args = append(args, b2i(*f.Active))
 	}
+	switch f.Invitation {
+	case airlock.InvitationPending:
+		where = append(where, `password_hash = '' AND invited_at >= ?`)
+		args = append(args, f.InvitedSince.UnixMilli())
+	case airlock.InvitationExpired:
+		where = append(where, `password_hash = '' AND invited_at < ?`)
+		args = append(args, f.InvitedSince.UnixMilli())
+	}
 	if f.EmailProblems {
 		where = append(where, `EXISTS (SELECT 1 FROM jobs j WHERE j.user_id = users.id AND j.kind = ? AND j.state IN ('failed', 'deferred'))`)
 		args = append(args, airlock.JobMail)
@@ -194,6 +203,43 @@ func (q *queries) CountActiveAdmins(ctx context.Context) (int, error) {
 	err := q.row(ctx, `SELECT COUNT(*) FROM users u JOIN user_groups g ON g.user_id = u.id
 		WHERE g.group_name = ? AND u.active = 1`, airlock.GroupAdmin).Scan(&n)
 	return n, err
+}
+
+// SetInvitedAt records when an invitation was sent to the user.
+func (q *queries) SetInvitedAt(ctx context.Context, userID string, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE users SET invited_at = ? WHERE id = ?`, at.UnixMilli(), userID)
+	return err
+}
+
+// ExistingEmails returns which of the normalized addresses have a user.
+func (q *queries) ExistingEmails(ctx context.Context, normalized []string) (map[string]bool, error) {
+	found := map[string]bool{}
+	for start := 0; start < len(normalized); start += 500 {
+		chunk := normalized[start:min(start+500, len(normalized))]
+		args := make([]any, len(chunk))
+		for i, e := range chunk {
+			args[i] = e
+		}
+		rows, err := q.query(ctx, `SELECT email_normalized FROM users WHERE email_normalized IN (`+
+			strings.TrimSuffix(strings.Repeat("?,", len(chunk)), ",")+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("existing emails: %w", err)
+		}
+		for rows.Next() {
+			var e string
+			if err := rows.Scan(&e); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			found[e] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
 }
 
 // adminLockKey is the PostgreSQL advisory lock taken by every transaction

@@ -41,6 +41,13 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	p := s.newPage(r, "", "admin.users.title")
 	p.Data["Wide"] = true
+	if q.Get("m") == "imported" {
+		if n, err := strconv.Atoi(q.Get("n")); err == nil && n == 1 {
+			p.Notice = p.T("admin.notice.imported.one")
+		} else if err == nil && n >= 0 {
+			p.Notice = p.T("admin.notice.imported", n)
+		}
+	}
 	f := airlock.UserFilter{Query: strings.TrimSpace(q.Get("q")), Limit: usersPerPage}
 	if g := q.Get("group"); airlock.ValidGroup(g) {
 		f.Group = g
@@ -52,6 +59,9 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 		f.Active = ptr(false)
 	}
 	f.EmailProblems = q.Get("email") == "problems"
+	if v := q.Get("invitation"); v == airlock.InvitationPending || v == airlock.InvitationExpired {
+		f.Invitation = v
+	}
 	page := pageNumber(q)
 	f.Offset = (page - 1) * usersPerPage
 	users, total, err := s.accounts.AdminListUsers(r.Context(), userFrom(r), f)
@@ -63,14 +73,20 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	if f.EmailProblems {
 		p.Values["email"] = "problems"
 	}
+	p.Values["invitation"] = f.Invitation
 	p.Data["Users"] = users
+	invitations := map[string]string{}
+	for _, u := range users {
+		invitations[u.ID] = s.accounts.InvitationState(u)
+	}
+	p.Data["Invitations"] = invitations
 	p.Data["Total"] = total
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Page"] = page
 	pages := (total + usersPerPage - 1) / usersPerPage
 	link := func(n int) string {
 		v := url.Values{}
-		for _, k := range []string{"q", "group", "active", "email"} {
+		for _, k := range []string{"q", "group", "active", "email", "invitation"} {
 			if x := p.Values[k]; x != "" {
 				v.Set(k, x)
 			}
@@ -102,6 +118,7 @@ func (s *Server) newUserPage(r *http.Request) *page {
 	p.Data["Groups"] = airlock.Groups
 	p.Data["UserGroups"] = []string{}
 	p.Data["Temporary"] = true
+	p.Data["Invite"] = true // invited by default: the user chooses their own password
 	p.Data["MinLength"] = s.accounts.Policy().MinLength
 	p.Values["language"] = "en"
 	return p
@@ -113,15 +130,20 @@ func (s *Server) handleAdminUserNewForm(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	p := s.newUserPage(r)
-	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary", "invite")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user_new", p)
 		return
 	}
 	n := account.NewUser{Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
-		Language: f.Get("language"), Groups: f["groups"], Password: f.Get("password"), Temporary: f.Has("temporary")}
+		Language: f.Get("language"), Groups: f["groups"], Password: f.Get("password"), Temporary: f.Has("temporary"), Invite: f.Has("invite")}
 	p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = n.Email, n.FirstName, n.LastName, n.Language
-	p.Data["UserGroups"], p.Data["Temporary"] = n.Groups, n.Temporary
+	p.Data["UserGroups"], p.Data["Temporary"], p.Data["Invite"] = n.Groups, n.Temporary, n.Invite
+	if n.Invite && n.Password != "" {
+		p.FieldErrors["invite"] = p.T("admin.new.invite_or_password")
+		s.render(w, http.StatusBadRequest, "admin_user_new", p)
+		return
+	}
 	if n.Password != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		s.render(w, http.StatusUnprocessableEntity, "admin_user_new", p)
@@ -133,7 +155,10 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	notice := "created"
-	if n.Password == "" {
+	switch {
+	case n.Invite:
+		notice = "invited"
+	case n.Password == "":
 		notice = "created_no_password"
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m="+notice, http.StatusSeeOther)
@@ -148,6 +173,7 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	p := s.newPage(r, "", "admin.user.title")
 	p.Data["Subject"] = u
 	p.Data["Self"] = p.User != nil && p.User.ID == u.ID
+	p.Data["Invitation"] = s.accounts.InvitationState(u)
 	p.Data["Version"] = u.Version
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Temporary"] = true
@@ -222,6 +248,8 @@ var adminNotices = map[string]string{
 	"reset_sent":          "admin.notice.reset_sent",
 	"password_set":        "admin.notice.password_set",
 	"email_retried":       "admin.notice.email_retried",
+	"invited":             "admin.notice.invited",
+	"imported":            "admin.notice.imported",
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
@@ -268,6 +296,27 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=saved", http.StatusSeeOther)
+}
+
+func (s *Server) handleAdminInvite(w http.ResponseWriter, r *http.Request) {
+	p, u, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := edge.ReadForm(w, r); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	if err := s.accounts.AdminInvite(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
+		status := s.applyError(w, p, err)
+		if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited {
+			p.Error = e.Message
+		}
+		s.render(w, status, "admin_user", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=invited", http.StatusSeeOther)
 }
 
 func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {

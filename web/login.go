@@ -10,6 +10,7 @@ import (
 // notices shown after a redirect, by the m query parameter.
 var notices = map[string]string{
 	"reset":            "notice.reset",
+	"invited":          "notice.invited",
 	"signed_out":       "notice.signed_out",
 	"password_changed": "notice.password_changed",
 }
@@ -28,7 +29,7 @@ func (s *Server) loginPage(r *http.Request) *page {
 	if key, ok := notices[m]; ok {
 		p.Notice = p.T(key)
 	}
-	if m == "reset" && r.URL.Query().Get("app") == "1" {
+	if (m == "reset" || m == "invited") && r.URL.Query().Get("app") == "1" {
 		// After a reset started from the mobile app, offer the way back.
 		p.AppURL = template.URL(s.cfg.AppURL)
 	}

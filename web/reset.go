@@ -56,16 +56,23 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 		s.renderInvalidLink(w, r, account.TokenUnknown)
 		return
 	}
-	u, err := s.accounts.CheckResetToken(r.Context(), token, s.meta(r))
+	u, purpose, err := s.accounts.CheckLink(r.Context(), token, s.meta(r))
 	if err != nil {
 		s.resetFailed(w, r, err)
 		return
 	}
-	s.render(w, http.StatusOK, "reset", s.resetPage(r, u))
+	s.render(w, http.StatusOK, "reset", s.resetPage(r, u, purpose))
 }
 
-func (s *Server) resetPage(r *http.Request, u *airlock.User) *page {
-	p := s.newPage(r, u.Language, "reset.title")
+// resetPage is the page that sets a password from a link: a new one after
+// a reset, or a first one from an invitation (purpose).
+func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *page {
+	title := "reset.title"
+	if purpose == airlock.TokenPurposeInvite {
+		title = "invite.title"
+	}
+	p := s.newPage(r, u.Language, title)
+	p.Data["Invitation"] = purpose == airlock.TokenPurposeInvite
 	p.Data["Email"] = u.Email
 	p.Data["Action"] = "/password/reset"
 	if r.URL.Query().Get("app") == "1" {
@@ -89,29 +96,32 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	m := s.meta(r)
 	if f.Get("password") != f.Get("password_confirm") {
 		// Nothing to set yet: check the link only to show the form again.
-		u, err := s.accounts.CheckResetToken(r.Context(), token, m)
+		u, purpose, err := s.accounts.CheckLink(r.Context(), token, m)
 		if err != nil {
 			s.resetFailed(w, r, err)
 			return
 		}
-		p := s.resetPage(r, u)
+		p := s.resetPage(r, u, purpose)
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	u, err := s.accounts.CompleteReset(r.Context(), token, f.Get("password"), m)
+	u, purpose, err := s.accounts.CompleteLink(r.Context(), token, f.Get("password"), m)
 	if err != nil {
 		if u == nil {
 			s.resetFailed(w, r, err) // the link itself is no good (or a server error)
 			return
 		}
-		p := s.resetPage(r, u)
+		p := s.resetPage(r, u, purpose)
 		s.render(w, s.applyError(w, p, err), "reset", p)
 		return
 	}
-	// A reset does not sign the user in (SPEC §6.9).
+	// A reset does not sign the user in (SPEC §6.9), nor does an invitation.
 	s.clearCookie(w, resetCookie)
 	dest := "/login?m=reset"
+	if purpose == airlock.TokenPurposeInvite {
+		dest = "/login?m=invited"
+	}
 	if r.URL.Query().Get("app") == "1" {
 		dest += "&app=1"
 	}

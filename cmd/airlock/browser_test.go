@@ -219,7 +219,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 	}
 	run1(t, ctx,
 		andLoad(chromedp.Click(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`))),
-		chromedp.WaitVisible(chromedp.CSS("#send-reset")),
+		chromedp.WaitVisible(chromedp.CSS("#invite")),
 		chromedp.Click(chromedp.CSS("summary")),
 		chromedp.WaitVisible(chromedp.CSS("#set-password")),
 	)
@@ -310,7 +310,7 @@ func TestBrowserPhoneViewport(t *testing.T) {
 	check("admin-audit", "/admin/audit", "table.list")
 	run1(t, ctx, chromedp.Navigate(p.url("/admin/users?q=subsidiary")), chromedp.WaitVisible(chromedp.CSS("td a")))
 	href := value(t, ctx, chromedp.AttributeValue(chromedp.CSS("td a"), "href"))
-	check("admin-user", href.Value, "#send-reset")
+	check("admin-user", href.Value, "#invite")
 	check("dev-mail", "/dev/mail", "h1")
 }
 
@@ -359,5 +359,71 @@ func TestBrowserEmailProblemShown(t *testing.T) {
 		if !strings.Contains(detail, want) {
 			t.Errorf("the user's page does not say %q:\n%s", want, detail)
 		}
+	}
+}
+
+// TestBrowserImportAndFirstSignIn: an administrator uploads a CSV file with
+// a bad line (nobody is created, the line is named), fixes it and uploads
+// again with invitations; an invited field worker opens the welcome email's
+// link, chooses a password and signs in for the first time.
+func TestBrowserImportAndFirstSignIn(t *testing.T) {
+	ctx := newBrowser(t)
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	dir := t.TempDir()
+	bad, good := filepath.Join(dir, "bad.csv"), filepath.Join(dir, "good.csv")
+	os.WriteFile(bad, []byte("email,first_name,language,groups\nsam.field@example.com,Sam,en,mobile\nkim.field@example.com,Kim,xx,mobile\n"), 0o600)
+	os.WriteFile(good, []byte("email,first_name,language,groups\nsam.field@example.com,Sam,en,mobile\nkim.field@example.com,Kim,fr,mobile\n"), 0o600)
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		chromedp.Navigate(p.url("/admin/users/import")),
+		chromedp.WaitVisible(chromedp.CSS("#file")),
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{bad}),
+		andLoad(chromedp.Click(chromedp.CSS("#import"))),
+		chromedp.WaitVisible(chromedp.CSS("#import-problems")),
+		screenshot(t, "admin-import-refused"),
+	)
+	if s := text(t, ctx, "#import-problems"); !strings.Contains(s, "Line 3:") || !strings.Contains(s, "language") {
+		t.Fatalf("refused import says %q", s)
+	}
+	run1(t, ctx,
+		chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{good}),
+		andLoad(chromedp.Click(chromedp.CSS("#import"))),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+		screenshot(t, "admin-import-done"),
+	)
+	if s := text(t, ctx, ".notice"); !strings.Contains(s, "2 users imported") {
+		t.Fatalf("after the import: %q", s)
+	}
+	// Sam's welcome email, then Sam's first sign-in in another browser.
+	var link string
+	for _, m := range smtp.Wait(t, 2) {
+		if m.To[0] == "sam.field@example.com" {
+			link = appLinkRE.FindString(m.Parts()["text/plain"])
+		}
+	}
+	if link == "" {
+		t.Fatal("no invitation for Sam")
+	}
+	sam := newTab(t, newBrowser(t))
+	run1(t, sam,
+		chromedp.Navigate(link),
+		chromedp.WaitVisible(chromedp.CSS("#password_confirm")),
+		screenshot(t, "invitation-choose-password"),
+		chromedp.SendKeys(chromedp.CSS("#password"), "my first field password"),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "my first field password"),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+		signIn("sam.field@example.com", "my first field password"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+	)
+	if !strings.HasSuffix(location(t, sam), "/account") {
+		t.Fatalf("after the first sign-in: %s", location(t, sam))
 	}
 }

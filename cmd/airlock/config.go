@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -43,6 +44,8 @@ type config struct {
 	HashConcurrency      int
 	AuditRetention       time.Duration
 	DatabaseTimeout      time.Duration
+	BrandName            string
+	InviteTTL            time.Duration
 	SMTPHelo             string
 	SMTPCAFile           string
 }
@@ -208,6 +211,18 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 			check("AIRLOCK_SMTP_CA_FILE", c.SMTPCAFile, fmt.Errorf("cannot read the file: %w", errors.Unwrap(err)))
 		}
 	}
+
+	c.BrandName = get("AIRLOCK_BRAND_NAME", "Airlock")
+	if n := utf8.RuneCountInString(c.BrandName); n > 60 || !airlock.CheckText(c.BrandName) || strings.TrimSpace(c.BrandName) == "" {
+		// It goes into every email's subject and every page's title.
+		check("AIRLOCK_BRAND_NAME", c.BrandName, fmt.Errorf("want 1 to 60 characters on one line, without control characters"))
+	}
+	it := get("AIRLOCK_INVITE_TTL", "72h")
+	c.InviteTTL, err = parseDays(it)
+	if err == nil && (c.InviteTTL < time.Hour || c.InviteTTL > 30*24*time.Hour) {
+		err = fmt.Errorf("must be between 1h and 30d")
+	}
+	check("AIRLOCK_INVITE_TTL", it, err)
 
 	dt := get("AIRLOCK_DATABASE_TIMEOUT", "5s")
 	c.DatabaseTimeout, err = time.ParseDuration(dt)
@@ -399,18 +414,28 @@ var daysRE = regexp.MustCompile(`^[0-9]{1,5}d$`)
 // attack before anyone looks; keeping more only grows the table.
 func parseRetention(v string) (time.Duration, error) {
 	const day = 24 * time.Hour
-	var d time.Duration
-	if daysRE.MatchString(v) {
-		n, _ := strconv.Atoi(strings.TrimSuffix(v, "d"))
-		d = time.Duration(n) * day
-	} else {
-		var err error
-		if d, err = time.ParseDuration(v); err != nil {
-			return 0, errors.New("want a whole number of days such as 400d, or a Go duration such as 720h")
-		}
+	d, err := parseDays(v)
+	if err != nil {
+		return 0, err
 	}
 	if d < day || d > 3650*day {
 		return 0, errors.New("must be between 1d and 3650d")
+	}
+	return d, nil
+}
+
+// parseDays reads a whole number of days ("30d") or a Go duration ("72h").
+func parseDays(v string) (time.Duration, error) {
+	if daysRE.MatchString(v) {
+		n, err := strconv.Atoi(strings.TrimSuffix(v, "d"))
+		if err != nil || n > 100000 {
+			return 0, errors.New("too many days")
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, errors.New("want a whole number of days such as 30d, or a Go duration such as 72h")
 	}
 	return d, nil
 }

@@ -154,6 +154,8 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg.AppURL = cfg.AppURL
 	acfg.ResetTokenTTL = cfg.ResetTokenTTL
 	acfg.AuditRetention = cfg.AuditRetention
+	acfg.BrandName = cfg.BrandName
+	acfg.InviteTTL = cfg.InviteTTL
 	acfg.LimitForgotPerIP = cfg.LimitForgotPerIP
 	acfg.LimitResetPerAccount = cfg.LimitResetPerAccount
 	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP

@@ -39,13 +39,16 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		fmt.Fprint(stderr, usage)
 		return &usageError{"user: want add, set-password or list"}
 	}
+	if args[0] == "import" {
+		return importCommand(ctx, args[1:], getenv, stdout, stderr)
+	}
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	email := fs.String("email", "", "email address")
 	var (
 		first, last, lang, q, group *string
 		groups                      stringList
-		pwStdin, temporary          *bool
+		pwStdin, temporary, invite  *bool
 	)
 	switch args[0] {
 	case "add":
@@ -55,6 +58,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		fs.Var(&groups, "group", "group (repeatable): "+strings.Join(airlock.Groups, ", "))
 		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input")
 		temporary = fs.Bool("temporary", false, "the password must be changed at first sign-in")
+		invite = fs.Bool("invite", false, "email an invitation to choose a first password (instead of --password-stdin)")
 	case "set-password":
 		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input (required)")
 		temporary = fs.Bool("temporary", false, "the password must be changed at next sign-in")
@@ -82,7 +86,10 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 
 	switch args[0] {
 	case "add":
-		n := account.NewUser{Email: *email, FirstName: *first, LastName: *last, Language: *lang, Groups: groups, Temporary: *temporary}
+		n := account.NewUser{Email: *email, FirstName: *first, LastName: *last, Language: *lang, Groups: groups, Temporary: *temporary, Invite: *invite}
+		if *invite && *pwStdin {
+			return &usageError{"user add: --invite and --password-stdin exclude each other"}
+		}
 		if *pwStdin {
 			if n.Password, err = readPassword(stdin); err != nil {
 				return err
@@ -93,8 +100,11 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			return cliError(err)
 		}
 		fmt.Fprintf(stdout, "created user %s <%s>\n", terminalText(u.ID), terminalText(u.Email))
-		if u.PasswordHash == "" {
-			fmt.Fprintf(stdout, "no password set: the user can choose one at %s/password/forgot\n", cfg.PublicURL)
+		switch {
+		case *invite:
+			fmt.Fprintln(stdout, "invitation queued: a running server sends it")
+		case u.PasswordHash == "":
+			fmt.Fprintf(stdout, "no password set: send an invitation (airlock user add --invite, or the back office), or the user can choose one at %s/password/forgot\n", cfg.PublicURL)
 		}
 		// The command line never runs queued jobs: they may be the server's,
 		// and an email sent from here would land in this process's own dev

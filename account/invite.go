@@ -1,0 +1,83 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/airlockhq/airlock"
+)
+
+// actorName is how an invitation names who sent it ("" for the operator:
+// the email then says "an administrator").
+func actorName(actor *airlock.User) string {
+	if actor == nil || actor == Operator {
+		return ""
+	}
+	return actor.Name()
+}
+
+// queueInvitation sends u an invitation on actor's behalf, in the caller's
+// transaction: never to an inactive user, counted against the per-account
+// email limit, killing any link sent before (a newer link kills the older).
+func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *airlock.User, now time.Time, m Meta) error {
+	if !u.Active {
+		return &airlock.Error{Code: airlock.CodeConflict, Message: "This user is inactive: activate the account before inviting them."}
+	}
+	retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry,
+			Message: "This user was already sent the maximum number of emails for now. Try again later."}
+	}
+	if err := s.sendInvitation(ctx, tx, u, actorName(actor), now); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, airlock.AuditInvitationSent, m, u.ID, u.Email, "queued", "")
+}
+
+// sendInvitation revokes u's links, records the invitation and puts the
+// welcome email in the outbox (its link is minted when it is sent).
+func (s *Service) sendInvitation(ctx context.Context, tx airlock.Tx, u *airlock.User, by string, now time.Time) error {
+	if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
+		return err
+	}
+	if err := tx.SetInvitedAt(ctx, u.ID, now); err != nil {
+		return err
+	}
+	u.InvitedAt = now
+	return s.enqueue(ctx, tx, mailPayload{Kind: mailInvitation, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now, By: by})
+}
+
+// AdminInvite (re)sends an invitation to a user who has never set a
+// password; the previous link stops working.
+func (s *Service) AdminInvite(ctx context.Context, actor *airlock.User, id string, m Meta) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	m = actorMeta(actor, m)
+	return s.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := s.adminInTx(ctx, tx, actor); err != nil {
+			return err
+		}
+		u, err := tx.UserByIDForUpdate(ctx, id)
+		if errors.Is(err, airlock.ErrNotFound) {
+			return errNoUser
+		}
+		if err != nil {
+			return err
+		}
+		if u.PasswordHash != "" {
+			return &airlock.Error{Code: airlock.CodeConflict, Message: "This user already has a password: send a reset email instead."}
+		}
+		return s.queueInvitation(ctx, tx, actor, u, s.clock.Now(), m)
+	})
+}
+
+// InvitationState says whether u is invited and has not chosen a password
+// yet, or was and the link expired (airlock.User.InvitationState, now).
+func (s *Service) InvitationState(u *airlock.User) string {
+	return u.InvitationState(s.clock.Now(), s.cfg.InviteTTL)
+}

@@ -1,0 +1,49 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
+)
+
+func (s *Server) importPage(r *http.Request) *page {
+	p := s.newPage(r, "", "admin.import.title")
+	p.Data["Invite"] = true
+	return p
+}
+
+func (s *Server) handleAdminImportForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "admin_import", s.importPage(r))
+}
+
+// handleAdminImport creates the users of an uploaded CSV file, all or
+// nothing; a refused file is answered with every bad line and its reason.
+func (s *Server) handleAdminImport(w http.ResponseWriter, r *http.Request) {
+	p := s.importPage(r)
+	data, f, err := edge.ReadUpload(w, r, "file", "invite")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_import", p)
+		return
+	}
+	invite := f.Has("invite")
+	p.Data["Invite"] = invite
+	rows, err := account.ParseUsersCSV(bytes.NewReader(data))
+	if err == nil {
+		var n int
+		if n, err = s.accounts.AdminImportUsers(r.Context(), userFrom(r), rows, invite, s.meta(r), nil); err == nil {
+			http.Redirect(w, r, "/admin/users?m=imported&n="+strconv.Itoa(n), http.StatusSeeOther)
+			return
+		}
+	}
+	var ie *account.ImportError
+	if errors.As(err, &ie) {
+		p.Data["Problems"] = ie.Problems
+		s.render(w, http.StatusUnprocessableEntity, "admin_import", p)
+		return
+	}
+	s.render(w, s.applyError(w, p, err), "admin_import", p)
+}
