@@ -27,6 +27,10 @@ func invalidEmail(msg string) *Error {
 // xn-- form), at most 254 bytes in all. Surrounding spaces are ignored.
 // Anything else would be accepted now and fail at every delivery later.
 func CheckEmail(s string) error {
+	if strings.ContainsAny(s, "\r\n") {
+		// One line, even at the ends: CR and LF are how headers are smuggled.
+		return invalidEmail("Enter one email address.")
+	}
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
@@ -105,6 +109,10 @@ func UnsafeRune(r rune) bool {
 	case r == '\u061c', r == '\u200e', r == '\u200f', '\u202a' <= r && r <= '\u202e', '\u2066' <= r && r <= '\u2069':
 		return true
 	case r == '\u2028', r == '\u2029':
+		return true
+	case r == '\u200b', '\u2060' <= r && r <= '\u2064', r == '\ufeff':
+		// Invisible: zero-width space, word joiner, invisible operators, BOM
+		// (they make two names or addresses look the same).
 		return true
 	}
 	return false

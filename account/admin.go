@@ -211,12 +211,13 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			}
 		}
 		u.UpdatedAt = s.clock.Now()
-		if err := tx.UpdateUser(ctx, u); err != nil {
-			return err
-		}
 		emailChanged := airlock.NormalizeEmail(before.Email) != airlock.NormalizeEmail(u.Email)
 		lostGroup := before.HasGroup(airlock.GroupAdmin) && !u.HasGroup(airlock.GroupAdmin) ||
 			before.HasGroup(airlock.GroupMobile) && !u.HasGroup(airlock.GroupMobile)
+		// What the change takes away is revoked before the row is updated:
+		// changing the (unique) email takes PostgreSQL's strongest row lock,
+		// which waits for sign-ins and refreshes that reference the user; they
+		// must not in turn wait for token rows this transaction already holds.
 		switch {
 		case emailChanged:
 			// The old address must not keep a way in.
@@ -227,6 +228,9 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			err = s.revokeAccess(ctx, tx, u, revokeSessionsAndTokens, "group_removed", u.UpdatedAt, m)
 		}
 		if err != nil {
+			return err
+		}
+		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 		updated = u

@@ -599,3 +599,176 @@ func TestAdministratorsProveItIsThem(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestResetLinksRacingChanges: reset emails being sent (their links minted)
+// on one node while the other changes the user's email or password, or
+// several going out at once: afterwards, not one link from before the
+// change works, and of links sent together only the newest does.
+func TestResetLinksRacingChanges(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		live := func(from int) (n int) {
+			for _, m := range a.smtp.Messages()[from:] {
+				if got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); got != nil {
+					if _, err := a.svc.CheckResetToken(ctx, got[1], account.Meta{IP: "192.0.2.200"}); err == nil {
+						n++
+					}
+				}
+			}
+			return n
+		}
+		for round := range 6 {
+			a.clock.Advance(2 * time.Hour) // a fresh per-account allowance
+			cur, _ := a.db.UserByID(ctx, u.ID)
+			before := len(a.smtp.Messages())
+			for range 3 {
+				if err := a.svc.RequestReset(ctx, cur.Email, account.Meta{IP: fmt.Sprintf("198.51.100.%d", round)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.svc.ProcessDue(ctx); err != nil { // the forgot requests become 3 emails
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for _, n := range []*env{a, b, a, b} {
+				wg.Go(func() { n.svc.ProcessDue(ctx) })
+			}
+			wg.Go(func() {
+				var err error
+				if round%2 == 0 {
+					email := fmt.Sprintf("ada%d@example.com", round)
+					_, err = b.svc.AdminUpdateUser(ctx, account.Operator, u.ID, account.UserChanges{Email: &email}, meta)
+				} else {
+					err = b.svc.AdminSetPassword(ctx, account.Operator, u.ID, fmt.Sprintf("set by the administrator %d", round), "", false, meta)
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			})
+			wg.Wait()
+			a.drain(t)
+			time.Sleep(20 * time.Millisecond)
+			if n := live(before); n != 0 {
+				t.Fatalf("round %d: %d reset links sent before the change still work", round, n)
+			}
+			// Three emails going out together: only the newest link works.
+			before = len(a.smtp.Messages())
+			a.clock.Advance(2 * time.Hour)
+			cur, _ = a.db.UserByID(ctx, u.ID)
+			for range 3 {
+				if err := a.svc.RequestReset(ctx, cur.Email, account.Meta{IP: "198.51.100.250"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := a.svc.ProcessDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range []*env{a, b, a, b} {
+				wg.Go(func() { n.svc.ProcessDue(ctx) })
+			}
+			wg.Wait()
+			a.smtp.Wait(t, before+1)
+			time.Sleep(20 * time.Millisecond)
+			if n := live(before); n > 1 {
+				t.Fatalf("round %d: %d links of emails sent together work, want only the newest", round, n)
+			}
+		}
+	})
+}
+
+// TestEmailChangeRacingRefreshes: an email change while the user's apps
+// keep refreshing their tokens neither deadlocks nor fails, and leaves no
+// token working.
+func TestEmailChangeRacingRefreshes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+		for round := range 10 {
+			a.clock.Advance(time.Hour)
+			cur, _ := a.db.UserByID(ctx, u.ID)
+			got := &bag{}
+			stop := make(chan struct{})
+			var wg sync.WaitGroup
+			for i := range 3 {
+				tk, err := a.svc.SignInAPI(ctx, cur.Email, goodPassword, account.Meta{IP: fmt.Sprintf("198.51.100.%d", i)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got.tokens(tk)
+				wg.Go(func() {
+					for n := 0; n < 200; n++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						next, err := []*env{a, b}[n%2].svc.Refresh(ctx, tk.RefreshToken, meta)
+						if err != nil {
+							if code(err) != airlock.CodeInvalidToken {
+								t.Error(err)
+							}
+							return
+						}
+						got.tokens(next)
+						tk = next
+					}
+				})
+			}
+			time.Sleep(5 * time.Millisecond)
+			email := fmt.Sprintf("ada%d@example.com", round)
+			if _, err := b.svc.AdminUpdateUser(ctx, account.Operator, u.ID, account.UserChanges{Email: &email}, meta); err != nil {
+				t.Fatalf("round %d: email change racing refreshes: %v", round, err)
+			}
+			time.Sleep(10 * time.Millisecond)
+			close(stop)
+			wg.Wait()
+			got.allDead(t, a, b)
+		}
+	})
+}
+
+// TestResetLinkMintedDuringAChange: a reset email is being sent (its link
+// minted) while another node's transaction is changing the user's email:
+// the link must die with the change. The change is held open on purpose
+// while the worker runs, so the interleaving happens every time.
+func TestResetLinkMintedDuringAChange(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		if err := a.svc.AdminSendReset(ctx, account.Operator, u.ID, meta); err != nil { // a reset email waits in the outbox
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		err := b.db.Update(ctx, func(tx airlock.Tx) error {
+			// What an email change does, up to its commit.
+			cur, err := tx.UserByIDForUpdate(ctx, u.ID)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.RevokeResetTokens(ctx, u.ID, a.clock.Now()); err != nil {
+				return err
+			}
+			cur.Email = "moved@example.com"
+			if err := tx.UpdateUser(ctx, cur); err != nil {
+				return err
+			}
+			wg.Go(func() { a.svc.ProcessDue(ctx) }) // the email goes out meanwhile
+			time.Sleep(300 * time.Millisecond)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Wait()
+		a.drain(t)
+		time.Sleep(20 * time.Millisecond)
+		for _, m := range a.smtp.Messages() {
+			if got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); got != nil {
+				if _, err := a.svc.CheckResetToken(ctx, got[1], meta); err == nil {
+					t.Fatalf("a link minted during the email change works after it (sent to %v)", m.To)
+				}
+			}
+		}
+	})
+}

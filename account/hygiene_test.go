@@ -107,7 +107,8 @@ func TestAddressesTheMailerCannotUse(t *testing.T) {
 	ctx := context.Background()
 	for _, bad := range []string{"a..b@example.com", ".lead@example.com", "trail.@example.com", strings.Repeat("a", 65) + "@example.com",
 		"a@-example.com", "a@example-.com", "a@example..com", "a@example", "a@1.2.3.4", "josé@example.com", "a@exämple.com",
-		"a\x1b[31m@example.com", "a\u0085b@example.com", "a@b@example.com", "a@example.com\r\nBcc: x@example.com"} {
+		"a\x1b[31m@example.com", "a\u0085b@example.com", "a@b@example.com", "a@example.com\r\nBcc: x@example.com",
+		"a@example.com\r\n", "\na@example.com", "a@example.com\n"} {
 		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: bad}, meta); code(err) != airlock.CodeInvalid {
 			t.Errorf("created %q: %v", bad, err)
 		}
@@ -117,7 +118,7 @@ func TestAddressesTheMailerCannotUse(t *testing.T) {
 			t.Errorf("refused %q: %v", good, err)
 		}
 	}
-	for _, name := range []string{"evil\u202etxt.exe", "two\u2028lines", "bell\x07", "c1\u0085c1", "iso\u2066late"} {
+	for _, name := range []string{"evil\u202etxt.exe", "two\u2028lines", "bell\x07", "c1\u0085c1", "iso\u2066late", "zero\u200bwidth", "bom\ufeffname"} {
 		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "n@example.com", FirstName: name}, meta); code(err) != airlock.CodeInvalid {
 			t.Errorf("first name %q: %v", name, err)
 		}

@@ -64,7 +64,16 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 	var link string
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
 		var err error
-		u, err = tx.UserByID(ctx, p.UserID)
+		if p.Kind == mailReset || p.Kind == mailInvitation {
+			// Locked before the link is minted: a change of email or password
+			// committing meanwhile either comes first (and this email is
+			// dropped) or after (and kills this link); two of these emails
+			// going out at once mint one after the other, the newer killing
+			// the older.
+			u, err = tx.UserByIDForUpdate(ctx, p.UserID)
+		} else {
+			u, err = tx.UserByID(ctx, p.UserID)
+		}
 		if errors.Is(err, airlock.ErrNotFound) {
 			return errDropMail
 		}

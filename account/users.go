@@ -37,11 +37,12 @@ func checkName(field, v string) error {
 }
 
 func normalizeProfile(u *airlock.User) error {
-	u.Email = strings.TrimSpace(u.Email)
-	u.FirstName, u.LastName = strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
+	// Checked as typed (a line break at the end is refused, not trimmed).
 	if err := airlock.CheckEmail(u.Email); err != nil {
 		return err
 	}
+	u.Email = strings.TrimSpace(u.Email)
+	u.FirstName, u.LastName = strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
 	if err := checkName("first_name", u.FirstName); err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -53,6 +55,13 @@ func writeErr(w http.ResponseWriter, status int, d errorDetail) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := airlock.AsError(err)
 	if e == nil {
+		if errors.Is(err, context.Canceled) {
+			// The client went away: not our failure, and not an error to log.
+			s.log.Debug("api request abandoned by the client", "path", r.URL.Path)
+			w.Header().Set("Retry-After", "1")
+			writeErr(w, http.StatusServiceUnavailable, errorDetail{Code: codeUnavailable, Message: "The request was abandoned."})
+			return
+		}
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
 		writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: "Something went wrong on our side."})
 		return

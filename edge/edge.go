@@ -22,6 +22,10 @@ const MaxBodyBytes = 64 << 10
 // ReadBody reads a body of at most MaxBodyBytes: past that it answers
 // CodeTooLarge, and the server closes the connection after the answer.
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		// Announced too large: refused before waiting for a byte of it.
+		return nil, &airlock.Error{Code: airlock.CodeTooLarge, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError

@@ -1,10 +1,12 @@
 package edge_test
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/edge"
@@ -77,5 +79,30 @@ func TestCheckURL(t *testing.T) {
 		if err := edge.CheckURL(httptest.NewRequest("GET", target, nil)); airlock.ErrorCode(err) != airlock.CodeInvalid {
 			t.Errorf("%s: %v, want CodeInvalid", target, err)
 		}
+	}
+}
+
+// TestAnnouncedTooLarge: a body announced larger than the limit is refused
+// at once, without waiting for it (a slow sender would hold the request for
+// the whole read timeout).
+func TestAnnouncedTooLarge(t *testing.T) {
+	body, _ := io.Pipe() // never written: reading it would block
+	r := httptest.NewRequest("POST", "/api/v1/password/forgot", body)
+	r.Header.Set("Content-Type", "application/json")
+	r.ContentLength = edge.MaxBodyBytes + 1
+	done := make(chan error, 1)
+	go func() {
+		var dst struct {
+			Email string `json:"email"`
+		}
+		done <- edge.ReadJSON(httptest.NewRecorder(), r, &dst)
+	}()
+	select {
+	case err := <-done:
+		if e := airlock.AsError(err); e == nil || e.Code != airlock.CodeTooLarge {
+			t.Fatalf("announced 64 KiB + 1: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the reader waited for a body announced too large")
 	}
 }

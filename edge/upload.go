@@ -23,6 +23,9 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, file string, fields ...s
 	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
 		return nil, nil, invalid("Send the file as multipart/form-data.")
 	}
+	if r.ContentLength > MaxUploadBytes+64<<10 {
+		return nil, nil, &airlock.Error{Code: airlock.CodeTooLarge, Message: "The file is too large (at most 16 MiB)."}
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {

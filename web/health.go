@@ -42,6 +42,13 @@ func (s *Server) devMailAllowed(w http.ResponseWriter, r *http.Request) bool {
 		s.handleNotFound(w, r)
 		return false
 	}
+	// A request relayed by a proxy on this machine comes from someone else.
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host"} {
+		if r.Header.Get(h) != "" {
+			s.handleNotFound(w, r)
+			return false
+		}
+	}
 	// A loopback client is not enough: a site whose name an attacker
 	// points at 127.0.0.1 (DNS rebinding) would read the links in the
 	// browser of someone on this machine. Its name is in Host.

@@ -217,6 +217,16 @@ func TestDevMailbox(t *testing.T) {
 	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "token=") {
 		t.Fatalf("dev mailbox from another machine: %d", w.Code)
 	}
+	// Nor through a proxy on this machine: the request is someone else's.
+	req = httptest.NewRequest("GET", "/dev/mail", nil)
+	req.RemoteAddr = "127.0.0.1:4000"
+	req.Host = "localhost:8080"
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	w = httptest.NewRecorder()
+	dev.handler.ServeHTTP(w, req)
+	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "token=") {
+		t.Fatalf("dev mailbox through a local proxy: %d", w.Code)
+	}
 }
 
 func TestReturnToApp(t *testing.T) {

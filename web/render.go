@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -84,7 +85,12 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 	e := airlock.AsError(err)
 	if e == nil {
-		if !errors.Is(err, http.ErrAbortHandler) {
+		switch {
+		case errors.Is(err, context.Canceled):
+			// The client went away: nothing failed on our side, and an
+			// attacker hanging up must not fill the error log.
+			s.log.Debug("request abandoned by the client", "err", err)
+		case !errors.Is(err, http.ErrAbortHandler):
 			s.log.Error("request failed", "err", err)
 		}
 		p.Error = p.T("error.internal")

@@ -203,6 +203,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.db.Close()
+	for _, p := range cfg.TrustedProxies {
+		if p.Bits() == 0 {
+			// Anyone could then write their own X-Forwarded-For and pick the
+			// address every per-IP limit counts against.
+			log.Warn("AIRLOCK_TRUSTED_PROXIES trusts every address: clients choose the IP their limits count against; name your load balancers only", "prefix", p.String())
+		}
+	}
 	if d := password.DefaultParams; cfg.Argon2.Memory < d.Memory || cfg.Argon2.Time < d.Time {
 		log.Warn("AIRLOCK_ARGON2 is below the OWASP recommendation: use it for tests only", "argon2", cfg.Argon2.String(), "recommended", d.String())
 	}
