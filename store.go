@@ -255,6 +255,7 @@ type Job struct {
 type EmailFilter struct {
 	UserID string
 	State  string
+	Kind   string // an email kind (reset, invitation, …)
 	Limit  int
 }
 

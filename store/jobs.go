@@ -189,6 +189,9 @@ func (q *queries) ListEmails(ctx context.Context, f airlock.EmailFilter) ([]*air
 	if f.State != "" {
 		where, args = append(where, `state = ?`), append(args, f.State)
 	}
+	if f.Kind != "" {
+		where, args = append(where, `email_kind = ?`), append(args, f.Kind)
+	}
 	limit := f.Limit
 	if limit <= 0 || limit > 1000 {
 		limit = 50

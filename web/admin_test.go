@@ -305,3 +305,33 @@ func TestAuditFilterByUnknownAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestInvitedUsersInTheList: the users list says who is invited, since when
+// and whether the invitation email went out, and filters them.
+func TestInvitedUsersInTheList(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	form := url.Values{"email": {"sam@example.com"}, "first_name": {"Sam"}, "last_name": {""}, "language": {"en"},
+		"groups": {"mobile"}, "password": {""}, "password_confirm": {""}, "temporary": {"on"}, "invite": {"on"}}
+	if r := e.post(c, "/admin/users/new", form); r.StatusCode != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "?m=invited") {
+		t.Fatalf("create with an invitation: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	e.drain()
+	e.smtp.Wait(t, 1)
+	r := e.get(c, "/admin/users?invitation=invited")
+	if !strings.Contains(r.body, "sam@example.com") || !strings.Contains(r.body, "invited, pending") || !strings.Contains(r.body, "email delivered") ||
+		strings.Contains(r.body, "admin@example.com</td>") {
+		t.Fatalf("invited filter:\n%s", r.body)
+	}
+	if r := e.get(c, "/admin/users?invitation=invitation_expired"); strings.Contains(r.body, "sam@example.com") {
+		t.Fatal("a pending invitation listed as expired")
+	}
+	// Both a password and an invitation: refused, nothing created.
+	form.Set("email", "kim@example.com")
+	form.Set("password", "a password as well, long")
+	form.Set("password_confirm", "a password as well, long")
+	if r := e.post(c, "/admin/users/new", form); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("password and invitation: %d", r.StatusCode)
+	}
+}

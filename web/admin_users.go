@@ -75,11 +75,23 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Values["invitation"] = f.Invitation
 	p.Data["Users"] = users
-	invitations := map[string]string{}
+	// For invited users: the state of their last invitation email, so that
+	// "invited" also says whether the email went out.
+	invitations, delivery := map[string]string{}, map[string]string{}
 	for _, u := range users {
-		invitations[u.ID] = s.accounts.InvitationState(u)
+		if invitations[u.ID] = s.accounts.InvitationState(u); invitations[u.ID] == "" {
+			continue
+		}
+		last, err := s.accounts.AdminListEmails(r.Context(), userFrom(r), airlock.EmailFilter{UserID: u.ID, Kind: "invitation", Limit: 1})
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if len(last) == 1 {
+			delivery[u.ID] = last[0].State
+		}
 	}
-	p.Data["Invitations"] = invitations
+	p.Data["Invitations"], p.Data["InvitationDelivery"] = invitations, delivery
 	p.Data["Total"] = total
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Page"] = page

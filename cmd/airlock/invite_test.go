@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,5 +86,26 @@ func TestUserImportCommand(t *testing.T) {
 	p.serve()
 	if msgs := smtp.Wait(t, 2); !strings.Contains(msgs[0].Header("Subject"), "Welcome") {
 		t.Fatalf("imported users got %q", msgs[0].Header("Subject"))
+	}
+}
+
+// TestUserImportProgress: a large file shows a progress bar on stderr.
+func TestUserImportProgress(t *testing.T) {
+	p := newProgram(t, nil)
+	var csv strings.Builder
+	csv.WriteString("email\n")
+	for i := range 1200 {
+		csv.WriteString("worker" + strconv.Itoa(i) + "@example.com\n")
+	}
+	path := filepath.Join(t.TempDir(), "many.csv")
+	if err := os.WriteFile(path, []byte(csv.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.run("", "user", "import", path)
+	if err != nil || !strings.Contains(out, "1200 users imported") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	if logs := p.logs.String(); !strings.Contains(logs, "importing [###") || !strings.Contains(logs, "1200/1200") {
+		t.Fatalf("no progress bar:\n%s", logs)
 	}
 }
