@@ -40,6 +40,9 @@ type tokenResponse struct {
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	// Client authentication, a client_id in the body or HTTP Basic, is
+	// accepted and ignored: the apps are public clients (RFC 6749 §2.1), so
+	// it would prove nothing; the user's password or refresh token does.
 	var req tokenRequest
 	var err error
 	switch edge.MediaType(r) {
@@ -79,13 +82,16 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	// As on the token endpoint, a public client's client_id (RFC 7009 §2.1)
+	// is accepted and ignored: the token itself is what is revoked.
 	var req struct {
 		Token         string `json:"token"`
 		TokenTypeHint string `json:"token_type_hint"`
+		ClientID      string `json:"client_id"`
 	}
 	var err error
 	if edge.MediaType(r) == "application/x-www-form-urlencoded" {
-		err = edge.ReadOAuthForm(w, r, map[string]*string{"token": &req.Token, "token_type_hint": &req.TokenTypeHint})
+		err = edge.ReadOAuthForm(w, r, map[string]*string{"token": &req.Token, "token_type_hint": &req.TokenTypeHint, "client_id": &req.ClientID})
 	} else {
 		err = edge.ReadJSON(w, r, &req)
 	}

@@ -57,7 +57,7 @@ func ParseTemplates() (*Templates, error) {
 			if err != nil {
 				return nil, fmt.Errorf("parse mail template %s: %w", key, err)
 			}
-			ht, err := htmltemplate.ParseFS(templateFS, "templates/layout.html", "templates/"+key+".html")
+			ht, err := htmltemplate.New(key).Funcs(htmlFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+key+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse mail template %s: %w", key, err)
 			}
@@ -65,6 +65,28 @@ func ParseTemplates() (*Templates, error) {
 		}
 	}
 	return t, nil
+}
+
+// htmlFuncs are the functions the HTML templates may call.
+var htmlFuncs = htmltemplate.FuncMap{"breakable": breakable}
+
+// breakable writes a long address as HTML that can wrap on a narrow
+// screen: a <wbr> (a place to break the line, left out when the text is
+// copied) after each / ? & = and inside long runs of other characters.
+// Email clients do not all honour word-break, which would do the same.
+func breakable(s string) htmltemplate.HTML {
+	var b strings.Builder
+	run := 0
+	for _, r := range s {
+		// Every character is escaped here: the result is trusted as HTML.
+		b.WriteString(htmltemplate.HTMLEscapeString(string(r)))
+		run++
+		if strings.ContainsRune("/?&=", r) || run == 16 {
+			b.WriteString("<wbr>")
+			run = 0
+		}
+	}
+	return htmltemplate.HTML(b.String())
 }
 
 // Render fills the kind's template in lang (English when unknown).

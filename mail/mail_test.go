@@ -95,3 +95,31 @@ func TestDevMailbox(t *testing.T) {
 		t.Fatalf("messages = %+v, %v", got, err)
 	}
 }
+
+// TestRenderLinkText: the address shown for copying in the HTML part is
+// the link itself once its line-break opportunities are left out, and it
+// is escaped like the rest.
+func TestRenderLinkText(t *testing.T) {
+	tpl, err := mail.ParseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const hostile = `https://accounts.example.com/password/reset?token=abc"><b>x</b>&app=1`
+	data := map[string]any{"Lang": "en", "Name": "Ada", "Email": "ada@example.com", "Link": hostile,
+		"ValidFor": "30 minutes", "When": "2026-03-02 08:00", "ForgotLink": hostile}
+	for _, lang := range []string{"en", "fr"} {
+		for _, kind := range []string{mail.KindReset, mail.KindPasswordChanged} {
+			_, _, html, err := tpl.Render(kind, lang, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(html, "<b>") {
+				t.Errorf("%s %s: the link is not escaped:\n%s", kind, lang, html)
+			}
+			shown := strings.ReplaceAll(html, "<wbr>", "")
+			if !strings.Contains(shown, `>https://accounts.example.com/password/reset?token=abc&#34;&gt;&lt;b&gt;x&lt;/b&gt;&amp;app=1</a>`) {
+				t.Errorf("%s %s: the address shown is not the link:\n%s", kind, lang, html)
+			}
+		}
+	}
+}

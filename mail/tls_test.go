@@ -126,14 +126,14 @@ func TestTLS(t *testing.T) {
 			assertPasswordNeverSent(t, srv)
 		}
 	})
-	t.Run("untrusted certificate: the error names AIRLOCK_SMTP_CA_FILE", func(t *testing.T) {
+	t.Run("untrusted certificate: the error names AIRLOCK_SMTP_CA_FILE, no fallback to clear text", func(t *testing.T) {
 		for _, tls := range []mailtest.Options{
 			{TLS: true, Username: user, Password: password},
 			{ImplicitTLS: true, Username: user, Password: password},
 		} {
 			srv := mailtest.StartWith(t, tls)
 			scheme := strings.SplitN(srv.URL(), ":", 2)[0]
-			s := relay(t, srv, scheme+"://"+user+":pw@127.0.0.1:587", mail.Options{})
+			s := relay(t, srv, scheme+"://"+user+":"+strings.ReplaceAll(password, " ", "%20")+"@127.0.0.1:587", mail.Options{})
 			_, err := s.Send(t.Context(), message())
 			deliveryError(t, err)
 			if !strings.Contains(err.Error(), "set AIRLOCK_SMTP_CA_FILE to the relay's CA certificate (PEM), or SSL_CERT_FILE") {
@@ -142,6 +142,7 @@ func TestTLS(t *testing.T) {
 			if len(srv.SignedIn())+len(srv.Messages()) != 0 {
 				t.Errorf("%s: signed in or delivered to an untrusted server", scheme)
 			}
+			assertPasswordNeverSent(t, srv)
 		}
 	})
 	t.Run("smtps:// with a private CA", func(t *testing.T) {

@@ -73,3 +73,19 @@ func writeFile(t testing.TB, name string, b []byte) string {
 	}
 	return path
 }
+
+// CertificateFiles writes, for one test, the PEM files of a server
+// certificate for the loopback addresses, localhost and names, its key, and
+// the certificate of the private CA that signed it, for a server run
+// outside the test process (such as Mailpit).
+func CertificateFiles(t testing.TB, names ...string) (certFile, keyFile, caFile string) {
+	t.Helper()
+	cert, caPEM := newCertificate(t, names)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile = writeFile(t, "cert.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}))
+	keyFile = writeFile(t, "key.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}))
+	return certFile, keyFile, writeFile(t, "ca.pem", caPEM)
+}
