@@ -42,6 +42,10 @@ func newEnv(t testing.TB, tweak ...func(*account.Config)) *env {
 func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.Server, tweak ...func(*account.Config)) *env {
 	t.Helper()
 	e := &env{db: db, clock: clock, smtp: smtp, logs: &testutil.Buffer{}}
+	// These tests pile many writers on purpose onto a loaded machine (under
+	// -race); the production time limit (5 s, tested in cmd/airlock) would
+	// turn SQLite's queueing into spurious 503s here.
+	db.SetTimeout(30 * time.Second)
 	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -37,10 +37,11 @@ func TestMailpit(t *testing.T) {
 	const link = "https://accounts.example.com/password/reset?token=UMjD3Vx8lq2g5hOQw2cKQ0pTQnHL3q0AO8G1xT0q2aE&app=1"
 	const forgot = "https://accounts.example.com/password/forgot"
 	for _, lang := range []string{"en", "fr"} {
-		for _, kind := range []string{mail.KindReset, mail.KindPasswordChanged} {
+		for _, kind := range mail.Kinds {
 			t.Run(kind+"."+lang, func(t *testing.T) {
-				data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com",
-					"Link": link, "ValidFor": mail.Duration(30*time.Minute, lang), "When": "2026-03-02 08:00", "ForgotLink": forgot}
+				data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com", "Brand": "Acme Field", "By": "Grace Hopper",
+					"Link": link, "ValidFor": mail.Duration(30*time.Minute, lang), "When": "2026-03-02 08:00", "ForgotLink": forgot,
+					"LoginLink": "https://accounts.example.com/login"}
 				subject, text, html, err := tpl.Render(kind, lang, data)
 				if err != nil {
 					t.Fatal(err)
@@ -86,6 +87,8 @@ func TestMailpit(t *testing.T) {
 					want = append(want, link, mail.Duration(30*time.Minute, lang))
 				case mail.KindPasswordChanged:
 					want = append(want, forgot, "2026-03-02 08:00")
+				case mail.KindInvitation:
+					want = append(want, link, mail.Duration(30*time.Minute, lang), "Acme Field", "Grace Hopper")
 				}
 				for _, w := range want {
 					if !strings.Contains(got.Text, w) {
