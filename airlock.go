@@ -23,7 +23,10 @@ const (
 	CodeUnavailable    Code = "unavailable"
 	CodeInvalidToken   Code = "invalid_token"
 	CodeTooLarge       Code = "too_large"
-	CodeInternal       Code = "internal"
+	// CodeTwoFactorRequired: the password was right, and the account needs
+	// its second factor too (a code from the authenticator app).
+	CodeTwoFactorRequired Code = "two_factor_required"
+	CodeInternal          Code = "internal"
 )
 
 // Error is a domain error with a stable code and a message safe to show.

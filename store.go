@@ -28,6 +28,21 @@ type Tx interface {
 	UserByEmail(ctx context.Context, email string) (*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
+	// SetTOTP stores a sealed two-step key not yet confirmed (nil clears
+	// the key, the confirmation, the recovery codes and the last step).
+	SetTOTP(ctx context.Context, userID string, sealed []byte) error
+	// EnableTOTP confirms enrolment at now and stores the recovery codes'
+	// hashes (replacing any older ones).
+	EnableTOTP(ctx context.Context, userID string, now time.Time, step int64, codeHashes [][]byte) error
+	// UseTOTPStep records step as used if it is later than the last one
+	// used; false means the code was already used (a replay).
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// UseRecoveryCode marks a recovery code used; false if it is unknown or
+	// used. remaining is how many stay usable.
+	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (ok bool, remaining int, err error)
+	CreateChallenge(ctx context.Context, c *Challenge) error
+	ChallengeByHash(ctx context.Context, hash []byte) (*Challenge, error)
+	DeleteChallenge(ctx context.Context, hash []byte) error
 	// SetInvitedAt records when an invitation was sent to the user.
 	SetInvitedAt(ctx context.Context, userID string, at time.Time) error
 	// ExistingEmails returns which of the given addresses (normalized)
@@ -161,6 +176,18 @@ type Session struct {
 	// AuthEpoch is the user's AuthEpoch when the session began; the session
 	// works only while the two are equal.
 	AuthEpoch int64
+}
+
+// Challenge is the half-signed-in state between the password and the
+// second factor. Only the SHA-256 of its id is stored.
+type Challenge struct {
+	IDHash    []byte
+	UserID    string
+	AuthEpoch int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Next is where to go after signing in (a same-origin path).
+	Next string
 }
 
 // Purposes of a ResetToken.
@@ -313,4 +340,5 @@ const (
 	AuditInvitationSent     = "invitation_sent"
 	AuditInvitationAccepted = "invitation_accepted"
 	AuditUsersImported      = "users_imported"
+	AuditTwoFactor          = "two_factor"
 )

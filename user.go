@@ -41,8 +41,13 @@ type User struct {
 	Version int64
 	// InvitedAt is when the last invitation was sent (zero: never).
 	InvitedAt time.Time
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	// TOTPSecret is the sealed two-step sign-in key (nil: none);
+	// TOTPEnabledAt is zero until enrolment is confirmed.
+	TOTPSecret    []byte
+	TOTPEnabledAt time.Time
+	TOTPLastStep  int64
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // HasGroup reports whether the user is in group g.
@@ -60,6 +65,9 @@ func (u *User) HasGroup(g string) bool {
 func (u *User) TempPasswordExpired(now time.Time) bool {
 	return u.MustChangePassword && !u.TempPasswordExpiresAt.IsZero() && !now.Before(u.TempPasswordExpiresAt)
 }
+
+// TwoFactor reports whether the user has confirmed two-step sign-in.
+func (u *User) TwoFactor() bool { return !u.TOTPEnabledAt.IsZero() }
 
 // Invitation states of a user who has never set a password.
 const (

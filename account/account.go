@@ -17,6 +17,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/secretbox"
 )
 
 // Config holds the account rules' settings.
@@ -33,6 +34,12 @@ type Config struct {
 	InviteTTL time.Duration
 	// BrandName names the product in emails and pages (AIRLOCK_BRAND_NAME).
 	BrandName string
+	// SecretBox seals two-step sign-in keys (AIRLOCK_SECRET_KEY); nil: no
+	// one can enrol.
+	SecretBox *secretbox.Box
+	// RequireTwoFactor lists the groups whose members must enrol in
+	// two-step sign-in (AIRLOCK_REQUIRE_TWO_FACTOR).
+	RequireTwoFactor []string
 
 	LimitForgotPerIP     Rate
 	LimitResetPerAccount Rate

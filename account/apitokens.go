@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -45,6 +46,13 @@ func mayUseAPI(u *airlock.User, now time.Time) bool {
 // mobile group, or the admin group for the administrators' API. It is
 // throttled exactly like the web sign-in.
 func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*Tokens, error) {
+	return s.SignInAPIWithCode(ctx, email, pass, "", m)
+}
+
+// SignInAPIWithCode is the password grant with the second factor (otp) of
+// an account that has two-step sign-in: without it the answer is
+// CodeTwoFactorRequired (no tokens, and the password attempt stays counted).
+func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string, m Meta) (*Tokens, error) {
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, err
 	}
@@ -59,6 +67,21 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*T
 	}
 	now := s.clock.Now()
 	m.ActorID = u.ID
+	if u.TwoFactor() {
+		if strings.TrimSpace(otp) == "" {
+			return nil, errCodeNeeded
+		}
+		if err := s.VerifySecondFactor(ctx, u, otp, m); err != nil {
+			if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
+				return nil, &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Message: errBadCode.Message}
+			}
+			return nil, err
+		}
+	}
+	if s.TwoFactorRequired(u) {
+		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment",
+			Message: "Your account must use two-step sign-in: turn it on in your account on the web first."}
+	}
 	if !mayUseAPI(u, now) {
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
 			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api: not in group mobile or admin")
@@ -96,7 +119,7 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*T
 	case err != nil:
 		return nil, fmt.Errorf("issue tokens: %w", err)
 	}
-	return t, nil
+	return t, s.releaseLogin(ctx, email)
 }
 
 // issueTokens adds an access and a refresh token to a family.

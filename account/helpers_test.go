@@ -1,7 +1,9 @@
 package account_test
 
 import (
+	"bytes"
 	"context"
+	"github.com/airlockhq/airlock/secretbox"
 	"log/slog"
 	"net/url"
 	"regexp"
@@ -56,6 +58,7 @@ func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.S
 	}
 	pub, _ := url.Parse("https://accounts.example.com")
 	cfg := account.DefaultConfig(pub)
+	cfg.SecretBox = testBox
 	for _, f := range tweak {
 		f(&cfg)
 	}
@@ -64,6 +67,10 @@ func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.S
 	e.svc = account.New(log, cfg, db, e.hasher, password.NewPolicy(12), tpl, sender, e.clock)
 	return e
 }
+
+// testBox seals two-step keys in tests (one key for every node, as
+// AIRLOCK_SECRET_KEY is shared by every node of a deployment).
+var testBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
 
 var meta = account.Meta{IP: "192.0.2.10", UserAgent: "test-agent/1.0"}
 

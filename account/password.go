@@ -78,7 +78,7 @@ func (s *Service) proveSelf(ctx context.Context, u *airlock.User, current string
 		}
 		return err
 	}
-	return nil
+	return s.releaseLogin(ctx, u.Email)
 }
 
 // newHash checks a new password against the policy for u, then hashes it.

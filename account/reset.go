@@ -120,9 +120,26 @@ func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, 
 // CompleteLink is CompleteReset that also says the link's purpose (a reset
 // or an invitation), so that the page says what happened.
 func (s *Service) CompleteLink(ctx context.Context, token, newPassword string, m Meta) (*airlock.User, string, error) {
+	return s.CompleteLinkWithCode(ctx, token, newPassword, "", m)
+}
+
+// CompleteLinkWithCode is CompleteLink for an account that may have
+// two-step sign-in: the link alone (a mailbox) is then not enough, the code
+// from the app or a recovery code (otp) is needed before the new password
+// is accepted.
+func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, otp string, m Meta) (*airlock.User, string, error) {
 	u, linkPurpose, err := s.CheckLink(ctx, token, m)
 	if err != nil {
 		return nil, "", err
+	}
+	if u.TwoFactor() {
+		// The policy first, so that a refused password does not use a code up.
+		if err := s.policy.Check(newPassword, u); err != nil {
+			return u, linkPurpose, err
+		}
+		if err := s.VerifySecondFactor(ctx, u, otp, actorMeta(u, m)); err != nil {
+			return u, linkPurpose, err
+		}
 	}
 	hash, err := s.newHash(ctx, newPassword, u)
 	if err != nil {

@@ -15,23 +15,43 @@ const maxPasswordBytes = 4 * 128
 
 // SignIn checks an email and password and opens a session. It returns the
 // user and the session id to put in the cookie (never stored as is).
+// For an account with two-step sign-in it fails with
+// CodeTwoFactorRequired: the web uses SignInStart, which opens the second
+// step instead.
 func (s *Service) SignIn(ctx context.Context, email, pass string, m Meta) (*airlock.User, string, error) {
+	u, sid, challenge, err := s.SignInStart(ctx, email, pass, "", m)
+	if err == nil && challenge != "" {
+		return nil, "", errCodeNeeded
+	}
+	return u, sid, err
+}
+
+// SignInStart checks an email and password. Without two-step sign-in it
+// opens a session (sid). With it, it opens the half-signed-in state instead
+// and returns its id (challenge), for the code page; next is where to go
+// once signed in.
+func (s *Service) SignInStart(ctx context.Context, email, pass, next string, m Meta) (u *airlock.User, sid, challenge string, err error) {
 	if err := airlock.CheckEmail(email); err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	u, err := s.checkPassword(ctx, email, pass, m)
+	u, err = s.checkPassword(ctx, email, pass, m)
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	sid, err := s.newSession(ctx, u, m)
+	if u.TwoFactor() {
+		// The password attempt stays counted until the code is right too.
+		challenge, err := s.startChallenge(ctx, u, next)
+		return u, "", challenge, err
+	}
+	sid, err = s.newSession(ctx, u, m)
 	if err == errNoSession {
 		// The password or the account changed while it was being checked.
-		return nil, "", errBadCredentials
+		return nil, "", "", errBadCredentials
 	}
 	if err != nil {
-		return nil, "", err
+		return nil, "", "", err
 	}
-	return u, sid, nil
+	return u, sid, "", s.releaseLogin(ctx, email)
 }
 
 // loginLimits are the limits one sign-in attempt counts against: the email
@@ -111,12 +131,6 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 	case u.TempPasswordExpired(now):
 		return fail(u, "temporary_password_expired", errTempExpired)
 	}
-	// The right password gives back the attempt counted against the email
-	// typed; the client's address keeps it, so that signing in to one's own
-	// account cannot buy guesses at another's.
-	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, keys[0], now) }); err != nil {
-		return nil, fmt.Errorf("sign in: %w", err)
-	}
 	if rehash {
 		// The cost parameters changed since this hash was made: upgrade it now
 		// that the password is known, unless it changed meanwhile.
@@ -127,6 +141,19 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 		}
 	}
 	return u, nil
+}
+
+// releaseLogin gives back, after a complete sign-in (password, and code if
+// any), the attempt counted against the email typed; the client's address
+// keeps it, so that signing in to one's own account cannot buy guesses at
+// another's.
+func (s *Service) releaseLogin(ctx context.Context, email string) error {
+	now := s.clock.Now()
+	k := s.loginLimits(email, "")[0]
+	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, k, now) }); err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	return nil
 }
 
 var errTempExpired = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "temporary_password_expired",

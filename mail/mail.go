@@ -33,10 +33,12 @@ const (
 	KindReset           = "reset"
 	KindPasswordChanged = "password_changed"
 	KindInvitation      = "invitation"
+	KindTwoFactorOn     = "two_factor_enabled"
+	KindTwoFactorOff    = "two_factor_disabled"
 )
 
 // Kinds lists every email kind; each has a template per language.
-var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation}
+var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff}
 
 //go:embed templates
 var templateFS embed.FS

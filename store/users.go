@@ -12,19 +12,22 @@ import (
 )
 
 const userColumns = `id, email, first_name, last_name, language, active, must_change_password,
-	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at, auth_epoch, version, invited_at`
+	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at, auth_epoch, version, invited_at,
+	totp_secret, totp_enabled_at, totp_last_step`
 
 func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	var u airlock.User
 	var active, must int
-	var changed, tempExp, invited sql.NullInt64
+	var changed, tempExp, invited, totpOn sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Language, &active, &must,
-		&u.PasswordHash, &changed, &tempExp, &created, &updated, &u.AuthEpoch, &u.Version, &invited); err != nil {
+		&u.PasswordHash, &changed, &tempExp, &created, &updated, &u.AuthEpoch, &u.Version, &invited,
+		&u.TOTPSecret, &totpOn, &u.TOTPLastStep); err != nil {
 		return nil, err
 	}
 	u.Active, u.MustChangePassword = active == 1, must == 1
 	u.PasswordChangedAt, u.TempPasswordExpiresAt, u.InvitedAt = fromMS(changed), fromMS(tempExp), fromMS(invited)
+	u.TOTPEnabledAt = fromMS(totpOn)
 	u.CreatedAt = fromMS(sql.NullInt64{Int64: created, Valid: true})
 	u.UpdatedAt = fromMS(sql.NullInt64{Int64: updated, Valid: true})
 	return &u, nil
@@ -33,10 +36,10 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 // CreateUser inserts u with its groups. A taken email is CodeConflict.
 func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
 	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_normalized)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.FirstName, u.LastName, u.Language, b2i(u.Active), b2i(u.MustChangePassword),
 		u.PasswordHash, ms(u.PasswordChangedAt), ms(u.TempPasswordExpiresAt), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
-		u.AuthEpoch, u.Version, ms(u.InvitedAt), airlock.NormalizeEmail(u.Email))
+		u.AuthEpoch, u.Version, ms(u.InvitedAt), u.TOTPSecret, ms(u.TOTPEnabledAt), u.TOTPLastStep, airlock.NormalizeEmail(u.Email))
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Message: "A user with this email address already exists."}
 	}

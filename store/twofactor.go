@@ -1,0 +1,95 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/airlockhq/airlock"
+)
+
+// SetTOTP stores a sealed key awaiting confirmation, or clears everything
+// of two-step sign-in when sealed is nil.
+func (q *queries) SetTOTP(ctx context.Context, userID string, sealed []byte) error {
+	if _, err := q.exec(ctx, `UPDATE users SET totp_secret = ?, totp_enabled_at = NULL, totp_last_step = 0 WHERE id = ?`, sealed, userID); err != nil {
+		return fmt.Errorf("set totp: %w", err)
+	}
+	if sealed == nil {
+		if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+			return fmt.Errorf("delete recovery codes: %w", err)
+		}
+	}
+	return nil
+}
+
+// EnableTOTP confirms enrolment and replaces the recovery codes.
+func (q *queries) EnableTOTP(ctx context.Context, userID string, now time.Time, step int64, codeHashes [][]byte) error {
+	if _, err := q.exec(ctx, `UPDATE users SET totp_enabled_at = ?, totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL`,
+		now.UnixMilli(), step, userID); err != nil {
+		return fmt.Errorf("enable totp: %w", err)
+	}
+	if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("delete recovery codes: %w", err)
+	}
+	for _, h := range codeHashes {
+		if _, err := q.exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
+			return fmt.Errorf("insert recovery code: %w", err)
+		}
+	}
+	return nil
+}
+
+// UseTOTPStep accepts a code's step once, in one conditional UPDATE: of
+// concurrent uses of one code, on any node, exactly one succeeds.
+func (q *queries) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE users SET totp_last_step = ? WHERE id = ? AND totp_last_step < ?`, step, userID, step)
+	if err != nil {
+		return false, fmt.Errorf("use totp step: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// UseRecoveryCode uses a recovery code up, once.
+func (q *queries) UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (bool, int, error) {
+	res, err := q.exec(ctx, `UPDATE recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+		now.UnixMilli(), userID, hash)
+	if err != nil {
+		return false, 0, fmt.Errorf("use recovery code: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	var remaining int
+	if err := q.row(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&remaining); err != nil {
+		return false, 0, err
+	}
+	return n == 1, remaining, nil
+}
+
+// CreateChallenge stores a half-signed-in state.
+func (q *queries) CreateChallenge(ctx context.Context, c *airlock.Challenge) error {
+	_, err := q.exec(ctx, `INSERT INTO two_factor_challenges (id_hash, user_id, auth_epoch, created_at, expires_at, next_path)
+		VALUES (?, ?, ?, ?, ?, ?)`, c.IDHash, c.UserID, c.AuthEpoch, c.CreatedAt.UnixMilli(), c.ExpiresAt.UnixMilli(), c.Next)
+	if err != nil {
+		return fmt.Errorf("insert challenge: %w", err)
+	}
+	return nil
+}
+
+// ChallengeByHash returns a half-signed-in state.
+func (q *queries) ChallengeByHash(ctx context.Context, hash []byte) (*airlock.Challenge, error) {
+	var c airlock.Challenge
+	var created, expires int64
+	err := q.row(ctx, `SELECT id_hash, user_id, auth_epoch, created_at, expires_at, next_path FROM two_factor_challenges WHERE id_hash = ?`, hash).
+		Scan(&c.IDHash, &c.UserID, &c.AuthEpoch, &created, &expires, &c.Next)
+	if err != nil {
+		return nil, notFound(err)
+	}
+	c.CreatedAt, c.ExpiresAt = time.UnixMilli(created).UTC(), time.UnixMilli(expires).UTC()
+	return &c, nil
+}
+
+// DeleteChallenge ends a half-signed-in state.
+func (q *queries) DeleteChallenge(ctx context.Context, hash []byte) error {
+	_, err := q.exec(ctx, `DELETE FROM two_factor_challenges WHERE id_hash = ?`, hash)
+	return err
+}
