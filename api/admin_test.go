@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"encoding/base32"
+	"github.com/airlockhq/airlock/totp"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +234,63 @@ func TestInvitationsAPI(t *testing.T) {
 	}
 	if err := e.c.Invite(ctx, boss.AccessToken, u.ID); errCode(err) != "conflict" {
 		t.Fatalf("invitation to a user with a password: %v", err)
+	}
+}
+
+// TestTwoFactorAPI: an account with two-step sign-in gets 401
+// two_factor_required from the password grant without its code (no
+// tokens), tokens with it; a reset through the API needs the code too;
+// an administrator can turn it off for a user.
+func TestTwoFactorAPI(t *testing.T) {
+	e := newEnv(t)
+	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	u := e.user("ada@example.com", pw, airlock.GroupMobile)
+	en, err := e.svc.BeginTwoFactor(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
+	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
+	if _, err := e.svc.ConfirmTwoFactor(ctx, u, code(), metaCLI); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(totp.Step)
+	_, err = e.c.SignIn(ctx, "ada@example.com", pw)
+	if ce, ok := err.(*client.Error); !ok || ce.Status != 401 || ce.Code != "two_factor_required" {
+		t.Fatalf("password only: %v", err)
+	}
+	if _, err := e.c.SignInWithCode(ctx, "ada@example.com", pw, "000000"); errCode(err) != "invalid_grant" {
+		t.Fatalf("wrong code: %v", err)
+	}
+	tk, err := e.c.SignInWithCode(ctx, "ada@example.com", pw, code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if me, err := e.c.Me(ctx, tk.AccessToken); err != nil || !me.TwoFactor {
+		t.Fatalf("me: %+v %v", me, err)
+	}
+	// A reset link alone does not change the password.
+	if err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	token := tokenRE.FindStringSubmatch(e.smtp.Wait(t, 2)[1].Parts()["text/plain"])[1]
+	if err := e.c.Reset(ctx, token, "taken over with the mailbox"); errCode(err) != "two_factor_required" {
+		t.Fatalf("reset without the code: %v", err)
+	}
+	e.clock.Advance(totp.Step)
+	if err := e.c.ResetWithCode(ctx, token, "reset with my phone in hand", code()); err != nil {
+		t.Fatal(err)
+	}
+	// An administrator turns it off for a user who lost everything.
+	boss, _ := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	if err := e.c.ResetTwoFactor(ctx, boss.AccessToken, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.SignIn(ctx, "ada@example.com", "reset with my phone in hand"); err != nil {
+		t.Fatalf("sign in after the reset of two-step sign-in: %v", err)
+	}
+	if err := e.c.ResetTwoFactor(ctx, boss.AccessToken, u.ID); errCode(err) != "conflict" {
+		t.Fatalf("reset of a user without it: %v", err)
 	}
 }

@@ -30,6 +30,9 @@ type tokenRequest struct {
 	RefreshToken string `json:"refresh_token"`
 	ClientID     string `json:"client_id"`
 	Scope        string `json:"scope"`
+	// OTP is the code of an account with two-step sign-in (from the
+	// authenticator app, or a recovery code).
+	OTP string `json:"otp"`
 }
 
 type tokenResponse struct {
@@ -48,7 +51,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch edge.MediaType(r) {
 	case "application/x-www-form-urlencoded":
 		err = edge.ReadOAuthForm(w, r, map[string]*string{"grant_type": &req.GrantType, "username": &req.Username, "password": &req.Password,
-			"refresh_token": &req.RefreshToken, "client_id": &req.ClientID, "scope": &req.Scope})
+			"refresh_token": &req.RefreshToken, "client_id": &req.ClientID, "scope": &req.Scope, "otp": &req.OTP})
 	default:
 		err = edge.ReadJSON(w, r, &req)
 	}
@@ -63,9 +66,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, invalid("The password grant takes username and password."))
 			return
 		}
-		t, err = s.accounts.SignInAPI(r.Context(), req.Username, req.Password, s.meta(r))
+		t, err = s.accounts.SignInAPIWithCode(r.Context(), req.Username, req.Password, req.OTP, s.meta(r))
 	case "refresh_token":
-		if req.RefreshToken == "" || req.Username != "" || req.Password != "" {
+		if req.RefreshToken == "" || req.Username != "" || req.Password != "" || req.OTP != "" {
 			s.fail(w, r, invalid("The refresh_token grant takes refresh_token only."))
 			return
 		}
@@ -125,6 +128,8 @@ type userJSON struct {
 	// invited and has not chosen a password; absent otherwise.
 	Invitation string     `json:"invitation,omitempty"`
 	InvitedAt  *time.Time `json:"invited_at,omitempty"`
+	// TwoFactor says whether the user signs in in two steps.
+	TwoFactor bool `json:"two_factor"`
 }
 
 func (s *Server) toJSON(u *airlock.User) userJSON {
@@ -133,7 +138,8 @@ func (s *Server) toJSON(u *airlock.User) userJSON {
 		groups = []string{}
 	}
 	j := userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Language: u.Language,
-		Active: u.Active, Groups: groups, MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Active: u.Active, Groups: groups, MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+		TwoFactor: u.TwoFactor()}
 	if j.Invitation = s.accounts.InvitationState(u); j.Invitation != "" {
 		j.InvitedAt = &u.InvitedAt
 	}
@@ -188,6 +194,9 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Token    string `json:"token"`
 		Password string `json:"password"`
+		// OTP is needed when the account has two-step sign-in: the link alone
+		// (a mailbox) does not change its password.
+		OTP string `json:"otp"`
 	}
 	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -197,7 +206,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("Send token and password."))
 		return
 	}
-	if _, err := s.accounts.CompleteReset(r.Context(), req.Token, req.Password, s.meta(r)); err != nil {
+	if _, _, err := s.accounts.CompleteLinkWithCode(r.Context(), req.Token, req.Password, req.OTP, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}
@@ -424,4 +433,20 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+func (s *Server) handleResetTwoFactor(w http.ResponseWriter, r *http.Request) {
+	body, err := edge.ReadBody(w, r)
+	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+		var empty struct{}
+		err = edge.DecodeJSON(body, &empty)
+	}
+	if err == nil {
+		err = s.accounts.AdminResetTwoFactor(r.Context(), userFrom(r), r.PathValue("id"), s.meta(r))
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }

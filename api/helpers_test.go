@@ -1,9 +1,11 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"github.com/airlockhq/airlock/secretbox"
 	"io"
 	"log/slog"
 	"net/http"
@@ -78,7 +80,9 @@ func newEnvOn(t *testing.T, db *store.DB, servers ...airlock.Server) *env {
 	tpl, _ := mail.ParseTemplates()
 	pub, _ := url.Parse("https://accounts.example.com")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e.svc = account.New(log, account.DefaultConfig(pub), db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
+	cfg := account.DefaultConfig(pub)
+	cfg.SecretBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
+	e.svc = account.New(log, cfg, db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
 		password.NewPolicy(12), tpl, sender, e.clock)
 	e.srv = httptest.NewServer(api.NewServer(log, api.Config{Servers: servers}, e.svc))
 	t.Cleanup(e.srv.Close)

@@ -26,6 +26,7 @@ const (
 	codePasswordPolicy         = "password_policy"
 	codeRateLimited            = "rate_limited"
 	codeUnavailable            = "unavailable"
+	codeTwoFactorRequired      = "two_factor_required"
 	codeInternal               = "internal"
 )
 
@@ -78,6 +79,10 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="airlock"`)
 	case airlock.CodeForbidden:
 		d.Code, status = codeForbidden, http.StatusForbidden
+	case airlock.CodeTwoFactorRequired:
+		// The password was right; send it again with otp. No tokens were issued.
+		d.Code, status = codeTwoFactorRequired, http.StatusUnauthorized
+		w.Header().Set("WWW-Authenticate", `Bearer realm="airlock", error="two_factor_required"`)
 	case airlock.CodeNotFound:
 		d.Code, status = codeNotFound, http.StatusNotFound
 	case airlock.CodeConflict:

@@ -81,6 +81,8 @@ type User struct {
 	// invited and has not chosen a password yet.
 	Invitation string     `json:"invitation,omitempty"`
 	InvitedAt  *time.Time `json:"invited_at,omitempty"`
+	// TwoFactor says whether the user signs in in two steps.
+	TwoFactor bool `json:"two_factor"`
 }
 
 // do sends a JSON request and decodes a JSON answer into out (if not nil).
@@ -177,6 +179,30 @@ func (c *Client) Forgot(ctx context.Context, email string) error {
 // Reset sets a new password with the token of a reset email.
 func (c *Client) Reset(ctx context.Context, token, password string) error {
 	return c.do(ctx, "POST", "/api/v1/password/reset", "", map[string]string{"token": token, "password": password}, nil)
+}
+
+// ResetWithCode sets a new password with a reset link and, for an account
+// with two-step sign-in, a code from the authenticator app or a recovery
+// code (otp).
+func (c *Client) ResetWithCode(ctx context.Context, token, password, otp string) error {
+	return c.do(ctx, "POST", "/api/v1/password/reset", "", map[string]string{"token": token, "password": password, "otp": otp}, nil)
+}
+
+// SignInWithCode is SignIn for an account with two-step sign-in: otp is the
+// code from the authenticator app, or a recovery code. Without it such an
+// account gets the error code "two_factor_required".
+func (c *Client) SignInWithCode(ctx context.Context, email, password, otp string) (*Tokens, error) {
+	var t Tokens
+	err := c.do(ctx, "POST", "/api/v1/auth/token", "", map[string]string{"grant_type": "password", "username": email, "password": password, "otp": otp}, &t)
+	if err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// ResetTwoFactor turns a user's two-step sign-in off (administrators).
+func (c *Client) ResetTwoFactor(ctx context.Context, access, id string) error {
+	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/two-factor/reset", access, nil, nil)
 }
 
 // Me returns the signed-in user.

@@ -18,6 +18,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/secretbox"
 )
 
 // config is every setting of SPEC §3, read from the environment.
@@ -48,6 +49,11 @@ type config struct {
 	InviteTTL            time.Duration
 	SMTPHelo             string
 	SMTPCAFile           string
+	// SecretKey is AIRLOCK_SECRET_KEY as given ("": none; see secretKeyFile).
+	SecretKey        string
+	RequireTwoFactor []string
+	// serving is set by serve, the one command that creates the key file.
+	serving bool
 }
 
 type server = airlock.Server
@@ -223,6 +229,24 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 		err = fmt.Errorf("must be between 1h and 30d")
 	}
 	check("AIRLOCK_INVITE_TTL", it, err)
+
+	c.SecretKey = get("AIRLOCK_SECRET_KEY", "")
+	if c.SecretKey != "" {
+		if _, err := secretbox.Parse(c.SecretKey); err != nil {
+			// Never the value: it is a key.
+			errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SECRET_KEY: %v", err))
+		}
+	}
+	if rt := get("AIRLOCK_REQUIRE_TWO_FACTOR", ""); rt != "" {
+		for _, g := range strings.Split(rt, ",") {
+			g = strings.TrimSpace(g)
+			if !airlock.ValidGroup(g) {
+				check("AIRLOCK_REQUIRE_TWO_FACTOR", rt, fmt.Errorf("unknown group %q (groups: %s)", g, strings.Join(airlock.Groups, ", ")))
+				continue
+			}
+			c.RequireTwoFactor = append(c.RequireTwoFactor, g)
+		}
+	}
 
 	dt := get("AIRLOCK_DATABASE_TIMEOUT", "5s")
 	c.DatabaseTimeout, err = time.ParseDuration(dt)
@@ -479,4 +503,38 @@ func isLoopbackHost(host string) bool {
 	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.IsLoopback()
+}
+
+// secretKeyFile is where the embedded default keeps its key: beside the
+// SQLite file, so that a backup of the one is taken with the other.
+func secretKeyFile(c *config) string {
+	path, ok := strings.CutPrefix(c.DatabaseURL, "sqlite:")
+	if !ok {
+		return ""
+	}
+	return path + ".key"
+}
+
+// secretBox opens the box of AIRLOCK_SECRET_KEY, or of the key file beside
+// the SQLite file; serve creates that file (mode 0600) on first start and
+// says so. With PostgreSQL and no setting there is none: nobody can enrol
+// in two-step sign-in until the operator sets AIRLOCK_SECRET_KEY.
+func secretBox(c *config, create bool, say func(string)) (*secretbox.Box, error) {
+	if c.SecretKey != "" {
+		return secretbox.Parse(c.SecretKey)
+	}
+	path := secretKeyFile(c)
+	if path == "" {
+		return nil, nil
+	}
+	if !secretbox.Exists(path) {
+		if !create {
+			return nil, nil
+		}
+		if err := secretbox.NewKeyFile(path); err != nil {
+			return nil, fmt.Errorf("create the key file %s (AIRLOCK_SECRET_KEY): %w", path, err)
+		}
+		say(fmt.Sprintf("Created %s, the key that seals two-step sign-in keys (AIRLOCK_SECRET_KEY): back it up with the database", path))
+	}
+	return secretbox.Parse("file:" + path)
 }

@@ -464,3 +464,30 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatalf("%d emails from two nodes, want 2", n)
 	}
 }
+
+// TestSecretKeyFile: on the embedded default, serve creates the key that
+// seals two-step sign-in keys beside the SQLite file, mode 0600, and says
+// so; a bad AIRLOCK_SECRET_KEY stops the start without echoing it.
+func TestSecretKeyFile(t *testing.T) {
+	p := newProgram(t, nil)
+	dbPath := strings.TrimPrefix(p.env["AIRLOCK_DATABASE_URL"], "sqlite:")
+	p.serve()()
+	fi, err := os.Stat(dbPath + ".key")
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v", fi, err)
+	}
+	if !strings.Contains(p.logs.String(), "Created "+dbPath+".key") {
+		t.Fatalf("serve did not say it created the key file:\n%s", p.logs.String())
+	}
+	key, _ := os.ReadFile(dbPath + ".key")
+	// Starting again uses the same file.
+	p.serve()()
+	if again, _ := os.ReadFile(dbPath + ".key"); string(again) != string(key) {
+		t.Fatal("the key file changed at the second start")
+	}
+	bad := newProgram(t, map[string]string{"AIRLOCK_SECRET_KEY": "c2l4dGVlbiBieXRlIGtleQ=="})
+	_, err = bad.run("", "migrate")
+	if err == nil || !strings.Contains(err.Error(), "AIRLOCK_SECRET_KEY") || strings.Contains(err.Error(), "c2l4dGVlbiBieXRlIGtleQ") {
+		t.Fatalf("bad key: %v", err)
+	}
+}

@@ -127,6 +127,10 @@ type app struct {
 }
 
 func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Clock) (*app, error) {
+	box, err := secretBox(cfg, cfg.serving, func(msg string) { log.Warn(msg) })
+	if err != nil {
+		return nil, err
+	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -156,6 +160,8 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg.AuditRetention = cfg.AuditRetention
 	acfg.BrandName = cfg.BrandName
 	acfg.InviteTTL = cfg.InviteTTL
+	acfg.SecretBox = box
+	acfg.RequireTwoFactor = cfg.RequireTwoFactor
 	acfg.LimitForgotPerIP = cfg.LimitForgotPerIP
 	acfg.LimitResetPerAccount = cfg.LimitResetPerAccount
 	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP
@@ -198,6 +204,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	cfg.serving = true
 	a, err := newApp(ctx, cfg, log, airlock.SystemClock{})
 	if err != nil {
 		return err
