@@ -41,7 +41,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		if strings.Contains(*user, "@") {
 			u, err := a.accounts.AdminFindUser(ctx, account.Operator, *user)
 			if err != nil {
-				return cliError(err)
+				return a.cliError(err)
 			}
 			f.UserID = u.ID
 		}

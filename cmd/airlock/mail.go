@@ -72,7 +72,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	switch args[0] {
 	case "retry":
 		if err := a.accounts.AdminRetryEmail(ctx, account.Operator, id, m); err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "email %d queued again; a running server sends it within seconds\n", id)
 		return nil
@@ -88,13 +88,13 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	if *user != "" {
 		u, err := a.accounts.AdminFindUser(ctx, account.Operator, *user)
 		if err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		f.UserID = u.ID
 	}
 	emails, err := a.accounts.AdminListEmails(ctx, account.Operator, f)
 	if err != nil {
-		return cliError(err)
+		return a.cliError(err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	printRow(tw, "ID", "QUEUED", "KIND", "USER", "STATE", "ATTEMPTS", "DETAIL")

@@ -13,6 +13,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/password"
 )
 
 // stringList is a repeatable flag.
@@ -90,7 +91,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		u, err := a.accounts.AdminCreateUser(ctx, account.Operator, n, m)
 		if err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "created user %s <%s>\n", terminalText(u.ID), terminalText(u.Email))
 		if u.PasswordHash == "" {
@@ -110,10 +111,10 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		u, err := a.accounts.AdminFindUser(ctx, account.Operator, *email)
 		if err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		if err := a.accounts.AdminSetPassword(ctx, account.Operator, u.ID, pw, "", *temporary, m); err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "password set for %s; all sessions and reset links of the user were revoked\n", terminalText(u.Email))
 		return nil
@@ -157,8 +158,10 @@ func openCLI(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	return cfg, a, nil
 }
 
-// cliError turns a domain error into a message for the terminal.
-func cliError(err error) error {
+// cliError turns a domain error into a message for the terminal. A refused
+// password says why in words, as the pages do: "too short: at least 12
+// characters", not "too_short".
+func (a *app) cliError(err error) error {
 	e := airlock.AsError(err)
 	if e == nil {
 		return err
@@ -166,8 +169,12 @@ func cliError(err error) error {
 	if e.Code == airlock.CodeNotFound {
 		return fmt.Errorf("no such user")
 	}
-	if len(e.Reasons) > 0 {
-		return fmt.Errorf("%s (%s)", e.Message, strings.Join(e.Reasons, ", "))
+	if e.Code == airlock.CodePasswordPolicy && len(e.Reasons) > 0 {
+		words := make([]string, len(e.Reasons))
+		for i, r := range e.Reasons {
+			words[i] = password.ReasonWords("en", r, a.accounts.Policy().MinLength)
+		}
+		return fmt.Errorf("password refused: %s", strings.Join(words, "; "))
 	}
 	return fmt.Errorf("%s", e.Message)
 }

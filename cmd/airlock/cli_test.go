@@ -1,0 +1,37 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestPolicyReasonsInWords: a refused password says why in words on the
+// command line, as the pages do, not in codes.
+func TestPolicyReasonsInWords(t *testing.T) {
+	p := newProgram(t, nil)
+	_, err := p.run("marie.curie\n", "user", "add", "--email", "marie.curie@example.com", "--first-name", "Marie", "--password-stdin")
+	if err == nil {
+		t.Fatal("user add accepted a short password")
+	}
+	for _, want := range []string{"too short: at least 12 characters", "contains the email address", "contains the first or last name"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("user add: %q does not say %q", err, want)
+		}
+	}
+	if _, err := p.run("", "user", "add", "--email", "marie.curie@example.com", "--first-name", "Marie"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.run("password1234\n", "user", "set-password", "--email", "marie.curie@example.com", "--password-stdin")
+	if err == nil || !strings.Contains(err.Error(), "in a list of common or leaked passwords") {
+		t.Fatalf("set-password: %v", err)
+	}
+	p.env["AIRLOCK_PASSWORD_MIN_LENGTH"] = "20"
+	_, err = p.run("a fair passphrase\n", "user", "set-password", "--email", "marie.curie@example.com", "--password-stdin")
+	if err == nil || !strings.Contains(err.Error(), "too short: at least 20 characters") {
+		t.Fatalf("set-password with AIRLOCK_PASSWORD_MIN_LENGTH=20: %v", err)
+	}
+	if regexp.MustCompile(`too_short|too_long|contains_email|contains_name|invalid_text|unchanged`).MatchString(err.Error()) {
+		t.Errorf("a reason code shows: %q", err)
+	}
+}
