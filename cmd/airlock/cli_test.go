@@ -1,6 +1,9 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -33,5 +36,32 @@ func TestPolicyReasonsInWords(t *testing.T) {
 	}
 	if regexp.MustCompile(`too_short|too_long|contains_email|contains_name|invalid_text|unchanged`).MatchString(err.Error()) {
 		t.Errorf("a reason code shows: %q", err)
+	}
+}
+
+// TestMissingDatabaseDirectory: SQLite creates its file but not the
+// directory; a missing one is named, with the setting that points there.
+func TestMissingDatabaseDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "no", "such", "dir")
+	p := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": "sqlite:" + filepath.Join(dir, "airlock.db")})
+	for _, args := range [][]string{{"migrate"}, {"serve"}, {"user", "list"}} {
+		_, err := p.run("", args...)
+		if err == nil {
+			t.Fatalf("%v accepted a missing directory", args)
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "AIRLOCK_DATABASE_URL") || !strings.Contains(msg, "the directory "+dir+" does not exist") || strings.Contains(msg, "(14)") {
+			t.Errorf("%v: %s", args, msg)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(dir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a directory was created: %v", err)
+	}
+	// A file where the directory should be is named too.
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	p.env["AIRLOCK_DATABASE_URL"] = "sqlite:" + filepath.Join(file, "airlock.db")
+	if _, err := p.run("", "migrate"); err == nil || !strings.Contains(err.Error(), "AIRLOCK_DATABASE_URL") || !strings.Contains(err.Error(), file+" is not a directory") {
+		t.Fatalf("a file as the directory: %v", err)
 	}
 }
