@@ -65,7 +65,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 			dash(actor), dash(subject), dash(e.IP), dash(e.Detail), dash(e.UserAgent))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%d of %d events\n", len(events), total)
+	fmt.Fprintf(stdout, "%d of %s\n", len(events), plural(total, "event", "events"))
 	return nil
 }
 

@@ -65,3 +65,35 @@ func TestMissingDatabaseDirectory(t *testing.T) {
 		t.Fatalf("a file as the directory: %v", err)
 	}
 }
+
+// TestCountsAreSingularOrPlural: "1 user", never "1 users".
+func TestCountsAreSingularOrPlural(t *testing.T) {
+	p := newProgram(t, nil)
+	expect := func(want string, args ...string) {
+		t.Helper()
+		out, err := p.run("", args...)
+		if err != nil || !strings.HasSuffix(out, "\n"+want+"\n") && out != want+"\n" {
+			t.Errorf("airlock %s: %v\n%s\nwant a last line %q", strings.Join(args, " "), err, out, want)
+		}
+	}
+	expect("0 users", "user", "list")
+	expect("0 of 0 events", "audit")
+	expect("0 emails", "mail", "list")
+	expect("0 emails removed from the dev mailbox", "mail", "clear-dev")
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	expect("1 user", "user", "list")
+	expect("1 of 1 event", "audit")
+	if _, err := p.run("", "user", "add", "--email", "bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	expect("2 users", "user", "list")
+	expect("1 of 2 events", "audit", "--limit", "1")
+	expect("2 of 2 events", "audit")
+	// A password set from here queues "your password was changed".
+	if _, err := p.run("a long enough passphrase\n", "user", "set-password", "--email", "ada@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	expect("1 email", "mail", "list")
+}

@@ -81,7 +81,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d emails removed from the dev mailbox\n", n)
+		fmt.Fprintln(stdout, plural(n, "email", "emails"), "removed from the dev mailbox")
 		return nil
 	}
 	f := airlock.EmailFilter{State: *state, Limit: *limit}
@@ -112,7 +112,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 			dash(j.UserID), j.State, strconv.Itoa(j.Attempts), dash(detail))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%d emails\n", len(emails))
+	fmt.Fprintln(stdout, plural(len(emails), "email", "emails"))
 	return nil
 }
 

@@ -39,7 +39,7 @@ func TestMailCommands(t *testing.T) {
 		if out, err = p.run("", "mail", "list", "--state", "failed"); err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(out, "1 emails") || time.Now().After(deadline) {
+		if strings.Contains(out, "\n1 email\n") || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -88,7 +88,7 @@ func TestMailCommands(t *testing.T) {
 	stop()
 	dev.serve()
 	waitDevMail(true)
-	if out, err := dev.run("", "mail", "clear-dev"); err != nil || !strings.Contains(out, "1 emails removed") {
+	if out, err := dev.run("", "mail", "clear-dev"); err != nil || !strings.Contains(out, "1 email removed") {
 		t.Fatalf("mail clear-dev: %v %s", err, out)
 	}
 	waitDevMail(false)

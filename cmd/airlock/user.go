@@ -137,7 +137,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 				u.Language, strconv.FormatBool(u.Active), strings.Join(u.Groups, ","), pw)
 		}
 		tw.Flush()
-		fmt.Fprintf(stdout, "%d users\n", total)
+		fmt.Fprintln(stdout, plural(total, "user", "users"))
 		return nil
 	}
 	return nil
