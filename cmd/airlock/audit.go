@@ -14,7 +14,7 @@ import (
 
 // auditCommand prints the security event log, newest first, with the same
 // filters as the back office's audit page.
-func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func auditCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	user := fs.String("user", "", "only events whose actor or subject is this user (email or id)")
@@ -30,7 +30,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	if *limit < 1 || *limit > 1000 || *offset < 0 {
 		return &usageError{"audit: --limit must be 1..1000 and --offset at least 0"}
 	}
-	_, a, err := openCLI(ctx, getenv, stderr)
+	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
@@ -52,17 +52,17 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	printRow(tw, "TIME", "KIND", "OUTCOME", "ACTOR", "SUBJECT", "IP", "DETAIL", "USER AGENT")
-	for _, e := range events {
-		actor := e.ActorEmail
+	for _, ev := range events {
+		actor := ev.ActorEmail
 		if actor == "" {
-			actor = e.ActorID
+			actor = ev.ActorID
 		}
-		subject := e.Subject
+		subject := ev.Subject
 		if subject == "" {
-			subject = e.SubjectID
+			subject = ev.SubjectID
 		}
-		printRow(tw, e.At.UTC().Format("2006-01-02T15:04:05Z"), e.Kind, e.Outcome,
-			dash(actor), dash(subject), dash(e.IP), dash(e.Detail), dash(e.UserAgent))
+		printRow(tw, ev.At.UTC().Format("2006-01-02T15:04:05Z"), ev.Kind, ev.Outcome,
+			dash(actor), dash(subject), dash(ev.IP), dash(ev.Detail), dash(ev.UserAgent))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d of %s\n", len(events), plural(total, "event", "events"))

@@ -21,7 +21,7 @@ const mailUsage = `usage: airlock mail COMMAND
 `
 
 // mailCommand shows and acts on the outbox from the command line.
-func mailCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func mailCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mailUsage)
 		return &usageError{"mail: want list, retry or clear-dev"}
@@ -63,7 +63,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 	if limit != nil && (*limit < 1 || *limit > 1000) {
 		return &usageError{"mail list: --limit must be 1..1000"}
 	}
-	_, a, err := openCLI(ctx, getenv, stderr)
+	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}

@@ -55,12 +55,21 @@ func newProgram(t *testing.T, env map[string]string) *program {
 
 func (p *program) getenv(k string) string { return p.env[k] }
 
+// environ lists the program's environment, as os.Environ does.
+func (p *program) environ() []string {
+	var kv []string
+	for k, v := range p.env {
+		kv = append(kv, k+"="+v)
+	}
+	return kv
+}
+
 func (p *program) url(path string) string { return p.env["AIRLOCK_PUBLIC_URL"] + path }
 
 // run runs one command to completion.
 func (p *program) run(stdin string, args ...string) (string, error) {
 	var out bytes.Buffer
-	err := run(context.Background(), args, p.getenv, strings.NewReader(stdin), &out, p.logs)
+	err := run(context.Background(), args, p.getenv, p.environ, strings.NewReader(stdin), &out, p.logs)
 	return out.String(), err
 }
 
@@ -71,7 +80,7 @@ func (p *program) serve() (stop func() string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &testutil.Buffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"serve"}, p.getenv, strings.NewReader(""), out, p.logs) }()
+	go func() { done <- run(ctx, []string{"serve"}, p.getenv, p.environ, strings.NewReader(""), out, p.logs) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		res, err := http.Get(p.url("/healthz"))

@@ -58,16 +58,19 @@ func exitCode(err error) int {
 }
 
 // run is the whole program, so that tests can drive it as a user would.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// getenv reads a setting; environ lists the whole environment, only so that
+// a misspelt AIRLOCK_* variable can be reported.
+func run(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	e := env{getenv, environ, stderr}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &usageError{"no command"}
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
+		return serve(ctx, args[1:], e, stdout, stderr)
 	case "migrate":
-		cfg, err := loadConfig(getenv, nil)
+		cfg, err := e.load(nil)
 		if err != nil {
 			return err
 		}
@@ -79,11 +82,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	case "user":
-		return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+		return userCommand(ctx, args[1:], e, stdin, stdout, stderr)
 	case "audit":
-		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
+		return auditCommand(ctx, args[1:], e, stdout, stderr)
 	case "mail":
-		return mailCommand(ctx, args[1:], getenv, stdout, stderr)
+		return mailCommand(ctx, args[1:], e, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "airlock", version)
 		return nil
@@ -171,7 +174,7 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "listen address (overrides AIRLOCK_LISTEN)")
@@ -191,7 +194,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			overrides["AIRLOCK_DATABASE_URL"] = *dbURL
 		}
 	})
-	cfg, err := loadConfig(getenv, overrides)
+	cfg, err := e.load(overrides)
 	if err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ func readPassword(stdin io.Reader) (string, error) {
 	return line, nil
 }
 
-func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+func userCommand(ctx context.Context, args []string, e env, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &usageError{"user: want add, set-password or list"}
@@ -74,7 +74,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	if args[0] != "list" && *email == "" {
 		return &usageError{fmt.Sprintf("user %s: --email is required", args[0])}
 	}
-	cfg, a, err := openCLI(ctx, getenv, stderr)
+	cfg, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
@@ -145,8 +145,8 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 
 // openCLI loads the settings and opens the app for a command-line command.
 // The CLI logs only warnings: its audit rows go to the database anyway.
-func openCLI(ctx context.Context, getenv func(string) string, stderr io.Writer) (*config, *app, error) {
-	cfg, err := loadConfig(getenv, nil)
+func openCLI(ctx context.Context, e env, stderr io.Writer) (*config, *app, error) {
+	cfg, err := e.load(nil)
 	if err != nil {
 		return nil, nil, err
 	}
