@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -15,17 +14,19 @@ import (
 // auditCommand prints the security event log, newest first, with the same
 // filters as the back office's audit page.
 func auditCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	user := fs.String("user", "", "only events whose actor or subject is this user (email or id)")
-	kind := fs.String("kind", "", "only events of this kind")
-	limit := fs.Int("limit", 50, "how many events (at most 1000)")
-	offset := fs.Int("offset", 0, "skip this many of the newest events")
-	if err := fs.Parse(args); err != nil {
-		return &usageError{err.Error()}
+	c := newCommand("audit", "[--user EMAIL|ID] [--kind KIND] [--limit N] [--offset N]", `
+Print the security event log, newest first: sign-ins, resets, password changes
+and administrators' actions, with who acted, on whom, from where, and the
+outcome. What users typed is escaped before it reaches the terminal.`)
+	user := c.flags.String("user", "", "`EMAIL|ID` only events whose actor or subject is this user")
+	kind := c.flags.String("kind", "", "`KIND` only events of this kind, such as sign_in or password_changed")
+	limit := c.flags.Int("limit", 50, "how many events, 1 to 1000")
+	offset := c.flags.Int("offset", 0, "skip this many of the newest events")
+	if err := c.parse(args, stdout, stderr); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("audit: unexpected argument %q", fs.Arg(0))}
+	if err := c.noArgs(stderr); err != nil {
+		return err
 	}
 	if *limit < 1 || *limit > 1000 || *offset < 0 {
 		return &usageError{"audit: --limit must be 1..1000 and --offset at least 0"}

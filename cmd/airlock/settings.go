@@ -149,3 +149,21 @@ func editDistance(a, b string) int {
 	}
 	return d[len(ra)][len(rb)]
 }
+
+// settingsHelp tells where the settings are, for serve's usage.
+func settingsHelp() string {
+	var b strings.Builder
+	b.WriteString("Settings are these environment variables (a flag above overrides its own);\n" +
+		"README.md, section \"Settings\", says what each one means and its default.\n" +
+		"Any other AIRLOCK_* variable is reported and ignored.\n")
+	line := " "
+	for _, n := range settingNames() {
+		if len(line)+1+len(n) > 80 {
+			b.WriteString(line + "\n")
+			line = " "
+		}
+		line += " " + n
+	}
+	b.WriteString(line)
+	return b.String()
+}

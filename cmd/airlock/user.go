@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,53 +34,74 @@ func readPassword(stdin io.Reader) (string, error) {
 	return line, nil
 }
 
+const userUsage = `usage: airlock user COMMAND [FLAGS]
+
+Commands:
+  add            create a user
+  set-password   set a user's password, read from standard input
+  list           list users
+
+Run "airlock user COMMAND --help" for a command's flags.
+`
+
 func userCommand(ctx context.Context, args []string, e env, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return &usageError{"user: want add, set-password or list"}
+	sub, err := group{"user", userUsage}.choose(args, stdout, stderr, "add", "set-password", "list")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	email := fs.String("email", "", "email address")
 	var (
+		c                           *command
+		email                       *string
 		first, last, lang, q, group *string
 		groups                      stringList
 		pwStdin, temporary          *bool
 	)
-	switch args[0] {
+	switch sub {
 	case "add":
-		first = fs.String("first-name", "", "first name")
-		last = fs.String("last-name", "", "last name")
-		lang = fs.String("language", "en", "language: en or fr")
-		fs.Var(&groups, "group", "group (repeatable): "+strings.Join(airlock.Groups, ", "))
-		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input")
-		temporary = fs.Bool("temporary", false, "the password must be changed at first sign-in")
+		c = newCommand("user add", `--email EMAIL [--first-name TEXT] [--last-name TEXT] [--language en|fr]
+                        [--group GROUP ...] [--password-stdin [--temporary]]`, `
+Create a user. Without --password-stdin no password is set: the user chooses
+one through "Forgotten password" on the sign-in page. A password is never taken
+as an argument, where the shell history and other users would see it:
+  echo 'a long passphrase' | airlock user add --email … --password-stdin`)
+		email = c.flags.String("email", "", "`EMAIL` the user's email address (required)")
+		first = c.flags.String("first-name", "", "first name")
+		last = c.flags.String("last-name", "", "last name")
+		lang = c.flags.String("language", "en", "`en|fr` the language of the user's pages and emails")
+		c.flags.Var(&groups, "group", "`GROUP` a group of the user, repeatable: "+strings.Join(airlock.Groups, ", "))
+		pwStdin = c.flags.Bool("password-stdin", false, "read the password from the first line of standard input")
+		temporary = c.flags.Bool("temporary", false, "the user must choose a new password at first sign-in")
 	case "set-password":
-		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input (required)")
-		temporary = fs.Bool("temporary", false, "the password must be changed at next sign-in")
+		c = newCommand("user set-password", "--email EMAIL --password-stdin [--temporary]", `
+Set a user's password, read from the first line of standard input. Every session,
+API token and reset link of the user is revoked, and the user is told by email.
+  echo 'a long passphrase' | airlock user set-password --email … --password-stdin`)
+		email = c.flags.String("email", "", "`EMAIL` the user's email address (required)")
+		pwStdin = c.flags.Bool("password-stdin", false, "read the password from standard input (required)")
+		temporary = c.flags.Bool("temporary", false, "the user must choose a new password at next sign-in (it expires after 72 hours)")
 	case "list":
-		q = fs.String("q", "", "search names and email")
-		group = fs.String("group", "", "only users of this group")
-	default:
-		return &usageError{fmt.Sprintf("user: unknown command %q", args[0])}
+		c = newCommand("user list", "[--q TEXT] [--group GROUP]", `
+List users (at most 500) with their groups and whether a password is set.`)
+		q = c.flags.String("q", "", "`TEXT` only users whose name or email contains it")
+		group = c.flags.String("group", "", "`GROUP` only users of this group: "+strings.Join(airlock.Groups, ", "))
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return &usageError{err.Error()}
+	if err := c.parse(args[1:], stdout, stderr); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("user %s: unexpected argument %q", args[0], fs.Arg(0))}
+	if err := c.noArgs(stderr); err != nil {
+		return err
 	}
-	if args[0] != "list" && *email == "" {
-		return &usageError{fmt.Sprintf("user %s: --email is required", args[0])}
+	if sub != "list" && *email == "" {
+		return &usageError{fmt.Sprintf("user %s: --email is required", sub)}
 	}
 	cfg, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	m := account.Meta{IP: "cli", UserAgent: "airlock user " + args[0]}
+	m := account.Meta{IP: "cli", UserAgent: "airlock user " + sub}
 
-	switch args[0] {
+	switch sub {
 	case "add":
 		n := account.NewUser{Email: *email, FirstName: *first, LastName: *last, Language: *lang, Groups: groups, Temporary: *temporary}
 		if *pwStdin {
