@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -132,5 +133,37 @@ func TestUsageMistakes(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(ctx, []string{"serve", "extra"}, p.getenv, p.environ, strings.NewReader(""), &out, p.logs); err == nil || exitCode(err) != 2 {
 		t.Errorf("airlock serve extra: %v, want a usage error (exit 2)", err)
+	}
+}
+
+// TestREADMERunsWhatItBuilds: the README's commands work on a fresh clone.
+// It builds ./airlock, then every command it shows is that binary (or go
+// run), never a bare "airlock" nobody installed; it lists every command of
+// airlock --help; and it points at no file outside the repository.
+func TestREADMERunsWhatItBuilds(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	if !strings.Contains(readme, "\ngo run ./cmd/airlock serve ") || !strings.Contains(readme, "\ngo test -race ./...") {
+		t.Error("the README's first commands are not running Airlock and its tests")
+	}
+	if !strings.Contains(readme, "\ngo build -o airlock ./cmd/airlock\n") {
+		t.Error("the README does not build ./airlock")
+	}
+	bare := regexp.MustCompile("(?m)(^|[`(\\s|]|\\| )airlock (serve|migrate|user|audit|mail|version|help)\\b")
+	for _, m := range bare.FindAllString(readme, -1) {
+		t.Errorf("the README runs a bare airlock: %q", m)
+	}
+	if m := regexp.MustCompile(`\.\./[A-Za-z]`).FindString(readme); m != "" {
+		t.Errorf("the README refers to a file outside the repository: %q", m)
+	}
+	p := newProgram(t, nil)
+	top, _ := p.run("", "help")
+	for _, c := range commandsIn(top) {
+		if c != "help" && !strings.Contains(readme, "\n./airlock "+c) {
+			t.Errorf("the README's commands do not show ./airlock %s", c)
+		}
 	}
 }
