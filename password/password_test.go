@@ -154,3 +154,43 @@ func TestPolicy(t *testing.T) {
 		t.Fatalf("8 chars with min 8: %v", err)
 	}
 }
+
+// TestReasonWords: every reason code has words in English and French, the
+// same for the pages and the command line, with the minimum length filled
+// in, and no code shows through.
+func TestReasonWords(t *testing.T) {
+	codes := []string{password.ReasonTooShort, password.ReasonTooLong, password.ReasonCommon, password.ReasonHasEmail,
+		password.ReasonHasName, password.ReasonInvalidText, password.ReasonUnchanged}
+	for _, lang := range []string{"en", "fr"} {
+		seen := map[string]string{}
+		for _, code := range codes {
+			w := password.ReasonWords(lang, code, 14)
+			if w == "" || w == code || strings.Contains(w, "%") || strings.Contains(w, "_") || strings.HasSuffix(w, ";") {
+				t.Errorf("%s %s: %q", lang, code, w)
+			}
+			if other, ok := seen[w]; ok {
+				t.Errorf("%s: %s and %s have the same words %q", lang, code, other, w)
+			}
+			seen[w] = code
+			// Only the too-short words take an argument, the minimum length.
+			want := 0
+			if code == password.ReasonTooShort {
+				want = 1
+			}
+			if strings.Count(password.ReasonFormat(lang, code), "%d") != want {
+				t.Errorf("%s %s: format %q", lang, code, password.ReasonFormat(lang, code))
+			}
+		}
+	}
+	for lang, want := range map[string]string{"en": "too short: at least 14 characters", "fr": "trop court : au moins 14 caractères", "de": "too short: at least 14 characters"} {
+		if got := password.ReasonWords(lang, password.ReasonTooShort, 14); got != want {
+			t.Errorf("ReasonWords(%s, too_short) = %q, want %q", lang, got, want)
+		}
+	}
+	if got := password.ReasonWords("en", password.ReasonTooLong, 12); got != "too long: at most 128 characters" {
+		t.Errorf("too long: %q", got)
+	}
+	if got := password.ReasonWords("en", "new_code", 12); got != "new_code" {
+		t.Errorf("an unknown code: %q", got)
+	}
+}

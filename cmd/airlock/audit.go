@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -14,23 +13,25 @@ import (
 
 // auditCommand prints the security event log, newest first, with the same
 // filters as the back office's audit page.
-func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	user := fs.String("user", "", "only events whose actor or subject is this user (email or id)")
-	kind := fs.String("kind", "", "only events of this kind")
-	limit := fs.Int("limit", 50, "how many events (at most 1000)")
-	offset := fs.Int("offset", 0, "skip this many of the newest events")
-	if err := fs.Parse(args); err != nil {
-		return &usageError{err.Error()}
+func auditCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	c := newCommand("audit", "[--user EMAIL|ID] [--kind KIND] [--limit N] [--offset N]", `
+Print the security event log, newest first: sign-ins, resets, password changes
+and administrators' actions, with who acted, on whom, from where, and the
+outcome. What users typed is escaped before it reaches the terminal.`)
+	user := c.flags.String("user", "", "`EMAIL|ID` only events whose actor or subject is this user")
+	kind := c.flags.String("kind", "", "`KIND` only events of this kind, such as sign_in or password_changed")
+	limit := c.flags.Int("limit", 50, "how many events, 1 to 1000")
+	offset := c.flags.Int("offset", 0, "skip this many of the newest events")
+	if err := c.parse(args, stdout, stderr); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("audit: unexpected argument %q", fs.Arg(0))}
+	if err := c.noArgs(stderr); err != nil {
+		return err
 	}
 	if *limit < 1 || *limit > 1000 || *offset < 0 {
 		return &usageError{"audit: --limit must be 1..1000 and --offset at least 0"}
 	}
-	_, a, err := openCLI(ctx, getenv, stderr)
+	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 		if strings.Contains(*user, "@") {
 			u, err := a.accounts.AdminFindUser(ctx, account.Operator, *user)
 			if err != nil {
-				return cliError(err)
+				return a.cliError(err)
 			}
 			f.UserID = u.ID
 		}
@@ -52,20 +53,20 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	printRow(tw, "TIME", "KIND", "OUTCOME", "ACTOR", "SUBJECT", "IP", "DETAIL", "USER AGENT")
-	for _, e := range events {
-		actor := e.ActorEmail
+	for _, ev := range events {
+		actor := ev.ActorEmail
 		if actor == "" {
-			actor = e.ActorID
+			actor = ev.ActorID
 		}
-		subject := e.Subject
+		subject := ev.Subject
 		if subject == "" {
-			subject = e.SubjectID
+			subject = ev.SubjectID
 		}
-		printRow(tw, e.At.UTC().Format("2006-01-02T15:04:05Z"), e.Kind, e.Outcome,
-			dash(actor), dash(subject), dash(e.IP), dash(e.Detail), dash(e.UserAgent))
+		printRow(tw, ev.At.UTC().Format("2006-01-02T15:04:05Z"), ev.Kind, ev.Outcome,
+			dash(actor), dash(subject), dash(ev.IP), dash(ev.Detail), dash(ev.UserAgent))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%d of %d events\n", len(events), total)
+	fmt.Fprintf(stdout, "%d of %s\n", len(events), plural(total, "event", "events"))
 	return nil
 }
 

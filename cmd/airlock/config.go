@@ -3,11 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -186,6 +188,7 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	case c.DatabaseURL == "sqlite:":
 		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("the sqlite path is empty"))
 	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, checkSQLiteDir(strings.TrimPrefix(c.DatabaseURL, "sqlite:")))
 	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
 		if _, err := parseURL(c.DatabaseURL); err != nil {
 			check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want postgres://user:pass@host:port/db?…: %w", err))
@@ -462,6 +465,24 @@ func parseDays(v string) (time.Duration, error) {
 		return 0, errors.New("want a whole number of days such as 30d, or a Go duration such as 72h")
 	}
 	return d, nil
+}
+
+// checkSQLiteDir checks that the directory of a SQLite file exists: SQLite
+// creates the file but not its directory, and says only "unable to open
+// database file" when it is missing.
+func checkSQLiteDir(path string) error {
+	path, _, _ = strings.Cut(path, "?")
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("the directory %s does not exist: create it, or choose a file in an existing directory", dir)
+	case err != nil:
+		return fmt.Errorf("cannot use the directory %s: %w", dir, errors.Unwrap(err))
+	case !fi.IsDir():
+		return fmt.Errorf("%s is not a directory", dir)
+	}
+	return nil
 }
 
 // checkSMTPURL accepts smtp://[user:pass@]host:port and smtps://….

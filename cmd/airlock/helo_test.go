@@ -31,7 +31,7 @@ func TestSMTPHelo(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- run(ctx, []string{"serve"}, p.getenv, strings.NewReader(""), &strings.Builder{}, p.logs)
+				done <- run(ctx, []string{"serve"}, p.getenv, p.environ, strings.NewReader(""), &strings.Builder{}, p.logs)
 			}()
 			t.Cleanup(func() {
 				cancel()

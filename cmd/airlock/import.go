@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,23 +12,28 @@ import (
 
 // importCommand creates users from a CSV file, all or nothing, printing
 // every bad line and a progress bar for large files.
-func importCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user import", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	invite := fs.Bool("invite", false, "send each new user an invitation to choose a first password")
+func importCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	c := newCommand("user import", "FILE.csv [--invite]", `
+Create the users of a CSV file (UTF-8) with a header row naming its columns:
+email (required), first_name, last_name, language, groups (separated by spaces).
+All or nothing: a file with any bad line (an invalid field, an address twice in
+the file, an address that already has an account) creates nobody, and every bad
+line is printed with its number and reason. A large file shows a progress bar.`)
+	invite := c.flags.Bool("invite", false, "send each new user an invitation to choose a first password")
 	// Flags may come before or after the file, as people type them.
 	var files []string
 	for {
-		if err := fs.Parse(args); err != nil {
-			return &usageError{err.Error()}
+		if err := c.parse(args, stdout, stderr); err != nil {
+			return err
 		}
-		if fs.NArg() == 0 {
+		if c.flags.NArg() == 0 {
 			break
 		}
-		files, args = append(files, fs.Arg(0)), fs.Args()[1:]
+		files, args = append(files, c.flags.Arg(0)), c.flags.Args()[1:]
 	}
 	if len(files) != 1 {
-		return &usageError{"user import: want one FILE.csv (header email,first_name,last_name,language,groups)"}
+		c.usage(stderr)
+		return &usageError{"user import: want one FILE.csv"}
 	}
 	f, err := os.Open(files[0])
 	if err != nil {
@@ -38,9 +42,9 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 	defer f.Close()
 	rows, err := account.ParseUsersCSV(f)
 	if err != nil {
-		return importFailure(stderr, err)
+		return (*app)(nil).importFailure(stderr, err)
 	}
-	_, a, err := openCLI(ctx, getenv, stderr)
+	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
@@ -70,7 +74,7 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 		if progress != nil {
 			fmt.Fprintln(stderr)
 		}
-		return importFailure(stderr, err)
+		return a.importFailure(stderr, err)
 	}
 	fmt.Fprintf(stdout, "%s imported", plural(n, "user", "users"))
 	if *invite {
@@ -81,21 +85,16 @@ func importCommand(ctx context.Context, args []string, getenv func(string) strin
 }
 
 // importFailure prints every bad line of a refused file.
-func importFailure(stderr io.Writer, err error) error {
+func (a *app) importFailure(stderr io.Writer, err error) error {
 	var ie *account.ImportError
 	if !errors.As(err, &ie) {
-		return cliError(err)
+		if a == nil {
+			return err
+		}
+		return a.cliError(err)
 	}
 	for _, p := range ie.Problems {
 		fmt.Fprintf(stderr, "line %d: %s\n", p.Line, terminalText(p.Reason))
 	}
 	return fmt.Errorf("nothing was imported: %s to fix", plural(len(ie.Problems), "line", "lines"))
-}
-
-// plural says "1 user" or "2 users".
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
-	}
-	return fmt.Sprintf("%d %s", n, many)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -12,67 +11,77 @@ import (
 	"github.com/airlockhq/airlock/account"
 )
 
-const mailUsage = `usage: airlock mail COMMAND
+const mailUsage = `usage: airlock mail COMMAND [FLAGS]
 
-  list [--state queued|sending|sent|deferred|failed] [--user EMAIL] [--limit N]
-                 the outbox and its history (30 days), newest first
-  retry ID       send a failed or deferred email again now
-  clear-dev      empty the dev mailbox
+Commands:
+  list        list the emails in the outbox and their delivery (30 days)
+  retry       send a failed or deferred email again now
+  clear-dev   empty the dev mailbox
+
+Run "airlock mail COMMAND --help" for a command's flags.
 `
 
 // mailCommand shows and acts on the outbox from the command line.
-func mailCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, mailUsage)
-		return &usageError{"mail: want list, retry or clear-dev"}
+func mailCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	sub, err := group{"mail", mailUsage}.choose(args, stdout, stderr, "list", "retry", "clear-dev")
+	if err != nil {
+		return err
 	}
-	fs := flag.NewFlagSet("mail "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	var c *command
 	var state, user *string
 	var limit *int
-	switch args[0] {
+	switch sub {
 	case "list":
-		state = fs.String("state", "", "only emails in this state")
-		user = fs.String("user", "", "only emails to this user (email address)")
-		limit = fs.Int("limit", 50, "how many emails (at most 1000)")
-	case "retry", "clear-dev":
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, mailUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, mailUsage)
-		return &usageError{fmt.Sprintf("mail: unknown command %q", args[0])}
+		c = newCommand("mail list", "[--state STATE] [--user EMAIL] [--limit N]", `
+List the emails of the last 30 days, newest first, with their delivery: queued,
+sending, sent (with the mail server's answer), deferred (the next attempt and the
+last error) or failed (refused for good, or still failing after 24 hours).`)
+		state = c.flags.String("state", "", "`STATE` only emails in this state: queued, sending, sent, deferred or failed")
+		user = c.flags.String("user", "", "`EMAIL` only emails to this user")
+		limit = c.flags.Int("limit", 50, "how many emails, 1 to 1000")
+	case "retry":
+		c = newCommand("mail retry", "ID", `
+Queue a failed or deferred email again now, with a new Message-ID (and, for a
+reset email, a new link); a running "airlock serve" sends it within seconds.
+ID is the first column of "airlock mail list".`)
+	case "clear-dev":
+		c = newCommand("mail clear-dev", "", `
+Empty the dev mailbox: the emails kept in the database while no AIRLOCK_SMTP_URL
+is set.`)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return &usageError{err.Error()}
+	if err := c.parse(args[1:], stdout, stderr); err != nil {
+		return err
 	}
 	var id int64
 	switch {
-	case args[0] == "retry":
-		if fs.NArg() != 1 {
+	case sub == "retry":
+		if c.flags.NArg() != 1 {
+			c.usage(stderr)
 			return &usageError{"mail retry: want the email's ID (see airlock mail list)"}
 		}
-		n, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+		n, err := strconv.ParseInt(c.flags.Arg(0), 10, 64)
 		if err != nil || n <= 0 {
-			return &usageError{fmt.Sprintf("mail retry: %q is not an email ID", fs.Arg(0))}
+			return &usageError{fmt.Sprintf("mail retry: %q is not an email ID", terminalText(c.flags.Arg(0)))}
 		}
 		id = n
-	case fs.NArg() > 0:
-		return &usageError{fmt.Sprintf("mail %s: unexpected argument %q", args[0], fs.Arg(0))}
+	default:
+		if err := c.noArgs(stderr); err != nil {
+			return err
+		}
 	}
 	if limit != nil && (*limit < 1 || *limit > 1000) {
 		return &usageError{"mail list: --limit must be 1..1000"}
 	}
-	_, a, err := openCLI(ctx, getenv, stderr)
+	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	m := account.Meta{IP: "cli", UserAgent: "airlock mail " + args[0]}
-	switch args[0] {
+	m := account.Meta{IP: "cli", UserAgent: "airlock mail " + sub}
+	switch sub {
 	case "retry":
 		if err := a.accounts.AdminRetryEmail(ctx, account.Operator, id, m); err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "email %d queued again; a running server sends it within seconds\n", id)
 		return nil
@@ -81,20 +90,20 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d emails removed from the dev mailbox\n", n)
+		fmt.Fprintln(stdout, plural(n, "email", "emails"), "removed from the dev mailbox")
 		return nil
 	}
 	f := airlock.EmailFilter{State: *state, Limit: *limit}
 	if *user != "" {
 		u, err := a.accounts.AdminFindUser(ctx, account.Operator, *user)
 		if err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		f.UserID = u.ID
 	}
 	emails, err := a.accounts.AdminListEmails(ctx, account.Operator, f)
 	if err != nil {
-		return cliError(err)
+		return a.cliError(err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	printRow(tw, "ID", "QUEUED", "KIND", "USER", "STATE", "ATTEMPTS", "DETAIL")
@@ -112,7 +121,7 @@ func mailCommand(ctx context.Context, args []string, getenv func(string) string,
 			dash(j.UserID), j.State, strconv.Itoa(j.Attempts), dash(detail))
 	}
 	tw.Flush()
-	fmt.Fprintf(stdout, "%d emails\n", len(emails))
+	fmt.Fprintln(stdout, plural(len(emails), "email", "emails"))
 	return nil
 }
 

@@ -27,21 +27,27 @@ import (
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
 
-const usage = `usage: airlock COMMAND
+const usage = `usage: airlock COMMAND [FLAGS]
 
-  serve                 run the server (migrates the database first)
-  migrate               apply database migrations and exit
-  user add --email E [--first-name F] [--last-name L] [--language en|fr]
-           [--group G ...] [--password-stdin] [--temporary]
-  user set-password --email E --password-stdin [--temporary]
-  user list [--q TEXT] [--group G]
-  audit [--user EMAIL|ID] [--kind KIND] [--limit N] [--offset N]
-  mail list [--state STATE] [--user EMAIL] [--limit N]
-  mail retry ID
-  mail clear-dev
-  version
+Airlock is an accounts service: user accounts, sign-in for web and mobile,
+forgotten passwords and the administrators' password actions.
 
-Settings are environment variables (AIRLOCK_*); see the README.
+Commands:
+  serve              run the server (migrates the database first)
+  migrate            apply database migrations and exit
+  user add           create a user
+  user set-password  set a user's password, read from standard input
+  user list          list users
+  audit              print the security event log
+  mail list          list the emails in the outbox and their delivery
+  mail retry         send a failed or deferred email again
+  mail clear-dev     empty the dev mailbox
+  version            print the version
+  help [COMMAND]     print this help, or a command's
+
+Run "airlock COMMAND --help" for a command's flags. Settings are environment
+variables (AIRLOCK_*): "airlock serve --help" lists them, and the README's
+"Settings" section says what each one means and its default.
 `
 
 // usageError is bad command-line input: exit status 2.
@@ -58,16 +64,38 @@ func exitCode(err error) int {
 }
 
 // run is the whole program, so that tests can drive it as a user would.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+// getenv reads a setting; environ lists the whole environment, only so that
+// a misspelt AIRLOCK_* variable can be reported.
+func run(ctx context.Context, args []string, getenv func(string) string, environ func() []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, env{getenv, environ, stderr}, stdin, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
+}
+
+// dispatch runs the command that args name. It returns errHelp when a
+// usage was asked for and printed on stdout.
+func dispatch(ctx context.Context, args []string, e env, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return &usageError{"no command"}
 	}
 	switch args[0] {
 	case "serve":
-		return serve(ctx, args[1:], getenv, stdout, stderr)
+		return serve(ctx, args[1:], e, stdout, stderr)
 	case "migrate":
-		cfg, err := loadConfig(getenv, nil)
+		c := newCommand("migrate", "", `
+Apply the database migrations of AIRLOCK_DATABASE_URL and exit. "airlock serve"
+migrates too, so this is only needed to migrate ahead of a start (several nodes
+starting together migrate once).`)
+		if err := c.parse(args[1:], stdout, stderr); err != nil {
+			return err
+		}
+		if err := c.noArgs(stderr); err != nil {
+			return err
+		}
+		cfg, err := e.load(nil)
 		if err != nil {
 			return err
 		}
@@ -79,20 +107,31 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	case "user":
-		return userCommand(ctx, args[1:], getenv, stdin, stdout, stderr)
+		return userCommand(ctx, args[1:], e, stdin, stdout, stderr)
 	case "audit":
-		return auditCommand(ctx, args[1:], getenv, stdout, stderr)
+		return auditCommand(ctx, args[1:], e, stdout, stderr)
 	case "mail":
-		return mailCommand(ctx, args[1:], getenv, stdout, stderr)
+		return mailCommand(ctx, args[1:], e, stdout, stderr)
 	case "version":
+		c := newCommand("version", "", "Print the version of this airlock binary.")
+		if err := c.parse(args[1:], stdout, stderr); err != nil {
+			return err
+		}
+		if err := c.noArgs(stderr); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "airlock", version)
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if args[0] == "help" && len(args) > 1 {
+			// "airlock help user add" is "airlock user add --help".
+			return dispatch(ctx, append(append([]string{}, args[1:]...), "--help"), e, stdin, stdout, stderr)
+		}
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
 		fmt.Fprint(stderr, usage)
-		return &usageError{fmt.Sprintf("unknown command %q", args[0])}
+		return &usageError{fmt.Sprintf("unknown command %q", terminalText(args[0]))}
 	}
 }
 
@@ -179,14 +218,20 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	listen := fs.String("listen", "", "listen address (overrides AIRLOCK_LISTEN)")
-	publicURL := fs.String("public-url", "", "public URL (overrides AIRLOCK_PUBLIC_URL)")
-	dbURL := fs.String("database-url", "", "database URL (overrides AIRLOCK_DATABASE_URL)")
-	if err := fs.Parse(args); err != nil {
-		return &usageError{err.Error()}
+func serve(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	c := newCommand("serve", "[--listen ADDR] [--public-url URL] [--database-url URL]", `
+Run the server: the web pages, the JSON API and the workers that send emails.
+The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
+	fs := c.flags
+	listen := fs.String("listen", "", "`ADDR` listen address (host:port), instead of AIRLOCK_LISTEN")
+	publicURL := fs.String("public-url", "", "`URL` the public URL, the only origin used in links, instead of AIRLOCK_PUBLIC_URL")
+	dbURL := fs.String("database-url", "", "`URL` the database: sqlite:PATH or postgres://…, instead of AIRLOCK_DATABASE_URL")
+	c.more = settingsHelp()
+	if err := c.parse(args, stdout, stderr); err != nil {
+		return err
+	}
+	if err := c.noArgs(stderr); err != nil {
+		return err
 	}
 	overrides := map[string]string{}
 	fs.Visit(func(f *flag.Flag) {
@@ -199,7 +244,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			overrides["AIRLOCK_DATABASE_URL"] = *dbURL
 		}
 	})
-	cfg, err := loadConfig(getenv, overrides)
+	cfg, err := e.load(overrides)
 	if err != nil {
 		return err
 	}

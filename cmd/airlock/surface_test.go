@@ -24,7 +24,7 @@ func (p *program) refusedStart() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	err := run(ctx, []string{"serve"}, p.getenv, strings.NewReader(""), &out, p.logs)
+	err := run(ctx, []string{"serve"}, p.getenv, p.environ, strings.NewReader(""), &out, p.logs)
 	if err == nil {
 		p.t.Errorf("serve started:\n%s", out.String())
 	}

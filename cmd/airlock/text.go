@@ -57,3 +57,11 @@ func printRow(w io.Writer, cells ...string) {
 	}
 	io.WriteString(w, "\n")
 }
+
+// plural writes a count with its noun: "1 user", "2 users", "0 users".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/password"
 )
 
 // stringList is a repeatable flag.
@@ -34,57 +34,80 @@ func readPassword(stdin io.Reader) (string, error) {
 	return line, nil
 }
 
-func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return &usageError{"user: want add, set-password or list"}
+const userUsage = `usage: airlock user COMMAND [FLAGS]
+
+Commands:
+  add            create a user
+  import         create users from a CSV file, all or nothing
+  set-password   set a user's password, read from standard input
+  list           list users
+
+Run "airlock user COMMAND --help" for a command's flags.
+`
+
+func userCommand(ctx context.Context, args []string, e env, stdin io.Reader, stdout, stderr io.Writer) error {
+	sub, err := group{"user", userUsage}.choose(args, stdout, stderr, "add", "import", "set-password", "list")
+	if err != nil {
+		return err
 	}
-	if args[0] == "import" {
-		return importCommand(ctx, args[1:], getenv, stdout, stderr)
+	if sub == "import" {
+		return importCommand(ctx, args[1:], e, stdout, stderr)
 	}
-	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	email := fs.String("email", "", "email address")
 	var (
+		c                           *command
+		email                       *string
 		first, last, lang, q, group *string
 		groups                      stringList
 		pwStdin, temporary, invite  *bool
 	)
-	switch args[0] {
+	switch sub {
 	case "add":
-		first = fs.String("first-name", "", "first name")
-		last = fs.String("last-name", "", "last name")
-		lang = fs.String("language", "en", "language: en or fr")
-		fs.Var(&groups, "group", "group (repeatable): "+strings.Join(airlock.Groups, ", "))
-		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input")
-		temporary = fs.Bool("temporary", false, "the password must be changed at first sign-in")
-		invite = fs.Bool("invite", false, "email an invitation to choose a first password (instead of --password-stdin)")
+		c = newCommand("user add", `--email EMAIL [--first-name TEXT] [--last-name TEXT] [--language en|fr]
+                        [--group GROUP ...] [--password-stdin [--temporary] | --invite]`, `
+Create a user. With --invite the user is emailed an invitation to choose a
+first password (sent by a running server); without --password-stdin or
+--invite no password is set. A password is never taken
+as an argument, where the shell history and other users would see it:
+  echo 'a long passphrase' | airlock user add --email … --password-stdin`)
+		email = c.flags.String("email", "", "`EMAIL` the user's email address (required)")
+		first = c.flags.String("first-name", "", "first name")
+		last = c.flags.String("last-name", "", "last name")
+		lang = c.flags.String("language", "en", "`en|fr` the language of the user's pages and emails")
+		c.flags.Var(&groups, "group", "`GROUP` a group of the user, repeatable: "+strings.Join(airlock.Groups, ", "))
+		pwStdin = c.flags.Bool("password-stdin", false, "read the password from the first line of standard input")
+		temporary = c.flags.Bool("temporary", false, "the user must choose a new password at first sign-in")
+		invite = c.flags.Bool("invite", false, "email an invitation to choose a first password (instead of --password-stdin)")
 	case "set-password":
-		pwStdin = fs.Bool("password-stdin", false, "read the password from standard input (required)")
-		temporary = fs.Bool("temporary", false, "the password must be changed at next sign-in")
+		c = newCommand("user set-password", "--email EMAIL --password-stdin [--temporary]", `
+Set a user's password, read from the first line of standard input. Every session,
+API token and reset link of the user is revoked, and the user is told by email.
+  echo 'a long passphrase' | airlock user set-password --email … --password-stdin`)
+		email = c.flags.String("email", "", "`EMAIL` the user's email address (required)")
+		pwStdin = c.flags.Bool("password-stdin", false, "read the password from standard input (required)")
+		temporary = c.flags.Bool("temporary", false, "the user must choose a new password at next sign-in (it expires after 72 hours)")
 	case "list":
-		q = fs.String("q", "", "search names and email")
-		group = fs.String("group", "", "only users of this group")
-	default:
-		return &usageError{fmt.Sprintf("user: unknown command %q", args[0])}
+		c = newCommand("user list", "[--q TEXT] [--group GROUP]", `
+List users (at most 500) with their groups and whether a password is set.`)
+		q = c.flags.String("q", "", "`TEXT` only users whose name or email contains it")
+		group = c.flags.String("group", "", "`GROUP` only users of this group: "+strings.Join(airlock.Groups, ", "))
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return &usageError{err.Error()}
+	if err := c.parse(args[1:], stdout, stderr); err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return &usageError{fmt.Sprintf("user %s: unexpected argument %q", args[0], fs.Arg(0))}
+	if err := c.noArgs(stderr); err != nil {
+		return err
 	}
-	if args[0] != "list" && *email == "" {
-		return &usageError{fmt.Sprintf("user %s: --email is required", args[0])}
+	if sub != "list" && *email == "" {
+		return &usageError{fmt.Sprintf("user %s: --email is required", sub)}
 	}
-	cfg, a, err := openCLI(ctx, getenv, stderr)
+	cfg, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	m := account.Meta{IP: "cli", UserAgent: "airlock user " + args[0]}
+	m := account.Meta{IP: "cli", UserAgent: "airlock user " + sub}
 
-	switch args[0] {
+	switch sub {
 	case "add":
 		n := account.NewUser{Email: *email, FirstName: *first, LastName: *last, Language: *lang, Groups: groups, Temporary: *temporary, Invite: *invite}
 		if *invite && *pwStdin {
@@ -97,7 +120,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		u, err := a.accounts.AdminCreateUser(ctx, account.Operator, n, m)
 		if err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "created user %s <%s>\n", terminalText(u.ID), terminalText(u.Email))
 		switch {
@@ -120,10 +143,10 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		u, err := a.accounts.AdminFindUser(ctx, account.Operator, *email)
 		if err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		if err := a.accounts.AdminSetPassword(ctx, account.Operator, u.ID, pw, "", *temporary, m); err != nil {
-			return cliError(err)
+			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "password set for %s; all sessions and reset links of the user were revoked\n", terminalText(u.Email))
 		return nil
@@ -146,7 +169,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 				u.Language, strconv.FormatBool(u.Active), strings.Join(u.Groups, ","), pw)
 		}
 		tw.Flush()
-		fmt.Fprintf(stdout, "%d users\n", total)
+		fmt.Fprintln(stdout, plural(total, "user", "users"))
 		return nil
 	}
 	return nil
@@ -154,8 +177,8 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 
 // openCLI loads the settings and opens the app for a command-line command.
 // The CLI logs only warnings: its audit rows go to the database anyway.
-func openCLI(ctx context.Context, getenv func(string) string, stderr io.Writer) (*config, *app, error) {
-	cfg, err := loadConfig(getenv, nil)
+func openCLI(ctx context.Context, e env, stderr io.Writer) (*config, *app, error) {
+	cfg, err := e.load(nil)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -167,8 +190,10 @@ func openCLI(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	return cfg, a, nil
 }
 
-// cliError turns a domain error into a message for the terminal.
-func cliError(err error) error {
+// cliError turns a domain error into a message for the terminal. A refused
+// password says why in words, as the pages do: "too short: at least 12
+// characters", not "too_short".
+func (a *app) cliError(err error) error {
 	e := airlock.AsError(err)
 	if e == nil {
 		return err
@@ -176,8 +201,12 @@ func cliError(err error) error {
 	if e.Code == airlock.CodeNotFound {
 		return fmt.Errorf("no such user")
 	}
-	if len(e.Reasons) > 0 {
-		return fmt.Errorf("%s (%s)", e.Message, strings.Join(e.Reasons, ", "))
+	if e.Code == airlock.CodePasswordPolicy && len(e.Reasons) > 0 {
+		words := make([]string, len(e.Reasons))
+		for i, r := range e.Reasons {
+			words[i] = password.ReasonWords("en", r, a.accounts.Policy().MinLength)
+		}
+		return fmt.Errorf("password refused: %s", strings.Join(words, "; "))
 	}
 	return fmt.Errorf("%s", e.Message)
 }
