@@ -27,11 +27,12 @@ func invalidEmail(msg string) *Error {
 // xn-- form), at most 254 bytes in all. Surrounding spaces are ignored.
 // Anything else would be accepted now and fail at every delivery later.
 func CheckEmail(s string) error {
-	if strings.ContainsAny(s, "\r\n") {
-		// One line, even at the ends: CR and LF are how headers are smuggled.
+	if strings.IndexFunc(s, func(r rune) bool { return r != ' ' && (unicode.IsSpace(r) || UnsafeRune(r)) }) >= 0 {
+		// One line, even at the ends (CR and LF are how headers are smuggled),
+		// and no other space than the space bar's, trimmed.
 		return invalidEmail("Enter one email address.")
 	}
-	s = strings.TrimSpace(s)
+	s = strings.Trim(s, " ")
 	switch {
 	case s == "":
 		return invalidEmail("Enter an email address.")

@@ -108,7 +108,8 @@ func TestAddressesTheMailerCannotUse(t *testing.T) {
 	for _, bad := range []string{"a..b@example.com", ".lead@example.com", "trail.@example.com", strings.Repeat("a", 65) + "@example.com",
 		"a@-example.com", "a@example-.com", "a@example..com", "a@example", "a@1.2.3.4", "josé@example.com", "a@exämple.com",
 		"a\x1b[31m@example.com", "a\u0085b@example.com", "a@b@example.com", "a@example.com\r\nBcc: x@example.com",
-		"a@example.com\r\n", "\na@example.com", "a@example.com\n"} {
+		"a@example.com\r\n", "\na@example.com", "a@example.com\n", "a@example.com\t", "\u00a0a@example.com", "a@example.com\u2028",
+		"a@example.com\v", "a@example.com\u0085"} {
 		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: bad}, meta); code(err) != airlock.CodeInvalid {
 			t.Errorf("created %q: %v", bad, err)
 		}

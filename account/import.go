@@ -20,6 +20,11 @@ var ImportColumns = []string{"email", "first_name", "last_name", "language", "gr
 // MaxImportRows bounds one import.
 const MaxImportRows = 100_000
 
+// MaxImportProblems bounds the bad lines reported: a thoroughly wrong file
+// (an attacker's, or a spreadsheet exported the wrong way) must not make a
+// report of gigabytes.
+const MaxImportProblems = 100
+
 // importTimeLimit bounds the import's one transaction.
 const importTimeLimit = 5 * time.Minute
 
@@ -35,13 +40,25 @@ type ImportProblem struct {
 	Reason string
 }
 
-// ImportError lists every bad line of an import file; nothing was created.
+// ImportError lists the bad lines of an import file (the first
+// MaxImportProblems of them; More says how many others); nothing was created.
 type ImportError struct {
 	Problems []ImportProblem
+	More     int
 }
 
 func (e *ImportError) Error() string {
-	return fmt.Sprintf("%d bad lines: nothing was imported", len(e.Problems))
+	return fmt.Sprintf("%d bad lines: nothing was imported", len(e.Problems)+e.More)
+}
+
+// importError keeps the first MaxImportProblems problems, sorted by line.
+func importError(problems []ImportProblem) *ImportError {
+	sortProblems(problems)
+	e := &ImportError{Problems: problems}
+	if len(problems) > MaxImportProblems {
+		e.Problems, e.More = problems[:MaxImportProblems], len(problems)-MaxImportProblems
+	}
+	return e
 }
 
 // ParseUsersCSV reads a users CSV file: a header row naming the columns
@@ -49,7 +66,7 @@ func (e *ImportError) Error() string {
 // order; groups separated by spaces or semicolons), then one user per row.
 // Every bad line is reported, not only the first.
 func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
-	cr := csv.NewReader(r)
+	cr := csv.NewReader(&lineLimit{r: r, max: maxImportLine})
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -66,6 +83,9 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 		for _, c := range ImportColumns {
 			known = known || h == c
 		}
+		if len(problems) > MaxImportProblems {
+			break
+		}
 		if _, dup := col[h]; dup || !known {
 			problems = append(problems, ImportProblem{Line: 1, Reason: fmt.Sprintf("unexpected column %q: the columns are %s", airlock.CleanText(h, 60), strings.Join(ImportColumns, ","))})
 			continue
@@ -76,7 +96,7 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 		problems = append(problems, ImportProblem{Line: 1, Reason: "no email column in the header row"})
 	}
 	if len(problems) > 0 {
-		return nil, &ImportError{Problems: problems}
+		return nil, importError(problems)
 	}
 	get := func(rec []string, name string) string {
 		if i, ok := col[name]; ok && i < len(rec) {
@@ -119,12 +139,40 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 			LastName: get(rec, "last_name"), Language: strings.ToLower(strings.TrimSpace(get(rec, "language"))), Groups: groups}})
 	}
 	if len(problems) > 0 {
-		return nil, &ImportError{Problems: problems}
+		return nil, importError(problems)
 	}
 	return rows, nil
 }
 
+// maxImportLine bounds one line of an import file: a real row is a few
+// hundred bytes, and a line of millions of fields would cost gigabytes.
+const maxImportLine = 8 << 10
+
+var errLongLine = fmt.Errorf("a line is longer than %d KiB", maxImportLine>>10)
+
+// lineLimit fails the read of a line longer than max bytes.
+type lineLimit struct {
+	r   io.Reader
+	max int
+	run int // bytes since the last newline
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i := 0; i < n; i++ {
+		if p[i] == '\n' {
+			l.run = 0
+		} else if l.run++; l.run > l.max {
+			return i, errLongLine
+		}
+	}
+	return n, err
+}
+
 func csvReason(err error) string {
+	if errors.Is(err, errLongLine) {
+		return errLongLine.Error()
+	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
 		return "not valid CSV: " + pe.Err.Error()
@@ -179,8 +227,7 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, row
 		}
 	}
 	if len(problems) > 0 {
-		sortProblems(problems)
-		return 0, &ImportError{Problems: problems}
+		return 0, importError(problems)
 	}
 	for _, u := range users {
 		if u.ID, err = newID(); err != nil {

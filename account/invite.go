@@ -48,7 +48,7 @@ func (s *Service) sendInvitation(ctx context.Context, tx airlock.Tx, u *airlock.
 		return err
 	}
 	u.InvitedAt = now
-	return s.enqueue(ctx, tx, mailPayload{Kind: mailInvitation, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now, By: by})
+	return s.enqueue(ctx, tx, mailPayload{Kind: mailInvitation, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now, By: by, Epoch: u.AuthEpoch})
 }
 
 // AdminInvite (re)sends an invitation to a user who has never set a

@@ -259,3 +259,61 @@ func BenchmarkImport10k(b *testing.B) {
 		}
 	}
 }
+
+// TestQueuedLinkEmailsDieWithADeactivation: an invitation or reset email
+// still waiting in the outbox when its user is deactivated is not sent, even
+// if the user is reactivated before it would go out.
+func TestQueuedLinkEmailsDieWithADeactivation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	off, on := false, true
+	sam, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "sam@example.com", Invite: true}, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ada := e.user(t, "ada@example.com", goodPassword)
+	if err := e.svc.AdminSendReset(ctx, account.Operator, ada.ID, meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []*airlock.User{sam, ada} {
+		for _, active := range []*bool{&off, &on} {
+			if _, err := e.svc.AdminUpdateUser(ctx, account.Operator, u.ID, account.UserChanges{Active: active}, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	e.drain(t)
+	time.Sleep(50 * time.Millisecond)
+	if n := len(e.smtp.Messages()); n != 0 {
+		t.Fatalf("%d link emails went out after a deactivation", n)
+	}
+	// Asked for again, they go.
+	if err := e.svc.AdminInvite(ctx, account.Operator, sam.ID, meta); err != nil {
+		t.Fatal(err)
+	}
+	inviteLink(t, e, 1)
+}
+
+// TestImportReportIsBounded: a thoroughly wrong file reports its first 100
+// bad lines and how many more; a line of megabytes is refused, not parsed.
+func TestImportReportIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("email,language\n")
+	for i := range 300 {
+		fmt.Fprintf(&b, "worker%d@example.com,xx\n", i)
+	}
+	rows, err := account.ParseUsersCSV(strings.NewReader(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	_, err = e.svc.AdminImportUsers(context.Background(), account.Operator, rows, false, meta, nil)
+	var ie *account.ImportError
+	if !errorAs(err, &ie) || len(ie.Problems) != 100 || ie.More != 200 || ie.Problems[0].Line != 2 {
+		t.Fatalf("bad file: %v", err)
+	}
+	huge := "email," + strings.Repeat("a,", 1<<20) + "\n"
+	if _, err := account.ParseUsersCSV(strings.NewReader(huge)); !errorAs(err, &ie) || !strings.Contains(ie.Problems[0].Reason, "longer than") {
+		t.Fatalf("a header of a million columns: %v", err)
+	}
+}

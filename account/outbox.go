@@ -29,13 +29,16 @@ type mailPayload struct {
 	App       bool      `json:"app,omitempty"`
 	// By names the administrator who sent an invitation.
 	By string `json:"by,omitempty"`
+	// Epoch is the user's AuthEpoch when a link email was asked for: a
+	// change of rights since (a deactivation, even undone) drops the email.
+	Epoch int64 `json:"epoch,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
 // at is when the event behind the email happened.
 // app marks a reset asked for from the mobile app.
 func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u *airlock.User, at time.Time, app bool) error {
-	return s.enqueue(ctx, tx, mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at, App: app})
+	return s.enqueue(ctx, tx, mailPayload{Kind: kind, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: at, App: app, Epoch: u.AuthEpoch})
 }
 
 // enqueue puts p in the outbox, in the caller's transaction.
@@ -90,6 +93,8 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 			return errDropMail // the address changed: the request died with it
 		case u.PasswordChangedAt.After(p.CreatedAt):
 			return errDropMail // a password change kills older reset requests
+		case u.AuthEpoch != p.Epoch:
+			return errDropMail // access was taken away since (a deactivation, even undone): the request died with it
 		case p.Kind == mailInvitation && u.PasswordHash != "":
 			return errDropMail // the user chose a password meanwhile
 		}

@@ -41,7 +41,7 @@ func normalizeProfile(u *airlock.User) error {
 	if err := airlock.CheckEmail(u.Email); err != nil {
 		return err
 	}
-	u.Email = strings.TrimSpace(u.Email)
+	u.Email = strings.Trim(u.Email, " ")
 	u.FirstName, u.LastName = strings.TrimSpace(u.FirstName), strings.TrimSpace(u.LastName)
 	if err := checkName("first_name", u.FirstName); err != nil {
 		return err

@@ -59,8 +59,8 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, context.Canceled) {
 			// The client went away: not our failure, and not an error to log.
 			s.log.Debug("api request abandoned by the client", "path", r.URL.Path)
-			w.Header().Set("Retry-After", "1")
-			writeErr(w, http.StatusServiceUnavailable, errorDetail{Code: codeUnavailable, Message: "The request was abandoned."})
+			// Never read; 499 (as proxies write it) so that no 5xx is counted.
+			writeErr(w, 499, errorDetail{Code: codeInvalidRequest, Message: "The request was abandoned."})
 			return
 		}
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)

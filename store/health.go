@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -74,6 +75,11 @@ func (q *queries) check(ctx context.Context, err error) error {
 		return err
 	}
 	if ctx.Err() == context.Canceled {
+		// The client went away: whatever the driver says (a rolled-back
+		// transaction, a connection closed under it) is that, not a fault.
+		if !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("%w (%w)", err, context.Canceled)
+		}
 		return err
 	}
 	if !unavailable(err) {

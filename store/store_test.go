@@ -381,3 +381,30 @@ func testAPITokens(t *testing.T, db *store.DB) {
 		t.Fatal("access token not revoked with its family")
 	}
 }
+
+// TestClientGoneIsNotAFault: when the request's client went away, whatever
+// the driver answers (a rolled-back transaction, a closed connection) is
+// reported as context.Canceled, which the fronts neither log as an error
+// nor count as a 5xx.
+func TestClientGoneIsNotAFault(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			err := db.Update(ctx, func(tx airlock.Tx) error {
+				if _, err := tx.CountJobs(ctx, ""); err != nil {
+					return err
+				}
+				cancel() // the client hangs up before the commit
+				time.Sleep(20 * time.Millisecond)
+				return nil
+			})
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("after the client left: %v", err)
+			}
+			if airlock.ErrorCode(err) == airlock.CodeUnavailable {
+				t.Fatal("a client leaving is not the database being away")
+			}
+		})
+	}
+}

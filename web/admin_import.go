@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
+	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
 )
@@ -24,9 +26,19 @@ func (s *Server) handleAdminImportForm(w http.ResponseWriter, r *http.Request) {
 // nothing; a refused file is answered with every bad line and its reason.
 func (s *Server) handleAdminImport(w http.ResponseWriter, r *http.Request) {
 	p := s.importPage(r)
+	// A large file may take longer to upload and import than a request's
+	// usual time limits (30 s): an administrator's import gets 10 minutes.
+	rc := http.NewResponseController(w)
+	rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
+	rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
 	data, f, err := edge.ReadUpload(w, r, "file", "invite")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_import", p)
+		return
+	}
+	if v := f.Get("invite"); f.Has("invite") && v != "on" {
+		// A checkbox is "on" or absent: anything else is not a choice we know.
+		s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "invite", Message: "The invite field must be on or absent."}), "admin_import", p)
 		return
 	}
 	invite := f.Has("invite")
@@ -41,7 +53,7 @@ func (s *Server) handleAdminImport(w http.ResponseWriter, r *http.Request) {
 	}
 	var ie *account.ImportError
 	if errors.As(err, &ie) {
-		p.Data["Problems"] = ie.Problems
+		p.Data["Problems"], p.Data["More"], p.Data["Bad"] = ie.Problems, ie.More, len(ie.Problems)+ie.More
 		s.render(w, http.StatusUnprocessableEntity, "admin_import", p)
 		return
 	}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -333,5 +334,42 @@ func TestInvitedUsersInTheList(t *testing.T) {
 	form.Set("password_confirm", "a password as well, long")
 	if r := e.post(c, "/admin/users/new", form); r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("password and invitation: %d", r.StatusCode)
+	}
+}
+
+// TestImportUploadFields: the upload takes the file and the invite box
+// ("on" or absent), nothing else.
+func TestImportUploadFields(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	upload := func(fields map[string]string) response {
+		var b strings.Builder
+		w := multipart.NewWriter(&b)
+		for k, v := range fields {
+			if k == "file" {
+				fw, _ := w.CreateFormFile("file", "users.csv")
+				fw.Write([]byte(v))
+			} else {
+				w.WriteField(k, v)
+			}
+		}
+		w.Close()
+		return e.do(c, "POST", "/admin/users/import", b.String(), "Content-Type", w.FormDataContentType())
+	}
+	if r := upload(map[string]string{"file": "email\nsam@example.com\n", "invite": "off"}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("invite=off: %d", r.StatusCode)
+	}
+	if r := upload(map[string]string{"file": "email\nsam@example.com\n", "admin": "yes"}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("an unknown field: %d", r.StatusCode)
+	}
+	if _, total, _ := e.db.ListUsers(context.Background(), airlock.UserFilter{}); total != 1 {
+		t.Fatalf("%d users after refused uploads", total)
+	}
+	if r := upload(map[string]string{"file": "email\nsam@example.com\n"}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a good upload: %d", r.StatusCode)
+	}
+	if r := e.get(c, "/admin/users?m=imported&n=1"); !strings.Contains(r.body, "1 user imported.") {
+		t.Fatal("the notice after importing one user")
 	}
 }

@@ -42,9 +42,11 @@ func (s *Server) devMailAllowed(w http.ResponseWriter, r *http.Request) bool {
 		s.handleNotFound(w, r)
 		return false
 	}
-	// A request relayed by a proxy on this machine comes from someone else.
-	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "X-Forwarded-Host"} {
-		if r.Header.Get(h) != "" {
+	// A request relayed by a proxy on this machine comes from someone else:
+	// any header a proxy adds, present at all (even empty, even twice), is
+	// enough to refuse.
+	for name := range r.Header {
+		if proxyHeaders[http.CanonicalHeaderKey(name)] {
 			s.handleNotFound(w, r)
 			return false
 		}
@@ -109,6 +111,13 @@ func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	io.WriteString(w, m.HTML)
+}
+
+// proxyHeaders are the headers proxies and load balancers add.
+var proxyHeaders = map[string]bool{
+	"X-Forwarded-For": true, "Forwarded": true, "X-Real-Ip": true, "X-Forwarded-Host": true, "X-Forwarded-Proto": true,
+	"X-Forwarded-Server": true, "X-Forwarded-Port": true, "X-Client-Ip": true, "Via": true, "True-Client-Ip": true,
+	"Cf-Connecting-Ip": true, "X-Cluster-Client-Ip": true, "Fastly-Client-Ip": true,
 }
 
 // isLoopbackHost reports whether a Host header names this machine only:

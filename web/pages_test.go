@@ -217,15 +217,22 @@ func TestDevMailbox(t *testing.T) {
 	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "token=") {
 		t.Fatalf("dev mailbox from another machine: %d", w.Code)
 	}
-	// Nor through a proxy on this machine: the request is someone else's.
-	req = httptest.NewRequest("GET", "/dev/mail", nil)
-	req.RemoteAddr = "127.0.0.1:4000"
-	req.Host = "localhost:8080"
-	req.Header.Set("X-Forwarded-For", "203.0.113.9")
-	w = httptest.NewRecorder()
-	dev.handler.ServeHTTP(w, req)
-	if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "token=") {
-		t.Fatalf("dev mailbox through a local proxy: %d", w.Code)
+	// Nor through a proxy on this machine: the request is someone else's,
+	// whatever the proxy adds (an empty first X-Forwarded-For, then the real
+	// one, as HAProxy passes a client's empty header on; or only Via).
+	for _, hdr := range [][]string{{"X-Forwarded-For", "203.0.113.9"}, {"X-Forwarded-For", "", "X-Forwarded-For", "203.0.113.9"},
+		{"X-Forwarded-For", " "}, {"Via", "1.1 proxy"}, {"X-Forwarded-Proto", "https"}, {"Forwarded", "for=203.0.113.9"}} {
+		req = httptest.NewRequest("GET", "/dev/mail", nil)
+		req.RemoteAddr = "127.0.0.1:4000"
+		req.Host = "localhost:8080"
+		for i := 0; i < len(hdr); i += 2 {
+			req.Header.Add(hdr[i], hdr[i+1])
+		}
+		w = httptest.NewRecorder()
+		dev.handler.ServeHTTP(w, req)
+		if w.Code != http.StatusNotFound || strings.Contains(w.Body.String(), "token=") {
+			t.Fatalf("dev mailbox through a local proxy (%q): %d", hdr, w.Code)
+		}
 	}
 }
 

@@ -80,6 +80,10 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 	w.Write(buf.Bytes())
 }
 
+// statusClientClosed is the status of a request its client abandoned: it is
+// never read, but the logs and metrics see it.
+const statusClientClosed = 499
+
 // applyError shows err on the page and returns the status to answer with.
 // Errors without a code are logged in full and shown as a generic message.
 func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
@@ -88,8 +92,11 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 		switch {
 		case errors.Is(err, context.Canceled):
 			// The client went away: nothing failed on our side, and an
-			// attacker hanging up must not fill the error log.
+			// attacker hanging up must not fill the error log nor count as a
+			// server error (499, as proxies write it).
 			s.log.Debug("request abandoned by the client", "err", err)
+			p.Error = p.T("error.internal")
+			return statusClientClosed
 		case !errors.Is(err, http.ErrAbortHandler):
 			s.log.Error("request failed", "err", err)
 		}

@@ -96,5 +96,8 @@ func (a *app) importFailure(stderr io.Writer, err error) error {
 	for _, p := range ie.Problems {
 		fmt.Fprintf(stderr, "line %d: %s\n", p.Line, terminalText(p.Reason))
 	}
-	return fmt.Errorf("nothing was imported: %s to fix", plural(len(ie.Problems), "line", "lines"))
+	if ie.More > 0 {
+		fmt.Fprintf(stderr, "… and %s more\n", plural(ie.More, "line", "lines"))
+	}
+	return fmt.Errorf("nothing was imported: %s to fix", plural(len(ie.Problems)+ie.More, "line", "lines"))
 }
