@@ -361,15 +361,25 @@ func TestFaultKilledNodeLosesNothing(t *testing.T) {
 // /readyz fails; after it starts again the node recovers within 5 s.
 func TestFaultPostgresOutage(t *testing.T) {
 	dsn := faultTests(t)
+	// The cluster to stop: AIRLOCK_FAULT_PG_CLUSTER ("15 fault"), or the
+	// first version's main cluster (the one CI tests on, alone).
+	version, name := "", "main"
+	if v := strings.Fields(os.Getenv("AIRLOCK_FAULT_PG_CLUSTER")); len(v) == 2 {
+		version, name = v[0], v[1]
+	} else if versions, _ := filepath.Glob("/etc/postgresql/*"); len(versions) > 0 {
+		version = filepath.Base(versions[0])
+	} else {
+		t.Fatal("no PostgreSQL cluster under /etc/postgresql")
+	}
 	cluster := func(action string) {
-		versions, _ := filepath.Glob("/etc/postgresql/*")
-		if len(versions) == 0 {
-			t.Fatal("no PostgreSQL cluster under /etc/postgresql")
-		}
-		out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", filepath.Base(versions[0]), "main", action).CombinedOutput()
+		out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", version, name, action).CombinedOutput()
 		if err != nil {
 			t.Logf("pg_ctlcluster %s: %v\n%s", action, err, out)
 		}
+	}
+	port := "5432"
+	if u, err := url.Parse(dsn); err == nil && u.Port() != "" {
+		port = u.Port()
 	}
 	p := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": dsn, "AIRLOCK_DATABASE_TIMEOUT": "2s"})
 	if _, err := p.run("the old password, long enough\n", "user", "add", "--email", "ada@example.com", "--group", "mobile", "--password-stdin"); err != nil {
@@ -398,7 +408,7 @@ func TestFaultPostgresOutage(t *testing.T) {
 	}
 	cluster("start")
 	for range 60 {
-		if exec.Command("pg_isready", "-q", "-h", "127.0.0.1").Run() == nil {
+		if exec.Command("pg_isready", "-q", "-h", "127.0.0.1", "-p", port).Run() == nil {
 			break
 		}
 		time.Sleep(500 * time.Millisecond)
