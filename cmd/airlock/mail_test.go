@@ -125,3 +125,30 @@ func TestSQLiteBusyAnswers503(t *testing.T) {
 		t.Fatalf("forgot once the lock is free: %d", res.StatusCode)
 	}
 }
+
+// TestUncertainDeliveryThroughServe: a mail server that drops the
+// connection after DATA leaves the delivery uncertain; serve tries again
+// (after its first backoff, about 5 s) with a different Message-ID, and the
+// link of the retry replaces the first one.
+func TestUncertainDeliveryThroughServe(t *testing.T) {
+	smtp := mailtest.Start(t)
+	smtp.DropNext(1)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_MAIL_FROM": "Airlock <no-reply@accounts.example.com>"})
+	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {"ada@example.com"}})
+	msgs := smtp.Wait(t, 2)
+	first, second := msgs[0].Header("Message-Id"), msgs[1].Header("Message-Id")
+	if first == second || !strings.HasSuffix(first, "@accounts.example.com>") || !strings.HasSuffix(second, "@accounts.example.com>") {
+		t.Fatalf("Message-IDs %q then %q", first, second)
+	}
+	c := browser()
+	if res, _ := get(t, c, linkRE.FindString(msgs[0].Parts()["text/plain"])); res.Header.Get("Location") == "/password/reset" {
+		t.Fatal("the link of the uncertain delivery still works")
+	}
+	if res, _ := get(t, c, linkRE.FindString(msgs[1].Parts()["text/plain"])); res.Header.Get("Location") != "/password/reset" {
+		t.Fatalf("the retry's link: %d %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
