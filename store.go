@@ -64,6 +64,12 @@ type Tx interface {
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error
 	DeleteSession(ctx context.Context, hash []byte) error
 	DeleteUserSessions(ctx context.Context, userID string) (int, error)
+	// ListUserSessions returns a user's sessions, most recently used first.
+	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
+	// DeleteOtherSessions ends every session of the user but keep's.
+	DeleteOtherSessions(ctx context.Context, userID string, keep []byte) (int, error)
+	// SetProfile changes a user's own name and language.
+	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
 
 	InsertResetToken(ctx context.Context, t *ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (*ResetToken, error)
@@ -305,7 +311,9 @@ type AuditEvent struct {
 	ActorID string
 	// ActorEmail is filled in when listing, from the actor's account.
 	ActorEmail string
-	SubjectID  string
+	// SubjectEmail is filled in when listing, from the subject's account.
+	SubjectEmail string
+	SubjectID    string
 	// Subject is a human-readable subject, such as the email typed.
 	Subject   string
 	IP        string
@@ -318,8 +326,10 @@ type AuditEvent struct {
 type AuditFilter struct {
 	UserID string // actor or subject
 	Kind   string
-	Offset int
-	Limit  int
+	// From and To bound the events' time (zero: open).
+	From, To time.Time
+	Offset   int
+	Limit    int
 }
 
 // Audit event kinds.

@@ -185,3 +185,53 @@ func TestChangePassword(t *testing.T) {
 		t.Fatalf("email = %q", m[0].Header("Subject"))
 	}
 }
+
+// TestAccountPageActions: a user sees their own sessions (the current one
+// marked), signs out everywhere else (other browsers and the apps), and
+// edits their own name and language, not their groups.
+func TestAccountPageActions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+	u, here, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "192.0.2.1", UserAgent: "Firefox"})
+	_, there, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "192.0.2.2", UserAgent: "Safari"})
+	app, _ := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+	list, err := e.svc.MySessions(ctx, u, here)
+	if err != nil || len(list) != 2 {
+		t.Fatalf("sessions: %+v %v", list, err)
+	}
+	current := 0
+	for _, s := range list {
+		if s.Current {
+			current++
+			if s.Session.UserAgent != "Firefox" {
+				t.Fatal("the wrong session is marked current")
+			}
+		}
+	}
+	if current != 1 {
+		t.Fatalf("%d sessions marked current", current)
+	}
+	if n, err := e.svc.SignOutOthers(ctx, u, here, meta); err != nil || n != 1 {
+		t.Fatalf("sign out everywhere else: %d %v", n, err)
+	}
+	if _, err := e.svc.Authenticate(ctx, there); code(err) != airlock.CodeUnauthorized {
+		t.Fatal("another browser stayed signed in")
+	}
+	if _, err := e.svc.AuthenticateAPI(ctx, app.AccessToken); code(err) != airlock.CodeUnauthorized {
+		t.Fatal("the app stayed signed in")
+	}
+	if _, err := e.svc.Authenticate(ctx, here); err != nil {
+		t.Fatalf("this browser was signed out: %v", err)
+	}
+	got, err := e.svc.UpdateMyProfile(ctx, u, " Ada ", "King", "fr", meta)
+	if err != nil || got.FirstName != "Ada" || got.Language != "fr" {
+		t.Fatalf("own profile: %+v %v", got, err)
+	}
+	if _, err := e.svc.UpdateMyProfile(ctx, u, "Ada\u202e", "King", "fr", meta); code(err) != airlock.CodeInvalid {
+		t.Fatalf("a bidi override in a name: %v", err)
+	}
+	if _, err := e.svc.UpdateMyProfile(ctx, u, "Ada", "King", "de", meta); code(err) != airlock.CodeInvalid {
+		t.Fatalf("an unknown language: %v", err)
+	}
+}

@@ -324,6 +324,14 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 		where = append(where, `e.kind = ?`)
 		args = append(args, f.Kind)
 	}
+	if !f.From.IsZero() {
+		where = append(where, `e.at >= ?`)
+		args = append(args, f.From.UnixMilli())
+	}
+	if !f.To.IsZero() {
+		where = append(where, `e.at < ?`)
+		args = append(args, f.To.UnixMilli())
+	}
 	cond := ""
 	if len(where) > 0 {
 		cond = " WHERE " + strings.Join(where, " AND ")
@@ -337,8 +345,9 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 		limit = 50
 	}
 	rows, err := q.query(ctx, `SELECT e.id, e.at, e.kind, e.actor_id, COALESCE(a.email, ''), e.subject_id, e.subject,
-		e.ip, e.user_agent, e.outcome, e.detail
-		FROM audit_events e LEFT JOIN users a ON a.id = e.actor_id`+cond+` ORDER BY e.id DESC LIMIT ? OFFSET ?`,
+		COALESCE(s.email, ''), e.ip, e.user_agent, e.outcome, e.detail
+		FROM audit_events e LEFT JOIN users a ON a.id = e.actor_id LEFT JOIN users s ON s.id = e.subject_id`+cond+
+		` ORDER BY e.id DESC LIMIT ? OFFSET ?`,
 		append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list audit: %w", err)
@@ -348,7 +357,7 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 	for rows.Next() {
 		var e airlock.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ActorID, &e.ActorEmail, &e.SubjectID, &e.Subject, &e.IP, &e.UserAgent, &e.Outcome, &e.Detail); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ActorID, &e.ActorEmail, &e.SubjectID, &e.Subject, &e.SubjectEmail, &e.IP, &e.UserAgent, &e.Outcome, &e.Detail); err != nil {
 			return nil, 0, err
 		}
 		e.At = time.UnixMilli(at).UTC()

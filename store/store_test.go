@@ -408,3 +408,23 @@ func TestClientGoneIsNotAFault(t *testing.T) {
 		})
 	}
 }
+
+// TestAuditFilters: events filtered by time range, with the subject's email.
+func TestAuditFilters(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := context.Background()
+			db.CreateUser(ctx, newUser("u1", "ada@example.com"))
+			for i, kind := range []string{airlock.AuditSignIn, airlock.AuditSignOut, airlock.AuditSignIn} {
+				if err := db.InsertAudit(ctx, &airlock.AuditEvent{At: t0.Add(time.Duration(i) * time.Hour), Kind: kind, SubjectID: "u1"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			events, total, err := db.ListAudit(ctx, airlock.AuditFilter{From: t0.Add(30 * time.Minute), To: t0.Add(90 * time.Minute)})
+			if err != nil || total != 1 || events[0].Kind != airlock.AuditSignOut || events[0].SubjectEmail != "ada@example.com" {
+				t.Fatalf("time range: %d %+v %v", total, events, err)
+			}
+		})
+	}
+}

@@ -56,6 +56,37 @@ func (q *queries) DeleteUserSessions(ctx context.Context, userID string) (int, e
 	return int(n), nil
 }
 
+// ListUserSessions returns a user's sessions, most recently used first.
+func (q *queries) ListUserSessions(ctx context.Context, userID string) ([]*airlock.Session, error) {
+	rows, err := q.query(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch
+		FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC LIMIT 100`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	defer rows.Close()
+	var out []*airlock.Session
+	for rows.Next() {
+		var s airlock.Session
+		var c, l, e int64
+		if err := rows.Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent, &s.AuthEpoch); err != nil {
+			return nil, err
+		}
+		s.CreatedAt, s.LastSeenAt, s.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(l).UTC(), time.UnixMilli(e).UTC()
+		out = append(out, &s)
+	}
+	return out, rows.Err()
+}
+
+// DeleteOtherSessions ends every session of the user but keep.
+func (q *queries) DeleteOtherSessions(ctx context.Context, userID string, keep []byte) (int, error) {
+	res, err := q.exec(ctx, `DELETE FROM sessions WHERE user_id = ? AND id_hash <> ?`, userID, keep)
+	if err != nil {
+		return 0, fmt.Errorf("delete other sessions: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // InsertResetToken stores a reset token's hash.
 func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) error {
 	purpose := t.Purpose

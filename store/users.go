@@ -208,6 +208,16 @@ func (q *queries) CountActiveAdmins(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// SetProfile changes a user's own name and language.
+func (q *queries) SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error {
+	_, err := q.exec(ctx, `UPDATE users SET first_name = ?, last_name = ?, language = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		first, last, language, at.UnixMilli(), userID)
+	if err != nil {
+		return fmt.Errorf("set profile: %w", err)
+	}
+	return nil
+}
+
 // SetInvitedAt records when an invitation was sent to the user.
 func (q *queries) SetInvitedAt(ctx context.Context, userID string, at time.Time) error {
 	_, err := q.exec(ctx, `UPDATE users SET invited_at = ? WHERE id = ?`, at.UnixMilli(), userID)
