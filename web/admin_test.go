@@ -189,7 +189,7 @@ func TestAdminSetsTemporaryPassword(t *testing.T) {
 		t.Fatalf("audit: %+v", events[0])
 	}
 	r = e.get(c, "/admin/audit?user=ada@example.com&kind=password_changed")
-	if !strings.Contains(r.body, "1 events") || !strings.Contains(r.body, "admin@example.com") || strings.Contains(r.body, temp) {
+	if !strings.Contains(r.body, "1 event<") || !strings.Contains(r.body, "admin@example.com") || strings.Contains(r.body, temp) {
 		t.Fatalf("audit page:\n%s", r.body)
 	}
 }

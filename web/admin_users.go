@@ -42,9 +42,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "", "admin.users.title")
 	p.Data["Wide"] = true
 	if q.Get("m") == "imported" {
-		if n, err := strconv.Atoi(q.Get("n")); err == nil && n == 1 {
-			p.Notice = p.T("admin.notice.imported.one")
-		} else if err == nil && n >= 0 {
+		if n, err := strconv.Atoi(q.Get("n")); err == nil && n >= 0 {
 			p.Notice = p.T("admin.notice.imported", n)
 		}
 	}
@@ -261,7 +259,6 @@ var adminNotices = map[string]string{
 	"password_set":        "admin.notice.password_set",
 	"email_retried":       "admin.notice.email_retried",
 	"invited":             "admin.notice.invited",
-	"imported":            "admin.notice.imported",
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/mail"
@@ -13,7 +14,8 @@ func (s *Server) handleForgotForm(w http.ResponseWriter, r *http.Request) {
 
 // handleForgotSubmit answers the same page whatever the account: existing,
 // unknown or inactive. Only the shape of the input or the client's own rate
-// can change the answer.
+// can change the answer. The page repeats the address typed, so that a
+// typo shows.
 func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "", "forgot.title")
 	f, err := edge.ReadForm(w, r, "email")
@@ -26,6 +28,7 @@ func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sent := s.newPage(r, "", "forgot.sent.title")
+	sent.Data["Email"] = strings.TrimSpace(f.Get("email"))
 	sent.Data["ValidFor"] = mail.Duration(s.accounts.Config().ResetTokenTTL, sent.Lang)
 	s.render(w, http.StatusOK, "forgot_sent", sent)
 }

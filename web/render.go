@@ -16,8 +16,10 @@ import (
 
 // page is what every template receives.
 type page struct {
-	Lang        string
-	Title       string
+	Lang  string
+	Title string
+	// Brand is the product's name (AIRLOCK_BRAND_NAME).
+	Brand       string
 	User        *airlock.User
 	Notice      string
 	Error       string
@@ -57,7 +59,7 @@ func (s *Server) newPage(r *http.Request, lang, titleKey string) *page {
 	if lang == "" {
 		lang = s.lang(r)
 	}
-	return &page{Lang: lang, Title: T(lang, titleKey), User: userFrom(r), FieldErrors: map[string]string{},
+	return &page{Lang: lang, Title: T(lang, titleKey), Brand: s.brand.Name, User: userFrom(r), FieldErrors: map[string]string{},
 		Values: map[string]string{}, Data: map[string]any{}}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/mail"
 )
 
@@ -43,6 +44,12 @@ type Server struct {
 	pages      map[string]*template.Template
 	static     http.Handler
 	secure     bool
+	brand      brand
+}
+
+// brand is how the pages name and show the product.
+type brand struct {
+	Name string // AIRLOCK_BRAND_NAME, from the account settings
 }
 
 // NewServer returns the web handler. devMailbox is nil in production: the
@@ -50,7 +57,14 @@ type Server struct {
 // operator's listener's job.
 func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox) (http.Handler, error) {
 	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox,
-		secure: cfg.PublicURL.Scheme == "https"}
+		secure: cfg.PublicURL.Scheme == "https", brand: brand{Name: accounts.Config().BrandName}}
+	if s.brand.Name == "" {
+		s.brand.Name = "Airlock"
+	}
+	// The words of every page: broken message files stop the start.
+	if _, err := i18n.Load(); err != nil {
+		return nil, err
+	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

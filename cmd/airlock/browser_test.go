@@ -214,7 +214,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`)),
 		screenshot(t, "admin-users-search"),
 	)
-	if s := text(t, ctx, "p[role=status]"); s != "1 users" {
+	if s := text(t, ctx, "p[role=status]"); s != "1 user" {
 		t.Fatalf("search result count: %q", s)
 	}
 	run1(t, ctx,
