@@ -232,7 +232,7 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseInt(r.PathValue("email"), 10, 64)
 	if err != nil {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."})
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
 		return
 	}
 	// The email must be this user's: the path names both.
@@ -241,7 +241,7 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 		owned = owned || e.ID == id
 	}
 	if !owned {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."})
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
 		return
 	}
 	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), id, s.meta(r)); err != nil {
@@ -290,7 +290,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		// (a deactivation by another administrator) is not undone by it.
 		v, err := strconv.ParseInt(f.Get("version"), 10, 64)
 		if err != nil {
-			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Message: "The form is malformed."}), "admin_user", p)
+			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Key: "error.form.malformed", Message: "The form is malformed."}), "admin_user", p)
 			return
 		}
 		c.Version = &v
@@ -318,11 +318,7 @@ func (s *Server) handleAdminInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.accounts.AdminInvite(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		status := s.applyError(w, p, err)
-		if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited {
-			p.Error = e.Message
-		}
-		s.render(w, status, "admin_user", p)
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=invited", http.StatusSeeOther)
@@ -339,11 +335,7 @@ func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.accounts.AdminSendReset(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		status := s.applyError(w, p, err)
-		if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited {
-			p.Error = e.Message
-		}
-		s.render(w, status, "admin_user", p)
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=reset_sent", http.StatusSeeOther)

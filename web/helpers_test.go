@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -191,4 +192,18 @@ func (e *env) resetLink(email string) (link, token string) {
 		e.t.Fatal("no link in email")
 	}
 	return m[1], m[2]
+}
+
+// upload posts a file as the import form does (multipart/form-data).
+func (e *env) upload(c *http.Client, path, filename, content string, hdr ...string) response {
+	e.t.Helper()
+	var body strings.Builder
+	w := multipart.NewWriter(&body)
+	fw, err := w.CreateFormFile("file", filename)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	io.WriteString(fw, content)
+	w.Close()
+	return e.do(c, http.MethodPost, path, body.String(), append([]string{"Content-Type", w.FormDataContentType()}, hdr...)...)
 }

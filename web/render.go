@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/password"
 )
 
@@ -48,6 +50,15 @@ func (p *page) Time(t time.Time) string {
 
 // IsAdmin reports whether the signed-in user administers users.
 func (p *page) IsAdmin() bool { return p.User != nil && p.User.HasGroup(airlock.GroupAdmin) }
+
+// Problem says why a line of an imported file was refused, in the page's
+// language.
+func (p *page) Problem(ip account.ImportProblem) string {
+	if ip.Key != "" && i18n.Messages().Has(p.Lang, ip.Key) {
+		return p.T(ip.Key, ip.Args...)
+	}
+	return ip.Reason
+}
 
 // FieldError returns the error shown under a field.
 func (p *page) FieldError(name string) string { return p.FieldErrors[name] }
@@ -98,10 +109,15 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 		p.Error = p.T("error.internal")
 		return http.StatusInternalServerError
 	}
+	// Shown in the page's language, by the error's key.
+	text := errorText(p.Lang, e)
 	switch e.Code {
 	case airlock.CodeRateLimited:
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-		p.Error = p.T("error.rate_limited")
+		p.Error = text
+		if e.Key == "" {
+			p.Error = p.T("error.rate_limited")
+		}
 		return http.StatusTooManyRequests
 	case airlock.CodeUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter/time.Second))))
@@ -129,26 +145,28 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 		}
 		return http.StatusUnauthorized
 	case airlock.CodeTooLarge:
-		p.Error = e.Message
+		p.Error = text
 		return http.StatusRequestEntityTooLarge
 	case airlock.CodeNotFound:
-		p.Error = p.T("error.not_found")
+		p.Error = text
+		if e.Key == "" {
+			p.Error = p.T("error.not_found")
+		}
 		return http.StatusNotFound
 	case airlock.CodeForbidden:
-		p.Error = e.Message
+		p.Error = text
 		return http.StatusForbidden
 	case airlock.CodeConflict:
-		p.Error = e.Message
+		p.Error = text
 		if e.Field != "" {
-			p.FieldErrors[e.Field] = e.Message
+			p.FieldErrors[e.Field] = text
 		}
 		return http.StatusConflict
 	default:
-		// Validation messages are written for people; they are in English.
 		if e.Field != "" && e.Field != "password" {
-			p.FieldErrors[e.Field] = e.Message
+			p.FieldErrors[e.Field] = text
 		}
-		p.Error = e.Message
+		p.Error = text
 		return http.StatusBadRequest
 	}
 }
