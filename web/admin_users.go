@@ -129,7 +129,10 @@ func (s *Server) newUserPage(r *http.Request) *page {
 	p.Data["UserGroups"] = []string{}
 	p.Data["Temporary"] = true
 	p.Data["Invite"] = true // invited by default: the user chooses their own password
-	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	p.form("email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm")
+	p.focusFirst = true
+	p.forOther = true
+	s.passwordRules(p, nil)
 	p.Values["language"] = "en"
 	return p
 }
@@ -156,6 +159,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if n.Password != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user_new", p)
 		return
 	}
@@ -181,13 +185,14 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 		return nil, nil, err
 	}
 	p := s.newPage(r, "", "admin.user.title")
+	p.forOther = true
 	p.Data["Subject"] = u
 	p.Data["Self"] = p.User != nil && p.User.ID == u.ID
 	p.Data["Invitation"] = s.accounts.InvitationState(u)
 	p.Data["Version"] = u.Version
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Temporary"] = true
-	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	s.passwordRules(p, u)
 	userForm(p, u)
 	if key, ok := adminNotices[r.URL.Query().Get("m")]; ok {
 		p.Notice = p.T(key)
@@ -276,6 +281,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password")
 	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
@@ -348,6 +354,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.Data["PasswordFormOpen"] = true
+	p.form("password", "password_confirm")
 	f, err := edge.ReadForm(w, r, "password", "password_confirm", "temporary", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
@@ -356,6 +363,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 	p.Data["Temporary"] = f.Has("temporary")
 	if f.Get("password") != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user", p)
 		return
 	}

@@ -107,11 +107,16 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 			return
 		}
 		if u == nil {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			// Back to this page after signing in (a deep link kept).
+			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			return
 		}
 		if u.MustChangePassword && r.URL.Path != "/account/password" {
-			http.Redirect(w, r, "/account/password", http.StatusSeeOther)
+			dest := "/account/password"
+			if r.Method == http.MethodGet && r.URL.Path != "/account" {
+				dest = passwordURL(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, dest, http.StatusSeeOther)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
