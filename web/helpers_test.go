@@ -42,6 +42,9 @@ type options struct {
 	hasher    *password.Hasher
 	postgres  bool
 	db        *store.DB // a store of the test's own; nil: a fresh one
+	brand     string    // AIRLOCK_BRAND_NAME; "": the default
+	logo      *web.Logo
+	accent    string
 }
 
 // onPostgres runs the pages on a fresh PostgreSQL database instead of
@@ -82,12 +85,15 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	}
 	cfg := account.DefaultConfig(e.pub)
 	cfg.AppURL = o.appURL
+	if o.brand != "" {
+		cfg.BrandName = o.brand
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if o.hasher == nil {
 		o.hasher = password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second)
 	}
 	e.svc = account.New(log, cfg, db, o.hasher, password.NewPolicy(12), tpl, sender, e.clock)
-	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL}, e.svc, db, box)
+	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL, Logo: o.logo, Accent: o.accent}, e.svc, db, box)
 	if err != nil {
 		t.Fatal(err)
 	}

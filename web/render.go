@@ -21,8 +21,10 @@ import (
 type page struct {
 	Lang  string
 	Title string
-	// Brand is the product's name (AIRLOCK_BRAND_NAME).
-	Brand string
+	// Brand is the product's name (AIRLOCK_BRAND_NAME); HasLogo says
+	// whether the operator gave a logo (AIRLOCK_BRAND_LOGO).
+	Brand   string
+	HasLogo bool
 	// Path is the requested path, for the navigation's aria-current.
 	Path        string
 	User        *airlock.User
@@ -170,7 +172,7 @@ func (s *Server) newPage(r *http.Request, lang, titleKey string) *page {
 	if lang == "" {
 		lang = s.lang(r)
 	}
-	return &page{Lang: lang, Title: T(lang, titleKey), Brand: s.brand.Name, Path: r.URL.Path,
+	return &page{Lang: lang, Title: T(lang, titleKey), Brand: s.brand.Name, HasLogo: s.brand.Logo != nil, Path: r.URL.Path,
 		User: userFrom(r), FieldErrors: map[string]string{}, Values: map[string]string{}, Data: map[string]any{}}
 }
 

@@ -27,6 +27,17 @@ type Config struct {
 	PublicURL      *url.URL
 	AppURL         string
 	TrustedProxies []netip.Prefix
+	// Logo (AIRLOCK_BRAND_LOGO) is shown in the header; nil: none.
+	Logo *Logo
+	// Accent (AIRLOCK_BRAND_COLOR, checked by ParseAccent) colours buttons,
+	// links and the focus ring; "": DefaultAccent.
+	Accent string
+}
+
+// brand is how the pages name and show the product.
+type brand struct {
+	Name string // AIRLOCK_BRAND_NAME, from the account settings
+	Logo *Logo
 }
 
 // Pinger reports whether the database answers.
@@ -45,11 +56,7 @@ type Server struct {
 	static     http.Handler
 	secure     bool
 	brand      brand
-}
-
-// brand is how the pages name and show the product.
-type brand struct {
-	Name string // AIRLOCK_BRAND_NAME, from the account settings
+	brandCSS   []byte
 }
 
 // NewServer returns the web handler. devMailbox is nil in production: the
@@ -57,10 +64,18 @@ type brand struct {
 // operator's listener's job.
 func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox) (http.Handler, error) {
 	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox,
-		secure: cfg.PublicURL.Scheme == "https", brand: brand{Name: accounts.Config().BrandName}}
+		secure: cfg.PublicURL.Scheme == "https", brand: brand{Name: accounts.Config().BrandName, Logo: cfg.Logo}}
 	if s.brand.Name == "" {
 		s.brand.Name = "Airlock"
 	}
+	accent := DefaultAccent
+	if cfg.Accent != "" {
+		var err error
+		if accent, err = ParseAccent(cfg.Accent); err != nil {
+			return nil, fmt.Errorf("accent colour: %w", err)
+		}
+	}
+	s.brandCSS = brandCSS(accent)
 	// The words of every page: broken message files stop the start.
 	if _, err := i18n.Load(); err != nil {
 		return nil, err

@@ -219,8 +219,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Help: "HTTP requests answered, by route and status code."}, []string{"route", "code"})
 	reg.MustRegister(requests)
 
-	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
-		a.accounts, a.db, a.devMailbox)
+	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies,
+		Logo: cfg.BrandLogo, Accent: cfg.BrandColor}, a.accounts, a.db, a.devMailbox)
 	if err != nil {
 		return err
 	}
