@@ -9,9 +9,11 @@ import (
 	"github.com/airlockhq/airlock/edge"
 )
 
-// csp allows our own stylesheet and nothing else: no scripts, no
-// third-party resources, no framing, forms only to ourselves.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// csp allows our own stylesheets, images and script (static/app.js: show
+// password, the live password checklist; every page works without it) and
+// nothing else: no inline script or style, no third-party resources, no
+// framing, forms only to ourselves.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

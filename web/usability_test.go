@@ -248,7 +248,13 @@ func TestAdminSetPasswordSpeaksOfTheUser(t *testing.T) {
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	u := e.user("ada@example.com", "violet tractor on the moon")
 	c := e.signIn("admin@example.com", adminPW)
-	r := e.post(c, "/admin/users/"+u.ID+"/set-password", url.Values{"password": {"ada lovelace 1"}, "password_confirm": {"ada lovelace 1"}, "temporary": {"on"}})
+	r := e.get(c, "/admin/users/"+u.ID)
+	for _, want := range []string{"does not contain the user&#39;s email address", "does not contain the user&#39;s name"} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("checklist without %q", want)
+		}
+	}
+	r = e.post(c, "/admin/users/"+u.ID+"/set-password", url.Values{"password": {"ada lovelace 1"}, "password_confirm": {"ada lovelace 1"}, "temporary": {"on"}})
 	if r.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("%d", r.StatusCode)
 	}
@@ -306,5 +312,27 @@ func TestAutofocus(t *testing.T) {
 	}
 	if r := e.get(b, "/account"); strings.Contains(r.body, "autofocus") {
 		t.Error("a page without a form takes the focus")
+	}
+}
+
+// TestScriptIsOurs: one script, ours, allowed by the CSP ('self' only);
+// the pages work without it (the forms are plain forms, the buttons it
+// shows are hidden until it runs).
+func TestScriptIsOurs(t *testing.T) {
+	e := newEnv(t)
+	r := e.get(nil, "/login")
+	csp := r.Header.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'self';") || strings.Contains(csp, "unsafe") || strings.Contains(csp, "script-src 'self' ") {
+		t.Errorf("CSP %q", csp)
+	}
+	if !strings.Contains(r.body, `<button type="button" class="reveal" data-reveal="password" aria-pressed="false" hidden>Show password</button>`) {
+		t.Error("no hidden show-password button")
+	}
+	js := e.get(nil, "/static/app.js")
+	if js.StatusCode != 200 || !strings.Contains(js.Header.Get("Content-Type"), "javascript") || !strings.Contains(js.body, "aria-pressed") {
+		t.Fatalf("app.js: %d %q", js.StatusCode, js.Header.Get("Content-Type"))
+	}
+	if regexp.MustCompile(`(?i)\son[a-z]+=`).MatchString(r.body) {
+		t.Error("an inline event handler")
 	}
 }
