@@ -3,15 +3,19 @@ package main
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/airlockhq/airlock/internal/mailtest"
 )
 
 // TestBrandSettings: AIRLOCK_BRAND_LOGO and AIRLOCK_BRAND_COLOR are
 // checked at start (a bad one stops it, naming the variable); good ones
-// put the logo in the pages' header and the colour on the pages.
+// put the logo in the pages' header and the colour on the pages and in
+// the emails, which name the service.
 func TestBrandSettings(t *testing.T) {
 	dir := t.TempDir()
 	logo := filepath.Join(dir, "logo.svg")
@@ -37,7 +41,8 @@ func TestBrandSettings(t *testing.T) {
 		t.Errorf("a light colour: %v", err)
 	}
 
-	p := newProgram(t, map[string]string{"AIRLOCK_BRAND_NAME": "Acme Field",
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_BRAND_NAME": "Acme Field",
 		"AIRLOCK_BRAND_LOGO": logo, "AIRLOCK_BRAND_COLOR": "#0B6E4F"})
 	if _, err := p.run("violet tractor on the moon\n", "user", "add", "--email", "ada@example.com", "--password-stdin"); err != nil {
 		t.Fatal(err)
@@ -60,5 +65,12 @@ func TestBrandSettings(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(css), "--accent: #0b6e4f;") {
 		t.Fatalf("brand.css: %s", css)
+	}
+	postForm(t, browser(), p.url("/password/forgot"), url.Values{"email": {"ada@example.com"}})
+	m := smtp.Wait(t, 1)[0]
+	parts := m.Parts()
+	if !strings.Contains(parts["text/html"], `bgcolor="#0b6e4f"`) || !strings.Contains(parts["text/plain"], "your Acme Field account") ||
+		!strings.Contains(parts["text/plain"], "You get this email because an account for ada@example.com exists on Acme Field.") {
+		t.Fatalf("email:\n%s\n%s", parts["text/plain"], parts["text/html"])
 	}
 }

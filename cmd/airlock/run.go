@@ -131,7 +131,11 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	if err != nil {
 		return nil, err
 	}
-	templates, err := mail.ParseTemplates()
+	var look []mail.Option
+	if cfg.BrandColor != "" {
+		look = append(look, mail.WithAccent(cfg.BrandColor))
+	}
+	templates, err := mail.ParseTemplates(look...)
 	if err != nil {
 		db.Close()
 		return nil, err
