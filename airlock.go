@@ -30,9 +30,15 @@ const (
 )
 
 // Error is a domain error with a stable code and a message safe to show.
+// Message is in English (the API, the logs and the command line show it);
+// pages show the message of Key, formatted with Args, in the reader's
+// language (package i18n holds the words of every key).
 type Error struct {
 	Code    Code
 	Message string
+	// Key names the message in the message files; Args are formatted into it.
+	Key  string
+	Args []any
 	// Field names the input field the error is about, when there is one.
 	Field string
 	// Reasons lists why a password was refused (CodePasswordPolicy).
@@ -79,7 +85,7 @@ func AsError(err error) *Error {
 }
 
 // ErrNotFound is returned by stores when a row does not exist.
-var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
+var ErrNotFound = &Error{Code: CodeNotFound, Key: "error.not_found.short", Message: "not found"}
 
 // Clock tells the time. Tests inject a clock they move by hand.
 type Clock interface {

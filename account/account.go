@@ -176,4 +176,4 @@ func (s *Service) poke() {
 	}
 }
 
-var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Wrong email or password."}
+var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_credentials", Message: "Wrong email or password."}

@@ -17,7 +17,7 @@ import (
 // already holds the database and its settings. Only cmd/airlock uses it.
 var Operator = &airlock.User{ID: "operator", Email: "operator", Active: true}
 
-var errForbidden = &airlock.Error{Code: airlock.CodeForbidden, Message: "Only administrators can do this."}
+var errForbidden = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.admin_only", Message: "Only administrators can do this."}
 
 // requireAdmin refuses anyone but an active administrator or the Operator
 // (SPEC §6.10). It fails closed: a missing actor is refused.
@@ -58,7 +58,7 @@ func actorMeta(actor *airlock.User, m Meta) Meta {
 	return m
 }
 
-var errNoUser = &airlock.Error{Code: airlock.CodeNotFound, Message: "No such user."}
+var errNoUser = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_user", Message: "No such user."}
 
 // AdminListUsers lists users for an administrator.
 func (s *Service) AdminListUsers(ctx context.Context, actor *airlock.User, f airlock.UserFilter) ([]*airlock.User, int, error) {
@@ -70,7 +70,7 @@ func (s *Service) AdminListUsers(ctx context.Context, actor *airlock.User, f air
 	case airlock.InvitationPending, airlock.InvitationExpired:
 		f.InvitedSince = s.clock.Now().Add(-s.cfg.InviteTTL) // links sent before have expired
 	default:
-		return nil, 0, &airlock.Error{Code: airlock.CodeInvalid, Field: "invitation", Message: "The invitation filter must be invited or invitation_expired."}
+		return nil, 0, &airlock.Error{Code: airlock.CodeInvalid, Field: "invitation", Key: "error.invitation_filter.invalid", Message: "The invitation filter must be invited or invitation_expired."}
 	}
 	return s.store.ListUsers(ctx, f)
 }
@@ -166,7 +166,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		}
 		if c.Version != nil && *c.Version != u.Version {
 			return &airlock.Error{Code: airlock.CodeConflict, Detail: "stale",
-				Message: "Someone changed this user while you were editing: review the current values and save again."}
+				Key: "error.user.stale", Message: "Someone changed this user while you were editing: review the current values and save again."}
 		}
 		before := *u
 		before.Groups = slices.Clone(u.Groups)
@@ -195,10 +195,10 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		isAdmin := u.Active && u.HasGroup(airlock.GroupAdmin)
 		if self {
 			if !u.Active {
-				return &airlock.Error{Code: airlock.CodeConflict, Field: "active", Message: "You cannot deactivate your own account."}
+				return &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self", Message: "You cannot deactivate your own account."}
 			}
 			if wasAdmin && !isAdmin {
-				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Message: "You cannot remove your own administrator group."}
+				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self", Message: "You cannot remove your own administrator group."}
 			}
 		}
 		if wasAdmin && !isAdmin {
@@ -207,7 +207,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 				return err
 			}
 			if n <= 1 {
-				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Message: "This is the last active administrator: make someone else an administrator first."}
+				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.last_admin", Message: "This is the last active administrator: make someone else an administrator first."}
 			}
 		}
 		u.UpdatedAt = s.clock.Now()
@@ -305,7 +305,7 @@ func (s *Service) AdminSendReset(ctx context.Context, actor *airlock.User, id st
 			return err
 		}
 		if !u.Active {
-			return &airlock.Error{Code: airlock.CodeConflict, Message: "This user is inactive: activate the account before sending a reset email."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_reset", Message: "This user is inactive: activate the account before sending a reset email."}
 		}
 		retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
 		if err != nil {
@@ -313,7 +313,7 @@ func (s *Service) AdminSendReset(ctx context.Context, actor *airlock.User, id st
 		}
 		if retry > 0 {
 			return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry,
-				Message: "This user was already sent the maximum number of reset emails for now. Try again later."}
+				Key: "error.user.reset_limit", Message: "This user was already sent the maximum number of reset emails for now. Try again later."}
 		}
 		if err := s.enqueueMail(ctx, tx, mailReset, u, now, false); err != nil {
 			return err

@@ -31,9 +31,9 @@ type Tokens struct {
 	User         *airlock.User
 }
 
-var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Message: "The credentials or the refresh token are not valid."}
+var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Key: "error.invalid_grant", Message: "The credentials or the refresh token are not valid."}
 
-var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
+var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.no_mobile_group", Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
 
 // mayUseAPI is the one rule for who may hold API tokens: an active user in
 // the mobile group, or the admin group for the administrators' API, whose
@@ -236,7 +236,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 	})
 }
 
-var errBadBearer = &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Missing, expired or revoked access token."}
+var errBadBearer = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_bearer", Message: "Missing, expired or revoked access token."}
 
 // AuthenticateAPI returns the user of an access token. The token works
 // only while its family is not revoked and the user's current state still

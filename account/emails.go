@@ -58,7 +58,7 @@ func (s *Service) AdminListEmails(ctx context.Context, actor *airlock.User, f ai
 		return nil, err
 	}
 	if f.State != "" && !validEmailState(f.State) {
-		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "state", Message: "The state must be queued, sending, sent, deferred or failed."}
+		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "state", Key: "error.email_state.invalid", Message: "The state must be queued, sending, sent, deferred or failed."}
 	}
 	return s.store.ListEmails(ctx, f)
 }
@@ -84,7 +84,7 @@ func (s *Service) AdminRetryEmail(ctx context.Context, actor *airlock.User, id i
 		}
 		j, err := tx.EmailByID(ctx, id)
 		if errors.Is(err, airlock.ErrNotFound) {
-			return &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."}
+			return &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."}
 		}
 		if err != nil {
 			return err

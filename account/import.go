@@ -34,10 +34,19 @@ type ImportRow struct {
 	User NewUser
 }
 
-// ImportProblem is why one line of an import file was refused.
+// ImportProblem is why one line of an import file was refused: Reason in
+// English, Key and Args for the pages (package i18n has their words).
 type ImportProblem struct {
 	Line   int
 	Reason string
+	Key    string
+	Args   []any
+}
+
+// problem returns the ImportProblem of line: the message key, with args
+// formatted into both it and the English reason.
+func problem(line int, key, reason string, args ...any) ImportProblem {
+	return ImportProblem{Line: line, Reason: fmt.Sprintf(reason, args...), Key: key, Args: args}
 }
 
 // ImportError lists the bad lines of an import file (the first
@@ -70,10 +79,10 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, &ImportError{Problems: []ImportProblem{{Line: 1, Reason: "the file is empty: it needs a header row " + strings.Join(ImportColumns, ",")}}}
+		return nil, &ImportError{Problems: []ImportProblem{problem(1, "import.empty", "the file is empty: it needs a header row %s", strings.Join(ImportColumns, ","))}}
 	}
 	if err != nil {
-		return nil, &ImportError{Problems: []ImportProblem{{Line: 1, Reason: csvReason(err)}}}
+		return nil, &ImportError{Problems: []ImportProblem{csvProblem(1, err)}}
 	}
 	col := map[string]int{}
 	var problems []ImportProblem
@@ -87,13 +96,13 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 			break
 		}
 		if _, dup := col[h]; dup || !known {
-			problems = append(problems, ImportProblem{Line: 1, Reason: fmt.Sprintf("unexpected column %q: the columns are %s", airlock.CleanText(h, 60), strings.Join(ImportColumns, ","))})
+			problems = append(problems, problem(1, "import.column", "unexpected column %q: the columns are %s", airlock.CleanText(h, 60), strings.Join(ImportColumns, ",")))
 			continue
 		}
 		col[h] = i
 	}
 	if _, ok := col["email"]; !ok && len(problems) == 0 {
-		problems = append(problems, ImportProblem{Line: 1, Reason: "no email column in the header row"})
+		problems = append(problems, problem(1, "import.no_email_column", "no email column in the header row"))
 	}
 	if len(problems) > 0 {
 		return nil, importError(problems)
@@ -116,7 +125,7 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 			if errors.As(err, &pe) {
 				line = pe.StartLine
 			}
-			problems = append(problems, ImportProblem{Line: line, Reason: csvReason(err)})
+			problems = append(problems, csvProblem(line, err))
 			if !errors.As(err, &pe) || pe.Err != csv.ErrFieldCount {
 				break // the rest of the file cannot be read reliably
 			}
@@ -127,11 +136,11 @@ func ParseUsersCSV(r io.Reader) ([]ImportRow, error) {
 			continue // a blank line
 		}
 		if len(rec) != len(header) {
-			problems = append(problems, ImportProblem{Line: line, Reason: fmt.Sprintf("%d fields, but the header has %d", len(rec), len(header))})
+			problems = append(problems, problem(line, "import.field_count", "%d fields, but the header has %d", len(rec), len(header)))
 			continue
 		}
 		if len(rows) >= MaxImportRows {
-			problems = append(problems, ImportProblem{Line: line, Reason: fmt.Sprintf("more than %d users in one file: split it", MaxImportRows)})
+			problems = append(problems, problem(line, "import.too_many", "more than %d users in one file: split it", MaxImportRows))
 			break
 		}
 		groups := strings.FieldsFunc(get(rec, "groups"), func(r rune) bool { return r == ';' || r == ' ' || r == ',' })
@@ -169,15 +178,15 @@ func (l *lineLimit) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func csvReason(err error) string {
+func csvProblem(line int, err error) ImportProblem {
 	if errors.Is(err, errLongLine) {
-		return errLongLine.Error()
+		return problem(line, "import.long_line", "a line is longer than %d KiB", maxImportLine>>10)
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return "not valid CSV: " + pe.Err.Error()
+		err = pe.Err
 	}
-	return "not valid CSV: " + err.Error()
+	return problem(line, "import.csv", "not valid CSV: %s", err.Error())
 }
 
 // AdminImportUsers creates every user of rows, all or nothing: a file with
@@ -201,16 +210,16 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, row
 		u := &airlock.User{Email: n.Email, FirstName: n.FirstName, LastName: n.LastName, Language: n.Language,
 			Groups: n.Groups, Active: true, CreatedAt: now, UpdatedAt: now}
 		if !utf8.ValidString(n.Email + n.FirstName + n.LastName + n.Language + strings.Join(n.Groups, "")) {
-			problems = append(problems, ImportProblem{Line: row.Line, Reason: "not valid UTF-8 text"})
+			problems = append(problems, problem(row.Line, "import.not_utf8", "not valid UTF-8 text"))
 			continue
 		}
 		if err := normalizeProfile(u); err != nil {
-			problems = append(problems, ImportProblem{Line: row.Line, Reason: importReason(err)})
+			problems = append(problems, importProblem(row.Line, err))
 			continue
 		}
 		key := airlock.NormalizeEmail(u.Email)
 		if first, dup := firstLine[key]; dup {
-			problems = append(problems, ImportProblem{Line: row.Line, Reason: fmt.Sprintf("%s is also on line %d", u.Email, first)})
+			problems = append(problems, problem(row.Line, "import.duplicate", "%s is also on line %d", u.Email, first))
 			continue
 		}
 		firstLine[key] = row.Line
@@ -223,7 +232,7 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, row
 	}
 	for _, u := range users {
 		if key := airlock.NormalizeEmail(u.Email); existing[key] {
-			problems = append(problems, ImportProblem{Line: firstLine[key], Reason: u.Email + " already has an account"})
+			problems = append(problems, problem(firstLine[key], "import.exists", "%s already has an account", u.Email))
 		}
 	}
 	if len(problems) > 0 {
@@ -244,7 +253,7 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, row
 			if err := tx.CreateUser(ctx, u); err != nil {
 				if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeConflict {
 					// Created by someone else since the check: still all or nothing.
-					return &ImportError{Problems: []ImportProblem{{Line: firstLine[airlock.NormalizeEmail(u.Email)], Reason: u.Email + " already has an account"}}}
+					return &ImportError{Problems: []ImportProblem{problem(firstLine[airlock.NormalizeEmail(u.Email)], "import.exists", "%s already has an account", u.Email)}}
 				}
 				return err
 			}
@@ -271,16 +280,17 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, row
 	return len(users), nil
 }
 
-// importReason says in words why a row was refused.
-func importReason(err error) string {
+// importProblem says in words why a row was refused.
+func importProblem(line int, err error) ImportProblem {
 	e := airlock.AsError(err)
 	if e == nil {
-		return "refused"
+		return problem(line, "import.refused", "refused")
 	}
+	p := ImportProblem{Line: line, Reason: e.Message, Key: e.Key, Args: e.Args}
 	if e.Field != "" {
-		return e.Field + ": " + e.Message
+		p.Reason = e.Field + ": " + e.Message
 	}
-	return e.Message
+	return p
 }
 
 func sortProblems(p []ImportProblem) {

@@ -22,7 +22,7 @@ func actorName(actor *airlock.User) string {
 // email limit, killing any link sent before (a newer link kills the older).
 func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *airlock.User, now time.Time, m Meta) error {
 	if !u.Active {
-		return &airlock.Error{Code: airlock.CodeConflict, Message: "This user is inactive: activate the account before inviting them."}
+		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_invite", Message: "This user is inactive: activate the account before inviting them."}
 	}
 	retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
 	if err != nil {
@@ -30,7 +30,7 @@ func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *
 	}
 	if retry > 0 {
 		return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry,
-			Message: "This user was already sent the maximum number of emails for now. Try again later."}
+			Key: "error.user.invite_limit", Message: "This user was already sent the maximum number of emails for now. Try again later."}
 	}
 	if err := s.sendInvitation(ctx, tx, u, actorName(actor), now); err != nil {
 		return err
@@ -70,7 +70,7 @@ func (s *Service) AdminInvite(ctx context.Context, actor *airlock.User, id strin
 			return err
 		}
 		if u.PasswordHash != "" {
-			return &airlock.Error{Code: airlock.CodeConflict, Message: "This user already has a password: send a reset email instead."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.has_password", Message: "This user already has a password: send a reset email instead."}
 		}
 		return s.queueInvitation(ctx, tx, actor, u, s.clock.Now(), m)
 	})

@@ -146,5 +146,5 @@ func rateLimited(retry time.Duration) *airlock.Error {
 	if retry < time.Second {
 		retry = time.Second
 	}
-	return &airlock.Error{Code: airlock.CodeRateLimited, Message: "Too many attempts. Wait a while and try again.", RetryAfter: retry}
+	return &airlock.Error{Code: airlock.CodeRateLimited, Key: "error.rate_limited", Message: "Too many attempts. Wait a while and try again.", RetryAfter: retry}
 }

@@ -157,7 +157,7 @@ func (s *Service) releaseLogin(ctx context.Context, email string) error {
 }
 
 var errTempExpired = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "temporary_password_expired",
-	Message: "Your temporary password has expired. Ask your administrator for a new one, or reset your password."}
+	Key: "error.temp_expired", Message: "Your temporary password has expired. Ask your administrator for a new one, or reset your password."}
 
 // currentUser re-reads, in the caller's transaction, the user whose
 // password was checked (or whose session acts) and fails unless nothing
@@ -214,7 +214,7 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 	return sid, nil
 }
 
-var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Please sign in."}
+var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.no_session", Message: "Please sign in."}
 
 // Authenticate returns the user of a session id, enforcing the idle and
 // absolute timeouts and the user's current state: a session works only

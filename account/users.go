@@ -31,7 +31,11 @@ const maxNameLen = 100
 // a page, in an email or in a terminal) and line separators.
 func checkName(field, v string) error {
 	if !airlock.CheckText(v) || utf8.RuneCountInString(v) > maxNameLen {
-		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Message: fmt.Sprintf("The %s must be at most %d characters, on one line, without control characters.", strings.ReplaceAll(field, "_", " "), maxNameLen)}
+		key := "error.first_name.invalid"
+		if field == "last_name" {
+			key = "error.last_name.invalid"
+		}
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key, Args: []any{maxNameLen}, Message: fmt.Sprintf("The %s must be at most %d characters, on one line, without control characters.", strings.ReplaceAll(field, "_", " "), maxNameLen)}
 	}
 	return nil
 }
@@ -53,12 +57,12 @@ func normalizeProfile(u *airlock.User) error {
 		u.Language = "en"
 	}
 	if !airlock.ValidLanguage(u.Language) {
-		return &airlock.Error{Code: airlock.CodeInvalid, Field: "language", Message: "The language must be en or fr."}
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: "language", Key: "error.language.invalid", Message: "The language must be en or fr."}
 	}
 	groups := []string{}
 	for _, g := range u.Groups {
 		if !airlock.ValidGroup(g) {
-			return &airlock.Error{Code: airlock.CodeInvalid, Field: "groups", Message: fmt.Sprintf("Unknown group %q.", g)}
+			return &airlock.Error{Code: airlock.CodeInvalid, Field: "groups", Key: "error.groups.unknown", Args: []any{g}, Message: fmt.Sprintf("Unknown group %q.", g)}
 		}
 		if !slices.Contains(groups, g) {
 			groups = append(groups, g)
@@ -79,7 +83,7 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 		return nil, err
 	}
 	if n.Invite && n.Password != "" {
-		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Message: "Either set a password or send an invitation, not both."}
+		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Key: "error.invite_and_password", Message: "Either set a password or send an invitation, not both."}
 	}
 	if n.Password != "" {
 		hash, err := s.newHash(ctx, n.Password, u)

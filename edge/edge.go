@@ -24,15 +24,15 @@ const MaxBodyBytes = 64 << 10
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBodyBytes {
 		// Announced too large: refused before waiting for a byte of it.
-		return nil, &airlock.Error{Code: airlock.CodeTooLarge, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
+		return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &airlock.Error{Code: airlock.CodeTooLarge, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
+			return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
 		}
-		return nil, invalid("The body could not be read.")
+		return nil, invalid("error.body.unreadable", "The body could not be read.")
 	}
 	return body, nil
 }
@@ -44,10 +44,28 @@ func MediaType(r *http.Request) string {
 	return mt
 }
 
-func invalid(format string, args ...any) *airlock.Error {
-	return &airlock.Error{Code: airlock.CodeInvalid, Message: fmt.Sprintf(format, args...)}
+// invalid returns a CodeInvalid error: its message is format with args, in
+// English (the API shows it), and its key names the same message, with the
+// same args, for the pages.
+func invalid(key, format string, args ...any) *airlock.Error {
+	return &airlock.Error{Code: airlock.CodeInvalid, Key: key, Args: args, Message: fmt.Sprintf(format, args...)}
 }
 
-func invalidField(field, format string, args ...any) *airlock.Error {
-	return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+// invalidField is invalid about one field of the input.
+func invalidField(field, key, format string, args ...any) *airlock.Error {
+	e := invalid(key, format, args...)
+	e.Field = field
+	return e
+}
+
+// invalidText refuses text that badText found bad. The English message
+// says what is wrong with it (its last argument); the key's message says
+// "not valid text" and takes the field's name only, if there is one.
+func invalidText(field, key, format string, args ...any) *airlock.Error {
+	e := invalidField(field, key, format, args...)
+	e.Args = nil
+	if field != "" {
+		e.Args = []any{field}
+	}
+	return e
 }

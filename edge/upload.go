@@ -21,15 +21,15 @@ const MaxUploadBytes = 16 << 20
 func ReadUpload(w http.ResponseWriter, r *http.Request, file string, fields ...string) ([]byte, url.Values, error) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
-		return nil, nil, invalid("Send the file as multipart/form-data.")
+		return nil, nil, invalid("error.upload.type", "Send the file as multipart/form-data.")
 	}
 	if r.ContentLength > MaxUploadBytes+64<<10 {
-		return nil, nil, &airlock.Error{Code: airlock.CodeTooLarge, Message: "The file is too large (at most 16 MiB)."}
+		return nil, nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.upload.too_large", Message: "The file is too large (at most 16 MiB)."}
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, nil, invalid("The upload is malformed.")
+		return nil, nil, invalid("error.upload.malformed", "The upload is malformed.")
 	}
 	allowed := map[string]bool{}
 	for _, f := range fields {
@@ -55,7 +55,7 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, file string, fields ...s
 				return nil, nil, uploadError(err)
 			}
 			if len(data) > MaxUploadBytes {
-				return nil, nil, &airlock.Error{Code: airlock.CodeTooLarge, Message: "The file is too large (at most 16 MiB)."}
+				return nil, nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.upload.too_large", Message: "The file is too large (at most 16 MiB)."}
 			}
 		case allowed[name] && !vals.Has(name):
 			v, err := io.ReadAll(io.LimitReader(part, 4<<10))
@@ -63,20 +63,20 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, file string, fields ...s
 				return nil, nil, uploadError(err)
 			}
 			if bad := badText(string(v)); bad != "" {
-				return nil, nil, invalidField(name, "The field %q holds %s.", name, bad)
+				return nil, nil, invalidText(name, "error.form.bad_value", "The field %q holds %s.", name, bad)
 			}
 			vals.Set(name, string(v))
 		default:
 			part.Close()
 			if bad := badText(name); bad != "" {
-				return nil, nil, invalid("A field name of the form holds %s.", bad)
+				return nil, nil, invalidText("", "error.form.bad_name", "A field name of the form holds %s.", bad)
 			}
-			return nil, nil, invalidField(name, "Unexpected or repeated field %q.", name)
+			return nil, nil, invalidField(name, "error.upload.unexpected", "Unexpected or repeated field %q.", name)
 		}
 		part.Close()
 	}
 	if !seenFile {
-		return nil, nil, invalidField(file, "Choose a file to upload.")
+		return nil, nil, invalidField(file, "error.upload.no_file", "Choose a file to upload.")
 	}
 	return data, vals, nil
 }
@@ -84,7 +84,7 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, file string, fields ...s
 func uploadError(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		return &airlock.Error{Code: airlock.CodeTooLarge, Message: "The file is too large (at most 16 MiB)."}
+		return &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.upload.too_large", Message: "The file is too large (at most 16 MiB)."}
 	}
-	return invalid("The upload could not be read.")
+	return invalid("error.upload.unreadable", "The upload could not be read.")
 }

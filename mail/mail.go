@@ -8,9 +8,12 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"regexp"
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/airlockhq/airlock/i18n"
 )
 
 // Message is a rendered email with exactly one recipient. It has no
@@ -45,21 +48,53 @@ var templateFS embed.FS
 
 // Templates are the parsed email templates, one set per kind and language.
 type Templates struct {
-	text map[string]*texttemplate.Template
-	html map[string]*htmltemplate.Template
+	text   map[string]*texttemplate.Template
+	html   map[string]*htmltemplate.Template
+	accent string
 }
 
+// DefaultAccent is the colour of the emails' buttons and links.
+const DefaultAccent = "#1f5fd1"
+
+// Option changes how the emails look.
+type Option func(*Templates)
+
+// WithAccent colours the emails' buttons and links with accent (#rrggbb,
+// AIRLOCK_BRAND_COLOR, checked by web.ParseAccent: white text on it is
+// readable, and so is it on white).
+func WithAccent(accent string) Option {
+	return func(t *Templates) {
+		if accentRE.MatchString(accent) {
+			t.accent = accent
+		}
+	}
+}
+
+var accentRE = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)
+
 // ParseTemplates parses every template; a broken one stops the start.
-func ParseTemplates() (*Templates, error) {
-	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}}
+// The sentences shared by every email (the footer saying why the person
+// got it, durations) come from the message files of package i18n.
+func ParseTemplates(opts ...Option) (*Templates, error) {
+	t := &Templates{text: map[string]*texttemplate.Template{}, html: map[string]*htmltemplate.Template{}, accent: DefaultAccent}
+	for _, o := range opts {
+		o(t)
+	}
+	words, err := i18n.Load()
+	if err != nil {
+		return nil, err
+	}
 	for _, kind := range Kinds {
-		for _, lang := range []string{"en", "fr"} {
+		for _, lang := range i18n.Languages {
 			key := kind + "." + lang
-			tt, err := texttemplate.ParseFS(templateFS, "templates/"+key+".txt")
+			tr := func(k string, args ...any) string { return words.T(lang, k, args...) }
+			accent := func() string { return t.accent }
+			tt, err := texttemplate.New(key).Funcs(texttemplate.FuncMap{"t": tr}).ParseFS(templateFS, "templates/"+key+".txt")
 			if err != nil {
 				return nil, fmt.Errorf("parse mail template %s: %w", key, err)
 			}
-			ht, err := htmltemplate.New(key).Funcs(htmlFuncs).ParseFS(templateFS, "templates/layout.html", "templates/"+key+".html")
+			ht, err := htmltemplate.New(key).Funcs(htmlFuncs).Funcs(htmltemplate.FuncMap{"t": tr, "accent": accent}).
+				ParseFS(templateFS, "templates/layout.html", "templates/"+key+".html")
 			if err != nil {
 				return nil, fmt.Errorf("parse mail template %s: %w", key, err)
 			}
@@ -69,7 +104,8 @@ func ParseTemplates() (*Templates, error) {
 	return t, nil
 }
 
-// htmlFuncs are the functions the HTML templates may call.
+// htmlFuncs are the functions the HTML templates may call: breakable, and
+// per language t (a message of package i18n) and accent (the colour).
 var htmlFuncs = htmltemplate.FuncMap{"breakable": breakable}
 
 // breakable writes a long address as HTML that can wrap on a narrow
@@ -114,21 +150,16 @@ func (t *Templates) Render(kind, lang string, data any) (subject, text, html str
 	return strings.TrimSpace(sb.String()), strings.TrimSpace(tb.String()) + "\n", hb.String(), nil
 }
 
-// Duration says d in words in lang ("30 minutes", "1 heure").
+// Duration says d in words in lang ("30 minutes", "1 heure"), with the
+// plural forms of the message files.
 func Duration(d time.Duration, lang string) string {
-	unit := func(n int, en, enPl, fr, frPl string) string {
-		w := map[bool][2]string{false: {en, enPl}, true: {fr, frPl}}[lang == "fr"]
-		if n == 1 {
-			return fmt.Sprintf("%d %s", n, w[0])
-		}
-		return fmt.Sprintf("%d %s", n, w[1])
-	}
+	words := i18n.Messages()
 	switch {
 	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
-		return unit(int(d/(24*time.Hour)), "day", "days", "jour", "jours")
+		return words.T(lang, "duration.days", int(d/(24*time.Hour)))
 	case d >= time.Hour && d%time.Hour == 0:
-		return unit(int(d/time.Hour), "hour", "hours", "heure", "heures")
+		return words.T(lang, "duration.hours", int(d/time.Hour))
 	default:
-		return unit(int((d+time.Minute-1)/time.Minute), "minute", "minutes", "minute", "minutes")
+		return words.T(lang, "duration.minutes", int((d+time.Minute-1)/time.Minute))
 	}
 }

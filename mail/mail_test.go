@@ -2,6 +2,7 @@ package mail_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,10 @@ func TestDuration(t *testing.T) {
 		{2 * time.Hour, "fr", "2 heures"},
 		{90 * time.Minute, "fr", "90 minutes"},
 		{24 * time.Hour, "fr", "1 jour"},
+		{48 * time.Hour, "en", "2 days"},
+		{72 * time.Hour, "fr", "3 jours"},
+		{time.Hour, "fr", "1 heure"},
+		{time.Minute, "fr", "1 minute"},
 	}
 	for _, tt := range tests {
 		if got := mail.Duration(tt.d, tt.lang); got != tt.want {
@@ -119,6 +124,66 @@ func TestRenderLinkText(t *testing.T) {
 			shown := strings.ReplaceAll(html, "<wbr>", "")
 			if !strings.Contains(shown, `>https://accounts.example.com/password/reset?token=abc&#34;&gt;&lt;b&gt;x&lt;/b&gt;&amp;app=1</a>`) {
 				t.Errorf("%s %s: the address shown is not the link:\n%s", kind, lang, html)
+			}
+		}
+	}
+}
+
+// TestEveryEmailNamesTheServiceAndSaysWhy: every email, in both parts and
+// both languages, names the service (AIRLOCK_BRAND_NAME) and ends with a
+// footer saying why the person got it; none shows a message key or a
+// formatting mistake; the accent colours its buttons and links.
+func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
+	tpl, err := mail.ParseTemplates(mail.WithAccent("#0b6e4f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := regexp.MustCompile(`\b(?:mail|duration|error|email)\.[a-z_]+(?:\.[a-z_]+)*\b`)
+	why := map[string]map[string]string{
+		"en": {mail.KindReset: "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindPasswordChanged: "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindInvitation:      "You get this email because an administrator of Acme Field created an account for ada@example.com.",
+			mail.KindTwoFactorOn:     "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindTwoFactorOff:    "You get this email because an account for ada@example.com exists on Acme Field."},
+		"fr": {mail.KindReset: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindPasswordChanged: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindInvitation:      "Vous recevez cet e-mail parce qu’un administrateur de Acme Field a créé un compte pour ada@example.com.",
+			mail.KindTwoFactorOn:     "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindTwoFactorOff:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
+	}
+	for _, lang := range []string{"en", "fr"} {
+		for _, kind := range mail.Kinds {
+			data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com", "Brand": "Acme Field", "By": "Grace Hopper",
+				"Link": "https://accounts.example.com/password/reset?token=abc", "ValidFor": mail.Duration(time.Hour, lang),
+				"When": "2026-03-02 08:00", "ForgotLink": "https://accounts.example.com/password/forgot", "LoginLink": "https://accounts.example.com/login"}
+			subject, text, html, err := tpl.Render(kind, lang, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for part, body := range map[string]string{"text": text, "html": html} {
+				if !strings.Contains(body, "Acme Field") {
+					t.Errorf("%s %s %s: the service is not named", kind, lang, part)
+				}
+				if !strings.Contains(strings.ReplaceAll(body, "&rsquo;", "’"), why[lang][kind]) {
+					t.Errorf("%s %s %s: no footer %q:\n%s", kind, lang, part, why[lang][kind], body)
+				}
+				if m := key.FindString(body); m != "" {
+					t.Errorf("%s %s %s shows the key %q", kind, lang, part, m)
+				}
+				if strings.Contains(body, "%!") || strings.Contains(body, "<no value>") || strings.Contains(body, "ZgotmplZ") {
+					t.Errorf("%s %s %s: a template mistake:\n%s", kind, lang, part, body)
+				}
+			}
+			button := kind == mail.KindReset || kind == mail.KindInvitation // the emails whose link is a button
+			if button && !strings.Contains(html, `bgcolor="#0b6e4f"`) || !strings.Contains(html, `color:#0b6e4f`) || strings.Contains(html, "#1f5fd1") {
+				t.Errorf("%s %s: the accent does not colour the HTML:\n%s", kind, lang, html)
+			}
+			// The footer comes last in the text part, after the usual "-- ".
+			if !strings.HasSuffix(text, "\n-- \n"+why[lang][kind]+"\n") {
+				t.Errorf("%s %s: the text part does not end with its footer:\n%s", kind, lang, text)
+			}
+			if subject == "" {
+				t.Errorf("%s %s: no subject", kind, lang)
 			}
 		}
 	}

@@ -101,5 +101,5 @@ func (p *Policy) Check(password string, u *airlock.User) error {
 }
 
 func policyError(reasons ...string) error {
-	return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Message: "The password does not meet the policy.", Reasons: reasons}
+	return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.policy", Message: "The password does not meet the policy.", Reasons: reasons}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/airlockhq/airlock/edge"
 )
@@ -14,21 +15,31 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "account", p)
 }
 
-func (s *Server) passwordPage(r *http.Request) *page {
+// passwordPage is the change of one's own password; next is the page to
+// go on to afterwards (a deep link kept across a forced change).
+func (s *Server) passwordPage(r *http.Request, next string) *page {
 	p := s.newPage(r, "", "change.title")
-	p.Data["Forced"] = p.User.MustChangePassword
-	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	forced := p.User.MustChangePassword
+	p.Data["Forced"] = forced
+	p.Data["Next"] = returnTo(next)
+	if forced {
+		p.form("password", "password_confirm")
+	} else {
+		p.form("current_password", "password", "password_confirm")
+	}
+	p.focusFirst = true
+	s.passwordRules(p, p.User)
 	return p
 }
 
 func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
-	s.render(w, http.StatusOK, "password", s.passwordPage(r))
+	s.render(w, http.StatusOK, "password", s.passwordPage(r, r.URL.Query().Get("next")))
 }
 
 func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
-	p := s.passwordPage(r)
+	p := s.passwordPage(r, "")
 	u := p.User
-	fields := []string{"current_password", "password", "password_confirm"}
+	fields := []string{"current_password", "password", "password_confirm", "next"}
 	if u.MustChangePassword {
 		// A forced change does not ask for the temporary password again.
 		fields = fields[1:]
@@ -38,8 +49,14 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.applyError(w, p, err), "password", p)
 		return
 	}
+	next := returnTo(f.Get("next"))
+	p.Data["Next"] = next
 	if f.Get("password") != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		p.focus = "password" // both new-password fields are typed again
+		if !u.MustChangePassword {
+			p.focus = "current_password"
+		}
 		s.render(w, http.StatusUnprocessableEntity, "password", p)
 		return
 	}
@@ -55,5 +72,17 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.startSession(w, sid)
+	if next != "" {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
 	http.Redirect(w, r, "/account?m=password_changed", http.StatusSeeOther)
+}
+
+// passwordURL is the change page that goes on to next afterwards.
+func passwordURL(next string) string {
+	if next = returnTo(next); next != "" {
+		return "/account/password?next=" + url.QueryEscape(next)
+	}
+	return "/account/password"
 }

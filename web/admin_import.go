@@ -14,6 +14,8 @@ import (
 
 func (s *Server) importPage(r *http.Request) *page {
 	p := s.newPage(r, "", "admin.import.title")
+	p.form("file", "invite")
+	p.focusFirst = true
 	p.Data["Invite"] = true
 	return p
 }

@@ -42,9 +42,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 	p := s.newPage(r, "", "admin.users.title")
 	p.Data["Wide"] = true
 	if q.Get("m") == "imported" {
-		if n, err := strconv.Atoi(q.Get("n")); err == nil && n == 1 {
-			p.Notice = p.T("admin.notice.imported.one")
-		} else if err == nil && n >= 0 {
+		if n, err := strconv.Atoi(q.Get("n")); err == nil && n >= 0 {
 			p.Notice = p.T("admin.notice.imported", n)
 		}
 	}
@@ -131,7 +129,10 @@ func (s *Server) newUserPage(r *http.Request) *page {
 	p.Data["UserGroups"] = []string{}
 	p.Data["Temporary"] = true
 	p.Data["Invite"] = true // invited by default: the user chooses their own password
-	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	p.form("email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm")
+	p.focusFirst = true
+	p.forOther = true
+	s.passwordRules(p, nil)
 	p.Values["language"] = "en"
 	return p
 }
@@ -158,6 +159,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	}
 	if n.Password != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user_new", p)
 		return
 	}
@@ -183,13 +185,14 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 		return nil, nil, err
 	}
 	p := s.newPage(r, "", "admin.user.title")
+	p.forOther = true
 	p.Data["Subject"] = u
 	p.Data["Self"] = p.User != nil && p.User.ID == u.ID
 	p.Data["Invitation"] = s.accounts.InvitationState(u)
 	p.Data["Version"] = u.Version
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Temporary"] = true
-	p.Data["MinLength"] = s.accounts.Policy().MinLength
+	s.passwordRules(p, u)
 	userForm(p, u)
 	if key, ok := adminNotices[r.URL.Query().Get("m")]; ok {
 		p.Notice = p.T(key)
@@ -234,7 +237,7 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseInt(r.PathValue("email"), 10, 64)
 	if err != nil {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."})
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
 		return
 	}
 	// The email must be this user's: the path names both.
@@ -243,7 +246,7 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 		owned = owned || e.ID == id
 	}
 	if !owned {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Message: "No such email."})
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
 		return
 	}
 	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), id, s.meta(r)); err != nil {
@@ -261,7 +264,6 @@ var adminNotices = map[string]string{
 	"password_set":        "admin.notice.password_set",
 	"email_retried":       "admin.notice.email_retried",
 	"invited":             "admin.notice.invited",
-	"imported":            "admin.notice.imported",
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
@@ -279,6 +281,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
+	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password")
 	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
@@ -293,7 +296,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		// (a deactivation by another administrator) is not undone by it.
 		v, err := strconv.ParseInt(f.Get("version"), 10, 64)
 		if err != nil {
-			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Message: "The form is malformed."}), "admin_user", p)
+			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Key: "error.form.malformed", Message: "The form is malformed."}), "admin_user", p)
 			return
 		}
 		c.Version = &v
@@ -321,11 +324,7 @@ func (s *Server) handleAdminInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.accounts.AdminInvite(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		status := s.applyError(w, p, err)
-		if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited {
-			p.Error = e.Message
-		}
-		s.render(w, status, "admin_user", p)
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=invited", http.StatusSeeOther)
@@ -342,11 +341,7 @@ func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.accounts.AdminSendReset(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		status := s.applyError(w, p, err)
-		if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited {
-			p.Error = e.Message
-		}
-		s.render(w, status, "admin_user", p)
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=reset_sent", http.StatusSeeOther)
@@ -359,6 +354,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.Data["PasswordFormOpen"] = true
+	p.form("password", "password_confirm")
 	f, err := edge.ReadForm(w, r, "password", "password_confirm", "temporary", "current_password")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
@@ -367,6 +363,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 	p.Data["Temporary"] = f.Has("temporary")
 	if f.Get("password") != f.Get("password_confirm") {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user", p)
 		return
 	}

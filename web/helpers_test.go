@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -41,6 +42,9 @@ type options struct {
 	hasher    *password.Hasher
 	postgres  bool
 	db        *store.DB // a store of the test's own; nil: a fresh one
+	brand     string    // AIRLOCK_BRAND_NAME; "": the default
+	logo      *web.Logo
+	accent    string
 }
 
 // onPostgres runs the pages on a fresh PostgreSQL database instead of
@@ -81,12 +85,15 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	}
 	cfg := account.DefaultConfig(e.pub)
 	cfg.AppURL = o.appURL
+	if o.brand != "" {
+		cfg.BrandName = o.brand
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if o.hasher == nil {
 		o.hasher = password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second)
 	}
 	e.svc = account.New(log, cfg, db, o.hasher, password.NewPolicy(12), tpl, sender, e.clock)
-	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL}, e.svc, db, box)
+	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL, Logo: o.logo, Accent: o.accent}, e.svc, db, box)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,4 +198,18 @@ func (e *env) resetLink(email string) (link, token string) {
 		e.t.Fatal("no link in email")
 	}
 	return m[1], m[2]
+}
+
+// upload posts a file as the import form does (multipart/form-data).
+func (e *env) upload(c *http.Client, path, filename, content string, hdr ...string) response {
+	e.t.Helper()
+	var body strings.Builder
+	w := multipart.NewWriter(&body)
+	fw, err := w.CreateFormFile("file", filename)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	io.WriteString(fw, content)
+	w.Close()
+	return e.do(c, http.MethodPost, path, body.String(), append([]string{"Content-Type", w.FormDataContentType()}, hdr...)...)
 }

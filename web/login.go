@@ -1,9 +1,14 @@
 package web
 
 import (
+	"encoding/base64"
 	"html/template"
 	"net/http"
+	"net/url"
+	"strings"
+	"time"
 
+	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/edge"
 )
 
@@ -15,6 +20,35 @@ var notices = map[string]string{
 	"password_changed": "notice.password_changed",
 }
 
+// offerEmailFor is how long the sign-in page offers the email of an
+// account whose password was just set from a link.
+const offerEmailFor = 10 * time.Minute
+
+// returnTo returns the page to go to after signing in (or after a forced
+// change of password): next when it is a path of this site, else "".
+// The sign-in and sign-out pages are never a destination (no loop).
+func returnTo(next string) string {
+	if !edge.LocalPath(next) {
+		return ""
+	}
+	path, _, _ := strings.Cut(next, "?")
+	if path == "/login" || path == "/logout" {
+		return ""
+	}
+	return next
+}
+
+// loginURL is the sign-in page that comes back to r's page afterwards.
+func loginURL(r *http.Request) string {
+	if r.Method != http.MethodGet || r.URL.Path == "/account" {
+		return "/login"
+	}
+	if next := returnTo(r.URL.RequestURI()); next != "" {
+		return "/login?next=" + url.QueryEscape(next)
+	}
+	return "/login"
+}
+
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	if s.currentUser(r) != nil {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
@@ -23,35 +57,68 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-func (s *Server) loginPage(r *http.Request) *page {
+func (s *Server) newLoginPage(r *http.Request, next string) *page {
 	p := s.newPage(r, "", "login.title")
-	m := r.URL.Query().Get("m")
-	if key, ok := notices[m]; ok {
-		p.Notice = p.T(key)
-	}
-	if (m == "reset" || m == "invited") && r.URL.Query().Get("app") == "1" {
-		// After a reset started from the mobile app, offer the way back.
-		p.AppURL = template.URL(s.cfg.AppURL)
-	}
+	p.form("email", "password")
+	p.focusFirst = true
+	p.Data["Next"] = returnTo(next)
 	return p
 }
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	if u := s.currentUser(r); u != nil {
-		http.Redirect(w, r, "/account", http.StatusSeeOther)
+		dest := returnTo(q.Get("next"))
+		if dest == "" || u.MustChangePassword {
+			dest = "/account"
+		}
+		http.Redirect(w, r, dest, http.StatusSeeOther)
 		return
 	}
-	s.render(w, http.StatusOK, "login", s.loginPage(r))
+	p := s.newLoginPage(r, q.Get("next"))
+	m := q.Get("m")
+	if key, ok := notices[m]; ok {
+		p.Notice = p.T(key)
+	}
+	if m == "reset" || m == "invited" {
+		if q.Get("app") == "1" {
+			// After a reset started from the mobile app, offer the way back.
+			p.AppURL = template.URL(s.cfg.AppURL)
+		}
+		// The email of the account whose password was just set, kept by
+		// the reset in a short-lived HttpOnly cookie (never in the URL),
+		// offered once.
+		if email := s.offeredEmail(r); email != "" {
+			p.Values["email"] = email
+			s.clearCookie(w, offerCookie)
+		}
+	}
+	s.render(w, http.StatusOK, "login", p)
+}
+
+// offerEmail keeps email for the sign-in page that follows a reset.
+func (s *Server) offerEmail(w http.ResponseWriter, email string) {
+	s.setCookie(w, offerCookie, base64.RawURLEncoding.EncodeToString([]byte(email)), offerEmailFor)
+}
+
+// offeredEmail returns the email kept by offerEmail, if it is an address.
+func (s *Server) offeredEmail(r *http.Request) string {
+	b, err := base64.RawURLEncoding.DecodeString(s.cookie(r, offerCookie))
+	if err != nil || airlock.CheckEmail(string(b)) != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "", "login.title")
-	f, err := edge.ReadForm(w, r, "email", "password")
+	p := s.newLoginPage(r, "")
+	f, err := edge.ReadForm(w, r, "email", "password", "next")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return
 	}
-	p.Values["email"] = f.Get("email")
+	next := returnTo(f.Get("next"))
+	p.Values["email"], p.Data["Next"] = f.Get("email"), next
 	u, sid, err := s.accounts.SignIn(r.Context(), f.Get("email"), f.Get("password"), s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
@@ -65,11 +132,17 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.startSession(w, sid)
-	if u.MustChangePassword {
-		http.Redirect(w, r, "/account/password", http.StatusSeeOther)
-		return
+	if s.cookie(r, offerCookie) != "" {
+		s.clearCookie(w, offerCookie)
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	switch {
+	case u.MustChangePassword:
+		http.Redirect(w, r, passwordURL(next), http.StatusSeeOther)
+	case next != "":
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	default:
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	}
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {

@@ -9,9 +9,11 @@ import (
 	"github.com/airlockhq/airlock/edge"
 )
 
-// csp allows our own stylesheet and nothing else: no scripts, no
-// third-party resources, no framing, forms only to ourselves.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// csp allows our own stylesheets, images and script (static/app.js: show
+// password, the live password checklist; every page works without it) and
+// nothing else: no inline script or style, no third-party resources, no
+// framing, forms only to ourselves.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -107,11 +109,16 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 			return
 		}
 		if u == nil {
-			http.Redirect(w, r, "/login", http.StatusSeeOther)
+			// Back to this page after signing in (a deep link kept).
+			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			return
 		}
 		if u.MustChangePassword && r.URL.Path != "/account/password" {
-			http.Redirect(w, r, "/account/password", http.StatusSeeOther)
+			dest := "/account/password"
+			if r.Method == http.MethodGet && r.URL.Path != "/account" {
+				dest = passwordURL(r.URL.RequestURI())
+			}
+			http.Redirect(w, r, dest, http.StatusSeeOther)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))

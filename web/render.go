@@ -8,16 +8,25 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/password"
 )
 
 // page is what every template receives.
 type page struct {
-	Lang        string
-	Title       string
+	Lang  string
+	Title string
+	// Brand is the product's name (AIRLOCK_BRAND_NAME); HasLogo says
+	// whether the operator gave a logo (AIRLOCK_BRAND_LOGO).
+	Brand   string
+	HasLogo bool
+	// Path is the requested path, for the navigation's aria-current.
+	Path        string
 	User        *airlock.User
 	Notice      string
 	Error       string
@@ -28,6 +37,19 @@ type page struct {
 	// it comes from configuration, where javascript: and data: are refused.
 	AppURL template.URL
 	Data   map[string]any
+
+	// fields are the fields of the page's form, in order, that show their
+	// own errors: an error about one of them is shown under it, once;
+	// any other error at the top of the page.
+	fields []string
+	// focusFirst puts the focus in the form on arrival (sign-in, forgot,
+	// reset, change of password, new user), not only after an error.
+	focusFirst bool
+	// focus names the field to focus, overriding the rules above.
+	focus string
+	// forOther: the password is someone else's (an administrator's pages),
+	// so its rules speak of "the user's" email and name, not "your".
+	forOther bool
 }
 
 // T translates key into the page's language.
@@ -53,12 +75,105 @@ func (p *page) FieldError(name string) string { return p.FieldErrors[name] }
 // Value returns a field's submitted value (never a password).
 func (p *page) Value(name string) string { return p.Values[name] }
 
+// ForOther reports whether the page sets someone else's password.
+func (p *page) ForOther() bool { return p.forOther }
+
+// textField is what the text-field template shows.
+type textField struct {
+	Name, Label, Value, Error string
+	Autofocus                 template.HTMLAttr
+}
+
+// TextField describes the one-line text field name, labelled by labelKey.
+func (p *page) TextField(name, labelKey string) textField {
+	return textField{Name: name, Label: p.T(labelKey), Value: p.Values[name], Error: p.FieldErrors[name], Autofocus: p.Autofocus(name)}
+}
+
+// Problem says why a line of an imported file was refused, in the page's
+// language.
+func (p *page) Problem(ip account.ImportProblem) string {
+	if ip.Key != "" && i18n.Messages().Has(p.Lang, ip.Key) {
+		return p.T(ip.Key, ip.Args...)
+	}
+	return ip.Reason
+}
+
+// form declares the fields of the page's form, in order.
+func (p *page) form(fields ...string) { p.fields = fields }
+
+// Autofocus returns the autofocus attribute for the field that should
+// have the focus: the first field in error; else, on a page that starts
+// in its form or after an error, the first empty field (on the sign-in
+// page after a reset, the password, the email being offered), else the
+// first field.
+func (p *page) Autofocus(field string) template.HTMLAttr {
+	if p.focusField() == field {
+		return " autofocus"
+	}
+	return ""
+}
+
+func (p *page) focusField() string {
+	if p.focus != "" {
+		return p.focus
+	}
+	for _, f := range p.fields {
+		if p.FieldErrors[f] != "" {
+			return f
+		}
+	}
+	if len(p.fields) == 0 || !p.focusFirst && p.Error == "" {
+		return ""
+	}
+	for _, f := range p.fields {
+		if p.Values[f] == "" {
+			return f
+		}
+	}
+	return p.fields[0]
+}
+
+// Current returns aria-current for a navigation link to path: "page" on
+// that page, "true" on a page under it (a user of the users list).
+func (p *page) Current(path string) template.HTMLAttr {
+	switch {
+	case p.Path == path:
+		return ` aria-current="page"`
+	case strings.HasPrefix(p.Path, path+"/"):
+		return ` aria-current="true"`
+	}
+	return ""
+}
+
+// fail shows msg under field when the form shows that field's errors, at
+// the top of the page otherwise: once, never in both places.
+func (p *page) fail(field, msg string) {
+	if field != "" && slices.Contains(p.fields, field) {
+		p.FieldErrors[field] = msg
+		return
+	}
+	p.Error = msg
+}
+
+// reason says why a password was refused, in the page's language, about
+// the reader's own password or, on an administrator's page, the user's.
+func (p *page) reason(code string, minLength int) string {
+	key := "reason." + code
+	if p.forOther && i18n.Messages().Has(p.Lang, "reason.admin."+code) {
+		key = "reason.admin." + code
+	}
+	if code == password.ReasonTooShort {
+		return p.T(key, minLength)
+	}
+	return p.T(key)
+}
+
 func (s *Server) newPage(r *http.Request, lang, titleKey string) *page {
 	if lang == "" {
 		lang = s.lang(r)
 	}
-	return &page{Lang: lang, Title: T(lang, titleKey), User: userFrom(r), FieldErrors: map[string]string{},
-		Values: map[string]string{}, Data: map[string]any{}}
+	return &page{Lang: lang, Title: T(lang, titleKey), Brand: s.brand.Name, HasLogo: s.brand.Logo != nil, Path: r.URL.Path,
+		User: userFrom(r), FieldErrors: map[string]string{}, Values: map[string]string{}, Data: map[string]any{}}
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) {
@@ -85,7 +200,8 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 const statusClientClosed = 499
 
 // applyError shows err on the page and returns the status to answer with.
-// Errors without a code are logged in full and shown as a generic message.
+// Errors without a code are logged in full and shown as a generic message;
+// the others in the page's language, by their key.
 func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 	e := airlock.AsError(err)
 	if e == nil {
@@ -103,30 +219,29 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 		p.Error = p.T("error.internal")
 		return http.StatusInternalServerError
 	}
+	text := errorText(p.Lang, e)
 	switch e.Code {
 	case airlock.CodeRateLimited:
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-		p.Error = p.T("error.rate_limited")
+		p.Error = text
+		if e.Key == "" {
+			p.Error = p.T("error.rate_limited")
+		}
 		return http.StatusTooManyRequests
 	case airlock.CodeUnavailable:
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter/time.Second))))
 		p.Error = p.T("error.busy")
 		return http.StatusServiceUnavailable
 	case airlock.CodePasswordPolicy:
-		p.Error = p.T("error.policy")
 		for _, reason := range e.Reasons {
-			if reason == password.ReasonTooShort {
-				p.Reasons = append(p.Reasons, p.T("reason."+reason, s.accounts.Policy().MinLength))
-			} else {
-				p.Reasons = append(p.Reasons, p.T("reason."+reason))
-			}
+			p.Reasons = append(p.Reasons, p.reason(reason, s.accounts.Policy().MinLength))
 		}
-		p.FieldErrors["password"] = p.Error
+		p.fail("password", p.T("error.policy"))
 		return http.StatusUnprocessableEntity
 	case airlock.CodeUnauthorized:
 		switch {
 		case e.Field == "current_password":
-			p.FieldErrors["current_password"] = p.T("error.bad_current")
+			p.fail("current_password", p.T("error.bad_current"))
 		case e.Detail == "temporary_password_expired":
 			p.Error = p.T("error.temp_expired")
 		default:
@@ -134,26 +249,22 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 		}
 		return http.StatusUnauthorized
 	case airlock.CodeTooLarge:
-		p.Error = e.Message
+		p.fail(e.Field, text)
 		return http.StatusRequestEntityTooLarge
 	case airlock.CodeNotFound:
-		p.Error = p.T("error.not_found")
+		p.Error = text
+		if e.Key == "" {
+			p.Error = p.T("error.not_found")
+		}
 		return http.StatusNotFound
 	case airlock.CodeForbidden:
-		p.Error = e.Message
+		p.Error = text
 		return http.StatusForbidden
 	case airlock.CodeConflict:
-		p.Error = e.Message
-		if e.Field != "" {
-			p.FieldErrors[e.Field] = e.Message
-		}
+		p.fail(e.Field, text)
 		return http.StatusConflict
 	default:
-		// Validation messages are written for people; they are in English.
-		if e.Field != "" && e.Field != "password" {
-			p.FieldErrors[e.Field] = e.Message
-		}
-		p.Error = e.Message
+		p.fail(e.Field, text)
 		return http.StatusBadRequest
 	}
 }
@@ -161,11 +272,22 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, err error) {
 	p := s.newPage(r, "", "error.title")
 	status := s.applyError(w, p, err)
+	switch status {
+	case http.StatusNotFound:
+		p.Title = p.T("error.not_found.title")
+	case http.StatusForbidden:
+		p.Title = p.T("error.forbidden.title")
+	}
 	s.render(w, status, "error", p)
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
-	p := s.newPage(r, "", "error.title")
+	if u := s.currentUser(r); u != nil && userFrom(r) == nil {
+		// A signed-in visitor gets the page in their language, with the
+		// way back to their account.
+		r = r.WithContext(context.WithValue(r.Context(), userKey, u))
+	}
+	p := s.newPage(r, "", "error.not_found.title")
 	p.Error = p.T("error.not_found")
 	s.render(w, http.StatusNotFound, "error", p)
 }

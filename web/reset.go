@@ -72,13 +72,15 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 		title = "invite.title"
 	}
 	p := s.newPage(r, u.Language, title)
+	p.form("password", "password_confirm")
+	p.focusFirst = true
+	s.passwordRules(p, u)
 	p.Data["Invitation"] = purpose == airlock.TokenPurposeInvite
 	p.Data["Email"] = u.Email
 	p.Data["Action"] = "/password/reset"
 	if r.URL.Query().Get("app") == "1" {
 		p.Data["Action"] = "/password/reset?app=1"
 	}
-	p.Data["MinLength"] = s.accounts.Policy().MinLength
 	return p
 }
 
@@ -103,6 +105,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		}
 		p := s.resetPage(r, u, purpose)
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
+		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
@@ -116,8 +119,10 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.applyError(w, p, err), "reset", p)
 		return
 	}
-	// A reset does not sign the user in (SPEC §6.9), nor does an invitation.
+	// A reset does not sign the user in (SPEC §6.9), nor does an invitation;
+	// the sign-in page offers the account's email.
 	s.clearCookie(w, resetCookie)
+	s.offerEmail(w, u.Email)
 	dest := "/login?m=reset"
 	if purpose == airlock.TokenPurposeInvite {
 		dest = "/login?m=invited"
@@ -140,6 +145,7 @@ func (s *Server) resetFailed(w http.ResponseWriter, r *http.Request, err error) 
 
 func (s *Server) renderInvalidLink(w http.ResponseWriter, r *http.Request, detail string) {
 	p := s.newPage(r, "", "reset.invalid.title")
+	p.Data["Invalid"] = true
 	status := http.StatusGone
 	switch detail {
 	case account.TokenExpired, account.TokenUsed:

@@ -42,6 +42,8 @@ func (s *Server) routes() http.Handler {
 	}
 
 	mux.Handle("GET /static/", s.static)
+	mux.HandleFunc("GET /static/brand.css", s.handleBrandCSS)
+	mux.HandleFunc("GET /static/brand-logo", s.handleBrandLogo)
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("/", s.handleNotFound)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/mail"
 )
 
@@ -26,6 +27,17 @@ type Config struct {
 	PublicURL      *url.URL
 	AppURL         string
 	TrustedProxies []netip.Prefix
+	// Logo (AIRLOCK_BRAND_LOGO) is shown in the header; nil: none.
+	Logo *Logo
+	// Accent (AIRLOCK_BRAND_COLOR, checked by ParseAccent) colours buttons,
+	// links and the focus ring; "": DefaultAccent.
+	Accent string
+}
+
+// brand is how the pages name and show the product.
+type brand struct {
+	Name string // AIRLOCK_BRAND_NAME, from the account settings
+	Logo *Logo
 }
 
 // Pinger reports whether the database answers.
@@ -43,6 +55,8 @@ type Server struct {
 	pages      map[string]*template.Template
 	static     http.Handler
 	secure     bool
+	brand      brand
+	brandCSS   []byte
 }
 
 // NewServer returns the web handler. devMailbox is nil in production: the
@@ -50,7 +64,22 @@ type Server struct {
 // operator's listener's job.
 func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinger, devMailbox *mail.DevMailbox) (http.Handler, error) {
 	s := &Server{log: log, cfg: cfg, accounts: accounts, db: db, devMailbox: devMailbox,
-		secure: cfg.PublicURL.Scheme == "https"}
+		secure: cfg.PublicURL.Scheme == "https", brand: brand{Name: accounts.Config().BrandName, Logo: cfg.Logo}}
+	if s.brand.Name == "" {
+		s.brand.Name = "Airlock"
+	}
+	accent := DefaultAccent
+	if cfg.Accent != "" {
+		var err error
+		if accent, err = ParseAccent(cfg.Accent); err != nil {
+			return nil, fmt.Errorf("accent colour: %w", err)
+		}
+	}
+	s.brandCSS = brandCSS(accent)
+	// The words of every page: broken message files stop the start.
+	if _, err := i18n.Load(); err != nil {
+		return nil, err
+	}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

@@ -37,6 +37,9 @@ func (s *Server) cookie(r *http.Request, base string) string {
 const (
 	sessionCookie = "airlock_session"
 	resetCookie   = "airlock_reset"
+	// offerCookie holds, for a few minutes after a reset, the email the
+	// sign-in page offers.
+	offerCookie = "airlock_signin_email"
 )
 
 // currentUser returns the signed-in user, or nil.

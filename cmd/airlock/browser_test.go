@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,7 @@ func andLoad(step chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void]
 func signIn(email, password string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		for _, step := range []chromedp.Action[chromedp.Void]{
+			clearField("#email"), // it may hold the address offered after a reset
 			chromedp.SendKeys(chromedp.CSS("#email"), email),
 			chromedp.SendKeys(chromedp.CSS("#password"), password),
 			andLoad(chromedp.Submit(chromedp.CSS("#password"))),
@@ -104,6 +106,15 @@ func signIn(email, password string) chromedp.Action[chromedp.Void] {
 			}
 		}
 		return nil
+	})
+}
+
+// clearField empties a text field, as selecting its text and deleting it
+// would.
+func clearField(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Evaluate[bool](`(document.querySelector(`+strconv.Quote(sel)+`).value = "", true)`)(ctx, tg)
+		return err
 	})
 }
 
@@ -177,6 +188,10 @@ func TestBrowserForgottenPassword(t *testing.T) {
 	if s := text(t, ctx, ".notice"); !strings.Contains(s, "Your password has been changed") {
 		t.Fatalf("login notice: %q", s)
 	}
+	// The sign-in page offers the address, the focus waits in the password.
+	if got := value(t, ctx, chromedp.Evaluate[[]string](`[document.querySelector("#email").value, document.activeElement.id]`)); got[0] != "fay@example.com" || got[1] != "password" {
+		t.Fatalf("after the reset: email %q, focus on %q", got[0], got[1])
+	}
 	run1(t, ctx,
 		signIn("fay@example.com", "a brand new passphrase"),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
@@ -214,7 +229,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 		chromedp.WaitVisible(chromedp.Search(`//td/a[contains(., "kim.field@example.com")]`)),
 		screenshot(t, "admin-users-search"),
 	)
-	if s := text(t, ctx, "p[role=status]"); s != "1 users" {
+	if s := text(t, ctx, "p[role=status]"); s != "1 user" {
 		t.Fatalf("search result count: %q", s)
 	}
 	run1(t, ctx,

@@ -21,6 +21,7 @@ import (
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/secretbox"
+	"github.com/airlockhq/airlock/web"
 )
 
 // config is every setting of SPEC §3, read from the environment.
@@ -48,6 +49,8 @@ type config struct {
 	AuditRetention       time.Duration
 	DatabaseTimeout      time.Duration
 	BrandName            string
+	BrandLogo            *web.Logo
+	BrandColor           string
 	InviteTTL            time.Duration
 	SMTPHelo             string
 	SMTPCAFile           string
@@ -225,6 +228,14 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 	if n := utf8.RuneCountInString(c.BrandName); n > 60 || !airlock.CheckText(c.BrandName) || strings.TrimSpace(c.BrandName) == "" {
 		// It goes into every email's subject and every page's title.
 		check("AIRLOCK_BRAND_NAME", c.BrandName, fmt.Errorf("want 1 to 60 characters on one line, without control characters"))
+	}
+	if logo := get("AIRLOCK_BRAND_LOGO", ""); logo != "" {
+		c.BrandLogo, err = web.ReadLogo(logo)
+		check("AIRLOCK_BRAND_LOGO", logo, err)
+	}
+	if color := get("AIRLOCK_BRAND_COLOR", ""); color != "" {
+		c.BrandColor, err = web.ParseAccent(color)
+		check("AIRLOCK_BRAND_COLOR", color, err)
 	}
 	it := get("AIRLOCK_INVITE_TTL", "72h")
 	c.InviteTTL, err = parseDays(it)

@@ -174,7 +174,11 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	if err != nil {
 		return nil, err
 	}
-	templates, err := mail.ParseTemplates()
+	var look []mail.Option
+	if cfg.BrandColor != "" {
+		look = append(look, mail.WithAccent(cfg.BrandColor))
+	}
+	templates, err := mail.ParseTemplates(look...)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -271,8 +275,8 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 		Help: "HTTP requests answered, by route and status code."}, []string{"route", "code"})
 	reg.MustRegister(requests)
 
-	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies},
-		a.accounts, a.db, a.devMailbox)
+	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies,
+		Logo: cfg.BrandLogo, Accent: cfg.BrandColor}, a.accounts, a.db, a.devMailbox)
 	if err != nil {
 		return err
 	}

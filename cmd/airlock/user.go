@@ -12,6 +12,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/password"
 )
 
@@ -202,9 +203,14 @@ func (a *app) cliError(err error) error {
 		return fmt.Errorf("no such user")
 	}
 	if e.Code == airlock.CodePasswordPolicy && len(e.Reasons) > 0 {
+		// The words of the pages' message files: one source for every front.
 		words := make([]string, len(e.Reasons))
 		for i, r := range e.Reasons {
-			words[i] = password.ReasonWords("en", r, a.accounts.Policy().MinLength)
+			if r == password.ReasonTooShort {
+				words[i] = i18n.Messages().T("en", "reason."+r, a.accounts.Policy().MinLength)
+			} else {
+				words[i] = i18n.Messages().T("en", "reason."+r)
+			}
 		}
 		return fmt.Errorf("password refused: %s", strings.Join(words, "; "))
 	}

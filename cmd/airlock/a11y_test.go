@@ -1,0 +1,270 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+)
+
+// axeEnv names axe-core's browser script (axe.min.js of the npm package
+// axe-core), which .ci/run installs, pinned, outside the repository.
+const axeEnv = "AIRLOCK_TEST_AXE"
+
+// a11yBrowser starts one headless Chromium for the whole scan (the
+// browser tests' newBrowser gives a browser 90 s; the scan needs more).
+func a11yBrowser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.NoSandbox, // tests run as root in CI
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(alloc)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 10*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// viewport is a screen the pages are scanned on.
+type viewport struct {
+	name          string
+	width, height int64
+	phone, dark   bool
+}
+
+var viewports = []viewport{
+	{name: "desktop", width: 1280, height: 800},
+	{name: "phone", width: 390, height: 844, phone: true},
+	{name: "desktop-dark", width: 1280, height: 800, dark: true},
+}
+
+// look sets a tab's screen, colour scheme and browser language.
+func look(vp viewport, lang, userAgent string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		opts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+		if vp.phone {
+			opts = []chromedp.EmulateViewportOption{chromedp.EmulateScale(2), chromedp.EmulateMobile, chromedp.EmulatePortrait}
+		}
+		if _, err := chromedp.EmulateViewport(vp.width, vp.height, opts...)(ctx, tg); err != nil {
+			return err
+		}
+		scheme := "light"
+		if vp.dark {
+			scheme = "dark"
+		}
+		if _, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{UserAgent: userAgent, AcceptLanguage: lang})
+		return err
+	})
+}
+
+// axeViolation is one rule axe-core found broken, with where.
+type axeViolation struct {
+	ID     string   `json:"id"`
+	Impact string   `json:"impact"`
+	Help   string   `json:"help"`
+	Nodes  []string `json:"nodes"`
+}
+
+// axeResult is what a scan found: the broken rules, and how many rules
+// held (none would mean that nothing was checked).
+type axeResult struct {
+	Violations []axeViolation `json:"violations"`
+	Passes     int            `json:"passes"`
+}
+
+// scan runs axe-core on the tab's page (its default rules: WCAG 2.x A and
+// AA, and best practices) and returns what it found. The page's own frames
+// are left out: the dev mailbox's frames show emails, sandboxed without
+// scripts.
+func scan(axe string) chromedp.Action[axeResult] {
+	return func(ctx context.Context, tg *chromedp.Target) (axeResult, error) {
+		if _, err := chromedp.Evaluate[bool](axe+"\n;true")(ctx, tg); err != nil {
+			return axeResult{}, fmt.Errorf("inject axe-core: %w", err)
+		}
+		return chromedp.Evaluate[axeResult](`axe.run(document, {iframes: false}).then(r => ({passes: r.passes.length,
+			violations: r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help,
+				nodes: v.nodes.map(n => n.target.join(" ") + "  " + n.html.slice(0, 300))}))}))`, chromedp.EvalAwaitPromise)(ctx, tg)
+	}
+}
+
+// a11yState is one page state: how to reach it from the tab it runs in.
+type a11yState struct {
+	name   string
+	tab    context.Context
+	reach  []chromedp.Action[chromedp.Void]
+	waitOn string
+}
+
+// TestAccessibility scans every page state with axe-core, in English and
+// in French (one program each), on a desktop and a phone screen and in
+// dark mode, and fails on any violation; each state's screenshot lands in
+// artifacts/screenshots/a11y-LANG-SCREEN-STATE.png. It skips, saying so,
+// only when AIRLOCK_TEST_AXE is not set; .ci/run sets it.
+func TestAccessibility(t *testing.T) {
+	path := os.Getenv(axeEnv)
+	if path == "" {
+		t.Skip(axeEnv + " is not set (the path of axe.min.js of the npm package axe-core, which .ci/run installs): accessibility scans not run")
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%s: %v", axeEnv, err)
+	}
+	axe := string(src)
+	browser := a11yBrowser(t)
+	userAgent := value(t, browser, chromedp.Evaluate[string](`navigator.userAgent`))
+	// The scanner finds what it should: an image without a text.
+	run1(t, browser, chromedp.Navigate("about:blank"))
+	value(t, browser, chromedp.Evaluate[bool](`document.documentElement.lang = "en"; document.title = "x"; document.body.innerHTML = '<main><h1>x</h1><img src="data:,"></main>'; true`))
+	if r := value(t, browser, scan(axe)); len(r.Violations) == 0 || r.Violations[0].ID != "image-alt" {
+		t.Fatalf("axe-core did not find a missing alt text: %+v", r)
+	}
+	dir := t.TempDir()
+	logo := filepath.Join(dir, "logo.svg")
+	os.WriteFile(logo, []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#0b6e4f"/><path d="M8 22l8-12 8 12z" fill="#fff"/></svg>`), 0o600)
+	csv := filepath.Join(dir, "users.csv")
+	os.WriteFile(csv, []byte("email,first_name,language,groups\nsam.field@example.com,Sam,en,mobile\nkim.field@example.com,Kim,xx,mobile\nsam.field@example.com,Sam,en,\n"), 0o600)
+
+	for _, lang := range []string{"en", "fr"} {
+		t.Run(lang, func(t *testing.T) {
+			env := map[string]string{}
+			if lang == "fr" {
+				// The French program is branded: a name, a logo, a colour.
+				env = map[string]string{"AIRLOCK_BRAND_NAME": "Acme Terrain", "AIRLOCK_BRAND_LOGO": logo, "AIRLOCK_BRAND_COLOR": "#0b6e4f"}
+			}
+			p := newProgram(t, env)
+			for _, u := range []struct{ stdin, email, first string }{
+				{"keeper of the user list\n", "boss@example.com", "Maximiliana"},
+				{"violet tractor on the moon\n", "ada@example.com", "Ada"},
+				{"violet tractor on the moon\n", "temp@example.com", "Tem"},
+			} {
+				args := []string{"user", "add", "--email", u.email, "--first-name", u.first, "--last-name", "Oyelaran", "--language", lang, "--password-stdin"}
+				if u.email == "boss@example.com" {
+					args = append(args, "--group", "admin", "--group", "web_contributor")
+				}
+				if _, err := p.run(u.stdin, args...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := p.run("handed over the phone\n", "user", "set-password", "--email", "temp@example.com", "--password-stdin", "--temporary"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.run("", "user", "add", "--email", "a.rather.long.address.for.a.field.worker@subsidiary.example.com", "--language", lang, "--group", "mobile", "--invite"); err != nil {
+				t.Fatal(err)
+			}
+			p.serve()
+
+			tab := func() context.Context {
+				ctx := newTab(t, browser)
+				run1(t, ctx, look(viewports[0], lang, userAgent))
+				return ctx
+			}
+			anon, resetter, user, forced, admin := tab(), tab(), tab(), tab(), tab()
+			run1(t, user, chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+			run1(t, forced, chromedp.Navigate(p.url("/login")), signIn("temp@example.com", "handed over the phone"), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+			run1(t, admin, chromedp.Navigate(p.url("/login")), signIn("boss@example.com", "keeper of the user list"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+			// A reset link for Ada, read off the dev mailbox, opened in its own tab.
+			run1(t, anon,
+				chromedp.Navigate(p.url("/password/forgot")),
+				chromedp.SendKeys(chromedp.CSS("#email"), "ada@example.com"),
+				andLoad(chromedp.Submit(chromedp.CSS("#email"))),
+				chromedp.WaitVisible(chromedp.CSS("#send-again")),
+			)
+			var link string
+			for deadline := time.Now().Add(20 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				run1(t, anon, chromedp.Navigate(p.url("/dev/mail")))
+				link = value(t, anon, chromedp.Evaluate[string](`(([...document.querySelectorAll(".mail-links a")].map(a => a.href).filter(h => h.includes("/password/reset?token="))[0]) || "")`))
+			}
+			if link == "" {
+				t.Fatal("no reset link in the dev mailbox")
+			}
+			run1(t, resetter, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=subsidiary")), chromedp.WaitVisible(chromedp.CSS("td a")))
+			invited := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
+			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=ada%40")), chromedp.WaitVisible(chromedp.CSS("td a")))
+			ada := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
+
+			nav := func(path string) []chromedp.Action[chromedp.Void] {
+				return []chromedp.Action[chromedp.Void]{chromedp.Navigate(p.url(path))}
+			}
+			submit := func(path string, fill map[string]string, submit string) []chromedp.Action[chromedp.Void] {
+				steps := nav(path)
+				for sel, v := range fill {
+					steps = append(steps, clearField(sel), chromedp.SendKeys(chromedp.CSS(sel), v))
+				}
+				return append(steps, andLoad(chromedp.Submit(chromedp.CSS(submit))))
+			}
+			states := []a11yState{
+				{"login", anon, nav("/login"), "#email"},
+				{"login-error", anon, submit("/login", map[string]string{"#email": "ada@example.com", "#password": "not the password"}, "#password"), ".error"},
+				{"forgot", anon, nav("/password/forgot"), "#email"},
+				{"forgot-error", anon, submit("/password/forgot", map[string]string{"#email": "ada@"}, "#email"), "#email-error"},
+				{"forgot-sent", anon, submit("/password/forgot", map[string]string{"#email": "nobody@example.com"}, "#email"), "#send-again"},
+				{"reset", resetter, nav("/password/reset"), "#password-checks"},
+				{"reset-error", resetter, submit("/password/reset", map[string]string{"#password": "ada", "#password_confirm": "ada"}, "#password"), "#password-error"},
+				{"reset-invalid", anon, nav("/password/reset?invalid=expired"), ".error"},
+				{"not-found", anon, nav("/no/such/page"), ".error"},
+				{"account", user, nav("/account"), "dl.facts"},
+				{"change-password", user, nav("/account/password"), "#current_password"},
+				{"change-password-error", user, submit("/account/password", map[string]string{"#current_password": "wrong", "#password": "a long new phrase", "#password_confirm": "a long new phrase"}, "#password"), "#current_password-error"},
+				{"forbidden", user, nav("/admin/users"), ".error"},
+				{"forced-change", forced, nav("/account/password"), "#password_confirm"},
+				{"admin-users", admin, nav("/admin/users"), "table.list"},
+				{"admin-user", admin, nav(invited), "#invite"},
+				{"admin-user-password", admin, append(nav(ada), chromedp.Click(chromedp.CSS("summary")), chromedp.WaitVisible(chromedp.CSS("#set-password"))), "#set-password"},
+				{"admin-user-new", admin, nav("/admin/users/new"), "#email"},
+				{"admin-user-new-error", admin, submit("/admin/users/new", map[string]string{"#email": "ada@example.com"}, "#email"), "#email-error"},
+				{"admin-import", admin, nav("/admin/users/import"), "#file"},
+				{"admin-import-refused", admin, append(nav("/admin/users/import"), chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csv}), andLoad(chromedp.Click(chromedp.CSS("#import")))), "#import-problems"},
+				{"admin-audit", admin, nav("/admin/audit"), "table.list"},
+				{"dev-mailbox", anon, nav("/dev/mail"), "article.mail"},
+			}
+			for _, vp := range viewports {
+				for _, ctx := range []context.Context{anon, resetter, user, forced, admin} {
+					run1(t, ctx, look(vp, lang, userAgent))
+				}
+				for _, st := range states {
+					steps := append(st.reach, chromedp.WaitVisible(chromedp.CSS(st.waitOn)), screenshot(t, "a11y-"+lang+"-"+vp.name+"-"+st.name))
+					if err := chromedp.Do(st.tab, steps...); err != nil {
+						t.Errorf("%s %s: %v", vp.name, st.name, err)
+						continue
+					}
+					if got := value(t, st.tab, chromedp.Evaluate[string](`document.documentElement.lang`)); got != lang {
+						t.Errorf("%s %s: the page is in %q", vp.name, st.name, got)
+					}
+					found, err := chromedp.Run(st.tab, scan(axe))
+					if err != nil {
+						t.Fatalf("%s %s: %v", vp.name, st.name, err)
+					}
+					if found.Passes < 10 {
+						t.Errorf("%s %s: axe-core checked %d rules only", vp.name, st.name, found.Passes)
+					}
+					for _, v := range found.Violations {
+						t.Errorf("%s %s: %s (%s): %s\n\t%s", vp.name, st.name, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+					}
+				}
+			}
+		})
+	}
+}

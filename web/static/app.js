@@ -1,0 +1,85 @@
+// Airlock's one script, served from /static under the CSP's
+// script-src 'self'. It only adds comfort to the pages: a button that shows
+// a password as it is typed, and a checklist of the password rules that
+// follows the typing. Every page works without it, and the server checks
+// every rule again (with the blocklist of common passwords, which is not
+// sent to browsers).
+(function () {
+  "use strict";
+
+  // Show password: a toggle button (aria-pressed) for the fields it names.
+  document.querySelectorAll("button.reveal[data-reveal]").forEach(function (button) {
+    var fields = button.getAttribute("data-reveal").split(" ")
+      .map(function (id) { return document.getElementById(id); })
+      .filter(function (el) { return el && el.tagName === "INPUT"; });
+    if (fields.length === 0) {
+      return;
+    }
+    button.setAttribute("aria-controls", fields.map(function (el) { return el.id; }).join(" "));
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var show = button.getAttribute("aria-pressed") !== "true";
+      button.setAttribute("aria-pressed", show ? "true" : "false");
+      fields.forEach(function (el) { el.type = show ? "text" : "password"; });
+    });
+    // Sent as a password field, so that password managers offer to save it.
+    if (fields[0].form) {
+      fields[0].form.addEventListener("submit", function () {
+        fields.forEach(function (el) { el.type = "password"; });
+      });
+    }
+  });
+
+  // The password rules, checked as the new password is typed.
+  var box = document.getElementById("password-checks");
+  var password = document.getElementById("password");
+  if (!box || !password || !password.form) {
+    return;
+  }
+  var form = password.form;
+  var confirm = document.getElementById("password_confirm");
+  var min = parseInt(box.getAttribute("data-min"), 10) || 12;
+
+  function length(s) { return Array.from(s).length; } // code points, as the server counts
+  function lower(s) { return (s || "").trim().toLowerCase(); }
+  // On the new-user form, the email and names are those being typed.
+  function typed(name, fallback) {
+    var el = form.elements.namedItem(name);
+    return el && typeof el.value === "string" ? el.value : box.getAttribute(fallback) || "";
+  }
+  function contains(pw, part) { return length(part) >= 3 && pw.indexOf(part) >= 0; }
+
+  function update() {
+    var value = password.value;
+    var pw = value.toLowerCase();
+    var local = lower(typed("email", "data-email").split("@")[0]);
+    var names = [lower(typed("first_name", "data-first")), lower(typed("last_name", "data-last"))];
+    var checks = {
+      length: length(value) >= min && length(value) <= 128,
+      email: !contains(pw, local),
+      name: !names.some(function (n) { return contains(pw, n); }),
+      match: !!confirm && confirm.value === value
+    };
+    box.querySelectorAll("li[data-check]").forEach(function (li) {
+      var name = li.getAttribute("data-check");
+      if (!(name in checks)) {
+        return;
+      }
+      var met = value !== "" && checks[name];
+      li.classList.toggle("met", met);
+      var state = li.querySelector("[data-met]");
+      if (state) {
+        state.textContent = state.getAttribute(met ? "data-met" : "data-unmet");
+      }
+    });
+  }
+
+  [password, confirm, form.elements.namedItem("email"), form.elements.namedItem("first_name"), form.elements.namedItem("last_name")]
+    .forEach(function (el) {
+      if (el && el.addEventListener) {
+        el.addEventListener("input", update);
+      }
+    });
+  box.hidden = false;
+  update();
+})();
