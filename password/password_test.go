@@ -154,4 +154,3 @@ func TestPolicy(t *testing.T) {
 		t.Fatalf("8 chars with min 8: %v", err)
 	}
 }
-
