@@ -79,7 +79,7 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		}
 	}
 	if s.TwoFactorRequired(u) {
-		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment",
+		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment", Key: "error.two_factor.enrol_first",
 			Message: "Your account must use two-step sign-in: turn it on in your account on the web first."}
 	}
 	if !mayUseAPI(u, now) {

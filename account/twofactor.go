@@ -24,13 +24,13 @@ const ChallengeTTL = 5 * time.Minute
 const RecoveryCodes = 10
 
 var (
-	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key",
+	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key", Key: "error.two_factor.no_key",
 		Message: "Two-step sign-in needs AIRLOCK_SECRET_KEY on this server: ask your operator."}
-	errBadCode = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code",
+	errBadCode = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_code",
 		Message: "That code is not valid. Enter the current code from your app, or a recovery code."}
-	errCodeNeeded = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp",
+	errCodeNeeded = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed",
 		Message: "This account uses two-step sign-in: enter the code from your authenticator app, or a recovery code."}
-	errChallenge = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge",
+	errChallenge = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge",
 		Message: "The sign-in took too long. Sign in again."}
 )
 
@@ -72,7 +72,7 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User) (*Enrolme
 		return nil, errNoSecretKey
 	}
 	if u.TwoFactor() {
-		return nil, &airlock.Error{Code: airlock.CodeConflict, Message: "Two-step sign-in is already on."}
+		return nil, &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on", Message: "Two-step sign-in is already on."}
 	}
 	var secret []byte
 	if u.TOTPSecret != nil {
@@ -110,10 +110,10 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, code st
 		return nil, err
 	}
 	if cur.TwoFactor() {
-		return nil, &airlock.Error{Code: airlock.CodeConflict, Message: "Two-step sign-in is already on."}
+		return nil, &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on", Message: "Two-step sign-in is already on."}
 	}
 	if cur.TOTPSecret == nil {
-		return nil, &airlock.Error{Code: airlock.CodeConflict, Message: "Start again: scan the code first."}
+		return nil, &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.start_again", Message: "Start again: scan the code first."}
 	}
 	secret, err := s.openTOTP(cur)
 	if err != nil {
@@ -138,7 +138,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, code st
 			return err
 		}
 		if !slices.Equal(locked.TOTPSecret, cur.TOTPSecret) || locked.TwoFactor() {
-			return &airlock.Error{Code: airlock.CodeConflict, Message: "Start again: scan the code first."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.start_again", Message: "Start again: scan the code first."}
 		}
 		if err := tx.EnableTOTP(ctx, locked.ID, now, step, hashes); err != nil {
 			return err
@@ -162,7 +162,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, code st
 func (s *Service) DisableTwoFactor(ctx context.Context, u *airlock.User, current, code string, m Meta) error {
 	m.ActorID = u.ID
 	if !u.TwoFactor() {
-		return &airlock.Error{Code: airlock.CodeConflict, Message: "Two-step sign-in is already off."}
+		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_off", Message: "Two-step sign-in is already off."}
 	}
 	if err := s.proveSelf(ctx, u, current, m); err != nil {
 		return err
@@ -199,7 +199,7 @@ func (s *Service) AdminResetTwoFactor(ctx context.Context, actor *airlock.User, 
 			return err
 		}
 		if u.TOTPSecret == nil {
-			return &airlock.Error{Code: airlock.CodeConflict, Message: "This user does not use two-step sign-in."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.not_on", Message: "This user does not use two-step sign-in."}
 		}
 		by := actorName(actor)
 		if by == "" {

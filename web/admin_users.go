@@ -264,6 +264,7 @@ var adminNotices = map[string]string{
 	"password_set":        "admin.notice.password_set",
 	"email_retried":       "admin.notice.email_retried",
 	"invited":             "admin.notice.invited",
+	"two_factor_reset":    "admin.notice.two_factor_reset",
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 	"github.com/airlockhq/airlock/internal/testutil"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/secretbox"
 	"github.com/airlockhq/airlock/store"
 	"github.com/airlockhq/airlock/web"
 )
@@ -41,10 +43,12 @@ type options struct {
 	appURL    string
 	hasher    *password.Hasher
 	postgres  bool
-	db        *store.DB // a store of the test's own; nil: a fresh one
-	brand     string    // AIRLOCK_BRAND_NAME; "": the default
-	logo      *web.Logo
-	accent    string
+	// requireTwoFactor is AIRLOCK_REQUIRE_TWO_FACTOR.
+	requireTwoFactor []string
+	db               *store.DB // a store of the test's own; nil: a fresh one
+	brand            string    // AIRLOCK_BRAND_NAME; "": the default
+	logo             *web.Logo
+	accent           string
 }
 
 // onPostgres runs the pages on a fresh PostgreSQL database instead of
@@ -85,6 +89,8 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	}
 	cfg := account.DefaultConfig(e.pub)
 	cfg.AppURL = o.appURL
+	cfg.SecretBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
+	cfg.RequireTwoFactor = o.requireTwoFactor
 	if o.brand != "" {
 		cfg.BrandName = o.brand
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
 )
 
@@ -18,6 +19,8 @@ var notices = map[string]string{
 	"invited":          "notice.invited",
 	"signed_out":       "notice.signed_out",
 	"password_changed": "notice.password_changed",
+	// The code took longer than the half-signed-in state lasts.
+	"two_factor_expired": "notice.two_factor_expired",
 }
 
 // offerEmailFor is how long the sign-in page offers the email of an
@@ -119,11 +122,25 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := returnTo(f.Get("next"))
 	p.Values["email"], p.Data["Next"] = f.Get("email"), next
-	u, sid, err := s.accounts.SignIn(r.Context(), f.Get("email"), f.Get("password"), s.meta(r))
+	u, sid, challenge, err := s.accounts.SignInStart(r.Context(), f.Get("email"), f.Get("password"), next, s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return
 	}
+	if challenge != "" {
+		// Two-step sign-in: the code comes next, in this browser only.
+		s.setCookie(w, twoFactorCookie, challenge, account.ChallengeTTL)
+		http.Redirect(w, r, "/login/two-factor", http.StatusSeeOther)
+		return
+	}
+	s.signedIn(w, r, u, sid, next)
+}
+
+// signedIn finishes a sign-in: the browser's previous session ends, the new
+// one starts, and the user goes where they were going (or to the forced
+// change of a temporary password).
+func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, u *airlock.User, sid, next string) {
+	next = returnTo(next)
 	// A session this browser had before is ended: the id is renewed at
 	// every sign-in, so a planted cookie is worth nothing.
 	if old := s.cookie(r, sessionCookie); old != "" {

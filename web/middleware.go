@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/account"
@@ -119,6 +120,12 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 				dest = passwordURL(r.URL.RequestURI())
 			}
 			http.Redirect(w, r, dest, http.StatusSeeOther)
+			return
+		}
+		if s.accounts.TwoFactorRequired(u) && !strings.HasPrefix(r.URL.Path, "/account/two-factor") {
+			// AIRLOCK_REQUIRE_TWO_FACTOR: enrolment before anything else, like
+			// a temporary password's change.
+			http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))

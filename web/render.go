@@ -238,8 +238,13 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 		}
 		p.fail("password", p.T("error.policy"))
 		return http.StatusUnprocessableEntity
+	case airlock.CodeTwoFactorRequired:
+		p.fail("otp", text)
+		return http.StatusUnauthorized
 	case airlock.CodeUnauthorized:
 		switch {
+		case e.Field == "otp":
+			p.fail("otp", text)
 		case e.Field == "current_password":
 			p.fail("current_password", p.T("error.bad_current"))
 		case e.Detail == "temporary_password_expired":

@@ -73,6 +73,11 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 	}
 	p := s.newPage(r, u.Language, title)
 	p.form("password", "password_confirm")
+	if u.TwoFactor() {
+		// A mailbox alone must not take the account: the code is asked too.
+		p.Data["TwoFactor"] = true
+		p.form("otp", "password", "password_confirm")
+	}
 	p.focusFirst = true
 	s.passwordRules(p, u)
 	p.Data["Invitation"] = purpose == airlock.TokenPurposeInvite
@@ -86,7 +91,7 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 
 func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	token := s.cookie(r, resetCookie)
-	f, err := edge.ReadForm(w, r, "password", "password_confirm")
+	f, err := edge.ReadForm(w, r, "password", "password_confirm", "otp")
 	if err != nil {
 		s.renderError(w, r, err)
 		return
@@ -109,7 +114,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	u, purpose, err := s.accounts.CompleteLink(r.Context(), token, f.Get("password"), m)
+	u, purpose, err := s.accounts.CompleteLinkWithCode(r.Context(), token, f.Get("password"), f.Get("otp"), m)
 	if err != nil {
 		if u == nil {
 			s.resetFailed(w, r, err) // the link itself is no good (or a server error)

@@ -12,6 +12,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /login", s.handleLoginForm)
 	mux.HandleFunc("POST /login", s.handleLoginSubmit)
 	mux.HandleFunc("POST /logout", s.handleLogout)
+	mux.HandleFunc("GET /login/two-factor", s.handleSecondStepForm)
+	mux.HandleFunc("POST /login/two-factor", s.handleSecondStepSubmit)
 
 	mux.HandleFunc("GET /password/forgot", s.handleForgotForm)
 	mux.HandleFunc("POST /password/forgot", s.handleForgotSubmit)
@@ -21,6 +23,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /account", s.requireUser(s.handleAccount))
 	mux.Handle("GET /account/password", s.requireUser(s.handlePasswordForm))
 	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
+	mux.Handle("GET /account/two-factor", s.requireUser(s.handleTwoFactor))
+	mux.Handle("POST /account/two-factor", s.requireUser(s.handleTwoFactorConfirm))
+	mux.Handle("POST /account/two-factor/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesFile))
+	mux.Handle("POST /account/two-factor/disable", s.requireUser(s.handleTwoFactorDisable))
 
 	mux.Handle("GET /admin/users", s.requireAdmin(s.handleAdminUsers))
 	mux.Handle("GET /admin/users/new", s.requireAdmin(s.handleAdminUserNewForm))
@@ -29,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/{id}", s.requireAdmin(s.handleAdminUserUpdate))
 	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendReset))
 	mux.Handle("POST /admin/users/{id}/invite", s.requireAdmin(s.handleAdminInvite))
+	mux.Handle("POST /admin/users/{id}/two-factor/reset", s.requireAdmin(s.handleAdminResetTwoFactor))
 	mux.Handle("GET /admin/users/import", s.requireAdmin(s.handleAdminImportForm))
 	mux.Handle("POST /admin/users/import", s.requireAdmin(s.handleAdminImport))
 	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/base32"
+	"github.com/airlockhq/airlock/totp"
 	"net/url"
 	"os"
 	"os/exec"
@@ -441,4 +443,66 @@ func TestBrowserImportAndFirstSignIn(t *testing.T) {
 	if !strings.HasSuffix(location(t, sam), "/account") {
 		t.Fatalf("after the first sign-in: %s", location(t, sam))
 	}
+}
+
+// TestBrowserTwoFactor: an administrator required to use two-step sign-in
+// (AIRLOCK_REQUIRE_TWO_FACTOR=admin) is sent to enrolment at sign-in, reads
+// the key off the page, confirms with the app's code, keeps the recovery
+// codes; then signs in with a code, and once with a recovery code.
+func TestBrowserTwoFactor(t *testing.T) {
+	ctx := newBrowser(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_REQUIRE_TWO_FACTOR": "admin"})
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("#secret-key")),
+		screenshot(t, "two-factor-enrol"),
+	)
+	if !strings.HasSuffix(location(t, ctx), "/account/two-factor") {
+		t.Fatalf("an administrator who must enrol landed on %s", location(t, ctx))
+	}
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(text(t, ctx, "#secret-key"), " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := func() string { return totp.Code(key, totp.StepAt(time.Now())) }
+	run1(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#otp"), code()),
+		andLoad(chromedp.Click(chromedp.CSS("#two-factor-on"))),
+		chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
+		screenshot(t, "two-factor-codes"),
+	)
+	codes := strings.Fields(text(t, ctx, "#recovery-codes"))
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes: %q", codes)
+	}
+	// Now the password alone is not enough: the code page follows. The
+	// enrolment's code is used; wait for the app's next one.
+	time.Sleep(time.Until(time.Unix((totp.StepAt(time.Now())+1)*30, 0)) + 100*time.Millisecond)
+	other := newTab(t, newBrowser(t))
+	run1(t, other,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("#otp")),
+		screenshot(t, "two-factor-login"),
+		chromedp.SendKeys(chromedp.CSS("#otp"), code()),
+		andLoad(chromedp.Submit(chromedp.CSS("#otp"))),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+	)
+	// And once with a recovery code, from a third browser.
+	third := newTab(t, newBrowser(t))
+	run1(t, third,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("#otp")),
+		chromedp.SendKeys(chromedp.CSS("#otp"), codes[4]),
+		andLoad(chromedp.Submit(chromedp.CSS("#otp"))),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		chromedp.Navigate(p.url("/admin/users")),
+		chromedp.WaitVisible(chromedp.CSS("#q")),
+	)
 }

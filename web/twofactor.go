@@ -1,0 +1,190 @@
+package web
+
+import (
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
+)
+
+// twoFactorCookie holds the half-signed-in state between the password and
+// the code: HttpOnly, and only as long as the state itself.
+const twoFactorCookie = "airlock_2fa"
+
+// twoFactorNotices shown on the account's two-step page after a redirect.
+var twoFactorNotices = map[string]string{
+	"off": "twofactor.notice.off",
+}
+
+// handleSecondStepForm asks for the code after a right password.
+func (s *Server) handleSecondStepForm(w http.ResponseWriter, r *http.Request) {
+	u, err := s.accounts.ChallengeUser(r.Context(), s.cookie(r, twoFactorCookie))
+	if err != nil {
+		s.secondStepLost(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "login_code", s.secondStepPage(r, u))
+}
+
+func (s *Server) secondStepPage(r *http.Request, u *airlock.User) *page {
+	p := s.newPage(r, u.Language, "twofactor.login.title")
+	p.form("otp")
+	p.focusFirst = true
+	return p
+}
+
+// secondStepLost sends a browser whose half-signed-in state ended (too
+// slow, another browser, the account changed) back to the sign-in page.
+func (s *Server) secondStepLost(w http.ResponseWriter, r *http.Request, err error) {
+	if airlock.ErrorCode(err) != airlock.CodeUnauthorized {
+		s.renderError(w, r, err)
+		return
+	}
+	s.clearCookie(w, twoFactorCookie)
+	http.Redirect(w, r, "/login?m=two_factor_expired", http.StatusSeeOther)
+}
+
+// handleSecondStepSubmit checks the code and opens the session.
+func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) {
+	challenge := s.cookie(r, twoFactorCookie)
+	u, err := s.accounts.ChallengeUser(r.Context(), challenge)
+	if err != nil {
+		s.secondStepLost(w, r, err)
+		return
+	}
+	p := s.secondStepPage(r, u)
+	f, err := edge.ReadForm(w, r, "otp")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "login_code", p)
+		return
+	}
+	u, sid, next, err := s.accounts.CompleteSignIn(r.Context(), challenge, f.Get("otp"), s.meta(r))
+	if err != nil {
+		if e := airlock.AsError(err); e != nil && e.Detail == "challenge" {
+			s.secondStepLost(w, r, err)
+			return
+		}
+		s.render(w, s.applyError(w, p, err), "login_code", p)
+		return
+	}
+	s.clearCookie(w, twoFactorCookie)
+	s.signedIn(w, r, u, sid, next)
+}
+
+// handleTwoFactor shows the account's two-step sign-in: how to turn it on
+// (the key as a QR code and as text, then a code to confirm), or how to
+// turn it off.
+func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
+	p, err := s.twoFactorPage(r)
+	status := http.StatusOK
+	if err != nil {
+		status = s.applyError(w, p, err)
+	}
+	s.render(w, status, "two_factor", p)
+}
+
+// twoFactorPage builds the page; an error (no AIRLOCK_SECRET_KEY, the
+// database away) is for the caller to show on it.
+func (s *Server) twoFactorPage(r *http.Request) (*page, error) {
+	p := s.newPage(r, "", "twofactor.title")
+	u := p.User
+	if key, ok := twoFactorNotices[r.URL.Query().Get("m")]; ok {
+		p.Notice = p.T(key)
+	}
+	if s.accounts.TwoFactorRequired(u) {
+		p.Data["Required"] = true
+	}
+	if u.TwoFactor() {
+		p.Data["On"] = true
+		p.form("current_password", "otp")
+		return p, nil
+	}
+	en, err := s.accounts.BeginTwoFactor(r.Context(), u)
+	if err != nil {
+		return p, err
+	}
+	p.form("otp")
+	p.focusFirst = true
+	p.Data["Secret"] = en.Secret
+	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
+	// text of the user's is in it but their escaped address.
+	p.Data["QR"] = template.HTML(en.QRSVG)
+	return p, nil
+}
+
+// handleTwoFactorConfirm turns two-step sign-in on with a first code and
+// shows the recovery codes, once.
+func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) {
+	f, err := edge.ReadForm(w, r, "otp")
+	if err != nil {
+		p, _ := s.twoFactorPage(r)
+		s.render(w, s.applyError(w, p, err), "two_factor", p)
+		return
+	}
+	codes, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), f.Get("otp"), s.meta(r))
+	if err != nil {
+		p, _ := s.twoFactorPage(r)
+		s.render(w, s.applyError(w, p, err), "two_factor", p)
+		return
+	}
+	p := s.newPage(r, "", "twofactor.codes.title")
+	p.Data["Codes"] = codes
+	s.render(w, http.StatusOK, "two_factor_codes", p)
+}
+
+// handleRecoveryCodesFile returns the codes the page just showed as a text
+// file: the browser sends them back (they are stored hashed only), and they
+// must look like recovery codes.
+func (s *Server) handleRecoveryCodesFile(w http.ResponseWriter, r *http.Request) {
+	f, err := edge.ReadForm(w, r, "codes*")
+	if err != nil || !account.ValidRecoveryCodes(f["codes"]) {
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.form.malformed", Message: "The form is malformed."})
+		return
+	}
+	p := s.newPage(r, "", "twofactor.codes.title")
+	var b strings.Builder
+	b.WriteString(p.T("twofactor.codes.file", s.brand.Name, p.User.Email) + "\r\n\r\n")
+	for _, c := range f["codes"] {
+		b.WriteString(c + "\r\n")
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="recovery-codes.txt"`)
+	w.Write([]byte(b.String()))
+}
+
+// handleTwoFactorDisable turns two-step sign-in off, with the password and
+// a code.
+func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
+	p, _ := s.twoFactorPage(r)
+	f, err := edge.ReadForm(w, r, "current_password", "otp")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "two_factor", p)
+		return
+	}
+	if err := s.accounts.DisableTwoFactor(r.Context(), userFrom(r), f.Get("current_password"), f.Get("otp"), s.meta(r)); err != nil {
+		s.render(w, s.applyError(w, p, err), "two_factor", p)
+		return
+	}
+	http.Redirect(w, r, "/account/two-factor?m=off", http.StatusSeeOther)
+}
+
+// handleAdminResetTwoFactor turns a user's two-step sign-in off for them.
+func (s *Server) handleAdminResetTwoFactor(w http.ResponseWriter, r *http.Request) {
+	p, u, err := s.adminUserPage(r.Context(), r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := edge.ReadForm(w, r); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	if err := s.accounts.AdminResetTwoFactor(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
+		s.render(w, s.applyError(w, p, err), "admin_user", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/users/"+u.ID+"?m=two_factor_reset", http.StatusSeeOther)
+}

@@ -1,0 +1,170 @@
+package web_test
+
+import (
+	"context"
+	"encoding/base32"
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/totp"
+)
+
+var (
+	secretKeyRE = regexp.MustCompile(`id="secret-key">([A-Z2-7 ]+)<`)
+	codeRE      = regexp.MustCompile(`<li><code>([a-z2-9-]{23})</code></li>`)
+)
+
+// enrolOnPage turns two-step sign-in on through the account page, as a
+// user does: read the key off the page, type the app's code. It returns the
+// key and the recovery codes shown.
+func (e *env) enrolOnPage(c *http.Client) ([]byte, []string) {
+	e.t.Helper()
+	page := e.get(c, "/account/two-factor")
+	m := secretKeyRE.FindStringSubmatch(page.body)
+	if page.StatusCode != 200 || m == nil || !strings.Contains(page.body, "<svg") {
+		e.t.Fatalf("enrolment page: %d\n%s", page.StatusCode, page.body)
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(m[1], " ", ""))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}})
+	codes := codeRE.FindAllStringSubmatch(r.body, -1)
+	if r.StatusCode != 200 || len(codes) != 10 {
+		e.t.Fatalf("confirm: %d, %d codes\n%s", r.StatusCode, len(codes), r.body)
+	}
+	var out []string
+	for _, c := range codes {
+		out = append(out, c[1])
+	}
+	return secret, out
+}
+
+// TestTwoFactorPages: enrolment on the account page (QR code and key,
+// confirmed by a code, recovery codes shown once and downloadable), then a
+// sign-in in two steps bound to the browser, with a code or a recovery
+// code; the reset page asks for a code; turning it off needs the password
+// and a code.
+func TestTwoFactorPages(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	c := e.signIn("ada@example.com", "violet tractor on the moon")
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}}); r.StatusCode != http.StatusConflict {
+		t.Fatalf("a code before the key was shown: %d", r.StatusCode)
+	}
+	e.get(c, "/account/two-factor")
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+		t.Fatalf("a wrong first code: %d", r.StatusCode)
+	}
+	secret, codes := e.enrolOnPage(c)
+	form := url.Values{"codes": codes}
+	dl := e.post(c, "/account/two-factor/recovery-codes.txt", form)
+	if dl.StatusCode != 200 || !strings.Contains(dl.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(dl.body, codes[9]) {
+		t.Fatalf("download: %d %q", dl.StatusCode, dl.Header.Get("Content-Disposition"))
+	}
+	if r := e.post(c, "/account/two-factor/recovery-codes.txt", url.Values{"codes": {"<script>"}}); r.StatusCode != http.StatusBadRequest {
+		t.Fatalf("download of something else: %d", r.StatusCode)
+	}
+	e.clock.Advance(2 * totp.Step)
+
+	// The password alone opens no session: the code page comes next, for
+	// this browser only.
+	b := e.client()
+	r := e.post(b, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/login/two-factor" {
+		t.Fatalf("first step: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.get(b, "/account"); r.StatusCode != http.StatusSeeOther {
+		t.Fatal("signed in with the password alone")
+	}
+	if r := e.post(e.client(), "/login/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}}); r.Header.Get("Location") != "/login?m=two_factor_expired" {
+		t.Fatalf("the second step from another browser: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.post(b, "/login/two-factor", url.Values{"otp": {"123456"}}); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a wrong code: %d", r.StatusCode)
+	}
+	if r := e.post(b, "/login/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}}); r.Header.Get("Location") != "/account" {
+		t.Fatalf("second step: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.get(b, "/account"); r.StatusCode != 200 {
+		t.Fatal("not signed in after the code")
+	}
+	// A recovery code works once.
+	b2 := e.client()
+	e.post(b2, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
+	if r := e.post(b2, "/login/two-factor", url.Values{"otp": {codes[0]}}); r.Header.Get("Location") != "/account" {
+		t.Fatalf("recovery code: %d", r.StatusCode)
+	}
+
+	// The reset page asks for a code too.
+	_, token := e.resetLink("ada@example.com")
+	rc := e.client()
+	e.get(rc, "/password/reset?token="+token)
+	page := e.get(rc, "/password/reset")
+	if !strings.Contains(page.body, `name="otp"`) {
+		t.Fatal("the reset page does not ask for a code")
+	}
+	r = e.post(rc, "/password/reset", url.Values{"password": {"taken over with the mailbox"}, "password_confirm": {"taken over with the mailbox"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+		t.Fatalf("reset without the code: %d", r.StatusCode)
+	}
+	e.clock.Advance(totp.Step)
+	r = e.post(rc, "/password/reset", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))},
+		"password": {"a reset with my phone in hand"}, "password_confirm": {"a reset with my phone in hand"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset with the code: %d\n%s", r.StatusCode, r.body)
+	}
+
+	// Off: the password and a code.
+	c = e.client()
+	e.post(c, "/login", url.Values{"email": {"ada@example.com"}, "password": {"a reset with my phone in hand"}})
+	e.clock.Advance(totp.Step)
+	e.post(c, "/login/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}})
+	if r := e.post(c, "/account/two-factor/disable", url.Values{"current_password": {"a reset with my phone in hand"}, "otp": {"000000"}}); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("off with a wrong code: %d", r.StatusCode)
+	}
+	if r := e.post(c, "/account/two-factor/disable", url.Values{"current_password": {"a reset with my phone in hand"}, "otp": {codes[1]}}); r.Header.Get("Location") != "/account/two-factor?m=off" {
+		t.Fatalf("off: %d", r.StatusCode)
+	}
+	if u, _ := e.db.UserByEmail(context.Background(), "ada@example.com"); u.TwoFactor() {
+		t.Fatal("still on")
+	}
+}
+
+// TestTwoFactorAdministrators: the back office shows each user's two-step
+// status and turns it off for a user; AIRLOCK_REQUIRE_TWO_FACTOR sends an
+// administrator to enrolment from every page.
+func TestTwoFactorAdministrators(t *testing.T) {
+	e := newEnv(t, func(o *options) { o.requireTwoFactor = []string{airlock.GroupAdmin} })
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	for _, path := range []string{"/account", "/admin/users", "/admin/audit"} {
+		if r := e.get(c, path); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/two-factor" {
+			t.Fatalf("%s before enrolment: %d %q", path, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	if r := e.get(c, "/account/two-factor"); r.StatusCode != 200 || !strings.Contains(r.body, "must use two-step sign-in") {
+		t.Fatalf("the enrolment page: %d", r.StatusCode)
+	}
+	e.enrolOnPage(c)
+	if r := e.get(c, "/admin/users"); r.StatusCode != 200 {
+		t.Fatalf("after enrolment: %d", r.StatusCode)
+	}
+	u := e.user("ada@example.com", "violet tractor on the moon")
+	ada := e.signIn("ada@example.com", "violet tractor on the moon")
+	e.enrolOnPage(ada)
+	if r := e.get(c, "/admin/users"); !strings.Contains(html.UnescapeString(r.body), "two-step") {
+		t.Fatal("the users list does not show two-step sign-in")
+	}
+	if r := e.post(c, "/admin/users/"+u.ID+"/two-factor/reset", url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset by an administrator: %d", r.StatusCode)
+	}
+	if got, _ := e.db.UserByID(context.Background(), u.ID); got.TwoFactor() {
+		t.Fatal("still on after the administrator's reset")
+	}
+}
