@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/new", s.requireAdmin(s.handleAdminUserCreate))
 	mux.Handle("GET /admin/users/{id}", s.requireAdmin(s.handleAdminUser))
 	mux.Handle("POST /admin/users/{id}", s.requireAdmin(s.handleAdminUserUpdate))
+	mux.Handle("GET /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendResetConfirm))
 	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendReset))
 	mux.Handle("POST /admin/users/{id}/invite", s.requireAdmin(s.handleAdminInvite))
 	mux.Handle("GET /admin/users/import", s.requireAdmin(s.handleAdminImportForm))

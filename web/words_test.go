@@ -160,6 +160,8 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"user", "GET", "/admin/users/" + invited.ID + "?m=invited", nil, admin},
 				{"user temp", "GET", "/admin/users/" + temp.ID, nil, admin},
 				{"user set password", "POST", "/admin/users/" + temp.ID + "/set-password", url.Values{"password": {"temp@example"}, "password_confirm": {"temp@example"}, "temporary": {"on"}}, admin},
+				{"user reset confirm", "GET", "/admin/users/" + temp.ID + "/send-reset", nil, admin},
+				{"user reset confirm, no name", "GET", "/admin/users/" + invited.ID + "/send-reset", nil, admin},
 				{"user not found", "GET", "/admin/users/nope", nil, admin},
 				{"import", "GET", "/admin/users/import", nil, admin},
 				{"audit", "GET", "/admin/audit", nil, admin},

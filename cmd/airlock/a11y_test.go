@@ -233,6 +233,7 @@ func TestAccessibility(t *testing.T) {
 				{"admin-users", admin, nav("/admin/users"), "table.list"},
 				{"admin-user", admin, nav(invited), "#invite"},
 				{"admin-user-password", admin, append(nav(ada), chromedp.Click(chromedp.CSS("summary")), chromedp.WaitVisible(chromedp.CSS("#set-password"))), "#set-password"},
+				{"admin-user-reset-confirm", admin, nav(ada + "/send-reset"), "#confirm-send-reset"},
 				{"admin-user-new", admin, nav("/admin/users/new"), "#email"},
 				{"admin-user-new-error", admin, submit("/admin/users/new", map[string]string{"#email": "ada@example.com"}, "#email"), "#email-error"},
 				{"admin-import", admin, nav("/admin/users/import"), "#file"},
