@@ -207,7 +207,7 @@ func TestAdminSetsTemporaryPassword(t *testing.T) {
 		t.Fatalf("audit: %+v", events[0])
 	}
 	r = e.get(c, "/admin/audit?user=ada@example.com&kind=password_changed")
-	if !strings.Contains(r.body, "1 event<") || !strings.Contains(r.body, "admin@example.com") || strings.Contains(r.body, temp) {
+	if !strings.Contains(r.body, "1 event<") || !strings.Contains(r.body, `<span class="email">admin@example.com</span>`) || strings.Contains(r.body, temp) {
 		t.Fatalf("audit page:\n%s", r.body)
 	}
 }
@@ -226,10 +226,10 @@ func TestAdminSendResetAsksFirst(t *testing.T) {
 		t.Fatalf("the user page sends the email without asking:\n%s", page.body)
 	}
 	for lang, want := range map[string][]string{
-		"en": {"<h1>Send a password reset email?</h1>", "Ada Lovelace will get an email at <span class=\"email\">ada@<wbr>example<wbr>.com</span> with a link to choose a new password, valid for 30 minutes.",
+		"en": {"<h1>Send a password reset email?</h1>", "Ada Lovelace will get an email at <span class=\"email\">ada@example.com</span> with a link to choose a new password, valid for 30 minutes.",
 			"The user&#39;s current password keeps working until the link is used.", `<button type="submit" id="confirm-send-reset">Send the reset email</button>`,
 			`<a class="button secondary" href="/admin/users/` + u.ID + `">Cancel</a>`},
-		"fr": {"Ada Lovelace recevra à l&#39;adresse <span class=\"email\">ada@<wbr>example<wbr>.com</span> un e-mail avec un lien pour choisir un nouveau mot de passe, valable 30 minutes.", "Annuler"},
+		"fr": {"Ada Lovelace recevra à l&#39;adresse <span class=\"email\">ada@example.com</span> un e-mail avec un lien pour choisir un nouveau mot de passe, valable 30 minutes.", "Annuler"},
 	} {
 		r := e.get(e.adminIn(lang), "/admin/users/"+u.ID+"/send-reset")
 		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<form method="post" action="/admin/users/`+u.ID+`/send-reset"`) {
@@ -278,7 +278,7 @@ func TestAdminUserPageTitleDatesAndWords(t *testing.T) {
 	c := e.signIn("admin@example.com", adminPW)
 	r := e.get(c, "/admin/users/"+ada.ID)
 	if !strings.Contains(r.body, "<title>Ada Lovelace · Airlock</title>") || !strings.Contains(r.body, "<h1>Ada Lovelace</h1>") ||
-		!strings.Contains(r.body, `<p class="subtitle"><span class="email">ada@<wbr>example<wbr>.com</span></p>`) {
+		!strings.Contains(r.body, `<p class="subtitle"><span class="email">ada@example.com</span></p>`) {
 		t.Errorf("the user page is not titled with the user's name:\n%s", r.body)
 	}
 	r = e.get(c, "/admin/users/"+nameless.ID)
@@ -415,10 +415,10 @@ func TestAuditFilterByUnknownAddress(t *testing.T) {
 			e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 			c := e.signIn("admin@example.com", adminPW)
 			r := e.get(c, "/admin/audit?user="+url.QueryEscape("nobody@example.com"))
-			if r.StatusCode != http.StatusOK || strings.Contains(r.body, "admin@example.com</td>") {
+			if r.StatusCode != http.StatusOK || strings.Contains(r.body, "<tbody>") || !strings.Contains(r.body, "No user has the address nobody@example.com.") {
 				t.Fatalf("%d\n%s", r.StatusCode, r.body)
 			}
-			if r := e.get(c, "/admin/audit?user="+url.QueryEscape("admin@example.com")); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "sign_in") {
+			if r := e.get(c, "/admin/audit?user="+url.QueryEscape("admin@example.com")); r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<td data-label="Event"><span class="nowrap">Sign-in</span></td>`) {
 				t.Fatalf("known address: %d", r.StatusCode)
 			}
 		})

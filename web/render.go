@@ -81,12 +81,21 @@ func (p *page) When(t time.Time) template.HTML {
 		`</span> <span class="nowrap">` + t.Format("15:04:05") + ` UTC</span></time>`)
 }
 
+// shortEmail is the length of an address that any line or column can hold
+// whole: it never breaks.
+const shortEmail = 24
+
 // Email shows an address that stays on one line when a line can hold it,
 // and else breaks after its @ and before its dots, never in the middle of
-// a word (class email: an inline block as wide as the line at most).
+// a word (class email: an inline block as wide as the line at most). A
+// short address never breaks.
 func (p *page) Email(s string) template.HTML {
 	var b strings.Builder
 	b.WriteString(`<span class="email">`)
+	if len(s) <= shortEmail {
+		b.WriteString(template.HTMLEscapeString(s) + "</span>")
+		return template.HTML(b.String())
+	}
 	for i, r := range s {
 		if r == '.' && i > 0 {
 			b.WriteString("<wbr>")
@@ -98,6 +107,26 @@ func (p *page) Email(s string) template.HTML {
 	}
 	b.WriteString("</span>")
 	return template.HTML(b.String())
+}
+
+// Unbroken shows text whose hyphenated words ("Sign-in", "e-mail") are
+// never broken at their hyphen: lines break between words only.
+func (p *page) Unbroken(s string) template.HTML {
+	words := strings.Split(s, " ")
+	for i, w := range words {
+		w = template.HTMLEscapeString(w)
+		if strings.Contains(w, "-") {
+			w = `<span class="nowrap">` + w + `</span>`
+		}
+		words[i] = w
+	}
+	return template.HTML(strings.Join(words, " "))
+}
+
+// IP shows a client address that may break after the colons of an IPv6
+// address when it does not fit, and nowhere else.
+func (p *page) IP(s string) template.HTML {
+	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(s), ":", ":<wbr>"))
 }
 
 // htmlMark stands for a markup argument of TH while the message is

@@ -14,6 +14,7 @@ import (
 	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/web"
 )
 
 // keyPattern matches text that looks like a message key: a namespace of
@@ -64,6 +65,18 @@ func TestEnumeratedKeysExist(t *testing.T) {
 	}
 	for _, l := range i18n.Languages {
 		keys = append(keys, "lang."+l)
+	}
+	for _, k := range web.AuditKinds {
+		keys = append(keys, "admin.audit.event."+k)
+	}
+	for _, o := range web.AuditOutcomes {
+		keys = append(keys, "admin.audit.result."+o)
+	}
+	for _, f := range web.AuditFields {
+		keys = append(keys, "admin.audit.field."+f)
+	}
+	for _, r := range web.AuditRevokeReasons {
+		keys = append(keys, "admin.audit.reason."+r)
 	}
 	for _, k := range keys {
 		for _, lang := range i18n.Languages {
@@ -166,6 +179,10 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"import", "GET", "/admin/users/import", nil, admin},
 				{"audit", "GET", "/admin/audit", nil, admin},
 				{"audit one", "GET", "/admin/audit?kind=user_updated", nil, admin},
+				{"audit filtered", "GET", "/admin/audit?kind=sign_in&user=ada%40example.com&from=2026-01-01&to=2026-12-31", nil, admin},
+				{"audit no such user", "GET", "/admin/audit?user=nobody%40example.com", nil, admin},
+				{"audit bad date", "GET", "/admin/audit?from=2026-02-30", nil, admin},
+				{"audit reversed dates", "GET", "/admin/audit?from=2026-02-03&to=2026-02-01", nil, admin},
 				{"dev mailbox", "GET", "/dev/mail", nil, anon()},
 			}
 			for _, st := range states {

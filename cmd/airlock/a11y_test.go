@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +118,28 @@ type a11yState struct {
 	waitOn string
 }
 
+// brokenWords lists the words of the elements sel selects that the
+// browser laid out on more than one line.
+func brokenWords(sel string) chromedp.Action[[]string] {
+	return chromedp.Evaluate[[]string](`(() => {
+		const broken = [];
+		for (const root of document.querySelectorAll(` + strconv.Quote(sel) + `)) {
+			const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+			for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+				if (!n.parentElement.checkVisibility()) continue; // a closed <details>
+				for (const m of n.data.matchAll(/\S+/g)) {
+					const r = document.createRange();
+					r.setStart(n, m.index);
+					r.setEnd(n, m.index + m[0].length);
+					const lines = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+					if (lines.size > 1) broken.push(m[0]);
+				}
+			}
+		}
+		return broken;
+	})()`)
+}
+
 // TestAccessibility scans every page state with axe-core, in English and
 // in French (one program each), on a desktop and a phone screen and in
 // dark mode, and fails on any violation; each state's screenshot lands in
@@ -139,6 +162,11 @@ func TestAccessibility(t *testing.T) {
 	value(t, browser, chromedp.Evaluate[bool](`document.documentElement.lang = "en"; document.title = "x"; document.body.innerHTML = '<main><h1>x</h1><img src="data:,"></main>'; true`))
 	if r := value(t, browser, scan(axe)); len(r.Violations) == 0 || r.Violations[0].ID != "image-alt" {
 		t.Fatalf("axe-core did not find a missing alt text: %+v", r)
+	}
+	// The check of broken words finds what it should: a word cut in two.
+	value(t, browser, chromedp.Evaluate[bool](`document.body.innerHTML = '<main><p style="width: 120px; overflow-wrap: anywhere">a Événement reset_email_sent_to_someone</p></main>'; true`))
+	if broken := value(t, browser, brokenWords("main")); strings.Join(broken, " ") != "reset_email_sent_to_someone" {
+		t.Fatalf("broken words: %q", broken)
 	}
 	dir := t.TempDir()
 	logo := filepath.Join(dir, "logo.svg")
@@ -215,6 +243,7 @@ func TestAccessibility(t *testing.T) {
 				}
 				return append(steps, andLoad(chromedp.Submit(chromedp.CSS(submit))))
 			}
+			yesterday, tomorrow := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
 			states := []a11yState{
 				{"login", anon, nav("/login"), "#email"},
 				{"login-error", anon, submit("/login", map[string]string{"#email": "ada@example.com", "#password": "not the password"}, "#password"), ".error"},
@@ -239,8 +268,14 @@ func TestAccessibility(t *testing.T) {
 				{"admin-import", admin, nav("/admin/users/import"), "#file"},
 				{"admin-import-refused", admin, append(nav("/admin/users/import"), chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csv}), andLoad(chromedp.Click(chromedp.CSS("#import")))), "#import-problems"},
 				{"admin-audit", admin, nav("/admin/audit"), "table.list"},
+				{"admin-audit-filtered", admin, nav("/admin/audit?user=ada%40example.com&kind=sign_in&from=" + yesterday + "&to=" + tomorrow), "table.list"},
+				{"admin-audit-user-agent", admin, append(nav("/admin/audit?user=ada%40example.com"), chromedp.Click(chromedp.CSS("details.ua summary")), chromedp.WaitVisible(chromedp.CSS("details.ua code"))), "details.ua code"},
+				{"admin-audit-bad-date", admin, nav("/admin/audit?kind=sign_in&from=" + tomorrow + "&to=" + yesterday), "#to-error"},
 				{"dev-mailbox", anon, nav("/dev/mail"), "article.mail"},
 			}
+			// Where no word may be broken across two lines (an address may
+			// break at its <wbr>s: each piece is a word of its own).
+			whole := map[string]string{"admin-audit": "main", "admin-audit-filtered": "main", "admin-audit-user-agent": "main", "admin-audit-bad-date": "main"}
 			for _, vp := range viewports {
 				for _, ctx := range []context.Context{anon, resetter, user, forced, admin} {
 					run1(t, ctx, look(vp, lang, userAgent))
@@ -263,6 +298,11 @@ func TestAccessibility(t *testing.T) {
 					}
 					for _, v := range found.Violations {
 						t.Errorf("%s %s: %s (%s): %s\n\t%s", vp.name, st.name, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
+					}
+					if sel := whole[st.name]; sel != "" {
+						if broken := value(t, st.tab, brokenWords(sel)); len(broken) > 0 {
+							t.Errorf("%s %s: words broken across lines: %q", vp.name, st.name, broken)
+						}
 					}
 				}
 			}
