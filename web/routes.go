@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))
 	mux.Handle("POST /admin/users/{id}/emails/{email}/retry", s.requireAdmin(s.handleAdminRetryEmail))
 	mux.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit))
+	mux.Handle("GET /admin/audit.csv", s.requireAdmin(s.handleAdminAuditCSV))
 
 	if s.devMailbox != nil {
 		// Dev convenience only: absent whenever SMTP is configured.
