@@ -19,6 +19,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /password/reset", s.handleResetSubmit)
 
 	mux.Handle("GET /account", s.requireUser(s.handleAccount))
+	mux.Handle("POST /account/profile", s.requireUser(s.handleAccountProfile))
+	mux.Handle("POST /account/sessions/sign-out-others", s.requireUser(s.handleSignOutOthers))
 	mux.Handle("GET /account/password", s.requireUser(s.handlePasswordForm))
 	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
 

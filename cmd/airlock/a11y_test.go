@@ -44,6 +44,9 @@ func a11yBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
+// iPhoneSafari is the user agent of a phone a user is also signed in on.
+const iPhoneSafari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+
 // viewport is a screen the pages are scanned on.
 type viewport struct {
 	name          string
@@ -211,6 +214,8 @@ func TestAccessibility(t *testing.T) {
 			anon, resetter, user, forced, admin := tab(), tab(), tab(), tab(), tab()
 			run1(t, user, chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			run1(t, forced, chromedp.Navigate(p.url("/login")), signIn("temp@example.com", "handed over the phone"), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+			// Ada is signed in on her phone too: the account page lists two sessions.
+			run1(t, tab(), look(viewports[1], lang, iPhoneSafari), chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			run1(t, admin, chromedp.Navigate(p.url("/login")), signIn("boss@example.com", "keeper of the user list"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			// A reset link for Ada, read off the dev mailbox, opened in its own tab.
 			run1(t, anon,
@@ -254,7 +259,12 @@ func TestAccessibility(t *testing.T) {
 				{"reset-error", resetter, submit("/password/reset", map[string]string{"#password": "ada", "#password_confirm": "ada"}, "#password"), "#password-error"},
 				{"reset-invalid", anon, nav("/password/reset?invalid=expired"), ".error"},
 				{"not-found", anon, nav("/no/such/page"), ".error"},
-				{"account", user, nav("/account"), "dl.facts"},
+				{"account", user, nav("/account"), "ul.sessions li + li"},
+				{"account-saved", user, nav("/account?m=profile_saved"), ".notice"},
+				{"account-profile-error", user, append(nav("/account"), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := chromedp.Evaluate[bool](`(document.querySelector("#first_name").value = "Ada\u202eX", true)`)(ctx, tg)
+					return err
+				}), andLoad(chromedp.Submit(chromedp.CSS("#first_name")))), "#first_name-error"},
 				{"change-password", user, nav("/account/password"), "#current_password"},
 				{"change-password-error", user, submit("/account/password", map[string]string{"#current_password": "wrong", "#password": "a long new phrase", "#password_confirm": "a long new phrase"}, "#password"), "#current_password-error"},
 				{"forbidden", user, nav("/admin/users"), ".error"},
