@@ -3,16 +3,117 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
+	"time"
 
 	"github.com/airlockhq/airlock/edge"
+	"github.com/airlockhq/airlock/i18n"
 )
 
-func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+// sessionRow is one of the user's signed-in browsers on the account page.
+type sessionRow struct {
+	Client   client
+	IP       string
+	LastSeen time.Time
+	// Current is the browser looking at the page.
+	Current bool
+}
+
+// accountPage is the user's own page: what the account is, where it is
+// signed in, and the form of its name and language, filled in from the
+// account.
+func (s *Server) accountPage(r *http.Request) (*page, error) {
 	p := s.newPage(r, "", "account.title")
-	if key, ok := notices[r.URL.Query().Get("m")]; ok {
-		p.Notice = p.T(key)
+	u := p.User
+	p.form("first_name", "last_name", "language")
+	p.Values["first_name"], p.Values["last_name"], p.Values["language"] = u.FirstName, u.LastName, u.Language
+	sessions, err := s.accounts.MySessions(r.Context(), u, s.cookie(r, sessionCookie))
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]sessionRow, len(sessions))
+	for i, si := range sessions {
+		rows[i] = sessionRow{Client: parseUserAgent(si.Session.UserAgent), IP: si.Session.IP, LastSeen: si.Session.LastSeenAt, Current: si.Current}
+	}
+	// This browser first, then the others, most recently used first.
+	slices.SortStableFunc(rows, func(a, b sessionRow) int {
+		switch {
+		case a.Current == b.Current:
+			return 0
+		case a.Current:
+			return -1
+		}
+		return 1
+	})
+	p.Data["Sessions"] = rows
+	p.Data["Languages"] = i18n.Languages
+	return p, nil
+}
+
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	p, err := s.accountPage(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	switch m := q.Get("m"); m {
+	case "profile_saved":
+		p.Notice = p.T("account.notice.profile_saved")
+	case "signed_out_others":
+		if n, err := strconv.Atoi(q.Get("n")); err == nil && n >= 0 {
+			p.Notice = p.T("account.notice.signed_out_others", n)
+		}
+	default:
+		if key, ok := notices[m]; ok {
+			p.Notice = p.T(key)
+		}
 	}
 	s.render(w, http.StatusOK, "account", p)
+}
+
+// handleAccountProfile changes the user's own name and language. The
+// email address is not theirs to change here: it is how administrators
+// and the reset emails reach them, so it stays with administrators.
+func (s *Server) handleAccountProfile(w http.ResponseWriter, r *http.Request) {
+	p, err := s.accountPage(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := edge.ReadForm(w, r, "first_name", "last_name", "language")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "account", p)
+		return
+	}
+	p.Values["first_name"], p.Values["last_name"], p.Values["language"] = f.Get("first_name"), f.Get("last_name"), f.Get("language")
+	if _, err := s.accounts.UpdateMyProfile(r.Context(), p.User, f.Get("first_name"), f.Get("last_name"), f.Get("language"), s.meta(r)); err != nil {
+		s.render(w, s.applyError(w, p, err), "account", p)
+		return
+	}
+	// The next page speaks the language just chosen.
+	http.Redirect(w, r, "/account?m=profile_saved", http.StatusSeeOther)
+}
+
+// handleSignOutOthers ends every other session of the user and the mobile
+// apps' sign-ins; this browser stays signed in.
+func (s *Server) handleSignOutOthers(w http.ResponseWriter, r *http.Request) {
+	p, err := s.accountPage(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if _, err := edge.ReadForm(w, r); err != nil {
+		s.render(w, s.applyError(w, p, err), "account", p)
+		return
+	}
+	n, err := s.accounts.SignOutOthers(r.Context(), p.User, s.cookie(r, sessionCookie), s.meta(r))
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "account", p)
+		return
+	}
+	http.Redirect(w, r, "/account?m=signed_out_others&n="+strconv.Itoa(n), http.StatusSeeOther)
 }
 
 // passwordPage is the change of one's own password; next is the page to

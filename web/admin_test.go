@@ -26,6 +26,18 @@ func (e *env) signIn(email, pw string) *http.Client {
 	return c
 }
 
+// adminIn signs in a new administrator whose language is lang (the pages
+// of a signed-in user speak the user's language) and returns the browser.
+func (e *env) adminIn(lang string) *http.Client {
+	e.t.Helper()
+	email := "admin-" + lang + "@example.com"
+	if _, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: email, FirstName: "Admin", Language: lang,
+		Password: adminPW, Groups: []string{airlock.GroupAdmin}}, account.Meta{IP: "cli"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return e.signIn(email, adminPW)
+}
+
 // TestAdminRoutesNeedAdmin: every back-office route refuses a signed-in
 // non-administrator with 403 and sends anonymous visitors to sign in.
 func TestAdminRoutesNeedAdmin(t *testing.T) {
@@ -43,6 +55,8 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 		{"POST", "/admin/users/" + admin.ID + "/send-reset"},
 		{"POST", "/admin/users/" + admin.ID + "/set-password"},
 		{"GET", "/admin/audit"},
+		{"GET", "/admin/audit.csv"},
+		{"GET", "/admin/users/" + admin.ID + "/send-reset"},
 	}
 	form := url.Values{"email": {"x@example.com"}, "password": {"stolen by a worker!"}, "password_confirm": {"stolen by a worker!"}}.Encode()
 	for _, rt := range routes {
@@ -195,24 +209,125 @@ func TestAdminSetsTemporaryPassword(t *testing.T) {
 		t.Fatalf("audit: %+v", events[0])
 	}
 	r = e.get(c, "/admin/audit?user=ada@example.com&kind=password_changed")
-	if !strings.Contains(r.body, "1 event<") || !strings.Contains(r.body, "admin@example.com") || strings.Contains(r.body, temp) {
+	if !strings.Contains(r.body, "1 event<") || !strings.Contains(r.body, `<span class="email">admin@example.com</span>`) || strings.Contains(r.body, temp) {
 		t.Fatalf("audit page:\n%s", r.body)
 	}
 }
 
-func TestAdminSendResetPage(t *testing.T) {
+// TestAdminSendResetAsksFirst: "Send a reset email" on the user page is a
+// link to a page that says to whom, where and for how long, and only that
+// page's form sends the email; the steps work without JavaScript.
+func TestAdminSendResetAsksFirst(t *testing.T) {
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
-	u := e.user("ada@example.com", "")
+	u := e.user("ada@example.com", "violet tractor on the moon")
 	c := e.signIn("admin@example.com", adminPW)
+	page := e.get(c, "/admin/users/"+u.ID)
+	if !strings.Contains(page.body, `<a class="button" href="/admin/users/`+u.ID+`/send-reset" id="send-reset">Send a reset email…</a>`) ||
+		strings.Contains(page.body, `action="/admin/users/`+u.ID+`/send-reset"`) {
+		t.Fatalf("the user page sends the email without asking:\n%s", page.body)
+	}
+	for lang, want := range map[string][]string{
+		"en": {"<h1>Send a password reset email?</h1>", "Ada Lovelace will get an email at <span class=\"email\">ada@example.com</span> with a link to choose a new password, valid for 30 minutes.",
+			"The user&#39;s current password keeps working until the link is used.", `<button type="submit" id="confirm-send-reset">Send the reset email</button>`,
+			`<a class="button secondary" href="/admin/users/` + u.ID + `">Cancel</a>`},
+		"fr": {"Ada Lovelace recevra à l&#39;adresse <span class=\"email\">ada@example.com</span> un e-mail avec un lien pour choisir un nouveau mot de passe, valable 30 minutes.", "Annuler"},
+	} {
+		r := e.get(e.adminIn(lang), "/admin/users/"+u.ID+"/send-reset")
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<form method="post" action="/admin/users/`+u.ID+`/send-reset"`) {
+			t.Fatalf("%s: confirmation page: %d\n%s", lang, r.StatusCode, r.body)
+		}
+		for _, w := range want {
+			if !strings.Contains(r.body, w) {
+				t.Errorf("%s: the confirmation page does not say %q", lang, w)
+			}
+		}
+	}
+	// Looking at the confirmation sends nothing.
+	e.drain()
+	if n := len(e.smtp.Messages()); n != 0 {
+		t.Fatalf("%d emails sent before confirming", n)
+	}
+	if events, _, _ := e.db.ListAudit(context.Background(), airlock.AuditFilter{Kind: airlock.AuditResetEmailSent}); len(events) != 0 {
+		t.Fatal("a reset email recorded before confirming")
+	}
 	r := e.post(c, "/admin/users/"+u.ID+"/send-reset", nil)
-	if !strings.HasSuffix(r.Header.Get("Location"), "?m=reset_sent") {
+	if r.StatusCode != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "?m=reset_sent") {
 		t.Fatalf("send reset: %d", r.StatusCode)
 	}
 	e.drain()
 	m := e.smtp.Wait(t, 1)[0]
 	if !linkRE.MatchString(m.Parts()["text/plain"]) || m.To[0] != "ada@example.com" {
 		t.Fatal("no reset email")
+	}
+	if r := e.get(c, "/admin/users/nope/send-reset"); r.StatusCode != http.StatusNotFound {
+		t.Errorf("confirmation for nobody: %d", r.StatusCode)
+	}
+}
+
+// TestAdminUserPageTitleDatesAndWords: the user page is titled with the
+// user's name (or address), its dates never wrap inside, and it speaks of
+// "the user's" password, never "your", in English and French.
+func TestAdminUserPageTitleDatesAndWords(t *testing.T) {
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	ada := e.user("ada@example.com", "violet tractor on the moon")
+	nameless, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: "a.long.address@field.example.com", Invite: true}, account.Meta{IP: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	c := e.signIn("admin@example.com", adminPW)
+	r := e.get(c, "/admin/users/"+ada.ID)
+	if !strings.Contains(r.body, "<title>Ada Lovelace · Airlock</title>") || !strings.Contains(r.body, "<h1>Ada Lovelace</h1>") ||
+		!strings.Contains(r.body, `<p class="subtitle"><span class="email">ada@example.com</span></p>`) {
+		t.Errorf("the user page is not titled with the user's name:\n%s", r.body)
+	}
+	r = e.get(c, "/admin/users/"+nameless.ID)
+	if !strings.Contains(r.body, "<title>a.long.address@field.example.com · Airlock</title>") ||
+		!strings.Contains(r.body, `<h1><span class="email">a<wbr>.long<wbr>.address@<wbr>field<wbr>.example<wbr>.com</span></h1>`) {
+		t.Errorf("a user without a name is not titled with the address:\n%s", r.body)
+	}
+	// Every date on the page (password, invitation, emails, creation) is
+	// held on one line.
+	date := regexp.MustCompile(`(.{0,40})\d{4}-\d{2}-\d{2}`)
+	for _, id := range []string{ada.ID, nameless.ID} {
+		body := e.get(c, "/admin/users/"+id).body
+		found := date.FindAllStringSubmatch(body, -1)
+		if len(found) < 2 {
+			t.Fatalf("%d dates on the user page", len(found))
+		}
+		for _, m := range found {
+			if !strings.HasSuffix(m[1], `<span class="nowrap">`) && !strings.HasSuffix(m[1], `datetime="`) {
+				t.Errorf("a date that may wrap: %q", m[0])
+			}
+		}
+	}
+	// "The user's" password: nothing in the page's content about another
+	// user says "your", not even the reasons a password is refused.
+	main := func(body string) string {
+		i, j := strings.Index(body, "<main"), strings.Index(body, "</main>")
+		return body[i:j]
+	}
+	for lang, your := range map[string]*regexp.Regexp{"en": regexp.MustCompile(`(?i)\byours?\b`), "fr": regexp.MustCompile(`(?i)\b(?:votre|vos)\b`)} {
+		c := e.adminIn(lang)
+		for _, r := range []response{
+			e.get(c, "/admin/users/"+ada.ID),
+			e.get(c, "/admin/users/"+ada.ID+"/send-reset"),
+			e.post(c, "/admin/users/"+ada.ID+"/set-password", url.Values{"password": {"ada@example.com lovelace"}, "password_confirm": {"ada@example.com lovelace"}}),
+			e.post(c, "/admin/users/"+ada.ID+"/set-password", url.Values{"password": {"lovelace, in a long phrase"}, "password_confirm": {"lovelace, in a long phrase"}}),
+		} {
+			if r.StatusCode != http.StatusOK && r.StatusCode != http.StatusUnprocessableEntity {
+				t.Fatalf("%s: %d", lang, r.StatusCode)
+			}
+			if m := your.FindString(main(r.body)); m != "" {
+				t.Errorf("%s: the page about another user says %q:\n%s", lang, m, main(r.body))
+			}
+		}
+	}
+	r = e.post(c, "/admin/users/"+ada.ID+"/set-password", url.Values{"password": {"ada@example.com lovelace"}, "password_confirm": {"ada@example.com lovelace"}})
+	if !strings.Contains(r.body, "it must not contain the user&#39;s email address") {
+		t.Errorf("the reasons do not speak of the user's address:\n%s", r.body)
 	}
 }
 
@@ -302,10 +417,10 @@ func TestAuditFilterByUnknownAddress(t *testing.T) {
 			e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 			c := e.signIn("admin@example.com", adminPW)
 			r := e.get(c, "/admin/audit?user="+url.QueryEscape("nobody@example.com"))
-			if r.StatusCode != http.StatusOK || strings.Contains(r.body, "admin@example.com</td>") {
+			if r.StatusCode != http.StatusOK || strings.Contains(r.body, "<tbody>") || !strings.Contains(r.body, "No user has the address nobody@example.com.") {
 				t.Fatalf("%d\n%s", r.StatusCode, r.body)
 			}
-			if r := e.get(c, "/admin/audit?user="+url.QueryEscape("admin@example.com")); r.StatusCode != http.StatusOK || !strings.Contains(r.body, "sign_in") {
+			if r := e.get(c, "/admin/audit?user="+url.QueryEscape("admin@example.com")); r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<td data-label="Event"><span class="nowrap">Sign-in</span></td>`) {
 				t.Fatalf("known address: %d", r.StatusCode)
 			}
 		})

@@ -11,6 +11,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
+	"github.com/airlockhq/airlock/mail"
 )
 
 const usersPerPage = 25
@@ -185,6 +186,12 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 		return nil, nil, err
 	}
 	p := s.newPage(r, "", "admin.user.title")
+	// The page is titled with whom it is about; a user without a name by
+	// their address, which may break only at its @ and dots.
+	p.Title = u.Name()
+	if u.FirstName == "" && u.LastName == "" {
+		p.Heading = p.Email(u.Email)
+	}
 	p.forOther = true
 	p.Data["Subject"] = u
 	p.Data["Self"] = p.User != nil && p.User.ID == u.ID
@@ -329,6 +336,21 @@ func (s *Server) handleAdminInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=invited", http.StatusSeeOther)
+}
+
+// handleAdminSendResetConfirm asks before a reset email is sent: the user
+// page links here, and only this page's form sends it, so a stray click
+// on the user page emails nobody. It works without JavaScript.
+func (s *Server) handleAdminSendResetConfirm(w http.ResponseWriter, r *http.Request) {
+	u, err := s.accounts.AdminGetUser(r.Context(), userFrom(r), r.PathValue("id"))
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p := s.newPage(r, "", "admin.reset.title")
+	p.Data["Subject"] = u
+	p.Data["ValidFor"] = mail.Duration(s.accounts.Config().ResetTokenTTL, p.Lang)
+	s.render(w, http.StatusOK, "admin_send_reset", p)
 }
 
 func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {

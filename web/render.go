@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"slices"
@@ -21,6 +22,9 @@ import (
 type page struct {
 	Lang  string
 	Title string
+	// Heading, when set, is the page's heading as markup (an address that
+	// may break only at its @ and dots); else the heading is Title.
+	Heading template.HTML
 	// Brand is the product's name (AIRLOCK_BRAND_NAME); HasLogo says
 	// whether the operator gave a logo (AIRLOCK_BRAND_LOGO).
 	Brand   string
@@ -64,6 +68,99 @@ func (p *page) Time(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}
+
+// When shows t in a <time> element whose date and whose time each stay on
+// one line: a date never wraps as "2026-11-|30".
+func (p *page) When(t time.Time) template.HTML {
+	if t.IsZero() {
+		return "—"
+	}
+	t = t.UTC()
+	return template.HTML(`<time datetime="` + t.Format(time.RFC3339) + `"><span class="nowrap">` + t.Format("2006-01-02") +
+		`</span> <span class="nowrap">` + t.Format("15:04:05") + ` UTC</span></time>`)
+}
+
+// shortEmail is the length of an address that any line or column can hold
+// whole: it never breaks.
+const shortEmail = 24
+
+// Email shows an address that stays on one line when a line can hold it,
+// and else breaks after its @ and before its dots, never in the middle of
+// a word (class email: an inline block as wide as the line at most). A
+// short address never breaks.
+func (p *page) Email(s string) template.HTML {
+	var b strings.Builder
+	b.WriteString(`<span class="email">`)
+	if len(s) <= shortEmail {
+		b.WriteString(template.HTMLEscapeString(s) + "</span>")
+		return template.HTML(b.String())
+	}
+	for i, r := range s {
+		if r == '.' && i > 0 {
+			b.WriteString("<wbr>")
+		}
+		b.WriteString(template.HTMLEscapeString(string(r)))
+		if r == '@' {
+			b.WriteString("<wbr>")
+		}
+	}
+	b.WriteString("</span>")
+	return template.HTML(b.String())
+}
+
+// Unbroken shows text whose hyphenated words ("Sign-in", "e-mail") are
+// never broken at their hyphen: lines break between words only.
+func (p *page) Unbroken(s string) template.HTML {
+	words := strings.Split(s, " ")
+	for i, w := range words {
+		w = template.HTMLEscapeString(w)
+		if strings.Contains(w, "-") {
+			w = `<span class="nowrap">` + w + `</span>`
+		}
+		words[i] = w
+	}
+	return template.HTML(strings.Join(words, " "))
+}
+
+// IP shows a client address that may break after the colons of an IPv6
+// address when it does not fit, and nowhere else.
+func (p *page) IP(s string) template.HTML {
+	return template.HTML(strings.ReplaceAll(template.HTMLEscapeString(s), ":", ":<wbr>"))
+}
+
+// htmlMark stands for a markup argument of TH while the message is
+// formatted and escaped; no text argument can hold it (its runes are
+// removed from them).
+const htmlMark, htmlMarkEnd = '\ue000', '\ue001'
+
+// TH is T for a message whose arguments include markup made by the page
+// (When, Email): the message and its text arguments are escaped, the
+// template.HTML arguments kept as they are.
+func (p *page) TH(key string, args ...any) template.HTML {
+	var markup []template.HTML
+	a := make([]any, len(args))
+	for i, arg := range args {
+		switch v := arg.(type) {
+		case template.HTML:
+			a[i] = fmt.Sprintf("%c%d%c", htmlMark, len(markup), htmlMarkEnd)
+			markup = append(markup, v)
+		case string:
+			a[i] = strings.Map(func(r rune) rune {
+				if r == htmlMark || r == htmlMarkEnd {
+					return -1
+				}
+				return r
+			}, v)
+		default:
+			a[i] = arg
+		}
+	}
+	out := template.HTMLEscapeString(p.T(key, a...))
+	for i, m := range markup {
+		out = strings.Replace(out, fmt.Sprintf("%c%d%c", htmlMark, i, htmlMarkEnd), string(m), 1)
+	}
+	return template.HTML(out)
 }
 
 // IsAdmin reports whether the signed-in user administers users.

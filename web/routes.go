@@ -21,6 +21,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /password/reset", s.handleResetSubmit)
 
 	mux.Handle("GET /account", s.requireUser(s.handleAccount))
+	mux.Handle("POST /account/profile", s.requireUser(s.handleAccountProfile))
+	mux.Handle("POST /account/sessions/sign-out-others", s.requireUser(s.handleSignOutOthers))
 	mux.Handle("GET /account/password", s.requireUser(s.handlePasswordForm))
 	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
 	mux.Handle("GET /account/two-factor", s.requireUser(s.handleTwoFactor))
@@ -33,6 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/new", s.requireAdmin(s.handleAdminUserCreate))
 	mux.Handle("GET /admin/users/{id}", s.requireAdmin(s.handleAdminUser))
 	mux.Handle("POST /admin/users/{id}", s.requireAdmin(s.handleAdminUserUpdate))
+	mux.Handle("GET /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendResetConfirm))
 	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendReset))
 	mux.Handle("POST /admin/users/{id}/invite", s.requireAdmin(s.handleAdminInvite))
 	mux.Handle("POST /admin/users/{id}/two-factor/reset", s.requireAdmin(s.handleAdminResetTwoFactor))
@@ -41,6 +44,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))
 	mux.Handle("POST /admin/users/{id}/emails/{email}/retry", s.requireAdmin(s.handleAdminRetryEmail))
 	mux.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit))
+	mux.Handle("GET /admin/audit.csv", s.requireAdmin(s.handleAdminAuditCSV))
 
 	if s.devMailbox != nil {
 		// Dev convenience only: absent whenever SMTP is configured.

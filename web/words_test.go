@@ -14,6 +14,7 @@ import (
 	"github.com/airlockhq/airlock/i18n"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/web"
 )
 
 // keyPattern matches text that looks like a message key: a namespace of
@@ -64,6 +65,18 @@ func TestEnumeratedKeysExist(t *testing.T) {
 	}
 	for _, l := range i18n.Languages {
 		keys = append(keys, "lang."+l)
+	}
+	for _, k := range web.AuditKinds {
+		keys = append(keys, "admin.audit.event."+k)
+	}
+	for _, o := range web.AuditOutcomes {
+		keys = append(keys, "admin.audit.result."+o)
+	}
+	for _, f := range web.AuditFields {
+		keys = append(keys, "admin.audit.field."+f)
+	}
+	for _, r := range web.AuditRevokeReasons {
+		keys = append(keys, "admin.audit.reason."+r)
 	}
 	for _, k := range keys {
 		for _, lang := range i18n.Languages {
@@ -143,6 +156,10 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"reset expired", "GET", "/password/reset?invalid=expired", nil, anon()},
 				{"not found", "GET", "/no/such/page", nil, anon()},
 				{"account", "GET", "/account?m=password_changed", nil, user},
+				{"account saved", "GET", "/account?m=profile_saved", nil, user},
+				{"account signed out others", "GET", "/account?m=signed_out_others&n=2", nil, user},
+				{"account profile error", "POST", "/account/profile", url.Values{"first_name": {"x\u202ey"}, "last_name": {""}, "language": {lang}}, user},
+				{"account profile bad language", "POST", "/account/profile", url.Values{"first_name": {"Ada"}, "last_name": {""}, "language": {"de"}}, user},
 				{"change", "GET", "/account/password", nil, user},
 				{"change wrong", "POST", "/account/password", url.Values{"current_password": {"no"}, "password": {"a long new phrase"}, "password_confirm": {"a long new phrase"}}, user},
 				{"change policy", "POST", "/account/password", url.Values{"current_password": {"violet tractor on the moon"}, "password": {"ada lovelace"}, "password_confirm": {"ada lovelace"}}, user},
@@ -160,10 +177,16 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"user", "GET", "/admin/users/" + invited.ID + "?m=invited", nil, admin},
 				{"user temp", "GET", "/admin/users/" + temp.ID, nil, admin},
 				{"user set password", "POST", "/admin/users/" + temp.ID + "/set-password", url.Values{"password": {"temp@example"}, "password_confirm": {"temp@example"}, "temporary": {"on"}}, admin},
+				{"user reset confirm", "GET", "/admin/users/" + temp.ID + "/send-reset", nil, admin},
+				{"user reset confirm, no name", "GET", "/admin/users/" + invited.ID + "/send-reset", nil, admin},
 				{"user not found", "GET", "/admin/users/nope", nil, admin},
 				{"import", "GET", "/admin/users/import", nil, admin},
 				{"audit", "GET", "/admin/audit", nil, admin},
 				{"audit one", "GET", "/admin/audit?kind=user_updated", nil, admin},
+				{"audit filtered", "GET", "/admin/audit?kind=sign_in&user=ada%40example.com&from=2026-01-01&to=2026-12-31", nil, admin},
+				{"audit no such user", "GET", "/admin/audit?user=nobody%40example.com", nil, admin},
+				{"audit bad date", "GET", "/admin/audit?from=2026-02-30", nil, admin},
+				{"audit reversed dates", "GET", "/admin/audit?from=2026-02-03&to=2026-02-01", nil, admin},
 				{"dev mailbox", "GET", "/dev/mail", nil, anon()},
 			}
 			for _, st := range states {

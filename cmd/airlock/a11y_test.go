@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/base32"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,8 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+
+	"github.com/airlockhq/airlock/totp"
 )
 
 // axeEnv names axe-core's browser script (axe.min.js of the npm package
@@ -42,6 +46,9 @@ func a11yBrowser(t *testing.T) context.Context {
 	}
 	return ctx
 }
+
+// iPhoneSafari is the user agent of a phone a user is also signed in on.
+const iPhoneSafari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
 
 // viewport is a screen the pages are scanned on.
 type viewport struct {
@@ -117,6 +124,28 @@ type a11yState struct {
 	waitOn string
 }
 
+// brokenWords lists the words of the elements sel selects that the
+// browser laid out on more than one line.
+func brokenWords(sel string) chromedp.Action[[]string] {
+	return chromedp.Evaluate[[]string](`(() => {
+		const broken = [];
+		for (const root of document.querySelectorAll(` + strconv.Quote(sel) + `)) {
+			const walk = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+			for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+				if (!n.parentElement.checkVisibility()) continue; // a closed <details>
+				for (const m of n.data.matchAll(/\S+/g)) {
+					const r = document.createRange();
+					r.setStart(n, m.index);
+					r.setEnd(n, m.index + m[0].length);
+					const lines = new Set([...r.getClientRects()].filter(x => x.width > 0).map(x => Math.round(x.top)));
+					if (lines.size > 1) broken.push(m[0]);
+				}
+			}
+		}
+		return broken;
+	})()`)
+}
+
 // TestAccessibility scans every page state with axe-core, in English and
 // in French (one program each), on a desktop and a phone screen and in
 // dark mode, and fails on any violation; each state's screenshot lands in
@@ -139,6 +168,11 @@ func TestAccessibility(t *testing.T) {
 	value(t, browser, chromedp.Evaluate[bool](`document.documentElement.lang = "en"; document.title = "x"; document.body.innerHTML = '<main><h1>x</h1><img src="data:,"></main>'; true`))
 	if r := value(t, browser, scan(axe)); len(r.Violations) == 0 || r.Violations[0].ID != "image-alt" {
 		t.Fatalf("axe-core did not find a missing alt text: %+v", r)
+	}
+	// The check of broken words finds what it should: a word cut in two.
+	value(t, browser, chromedp.Evaluate[bool](`document.body.innerHTML = '<main><p style="width: 120px; overflow-wrap: anywhere">a Événement reset_email_sent_to_someone</p></main>'; true`))
+	if broken := value(t, browser, brokenWords("main")); strings.Join(broken, " ") != "reset_email_sent_to_someone" {
+		t.Fatalf("broken words: %q", broken)
 	}
 	dir := t.TempDir()
 	logo := filepath.Join(dir, "logo.svg")
@@ -173,6 +207,13 @@ func TestAccessibility(t *testing.T) {
 			if _, err := p.run("", "user", "add", "--email", "a.rather.long.address.for.a.field.worker@subsidiary.example.com", "--language", lang, "--group", "mobile", "--invite"); err != nil {
 				t.Fatal(err)
 			}
+			// Kai uses two-step sign-in; codes0..2 each turn it on once, in
+			// one viewport each (the recovery codes are shown only once).
+			for _, email := range []string{"kai@example.com", "codes0@example.com", "codes1@example.com", "codes2@example.com"} {
+				if _, err := p.run("violet tractor on the moon\n", "user", "add", "--email", email, "--first-name", "Kai", "--language", lang, "--password-stdin"); err != nil {
+					t.Fatal(err)
+				}
+			}
 			p.serve()
 
 			tab := func() context.Context {
@@ -180,9 +221,11 @@ func TestAccessibility(t *testing.T) {
 				run1(t, ctx, look(viewports[0], lang, userAgent))
 				return ctx
 			}
-			anon, resetter, user, forced, admin := tab(), tab(), tab(), tab(), tab()
+			anon, resetter, user, forced, admin, kai, second, enroller := tab(), tab(), tab(), tab(), tab(), tab(), tab(), tab()
 			run1(t, user, chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			run1(t, forced, chromedp.Navigate(p.url("/login")), signIn("temp@example.com", "handed over the phone"), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+			// Ada is signed in on her phone too: the account page lists two sessions.
+			run1(t, tab(), look(viewports[1], lang, iPhoneSafari), chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			run1(t, admin, chromedp.Navigate(p.url("/login")), signIn("boss@example.com", "keeper of the user list"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			// A reset link for Ada, read off the dev mailbox, opened in its own tab.
 			run1(t, anon,
@@ -200,6 +243,11 @@ func TestAccessibility(t *testing.T) {
 				t.Fatal("no reset link in the dev mailbox")
 			}
 			run1(t, resetter, chromedp.Navigate(link), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+			// Kai turns two-step sign-in on.
+			run1(t, kai, chromedp.Navigate(p.url("/login")), signIn("kai@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+			run1(t, kai, turnOnTwoFactor(p))
+			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=kai%40")), chromedp.WaitVisible(chromedp.CSS("td a")))
+			kaiPage := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
 			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=subsidiary")), chromedp.WaitVisible(chromedp.CSS("td a")))
 			invited := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
 			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=ada%40")), chromedp.WaitVisible(chromedp.CSS("td a")))
@@ -215,6 +263,8 @@ func TestAccessibility(t *testing.T) {
 				}
 				return append(steps, andLoad(chromedp.Submit(chromedp.CSS(submit))))
 			}
+			enrolled := 0
+			yesterday, tomorrow := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly), time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
 			states := []a11yState{
 				{"login", anon, nav("/login"), "#email"},
 				{"login-error", anon, submit("/login", map[string]string{"#email": "ada@example.com", "#password": "not the password"}, "#password"), ".error"},
@@ -225,7 +275,12 @@ func TestAccessibility(t *testing.T) {
 				{"reset-error", resetter, submit("/password/reset", map[string]string{"#password": "ada", "#password_confirm": "ada"}, "#password"), "#password-error"},
 				{"reset-invalid", anon, nav("/password/reset?invalid=expired"), ".error"},
 				{"not-found", anon, nav("/no/such/page"), ".error"},
-				{"account", user, nav("/account"), "dl.facts"},
+				{"account", user, nav("/account"), "ul.sessions li + li"},
+				{"account-saved", user, nav("/account?m=profile_saved"), ".notice"},
+				{"account-profile-error", user, append(nav("/account"), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					_, err := chromedp.Evaluate[bool](`(document.querySelector("#first_name").value = "Ada\u202eX", true)`)(ctx, tg)
+					return err
+				}), andLoad(chromedp.Submit(chromedp.CSS("#first_name")))), "#first_name-error"},
 				{"change-password", user, nav("/account/password"), "#current_password"},
 				{"change-password-error", user, submit("/account/password", map[string]string{"#current_password": "wrong", "#password": "a long new phrase", "#password_confirm": "a long new phrase"}, "#password"), "#current_password-error"},
 				{"forbidden", user, nav("/admin/users"), ".error"},
@@ -233,13 +288,33 @@ func TestAccessibility(t *testing.T) {
 				{"admin-users", admin, nav("/admin/users"), "table.list"},
 				{"admin-user", admin, nav(invited), "#invite"},
 				{"admin-user-password", admin, append(nav(ada), chromedp.Click(chromedp.CSS("summary")), chromedp.WaitVisible(chromedp.CSS("#set-password"))), "#set-password"},
+				{"admin-user-reset-confirm", admin, nav(ada + "/send-reset"), "#confirm-send-reset"},
 				{"admin-user-new", admin, nav("/admin/users/new"), "#email"},
 				{"admin-user-new-error", admin, submit("/admin/users/new", map[string]string{"#email": "ada@example.com"}, "#email"), "#email-error"},
 				{"admin-import", admin, nav("/admin/users/import"), "#file"},
 				{"admin-import-refused", admin, append(nav("/admin/users/import"), chromedp.SetUploadFiles(chromedp.CSS("#file"), []string{csv}), andLoad(chromedp.Click(chromedp.CSS("#import")))), "#import-problems"},
 				{"admin-audit", admin, nav("/admin/audit"), "table.list"},
+				{"admin-audit-filtered", admin, nav("/admin/audit?user=ada%40example.com&kind=sign_in&from=" + yesterday + "&to=" + tomorrow), "table.list"},
+				{"admin-audit-user-agent", admin, append(nav("/admin/audit?user=ada%40example.com"), chromedp.Click(chromedp.CSS("details.ua summary")), chromedp.WaitVisible(chromedp.CSS("details.ua code"))), "details.ua code"},
+				{"admin-audit-bad-date", admin, nav("/admin/audit?kind=sign_in&from=" + tomorrow + "&to=" + yesterday), "#to-error"},
 				{"dev-mailbox", anon, nav("/dev/mail"), "article.mail"},
+				{"two-factor-enrol", user, nav("/account/two-factor"), "#secret-key"},
+				{"two-factor-enrol-error", user, submit("/account/two-factor", map[string]string{"#otp": "000000"}, "#otp"), "#otp-error"},
+				{"two-factor-on", kai, nav("/account/two-factor"), "#two-factor-off"},
+				{"two-factor-off-error", kai, submit("/account/two-factor", map[string]string{"#current_password": "not the password", "#otp": "000000"}, "#two-factor-off"), ".field-error"},
+				{"two-factor-codes", enroller, []chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+					// A fresh account each time: sign out, sign in, turn it on.
+					email := fmt.Sprintf("codes%d@example.com", enrolled)
+					enrolled++
+					return chromedp.Do(ctx, chromedp.Navigate(p.url("/account")), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn(email, "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")), turnOnTwoFactor(p))
+				})}, "#recovery-codes"},
+				{"two-factor-login", second, append(nav("/account"), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn("kai@example.com", "violet tractor on the moon")), "#otp"},
+				{"two-factor-login-error", second, []chromedp.Action[chromedp.Void]{clearField("#otp"), chromedp.SendKeys(chromedp.CSS("#otp"), "000000"), andLoad(chromedp.Submit(chromedp.CSS("#otp")))}, "#otp-error"},
+				{"admin-user-two-factor", admin, nav(kaiPage), "#two-factor-reset"},
 			}
+			// Where no word may be broken across two lines (an address may
+			// break at its <wbr>s: each piece is a word of its own).
+			whole := map[string]string{"admin-audit": "main", "admin-audit-filtered": "main", "admin-audit-user-agent": "main", "admin-audit-bad-date": "main"}
 			for _, vp := range viewports {
 				for _, ctx := range []context.Context{anon, resetter, user, forced, admin} {
 					run1(t, ctx, look(vp, lang, userAgent))
@@ -263,8 +338,46 @@ func TestAccessibility(t *testing.T) {
 					for _, v := range found.Violations {
 						t.Errorf("%s %s: %s (%s): %s\n\t%s", vp.name, st.name, v.ID, v.Impact, v.Help, strings.Join(v.Nodes, "\n\t"))
 					}
+					if sel := whole[st.name]; sel != "" {
+						if broken := value(t, st.tab, brokenWords(sel)); len(broken) > 0 {
+							t.Errorf("%s %s: words broken across lines: %q", vp.name, st.name, broken)
+						}
+					}
 				}
 			}
 		})
 	}
+}
+
+// turnOnTwoFactor enrols the signed-in user: the key read off the page,
+// the authenticator's code typed back, the recovery codes shown.
+func turnOnTwoFactor(p *program) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/account/two-factor")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))); err != nil {
+			return err
+		}
+		shown, err := chromedp.Text(chromedp.CSS("#secret-key"))(ctx, tg)
+		if err != nil {
+			return err
+		}
+		key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(shown, " ", ""))
+		if err != nil {
+			return err
+		}
+		return chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS("#otp"), totp.Code(key, totp.StepAt(time.Now()))),
+			andLoad(chromedp.Click(chromedp.CSS("#two-factor-on"))),
+			chromedp.WaitVisible(chromedp.CSS("#recovery-codes")))
+	})
+}
+
+// signOutIfIn presses the page's sign-out button when there is one.
+func signOutIfIn(p *program) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		in, err := chromedp.Evaluate[bool](`!!document.querySelector("form[action='/logout'] button")`)(ctx, tg)
+		if err != nil || !in {
+			return err
+		}
+		return chromedp.Do(ctx, andLoad(chromedp.Click(chromedp.CSS("form[action='/logout'] button"))))
+	})
 }
