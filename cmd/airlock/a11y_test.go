@@ -314,7 +314,7 @@ func TestAccessibility(t *testing.T) {
 			}
 			// Where no word may be broken across two lines (an address may
 			// break at its <wbr>s: each piece is a word of its own).
-			whole := map[string]string{"admin-audit": "main", "admin-audit-filtered": "main", "admin-audit-user-agent": "main", "admin-audit-bad-date": "main"}
+			whole := map[string]string{"admin-users": "table.list", "admin-audit": "main", "admin-audit-filtered": "main", "admin-audit-user-agent": "main", "admin-audit-bad-date": "main"}
 			for _, vp := range viewports {
 				for _, ctx := range []context.Context{anon, resetter, user, forced, admin} {
 					run1(t, ctx, look(vp, lang, userAgent))
