@@ -87,6 +87,9 @@ type Tx interface {
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
 
 	EnqueueJob(ctx context.Context, j *Job) error
+	// EnqueueJobs adds many jobs in as few statements as it can, for a
+	// batch of requests; their IDs are not read back.
+	EnqueueJobs(ctx context.Context, jobs []*Job) error
 	// ClaimJob leases the oldest due job to owner until leaseUntil, or
 	// returns nil. A job whose worker's lease ran out (a node died while
 	// sending) is due again: Job.TakenOver says so.

@@ -42,6 +42,36 @@ func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
 	return nil
 }
 
+// EnqueueJobs adds jobs with multi-row INSERTs of 128, 64, … 1 rows: a
+// batch costs a few statements, and few statement texts are ever prepared.
+func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
+	const cols = 8
+	args := make([]any, 0, cols*min(len(jobs), 128))
+	for size := 128; len(jobs) > 0; size /= 2 {
+		for len(jobs) >= size {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind) VALUES `)
+			args = args[:0]
+			for i, j := range jobs[:size] {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(),
+					airlock.EmailQueued, j.UserID, j.EmailKind)
+			}
+			if _, err := q.exec(ctx, b.String(), args...); err != nil {
+				return fmt.Errorf("enqueue jobs: %w", err)
+			}
+			for _, j := range jobs[:size] {
+				j.State = airlock.EmailQueued
+			}
+			jobs = jobs[size:]
+		}
+	}
+	return nil
+}
+
 // claimable is the condition of a job a worker may take: waiting and due,
 // or being sent by a worker whose lease ran out (a node that died).
 const claimable = `state IN ('queued', 'deferred', 'sending') AND run_at <= ? AND lease_until < ?`

@@ -82,6 +82,15 @@ func newDB(db *sql.DB, d dialect) *DB {
 // (AIRLOCK_DATABASE_TIMEOUT).
 func (s *DB) SetTimeout(d time.Duration) { s.timeout = d }
 
+// Writers says how many write transactions the database runs at once:
+// one on SQLite (one writing connection), several on PostgreSQL.
+func (s *DB) Writers() int {
+	if s.d == sqliteDialect {
+		return 1
+	}
+	return s.db.Stats().MaxOpenConnections
+}
+
 // OnAvailability registers a function called when the database becomes
 // unreachable (up false, with the error) and when it answers again.
 func (s *DB) OnAvailability(f func(up bool, cause error)) {
