@@ -256,43 +256,116 @@ func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return s.store.DeleteJob(ctx, job.ID) // unreadable: nothing can be done with it
 	}
-	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx airlock.Tx) error { return s.forgotJob(ctx, tx, job, p, now) })
+}
+
+// processForgotBatch runs several claimed forgot requests in one
+// transaction, each exactly as processForgot does and in the same order,
+// so that a queue filled by a burst drains at one commit per batch. When it
+// fails the caller runs them one at a time: nothing of it was written.
+func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) error {
+	payloads := make([]*forgotPayload, len(jobs))
+	for i, j := range jobs {
+		var p forgotPayload
+		if json.Unmarshal(j.Payload, &p) == nil {
+			payloads[i] = &p
+		}
+	}
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := tx.DeleteJob(ctx, job.ID); err != nil {
+		if err := s.lockAccountLimits(ctx, tx, payloads); err != nil {
 			return err
+		}
+		for i, job := range jobs {
+			if payloads[i] == nil {
+				// Unreadable: nothing can be done with it.
+				if err := tx.DeleteJob(ctx, job.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := s.forgotJob(ctx, tx, job, *payloads[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// resetLimitKey is the key of a user's reset email limit.
+func resetLimitKey(u *airlock.User) string { return "reset:account:" + u.ID }
+
+// lockAccountLimits locks, on PostgreSQL, the per-account limit rows a
+// batch of forgot requests will count against, in the order of their keys:
+// locked in one order on every node, two batches sharing accounts queue
+// one behind the other instead of waiting for each other in a cycle
+// (a deadlock). SQLite's one writer needs no such care.
+func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, payloads []*forgotPayload) error {
+	if s.cfg.LimitResetPerAccount.N <= 0 || s.forgotFlushers() == 1 {
+		return nil
+	}
+	var keys []string
+	for _, p := range payloads {
+		if p == nil {
+			continue
 		}
 		u, err := tx.UserByEmail(ctx, p.Email)
 		if errors.Is(err, airlock.ErrNotFound) {
-			// No account: no email at all (SPEC §6.1).
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, "", p.Email, "no_account", "")
+			continue
 		}
 		if err != nil {
 			return err
 		}
-		if !u.Active {
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", "")
-		}
-		retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
-		if err != nil {
+		keys = append(keys, resetLimitKey(u))
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if _, err := tx.LimitState(ctx, k); err != nil {
 			return err
 		}
-		if retry > 0 {
-			// Dropped silently: the requester already got the same answer.
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
-		}
-		if u.InvitationState(now, s.cfg.InviteTTL) != "" {
-			// Invited and never set a password: a reset email would speak of a
-			// password they never had, so the invitation goes again.
-			if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", "")
-		}
-		// The request's own time counts: a password change since then kills it.
-		if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
+	}
+	return nil
+}
+
+// forgotJob does one queued forgot request in the caller's transaction:
+// it removes the job, looks the account up, applies the per-account limit,
+// and puts the reset email in the outbox.
+func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, job *airlock.Job, p forgotPayload, now time.Time) error {
+	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
+	if err := tx.DeleteJob(ctx, job.ID); err != nil {
+		return err
+	}
+	u, err := tx.UserByEmail(ctx, p.Email)
+	if errors.Is(err, airlock.ErrNotFound) {
+		// No account: no email at all (SPEC §6.1).
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, "", p.Email, "no_account", "")
+	}
+	if err != nil {
+		return err
+	}
+	if !u.Active {
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", "")
+	}
+	retry, err := limit(ctx, tx, resetLimitKey(u), s.cfg.LimitResetPerAccount, now, true)
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		// Dropped silently: the requester already got the same answer.
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
+	}
+	if u.InvitationState(now, s.cfg.InviteTTL) != "" {
+		// Invited and never set a password: a reset email would speak of a
+		// password they never had, so the invitation goes again.
+		if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")
-	})
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", "")
+	}
+	// The request's own time counts: a password change since then kills it.
+	if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")
 }

@@ -156,14 +156,51 @@ func TestForgotBatchesUnderLoad(t *testing.T) {
 	})
 }
 
+// TestWorkerBatchFaultFailsOneJob: the worker runs the queued forgot
+// requests it claimed in one transaction; when one of them cannot be
+// written, the others are still done (one at a time) and only that one is
+// retried later.
+func TestWorkerBatchFaultFailsOneJob(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword)
+	e.user(t, "bob@example.com", goodPassword)
+	for _, email := range []string{"ada@example.com", "fault@example.com", "bob@example.com"} {
+		if err := e.svc.RequestReset(ctx, email, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	worker := e.withStore(t, &faultyStore{Store: e.db, refuse: []byte("fault@example.com")})
+	if _, err := worker.ProcessDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.smtp.Wait(t, 2)
+	got := map[string]bool{}
+	for _, m := range msgs {
+		got[m.To[0]] = true
+	}
+	if len(msgs) != 2 || !got["ada@example.com"] || !got["bob@example.com"] {
+		t.Fatalf("emails to %v, want ada and bob", got)
+	}
+	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 1 {
+		t.Fatalf("%d forgot requests left, want the faulty one", n)
+	}
+	// Once the fault is gone, the retry does it.
+	e.clock.Advance(time.Hour)
+	e.drain(t)
+	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 0 {
+		t.Fatalf("%d forgot requests left after the retry", n)
+	}
+}
+
 var (
 	errDiskOnFire = errors.New("disk on fire")
 	errCommitLost = errors.New("connection lost during COMMIT")
 )
 
-// faultyStore is the real store with one fault: a job for refuse cannot be
-// written, or the database is down, or a commit's answer is lost after it
-// was written.
+// faultyStore is the real store with one fault: a job or an audit event
+// about refuse cannot be written, or the database is down, or a commit's
+// answer is lost after it was written.
 type faultyStore struct {
 	airlock.Store
 	refuse     []byte
@@ -185,6 +222,13 @@ func (f *faultyStore) Update(ctx context.Context, fn func(airlock.Tx) error) err
 type faultyTx struct {
 	airlock.Tx
 	f *faultyStore
+}
+
+func (t faultyTx) InsertAudit(ctx context.Context, e *airlock.AuditEvent) error {
+	if len(t.f.refuse) > 0 && bytes.Contains([]byte(e.Subject), t.f.refuse) {
+		return errDiskOnFire
+	}
+	return t.Tx.InsertAudit(ctx, e)
 }
 
 func (t faultyTx) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -94,6 +96,45 @@ func (q *queries) ClaimJob(ctx context.Context, owner string, now, leaseUntil ti
 		return nil, fmt.Errorf("claim job: %w", err)
 	}
 	return j, nil
+}
+
+// ClaimJobs leases up to limit of the oldest due jobs in one statement,
+// under the same conditions as ClaimJob.
+func (q *queries) ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*airlock.Job, error) {
+	n := now.UnixMilli()
+	// The ids are picked once (a materialized CTE): PostgreSQL may run an
+	// IN (subquery) with SKIP LOCKED more than once, and claim more than
+	// limit jobs.
+	rows, err := q.query(ctx, `WITH picked AS MATERIALIZED (
+		  SELECT id FROM jobs WHERE `+claimable+` ORDER BY run_at, id LIMIT ?`+q.skipLocked()+`)
+		UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
+		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
+		WHERE id IN (SELECT id FROM picked) AND `+claimable+`
+		RETURNING `+jobColumns,
+		n, n, limit, leaseUntil.UnixMilli(), owner, n, n, n)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []*airlock.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	// RETURNING says nothing of the order.
+	slices.SortFunc(jobs, func(a, b *airlock.Job) int {
+		if c := a.RunAt.Compare(b.RunAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return jobs, nil
 }
 
 // RenewLease extends a lease its owner still holds.
