@@ -78,6 +78,26 @@ func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
 // or being sent by a worker whose lease ran out (a node that died).
 const claimable = `state IN ('queued', 'deferred', 'sending') AND run_at <= ? AND lease_until < ?`
 
+// waitingIndex makes SQLite read the waiting jobs in claim order through
+// their partial index (jobs_waiting), stopping at the first ones, rather
+// than read and sort every waiting job, which it would pick for want of
+// statistics. PostgreSQL picks the index by itself.
+func (q *queries) waitingIndex() string {
+	if q.d == sqliteDialect {
+		return " INDEXED BY jobs_waiting"
+	}
+	return ""
+}
+
+// byKey makes SQLite find the picked jobs by their ids, not through an
+// index of the other conditions (every waiting job).
+func (q *queries) byKey() string {
+	if q.d == sqliteDialect {
+		return " NOT INDEXED"
+	}
+	return ""
+}
+
 // ClaimJob leases the oldest due job. The condition is re-checked in the
 // outer WHERE so that, on PostgreSQL, a second node racing for the same row
 // finds it leased when it gets the row lock, and claims nothing.
@@ -85,7 +105,7 @@ func (q *queries) ClaimJob(ctx context.Context, owner string, now, leaseUntil ti
 	n := now.UnixMilli()
 	j, err := scanJob(q.row(ctx, `UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
 		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
-		WHERE id = (SELECT id FROM jobs WHERE `+claimable+` ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
+		WHERE id = (SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+claimable+` ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
 		  AND `+claimable+`
 		RETURNING `+jobColumns,
 		leaseUntil.UnixMilli(), owner, n, n, n, n, n))
@@ -106,8 +126,8 @@ func (q *queries) ClaimJobs(ctx context.Context, owner string, now, leaseUntil t
 	// IN (subquery) with SKIP LOCKED more than once, and claim more than
 	// limit jobs.
 	rows, err := q.query(ctx, `WITH picked AS MATERIALIZED (
-		  SELECT id FROM jobs WHERE `+claimable+` ORDER BY run_at, id LIMIT ?`+q.skipLocked()+`)
-		UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
+		  SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+claimable+` ORDER BY run_at, id LIMIT ?`+q.skipLocked()+`)
+		UPDATE jobs`+q.byKey()+` SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
 		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
 		WHERE id IN (SELECT id FROM picked) AND `+claimable+`
 		RETURNING `+jobColumns,
