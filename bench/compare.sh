@@ -4,17 +4,23 @@
 #
 #   forgot    POST /api/v1/password/forgot (64 clients, half existing, half
 #             unknown addresses, limits off) vs a bare net/http handler
-#             answering the same 202 (bench/bare), on SQLite and PostgreSQL;
-#             the known-vs-unknown timing (Mann-Whitney) at 64 and 4 clients
+#             answering the same 202 (bench/bare), on SQLite and PostgreSQL,
+#             ROUNDS times each in turn; the known-vs-unknown timing
+#             (Mann-Whitney) at 64 and 4 clients
 #   sign-in   the API password grant at 2 x cores clients vs raw argon2id at
-#             the same parameters on every core, with p99 and statuses
+#             the same parameters on every core, in turn, ROUNDS times; p99
+#             and statuses
 #   burst     500 sign-ins at once on a fresh server: peak RSS and answers
 #   emails    1,000 reset emails to 1,000 accounts, from the first request to
 #             the last message received by a local SMTP sink
 #
-# Every load stops by itself. Usage:
+# Each ratio is also given per CPU-second of each side (from /proc), which
+# moves less with what else a shared machine runs.
+#
+# Every load stops by itself (about 4 minutes in all). Usage:
 #   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails]
-# (no argument: all of them). PostgreSQL is BENCH_POSTGRES_URL, default
+# (no argument: all of them). Settings: DURATION (5s), WARMUP (1s),
+# ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; a database
 # airlock_bench_PID is created there and dropped at the end.
 set -euo pipefail
@@ -25,6 +31,7 @@ want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; 
 
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-1s}
+ROUNDS=${ROUNDS:-3}
 CLIENTS=${CLIENTS:-64}
 CORES=$(nproc)
 PGURL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
@@ -94,40 +101,65 @@ stop_airlock() { kill "$apid"; wait "$apid" 2>/dev/null || true; apid=""; }
 summary=()
 say() { summary+=("$1"); }
 
+# median of the numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+list() { tr '\n' ' ' | sed 's/ $//'; }
+
+# forgot DB: the bare handler and Airlock, alternately, ROUNDS times each.
+# The ratio of req/s is the issue's; the ratio of requests per CPU-second
+# of each server tells the same with less of what else the machine runs.
 forgot() {
   local db=$1
-  echo "== forgot, $db: bare handler vs Airlock, $CLIENTS clients, $DURATION each =="
+  echo "== forgot, $db: bare handler vs Airlock, $CLIENTS clients, $DURATION each, $ROUNDS rounds =="
   fresh "$db"
   "$dir/bare" -listen 127.0.0.1:$BARE_PORT & bpid=$!
   start_airlock
   sleep 0.5
-  local b1 a1 b2 a2
-  b1=$(lg -url http://127.0.0.1:$BARE_PORT -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 | field rps)
-  a1=$(lg -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 | tee "$dir/a1" | field rps)
-  b2=$(lg -url http://127.0.0.1:$BARE_PORT -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 | field rps)
-  a2=$(lg -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 | tee "$dir/a2" | field rps)
+  local r b a ratios="" cpu_ratios="" bare_all="" air_all=""
+  for r in $(seq "$ROUNDS"); do
+    b=$(lg -url http://127.0.0.1:$BARE_PORT -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 -pid "$bpid" | grep '^result')
+    a=$(lg -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 -pid "$apid" | grep '^result')
+    echo "$a" >"$dir/a$r"
+    ratios+="$(ratio "$(echo "$a" | field rps)" "$(echo "$b" | field rps)")"$'\n'
+    cpu_ratios+="$(ratio "$(echo "$a" | field per_cpu_s)" "$(echo "$b" | field per_cpu_s)")"$'\n'
+    bare_all+="$(echo "$b" | field rps)"$'\n'
+    air_all+="$(echo "$a" | field rps)"$'\n'
+  done
   echo "-- timing at 4 clients --"
   lg -scenario api-forgot -c 4 -duration 3s -warmup 500ms -accounts 1000 >"$dir/low"
-  cat "$dir/low"
   kill "$bpid"; wait "$bpid" 2>/dev/null || true; bpid=""
   stop_airlock
-  local bare air
-  bare=$(awk -v x="$b1" -v y="$b2" 'BEGIN { printf "%.0f", (x + y) / 2 }')
-  air=$(awk -v x="$a1" -v y="$a2" 'BEGIN { printf "%.0f", (x + y) / 2 }')
-  say "forgot $db: Airlock $air req/s vs bare $bare req/s: ratio $(ratio "$air" "$bare") (rounds: $(ratio "$a1" "$b1"), $(ratio "$a2" "$b2"))"
-  say "  timing $db at $CLIENTS clients: Mann-Whitney p=$(field mw_p <"$dir/a2"), median difference $(field median_diff_ms <"$dir/a2") ms; statuses 202=$(field s202 <"$dir/a2") 500=$(field s500 <"$dir/a2") 503=$(field s503 <"$dir/a2")"
+  say "forgot $db: ratio $(echo -n "$ratios" | median) (median of rounds $(echo -n "$ratios" | list)); Airlock $(echo -n "$air_all" | median) req/s, bare $(echo -n "$bare_all" | median) req/s; per server CPU-second: ratio $(echo -n "$cpu_ratios" | median) ($(echo -n "$cpu_ratios" | list))"
+  local p w
+  for r in $(seq "$ROUNDS"); do
+    p+="$(field mw_p <"$dir/a$r")"$'\n'
+    w+="$(field median_diff_ms <"$dir/a$r")"$'\n'
+  done
+  local last=$dir/a$ROUNDS
+  say "  timing $db at $CLIENTS clients: Mann-Whitney p $(echo -n "$p" | list), median difference $(echo -n "$w" | list) ms; p99 $(field p99_ms <"$last") ms, statuses 202=$(field s202 <"$last") 500=$(field s500 <"$last") 503=$(field s503 <"$last") (last round)"
   say "  timing $db at 4 clients: Mann-Whitney p=$(field mw_p <"$dir/low"), median difference $(field median_diff_ms <"$dir/low") ms"
 }
 
+# signin: raw argon2id on every core, and the password grant at 2 x cores
+# clients, alternately, ROUNDS times each.
 signin() {
-  echo "== sign-in: raw argon2id on every core vs the password grant at $((2 * CORES)) clients =="
+  echo "== sign-in: raw argon2id on every core vs the password grant at $((2 * CORES)) clients, $ROUNDS rounds =="
   fresh sqlite
   start_airlock
-  local raw out
-  raw=$(lg -scenario argon2 -duration 5s | field hps)
-  out=$(lg -scenario login -c $((2 * CORES)) -duration 10s -warmup 2s)
+  local r raw out ratios="" cpu_ratios="" p99s="" rps_all="" raw_all="" s500=0 s503=0
+  for r in $(seq "$ROUNDS"); do
+    raw=$(lg -scenario argon2 -duration 4s | grep '^result')
+    out=$(lg -scenario login -c $((2 * CORES)) -duration 6s -warmup 1s -pid "$apid" | grep '^result')
+    ratios+="$(ratio "$(echo "$out" | field rps)" "$(echo "$raw" | field hps)")"$'\n'
+    cpu_ratios+="$(ratio "$(echo "$out" | field per_cpu_s)" "$(echo "$raw" | field per_cpu_s)")"$'\n'
+    p99s+="$(echo "$out" | field p99_ms)"$'\n'
+    rps_all+="$(echo "$out" | field rps)"$'\n'
+    raw_all+="$(echo "$raw" | field hps)"$'\n'
+    s500=$((s500 + $(echo "$out" | field s500)))
+    s503=$((s503 + $(echo "$out" | field s503)))
+  done
   stop_airlock
-  say "sign-in: $(echo "$out" | field rps) req/s vs raw argon2id $raw hashes/s: ratio $(ratio "$(echo "$out" | field rps)" "$raw"); p99 $(echo "$out" | field p99_ms) ms; 200=$(echo "$out" | field s200) 500=$(echo "$out" | field s500) 503=$(echo "$out" | field s503)"
+  say "sign-in: ratio $(echo -n "$ratios" | median) (median of rounds $(echo -n "$ratios" | list)); $(echo -n "$rps_all" | median) req/s vs raw argon2id $(echo -n "$raw_all" | median) hashes/s; per CPU-second: ratio $(echo -n "$cpu_ratios" | median) ($(echo -n "$cpu_ratios" | list)); p99 $(echo -n "$p99s" | median) ms (rounds $(echo -n "$p99s" | list)); 500=$s500 503=$s503"
 }
 
 burst() {

@@ -162,6 +162,13 @@ func load(o options) error {
 	var next atomic.Int64
 	var failed atomic.Int64
 	start := time.Now()
+	cpuStart := make(chan float64, 1) // the server's CPU seconds when samples start to count
+	if o.pid > 0 {
+		go func() {
+			time.Sleep(time.Until(counting))
+			cpuStart <- cpuSeconds(o.pid)
+		}()
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < o.c; w++ {
 		wg.Go(func() {
@@ -197,10 +204,14 @@ func load(o options) error {
 	if o.duration > 0 {
 		elapsed = time.Since(counting)
 	}
-	return report(o, samples, int(failed.Load()), elapsed)
+	cpu := 0.0
+	if o.pid > 0 {
+		cpu = cpuSeconds(o.pid) - <-cpuStart
+	}
+	return report(o, samples, int(failed.Load()), elapsed, cpu)
 }
 
-func report(o options, samples []sample, failed int, elapsed time.Duration) error {
+func report(o options, samples []sample, failed int, elapsed time.Duration, cpu float64) error {
 	byClass := map[string][]time.Duration{}
 	var all []time.Duration
 	statuses := map[int]int{}
@@ -229,6 +240,12 @@ func report(o options, samples []sample, failed int, elapsed time.Duration) erro
 	for _, st := range []int{200, 202, 429, 500, 503} {
 		result += fmt.Sprintf(" s%d=%d", st, statuses[st])
 	}
+	if cpu > 0 {
+		// Throughput per second of the server's own CPU: what the server
+		// does with the cores it gets, whatever else the machine runs.
+		fmt.Printf("  server CPU: %.2f s for %d requests: %.1f requests per CPU-second\n", cpu, len(samples), float64(len(samples))/cpu)
+		result += fmt.Sprintf(" server_cpu_s=%.3f per_cpu_s=%.2f", cpu, float64(len(samples))/cpu)
+	}
 	if ex, un := byClass["existing"], byClass["unknown"]; len(ex) > 0 && len(un) > 0 {
 		// ex and un are sorted by now.
 		_, p := mannWhitney(ex, un)
@@ -252,6 +269,7 @@ func rawArgon2(o options) error {
 	var count atomic.Int64
 	stop := time.Now().Add(d)
 	start := time.Now()
+	cpu0 := cpuSeconds(os.Getpid())
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Go(func() {
@@ -264,9 +282,11 @@ func rawArgon2(o options) error {
 	}
 	wg.Wait()
 	el := time.Since(start)
+	cpu := cpuSeconds(os.Getpid()) - cpu0
 	hps := float64(count.Load()) / el.Seconds()
-	fmt.Printf("raw argon2id m=19456,t=2,p=1 on %d goroutines: %d hashes in %.1fs, %.1f hashes/s\n", workers, count.Load(), el.Seconds(), hps)
-	fmt.Printf("result scenario=argon2 workers=%d hps=%.2f\n", workers, hps)
+	fmt.Printf("raw argon2id m=19456,t=2,p=1 on %d goroutines: %d hashes in %.1fs, %.1f hashes/s, %.1f hashes per CPU-second\n",
+		workers, count.Load(), el.Seconds(), hps, float64(count.Load())/cpu)
+	fmt.Printf("result scenario=argon2 workers=%d hps=%.2f per_cpu_s=%.2f\n", workers, hps, float64(count.Load())/cpu)
 	return nil
 }
 
@@ -329,6 +349,23 @@ func burst(o options) error {
 	fmt.Printf("result scenario=burst clients=%d s200=%d s503=%d other=%d no_retry_after=%d failed=%d peak_rss_mib=%.1f\n",
 		o.c, statuses[200], statuses[503], other, noRetryAfter, failed, peak)
 	return nil
+}
+
+// cpuSeconds reads the CPU time (user and system) a process has used.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count from after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks: USER_HZ is 100 on Linux
 }
 
 // peakRSS reads a process's peak resident set size (VmHWM), in MiB.
