@@ -166,6 +166,15 @@ func (q *forgotQueue) take() []*forgotRequest {
 	return batch
 }
 
+// takeAll removes every pending request.
+func (q *forgotQueue) takeAll() []*forgotRequest {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	all := q.pending
+	q.pending = nil
+	return all
+}
+
 // forgotFlushers is how many batches may be written at once: one on
 // SQLite, whose writes take turns anyway (more flushers would only make
 // smaller batches); a few on PostgreSQL, where batches hide each other's
@@ -201,9 +210,12 @@ func (s *Service) flushForgot() {
 // and the others of the batch are queued. If the transaction fails before
 // its commit, nothing of it was written, and every request runs again
 // alone (see forgotAnswer): a fault one request causes fails that one
-// only. If the database is unavailable, or the commit itself failed (it
-// may have been written), every request gets the error, as it would have
-// alone. Nobody is answered before the commit, and nobody is dropped.
+// only. If the commit itself failed (it may have been written), every
+// request gets the error, as it would have alone. If the database is
+// unavailable, every request gets the 503 at once, and so do the requests
+// waiting for the next batch: none waits longer than about one time limit
+// (AIRLOCK_DATABASE_TIMEOUT), as alone. Nobody is answered before the
+// commit, and nobody is dropped.
 func (s *Service) commitForgot(batch []*forgotRequest) {
 	live := make([]*forgotRequest, 0, len(batch))
 	for _, it := range batch {
@@ -233,10 +245,17 @@ func (s *Service) commitForgot(batch []*forgotRequest) {
 		written = true
 		return nil
 	})
+	unavailable := airlock.ErrorCode(err) == airlock.CodeUnavailable
+	if unavailable {
+		// The requests that gathered meanwhile would wait for this batch's
+		// time limit once more before being told the same: they are told
+		// now, having written nothing, as they would have been alone.
+		live = append(live, s.forgot.takeAll()...)
+	}
 	for _, it := range live {
 		switch {
 		case err == nil:
-		case !written && len(live) > 1 && airlock.ErrorCode(err) != airlock.CodeUnavailable:
+		case !written && len(live) > 1 && !unavailable:
 			it.alone = true
 		default:
 			it.err = err
