@@ -93,10 +93,15 @@ type Tx interface {
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
 
 	EnqueueJob(ctx context.Context, j *Job) error
+	// EnqueueJobs adds many jobs in as few statements as it can, for a
+	// batch of requests; their IDs are not read back.
+	EnqueueJobs(ctx context.Context, jobs []*Job) error
 	// ClaimJob leases the oldest due job to owner until leaseUntil, or
 	// returns nil. A job whose worker's lease ran out (a node died while
 	// sending) is due again: Job.TakenOver says so.
 	ClaimJob(ctx context.Context, owner string, now, leaseUntil time.Time) (*Job, error)
+	// ClaimJobs is ClaimJob for up to limit jobs at once, oldest first.
+	ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Job, error)
 	// RenewLease extends owner's lease on a job it is still working on; false
 	// means the lease was lost to another worker.
 	RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error)

@@ -81,6 +81,8 @@ type Service struct {
 	// node names this Service's workers in the job leases they hold.
 	node  string
 	stats WorkerStats
+	// forgot groups the writes of concurrent forgot requests (forgot.go).
+	forgot forgotQueue
 }
 
 // New returns a Service.

@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -22,37 +26,245 @@ type forgotPayload struct {
 // counts the client's address against its limit and queues the request. The
 // account-dependent work (look-up, limit, token, email) runs later in the
 // worker, so neither the answer nor its timing tells who has an account.
+//
+// The request is answered once its row is committed. Concurrent requests
+// share one transaction (group commit, see forgotQueue), so that under load
+// the queue costs one commit per batch instead of one per request.
 func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error {
-	if err := airlock.CheckEmail(email); err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App})
+	it, err := s.newForgotRequest(ctx, email, m)
 	if err != nil {
 		return err
 	}
-	var limited time.Duration
-	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		// Counted and queued in one transaction: the limit holds across
-		// parallel requests and nodes, and an accepted request is never lost.
-		retry, refused, err := reserve(ctx, tx, []limitKey{{ipKey("forgot:ip:", m.IP), s.cfg.LimitForgotPerIP}}, now)
+	if s.forgot.add(it, s.forgotFlushers()) {
+		go s.flushForgot()
+	}
+	select {
+	case <-it.done:
+	case <-ctx.Done():
+		// Abandoned by its client: a batch not yet started skips it; one
+		// under way may still queue it, as a commit under way would.
+		return fmt.Errorf("request reset: %w", ctx.Err())
+	}
+	return s.forgotAnswer(ctx, it)
+}
+
+// newForgotRequest checks a forgot request and prepares its row.
+func (s *Service) newForgotRequest(ctx context.Context, email string, m Meta) (*forgotRequest, error) {
+	if err := airlock.CheckEmail(email); err != nil {
+		return nil, err
+	}
+	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App})
+	if err != nil {
+		return nil, err
+	}
+	return &forgotRequest{ctx: ctx, key: limitKey{ipKey("forgot:ip:", m.IP), s.cfg.LimitForgotPerIP}, m: m,
+		payload: payload, now: s.clock.Now(), done: make(chan struct{})}, nil
+}
+
+// forgotAnswer is a request's answer once its batch is done with it.
+func (s *Service) forgotAnswer(ctx context.Context, it *forgotRequest) error {
+	if it.alone {
+		// Its batch rolled back before committing: this request runs again
+		// in a transaction of its own, exactly as if it had come alone, so
+		// that whatever failed the batch fails only the request it is about.
+		it.err = s.store.Update(ctx, func(tx airlock.Tx) error { return s.queueForgot(ctx, tx, []*forgotRequest{it}) })
+		if it.err == nil {
+			s.poke()
+		}
+	}
+	if it.err != nil {
+		return fmt.Errorf("request reset: %w", it.err)
+	}
+	if it.limited > 0 {
+		return rateLimited(it.limited)
+	}
+	return nil
+}
+
+// queueForgot counts each request against its per-IP limit and queues
+// the accepted ones, in the caller's transaction: counted and queued
+// together, the limit holds across parallel requests and nodes (reserve),
+// and an accepted request is never lost. The requests are counted one after
+// the other, in order, exactly as in transactions of their own; a refused
+// one is audited (at most once per window), queues nothing, and does not
+// stop the others.
+func (s *Service) queueForgot(ctx context.Context, tx airlock.Tx, batch []*forgotRequest) error {
+	jobs := make([]*airlock.Job, 0, len(batch))
+	for _, it := range batch {
+		it.limited = 0
+		retry, refused, err := reserve(ctx, tx, []limitKey{it.key}, it.now)
 		if err != nil {
 			return err
 		}
 		if refused != nil {
-			limited = retry
-			return s.auditRefusal(ctx, tx, refused, now, airlock.AuditRateLimited, m, "", "forgot per IP")
+			it.limited = retry
+			if err := s.auditRefusal(ctx, tx, refused, it.now, airlock.AuditRateLimited, it.m, "", "forgot per IP"); err != nil {
+				return err
+			}
+			continue
 		}
-		return tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobForgot, Payload: payload, RunAt: now, CreatedAt: now})
+		jobs = append(jobs, &airlock.Job{Kind: airlock.JobForgot, Payload: it.payload, RunAt: it.now, CreatedAt: it.now})
+	}
+	return tx.EnqueueJobs(ctx, jobs)
+}
+
+// maxForgotBatch bounds the requests one transaction queues.
+const maxForgotBatch = 256
+
+// forgotRequest is one forgot request on its way to the database.
+type forgotRequest struct {
+	ctx     context.Context // the request's: a batch skips a request its client abandoned
+	key     limitKey
+	m       Meta
+	payload []byte
+	now     time.Time
+	// Set by the batch before done is closed.
+	limited time.Duration // refused by the per-IP limit: retry after this
+	err     error         // the batch failed, maybe after committing: the request fails
+	alone   bool          // the batch rolled back before committing: run it again alone
+	done    chan struct{}
+}
+
+// forgotQueue groups the durable writes of concurrent forgot requests
+// (group commit). A request joins the pending list; a flusher takes
+// everything pending and writes it in one transaction, while the next
+// requests gather for the following one. With no load a batch holds one
+// request and costs what a transaction of its own did; under load one
+// commit (and, on PostgreSQL, one fsync) serves up to maxForgotBatch
+// requests.
+type forgotQueue struct {
+	mu       sync.Mutex
+	pending  []*forgotRequest
+	flushers int // running
+}
+
+// add puts it in the pending list and says whether the caller must start
+// a flusher: when fewer than max run.
+func (q *forgotQueue) add(it *forgotRequest, max int) (start bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.pending = append(q.pending, it)
+	if q.flushers < max {
+		q.flushers++
+		return true
+	}
+	return false
+}
+
+// take removes up to maxForgotBatch requests from the pending list; when
+// there are none, the flusher stops.
+func (q *forgotQueue) take() []*forgotRequest {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(len(q.pending), maxForgotBatch)
+	if n == 0 {
+		q.flushers--
+		return nil
+	}
+	batch := slices.Clone(q.pending[:n])
+	q.pending = slices.Delete(q.pending, 0, n)
+	return batch
+}
+
+// takeAll removes every pending request.
+func (q *forgotQueue) takeAll() []*forgotRequest {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	all := q.pending
+	q.pending = nil
+	return all
+}
+
+// forgotFlushers is how many batches may be written at once: one on
+// SQLite, whose writes take turns anyway (more flushers would only make
+// smaller batches); a few on PostgreSQL, where batches hide each other's
+// round trips and their commits share fsyncs.
+func (s *Service) forgotFlushers() int {
+	if w, ok := s.store.(interface{ Writers() int }); ok {
+		return max(1, min(w.Writers(), 4))
+	}
+	return 1
+}
+
+// flushForgot writes batches until nothing is pending.
+func (s *Service) flushForgot() {
+	for {
+		// Let the requests already being handled on other goroutines join
+		// this batch rather than the next: under load batches grow (and
+		// commits get fewer); with nothing else to run this costs nothing.
+		runtime.Gosched()
+		runtime.Gosched()
+		batch := s.forgot.take()
+		if batch == nil {
+			return
+		}
+		s.commitForgot(batch)
+	}
+}
+
+// commitForgot writes a batch of forgot requests in one transaction and
+// tells each its outcome. Each request goes through the same steps as
+// alone (queueForgot: the per-IP limit, then the queue), in arrival order
+// for any one client address, so the limit counts exactly as it would one
+// transaction at a time: a request refused by its limit is answered 429
+// and the others of the batch are queued. If the transaction fails before
+// its commit, nothing of it was written, and every request runs again
+// alone (see forgotAnswer): a fault one request causes fails that one
+// only. If the commit itself failed (it may have been written), every
+// request gets the error, as it would have alone. If the database is
+// unavailable, every request gets the 503 at once, and so do the requests
+// waiting for the next batch: none waits longer than about one time limit
+// (AIRLOCK_DATABASE_TIMEOUT), as alone. Nobody is answered before the
+// commit, and nobody is dropped.
+func (s *Service) commitForgot(batch []*forgotRequest) {
+	live := make([]*forgotRequest, 0, len(batch))
+	for _, it := range batch {
+		if err := it.ctx.Err(); err != nil {
+			it.err = err // its client is gone: not queued, not counted
+			close(it.done)
+			continue
+		}
+		live = append(live, it)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// PostgreSQL locks each limit's row until the commit: taken in one
+	// order (by key) on every node, two batches never wait for each other
+	// in a cycle. The sort is stable: one address's requests keep their
+	// arrival order.
+	slices.SortStableFunc(live, func(a, b *forgotRequest) int { return strings.Compare(a.key.key, b.key.key) })
+	// The batch belongs to no one request: a client hanging up must not
+	// roll back the others. The store bounds the transaction's time.
+	ctx := context.Background()
+	written := false
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := s.queueForgot(ctx, tx, live); err != nil {
+			return err
+		}
+		written = true
+		return nil
 	})
-	if err != nil {
-		return fmt.Errorf("request reset: %w", err)
+	unavailable := airlock.ErrorCode(err) == airlock.CodeUnavailable
+	if unavailable {
+		// The requests that gathered meanwhile would wait for this batch's
+		// time limit once more before being told the same: they are told
+		// now, having written nothing, as they would have been alone.
+		live = append(live, s.forgot.takeAll()...)
 	}
-	if limited > 0 {
-		return rateLimited(limited)
+	for _, it := range live {
+		switch {
+		case err == nil:
+		case !written && len(live) > 1 && !unavailable:
+			it.alone = true
+		default:
+			it.err = err
+		}
+		close(it.done)
 	}
-	s.poke()
-	return nil
+	if err == nil {
+		s.poke()
+	}
 }
 
 // processForgot is the queued half of RequestReset. In one transaction it
@@ -63,43 +275,116 @@ func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return s.store.DeleteJob(ctx, job.ID) // unreadable: nothing can be done with it
 	}
-	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
+	now := s.clock.Now()
+	return s.store.Update(ctx, func(tx airlock.Tx) error { return s.forgotJob(ctx, tx, job, p, now) })
+}
+
+// processForgotBatch runs several claimed forgot requests in one
+// transaction, each exactly as processForgot does and in the same order,
+// so that a queue filled by a burst drains at one commit per batch. When it
+// fails the caller runs them one at a time: nothing of it was written.
+func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) error {
+	payloads := make([]*forgotPayload, len(jobs))
+	for i, j := range jobs {
+		var p forgotPayload
+		if json.Unmarshal(j.Payload, &p) == nil {
+			payloads[i] = &p
+		}
+	}
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := tx.DeleteJob(ctx, job.ID); err != nil {
+		if err := s.lockAccountLimits(ctx, tx, payloads); err != nil {
 			return err
+		}
+		for i, job := range jobs {
+			if payloads[i] == nil {
+				// Unreadable: nothing can be done with it.
+				if err := tx.DeleteJob(ctx, job.ID); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := s.forgotJob(ctx, tx, job, *payloads[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// resetLimitKey is the key of a user's reset email limit.
+func resetLimitKey(u *airlock.User) string { return "reset:account:" + u.ID }
+
+// lockAccountLimits locks, on PostgreSQL, the per-account limit rows a
+// batch of forgot requests will count against, in the order of their keys:
+// locked in one order on every node, two batches sharing accounts queue
+// one behind the other instead of waiting for each other in a cycle
+// (a deadlock). SQLite's one writer needs no such care.
+func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, payloads []*forgotPayload) error {
+	if s.cfg.LimitResetPerAccount.N <= 0 || s.forgotFlushers() == 1 {
+		return nil
+	}
+	var keys []string
+	for _, p := range payloads {
+		if p == nil {
+			continue
 		}
 		u, err := tx.UserByEmail(ctx, p.Email)
 		if errors.Is(err, airlock.ErrNotFound) {
-			// No account: no email at all (SPEC §6.1).
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, "", p.Email, "no_account", "")
+			continue
 		}
 		if err != nil {
 			return err
 		}
-		if !u.Active {
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", "")
-		}
-		retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
-		if err != nil {
+		keys = append(keys, resetLimitKey(u))
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if _, err := tx.LimitState(ctx, k); err != nil {
 			return err
 		}
-		if retry > 0 {
-			// Dropped silently: the requester already got the same answer.
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
-		}
-		if u.InvitationState(now, s.cfg.InviteTTL) != "" {
-			// Invited and never set a password: a reset email would speak of a
-			// password they never had, so the invitation goes again.
-			if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", "")
-		}
-		// The request's own time counts: a password change since then kills it.
-		if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
+	}
+	return nil
+}
+
+// forgotJob does one queued forgot request in the caller's transaction:
+// it removes the job, looks the account up, applies the per-account limit,
+// and puts the reset email in the outbox.
+func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, job *airlock.Job, p forgotPayload, now time.Time) error {
+	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
+	if err := tx.DeleteJob(ctx, job.ID); err != nil {
+		return err
+	}
+	u, err := tx.UserByEmail(ctx, p.Email)
+	if errors.Is(err, airlock.ErrNotFound) {
+		// No account: no email at all (SPEC §6.1).
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, "", p.Email, "no_account", "")
+	}
+	if err != nil {
+		return err
+	}
+	if !u.Active {
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", "")
+	}
+	retry, err := limit(ctx, tx, resetLimitKey(u), s.cfg.LimitResetPerAccount, now, true)
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		// Dropped silently: the requester already got the same answer.
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
+	}
+	if u.InvitationState(now, s.cfg.InviteTTL) != "" {
+		// Invited and never set a password: a reset email would speak of a
+		// password they never had, so the invitation goes again.
+		if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")
-	})
+		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", "")
+	}
+	// The request's own time counts: a password change since then kills it.
+	if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")
 }

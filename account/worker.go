@@ -2,8 +2,11 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -95,60 +98,154 @@ func (s *Service) PruneAudit(ctx context.Context) error {
 }
 
 // ProcessDue runs every job that is due now and says how many it ran. It
-// stops claiming when ctx ends; the job in flight is finished.
+// stops claiming when ctx ends; the jobs in flight are finished, and those
+// claimed but not started are left for releaseLeases to hand back.
 func (s *Service) ProcessDue(ctx context.Context) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		now := s.clock.Now()
-		job, err := s.store.ClaimJob(ctx, s.node, now, now.Add(JobLease))
+		jobs, err := s.store.ClaimJobs(ctx, s.node, now, now.Add(JobLease), claimBatch)
 		if err != nil {
 			return n, err
 		}
-		if job == nil {
+		if len(jobs) == 0 {
 			return n, nil
 		}
-		n++
-		if job.TakenOver {
-			s.stats.Takeovers.Add(1)
-			s.log.Warn("job taken over from a worker whose lease ran out", "job", job.ID, "kind", job.Kind)
+		n += len(jobs)
+		for _, job := range jobs {
+			if job.TakenOver {
+				s.stats.Takeovers.Add(1)
+				s.log.Warn("job taken over from a worker whose lease ran out", "job", job.ID, "kind", job.Kind)
+			}
 		}
-		if err := s.runLeased(ctx, job); err != nil {
+		if err := s.runBatch(ctx, jobs); err != nil {
 			return n, err
 		}
 	}
 	return n, ctx.Err()
 }
 
-// runLeased runs one claimed job while renewing its lease, then records a
-// failure for a retry.
-func (s *Service) runLeased(ctx context.Context, job *airlock.Job) error {
+const (
+	// claimBatch is how many due jobs a worker claims at once: one
+	// statement instead of one per job.
+	claimBatch = 32
+	// deliveryParallelism bounds the emails a node composes and sends at
+	// once: enough to keep a relay's pipeline full, few enough that a burst
+	// cannot open hundreds of connections to it.
+	deliveryParallelism = 8
+)
+
+// runBatch runs claimed jobs under their leases: the forgot requests
+// together in one transaction (one at a time if that fails), the rest
+// (emails) deliveryParallelism at a time, each as it always ran alone. It
+// returns when every job started is done.
+func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
+	held := s.holdLeases(jobs)
+	defer held.stop()
+	var forgot, rest []*airlock.Job
+	for _, job := range jobs {
+		if job.Kind == airlock.JobForgot {
+			forgot = append(forgot, job)
+		} else {
+			rest = append(rest, job)
+		}
+	}
+	var mu sync.Mutex
+	var first error
+	record := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == nil {
+			first = err
+		}
+	}
+	var wg sync.WaitGroup
+	if len(forgot) > 1 {
+		// PostgreSQL runs several transactions at once: the batch is split
+		// so that their round trips overlap. SQLite writes one at a time.
+		n := min(s.forgotFlushers(), (len(forgot)+7)/8)
+		size := (len(forgot) + n - 1) / n
+		for chunk := range slices.Chunk(forgot, size) {
+			wg.Go(func() {
+				if err := s.runForgotBatch(ctx, held, chunk); err != nil {
+					s.log.Warn("forgot batch failed, running its jobs one at a time", "jobs", len(chunk), "err", err)
+					for _, job := range chunk {
+						if err := s.runLeased(ctx, held, job); err != nil {
+							record(err)
+						}
+					}
+				}
+			})
+		}
+	} else {
+		rest = append(forgot, rest...)
+	}
+	// One user's emails go one after the other, in order: the link of the
+	// last one sent is the one minted last, the one that works.
+	var queues [][]*airlock.Job
+	byUser := map[string]int{}
+	for _, job := range rest {
+		i, ok := byUser[job.UserID]
+		if !ok || job.UserID == "" {
+			i = len(queues)
+			byUser[job.UserID] = i
+			queues = append(queues, nil)
+		}
+		queues[i] = append(queues[i], job)
+	}
+	slots := make(chan struct{}, deliveryParallelism)
+	for _, queue := range queues {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			for _, job := range queue {
+				if err := s.runLeased(ctx, held, job); err != nil {
+					record(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// runForgotBatch runs claimed forgot requests in one transaction. It
+// fails, having written nothing, if it could not run them all.
+func (s *Service) runForgotBatch(ctx context.Context, held *leases, jobs []*airlock.Job) error {
+	if ctx.Err() != nil {
+		return nil // shutting down: not started, handed back
+	}
+	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
+	defer cancel()
+	for _, job := range jobs {
+		if !held.start(job.ID, cancel) {
+			return errLeaseLost
+		}
+	}
+	err := s.processForgotBatch(jctx, jobs)
+	for _, job := range jobs {
+		held.finish(job.ID, err == nil)
+	}
+	return err
+}
+
+var errLeaseLost = errors.New("lease lost to another worker")
+
+// runLeased runs one claimed job under its lease, then records a failure
+// for a retry.
+func (s *Service) runLeased(ctx context.Context, held *leases, job *airlock.Job) error {
+	if ctx.Err() != nil {
+		return nil // shutting down: not started, handed back
+	}
 	// The job goes on through a shutdown (ctx ending): it is finished, not
 	// abandoned half-sent; its own time limit still applies.
 	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
 	defer cancel()
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		t := time.NewTicker(LeaseRenewal)
-		defer t.Stop()
-		for {
-			select {
-			case <-jctx.Done():
-				return
-			case <-t.C:
-				ok, err := s.store.RenewLease(jctx, job.ID, s.node, s.clock.Now().Add(JobLease))
-				if err == nil && !ok {
-					// Another worker has it now: stop rather than send twice.
-					s.log.Warn("lease lost", "job", job.ID)
-					cancel()
-					return
-				}
-			}
-		}
-	}()
+	if !held.start(job.ID, cancel) {
+		return nil // another worker has it now: nothing to do here
+	}
 	err := s.runJob(jctx, job)
-	cancel()
-	<-renewed
+	held.finish(job.ID, true)
 	if err == nil {
 		return nil
 	}
@@ -162,6 +259,100 @@ func (s *Service) runLeased(ctx context.Context, job *airlock.Job) error {
 		return fmt.Errorf("reschedule job: %w", err)
 	}
 	return nil
+}
+
+// leases keeps a worker's claimed jobs leased: every LeaseRenewal it
+// renews the lease of each job that waits or runs, so that a slow SMTP
+// server or a long queue of emails causes no second send. A job whose
+// lease another worker took over is stopped if it runs (its context is
+// cancelled, rather than send twice) and never started if it waits.
+type leases struct {
+	s    *Service
+	mu   sync.Mutex
+	jobs map[int64]*lease
+	quit chan struct{}
+	done chan struct{}
+}
+
+type lease struct {
+	cancel context.CancelFunc // of the job's context while it runs
+	lost   bool
+}
+
+func (s *Service) holdLeases(jobs []*airlock.Job) *leases {
+	h := &leases{s: s, jobs: make(map[int64]*lease, len(jobs)), quit: make(chan struct{}), done: make(chan struct{})}
+	for _, job := range jobs {
+		h.jobs[job.ID] = &lease{}
+	}
+	go h.renew()
+	return h
+}
+
+// start marks a job running under cancel, unless its lease was lost.
+func (h *leases) start(id int64, cancel context.CancelFunc) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	l := h.jobs[id]
+	if l == nil || l.lost {
+		return false
+	}
+	l.cancel = cancel
+	return true
+}
+
+// finish marks a job stopped; done says it needs its lease no more.
+func (h *leases) finish(id int64, done bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if l := h.jobs[id]; l != nil {
+		l.cancel = nil
+		if done {
+			delete(h.jobs, id)
+		}
+	}
+}
+
+// stop ends the renewals.
+func (h *leases) stop() {
+	close(h.quit)
+	<-h.done
+}
+
+func (h *leases) renew() {
+	defer close(h.done)
+	t := time.NewTicker(LeaseRenewal)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.quit:
+			return
+		case <-t.C:
+		}
+		h.mu.Lock()
+		ids := make([]int64, 0, len(h.jobs))
+		for id := range h.jobs {
+			ids = append(ids, id)
+		}
+		h.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		for _, id := range ids {
+			ok, err := h.s.store.RenewLease(ctx, id, h.s.node, h.s.clock.Now().Add(JobLease))
+			if err != nil || ok {
+				continue
+			}
+			// Another worker has it now: stop rather than send twice.
+			h.s.log.Warn("lease lost", "job", id)
+			h.mu.Lock()
+			if l := h.jobs[id]; l != nil {
+				l.lost = true
+				if l.cancel != nil {
+					l.cancel()
+				}
+			}
+			h.mu.Unlock()
+		}
+		cancel()
+	}
 }
 
 func (s *Service) runJob(ctx context.Context, job *airlock.Job) error {

@@ -12,8 +12,10 @@ import (
 	"net/textproto"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -25,10 +27,12 @@ import (
 // conversationTimeout bounds one delivery attempt, from connect to QUIT.
 const conversationTimeout = 30 * time.Second
 
-// SMTP delivers messages to an SMTP server, one conversation per message.
-// It drives the conversation itself (with go-mail's smtp package) so that
-// it knows at which stage and with which reply a delivery failed, and the
-// server's final reply when it succeeded.
+// SMTP delivers messages to an SMTP server. It drives the conversation
+// itself (with go-mail's smtp package) so that it knows at which stage and
+// with which reply a delivery failed, and the server's final reply when it
+// succeeded. A connection that delivered a message is kept open a few
+// seconds for the next one (several messages, one conversation each after
+// the greeting, as RFC 5321 allows).
 type SMTP struct {
 	host        string // as in the URL: the name the TLS certificate must bear
 	addr        string // host:port
@@ -43,6 +47,7 @@ type SMTP struct {
 	helo        string
 	tlsConfig   *tls.Config
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
+	idle        idlePool
 }
 
 // Options tune an SMTP sender.
@@ -215,91 +220,231 @@ func (s *SMTP) compose(m *Message, to, id string) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// deliver runs the conversation and returns the server's final reply.
+// deliver sends one message and returns the server's final reply. It uses
+// a connection kept open by an earlier delivery when there is one (no new
+// TCP, TLS, EHLO and AUTH round trips for each email of a batch), else
+// opens one; after a success the connection is kept for the next message.
 func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, conversationTimeout)
 	defer cancel()
+	for {
+		c := s.idle.take()
+		reused := c != nil
+		if !reused {
+			var d *DeliveryError
+			if c, d = s.open(ctx); d != nil {
+				return "", d
+			}
+		}
+		reply, err, stale := s.transaction(ctx, c, reused, to, raw)
+		if stale && ctx.Err() == nil {
+			// The relay had closed the kept connection meanwhile (an idle
+			// timeout, a restart): it refused the MAIL FROM, so nothing of
+			// this message was sent. Again on a new connection.
+			continue
+		}
+		return reply, err
+	}
+}
+
+// conn is an open conversation with the relay: greeted and, as the
+// settings ask, over TLS and signed in, ready for a message.
+type conn struct {
+	net net.Conn // the TCP connection under it, for deadlines
+	c   *smtp.Client
+	// idle closes the connection when it stays unused in the pool.
+	idle *time.Timer
+}
+
+// close ends the conversation politely, within a few seconds.
+func (c *conn) close() {
+	c.net.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.c.Quit()
+	c.net.Close()
+}
+
+// watch makes any read or write on c fail once ctx ends; the function it
+// returns stops that, and says whether c can still be used.
+func (c *conn) watch(ctx context.Context) (stop func() (usable bool)) {
+	// A deadline in the past unblocks any read or write once ctx ends.
+	after := context.AfterFunc(ctx, func() { c.net.SetDeadline(time.Unix(1, 0)) })
+	return func() bool {
+		if !after() {
+			return false // ctx ended: the deadline is in the past
+		}
+		c.net.SetDeadline(time.Time{})
+		return true
+	}
+}
+
+// open connects to the relay, greets it, protects the conversation with
+// TLS and signs in as the settings say.
+func (s *SMTP) open(ctx context.Context) (*conn, *DeliveryError) {
 	netConn, err := s.dial(ctx, "tcp", s.addr)
 	if err != nil {
-		return "", s.failure(ctx, nil, "connect to "+s.addr, err)
+		return nil, s.failure(ctx, nil, "connect to "+s.addr, err)
 	}
-	defer netConn.Close()
-	// A deadline in the past unblocks any read or write once ctx ends.
-	stop := context.AfterFunc(ctx, func() { netConn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	conn := netConn
+	c := &conn{net: netConn}
+	stop := c.watch(ctx)
+	ok := false
+	defer func() {
+		if !ok {
+			stop()
+			netConn.Close()
+		}
+	}()
+	var tcp net.Conn = netConn
 	if s.implicitTLS {
 		tc := tls.Client(netConn, s.tlsConfig)
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return "", s.failure(ctx, nil, "TLS handshake", err)
+			return nil, s.failure(ctx, nil, "TLS handshake", err)
 		}
-		conn = tc
+		tcp = tc
 	}
-	c, err := smtp.NewClient(conn, s.host)
+	client, err := smtp.NewClient(tcp, s.host)
 	if err != nil {
-		return "", s.failure(ctx, nil, "greeting", err)
+		return nil, s.failure(ctx, nil, "greeting", err)
 	}
-	c.SkipSMTPUTF8(true) // every address is ASCII (airlock.CheckEmail)
-	if err := c.Hello(s.helo); err != nil {
-		return "", s.failure(ctx, c, "EHLO", err)
+	client.SkipSMTPUTF8(true) // every address is ASCII (airlock.CheckEmail)
+	if err := client.Hello(s.helo); err != nil {
+		return nil, s.failure(ctx, client, "EHLO", err)
 	}
 	if !s.implicitTLS {
-		offered, _ := c.Extension("STARTTLS")
+		offered, _ := client.Extension("STARTTLS")
 		switch {
 		case offered:
 			// No fallback to clear text when the handshake fails: the
 			// server said it can do TLS.
-			if err := c.StartTLS(s.tlsConfig); err != nil {
-				return "", s.failure(ctx, nil, "STARTTLS", err)
+			if err := client.StartTLS(s.tlsConfig); err != nil {
+				return nil, s.failure(ctx, nil, "STARTTLS", err)
 			}
 		case s.auth && !s.loopback:
 			// Never send the password in clear: anyone on the path could
 			// read it, or strip STARTTLS from the reply to make us do so.
-			_ = c.Quit()
-			return "", relayProblem("the SMTP relay %s offered no STARTTLS, and Airlock does not send the SMTP password in clear:"+
+			_ = client.Quit()
+			return nil, relayProblem("the SMTP relay %s offered no STARTTLS, and Airlock does not send the SMTP password in clear:"+
 				" in AIRLOCK_SMTP_URL, use smtps:// or a server that offers STARTTLS", s.addr)
 		}
 	}
 	if s.auth {
-		if err := s.authenticate(ctx, c); err != nil {
-			return "", err
+		if d := s.authenticate(ctx, client); d != nil {
+			return nil, d
 		}
 	}
-	if err := c.Mail("<" + s.envelope + ">"); err != nil {
-		return "", s.failure(ctx, c, "MAIL FROM", err)
+	if !stop() {
+		return nil, s.failure(ctx, nil, "greeting", context.Cause(ctx))
 	}
-	if err := c.Rcpt("<" + to + ">"); err != nil {
-		return "", s.failure(ctx, c, "RCPT TO", err)
+	c.c = client
+	ok = true
+	return c, nil
+}
+
+// transaction sends one message on c (MAIL FROM, RCPT TO, DATA) and keeps
+// c for the next one if it went through, else closes it. stale says that a
+// reused c turned out closed by the relay before anything was sent.
+func (s *SMTP) transaction(ctx context.Context, c *conn, reused bool, to string, raw []byte) (reply string, err error, stale bool) {
+	stop := c.watch(ctx)
+	keep := false
+	defer func() {
+		if stop() && keep {
+			s.idle.put(c)
+		} else {
+			c.net.Close()
+		}
+	}()
+	if err := c.c.Mail("<" + s.envelope + ">"); err != nil {
+		d := s.failure(ctx, nil, "MAIL FROM", err)
+		if reused && (d.Code == 0 || d.Code == 421) {
+			return "", d, true
+		}
+		if d.Code != 0 {
+			_ = c.c.Quit()
+		}
+		return "", d, false
 	}
-	w, err := c.Data()
+	if err := c.c.Rcpt("<" + to + ">"); err != nil {
+		return "", s.failure(ctx, c.c, "RCPT TO", err), false
+	}
+	w, err := c.c.Data()
 	if err != nil {
-		return "", s.failure(ctx, c, "DATA", err)
+		return "", s.failure(ctx, c.c, "DATA", err), false
 	}
 	// The end-of-data mark is written by Close only: until then the server
 	// cannot have accepted the message.
 	if _, err := w.Write(raw); err != nil {
-		return "", s.failure(ctx, nil, "message body", err)
+		return "", s.failure(ctx, nil, "message body", err), false
 	}
 	if err := w.Close(); err != nil {
 		var refused *textproto.Error
 		if errors.As(err, &refused) {
-			return "", s.failure(ctx, c, "end of DATA", err)
+			return "", s.failure(ctx, c.c, "end of DATA", err), false
 		}
 		d := s.failure(ctx, nil, "end of DATA", err)
 		d.Err = fmt.Errorf("uncertain delivery: the end of the message was sent but no reply came back;"+
 			" the server may have accepted it, and a retry may deliver it twice: %w", d.Err)
-		return "", d
+		return "", d, false
 	}
 	words := ""
 	if dc, ok := w.(*smtp.DataCloser); ok {
 		words = dc.ServerResponse()
 	}
-	_ = c.Quit() // the message is accepted: a failed QUIT changes nothing
-	return cleanReply("250 "+words, MaxReplyBytes), nil
+	keep = true // the message is accepted; the connection serves the next one
+	return cleanReply("250 "+words, MaxReplyBytes), nil, false
+}
+
+// Connections kept open between deliveries: at most maxIdle (as many as
+// the workers send at once), each closed (QUIT) after idleTimeout unused.
+// A relay's own idle timeout is minutes long (RFC 5321 §4.5.3.2.7).
+const (
+	maxIdle     = 8
+	idleTimeout = 5 * time.Second
+)
+
+// idlePool holds the connections kept open between deliveries.
+type idlePool struct {
+	mu    sync.Mutex
+	conns []*conn
+}
+
+// take returns the connection used last, or nil.
+func (p *idlePool) take() *conn {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := len(p.conns)
+	if n == 0 {
+		return nil
+	}
+	c := p.conns[n-1]
+	p.conns = p.conns[:n-1]
+	c.idle.Stop() // if it fired meanwhile, it finds c gone from the pool and leaves it
+	return c
+}
+
+// put keeps c for the next delivery, or closes it if enough are kept.
+func (p *idlePool) put(c *conn) {
+	p.mu.Lock()
+	if len(p.conns) >= maxIdle {
+		p.mu.Unlock()
+		c.close()
+		return
+	}
+	p.conns = append(p.conns, c)
+	c.idle = time.AfterFunc(idleTimeout, func() {
+		p.mu.Lock()
+		i := slices.Index(p.conns, c)
+		if i >= 0 {
+			p.conns = slices.Delete(p.conns, i, i+1)
+		}
+		p.mu.Unlock()
+		if i >= 0 {
+			c.close()
+		}
+	})
+	p.mu.Unlock()
 }
 
 // authenticate signs in with the URL's credentials, with PLAIN or LOGIN.
-func (s *SMTP) authenticate(ctx context.Context, c *smtp.Client) error {
+func (s *SMTP) authenticate(ctx context.Context, c *smtp.Client) *DeliveryError {
 	ok, offered := c.Extension("AUTH")
 	if !ok {
 		return relayProblem("AIRLOCK_SMTP_URL has a user name but the relay offers no AUTH: remove the user name, or use a relay that signs senders in")

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,9 +44,59 @@ func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
 	return nil
 }
 
+// EnqueueJobs adds jobs with multi-row INSERTs of 128, 64, … 1 rows: a
+// batch costs a few statements, and few statement texts are ever prepared.
+func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
+	const cols = 8
+	args := make([]any, 0, cols*min(len(jobs), 128))
+	for size := 128; len(jobs) > 0; size /= 2 {
+		for len(jobs) >= size {
+			var b strings.Builder
+			b.WriteString(`INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind) VALUES `)
+			args = args[:0]
+			for i, j := range jobs[:size] {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+				args = append(args, j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(),
+					airlock.EmailQueued, j.UserID, j.EmailKind)
+			}
+			if _, err := q.exec(ctx, b.String(), args...); err != nil {
+				return fmt.Errorf("enqueue jobs: %w", err)
+			}
+			for _, j := range jobs[:size] {
+				j.State = airlock.EmailQueued
+			}
+			jobs = jobs[size:]
+		}
+	}
+	return nil
+}
+
 // claimable is the condition of a job a worker may take: waiting and due,
 // or being sent by a worker whose lease ran out (a node that died).
 const claimable = `state IN ('queued', 'deferred', 'sending') AND run_at <= ? AND lease_until < ?`
+
+// waitingIndex makes SQLite read the waiting jobs in claim order through
+// their partial index (jobs_waiting), stopping at the first ones, rather
+// than read and sort every waiting job, which it would pick for want of
+// statistics. PostgreSQL picks the index by itself.
+func (q *queries) waitingIndex() string {
+	if q.d == sqliteDialect {
+		return " INDEXED BY jobs_waiting"
+	}
+	return ""
+}
+
+// byKey makes SQLite find the picked jobs by their ids, not through an
+// index of the other conditions (every waiting job).
+func (q *queries) byKey() string {
+	if q.d == sqliteDialect {
+		return " NOT INDEXED"
+	}
+	return ""
+}
 
 // ClaimJob leases the oldest due job. The condition is re-checked in the
 // outer WHERE so that, on PostgreSQL, a second node racing for the same row
@@ -53,7 +105,7 @@ func (q *queries) ClaimJob(ctx context.Context, owner string, now, leaseUntil ti
 	n := now.UnixMilli()
 	j, err := scanJob(q.row(ctx, `UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
 		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
-		WHERE id = (SELECT id FROM jobs WHERE `+claimable+` ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
+		WHERE id = (SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+claimable+` ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
 		  AND `+claimable+`
 		RETURNING `+jobColumns,
 		leaseUntil.UnixMilli(), owner, n, n, n, n, n))
@@ -64,6 +116,45 @@ func (q *queries) ClaimJob(ctx context.Context, owner string, now, leaseUntil ti
 		return nil, fmt.Errorf("claim job: %w", err)
 	}
 	return j, nil
+}
+
+// ClaimJobs leases up to limit of the oldest due jobs in one statement,
+// under the same conditions as ClaimJob.
+func (q *queries) ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*airlock.Job, error) {
+	n := now.UnixMilli()
+	// The ids are picked once (a materialized CTE): PostgreSQL may run an
+	// IN (subquery) with SKIP LOCKED more than once, and claim more than
+	// limit jobs.
+	rows, err := q.query(ctx, `WITH picked AS MATERIALIZED (
+		  SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+claimable+` ORDER BY run_at, id LIMIT ?`+q.skipLocked()+`)
+		UPDATE jobs`+q.byKey()+` SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
+		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
+		WHERE id IN (SELECT id FROM picked) AND `+claimable+`
+		RETURNING `+jobColumns,
+		n, n, limit, leaseUntil.UnixMilli(), owner, n, n, n)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []*airlock.Job
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("claim jobs: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	// RETURNING says nothing of the order.
+	slices.SortFunc(jobs, func(a, b *airlock.Job) int {
+		if c := a.RunAt.Compare(b.RunAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return jobs, nil
 }
 
 // RenewLease extends a lease its owner still holds.

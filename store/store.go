@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +35,12 @@ const (
 // DB is an airlock.Store on a database/sql pool.
 type DB struct {
 	queries
+	// db does every write and, on PostgreSQL, every query.
 	db *sql.DB
+	// SQLite only: the read-only connections of plain SELECTs outside a
+	// transaction, and the statements prepared on both pools.
+	read  *sql.DB
+	stmts *statements
 }
 
 var _ airlock.Store = (*DB)(nil)
@@ -70,33 +74,6 @@ func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
 	return newDB(db, postgresDialect), nil
 }
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
-	if path == "" {
-		return nil, fmt.Errorf("sqlite: empty path")
-	}
-	v := url.Values{}
-	// WAL lets readers work while one writer writes; the busy timeout makes a
-	// second writer (the CLI while serve runs) wait instead of failing with
-	// "database is locked"; immediate transactions take the write lock up
-	// front so two transactions never deadlock upgrading a read lock.
-	v.Add("_pragma", "busy_timeout(10000)")
-	v.Add("_pragma", "journal_mode(WAL)")
-	v.Add("_pragma", "foreign_keys(1)")
-	v.Add("_pragma", "synchronous(NORMAL)")
-	v.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
-	db.SetMaxOpenConns(8)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	return newDB(db, sqliteDialect), nil
-}
-
 func newDB(db *sql.DB, d dialect) *DB {
 	return &DB{queries: queries{x: db, d: d, timeout: DefaultTimeout, health: &health{}}, db: db}
 }
@@ -104,6 +81,15 @@ func newDB(db *sql.DB, d dialect) *DB {
 // SetTimeout changes the time limit of every query and write transaction
 // (AIRLOCK_DATABASE_TIMEOUT).
 func (s *DB) SetTimeout(d time.Duration) { s.timeout = d }
+
+// Writers says how many write transactions the database runs at once:
+// one on SQLite (one writing connection), several on PostgreSQL.
+func (s *DB) Writers() int {
+	if s.d == sqliteDialect {
+		return 1
+	}
+	return s.db.Stats().MaxOpenConnections
+}
 
 // OnAvailability registers a function called when the database becomes
 // unreachable (up false, with the error) and when it answers again.
@@ -149,13 +135,23 @@ func (s *DB) Migrate(ctx context.Context) error {
 func (s *DB) Ping(ctx context.Context) error {
 	pctx, cancel := s.deadline(ctx)
 	defer cancel()
+	if s.read != nil {
+		if err := s.check(ctx, s.read.PingContext(pctx)); err != nil {
+			return err
+		}
+	}
 	return s.check(ctx, s.db.PingContext(pctx))
 }
 
-// Close closes the pool.
-func (s *DB) Close() error { return s.db.Close() }
+// Close closes the pools.
+func (s *DB) Close() error {
+	if s.read != nil {
+		s.read.Close()
+	}
+	return s.db.Close()
+}
 
-// SQL returns the underlying pool, for tests and tools.
+// SQL returns the pool that writes, for tests and tools.
 func (s *DB) SQL() *sql.DB { return s.db }
 
 // Update runs fn in one write transaction, committed when fn returns nil.
@@ -177,7 +173,11 @@ func (s *DB) UpdateWithin(ctx context.Context, limit time.Duration, fn func(airl
 	if err != nil {
 		return fmt.Errorf("begin: %w", s.check(ctx, err))
 	}
-	if err := fn(&queries{x: tx, d: s.d, timeout: s.timeout, health: s.health}); err != nil {
+	var x execer = tx
+	if s.stmts != nil {
+		x = &txStatements{tx: tx, s: s.stmts}
+	}
+	if err := fn(&queries{x: x, d: s.d, timeout: s.timeout, health: s.health}); err != nil {
 		tx.Rollback()
 		return err
 	}

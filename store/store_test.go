@@ -60,6 +60,7 @@ func TestContract(t *testing.T) {
 			t.Run("users", func(t *testing.T) { testUsers(t, open(t)) })
 			t.Run("reset tokens", func(t *testing.T) { testResetTokens(t, open(t)) })
 			t.Run("jobs", func(t *testing.T) { testJobs(t, open(t)) })
+			t.Run("job batches", func(t *testing.T) { testJobBatches(t, open(t)) })
 			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
 			t.Run("sessions", func(t *testing.T) { testSessions(t, open(t)) })
 			t.Run("api tokens", func(t *testing.T) { testAPITokens(t, open(t)) })
@@ -172,6 +173,70 @@ func testResetTokens(t *testing.T, db *store.DB) {
 	rt, err := db.ResetTokenByHash(ctx, h3)
 	if err != nil || rt.RevokedAt.IsZero() {
 		t.Fatalf("revoked token = %+v, %v", rt, err)
+	}
+}
+
+// testJobBatches: EnqueueJobs writes every job of a batch (of any size,
+// in several statements), and parallel ClaimJobs, oldest first, never
+// hand one job to two claimers, nor a leased job to anyone.
+func testJobBatches(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	var jobs []*airlock.Job
+	for i := range 203 {
+		jobs = append(jobs, &airlock.Job{Kind: airlock.JobForgot, Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)),
+			RunAt: t0.Add(time.Duration(i%7) * time.Millisecond), CreatedAt: t0})
+	}
+	err := db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJobs(ctx, jobs) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.CountJobs(ctx, airlock.JobForgot); n != 203 {
+		t.Fatalf("%d jobs queued, want 203", n)
+	}
+	var mu sync.Mutex
+	seen := map[int64]int{}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for {
+				got, err := db.ClaimJobs(ctx, fmt.Sprintf("node-%d", w), t0.Add(time.Second), t0.Add(time.Minute), 16)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				if len(got) > 16 {
+					t.Errorf("claimed %d jobs, limit 16", len(got))
+				}
+				for i, j := range got {
+					if i > 0 && (j.RunAt.Before(got[i-1].RunAt) || j.RunAt.Equal(got[i-1].RunAt) && j.ID < got[i-1].ID) {
+						t.Errorf("claimed jobs out of order: %v after %v", j.ID, got[i-1].ID)
+					}
+					if j.State != airlock.EmailSending || j.Attempts != 1 || j.LeaseOwner != fmt.Sprintf("node-%d", w) {
+						t.Errorf("claimed job %+v", j)
+					}
+				}
+				mu.Lock()
+				for _, j := range got {
+					seen[j.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(seen) != 203 {
+		t.Fatalf("claimed %d distinct jobs, want 203", len(seen))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("job %d claimed %d times", id, n)
+		}
+	}
+	if got, _ := db.ClaimJobs(ctx, "late", t0.Add(30*time.Second), t0.Add(time.Minute), 16); len(got) != 0 {
+		t.Fatalf("claimed %d leased jobs", len(got))
 	}
 }
 

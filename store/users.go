@@ -107,13 +107,32 @@ func (q *queries) loadGroups(ctx context.Context, users ...*airlock.User) error 
 	return rows.Err()
 }
 
+// userGroups is the user's groups in one column, sorted, comma-separated
+// (group names are the system's, without commas): the user and its groups
+// in one statement, one round trip. string_agg with ORDER BY is the same in
+// PostgreSQL and SQLite (3.44 and later).
+const userGroups = `(SELECT string_agg(group_name, ',' ORDER BY group_name) FROM user_groups g WHERE g.user_id = users.id)`
+
 func (q *queries) oneUser(ctx context.Context, where string, arg any) (*airlock.User, error) {
-	u, err := scanUser(q.row(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, arg))
+	var groups sql.NullString
+	u, err := scanUser(withGroups{q.row(ctx, `SELECT `+userColumns+`, `+userGroups+` FROM users WHERE `+where, arg), &groups})
 	if err != nil {
 		return nil, notFound(err)
 	}
-	return u, q.loadGroups(ctx, u)
+	u.Groups = []string{}
+	if groups.String != "" {
+		u.Groups = strings.Split(groups.String, ",")
+	}
+	return u, nil
 }
+
+// withGroups scans the userGroups column after the user's.
+type withGroups struct {
+	sc     interface{ Scan(...any) error }
+	groups *sql.NullString
+}
+
+func (w withGroups) Scan(dst ...any) error { return w.sc.Scan(append(dst, w.groups)...) }
 
 // UserByID returns the user with that id.
 func (q *queries) UserByID(ctx context.Context, id string) (*airlock.User, error) {

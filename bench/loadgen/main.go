@@ -1,26 +1,37 @@
-// Command loadgen drives a running Airlock on this machine and reports
-// latencies. It only ever targets loopback addresses, and every run is
-// bounded in requests and in time.
+// Command loadgen drives a running Airlock (or the bare yardstick server of
+// bench/bare) on this machine and reports throughput and latencies. It only
+// ever targets loopback addresses, and every run is bounded in requests and
+// in time.
 //
-//	go run ./bench/loadgen -url http://127.0.0.1:18081 -scenario forgot -n 3000 -c 8
-//	go run ./bench/loadgen -url http://127.0.0.1:18081 -scenario login -n 200 -c 16
+//	go run ./bench/loadgen -scenario forgot -n 3000 -c 8             # web form, 3 classes
+//	go run ./bench/loadgen -scenario api-forgot -duration 5s -c 64   # JSON API, existing vs unknown
+//	go run ./bench/loadgen -scenario login -duration 10s -c 4        # password grant
+//	go run ./bench/loadgen -scenario argon2 -duration 5s             # raw argon2id on every core
+//	go run ./bench/loadgen -scenario burst -c 500 -pid PID           # 500 sign-ins at once, peak RSS
+//	go run ./bench/loadgen -scenario emails -n 1000 -smtp 127.0.0.1:18025
+//
+// Every scenario ends with one "result" line of key=value pairs, for
+// bench/compare.sh.
 package main
 
 import (
-	"context"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 )
 
 func main() {
@@ -30,18 +41,41 @@ func main() {
 	}
 }
 
+type options struct {
+	target   *url.URL
+	scenario string
+	n, c     int
+	duration time.Duration
+	warmup   time.Duration
+	maxTime  time.Duration
+	existing string
+	inactive string
+	accounts int
+	format   string
+	password string
+	pid      int
+	smtp     string
+}
+
 func run() error {
-	target := flag.String("url", "http://127.0.0.1:18081", "Airlock's base URL (loopback only)")
-	scenario := flag.String("scenario", "forgot", "forgot | login")
-	n := flag.Int("n", 2000, "total requests (at most 100000)")
-	c := flag.Int("c", 8, "concurrent clients (at most 256)")
-	maxTime := flag.Duration("max-time", 2*time.Minute, "stop after this long whatever happens")
-	existing := flag.String("existing", "bench-user@example.com", "an active account")
-	inactive := flag.String("inactive", "bench-inactive@example.com", "an inactive account")
-	pass := flag.String("password", "bench password for the load", "the active account's password (login)")
+	var o options
+	target := flag.String("url", "http://127.0.0.1:18081", "the server's base URL (loopback only)")
+	flag.StringVar(&o.scenario, "scenario", "forgot", "forgot | api-forgot | login | burst | argon2 | emails")
+	flag.IntVar(&o.n, "n", 2000, "total requests (at most 100000); with -duration, an upper bound")
+	flag.IntVar(&o.c, "c", 8, "concurrent clients (at most 1000)")
+	flag.DurationVar(&o.duration, "duration", 0, "run for this long instead of -n requests (at most 2m)")
+	flag.DurationVar(&o.warmup, "warmup", 0, "with -duration: load first for this long without counting")
+	flag.DurationVar(&o.maxTime, "max-time", 2*time.Minute, "stop after this long whatever happens")
+	flag.StringVar(&o.existing, "existing", "bench-user@example.com", "an active account")
+	flag.StringVar(&o.inactive, "inactive", "bench-inactive@example.com", "an inactive account (forgot)")
+	flag.IntVar(&o.accounts, "accounts", 0, "api-forgot, emails: existing accounts are -format with 0..accounts-1 (0: -existing only)")
+	flag.StringVar(&o.format, "format", "bench-%d@example.com", "the address of existing account i")
+	flag.StringVar(&o.password, "password", "bench password for the load", "the active account's password (login, burst)")
+	flag.IntVar(&o.pid, "pid", 0, "burst: the server's process id, to read its peak RSS")
+	flag.StringVar(&o.smtp, "smtp", "127.0.0.1:18025", "emails: where the SMTP sink listens (loopback only)")
 	flag.Parse()
-	if *n < 1 || *n > 100000 || *c < 1 || *c > 256 {
-		return errors.New("-n must be 1..100000 and -c 1..256")
+	if o.n < 1 || o.n > 100000 || o.c < 1 || o.c > 1000 || o.duration < 0 || o.duration > 2*time.Minute {
+		return errors.New("-n must be 1..100000, -c 1..1000 and -duration at most 2m")
 	}
 	u, err := url.Parse(*target)
 	if err != nil {
@@ -50,73 +84,145 @@ func run() error {
 	if err := loopbackOnly(u.Hostname()); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), *maxTime)
-	defer cancel()
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: *c}}
+	o.target = u
+	switch o.scenario {
+	case "argon2":
+		return rawArgon2(o)
+	case "emails":
+		return emails(o)
+	case "burst":
+		return burst(o)
+	case "forgot", "api-forgot", "login":
+		return load(o)
+	}
+	return fmt.Errorf("unknown scenario %q", o.scenario)
+}
 
-	type sample struct {
-		class  string
-		d      time.Duration
-		status int
+// sample is one answered request.
+type sample struct {
+	class  string
+	d      time.Duration
+	status int
+}
+
+// builder returns request i and its class.
+type builder func(i int) (req []byte, class string)
+
+func jsonBody(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func (o options) builder() builder {
+	host := o.target.Host
+	switch o.scenario {
+	case "forgot":
+		// The web form, one third each existing, unknown and inactive.
+		return func(i int) ([]byte, string) {
+			email, class := o.existing, "existing"
+			switch i % 3 {
+			case 1:
+				email, class = fmt.Sprintf("nobody-%d@example.com", i), "unknown"
+			case 2:
+				email, class = o.inactive, "inactive"
+			}
+			return request(host, "/password/forgot", "application/x-www-form-urlencoded",
+				[]byte(url.Values{"email": {email}}.Encode())), class
+		}
+	case "api-forgot":
+		// The JSON API, half existing and half unknown addresses.
+		return func(i int) ([]byte, string) {
+			email, class := fmt.Sprintf("nobody-%d@example.com", i), "unknown"
+			if i%2 == 0 {
+				email, class = o.existing, "existing"
+				if o.accounts > 0 {
+					email = fmt.Sprintf(o.format, (i/2)%o.accounts)
+				}
+			}
+			return request(host, "/api/v1/password/forgot", "application/json", jsonBody(map[string]string{"email": email})), class
+		}
+	default: // login
+		body := jsonBody(map[string]string{"grant_type": "password", "username": o.existing, "password": o.password})
+		req := request(host, "/api/v1/auth/token", "application/json", body)
+		return func(int) ([]byte, string) { return req, "token" }
+	}
+}
+
+// load runs a closed loop of o.c clients.
+func load(o options) error {
+	build := o.builder()
+	stop := time.Now().Add(o.maxTime)
+	var counting time.Time // when samples start to count
+	if o.duration > 0 {
+		counting = time.Now().Add(o.warmup)
+		stop = counting.Add(o.duration)
 	}
 	var mu sync.Mutex
-	var samples []sample
+	samples := make([]sample, 0, min(o.n, 200000))
 	var next atomic.Int64
+	var failed atomic.Int64
 	start := time.Now()
+	cpuStart := make(chan float64, 1) // the server's CPU seconds when samples start to count
+	if o.pid > 0 {
+		go func() {
+			time.Sleep(time.Until(counting))
+			cpuStart <- cpuSeconds(o.pid)
+		}()
+	}
 	var wg sync.WaitGroup
-	for w := 0; w < *c; w++ {
+	for w := 0; w < o.c; w++ {
 		wg.Go(func() {
-			for ctx.Err() == nil {
+			cl := &rawClient{addr: o.target.Host}
+			defer cl.close()
+			local := make([]sample, 0, 1024)
+			for {
 				i := int(next.Add(1))
-				if i > *n {
-					return
+				if o.duration == 0 && i > o.n || time.Now().After(stop) {
+					break
 				}
-				var req *http.Request
-				class := ""
-				switch *scenario {
-				case "forgot":
-					emails := map[int]string{0: *existing, 1: fmt.Sprintf("nobody-%d@example.com", i), 2: *inactive}
-					class = map[int]string{0: "existing", 1: "unknown", 2: "inactive"}[i%3]
-					form := url.Values{"email": {emails[i%3]}}.Encode()
-					req, _ = http.NewRequestWithContext(ctx, "POST", *target+"/password/forgot", strings.NewReader(form))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				case "login":
-					class = "token"
-					body := fmt.Sprintf(`{"grant_type":"password","username":%q,"password":%q}`, *existing, *pass)
-					req, _ = http.NewRequestWithContext(ctx, "POST", *target+"/api/v1/auth/token", strings.NewReader(body))
-					req.Header.Set("Content-Type", "application/json")
-				default:
-					return
-				}
+				req, class := build(i)
 				t0 := time.Now()
-				res, err := client.Do(req)
+				a, err := cl.do(req, t0.Add(30*time.Second))
 				d := time.Since(t0)
-				status := 0
-				if err == nil {
-					io.Copy(io.Discard, res.Body)
-					res.Body.Close()
-					status = res.StatusCode
+				if err != nil {
+					failed.Add(1)
+					time.Sleep(10 * time.Millisecond)
+					continue
 				}
-				mu.Lock()
-				samples = append(samples, sample{class, d, status})
-				mu.Unlock()
+				if t0.Before(counting) {
+					continue
+				}
+				local = append(local, sample{class, d, a.status})
 			}
+			mu.Lock()
+			samples = append(samples, local...)
+			mu.Unlock()
 		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	if *scenario != "forgot" && *scenario != "login" {
-		return fmt.Errorf("unknown scenario %q", *scenario)
+	if o.duration > 0 {
+		elapsed = time.Since(counting)
 	}
+	cpu := 0.0
+	if o.pid > 0 {
+		cpu = cpuSeconds(o.pid) - <-cpuStart
+	}
+	return report(o, samples, int(failed.Load()), elapsed, cpu)
+}
 
+func report(o options, samples []sample, failed int, elapsed time.Duration, cpu float64) error {
 	byClass := map[string][]time.Duration{}
+	var all []time.Duration
 	statuses := map[int]int{}
 	for _, s := range samples {
 		byClass[s.class] = append(byClass[s.class], s.d)
+		all = append(all, s.d)
 		statuses[s.status]++
 	}
-	fmt.Printf("scenario %s: %d requests, %d clients, %.1fs, %.0f req/s, statuses %v\n",
-		*scenario, len(samples), *c, elapsed.Seconds(), float64(len(samples))/elapsed.Seconds(), statuses)
+	rps := float64(len(samples)) / elapsed.Seconds()
+	fmt.Printf("scenario %s: %d requests, %d clients, %.1fs, %.0f req/s, statuses %v, connection errors %d\n",
+		o.scenario, len(samples), o.c, elapsed.Seconds(), rps, statuses, failed)
 	classes := make([]string, 0, len(byClass))
 	for k := range byClass {
 		classes = append(classes, k)
@@ -125,28 +231,159 @@ func run() error {
 	for _, k := range classes {
 		ds := byClass[k]
 		slices.Sort(ds)
-		p := func(q float64) time.Duration { return ds[min(len(ds)-1, int(q*float64(len(ds))))] }
-		var sum time.Duration
-		for _, d := range ds {
-			sum += d
-		}
-		fmt.Printf("  %-9s n=%-5d mean=%-9s p50=%-9s p90=%-9s p99=%-9s max=%s\n", k, len(ds),
-			(sum / time.Duration(len(ds))).Round(time.Microsecond), p(.5).Round(time.Microsecond), p(.9).Round(time.Microsecond),
-			p(.99).Round(time.Microsecond), ds[len(ds)-1].Round(time.Microsecond))
+		fmt.Printf("  %-9s n=%-6d mean=%-10s p50=%-10s p90=%-10s p99=%-10s max=%s\n", k, len(ds), ms(mean(ds)),
+			ms(quantile(ds, .5)), ms(quantile(ds, .9)), ms(quantile(ds, .99)), ms(ds[len(ds)-1]))
 	}
-	// The server's resident memory, from its own metrics.
-	if res, err := client.Get(*target + "/metrics"); err == nil {
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		for _, line := range strings.Split(string(b), "\n") {
-			if strings.HasPrefix(line, "process_resident_memory_bytes ") {
-				var v float64
-				fmt.Sscanf(strings.TrimPrefix(line, "process_resident_memory_bytes "), "%g", &v)
-				fmt.Printf("  server RSS after the run: %.0f MiB\n", v/(1<<20))
-			}
-		}
+	slices.Sort(all)
+	result := fmt.Sprintf("result scenario=%s clients=%d n=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f failed=%d",
+		o.scenario, o.c, len(samples), rps, float64(quantile(all, .5))/1e6, float64(quantile(all, .99))/1e6, failed)
+	for _, st := range []int{200, 202, 429, 500, 503} {
+		result += fmt.Sprintf(" s%d=%d", st, statuses[st])
 	}
+	if cpu > 0 {
+		// Throughput per second of the server's own CPU: what the server
+		// does with the cores it gets, whatever else the machine runs.
+		fmt.Printf("  server CPU: %.2f s for %d requests: %.1f requests per CPU-second\n", cpu, len(samples), float64(len(samples))/cpu)
+		result += fmt.Sprintf(" server_cpu_s=%.3f per_cpu_s=%.2f", cpu, float64(len(samples))/cpu)
+	}
+	if ex, un := byClass["existing"], byClass["unknown"]; len(ex) > 0 && len(un) > 0 {
+		// ex and un are sorted by now.
+		_, p := mannWhitney(ex, un)
+		diff := quantile(ex, .5) - quantile(un, .5)
+		fmt.Printf("  timing existing vs unknown: medians %s vs %s (difference %s), Mann-Whitney p=%.4g\n",
+			ms(quantile(ex, .5)), ms(quantile(un, .5)), ms(diff), p)
+		result += fmt.Sprintf(" mw_p=%.4g median_diff_ms=%.3f", p, float64(diff)/1e6)
+	}
+	fmt.Println(result)
 	return nil
+}
+
+// rawArgon2 hashes with Airlock's production argon2id parameters on every
+// core, as fast as it can: the ceiling of sign-ins per second.
+func rawArgon2(o options) error {
+	d := o.duration
+	if d == 0 {
+		d = 5 * time.Second
+	}
+	workers := runtime.NumCPU()
+	var count atomic.Int64
+	stop := time.Now().Add(d)
+	start := time.Now()
+	cpu0 := cpuSeconds(os.Getpid())
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Go(func() {
+			salt := make([]byte, 16)
+			for time.Now().Before(stop) {
+				argon2.IDKey([]byte(o.password), salt, 2, 19456, 1, 32)
+				count.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	cpu := cpuSeconds(os.Getpid()) - cpu0
+	hps := float64(count.Load()) / el.Seconds()
+	fmt.Printf("raw argon2id m=19456,t=2,p=1 on %d goroutines: %d hashes in %.1fs, %.1f hashes/s, %.1f hashes per CPU-second\n",
+		workers, count.Load(), el.Seconds(), hps, float64(count.Load())/cpu)
+	fmt.Printf("result scenario=argon2 workers=%d hps=%.2f per_cpu_s=%.2f\n", workers, hps, float64(count.Load())/cpu)
+	return nil
+}
+
+// burst sends o.c sign-ins at the same instant on o.c connections opened
+// beforehand, and reports the answers and the server's peak RSS.
+func burst(o options) error {
+	build := o.builder()
+	req, _ := build(0)
+	clients := make([]*rawClient, o.c)
+	for i := range clients {
+		clients[i] = &rawClient{addr: o.target.Host}
+		if err := clients[i].connect(); err != nil {
+			return err
+		}
+		defer clients[i].close()
+	}
+	rssBefore := peakRSS(o.pid)
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	var noRetryAfter, failed int
+	var ds []time.Duration
+	var wg sync.WaitGroup
+	for _, cl := range clients {
+		wg.Go(func() {
+			<-gate
+			t0 := time.Now()
+			a, err := cl.do(req, t0.Add(60*time.Second))
+			d := time.Since(t0)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				return
+			}
+			statuses[a.status]++
+			ds = append(ds, d)
+			if a.status == 503 && a.retryAfter == "" {
+				noRetryAfter++
+			}
+		})
+	}
+	start := time.Now()
+	close(gate)
+	wg.Wait()
+	el := time.Since(start)
+	slices.Sort(ds)
+	peak := peakRSS(o.pid)
+	other := 0
+	for st, n := range statuses {
+		if st != 200 && st != 503 {
+			other += n
+		}
+	}
+	fmt.Printf("burst of %d sign-ins: %.1fs, statuses %v, 503 without Retry-After %d, connection errors %d, p50=%s p99=%s max=%s\n",
+		o.c, el.Seconds(), statuses, noRetryAfter, failed, ms(quantile(ds, .5)), ms(quantile(ds, .99)), ms(quantile(ds, 1)))
+	if o.pid > 0 {
+		fmt.Printf("  server peak RSS (VmHWM): %.1f MiB before the burst, %.1f MiB after\n", rssBefore, peak)
+	}
+	fmt.Printf("result scenario=burst clients=%d s200=%d s503=%d other=%d no_retry_after=%d failed=%d peak_rss_mib=%.1f\n",
+		o.c, statuses[200], statuses[503], other, noRetryAfter, failed, peak)
+	return nil
+}
+
+// cpuSeconds reads the CPU time (user and system) a process has used.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, in parentheses, may hold spaces: count from after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks: USER_HZ is 100 on Linux
+}
+
+// peakRSS reads a process's peak resident set size (VmHWM), in MiB.
+func peakRSS(pid int) float64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(string(v), "kB")))
+			return float64(kb) / 1024
+		}
+	}
+	return 0
 }
 
 // loopbackOnly refuses any target that is not this machine.

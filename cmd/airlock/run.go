@@ -266,6 +266,11 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 			log.Warn("AIRLOCK_TRUSTED_PROXIES trusts every address: clients choose the IP their limits count against; name your load balancers only", "prefix", p.String())
 		}
 	}
+	if setMemoryLimit != nil && e.getenv("GOMEMLIMIT") == "" {
+		limit := memoryLimit(cfg)
+		setMemoryLimit(limit)
+		log.Info("soft memory limit set (GOMEMLIMIT overrides it)", "mib", limit>>20)
+	}
 	if d := password.DefaultParams; cfg.Argon2.Memory < d.Memory || cfg.Argon2.Time < d.Time {
 		log.Warn("AIRLOCK_ARGON2 is below the OWASP recommendation: use it for tests only", "argon2", cfg.Argon2.String(), "recommended", d.String())
 	}
@@ -349,4 +354,19 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	}
 	fmt.Fprintln(stdout, "Airlock stopped")
 	return nil
+}
+
+// setMemoryLimit is runtime/debug.SetMemoryLimit in the real process (main
+// sets it); the tests leave it nil, since the limit is process-wide.
+var setMemoryLimit func(int64) int64
+
+// memoryLimit is the soft memory limit serve gives the Go runtime when
+// GOMEMLIMIT is unset: 32 MiB for everything else, plus twice what the
+// hashes running at once hold. Each argon2id hash allocates its whole
+// memory cost (19 MiB by default) and drops it; without a limit the
+// collector lets that garbage pile up to the next doubling of the heap, and
+// a burst of sign-ins costs far more resident memory than the hashes need.
+// With it the collector runs sooner and the runtime hands pages back.
+func memoryLimit(cfg *config) int64 {
+	return 32<<20 + 2*int64(cfg.HashConcurrency)*int64(cfg.Argon2.Memory)<<10
 }

@@ -1,0 +1,272 @@
+package account_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
+)
+
+// The forgot queue writes the requests that arrive together in one
+// transaction (group commit). These tests run batches on purpose, and check
+// that each request of a batch gets the answer it would have got alone.
+
+// TestForgotBatchCountsEachRequest: in one batch, the per-IP limit counts
+// the requests in order, exactly as one at a time; the request it refuses
+// gets 429 and the others of the batch are queued, a malformed address is
+// refused before the batch, and the refusal is audited once.
+func TestForgotBatchCountsEachRequest(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, _ *env) {
+		ctx := context.Background()
+		a.user(t, "ada@example.com", goodPassword)
+		limited := a.withConfig(t, func(c *account.Config) { c.LimitForgotPerIP = account.Rate{N: 2, Per: 10 * time.Minute} })
+		one := account.Meta{IP: "192.0.2.1", UserAgent: "agent one"}
+		two := account.Meta{IP: "198.51.100.2", UserAgent: "agent two"}
+		three := account.Meta{IP: "2001:db8::3", UserAgent: "agent three"}
+		reqs := []account.ForgotRequest{
+			{"ada@example.com", one},
+			{"nobody@example.com", one},
+			{"ada@example.com", two},
+			{"third@example.com", one}, // the third from one address: over its limit
+			{"bad\r\nBcc: evil@example.com", two},
+			{"fourth@example.com", one},
+			{"nobody@example.com", three},
+		}
+		want := []airlock.Code{"", "", "", airlock.CodeRateLimited, airlock.CodeInvalid, airlock.CodeRateLimited, ""}
+		errs := limited.svc.ForgotBatch(ctx, reqs)
+		for i, err := range errs {
+			if code(err) != want[i] {
+				t.Errorf("request %d (%q from %s) = %v, want %q", i, reqs[i].Email, reqs[i].Meta.IP, err, want[i])
+			}
+			if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeRateLimited && e.RetryAfter <= 0 {
+				t.Errorf("request %d: rate limited without a delay", i)
+			}
+		}
+		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != 4 {
+			t.Fatalf("%d requests queued, want 4", n)
+		}
+		// The limit holds after the batch as it would have: one more from
+		// the first address is refused, the second address has one left.
+		if err := limited.svc.RequestReset(ctx, "again@example.com", one); code(err) != airlock.CodeRateLimited {
+			t.Fatalf("after the batch, the first address: %v, want rate_limited", err)
+		}
+		if err := limited.svc.RequestReset(ctx, "again@example.com", two); code(err) != "" {
+			t.Fatalf("after the batch, the second address: %v", err)
+		}
+		events, _, _ := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditRateLimited})
+		if len(events) != 1 {
+			t.Fatalf("%d refusal audit events, want 1 (once per window)", len(events))
+		}
+		// The accepted requests of the batch are worked like any other.
+		limited.drain(t)
+		a.smtp.Wait(t, 2)
+	})
+}
+
+// TestForgotBatchFaultFailsOneRequest: a write that fails for one request
+// rolls the whole batch back; each request then runs alone, so the others
+// are queued and answered 202, and only the one at fault gets its error.
+func TestForgotBatchFaultFailsOneRequest(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	faulty := &faultyStore{Store: e.db, refuse: []byte("fault@example.com")}
+	svc := e.withStore(t, faulty)
+	errs := svc.ForgotBatch(ctx, []account.ForgotRequest{
+		{"one@example.com", meta}, {"fault@example.com", meta}, {"two@example.com", meta},
+	})
+	if errs[0] != nil || errs[2] != nil {
+		t.Fatalf("the requests not at fault: %v, %v", errs[0], errs[2])
+	}
+	if !errors.Is(errs[1], errDiskOnFire) {
+		t.Fatalf("the request at fault: %v, want its error", errs[1])
+	}
+	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 2 {
+		t.Fatalf("%d requests queued, want 2", n)
+	}
+}
+
+// TestForgotBatchNobodyIsDropped: when the database is unavailable every
+// request of the batch is told so (503), none is answered as accepted;
+// when the commit fails after it may have been written, every request gets
+// the error and none is written twice by a retry.
+func TestForgotBatchNobodyIsDropped(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	reqs := []account.ForgotRequest{{"one@example.com", meta}, {"two@example.com", meta}, {"three@example.com", meta}}
+
+	down := e.withStore(t, &faultyStore{Store: e.db, down: true})
+	for i, err := range down.ForgotBatch(ctx, reqs) {
+		if code(err) != airlock.CodeUnavailable {
+			t.Errorf("request %d with the database down: %v, want unavailable", i, err)
+		}
+	}
+	if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+		t.Fatalf("%d jobs queued with the database down", n)
+	}
+
+	lost := e.withStore(t, &faultyStore{Store: e.db, commitLost: true})
+	for i, err := range lost.ForgotBatch(ctx, reqs) {
+		if !errors.Is(err, errCommitLost) {
+			t.Errorf("request %d after an uncertain commit: %v, want the error", i, err)
+		}
+	}
+	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 3 {
+		t.Fatalf("%d requests queued after an uncertain commit, want 3 (written once)", n)
+	}
+}
+
+// TestForgotBatchesUnderLoad: many requests at once are batched, and each
+// is answered once its own row is committed: every accepted one is queued,
+// every refused one is not.
+func TestForgotBatchesUnderLoad(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := 0
+		for i := range 200 {
+			n := []*env{a, b}[i%2]
+			wg.Go(func() {
+				// Ten addresses, twenty requests each: the default limit
+				// (20 per 10 minutes) lets all of them through.
+				m := account.Meta{IP: fmt.Sprintf("192.0.2.%d", i%10)}
+				err := n.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), m)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				accepted++
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != accepted || accepted != 200 {
+			t.Fatalf("%d requests accepted, %d queued, want 200", accepted, n)
+		}
+	})
+}
+
+// TestWorkerBatchFaultFailsOneJob: the worker runs the queued forgot
+// requests it claimed in one transaction; when one of them cannot be
+// written, the others are still done (one at a time) and only that one is
+// retried later.
+func TestWorkerBatchFaultFailsOneJob(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword)
+	e.user(t, "bob@example.com", goodPassword)
+	for _, email := range []string{"ada@example.com", "fault@example.com", "bob@example.com"} {
+		if err := e.svc.RequestReset(ctx, email, meta); err != nil {
+			t.Fatal(err)
+		}
+	}
+	worker := e.withStore(t, &faultyStore{Store: e.db, refuse: []byte("fault@example.com")})
+	if _, err := worker.ProcessDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.smtp.Wait(t, 2)
+	got := map[string]bool{}
+	for _, m := range msgs {
+		got[m.To[0]] = true
+	}
+	if len(msgs) != 2 || !got["ada@example.com"] || !got["bob@example.com"] {
+		t.Fatalf("emails to %v, want ada and bob", got)
+	}
+	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 1 {
+		t.Fatalf("%d forgot requests left, want the faulty one", n)
+	}
+	// Once the fault is gone, the retry does it.
+	e.clock.Advance(time.Hour)
+	e.drain(t)
+	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 0 {
+		t.Fatalf("%d forgot requests left after the retry", n)
+	}
+}
+
+var (
+	errDiskOnFire = errors.New("disk on fire")
+	errCommitLost = errors.New("connection lost during COMMIT")
+)
+
+// faultyStore is the real store with one fault: a job or an audit event
+// about refuse cannot be written, or the database is down, or a commit's
+// answer is lost after it was written.
+type faultyStore struct {
+	airlock.Store
+	refuse     []byte
+	down       bool
+	commitLost bool
+}
+
+func (f *faultyStore) Update(ctx context.Context, fn func(airlock.Tx) error) error {
+	if f.down {
+		return &airlock.Error{Code: airlock.CodeUnavailable, Message: "down", RetryAfter: time.Second}
+	}
+	err := f.Store.Update(ctx, func(tx airlock.Tx) error { return fn(faultyTx{tx, f}) })
+	if err == nil && f.commitLost {
+		return errCommitLost
+	}
+	return err
+}
+
+type faultyTx struct {
+	airlock.Tx
+	f *faultyStore
+}
+
+func (t faultyTx) InsertAudit(ctx context.Context, e *airlock.AuditEvent) error {
+	if len(t.f.refuse) > 0 && bytes.Contains([]byte(e.Subject), t.f.refuse) {
+		return errDiskOnFire
+	}
+	return t.Tx.InsertAudit(ctx, e)
+}
+
+func (t faultyTx) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
+	for _, j := range jobs {
+		if len(t.f.refuse) > 0 && bytes.Contains(j.Payload, t.f.refuse) {
+			return errDiskOnFire
+		}
+	}
+	return t.Tx.EnqueueJobs(ctx, jobs)
+}
+
+// withStore returns a Service like e's on another store.
+func (e *env) withStore(t testing.TB, st airlock.Store) *account.Service {
+	t.Helper()
+	return e.service(t, st, e.svc.Config())
+}
+
+// withConfig returns an env like e (same database, clock and mail server)
+// whose Service has changed settings.
+func (e *env) withConfig(t testing.TB, tweak func(*account.Config)) *env {
+	t.Helper()
+	cfg := e.svc.Config()
+	tweak(&cfg)
+	c := *e
+	c.svc = e.service(t, e.db, cfg)
+	return &c
+}
+
+func (e *env) service(t testing.TB, st airlock.Store, cfg account.Config) *account.Service {
+	t.Helper()
+	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := mail.ParseTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return account.New(log, cfg, st, e.hasher, password.NewPolicy(12), tpl, sender, e.clock)
+}

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Measures Airlock against its ceilings in the same run, on this machine, on
+# loopback only, and prints the ratios of issue 14:
+#
+#   forgot    POST /api/v1/password/forgot (64 clients, half existing, half
+#             unknown addresses, limits off) vs a bare net/http handler
+#             answering the same 202 (bench/bare), on SQLite and PostgreSQL,
+#             ROUNDS times each in turn; the known-vs-unknown timing
+#             (Mann-Whitney) at 64 and 4 clients
+#   sign-in   the API password grant at 2 x cores clients vs raw argon2id at
+#             the same parameters on every core, in turn, ROUNDS times; p99
+#             and statuses
+#   burst     500 sign-ins at once on a fresh server: peak RSS and answers
+#   emails    1,000 reset emails to 1,000 accounts, from the first request to
+#             the last message received by a local SMTP sink
+#
+# Each ratio is also given per CPU-second of each side (from /proc), which
+# moves less with what else a shared machine runs.
+#
+# Every load stops by itself (about 4 minutes in all). Usage:
+#   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails]
+# (no argument: all of them). Settings: DURATION (5s), WARMUP (1s),
+# ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
+# postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; a database
+# airlock_bench_PID is created there and dropped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+parts=("$@")
+[ ${#parts[@]} -eq 0 ] && parts=(sqlite postgres signin burst emails)
+want() { local p; for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
+
+DURATION=${DURATION:-5s}
+WARMUP=${WARMUP:-1s}
+ROUNDS=${ROUNDS:-3}
+CLIENTS=${CLIENTS:-64}
+CORES=$(nproc)
+PGURL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+PGDB=airlock_bench_$$
+PORT=18081
+BARE_PORT=18090
+SMTP_PORT=18025
+
+dir=$(mktemp -d)
+apid=""
+bpid=""
+pgmade=""
+cleanup() {
+  [ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null || true
+  [ -n "$bpid" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null || true
+  [ -n "$pgmade" ] && psql "$PGURL" -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+go build -o "$dir/airlock" ./cmd/airlock
+go build -o "$dir/loadgen" ./bench/loadgen
+go build -o "$dir/bare" ./bench/bare
+lg() { "$dir/loadgen" "$@" | tee -a "$dir/all.log"; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" | tail -1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+export AIRLOCK_LISTEN=127.0.0.1:$PORT AIRLOCK_PUBLIC_URL=http://127.0.0.1:$PORT
+# The limits would stop a load from one address; the load measures the rest.
+export AIRLOCK_LIMIT_FORGOT_PER_IP=0 AIRLOCK_LIMIT_RESET_PER_ACCOUNT=0 AIRLOCK_LIMIT_LOGIN_PER_EMAIL=0 AIRLOCK_LIMIT_LOGIN_PER_IP=0
+export AIRLOCK_LOG_LEVEL=warn
+
+# A CSV of 1,000 accounts (bench-0 … bench-999), for the emails.
+{
+  echo "email,first_name,last_name,language,groups"
+  for i in $(seq 0 999); do echo "bench-$i@example.com,Bench,$i,en,"; done
+} >"$dir/accounts.csv"
+
+# fresh DBURL: an empty database with the sign-in account and 1,000 accounts.
+fresh() {
+  case "$1" in
+  sqlite)
+    rm -f "$dir"/bench.db*
+    export AIRLOCK_DATABASE_URL="sqlite:$dir/bench.db"
+    ;;
+  postgres)
+    psql "$PGURL" -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null
+    psql "$PGURL" -qc "CREATE DATABASE $PGDB" >/dev/null
+    pgmade=1
+    local base=${PGURL%%\?*}
+    local query=${PGURL#"$base"}
+    export AIRLOCK_DATABASE_URL="${base%/*}/$PGDB$query"
+    ;;
+  esac
+  echo 'bench password for the load' | "$dir/airlock" user add --email bench-user@example.com --group mobile --password-stdin >/dev/null
+  "$dir/airlock" user import "$dir/accounts.csv" >/dev/null 2>&1
+}
+
+start_airlock() {
+  "$dir/airlock" serve >"$dir/serve.log" 2>&1 &
+  apid=$!
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && return; sleep 0.1; done
+  echo "airlock did not start:"; cat "$dir/serve.log"; exit 1
+}
+stop_airlock() { kill "$apid"; wait "$apid" 2>/dev/null || true; apid=""; }
+
+summary=()
+say() { summary+=("$1"); }
+
+# median of the numbers on stdin, one a line.
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+list() { tr '\n' ' ' | sed 's/ $//'; }
+
+# forgot DB: the bare handler and Airlock, alternately, ROUNDS times each.
+# The ratio of req/s is the issue's; the ratio of requests per CPU-second
+# of each server tells the same with less of what else the machine runs.
+forgot() {
+  local db=$1
+  echo "== forgot, $db: bare handler vs Airlock, $CLIENTS clients, $DURATION each, $ROUNDS rounds =="
+  fresh "$db"
+  "$dir/bare" -listen 127.0.0.1:$BARE_PORT & bpid=$!
+  start_airlock
+  sleep 0.5
+  local r b a ratios="" cpu_ratios="" bare_all="" air_all=""
+  for r in $(seq "$ROUNDS"); do
+    b=$(lg -url http://127.0.0.1:$BARE_PORT -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 -pid "$bpid" | grep '^result')
+    a=$(lg -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 -pid "$apid" | grep '^result')
+    echo "$a" >"$dir/a$r"
+    ratios+="$(ratio "$(echo "$a" | field rps)" "$(echo "$b" | field rps)")"$'\n'
+    cpu_ratios+="$(ratio "$(echo "$a" | field per_cpu_s)" "$(echo "$b" | field per_cpu_s)")"$'\n'
+    bare_all+="$(echo "$b" | field rps)"$'\n'
+    air_all+="$(echo "$a" | field rps)"$'\n'
+  done
+  echo "-- timing at 4 clients --"
+  lg -scenario api-forgot -c 4 -duration 3s -warmup 500ms -accounts 1000 >"$dir/low"
+  kill "$bpid"; wait "$bpid" 2>/dev/null || true; bpid=""
+  stop_airlock
+  say "forgot $db: ratio $(echo -n "$ratios" | median) (median of rounds $(echo -n "$ratios" | list)); Airlock $(echo -n "$air_all" | median) req/s, bare $(echo -n "$bare_all" | median) req/s; per server CPU-second: ratio $(echo -n "$cpu_ratios" | median) ($(echo -n "$cpu_ratios" | list))"
+  local p w
+  for r in $(seq "$ROUNDS"); do
+    p+="$(field mw_p <"$dir/a$r")"$'\n'
+    w+="$(field median_diff_ms <"$dir/a$r")"$'\n'
+  done
+  local last=$dir/a$ROUNDS
+  say "  timing $db at $CLIENTS clients: Mann-Whitney p $(echo -n "$p" | list), median difference $(echo -n "$w" | list) ms; p99 $(field p99_ms <"$last") ms, statuses 202=$(field s202 <"$last") 500=$(field s500 <"$last") 503=$(field s503 <"$last") (last round)"
+  say "  timing $db at 4 clients: Mann-Whitney p=$(field mw_p <"$dir/low"), median difference $(field median_diff_ms <"$dir/low") ms"
+}
+
+# signin: raw argon2id on every core, and the password grant at 2 x cores
+# clients, alternately, ROUNDS times each.
+signin() {
+  echo "== sign-in: raw argon2id on every core vs the password grant at $((2 * CORES)) clients, $ROUNDS rounds =="
+  fresh sqlite
+  start_airlock
+  local r raw out ratios="" cpu_ratios="" p99s="" rps_all="" raw_all="" s500=0 s503=0
+  for r in $(seq "$ROUNDS"); do
+    raw=$(lg -scenario argon2 -duration 4s | grep '^result')
+    out=$(lg -scenario login -c $((2 * CORES)) -duration 6s -warmup 1s -pid "$apid" | grep '^result')
+    ratios+="$(ratio "$(echo "$out" | field rps)" "$(echo "$raw" | field hps)")"$'\n'
+    cpu_ratios+="$(ratio "$(echo "$out" | field per_cpu_s)" "$(echo "$raw" | field per_cpu_s)")"$'\n'
+    p99s+="$(echo "$out" | field p99_ms)"$'\n'
+    rps_all+="$(echo "$out" | field rps)"$'\n'
+    raw_all+="$(echo "$raw" | field hps)"$'\n'
+    s500=$((s500 + $(echo "$out" | field s500)))
+    s503=$((s503 + $(echo "$out" | field s503)))
+  done
+  stop_airlock
+  say "sign-in: ratio $(echo -n "$ratios" | median) (median of rounds $(echo -n "$ratios" | list)); $(echo -n "$rps_all" | median) req/s vs raw argon2id $(echo -n "$raw_all" | median) hashes/s; per CPU-second: ratio $(echo -n "$cpu_ratios" | median) ($(echo -n "$cpu_ratios" | list)); p99 $(echo -n "$p99s" | median) ms (rounds $(echo -n "$p99s" | list)); 500=$s500 503=$s503"
+}
+
+burst() {
+  echo "== burst: 500 sign-ins at once on a fresh server =="
+  fresh sqlite
+  start_airlock
+  local out
+  out=$(lg -scenario burst -c 500 -pid "$apid")
+  stop_airlock
+  say "burst of 500 sign-ins: peak RSS $(echo "$out" | field peak_rss_mib) MiB; 200=$(echo "$out" | field s200) 503=$(echo "$out" | field s503) other=$(echo "$out" | field other) 503-without-Retry-After=$(echo "$out" | field no_retry_after)"
+}
+
+emails() {
+  local db=$1
+  echo "== emails, $db: 1,000 reset emails to 1,000 accounts through a local SMTP sink =="
+  fresh "$db"
+  AIRLOCK_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT start_airlock
+  local out
+  out=$(lg -scenario emails -n 1000 -c "$CLIENTS" -smtp 127.0.0.1:$SMTP_PORT)
+  stop_airlock
+  say "emails $db: $(echo "$out" | field delivered) of 1000 delivered in $(echo "$out" | field seconds) s (requests answered in $(echo "$out" | field answered_s) s; $(echo "$out" | field twice) twice; $(echo "$out" | field smtp_connections) SMTP connections)"
+}
+
+want sqlite && forgot sqlite
+want postgres && forgot postgres
+want signin && signin
+want burst && burst
+if want emails; then
+  emails sqlite
+  emails postgres
+fi
+
+echo
+echo "== summary ($(date -u +%Y-%m-%d), $CORES cores, $(go env GOVERSION)) =="
+printf '%s\n' "${summary[@]}"

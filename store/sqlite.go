@@ -1,0 +1,202 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// openSQLite opens a SQLite file as two pools: one connection that does
+// every write, and read-only connections for plain SELECTs.
+//
+// SQLite lets one writer in at a time whatever the number of connections; a
+// second connection that wants to write waits in SQLite's busy handler,
+// which sleeps and polls (1 ms, 2 ms, 5 ms, … 100 ms). Under load that
+// sleeping, not the work, bounded throughput. With one writing connection,
+// writers of this process queue in database/sql instead and are handed the
+// connection the moment it is free; the busy handler only arbitrates with
+// other processes (the CLI while serve runs). Readers never wait for the
+// writer in WAL mode.
+//
+// Durability: WAL with synchronous=NORMAL. A commit is in the WAL file
+// when it returns, so it survives the process crashing or being killed;
+// the WAL is synced to disk at each checkpoint, not at each commit, so a
+// power loss or an operating-system crash may lose the last transactions
+// committed before it (never corrupt the database). See the README.
+func openSQLite(ctx context.Context, path string) (*DB, error) {
+	if path == "" {
+		return nil, fmt.Errorf("sqlite: empty path")
+	}
+	v := url.Values{}
+	// The busy timeout makes a writer of another process (the CLI while serve
+	// runs) wait instead of failing with "database is locked"; WAL lets
+	// readers work while one writer writes; immediate transactions take the
+	// write lock up front so two transactions never deadlock upgrading a
+	// read lock.
+	v.Add("_pragma", "busy_timeout(10000)")
+	v.Add("_pragma", "journal_mode(WAL)")
+	v.Add("_pragma", "foreign_keys(1)")
+	v.Add("_pragma", "synchronous(NORMAL)")
+	v.Set("_txlock", "immediate")
+	write, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	// Kept open: its prepared statements live as long as it does.
+	write.SetConnMaxIdleTime(0)
+	if err := write.PingContext(ctx); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+
+	r := url.Values{}
+	r.Add("_pragma", "busy_timeout(10000)")
+	r.Add("_pragma", "foreign_keys(1)")
+	// A statement sent to a reader by mistake fails instead of writing.
+	r.Add("_pragma", "query_only(1)")
+	read, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	readers := max(4, 2*runtime.GOMAXPROCS(0))
+	read.SetMaxOpenConns(readers)
+	read.SetMaxIdleConns(readers)
+	read.SetConnMaxIdleTime(5 * time.Minute)
+	if err := read.PingContext(ctx); err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db := newDB(write, sqliteDialect)
+	db.read = read
+	db.stmts = &statements{write: write, read: read, m: map[stmtKey]*sql.Stmt{}, pending: map[stmtKey]bool{}}
+	db.queries.x = &pooled{db.stmts}
+	return db, nil
+}
+
+// maxStatements bounds the statements kept prepared; the store's queries
+// are a fixed set of texts, with a few variants (lists of ids).
+const maxStatements = 256
+
+// statements prepares each statement once per connection and keeps it:
+// this SQLite driver has no statement cache, and parsing a small statement
+// costs as much as running it.
+type statements struct {
+	write, read *sql.DB
+	mu          sync.Mutex
+	m           map[stmtKey]*sql.Stmt
+	pending     map[stmtKey]bool
+}
+
+type stmtKey struct {
+	read  bool
+	query string
+}
+
+func (s *statements) pool(read bool) *sql.DB {
+	if read {
+		return s.read
+	}
+	return s.write
+}
+
+// get returns query prepared on the pool, or nil the first time it is
+// seen: it is then prepared in the background, once the pool has a
+// connection free, and meanwhile runs unprepared. (Preparing it at once
+// could deadlock: a transaction may hold the only writing connection.)
+func (s *statements) get(read bool, query string) *sql.Stmt {
+	k := stmtKey{read, query}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.m[k]
+	if st == nil && !s.pending[k] && len(s.m)+len(s.pending) < maxStatements {
+		s.pending[k] = true
+		go s.prepare(k)
+	}
+	return st
+}
+
+func (s *statements) prepare(k stmtKey) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := s.pool(k.read).PrepareContext(ctx, k.query)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.pending, k)
+	if err == nil {
+		// On failure nothing is kept: the statement runs unprepared, says
+		// why it fails there, and is tried again at its next use.
+		s.m[k] = st
+	}
+}
+
+// isRead reports whether a statement only reads: a plain SELECT.
+func isRead(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) >= 6 && strings.EqualFold(q[:6], "SELECT")
+}
+
+// pooled runs statements outside a transaction: plain SELECTs on the
+// readers, everything else on the writer.
+type pooled struct{ s *statements }
+
+func (p *pooled) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := p.s.get(false, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return p.s.write.ExecContext(ctx, query, args...)
+}
+
+func (p *pooled) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	read := isRead(query)
+	if st := p.s.get(read, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return p.s.pool(read).QueryContext(ctx, query, args...)
+}
+
+func (p *pooled) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	read := isRead(query)
+	if st := p.s.get(read, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return p.s.pool(read).QueryRowContext(ctx, query, args...)
+}
+
+// txStatements runs a write transaction's statements, prepared ones when
+// they are.
+type txStatements struct {
+	tx *sql.Tx
+	s  *statements
+}
+
+func (t *txStatements) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.s.get(false, query); st != nil {
+		ts := t.tx.StmtContext(ctx, st)
+		defer ts.Close()
+		return ts.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t *txStatements) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.s.get(false, query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+func (t *txStatements) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.s.get(false, query); st != nil {
+		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
