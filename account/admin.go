@@ -307,13 +307,8 @@ func (s *Service) AdminSendReset(ctx context.Context, actor *airlock.User, id st
 		if !u.Active {
 			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_reset", Message: "This user is inactive: activate the account before sending a reset email."}
 		}
-		retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
-		if err != nil {
+		if err := s.countAccountEmail(ctx, tx, u, now, "error.user.reset_limit", "This user was already sent the maximum number of reset emails for now. Try again later."); err != nil {
 			return err
-		}
-		if retry > 0 {
-			return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry,
-				Key: "error.user.reset_limit", Message: "This user was already sent the maximum number of reset emails for now. Try again later."}
 		}
 		if err := s.enqueueMail(ctx, tx, mailReset, u, now, false); err != nil {
 			return err

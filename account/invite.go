@@ -24,13 +24,8 @@ func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *
 	if !u.Active {
 		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_invite", Message: "This user is inactive: activate the account before inviting them."}
 	}
-	retry, err := limit(ctx, tx, "reset:account:"+u.ID, s.cfg.LimitResetPerAccount, now, true)
-	if err != nil {
+	if err := s.countAccountEmail(ctx, tx, u, now, "error.user.invite_limit", "This user was already sent the maximum number of emails for now. Try again later."); err != nil {
 		return err
-	}
-	if retry > 0 {
-		return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry,
-			Key: "error.user.invite_limit", Message: "This user was already sent the maximum number of emails for now. Try again later."}
 	}
 	if err := s.sendInvitation(ctx, tx, u, actorName(actor), now); err != nil {
 		return err
@@ -80,4 +75,18 @@ func (s *Service) AdminInvite(ctx context.Context, actor *airlock.User, id strin
 // yet, or was and the link expired (airlock.User.InvitationState, now).
 func (s *Service) InvitationState(u *airlock.User) string {
 	return u.InvitationState(s.clock.Now(), s.cfg.InviteTTL)
+}
+
+// countAccountEmail counts one more email with a link to u against the
+// per-account limit that reset links and invitations share, in the
+// caller's transaction, or refuses it with the message key and text given.
+func (s *Service) countAccountEmail(ctx context.Context, tx airlock.Tx, u *airlock.User, now time.Time, key, message string) error {
+	retry, err := limit(ctx, tx, resetLimitKey(u), s.cfg.LimitResetPerAccount, now, true)
+	if err != nil {
+		return err
+	}
+	if retry > 0 {
+		return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry, Key: key, Message: message}
+	}
+	return nil
 }

@@ -321,23 +321,6 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=saved", http.StatusSeeOther)
 }
 
-func (s *Server) handleAdminInvite(w http.ResponseWriter, r *http.Request) {
-	p, u, err := s.adminUserPage(r.Context(), r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	if _, err := edge.ReadForm(w, r); err != nil {
-		s.render(w, s.applyError(w, p, err), "admin_user", p)
-		return
-	}
-	if err := s.accounts.AdminInvite(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		s.render(w, s.applyError(w, p, err), "admin_user", p)
-		return
-	}
-	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=invited", http.StatusSeeOther)
-}
-
 // handleAdminSendResetConfirm asks before a reset email is sent: the user
 // page links here, and only this page's form sends it, so a stray click
 // on the user page emails nobody. It works without JavaScript.
@@ -351,23 +334,6 @@ func (s *Server) handleAdminSendResetConfirm(w http.ResponseWriter, r *http.Requ
 	p.Data["Subject"] = u
 	p.Data["ValidFor"] = mail.Duration(s.accounts.Config().ResetTokenTTL, p.Lang)
 	s.render(w, http.StatusOK, "admin_send_reset", p)
-}
-
-func (s *Server) handleAdminSendReset(w http.ResponseWriter, r *http.Request) {
-	p, u, err := s.adminUserPage(r.Context(), r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	if _, err := edge.ReadForm(w, r); err != nil {
-		s.render(w, s.applyError(w, p, err), "admin_user", p)
-		return
-	}
-	if err := s.accounts.AdminSendReset(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		s.render(w, s.applyError(w, p, err), "admin_user", p)
-		return
-	}
-	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=reset_sent", http.StatusSeeOther)
 }
 
 func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) {
@@ -396,4 +362,27 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m=password_set", http.StatusSeeOther)
+}
+
+// adminUserAction handles a button of the user page that carries no field
+// (send a reset email, invite, turn two-step sign-in off): the form is
+// read, and refused if it holds anything; the action runs in the
+// administrator's name; the user page then shows the notice.
+func (s *Server) adminUserAction(action func(context.Context, *airlock.User, string, account.Meta) error, notice string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, u, err := s.adminUserPage(r.Context(), r)
+		if err != nil {
+			s.renderError(w, r, err)
+			return
+		}
+		if _, err := edge.ReadForm(w, r); err != nil {
+			s.render(w, s.applyError(w, p, err), "admin_user", p)
+			return
+		}
+		if err := action(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
+			s.render(w, s.applyError(w, p, err), "admin_user", p)
+			return
+		}
+		http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.ID)+"?m="+notice, http.StatusSeeOther)
+	}
 }

@@ -170,21 +170,3 @@ func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) 
 	}
 	http.Redirect(w, r, "/account/two-factor?m=off", http.StatusSeeOther)
 }
-
-// handleAdminResetTwoFactor turns a user's two-step sign-in off for them.
-func (s *Server) handleAdminResetTwoFactor(w http.ResponseWriter, r *http.Request) {
-	p, u, err := s.adminUserPage(r.Context(), r)
-	if err != nil {
-		s.renderError(w, r, err)
-		return
-	}
-	if _, err := edge.ReadForm(w, r); err != nil {
-		s.render(w, s.applyError(w, p, err), "admin_user", p)
-		return
-	}
-	if err := s.accounts.AdminResetTwoFactor(r.Context(), userFrom(r), u.ID, s.meta(r)); err != nil {
-		s.render(w, s.applyError(w, p, err), "admin_user", p)
-		return
-	}
-	http.Redirect(w, r, "/admin/users/"+u.ID+"?m=two_factor_reset", http.StatusSeeOther)
-}
