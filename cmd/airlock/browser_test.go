@@ -31,8 +31,15 @@ func chromium(t *testing.T) string {
 }
 
 // newBrowser starts headless Chromium with a throw-away profile and
-// returns a tab context.
+// returns a tab context, good for 90 s.
 func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	return startBrowser(t, 90*time.Second)
+}
+
+// startBrowser starts headless Chromium with a throw-away profile and
+// returns a tab context that ends after limit.
+func startBrowser(t *testing.T, limit time.Duration) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -47,7 +54,7 @@ func newBrowser(t *testing.T) context.Context {
 	)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start chromium: %v", err)
