@@ -42,7 +42,7 @@ type Tx interface {
 	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (ok bool, remaining int, err error)
 	CreateChallenge(ctx context.Context, c *Challenge) error
 	ChallengeByHash(ctx context.Context, hash []byte) (*Challenge, error)
-	DeleteChallenge(ctx context.Context, hash []byte) error
+	DeleteChallenge(ctx context.Context, hash []byte) (bool, error) // true for the one call that ended it
 	// SetInvitedAt records when an invitation was sent to the user.
 	SetInvitedAt(ctx context.Context, userID string, at time.Time) error
 	// ExistingEmails returns which of the given addresses (normalized)

@@ -71,26 +71,34 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User) (*Enrolme
 	if s.cfg.SecretBox == nil {
 		return nil, errNoSecretKey
 	}
-	if u.TwoFactor() {
-		return nil, &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on", Message: "Two-step sign-in is already on."}
-	}
 	var secret []byte
-	if u.TOTPSecret != nil {
-		secret, _ = s.openTOTP(u) // a key sealed under a removed key is replaced below
-	}
-	if secret == nil {
-		var err error
+	// Under the user's row lock: of parallel first visits one makes the key
+	// and the others show it, and a visit racing a confirmation cannot
+	// replace the key just turned on (which would turn it off).
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		locked, err := s.currentUser(ctx, tx, u, s.clock.Now())
+		if err != nil {
+			return err
+		}
+		if locked.TwoFactor() {
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on", Message: "Two-step sign-in is already on."}
+		}
+		if locked.TOTPSecret != nil {
+			if secret, _ = s.openTOTP(locked); secret != nil { // a key sealed under a removed key is replaced below
+				return nil
+			}
+		}
 		if secret, err = totp.NewSecret(); err != nil {
-			return nil, err
+			return err
 		}
 		sealed, err := s.cfg.SecretBox.Seal(secret, []byte(u.ID))
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := s.store.SetTOTP(ctx, u.ID, sealed); err != nil {
-			return nil, err
-		}
-		u.TOTPSecret = sealed
+		return tx.SetTOTP(ctx, u.ID, sealed)
+	})
+	if err != nil {
+		return nil, err
 	}
 	uri := totp.URI(s.cfg.BrandName, u.Email, secret)
 	svg, err := totp.QRSVG(uri, "QR code")
@@ -100,11 +108,18 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User) (*Enrolme
 	return &Enrolment{Secret: totp.Text(secret), URI: uri, QRSVG: svg}, nil
 }
 
-// ConfirmTwoFactor turns two-step sign-in on once a code from the app
-// proves the key was scanned, and returns the recovery codes, shown once
-// (only their hashes are kept). The user is told by email.
-func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, code string, m Meta) ([]string, error) {
+// ConfirmTwoFactor turns two-step sign-in on once the user's password
+// and a code from the app (proving the key was scanned) are given, and
+// returns the recovery codes, shown once (only their hashes are kept). The
+// user is told by email.
+func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, current, code string, m Meta) ([]string, error) {
 	m.ActorID = u.ID
+	// A session alone must not turn it on: a stolen cookie would lock the
+	// owner out of their account (sign-in and reset links would ask for the
+	// thief's codes).
+	if err := s.proveSelf(ctx, u, current, m); err != nil {
+		return nil, err
+	}
 	cur, err := s.store.UserByID(ctx, u.ID)
 	if err != nil {
 		return nil, err
@@ -446,8 +461,14 @@ func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string, m 
 	if err := s.VerifySecondFactor(ctx, u, code, m); err != nil {
 		return u, "", "", err
 	}
-	if err := s.store.DeleteChallenge(ctx, c.IDHash); err != nil {
+	// One half-signed-in state opens one session: of parallel second steps
+	// with valid codes, the one that ends the state goes on.
+	ended, err := s.store.DeleteChallenge(ctx, c.IDHash)
+	if err != nil {
 		return nil, "", "", err
+	}
+	if !ended {
+		return nil, "", "", errChallenge
 	}
 	sid, err := s.newSession(ctx, u, m)
 	if err != nil {

@@ -17,7 +17,8 @@ import (
 )
 
 // enrol turns two-step sign-in on for u and returns its key and recovery
-// codes, as a user does: read the key off the page, type a code.
+// codes, as a user does: read the key off the page, type a code and the
+// password (u's is goodPassword).
 func enrol(t *testing.T, e *env, u *airlock.User) ([]byte, []string) {
 	t.Helper()
 	ctx := context.Background()
@@ -29,7 +30,7 @@ func enrol(t *testing.T, e *env, u *airlock.User) ([]byte, []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codes, err := e.svc.ConfirmTwoFactor(ctx, u, totp.Code(secret, totp.StepAt(e.clock.Now())), meta)
+	codes, err := e.svc.ConfirmTwoFactor(ctx, u, goodPassword, totp.Code(secret, totp.StepAt(e.clock.Now())), meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +57,16 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 		t.Fatal("reloading the enrolment page changed the key the user may have scanned")
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
-	if _, err := e.svc.ConfirmTwoFactor(ctx, u, "000000", meta); code(err) != airlock.CodeUnauthorized {
+	if _, err := e.svc.ConfirmTwoFactor(ctx, u, goodPassword, "000000", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("a wrong code confirmed enrolment: %v", err)
 	}
-	codes, err := e.svc.ConfirmTwoFactor(ctx, u, codeAt(secret, e.clock.Now()), meta)
+	// A session alone does not turn it on: the password is asked for.
+	for _, pw := range []string{"", "not the password at all"} {
+		if _, err := e.svc.ConfirmTwoFactor(ctx, u, pw, codeAt(secret, e.clock.Now()), meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Field != "current_password" {
+			t.Fatalf("enrolment with the password %q: %v", pw, err)
+		}
+	}
+	codes, err := e.svc.ConfirmTwoFactor(ctx, u, goodPassword, codeAt(secret, e.clock.Now()), meta)
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("confirm: %d codes, %v", len(codes), err)
 	}
@@ -158,6 +165,91 @@ func TestParallelCodesAreCounted(t *testing.T) {
 		wg.Wait()
 		if refused.Load() > 10 || refused.Load()+limited.Load() != 30 {
 			t.Fatalf("%d codes checked, %d refused by the limit; want at most 10 checked", refused.Load(), limited.Load())
+		}
+	})
+}
+
+// TestOneChallengeOneSession: second steps sent at once for one
+// half-signed-in state, each with a different valid code (recovery codes),
+// over two nodes, open one session, not one each.
+func TestOneChallengeOneSession(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		_, codes := enrol(t, a, u)
+		_, _, challenge, err := a.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+		if err != nil || challenge == "" {
+			t.Fatalf("first step: %q %v", challenge, err)
+		}
+		var opened atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				_, sid, _, err := []*env{a, b}[i%2].svc.CompleteSignIn(ctx, challenge, codes[i], meta)
+				switch {
+				case err == nil && sid != "":
+					opened.Add(1)
+				case code(err) != airlock.CodeUnauthorized:
+					t.Errorf("second step: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		sessions, err := a.db.ListUserSessions(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if opened.Load() != 1 || len(sessions) != 1 {
+			t.Fatalf("%d second steps opened a session, %d sessions stored; want 1", opened.Load(), len(sessions))
+		}
+	})
+}
+
+// TestParallelEnrolmentVisits: first visits of the enrolment page at once
+// all show one key (the one a code will confirm), and a visit racing the
+// confirmation never turns two-step sign-in off again.
+func TestParallelEnrolmentVisits(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		keys := make([]string, 8)
+		var wg sync.WaitGroup
+		for i := range keys {
+			wg.Go(func() {
+				en, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				keys[i] = en.Secret
+			})
+		}
+		wg.Wait()
+		for _, k := range keys {
+			if k != keys[0] {
+				t.Fatalf("parallel visits showed different keys: %q", keys)
+			}
+		}
+		secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(keys[0], " ", ""))
+		var on atomic.Int32
+		for i := range 8 {
+			wg.Go(func() {
+				if i == 0 {
+					if _, err := a.svc.ConfirmTwoFactor(ctx, u, goodPassword, codeAt(secret, a.clock.Now()), meta); err != nil {
+						t.Error(err)
+					}
+					on.Add(1)
+					return
+				}
+				_, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u)
+				if err != nil && code(err) != airlock.CodeConflict {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if got, _ := a.db.UserByID(ctx, u.ID); on.Load() != 1 || !got.TwoFactor() {
+			t.Fatal("a visit of the enrolment page turned two-step sign-in off again")
 		}
 	})
 }

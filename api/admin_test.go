@@ -251,7 +251,7 @@ func TestTwoFactorAPI(t *testing.T) {
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
 	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
-	if _, err := e.svc.ConfirmTwoFactor(ctx, u, code(), metaCLI); err != nil {
+	if _, err := e.svc.ConfirmTwoFactor(ctx, u, pw, code(), metaCLI); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(totp.Step)

@@ -72,15 +72,18 @@ func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		if s.accounts.TwoFactorRequired(u) {
+		// A temporary password's change comes first, then enrolment: each
+		// refusing the other would leave no way in.
+		if u.MustChangePassword {
+			if !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/me/password") {
+				writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired,
+					Message: "Your password is temporary: change it (POST /api/v1/me/password) before anything else."})
+				return
+			}
+		} else if s.accounts.TwoFactorRequired(u) {
 			// AIRLOCK_REQUIRE_TWO_FACTOR: nothing until the user has enrolled (on the web).
 			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment",
 				Message: "Your account must use two-step sign-in: turn it on in your account on the web first."})
-			return
-		}
-		if u.MustChangePassword && !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/me/password") {
-			writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired,
-				Message: "Your password is temporary: change it (POST /api/v1/me/password) before anything else."})
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))

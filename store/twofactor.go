@@ -88,8 +88,13 @@ func (q *queries) ChallengeByHash(ctx context.Context, hash []byte) (*airlock.Ch
 	return &c, nil
 }
 
-// DeleteChallenge ends a half-signed-in state.
-func (q *queries) DeleteChallenge(ctx context.Context, hash []byte) error {
-	_, err := q.exec(ctx, `DELETE FROM two_factor_challenges WHERE id_hash = ?`, hash)
-	return err
+// DeleteChallenge ends a half-signed-in state and reports whether this
+// call ended it: of parallel calls for one state, one gets true.
+func (q *queries) DeleteChallenge(ctx context.Context, hash []byte) (bool, error) {
+	res, err := q.exec(ctx, `DELETE FROM two_factor_challenges WHERE id_hash = ?`, hash)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }

@@ -1,7 +1,7 @@
 package web
 
 import (
-	"encoding/csv"
+	"bufio"
 	"io"
 	"net/http"
 	"net/url"
@@ -211,8 +211,7 @@ func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Language", p.Lang)
 	// A byte order mark, so that spreadsheets read the file as UTF-8.
 	io.WriteString(w, "\ufeff")
-	out := csv.NewWriter(w)
-	out.UseCRLF = true
+	out := newQuotingCSV(w)
 	header := []string{"admin.audit.csv.time", "admin.audit.kind", "admin.audit.csv.event_id", "admin.audit.outcome", "admin.audit.csv.outcome_id",
 		"admin.audit.csv.detail", "admin.audit.actor", "admin.audit.subject", "admin.audit.csv.subject_id", "admin.audit.csv.ip",
 		"admin.audit.csv.browser", "admin.audit.csv.os", "admin.audit.csv.user_agent"}
@@ -263,6 +262,30 @@ func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	out.Flush()
 }
+
+// quotingCSV writes CSV (RFC 4180) with every cell quoted. encoding/csv
+// quotes only cells holding a comma, but a spreadsheet set to a language
+// whose list separator is ";" (French, German…) splits unquoted text at
+// ";", and a piece such as "=1+2" after one would run as a formula.
+type quotingCSV struct{ w *bufio.Writer }
+
+func newQuotingCSV(w io.Writer) *quotingCSV { return &quotingCSV{w: bufio.NewWriter(w)} }
+
+// Write writes one row, each cell between quotes (a quote doubled).
+func (q *quotingCSV) Write(row []string) {
+	for i, cell := range row {
+		if i > 0 {
+			q.w.WriteByte(',')
+		}
+		q.w.WriteByte('"')
+		q.w.WriteString(strings.ReplaceAll(cell, `"`, `""`))
+		q.w.WriteByte('"')
+	}
+	q.w.WriteString("\r\n")
+}
+
+// Flush sends what is buffered.
+func (q *quotingCSV) Flush() { q.w.Flush() }
 
 // csvCell makes text safe for a spreadsheet cell: control characters and
 // the like (whatever a client sent) replaced, and a cell that a

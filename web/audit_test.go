@@ -246,6 +246,9 @@ func TestAuditCSV(t *testing.T) {
 			UserAgent: "\r=1+1", Outcome: "failure", Detail: "no_account"},
 		{At: at.Add(3 * time.Minute), Kind: airlock.AuditSignIn, Subject: "eve\x1b[31m@example.com\u202e", IP: "203.0.113.9",
 			UserAgent: "Mozilla/5.0\x00\x07 (evil)\nX-Injected: 1", Outcome: "failure", Detail: "no_account"},
+		// For a spreadsheet whose list separator is ";" (French, German).
+		{At: at.Add(4 * time.Minute), Kind: airlock.AuditSignIn, Subject: "nobody@example.com", IP: "203.0.113.9",
+			UserAgent: `Mozilla/5.0;=HYPERLINK("http://evil.example","x");x`, Outcome: "failure", Detail: "no_account"},
 	}
 	for _, ev := range hostile {
 		if err := e.db.InsertAudit(context.Background(), ev); err != nil {
@@ -258,9 +261,19 @@ func TestAuditCSV(t *testing.T) {
 	if !strings.Contains(page.body, `<a href="/admin/audit.csv?from=2026-02-01&amp;kind=sign_in&amp;to=2026-02-11" download>Download these events (CSV)</a>`) {
 		t.Fatalf("no link to the export with the filter:\n%s", page.body)
 	}
-	rows := readCSV(t, e.get(c, "/admin/audit.csv?"+query))
+	export := e.get(c, "/admin/audit.csv?"+query)
+	// Every cell quoted: read with ";" as the separator, no line splits
+	// outside a quoted cell, so "=HYPERLINK(…)" after a ";" stays text.
+	quoted := regexp.MustCompile(`^"(?:[^"]|"")*"(?:,"(?:[^"]|"")*")*$`)
+	for _, line := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(export.body, "\ufeff"), "\r\n"), "\r\n") {
+		if !quoted.MatchString(line) {
+			t.Errorf("a line with a cell not quoted: %q", line)
+		}
+	}
+	rows := readCSV(t, export)
 	want := [][]string{
 		{"Time (UTC)", "Event", "Event id", "Outcome", "Outcome id", "Details", "Actor", "Subject", "Subject id", "IP address", "Browser", "Operating system", "User agent"},
+		{"2026-02-11T18:04:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "nobody@example.com", "", "203.0.113.9", "", "", `Mozilla/5.0;=HYPERLINK("http://evil.example","x");x`},
 		{"2026-02-11T18:03:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "eve\ufffd[31m@example.com\ufffd", "", "203.0.113.9", "", "", "Mozilla/5.0\ufffd\ufffd (evil)\ufffdX-Injected: 1"},
 		{"2026-02-11T18:02:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "\ufffd=1+1", "", "203.0.113.9", "", "", "\ufffd=1+1"},
 		{"2026-02-11T18:01:00Z", "Sign-in", "sign_in", "Failure", "failure", "'-1+1", "", "'@SUM(1+1)*cmd|' /C calc'!A0", "", "203.0.113.9", "", "", "'-2+3+cmd|' /C calc'!A0"},

@@ -122,9 +122,10 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, dest, http.StatusSeeOther)
 			return
 		}
-		if s.accounts.TwoFactorRequired(u) && !strings.HasPrefix(r.URL.Path, "/account/two-factor") {
+		if s.accounts.TwoFactorRequired(u) && !u.MustChangePassword && !strings.HasPrefix(r.URL.Path, "/account/two-factor") {
 			// AIRLOCK_REQUIRE_TWO_FACTOR: enrolment before anything else, like
-			// a temporary password's change.
+			// a temporary password's change, which comes first (each sending
+			// to the other would lock the user out).
 			http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
 			return
 		}

@@ -31,7 +31,7 @@ func (s *Server) handleSecondStepForm(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) secondStepPage(r *http.Request, u *airlock.User) *page {
 	p := s.newPage(r, u.Language, "twofactor.login.title")
-	p.form("otp")
+	p.form("current_password", "otp")
 	p.focusFirst = true
 	return p
 }
@@ -106,7 +106,7 @@ func (s *Server) twoFactorPage(r *http.Request) (*page, error) {
 	if err != nil {
 		return p, err
 	}
-	p.form("otp")
+	p.form("current_password", "otp")
 	p.focusFirst = true
 	p.Data["Secret"] = en.Secret
 	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
@@ -118,13 +118,13 @@ func (s *Server) twoFactorPage(r *http.Request) (*page, error) {
 // handleTwoFactorConfirm turns two-step sign-in on with a first code and
 // shows the recovery codes, once.
 func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) {
-	f, err := edge.ReadForm(w, r, "otp")
+	f, err := edge.ReadForm(w, r, "current_password", "otp")
 	if err != nil {
 		p, _ := s.twoFactorPage(r)
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
-	codes, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), f.Get("otp"), s.meta(r))
+	codes, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), f.Get("current_password"), f.Get("otp"), s.meta(r))
 	if err != nil {
 		p, _ := s.twoFactorPage(r)
 		s.render(w, s.applyError(w, p, err), "two_factor", p)

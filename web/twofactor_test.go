@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/totp"
 )
 
@@ -21,8 +22,8 @@ var (
 
 // enrolOnPage turns two-step sign-in on through the account page, as a
 // user does: read the key off the page, type the app's code. It returns the
-// key and the recovery codes shown.
-func (e *env) enrolOnPage(c *http.Client) ([]byte, []string) {
+// key and the recovery codes shown. The user's password confirms it.
+func (e *env) enrolOnPage(c *http.Client, password string) ([]byte, []string) {
 	e.t.Helper()
 	page := e.get(c, "/account/two-factor")
 	m := secretKeyRE.FindStringSubmatch(page.body)
@@ -33,7 +34,7 @@ func (e *env) enrolOnPage(c *http.Client) ([]byte, []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}})
+	r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}, "current_password": {password}})
 	codes := codeRE.FindAllStringSubmatch(r.body, -1)
 	if r.StatusCode != 200 || len(codes) != 10 {
 		e.t.Fatalf("confirm: %d, %d codes\n%s", r.StatusCode, len(codes), r.body)
@@ -54,14 +55,22 @@ func TestTwoFactorPages(t *testing.T) {
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	c := e.signIn("ada@example.com", "violet tractor on the moon")
-	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}}); r.StatusCode != http.StatusConflict {
+	pw := url.Values{"current_password": {"violet tractor on the moon"}}
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}, "current_password": pw["current_password"]}); r.StatusCode != http.StatusConflict {
 		t.Fatalf("a code before the key was shown: %d", r.StatusCode)
 	}
 	e.get(c, "/account/two-factor")
-	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}, "current_password": pw["current_password"]}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
 		t.Fatalf("a wrong first code: %d", r.StatusCode)
 	}
-	secret, codes := e.enrolOnPage(c)
+	// A session alone (a stolen cookie) cannot turn it on: the password is
+	// asked for, even with the right code.
+	enrolPage := e.get(c, "/account/two-factor")
+	key, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(secretKeyRE.FindStringSubmatch(enrolPage.body)[1], " ", ""))
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(key, totp.StepAt(e.clock.Now()))}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="current_password-error"`) {
+		t.Fatalf("enrolment without the password: %d", r.StatusCode)
+	}
+	secret, codes := e.enrolOnPage(c, "violet tractor on the moon")
 	form := url.Values{"codes": codes}
 	dl := e.post(c, "/account/two-factor/recovery-codes.txt", form)
 	if dl.StatusCode != 200 || !strings.Contains(dl.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(dl.body, codes[9]) {
@@ -151,13 +160,13 @@ func TestTwoFactorAdministrators(t *testing.T) {
 	if r := e.get(c, "/account/two-factor"); r.StatusCode != 200 || !strings.Contains(r.body, "must use two-step sign-in") {
 		t.Fatalf("the enrolment page: %d", r.StatusCode)
 	}
-	e.enrolOnPage(c)
+	e.enrolOnPage(c, adminPW)
 	if r := e.get(c, "/admin/users"); r.StatusCode != 200 {
 		t.Fatalf("after enrolment: %d", r.StatusCode)
 	}
 	u := e.user("ada@example.com", "violet tractor on the moon")
 	ada := e.signIn("ada@example.com", "violet tractor on the moon")
-	e.enrolOnPage(ada)
+	e.enrolOnPage(ada, "violet tractor on the moon")
 	if r := e.get(c, "/admin/users"); !strings.Contains(html.UnescapeString(r.body), "two-step") {
 		t.Fatal("the users list does not show two-step sign-in")
 	}
@@ -166,5 +175,43 @@ func TestTwoFactorAdministrators(t *testing.T) {
 	}
 	if got, _ := e.db.UserByID(context.Background(), u.ID); got.TwoFactor() {
 		t.Fatal("still on after the administrator's reset")
+	}
+}
+
+// TestTwoFactorRequiredAfterTemporaryPassword: a member of a group that
+// must use two-step sign-in, given a temporary password (the back office's
+// default), changes it first, then enrols; neither step sends to the other
+// for ever.
+func TestTwoFactorRequiredAfterTemporaryPassword(t *testing.T) {
+	e := newEnv(t, func(o *options) { o.requireTwoFactor = []string{airlock.GroupAdmin} })
+	u := e.user("new.admin@example.com", adminPW, airlock.GroupAdmin)
+	if err := e.svc.AdminSetPassword(t.Context(), account.Operator, u.ID, "temporary words for you", "", true, account.Meta{IP: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.client()
+	if r := e.post(b, "/login", url.Values{"email": {"new.admin@example.com"}, "password": {"temporary words for you"}}); r.Header.Get("Location") != "/account/password" {
+		t.Fatalf("sign-in → %q", r.Header.Get("Location"))
+	}
+	for _, path := range []string{"/account", "/account/two-factor", "/admin/users"} {
+		if r := e.get(b, path); r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(r.Header.Get("Location"), "/account/password") {
+			t.Fatalf("%s with a temporary password: %d %q", path, r.StatusCode, r.Header.Get("Location"))
+		}
+	}
+	if r := e.get(b, "/account/password"); r.StatusCode != 200 {
+		t.Fatalf("the forced change's page: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	const chosen = "a passphrase of my own choosing"
+	if r := e.post(b, "/account/password", url.Values{"password": {chosen}, "password_confirm": {chosen}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the forced change: %d\n%s", r.StatusCode, r.body)
+	}
+	if got, _ := e.db.UserByID(t.Context(), u.ID); got.MustChangePassword {
+		t.Fatal("the temporary password was not changed")
+	}
+	if r := e.get(b, "/admin/users"); r.Header.Get("Location") != "/account/two-factor" {
+		t.Fatalf("after the change, before enrolment: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	e.enrolOnPage(b, chosen)
+	if r := e.get(b, "/admin/users"); r.StatusCode != 200 {
+		t.Fatalf("after enrolment: %d", r.StatusCode)
 	}
 }

@@ -281,7 +281,7 @@ func TestAccessibility(t *testing.T) {
 				{"admin-audit-bad-date", admin, nav("/admin/audit?kind=sign_in&from=" + tomorrow + "&to=" + yesterday), "#to-error"},
 				{"dev-mailbox", anon, nav("/dev/mail"), "article.mail"},
 				{"two-factor-enrol", user, nav("/account/two-factor"), "#secret-key"},
-				{"two-factor-enrol-error", user, submit("/account/two-factor", map[string]string{"#otp": "000000"}, "#otp"), "#otp-error"},
+				{"two-factor-enrol-error", user, submit("/account/two-factor", map[string]string{"#otp": "000000", "#current_password": "violet tractor on the moon"}, "#otp"), "#otp-error"},
 				{"two-factor-on", kai, nav("/account/two-factor"), "#two-factor-off"},
 				{"two-factor-off-error", kai, submit("/account/two-factor", map[string]string{"#current_password": "not the password", "#otp": "000000"}, "#two-factor-off"), ".field-error"},
 				{"two-factor-codes", enroller, []chromedp.Action[chromedp.Void]{chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -331,8 +331,9 @@ func TestAccessibility(t *testing.T) {
 	}
 }
 
-// turnOnTwoFactor enrols the signed-in user: the key read off the page,
-// the authenticator's code typed back, the recovery codes shown.
+// turnOnTwoFactor enrols the signed-in user (whose password is "violet
+// tractor on the moon"): the key read off the page, the authenticator's
+// code and the password typed, the recovery codes shown.
 func turnOnTwoFactor(p *program) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/account/two-factor")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))); err != nil {
@@ -348,6 +349,7 @@ func turnOnTwoFactor(p *program) chromedp.Action[chromedp.Void] {
 		}
 		return chromedp.Do(ctx,
 			chromedp.SendKeys(chromedp.CSS("#otp"), totp.Code(key, totp.StepAt(time.Now()))),
+			chromedp.SendKeys(chromedp.CSS("#current_password"), "violet tractor on the moon"),
 			andLoad(chromedp.Click(chromedp.CSS("#two-factor-on"))),
 			chromedp.WaitVisible(chromedp.CSS("#recovery-codes")))
 	})

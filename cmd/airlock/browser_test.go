@@ -479,6 +479,7 @@ func TestBrowserTwoFactor(t *testing.T) {
 	code := func() string { return totp.Code(key, totp.StepAt(time.Now())) }
 	run1(t, ctx,
 		chromedp.SendKeys(chromedp.CSS("#otp"), code()),
+		chromedp.SendKeys(chromedp.CSS("#current_password"), "keeper of the user list"),
 		andLoad(chromedp.Click(chromedp.CSS("#two-factor-on"))),
 		chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
 		screenshot(t, "two-factor-codes"),
