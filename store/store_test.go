@@ -22,7 +22,7 @@ func openSQLite(t *testing.T) *store.DB {
 	return openPath(t, filepath.Join(t.TempDir(), "airlock.db"))
 }
 
-func openPath(t *testing.T, path string) *store.DB {
+func openPath(t testing.TB, path string) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite:"+path)
 	if err != nil {
