@@ -26,6 +26,9 @@ type Tx interface {
 	// the transaction ends, so that a read-then-write rule sees no lost update.
 	UserByIDForUpdate(ctx context.Context, id string) (*User, error)
 	UserByEmail(ctx context.Context, email string) (*User, error)
+	// UsersByEmails is UserByEmail for many addresses in a few statements:
+	// the users found, by normalised address.
+	UsersByEmails(ctx context.Context, emails []string) (map[string]*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
 	// SetTOTP stores a sealed two-step key not yet confirmed (nil clears
@@ -108,6 +111,8 @@ type Tx interface {
 	// ReleaseLeases hands back at once every job owner holds (shutdown).
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
 	DeleteJob(ctx context.Context, id int64) error
+	// DeleteJobs is DeleteJob for many jobs in a few statements.
+	DeleteJobs(ctx context.Context, ids []int64) error
 	// RetryJob records a failed attempt at now: the job is deferred to runAt.
 	RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error
 	CountJobs(ctx context.Context, kind string) (int, error)
@@ -144,6 +149,8 @@ type Tx interface {
 	MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error)
 
 	InsertAudit(ctx context.Context, e *AuditEvent) error
+	// InsertAudits is InsertAudit for many events in a few statements.
+	InsertAudits(ctx context.Context, events []*AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
 
 	// Cleanup deletes expired sessions, tokens and limiter rows.

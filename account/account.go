@@ -161,14 +161,24 @@ func hashKey(prefix, s string) string {
 // no input can make the write fail: a failing audit write fails the whole
 // request, closed.
 func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta, subjectID, subject, outcome, detail string) error {
-	e := &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID,
-		Subject: airlock.CleanText(subject, 300), IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300),
-		Outcome: outcome, Detail: airlock.CleanText(detail, 300)}
+	e := s.auditEvent(kind, m, subjectID, subject, outcome, detail)
 	if err := tx.InsertAudit(ctx, e); err != nil {
 		return err
 	}
-	s.log.Info("audit", "kind", kind, "actor", m.ActorID, "subject_id", subjectID, "outcome", outcome, "ip", e.IP)
+	s.logAudit(e)
 	return nil
+}
+
+// auditEvent is the event audit writes, its text made safe to store.
+func (s *Service) auditEvent(kind string, m Meta, subjectID, subject, outcome, detail string) *airlock.AuditEvent {
+	return &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID,
+		Subject: airlock.CleanText(subject, 300), IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300),
+		Outcome: outcome, Detail: airlock.CleanText(detail, 300)}
+}
+
+// logAudit logs a written audit event.
+func (s *Service) logAudit(e *airlock.AuditEvent) {
+	s.log.Info("audit", "kind", e.Kind, "actor", e.ActorID, "subject_id", e.SubjectID, "outcome", e.Outcome, "ip", e.IP)
 }
 
 func (s *Service) poke() {

@@ -3,7 +3,6 @@ package account
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
 	"slices"
@@ -271,45 +270,73 @@ func (s *Service) commitForgot(batch []*forgotRequest) {
 // looks the account up, applies the per-account limit, and puts the reset
 // email in the outbox; the token itself is minted when the email is sent.
 func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
-	var p forgotPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		return s.store.DeleteJob(ctx, job.ID) // unreadable: nothing can be done with it
-	}
-	now := s.clock.Now()
-	return s.store.Update(ctx, func(tx airlock.Tx) error { return s.forgotJob(ctx, tx, job, p, now) })
+	return s.processForgotBatch(ctx, []*airlock.Job{job})
 }
 
-// processForgotBatch runs several claimed forgot requests in one
-// transaction, each exactly as processForgot does and in the same order,
-// so that a queue filled by a burst drains at one commit per batch. When it
-// fails the caller runs them one at a time: nothing of it was written.
+// processForgotBatch runs claimed forgot requests in one transaction, each
+// exactly as alone and in the same order, so that a queue filled by a
+// burst drains at one commit per batch; what they write (jobs done, audit
+// events, emails) is written at the end in a few statements rather than
+// a few each. When it fails the caller runs them one at a time: nothing of
+// it was written.
 func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) error {
 	payloads := make([]*forgotPayload, len(jobs))
+	var emails []string
 	for i, j := range jobs {
 		var p forgotPayload
 		if json.Unmarshal(j.Payload, &p) == nil {
 			payloads[i] = &p
+			emails = append(emails, p.Email)
 		}
 	}
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.lockAccountLimits(ctx, tx, payloads); err != nil {
+		users, err := tx.UsersByEmails(ctx, emails)
+		if err != nil {
 			return err
 		}
+		if err := s.lockAccountLimits(ctx, tx, users); err != nil {
+			return err
+		}
+		var w forgotWrites
 		for i, job := range jobs {
+			w.done = append(w.done, job.ID)
 			if payloads[i] == nil {
-				// Unreadable: nothing can be done with it.
-				if err := tx.DeleteJob(ctx, job.ID); err != nil {
-					return err
-				}
-				continue
+				continue // unreadable: nothing can be done with it
 			}
-			if err := s.forgotJob(ctx, tx, job, *payloads[i], now); err != nil {
+			p := *payloads[i]
+			if err := s.forgotJob(ctx, tx, &w, job, p, users[airlock.NormalizeEmail(p.Email)], now); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.writeForgot(ctx, tx, &w)
 	})
+}
+
+// forgotWrites gathers what a batch of forgot requests writes.
+type forgotWrites struct {
+	done   []int64
+	audits []*airlock.AuditEvent
+	mails  []*airlock.Job
+}
+
+func (s *Service) writeForgot(ctx context.Context, tx airlock.Tx, w *forgotWrites) error {
+	if err := tx.DeleteJobs(ctx, w.done); err != nil {
+		return err
+	}
+	if err := tx.EnqueueJobs(ctx, w.mails); err != nil {
+		return err
+	}
+	if err := tx.InsertAudits(ctx, w.audits); err != nil {
+		return err
+	}
+	for _, e := range w.audits {
+		s.logAudit(e)
+	}
+	if len(w.mails) > 0 {
+		s.poke()
+	}
+	return nil
 }
 
 // resetLimitKey is the key of a user's reset email limit.
@@ -320,22 +347,12 @@ func resetLimitKey(u *airlock.User) string { return "reset:account:" + u.ID }
 // locked in one order on every node, two batches sharing accounts queue
 // one behind the other instead of waiting for each other in a cycle
 // (a deadlock). SQLite's one writer needs no such care.
-func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, payloads []*forgotPayload) error {
+func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users map[string]*airlock.User) error {
 	if s.cfg.LimitResetPerAccount.N <= 0 || s.forgotFlushers() == 1 {
 		return nil
 	}
 	var keys []string
-	for _, p := range payloads {
-		if p == nil {
-			continue
-		}
-		u, err := tx.UserByEmail(ctx, p.Email)
-		if errors.Is(err, airlock.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+	for _, u := range users {
 		keys = append(keys, resetLimitKey(u))
 	}
 	slices.Sort(keys)
@@ -347,24 +364,20 @@ func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, payloads
 	return nil
 }
 
-// forgotJob does one queued forgot request in the caller's transaction:
-// it removes the job, looks the account up, applies the per-account limit,
-// and puts the reset email in the outbox.
-func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, job *airlock.Job, p forgotPayload, now time.Time) error {
+// forgotJob decides one queued forgot request in the caller's
+// transaction, for u, its account (nil: none): it applies the per-account
+// limit and adds to w the reset email and the audit event (or resends an
+// invitation at once).
+func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites, job *airlock.Job, p forgotPayload, u *airlock.User, now time.Time) error {
 	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
-	if err := tx.DeleteJob(ctx, job.ID); err != nil {
-		return err
-	}
-	u, err := tx.UserByEmail(ctx, p.Email)
-	if errors.Is(err, airlock.ErrNotFound) {
+	if u == nil {
 		// No account: no email at all (SPEC §6.1).
-		return s.audit(ctx, tx, airlock.AuditResetRequested, m, "", p.Email, "no_account", "")
-	}
-	if err != nil {
-		return err
+		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, "", p.Email, "no_account", ""))
+		return nil
 	}
 	if !u.Active {
-		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", "")
+		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", ""))
+		return nil
 	}
 	retry, err := limit(ctx, tx, resetLimitKey(u), s.cfg.LimitResetPerAccount, now, true)
 	if err != nil {
@@ -372,7 +385,8 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, job *airlock.Job
 	}
 	if retry > 0 {
 		// Dropped silently: the requester already got the same answer.
-		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", "")
+		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", ""))
+		return nil
 	}
 	if u.InvitationState(now, s.cfg.InviteTTL) != "" {
 		// Invited and never set a password: a reset email would speak of a
@@ -380,11 +394,15 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, job *airlock.Job
 		if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", "")
+		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", ""))
+		return nil
 	}
 	// The request's own time counts: a password change since then kills it.
-	if err := s.enqueueMail(ctx, tx, mailReset, u, job.CreatedAt, p.App); err != nil {
+	mail, err := s.mailJob(mailPayload{Kind: mailReset, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: job.CreatedAt, App: p.App, Epoch: u.AuthEpoch})
+	if err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "")
+	w.mails = append(w.mails, mail)
+	w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "queued", ""))
+	return nil
 }

@@ -231,6 +231,15 @@ func (t faultyTx) InsertAudit(ctx context.Context, e *airlock.AuditEvent) error 
 	return t.Tx.InsertAudit(ctx, e)
 }
 
+func (t faultyTx) InsertAudits(ctx context.Context, events []*airlock.AuditEvent) error {
+	for _, e := range events {
+		if len(t.f.refuse) > 0 && bytes.Contains([]byte(e.Subject), t.f.refuse) {
+			return errDiskOnFire
+		}
+	}
+	return t.Tx.InsertAudits(ctx, events)
+}
+
 func (t faultyTx) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
 	for _, j := range jobs {
 		if len(t.f.refuse) > 0 && bytes.Contains(j.Payload, t.f.refuse) {

@@ -43,18 +43,25 @@ func (s *Service) enqueueMail(ctx context.Context, tx airlock.Tx, kind string, u
 
 // enqueue puts p in the outbox, in the caller's transaction.
 func (s *Service) enqueue(ctx context.Context, tx airlock.Tx, p mailPayload) error {
-	now := s.clock.Now()
-	kind, u := p.Kind, &airlock.User{ID: p.UserID}
-	payload, err := json.Marshal(p)
+	job, err := s.mailJob(p)
 	if err != nil {
 		return err
 	}
-	if err := tx.EnqueueJob(ctx, &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now,
-		UserID: u.ID, EmailKind: kind}); err != nil {
+	if err := tx.EnqueueJob(ctx, job); err != nil {
 		return err
 	}
 	s.poke()
 	return nil
+}
+
+// mailJob is the outbox entry of p, due now.
+func (s *Service) mailJob(p mailPayload) (*airlock.Job, error) {
+	now := s.clock.Now()
+	payload, err := json.Marshal(p)
+	if err != nil {
+		return nil, err
+	}
+	return &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now, UserID: p.UserID, EmailKind: p.Kind}, nil
 }
 
 var errDropMail = errors.New("mail no longer wanted")

@@ -44,34 +44,70 @@ func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
 	return nil
 }
 
-// EnqueueJobs adds jobs with multi-row INSERTs of 128, 64, … 1 rows: a
-// batch costs a few statements, and few statement texts are ever prepared.
+// EnqueueJobs adds jobs with multi-row INSERTs (see inChunks).
 func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
-	const cols = 8
-	args := make([]any, 0, cols*min(len(jobs), 128))
-	for size := 128; len(jobs) > 0; size /= 2 {
-		for len(jobs) >= size {
-			var b strings.Builder
-			b.WriteString(`INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind) VALUES `)
-			args = args[:0]
-			for i, j := range jobs[:size] {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-				args = append(args, j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(),
-					airlock.EmailQueued, j.UserID, j.EmailKind)
+	err := inChunks(len(jobs), func(from, size int) (string, []any) {
+		args := make([]any, 0, 8*size)
+		for _, j := range jobs[from : from+size] {
+			args = append(args, j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(),
+				airlock.EmailQueued, j.UserID, j.EmailKind)
+		}
+		return `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?)"), args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("enqueue jobs: %w", err)
+	}
+	for _, j := range jobs {
+		j.State = airlock.EmailQueued
+	}
+	return nil
+}
+
+// DeleteJobs deletes jobs by id (see inChunks).
+func (q *queries) DeleteJobs(ctx context.Context, ids []int64) error {
+	err := inChunks(len(ids), func(from, size int) (string, []any) {
+		args := make([]any, size)
+		for i, id := range ids[from : from+size] {
+			args[i] = id
+		}
+		return `DELETE FROM jobs WHERE id IN (` + rowsOf(size, "?") + `)`, args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("delete jobs: %w", err)
+	}
+	return nil
+}
+
+// inChunks cuts n items into statements of 128, 64, … 1 of them: a batch
+// costs a few statements, and few statement texts are ever prepared (one
+// per size). build makes the statement of items [from, from+size); run
+// runs it.
+func inChunks(n int, build func(from, size int) (string, []any), run func(query string, args []any) error) error {
+	from := 0
+	for size := 128; from < n; size /= 2 {
+		for n-from >= size {
+			query, args := build(from, size)
+			if err := run(query, args); err != nil {
+				return err
 			}
-			if _, err := q.exec(ctx, b.String(), args...); err != nil {
-				return fmt.Errorf("enqueue jobs: %w", err)
-			}
-			for _, j := range jobs[:size] {
-				j.State = airlock.EmailQueued
-			}
-			jobs = jobs[size:]
+			from += size
 		}
 	}
 	return nil
+}
+
+// execIn runs inChunks' statements with exec.
+func (q *queries) execIn(ctx context.Context) func(string, []any) error {
+	return func(query string, args []any) error {
+		_, err := q.exec(ctx, query, args...)
+		return err
+	}
+}
+
+// rowsOf repeats one row's placeholders n times, comma-separated.
+func rowsOf(n int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
 // claimable is the condition of a job a worker may take: waiting and due,
@@ -380,6 +416,22 @@ func (q *queries) ClearDevMail(ctx context.Context) (int, error) {
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// InsertAudits adds audit events with multi-row INSERTs (see inChunks).
+func (q *queries) InsertAudits(ctx context.Context, events []*airlock.AuditEvent) error {
+	err := inChunks(len(events), func(from, size int) (string, []any) {
+		args := make([]any, 0, 9*size)
+		for _, e := range events[from : from+size] {
+			args = append(args, e.At.UnixMilli(), e.Kind, e.ActorID, e.SubjectID, e.Subject, e.IP, e.UserAgent, e.Outcome, e.Detail)
+		}
+		return `INSERT INTO audit_events (at, kind, actor_id, subject_id, subject, ip, user_agent, outcome, detail) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"), args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("insert audit events: %w", err)
+	}
+	return nil
 }
 
 // InsertAudit appends a security event.

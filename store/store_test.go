@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -61,6 +63,7 @@ func TestContract(t *testing.T) {
 			t.Run("reset tokens", func(t *testing.T) { testResetTokens(t, open(t)) })
 			t.Run("jobs", func(t *testing.T) { testJobs(t, open(t)) })
 			t.Run("job batches", func(t *testing.T) { testJobBatches(t, open(t)) })
+			t.Run("batch statements", func(t *testing.T) { testBatchStatements(t, open(t)) })
 			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
 			t.Run("sessions", func(t *testing.T) { testSessions(t, open(t)) })
 			t.Run("api tokens", func(t *testing.T) { testAPITokens(t, open(t)) })
@@ -237,6 +240,100 @@ func testJobBatches(t *testing.T, db *store.DB) {
 	}
 	if got, _ := db.ClaimJobs(ctx, "late", t0.Add(30*time.Second), t0.Add(time.Minute), 16); len(got) != 0 {
 		t.Fatalf("claimed %d leased jobs", len(got))
+	}
+}
+
+// testBatchStatements: the statements that do many rows at once, with
+// more rows than one statement takes (128), do exactly what one at a time
+// would.
+func testBatchStatements(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	const n = 203
+	var emails []string
+	for i := range n {
+		if i%2 == 0 {
+			g := []string{}
+			if i%4 == 0 {
+				g = []string{airlock.GroupMobile, airlock.GroupAdmin}
+			}
+			if err := db.CreateUser(ctx, newUser(fmt.Sprintf("u%d", i), fmt.Sprintf("User.%d@Example.com", i), g...)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Written as people type them: the match is on the normalised address.
+		emails = append(emails, fmt.Sprintf(" user.%d@EXAMPLE.com", i))
+	}
+	emails = append(emails, emails[0]) // twice: found once
+	users, err := db.UsersByEmails(ctx, emails)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(users) != (n+1)/2 {
+		t.Fatalf("%d users found, want %d", len(users), (n+1)/2)
+	}
+	for i := 0; i < n; i += 2 {
+		u := users[airlock.NormalizeEmail(emails[i])]
+		want, _ := db.UserByID(ctx, fmt.Sprintf("u%d", i))
+		if u == nil || want == nil || u.ID != want.ID || u.Email != want.Email || strings.Join(u.Groups, ",") != strings.Join(want.Groups, ",") {
+			t.Fatalf("user %d: got %+v, want %+v", i, u, want)
+		}
+	}
+	if _, ok := users[airlock.NormalizeEmail(emails[1])]; ok {
+		t.Fatal("an address without an account was found")
+	}
+
+	var jobs []*airlock.Job
+	for range n {
+		jobs = append(jobs, &airlock.Job{Kind: airlock.JobForgot, Payload: []byte("{}"), RunAt: t0, CreatedAt: t0})
+	}
+	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJobs(ctx, jobs) }); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, err = db.ClaimJobs(ctx, "check", t0, t0.Add(time.Minute), 1000); err != nil || len(jobs) != n {
+		t.Fatalf("claimed %d jobs, %v", len(jobs), err)
+	}
+	var gone []int64
+	for i, j := range jobs {
+		if i%3 != 0 {
+			gone = append(gone, j.ID)
+		}
+	}
+	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, gone) }); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := db.CountJobs(ctx, airlock.JobForgot); c != n-len(gone) {
+		t.Fatalf("%d jobs left, want %d", c, n-len(gone))
+	}
+	left, err := db.ClaimJobs(ctx, "check", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, j := range left {
+		if want := jobs[3*k].ID; j.ID != want {
+			t.Fatalf("job %d left, want %d", j.ID, want)
+		}
+	}
+
+	var events []*airlock.AuditEvent
+	for i := range n {
+		events = append(events, &airlock.AuditEvent{At: t0.Add(time.Duration(i) * time.Second), Kind: airlock.AuditResetRequested,
+			SubjectID: fmt.Sprintf("u%d", i), Subject: fmt.Sprintf("user.%d@example.com", i), IP: "192.0.2.1", UserAgent: "ua",
+			Outcome: "queued", Detail: fmt.Sprint(i)})
+	}
+	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.InsertAudits(ctx, events) }); err != nil {
+		t.Fatal(err)
+	}
+	got, total, err := db.ListAudit(ctx, airlock.AuditFilter{Limit: 1000})
+	if err != nil || total != n || len(got) != n {
+		t.Fatalf("%d events (%d in all), %v; want %d", len(got), total, err, n)
+	}
+	for _, e := range got { // newest first
+		i, _ := strconv.Atoi(e.Detail)
+		w := events[i]
+		if !e.At.Equal(w.At) || e.Kind != w.Kind || e.SubjectID != w.SubjectID || e.Subject != w.Subject || e.IP != w.IP ||
+			e.UserAgent != w.UserAgent || e.Outcome != w.Outcome {
+			t.Fatalf("event %d: got %+v, want %+v", i, e, w)
+		}
 	}
 }
 

@@ -151,6 +151,50 @@ func (q *queries) UserByEmail(ctx context.Context, email string) (*airlock.User,
 	return q.oneUser(ctx, `email_normalized = ?`, airlock.NormalizeEmail(email))
 }
 
+// UsersByEmails returns the users with these addresses, by normalised
+// address (see inChunks).
+func (q *queries) UsersByEmails(ctx context.Context, emails []string) (map[string]*airlock.User, error) {
+	norm := make([]string, 0, len(emails))
+	seen := make(map[string]bool, len(emails))
+	for _, e := range emails {
+		if n := airlock.NormalizeEmail(e); !seen[n] {
+			seen[n] = true
+			norm = append(norm, n)
+		}
+	}
+	found := make(map[string]*airlock.User, len(norm))
+	err := inChunks(len(norm), func(from, size int) (string, []any) {
+		args := make([]any, size)
+		for i, n := range norm[from : from+size] {
+			args[i] = n
+		}
+		return `SELECT ` + userColumns + `, ` + userGroups + ` FROM users WHERE email_normalized IN (` + rowsOf(size, "?") + `)`, args
+	}, func(query string, args []any) error {
+		rows, err := q.query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var groups sql.NullString
+			u, err := scanUser(withGroups{rows, &groups})
+			if err != nil {
+				return err
+			}
+			u.Groups = []string{}
+			if groups.String != "" {
+				u.Groups = strings.Split(groups.String, ",")
+			}
+			found[airlock.NormalizeEmail(u.Email)] = u
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("users by emails: %w", err)
+	}
+	return found, nil
+}
+
 // ListUsers returns a page of users sorted by email, and the total matching.
 func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlock.User, int, error) {
 	var where []string
