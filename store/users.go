@@ -119,11 +119,16 @@ func (q *queries) oneUser(ctx context.Context, where string, arg any) (*airlock.
 	if err != nil {
 		return nil, notFound(err)
 	}
-	u.Groups = []string{}
-	if groups.String != "" {
-		u.Groups = strings.Split(groups.String, ",")
-	}
+	u.Groups = splitGroups(groups)
 	return u, nil
+}
+
+// splitGroups reads the userGroups column.
+func splitGroups(groups sql.NullString) []string {
+	if groups.String == "" {
+		return []string{}
+	}
+	return strings.Split(groups.String, ",")
 }
 
 // withGroups scans the userGroups column after the user's.
@@ -181,10 +186,7 @@ func (q *queries) UsersByEmails(ctx context.Context, emails []string) (map[strin
 			if err != nil {
 				return err
 			}
-			u.Groups = []string{}
-			if groups.String != "" {
-				u.Groups = strings.Split(groups.String, ",")
-			}
+			u.Groups = splitGroups(groups)
 			found[airlock.NormalizeEmail(u.Email)] = u
 		}
 		return rows.Err()
