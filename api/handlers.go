@@ -187,7 +187,7 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+	writeAccepted(w)
 }
 
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
@@ -371,7 +371,7 @@ func (s *Server) handleSendResetEmail(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+	writeAccepted(w)
 }
 
 // emailJSON is one email of a user's outbox and its history.
@@ -432,7 +432,7 @@ func (s *Server) handleInvite(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+	writeAccepted(w)
 }
 
 func (s *Server) handleResetTwoFactor(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// acceptedBody is the one answer of the requests that queue work (the
+// forgot request above all, the most flooded): written as bytes, and the
+// same bytes whatever happened.
+var acceptedBody = []byte(`{"status":"accepted"}` + "\n")
+
+func writeAccepted(w http.ResponseWriter) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusAccepted)
+	w.Write(acceptedBody)
+}
+
+var jsonContentType = []string{"application/json"}
+
 func writeErr(w http.ResponseWriter, status int, d errorDetail) {
 	writeJSON(w, status, errorBody{Error: d})
 }

@@ -116,16 +116,23 @@ func (s *Server) strictURL(next http.Handler) http.Handler {
 }
 
 // common sets the headers of every API answer and logs without the query.
+// apiHeaders are set on every API answer, in canonical form.
+var apiHeaders = http.Header{
+	// Answers hold tokens and personal data: no cache may keep them.
+	"Cache-Control":           {"no-store"},
+	"Pragma":                  {"no-cache"},
+	"X-Content-Type-Options":  {"nosniff"},
+	"Referrer-Policy":         {"no-referrer"},
+	"Content-Security-Policy": {"default-src 'none'; frame-ancestors 'none'"},
+}
+
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		h := w.Header()
-		// Answers hold tokens and personal data: no cache may keep them.
-		h.Set("Cache-Control", "no-store")
-		h.Set("Pragma", "no-cache")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		for k, v := range apiHeaders {
+			h[k] = v // shared, never changed: Header.Set replaces, never writes into them
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -42,16 +43,13 @@ func DecodeJSON(body []byte, dst any) error {
 	if err := checkJSON(body, reflect.TypeOf(dst)); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	// checkJSON has refused every key that is not exactly a field's: the
+	// decoder has nothing left to refuse but a value of the wrong type.
+	if err := json.Unmarshal(body, dst); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):
 			return invalidField(typeErr.Field, "error.json.field_type", "The field %q must be %s, not %s.", typeErr.Field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return invalidField(name, "error.form.unknown_field", "Unknown field %q.", name)
 		default:
 			return invalid("error.json.invalid", "The body is not valid JSON: %v.", err)
 		}
@@ -302,10 +300,23 @@ func elemType(t reflect.Type) reflect.Type {
 	return nil
 }
 
+// fieldsOf caches jsonFields by type: the request types are a fixed set,
+// and every key of every body is looked up in them.
+var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+
 // jsonFields maps the json names of a struct's fields, as encoding/json
 // reads them, to their types: the tag's name or else the field's name,
 // "-" left out, embedded structs' fields promoted (outer names first).
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsOf.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := readFields(t)
+	fieldsOf.Store(t, m)
+	return m
+}
+
+func readFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	var embedded []reflect.Type
 	for i := range t.NumField() {
@@ -334,7 +345,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		out[name] = f.Type
 	}
 	for _, et := range embedded {
-		for name, ft := range jsonFields(et) {
+		for name, ft := range readFields(et) {
 			if _, ok := out[name]; !ok {
 				out[name] = ft
 			}
