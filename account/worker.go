@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -161,22 +160,20 @@ func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
 	}
 	var wg sync.WaitGroup
 	if len(forgot) > 1 {
-		// PostgreSQL runs several transactions at once: the batch is split
-		// so that their round trips overlap. SQLite writes one at a time.
-		n := min(s.forgotFlushers(), (len(forgot)+7)/8)
-		size := (len(forgot) + n - 1) / n
-		for chunk := range slices.Chunk(forgot, size) {
-			wg.Go(func() {
-				if err := s.runForgotBatch(ctx, held, chunk); err != nil {
-					s.log.Warn("forgot batch failed, running its jobs one at a time", "jobs", len(chunk), "err", err)
-					for _, job := range chunk {
-						if err := s.runLeased(ctx, held, job); err != nil {
-							record(err)
-						}
+		// One transaction of a few statements for the whole batch (see
+		// processForgotBatch): splitting it to overlap round trips on
+		// PostgreSQL only made the workers take more of the machine from
+		// the requests during a flood.
+		wg.Go(func() {
+			if err := s.runForgotBatch(ctx, held, forgot); err != nil {
+				s.log.Warn("forgot batch failed, running its jobs one at a time", "jobs", len(forgot), "err", err)
+				for _, job := range forgot {
+					if err := s.runLeased(ctx, held, job); err != nil {
+						record(err)
 					}
 				}
-			})
-		}
+			}
+		})
 	} else {
 		rest = append(forgot, rest...)
 	}
