@@ -279,3 +279,67 @@ func (e *env) service(t testing.TB, st airlock.Store, cfg account.Config) *accou
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return account.New(log, cfg, st, e.hasher, password.NewPolicy(12), tpl, sender, e.clock)
 }
+
+// TestWorkerBatchEveryOutcome: one claimed batch of forgot requests with
+// every outcome at once (no account, an inactive account, an account over
+// its email limit, an invited user, two ordinary ones, one of them asked
+// for three times) gets, request by request, what each would have got alone: the
+// emails, and one audit event each with its outcome.
+func TestWorkerBatchEveryOutcome(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, _ *env) {
+		ctx := context.Background()
+		n := a.withConfig(t, func(c *account.Config) { c.LimitResetPerAccount = account.Rate{N: 2, Per: time.Hour} })
+		a.user(t, "ada@example.com", goodPassword)
+		a.user(t, "bob@example.com", goodPassword)
+		gone := a.user(t, "gone@example.com", goodPassword)
+		off := false
+		if _, err := a.svc.AdminUpdateUser(ctx, account.Operator, gone.ID, account.UserChanges{Active: &off}, meta); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "new@example.com", Invite: true}, meta); err != nil {
+			t.Fatal(err)
+		}
+		a.drain(t) // the first invitation
+		a.smtp.Wait(t, 1)
+		before, _, _ := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetRequested, Limit: 100})
+
+		asked := []string{"ada@example.com", "nobody@example.com", "GONE@example.com", "bob@example.com", "new@example.com", "Ada@Example.com", " ada@example.COM"}
+		for _, email := range asked {
+			if err := n.svc.RequestReset(ctx, email, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c, _ := a.db.CountJobs(ctx, airlock.JobForgot); c != len(asked) {
+			t.Fatalf("%d requests queued, want %d", c, len(asked))
+		}
+		n.drain(t)
+		if c, _ := a.db.CountJobs(ctx, airlock.JobForgot); c != 0 {
+			t.Fatalf("%d requests left after the batch", c)
+		}
+		// The invitation at creation, and four now; the invited user's
+		// second invitation is the second email of its limit of 2.
+		msgs := a.smtp.Wait(t, 5)
+		got := map[string]int{}
+		for _, m := range msgs[1:] {
+			got[m.To[0]]++
+		}
+		if len(msgs) != 5 || got["ada@example.com"] != 2 || got["bob@example.com"] != 1 || got["new@example.com"] != 1 {
+			t.Fatalf("emails now: %v, want two to ada (the third ask is over the limit), one to bob and one to the invited user", got)
+		}
+		events, _, _ := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetRequested, Limit: 100})
+		outcomes := map[string][]string{}
+		for _, e := range events[:len(events)-len(before)] {
+			outcomes[e.Subject] = append(outcomes[e.Subject], e.Outcome)
+		}
+		want := map[string][]string{
+			"ada@example.com":    {"rate_limited", "queued", "queued"}, // newest first: the third ask is over the limit of 2
+			"nobody@example.com": {"no_account"},
+			"gone@example.com":   {"inactive"},
+			"bob@example.com":    {"queued"},
+			"new@example.com":    {"invitation_resent"},
+		}
+		if fmt.Sprint(outcomes) != fmt.Sprint(want) {
+			t.Fatalf("audit outcomes %v, want %v", outcomes, want)
+		}
+	})
+}
