@@ -17,7 +17,9 @@
 # Each ratio is also given per CPU-second of each side (from /proc), which
 # moves less with what else a shared machine runs.
 #
-# Every load stops by itself (about 4 minutes in all). Usage:
+# Every load stops by itself (about 8 minutes in all: after each forgot
+# round Airlock is given the time to work through the queue the round built,
+# before the bare handler is measured again). Usage:
 #   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails]
 # (no argument: all of them). Settings: DURATION (5s), WARMUP (1s),
 # ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
@@ -101,6 +103,28 @@ stop_airlock() { kill "$apid"; wait "$apid" 2>/dev/null || true; apid=""; }
 summary=()
 say() { summary+=("$1"); }
 
+# wait_idle PID waits (at most 300 s) until PID uses less than 5% of a core
+# over half a second. After a forgot load Airlock's workers go on working
+# through the queue the load built (tens of seconds); measured during that,
+# the bare handler would share the cores with them and look slower than it
+# is, which made the ratios of the later rounds look better than they are.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+wait_idle() {
+  local pid=$1 prev now i quiet
+  quiet=$(( $(getconf CLK_TCK) / 40 ))
+  prev=$(cpu_ticks "$pid")
+  for i in $(seq 600); do
+    sleep 0.5
+    now=$(cpu_ticks "$pid")
+    if [ $((now - prev)) -le "$quiet" ]; then
+      echo "   (Airlock idle again after $((i / 2)) s)"
+      return 0
+    fi
+    prev=$now
+  done
+  echo "   warning: Airlock still busy after 300 s" >&2
+}
+
 # median of the numbers on stdin, one a line.
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 list() { tr '\n' ' ' | sed 's/ $//'; }
@@ -119,6 +143,7 @@ forgot() {
   for r in $(seq "$ROUNDS"); do
     b=$(lg -url http://127.0.0.1:$BARE_PORT -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 -pid "$bpid" | grep '^result')
     a=$(lg -scenario api-forgot -c "$CLIENTS" -duration "$DURATION" -warmup "$WARMUP" -accounts 1000 -pid "$apid" | grep '^result')
+    wait_idle "$apid"
     echo "$a" >"$dir/a$r"
     ratios+="$(ratio "$(echo "$a" | field rps)" "$(echo "$b" | field rps)")"$'\n'
     cpu_ratios+="$(ratio "$(echo "$a" | field per_cpu_s)" "$(echo "$b" | field per_cpu_s)")"$'\n'
