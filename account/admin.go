@@ -31,6 +31,20 @@ func requireAdmin(actor *airlock.User) error {
 	return nil
 }
 
+// adminTarget is the start of an administrator's action on user id, in
+// the transaction that acts: the administrator re-read (adminInTx), then
+// the user read and locked, so that the action works on its current state.
+func (s *Service) adminTarget(ctx context.Context, tx airlock.Tx, actor *airlock.User, id string) (*airlock.User, error) {
+	if err := s.adminInTx(ctx, tx, actor); err != nil {
+		return nil, err
+	}
+	u, err := tx.UserByIDForUpdate(ctx, id)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errNoUser
+	}
+	return u, err
+}
+
 // adminInTx re-reads the acting administrator in the transaction that
 // acts: a demotion, deactivation or revocation committed since the request
 // was authenticated wins over the action.
@@ -153,14 +167,8 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		if err := tx.LockAdmins(ctx); err != nil {
 			return err
 		}
-		if err := s.adminInTx(ctx, tx, actor); err != nil {
-			return err
-		}
 		// Locked: an edit racing a deactivation reads it, never undoes it.
-		u, err := tx.UserByIDForUpdate(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errNoUser
-		}
+		u, err := s.adminTarget(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -54,13 +53,7 @@ func (s *Service) AdminInvite(ctx context.Context, actor *airlock.User, id strin
 	}
 	m = actorMeta(actor, m)
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.adminInTx(ctx, tx, actor); err != nil {
-			return err
-		}
-		u, err := tx.UserByIDForUpdate(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errNoUser
-		}
+		u, err := s.adminTarget(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}

@@ -148,3 +148,26 @@ func rateLimited(retry time.Duration) *airlock.Error {
 	}
 	return &airlock.Error{Code: airlock.CodeRateLimited, Key: "error.rate_limited", Message: "Too many attempts. Wait a while and try again.", RetryAfter: retry}
 }
+
+// reserveAlone reserves one attempt under k in a transaction of its own.
+// A refusal is audited (once per window) as an event of kind, what naming
+// the limit, and returned as rate_limited; a failure to write is returned
+// prefixed with op.
+func (s *Service) reserveAlone(ctx context.Context, op string, k limitKey, now time.Time, kind string, m Meta, what string) error {
+	var retry time.Duration
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var refused *limitKey
+		var err error
+		if retry, refused, err = reserve(ctx, tx, []limitKey{k}, now); err != nil || refused == nil {
+			return err
+		}
+		return s.auditRefusal(ctx, tx, refused, now, kind, m, "", what)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if retry > 0 {
+		return rateLimited(retry)
+	}
+	return nil
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/airlockhq/airlock"
 )
@@ -41,20 +40,8 @@ func (s *Service) CheckResetToken(ctx context.Context, token string, m Meta) (*a
 func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock.User, string, error) {
 	now := s.clock.Now()
 	k := s.badTokenLimit(m.IP)
-	var retry time.Duration
-	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		var refused *limitKey
-		var err error
-		if retry, refused, err = reserve(ctx, tx, []limitKey{k}, now); err != nil || refused == nil {
-			return err
-		}
-		return s.auditRefusal(ctx, tx, refused, now, airlock.AuditResetLinkOpened, m, "", "bad tokens per IP")
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("check reset token: %w", err)
-	}
-	if retry > 0 {
-		return nil, "", rateLimited(retry)
+	if err := s.reserveAlone(ctx, "check reset token", k, now, airlock.AuditResetLinkOpened, m, "bad tokens per IP"); err != nil {
+		return nil, "", err
 	}
 	u, purpose, detail, err := s.lookupToken(ctx, token)
 	if err != nil {

@@ -203,13 +203,7 @@ func (s *Service) AdminResetTwoFactor(ctx context.Context, actor *airlock.User, 
 	}
 	m = actorMeta(actor, m)
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.adminInTx(ctx, tx, actor); err != nil {
-			return err
-		}
-		u, err := tx.UserByIDForUpdate(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errNoUser
-		}
+		u, err := s.adminTarget(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -249,22 +243,7 @@ func (s *Service) codeLimit(userID string) limitKey {
 // transaction as the limit check, so that N codes sent at once on any
 // number of nodes get at most the limit's worth of checks.
 func (s *Service) reserveCode(ctx context.Context, k limitKey, now time.Time, m Meta) error {
-	var retry time.Duration
-	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		var refused *limitKey
-		var err error
-		if retry, refused, err = reserve(ctx, tx, []limitKey{k}, now); err != nil || refused == nil {
-			return err
-		}
-		return s.auditRefusal(ctx, tx, refused, now, airlock.AuditTwoFactor, m, "", "codes per account")
-	})
-	if err != nil {
-		return fmt.Errorf("second factor: %w", err)
-	}
-	if retry > 0 {
-		return rateLimited(retry)
-	}
-	return nil
+	return s.reserveAlone(ctx, "second factor", k, now, airlock.AuditTwoFactor, m, "codes per account")
 }
 
 func (s *Service) codeRefused(ctx context.Context, u *airlock.User, m Meta, what string) error {
