@@ -120,15 +120,25 @@ func (s *Server) auditPage(r *http.Request) *page {
 	return p
 }
 
-func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
+// auditRequest reads the audit filter of the page and the export; false
+// when it has answered (the page with the filter's errors, or an error).
+func (s *Server) auditRequest(w http.ResponseWriter, r *http.Request) (*page, auditQuery, bool) {
 	p := s.auditPage(r)
 	a, valid, err := s.readAuditQuery(r, p)
 	switch {
 	case err != nil:
 		s.renderError(w, r, err)
-		return
+		return nil, a, false
 	case !valid:
 		s.render(w, http.StatusBadRequest, "admin_audit", p)
+		return nil, a, false
+	}
+	return p, a, true
+}
+
+func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
+	p, a, ok := s.auditRequest(w, r)
+	if !ok {
 		return
 	}
 	page := pageNumber(r.URL.Query())
@@ -136,6 +146,7 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 	f.Limit, f.Offset = auditPerPage, (page-1)*auditPerPage
 	var events []*airlock.AuditEvent
 	var total int
+	var err error
 	if !a.noSuchUser {
 		if events, total, err = s.accounts.AdminListAudit(r.Context(), userFrom(r), f); err != nil {
 			s.renderError(w, r, err)
@@ -180,20 +191,15 @@ const auditExportBatch = 1000
 // each event's ids next to its words, the full user agent. No cell can run
 // as a formula (csvCell).
 func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
-	p := s.auditPage(r)
-	a, valid, err := s.readAuditQuery(r, p)
-	switch {
-	case err != nil:
-		s.renderError(w, r, err)
-		return
-	case !valid:
-		s.render(w, http.StatusBadRequest, "admin_audit", p)
+	p, a, ok := s.auditRequest(w, r)
+	if !ok {
 		return
 	}
 	f := a.filter
 	f.Limit = auditExportBatch
 	var first []*airlock.AuditEvent
 	total := 0
+	var err error
 	if !a.noSuchUser {
 		if first, total, err = s.accounts.AdminListAudit(r.Context(), userFrom(r), f); err != nil {
 			s.renderError(w, r, err)
