@@ -115,6 +115,8 @@ type Tx interface {
 	DeleteJobs(ctx context.Context, ids []int64) error
 	// RetryJob records a failed attempt at now: the job is deferred to runAt.
 	RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error
+	// CountJobs counts the requests waiting in jobs of a kind ("" for
+	// all); a forgot job holds several (Job.Items).
 	CountJobs(ctx context.Context, kind string) (int, error)
 
 	// SetEmailToken records the hash of the reset token an email carries, so
@@ -260,7 +262,7 @@ type TokenFamily struct {
 
 // Job kinds.
 const (
-	JobForgot = "forgot" // a forgotten-password request, account not yet looked up
+	JobForgot = "forgot" // forgotten-password requests, accounts not yet looked up
 	JobMail   = "mail"   // an email in the outbox
 )
 
@@ -276,9 +278,12 @@ const (
 // Job is an entry of the durable work queue; mail jobs form the outbox, and
 // also its history: sent and failed emails stay a while.
 type Job struct {
-	ID        int64
-	Kind      string
-	Payload   []byte // JSON, never a secret
+	ID      int64
+	Kind    string
+	Payload []byte // JSON, never a secret
+	// Items is how many requests the job holds: a forgot job holds the
+	// requests one transaction accepted together (0 is taken as 1).
+	Items     int
 	RunAt     time.Time
 	Attempts  int
 	LastError string

@@ -1,6 +1,7 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,11 +14,41 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
+// forgotPayload is one forgot request in the queue. A forgot job holds the
+// JSON array of the requests one transaction accepted (older jobs hold one
+// object).
 type forgotPayload struct {
 	Email     string `json:"email"`
 	IP        string `json:"ip"`
 	UserAgent string `json:"user_agent"`
 	App       bool   `json:"app,omitempty"`
+	// At is when the request came (Unix milliseconds; 0: the job's time):
+	// a password change after it kills it.
+	At int64 `json:"at,omitempty"`
+}
+
+// at is when the request came, in a job created at created.
+func (p *forgotPayload) at(created time.Time) time.Time {
+	if p.At == 0 {
+		return created
+	}
+	return time.UnixMilli(p.At).UTC()
+}
+
+// forgotPayloads reads a forgot job's requests; nil if unreadable.
+func forgotPayloads(job *airlock.Job) []*forgotPayload {
+	var list []*forgotPayload
+	if bytes.HasPrefix(job.Payload, []byte("[")) {
+		if json.Unmarshal(job.Payload, &list) != nil {
+			return nil
+		}
+		return slices.DeleteFunc(list, func(p *forgotPayload) bool { return p == nil })
+	}
+	var p forgotPayload
+	if json.Unmarshal(job.Payload, &p) != nil {
+		return nil
+	}
+	return []*forgotPayload{&p}
 }
 
 // RequestReset accepts a forgotten-password request. Its answer and its
@@ -52,12 +83,14 @@ func (s *Service) newForgotRequest(ctx context.Context, email string, m Meta) (*
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, err
 	}
-	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App})
+	now := s.clock.Now()
+	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App,
+		At: now.UnixMilli()})
 	if err != nil {
 		return nil, err
 	}
 	return &forgotRequest{ctx: ctx, key: limitKey{ipKey("forgot:ip:", m.IP), s.cfg.LimitForgotPerIP}, m: m,
-		payload: payload, now: s.clock.Now(), done: make(chan struct{})}, nil
+		payload: payload, now: now, done: make(chan struct{})}, nil
 }
 
 // forgotAnswer is a request's answer once its batch is done with it.
@@ -86,9 +119,13 @@ func (s *Service) forgotAnswer(ctx context.Context, it *forgotRequest) error {
 // and an accepted request is never lost. The requests are counted one after
 // the other, in order, exactly as in transactions of their own; a refused
 // one is audited (at most once per window), queues nothing, and does not
-// stop the others.
+// stop the others. The accepted ones are queued as one job (one row to
+// write, claim and delete for the batch, not one per request).
 func (s *Service) queueForgot(ctx context.Context, tx airlock.Tx, batch []*forgotRequest) error {
-	jobs := make([]*airlock.Job, 0, len(batch))
+	payload := make([]byte, 0, 1+len(batch)*(len(batch[0].payload)+1))
+	payload = append(payload, '[')
+	items := 0
+	var first time.Time
 	for _, it := range batch {
 		it.limited = 0
 		retry, refused, err := reserve(ctx, tx, []limitKey{it.key}, it.now)
@@ -102,9 +139,19 @@ func (s *Service) queueForgot(ctx context.Context, tx airlock.Tx, batch []*forgo
 			}
 			continue
 		}
-		jobs = append(jobs, &airlock.Job{Kind: airlock.JobForgot, Payload: it.payload, RunAt: it.now, CreatedAt: it.now})
+		if items == 0 {
+			first = it.now
+		} else {
+			payload = append(payload, ',')
+		}
+		payload = append(payload, it.payload...)
+		items++
 	}
-	return tx.EnqueueJobs(ctx, jobs)
+	if items == 0 {
+		return nil
+	}
+	payload = append(payload, ']')
+	return tx.EnqueueJobs(ctx, []*airlock.Job{{Kind: airlock.JobForgot, Payload: payload, Items: items, RunAt: first, CreatedAt: first}})
 }
 
 // maxForgotBatch bounds the requests one transaction queues.
@@ -273,19 +320,18 @@ func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
 	return s.processForgotBatch(ctx, []*airlock.Job{job})
 }
 
-// processForgotBatch runs claimed forgot requests in one transaction, each
-// exactly as alone and in the same order, so that a queue filled by a
-// burst drains at one commit per batch; what they write (jobs done, audit
-// events, emails) is written at the end in a few statements rather than
-// a few each. When it fails the caller runs them one at a time: nothing of
-// it was written.
+// processForgotBatch runs the requests of claimed forgot jobs in one
+// transaction, each exactly as alone and in the same order, so that a
+// queue filled by a burst drains at one commit per batch; what they write
+// (jobs done, audit events, emails) is written at the end in a few
+// statements rather than a few each. When it fails the caller runs the
+// jobs one at a time: nothing of it was written.
 func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) error {
-	payloads := make([]*forgotPayload, len(jobs))
+	payloads := make([][]*forgotPayload, len(jobs))
 	var emails []string
 	for i, j := range jobs {
-		var p forgotPayload
-		if json.Unmarshal(j.Payload, &p) == nil {
-			payloads[i] = &p
+		payloads[i] = forgotPayloads(j)
+		for _, p := range payloads[i] {
 			emails = append(emails, p.Email)
 		}
 	}
@@ -301,12 +347,11 @@ func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) e
 		var w forgotWrites
 		for i, job := range jobs {
 			w.done = append(w.done, job.ID)
-			if payloads[i] == nil {
-				continue // unreadable: nothing can be done with it
-			}
-			p := *payloads[i]
-			if err := s.forgotJob(ctx, tx, &w, job, p, users[airlock.NormalizeEmail(p.Email)], now); err != nil {
-				return err
+			// An unreadable job holds no request: nothing can be done with it.
+			for _, p := range payloads[i] {
+				if err := s.forgotJob(ctx, tx, &w, p.at(job.CreatedAt), *p, users[airlock.NormalizeEmail(p.Email)], now); err != nil {
+					return err
+				}
 			}
 		}
 		return s.writeForgot(ctx, tx, &w)
@@ -364,11 +409,11 @@ func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users ma
 	return nil
 }
 
-// forgotJob decides one queued forgot request in the caller's
-// transaction, for u, its account (nil: none): it applies the per-account
-// limit and adds to w the reset email and the audit event (or resends an
-// invitation at once).
-func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites, job *airlock.Job, p forgotPayload, u *airlock.User, now time.Time) error {
+// forgotJob decides one queued forgot request, made at asked, in the
+// caller's transaction, for u, its account (nil: none): it applies the
+// per-account limit and adds to w the reset email and the audit event (or
+// resends an invitation at once).
+func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites, asked time.Time, p forgotPayload, u *airlock.User, now time.Time) error {
 	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
 	if u == nil {
 		// No account: no email at all (SPEC §6.1).
@@ -398,7 +443,7 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites,
 		return nil
 	}
 	// The request's own time counts: a password change since then kills it.
-	mail, err := s.mailJob(mailPayload{Kind: mailReset, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: job.CreatedAt, App: p.App, Epoch: u.AuthEpoch})
+	mail, err := s.mailJob(mailPayload{Kind: mailReset, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: asked, App: p.App, Epoch: u.AuthEpoch})
 	if err != nil {
 		return err
 	}

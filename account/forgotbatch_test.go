@@ -343,3 +343,55 @@ func TestWorkerBatchEveryOutcome(t *testing.T) {
 		}
 	})
 }
+
+// TestForgotBatchIsOneJob: the requests one transaction accepts are queued
+// as one job holding them all (one row to write, claim and delete), counted
+// as so many requests; the worker decides each of them as alone. A job
+// queued by an older version (one request, a JSON object) is still read.
+func TestForgotBatchIsOneJob(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, _ *env) {
+		ctx := context.Background()
+		a.user(t, "ada@example.com", goodPassword)
+		a.user(t, "bob@example.com", goodPassword)
+		reqs := []account.ForgotRequest{{"ada@example.com", meta}, {"nobody@example.com", meta}, {"bob@example.com", meta}, {"Ada@Example.com", meta}}
+		for i, err := range a.svc.ForgotBatch(ctx, reqs) {
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+		}
+		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != len(reqs) {
+			t.Fatalf("%d requests queued, want %d", n, len(reqs))
+		}
+		now := a.clock.Now()
+		jobs, err := a.db.ClaimJobs(ctx, "probe", now, now.Add(time.Minute), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 1 || jobs[0].Items != len(reqs) {
+			t.Fatalf("the batch was queued as %d jobs (first holding %d), want one holding %d", len(jobs), jobs[0].Items, len(reqs))
+		}
+		if _, err := a.db.ReleaseLeases(ctx, "probe"); err != nil {
+			t.Fatal(err)
+		}
+		old := &airlock.Job{Kind: airlock.JobForgot, Payload: []byte(`{"email":"bob@example.com","ip":"192.0.2.10","user_agent":"old"}`),
+			RunAt: a.clock.Now(), CreatedAt: a.clock.Now()}
+		if err := a.db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJob(ctx, old) }); err != nil {
+			t.Fatal(err)
+		}
+		a.drain(t)
+		if n, _ := a.db.CountJobs(ctx, ""); n != 0 {
+			t.Fatalf("%d requests or emails left", n)
+		}
+		got := map[string]int{}
+		for _, m := range a.smtp.Wait(t, 4) {
+			got[m.To[0]]++
+		}
+		if got["ada@example.com"] != 2 || got["bob@example.com"] != 2 {
+			t.Fatalf("emails %v, want two to ada (asked twice) and two to bob (the batch, the old job)", got)
+		}
+		events, _, _ := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetRequested, Limit: 100})
+		if len(events) != 5 {
+			t.Fatalf("%d audit events, want one per request (5)", len(events))
+		}
+	})
+}

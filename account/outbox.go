@@ -74,70 +74,83 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 	var link string
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
 		var err error
-		if p.Kind == mailReset || p.Kind == mailInvitation {
-			// Locked before the link is minted: a change of email or password
-			// committing meanwhile either comes first (and this email is
-			// dropped) or after (and kills this link); two of these emails
-			// going out at once mint one after the other, the newer killing
-			// the older.
-			u, err = tx.UserByIDForUpdate(ctx, p.UserID)
-		} else {
-			u, err = tx.UserByID(ctx, p.UserID)
-		}
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errDropMail
-		}
-		if err != nil {
-			return err
-		}
-		if p.Kind != mailReset && p.Kind != mailInvitation {
-			return nil
-		}
-		switch {
-		case !u.Active:
-			return errDropMail // an inactive user gets no email
-		case airlock.NormalizeEmail(u.Email) != airlock.NormalizeEmail(p.To):
-			return errDropMail // the address changed: the request died with it
-		case u.PasswordChangedAt.After(p.CreatedAt):
-			return errDropMail // a password change kills older reset requests
-		case u.AuthEpoch != p.Epoch:
-			return errDropMail // access was taken away since (a deactivation, even undone): the request died with it
-		case p.Kind == mailInvitation && u.PasswordHash != "":
-			return errDropMail // the user chose a password meanwhile
-		}
-		// A newer token kills the older ones (SPEC §6.2).
-		if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
-			return err
-		}
-		token, err := newSecret()
-		if err != nil {
-			return err
-		}
-		purpose, ttl := airlock.TokenPurposeReset, s.cfg.ResetTokenTTL
-		if p.Kind == mailInvitation {
-			purpose, ttl = airlock.TokenPurposeInvite, s.cfg.InviteTTL
-		}
-		if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose,
-			CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
-			return err
-		}
-		// The email remembers its token's hash: if it fails for good, the
-		// link it carried dies with it.
-		if err := tx.SetEmailToken(ctx, job.ID, secretHash(token)); err != nil {
-			return err
-		}
-		if p.App || p.Kind == mailInvitation && u.HasGroup(airlock.GroupMobile) {
-			// Asked for from the app, or a field worker's invitation: the page
-			// offers the way back to the app afterwards.
-			link = s.link("/password/reset", "token", token, "app", "1")
-		} else {
-			link = s.link("/password/reset", "token", token)
-		}
-		return nil
+		u, link, err = s.mintLink(ctx, tx, job, p, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	return s.renderMail(p, u, link)
+}
+
+// mintLink reads an email's user in the caller's transaction and, for a
+// reset or invitation email, mints its link: errDropMail if the email is no
+// longer wanted (nothing written then).
+func (s *Service) mintLink(ctx context.Context, tx airlock.Tx, job *airlock.Job, p mailPayload, now time.Time) (*airlock.User, string, error) {
+	var u *airlock.User
+	var err error
+	if p.Kind == mailReset || p.Kind == mailInvitation {
+		// Locked before the link is minted: a change of email or password
+		// committing meanwhile either comes first (and this email is
+		// dropped) or after (and kills this link); two of these emails
+		// going out at once mint one after the other, the newer killing
+		// the older.
+		u, err = tx.UserByIDForUpdate(ctx, p.UserID)
+	} else {
+		u, err = tx.UserByID(ctx, p.UserID)
+	}
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, "", errDropMail
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if p.Kind != mailReset && p.Kind != mailInvitation {
+		return u, "", nil
+	}
+	switch {
+	case !u.Active:
+		return nil, "", errDropMail // an inactive user gets no email
+	case airlock.NormalizeEmail(u.Email) != airlock.NormalizeEmail(p.To):
+		return nil, "", errDropMail // the address changed: the request died with it
+	case u.PasswordChangedAt.After(p.CreatedAt):
+		return nil, "", errDropMail // a password change kills older reset requests
+	case u.AuthEpoch != p.Epoch:
+		return nil, "", errDropMail // access was taken away since (a deactivation, even undone): the request died with it
+	case p.Kind == mailInvitation && u.PasswordHash != "":
+		return nil, "", errDropMail // the user chose a password meanwhile
+	}
+	// A newer token kills the older ones (SPEC §6.2).
+	if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
+		return nil, "", err
+	}
+	token, err := newSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	purpose, ttl := airlock.TokenPurposeReset, s.cfg.ResetTokenTTL
+	if p.Kind == mailInvitation {
+		purpose, ttl = airlock.TokenPurposeInvite, s.cfg.InviteTTL
+	}
+	if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose,
+		CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
+		return nil, "", err
+	}
+	// The email remembers its token's hash: if it fails for good, the
+	// link it carried dies with it.
+	if err := tx.SetEmailToken(ctx, job.ID, secretHash(token)); err != nil {
+		return nil, "", err
+	}
+	if p.App || p.Kind == mailInvitation && u.HasGroup(airlock.GroupMobile) {
+		// Asked for from the app, or a field worker's invitation: the page
+		// offers the way back to the app afterwards.
+		return u, s.link("/password/reset", "token", token, "app", "1"), nil
+	}
+	return u, s.link("/password/reset", "token", token), nil
+}
+
+// renderMail renders the email p for u, with its link if it has one.
+func (s *Service) renderMail(p mailPayload, u *airlock.User, link string) (*mail.Message, error) {
 	lang := p.Language
 	if !airlock.ValidLanguage(lang) {
 		lang = "en"

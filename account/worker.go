@@ -135,7 +135,8 @@ const (
 )
 
 // runBatch runs claimed jobs under their leases: the forgot requests
-// together in one transaction (one at a time if that fails), the rest
+// together in transactions of about maxForgotBatch requests (one job at a
+// time if that fails), the rest
 // (emails) deliveryParallelism at a time, each as it always ran alone. It
 // returns when every job started is done.
 func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
@@ -159,51 +160,104 @@ func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
 		}
 	}
 	var wg sync.WaitGroup
-	if len(forgot) > 1 {
-		// One transaction of a few statements for the whole batch (see
-		// processForgotBatch): splitting it to overlap round trips on
-		// PostgreSQL only made the workers take more of the machine from
-		// the requests during a flood.
+	if len(forgot) > 0 {
+		// A transaction of a few statements for up to maxForgotBatch
+		// requests (see processForgotBatch), one after the other: splitting
+		// them to overlap round trips on PostgreSQL only made the workers
+		// take more of the machine from the requests during a flood.
 		wg.Go(func() {
-			if err := s.runForgotBatch(ctx, held, forgot); err != nil {
-				s.log.Warn("forgot batch failed, running its jobs one at a time", "jobs", len(forgot), "err", err)
-				for _, job := range forgot {
-					if err := s.runLeased(ctx, held, job); err != nil {
+			for _, group := range forgotGroups(forgot) {
+				if len(group) == 1 {
+					if err := s.runLeased(ctx, held, group[0]); err != nil {
 						record(err)
+					}
+				} else if err := s.runForgotBatch(ctx, held, group); err != nil {
+					s.log.Warn("forgot batch failed, running its jobs one at a time", "jobs", len(group), "err", err)
+					for _, job := range group {
+						if err := s.runLeased(ctx, held, job); err != nil {
+							record(err)
+						}
 					}
 				}
 			}
 		})
-	} else {
-		rest = append(forgot, rest...)
 	}
-	// One user's emails go one after the other, in order: the link of the
-	// last one sent is the one minted last, the one that works.
-	var queues [][]*airlock.Job
-	byUser := map[string]int{}
+	var mails, others []*airlock.Job
 	for _, job := range rest {
-		i, ok := byUser[job.UserID]
-		if !ok || job.UserID == "" {
+		if job.Kind == airlock.JobMail {
+			mails = append(mails, job)
+		} else {
+			others = append(others, job)
+		}
+	}
+	oneByOne := func(jobs []*airlock.Job) {
+		inUserOrder(jobs, func(job *airlock.Job) string { return job.UserID }, func(job *airlock.Job) {
+			if err := s.runLeased(ctx, held, job); err != nil {
+				record(err)
+			}
+		})
+	}
+	if len(mails) > 1 {
+		wg.Go(func() {
+			if err := s.runMailBatch(ctx, held, mails, record); err != nil {
+				s.log.Warn("email batch failed, sending its emails one at a time", "emails", len(mails), "err", err)
+				oneByOne(mails)
+			}
+		})
+	} else {
+		others = append(mails, others...)
+	}
+	oneByOne(others)
+	wg.Wait()
+	return first
+}
+
+// inUserOrder runs fn on every item, deliveryParallelism at a time, and one
+// user's items one after the other, in order: of one user's emails, the
+// link of the last one sent is the one minted last, the one that works.
+// It returns when every item is done. An item of no user ("") is alone.
+func inUserOrder[T any](items []T, userOf func(T) string, fn func(T)) {
+	var queues [][]T
+	byUser := map[string]int{}
+	for _, it := range items {
+		u := userOf(it)
+		i, ok := byUser[u]
+		if !ok || u == "" {
 			i = len(queues)
-			byUser[job.UserID] = i
+			byUser[u] = i
 			queues = append(queues, nil)
 		}
-		queues[i] = append(queues[i], job)
+		queues[i] = append(queues[i], it)
 	}
+	var wg sync.WaitGroup
 	slots := make(chan struct{}, deliveryParallelism)
 	for _, queue := range queues {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			for _, job := range queue {
-				if err := s.runLeased(ctx, held, job); err != nil {
-					record(err)
-				}
+			for _, it := range queue {
+				fn(it)
 			}
 		})
 	}
 	wg.Wait()
-	return first
+}
+
+// forgotGroups cuts claimed forgot jobs, in order, into groups of about
+// maxForgotBatch requests: each job holds the requests one transaction
+// accepted (Job.Items), and one transaction decides a group.
+func forgotGroups(jobs []*airlock.Job) [][]*airlock.Job {
+	var groups [][]*airlock.Job
+	n := maxForgotBatch
+	for _, job := range jobs {
+		if n >= maxForgotBatch {
+			groups = append(groups, nil)
+			n = 0
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], job)
+		n += max(job.Items, 1)
+	}
+	return groups
 }
 
 // runForgotBatch runs claimed forgot requests in one transaction. It
@@ -246,6 +300,12 @@ func (s *Service) runLeased(ctx context.Context, held *leases, job *airlock.Job)
 	if err == nil {
 		return nil
 	}
+	return s.retryLater(ctx, job, err)
+}
+
+// retryLater records a job's failed attempt (err) and schedules the next,
+// with backoff.
+func (s *Service) retryLater(ctx context.Context, job *airlock.Job, err error) error {
 	delay := backoff(job.Attempts)
 	s.log.Warn("job failed, will retry", "job", job.ID, "kind", job.Kind, "attempt", job.Attempts, "in", delay.Round(time.Second), "err", err)
 	// A fresh context: the retry must be recorded even during shutdown.

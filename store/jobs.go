@@ -13,7 +13,7 @@ import (
 )
 
 const jobColumns = `id, kind, payload, run_at, attempts, last_error, created_at, state, lease_owner, taken_over,
-	user_id, email_kind, reply, message_id, updated_at, sent_at`
+	user_id, email_kind, reply, message_id, updated_at, sent_at, items`
 
 func scanJob(sc interface{ Scan(...any) error }) (*airlock.Job, error) {
 	var j airlock.Job
@@ -22,7 +22,7 @@ func scanJob(sc interface{ Scan(...any) error }) (*airlock.Job, error) {
 	var taken int
 	var sent sql.NullInt64
 	if err := sc.Scan(&j.ID, &j.Kind, &payload, &runAt, &j.Attempts, &j.LastError, &created, &j.State, &j.LeaseOwner, &taken,
-		&j.UserID, &j.EmailKind, &j.Reply, &j.MessageID, &updated, &sent); err != nil {
+		&j.UserID, &j.EmailKind, &j.Reply, &j.MessageID, &updated, &sent, &j.Items); err != nil {
 		return nil, err
 	}
 	j.Payload = []byte(payload)
@@ -33,10 +33,10 @@ func scanJob(sc interface{ Scan(...any) error }) (*airlock.Job, error) {
 
 // EnqueueJob adds a job; j.ID is set.
 func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
-	err := q.row(ctx, `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	err := q.row(ctx, `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind, items)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(), airlock.EmailQueued,
-		j.UserID, j.EmailKind).Scan(&j.ID)
+		j.UserID, j.EmailKind, max(j.Items, 1)).Scan(&j.ID)
 	if err != nil {
 		return fmt.Errorf("enqueue job: %w", err)
 	}
@@ -47,13 +47,13 @@ func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
 // EnqueueJobs adds jobs with multi-row INSERTs (see inChunks).
 func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
 	err := inChunks(len(jobs), func(from, size int) (string, []any) {
-		args := make([]any, 0, 8*size)
+		args := make([]any, 0, 9*size)
 		for _, j := range jobs[from : from+size] {
 			args = append(args, j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(),
-				airlock.EmailQueued, j.UserID, j.EmailKind)
+				airlock.EmailQueued, j.UserID, j.EmailKind, max(j.Items, 1))
 		}
-		return `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?)"), args
+		return `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind, items) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"), args
 	}, q.execIn(ctx))
 	if err != nil {
 		return fmt.Errorf("enqueue jobs: %w", err)
@@ -233,14 +233,15 @@ func (q *queries) RetryJob(ctx context.Context, id int64, now, runAt time.Time, 
 	return err
 }
 
-// CountJobs counts waiting jobs of a kind ("" for all).
+// CountJobs counts the requests that wait in jobs of a kind ("" for all):
+// a forgot job holds several.
 func (q *queries) CountJobs(ctx context.Context, kind string) (int, error) {
 	var n int
 	var err error
 	if kind == "" {
-		err = q.row(ctx, `SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
+		err = q.row(ctx, `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
 	} else {
-		err = q.row(ctx, `SELECT COUNT(*) FROM jobs WHERE kind = ? AND state IN ('queued', 'deferred', 'sending')`, kind).Scan(&n)
+		err = q.row(ctx, `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE kind = ? AND state IN ('queued', 'deferred', 'sending')`, kind).Scan(&n)
 	}
 	return n, err
 }
@@ -373,6 +374,18 @@ func (q *queries) InsertDevMail(ctx context.Context, m *airlock.DevMail) error {
 		return fmt.Errorf("insert dev mail: %w", err)
 	}
 	return nil
+}
+
+// InsertDevMails keeps emails in the dev mailbox, in one transaction.
+func (s *DB) InsertDevMails(ctx context.Context, ms []*airlock.DevMail) error {
+	return s.Update(ctx, func(tx airlock.Tx) error {
+		for _, m := range ms {
+			if err := tx.InsertDevMail(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // ListDevMail returns the dev mailbox, newest first.

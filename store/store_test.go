@@ -185,16 +185,18 @@ func testResetTokens(t *testing.T, db *store.DB) {
 func testJobBatches(t *testing.T, db *store.DB) {
 	ctx := context.Background()
 	var jobs []*airlock.Job
+	items := 0 // a forgot job holds one request or more (0 is taken as 1)
 	for i := range 203 {
-		jobs = append(jobs, &airlock.Job{Kind: airlock.JobForgot, Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)),
+		jobs = append(jobs, &airlock.Job{Kind: airlock.JobForgot, Payload: []byte(fmt.Sprintf(`{"n":%d}`, i)), Items: i % 3,
 			RunAt: t0.Add(time.Duration(i%7) * time.Millisecond), CreatedAt: t0})
+		items += max(i%3, 1)
 	}
 	err := db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJobs(ctx, jobs) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.CountJobs(ctx, airlock.JobForgot); n != 203 {
-		t.Fatalf("%d jobs queued, want 203", n)
+	if n, _ := db.CountJobs(ctx, airlock.JobForgot); n != items {
+		t.Fatalf("%d requests queued, want %d (in 203 jobs)", n, items)
 	}
 	var mu sync.Mutex
 	seen := map[int64]int{}
@@ -217,7 +219,9 @@ func testJobBatches(t *testing.T, db *store.DB) {
 					if i > 0 && (j.RunAt.Before(got[i-1].RunAt) || j.RunAt.Equal(got[i-1].RunAt) && j.ID < got[i-1].ID) {
 						t.Errorf("claimed jobs out of order: %v after %v", j.ID, got[i-1].ID)
 					}
-					if j.State != airlock.EmailSending || j.Attempts != 1 || j.LeaseOwner != fmt.Sprintf("node-%d", w) {
+					var n int
+					fmt.Sscanf(string(j.Payload), `{"n":%d}`, &n)
+					if j.State != airlock.EmailSending || j.Attempts != 1 || j.LeaseOwner != fmt.Sprintf("node-%d", w) || j.Items != max(n%3, 1) {
 						t.Errorf("claimed job %+v", j)
 					}
 				}

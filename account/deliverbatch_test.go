@@ -1,0 +1,140 @@
+package account_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+// countingStore counts write transactions, and fails the ones whose
+// numbers (from 1) are in fail without running them.
+type countingStore struct {
+	airlock.Store
+	updates atomic.Int64
+	fail    map[int64]bool
+}
+
+func (c *countingStore) Update(ctx context.Context, fn func(airlock.Tx) error) error {
+	if c.fail[c.updates.Add(1)] {
+		return errDiskOnFire
+	}
+	return c.Store.Update(ctx, fn)
+}
+
+// TestMailBatchEveryOutcome: emails claimed together are minted in one
+// transaction and recorded sent in another (not three transactions each),
+// and each gets, email by email, what it would have got alone: sent (one
+// user's two emails in order, only the newer link working), dropped (its
+// user deactivated since; an unreadable entry), failed for good (the
+// recipient refused).
+func TestMailBatchEveryOutcome(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, _ *env) {
+		ctx := context.Background()
+		ada := a.user(t, "ada@example.com", goodPassword)
+		bob := a.user(t, "bob@example.com", goodPassword)
+		gone := a.user(t, "gone@example.com", goodPassword)
+		nobox := a.user(t, "nobox@example.com", goodPassword)
+		a.smtp.RefuseRecipient("nobox@example.com")
+		for _, u := range []*airlock.User{ada, bob, gone, nobox, ada} {
+			if err := a.svc.AdminSendReset(ctx, account.Operator, u.ID, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+		off := false
+		if _, err := a.svc.AdminUpdateUser(ctx, account.Operator, gone.ID, account.UserChanges{Active: &off}, meta); err != nil {
+			t.Fatal(err)
+		}
+		junk := &airlock.Job{Kind: airlock.JobMail, Payload: []byte("not json"), RunAt: a.clock.Now(), CreatedAt: a.clock.Now()}
+		if err := a.db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJob(ctx, junk) }); err != nil {
+			t.Fatal(err)
+		}
+
+		counted := &countingStore{Store: a.db}
+		svc := a.withStore(t, counted)
+		if n, err := svc.ProcessDue(ctx); err != nil || n != 6 {
+			t.Fatalf("ran %d jobs (%v), want the 6 emails", n, err)
+		}
+		// Mint, record sent, record the failure.
+		if n := counted.updates.Load(); n > 3 {
+			t.Fatalf("%d write transactions for 6 emails claimed together, want at most 3", n)
+		}
+		msgs := a.smtp.Wait(t, 3)
+		got := map[string]int{}
+		for _, m := range msgs {
+			got[m.To[0]]++
+		}
+		if len(msgs) != 3 || got["ada@example.com"] != 2 || got["bob@example.com"] != 1 {
+			t.Fatalf("delivered %v, want two to ada and one to bob", got)
+		}
+		var adas []string
+		for _, m := range msgs {
+			if m.To[0] == "ada@example.com" {
+				adas = append(adas, tokenFrom(t, m))
+			}
+		}
+		if _, err := a.svc.CheckResetToken(ctx, adas[0], meta); code(err) != airlock.CodeInvalidToken {
+			t.Fatalf("ada's first link: %v, want invalid (the second one killed it)", err)
+		}
+		if _, err := a.svc.CheckResetToken(ctx, adas[1], meta); err != nil {
+			t.Fatalf("ada's second link: %v", err)
+		}
+		state := func(u *airlock.User) []string {
+			emails, err := a.svc.AdminListEmails(ctx, account.Operator, airlock.EmailFilter{UserID: u.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var s []string
+			for _, e := range emails {
+				s = append(s, e.State)
+			}
+			return s
+		}
+		if s := state(ada); len(s) != 2 || s[0] != airlock.EmailSent || s[1] != airlock.EmailSent {
+			t.Fatalf("ada's emails %v, want two sent", s)
+		}
+		if s := state(nobox); len(s) != 1 || s[0] != airlock.EmailFailed {
+			t.Fatalf("the refused recipient's email %v, want failed", s)
+		}
+		if s := state(gone); len(s) != 0 {
+			t.Fatalf("the deactivated user's email %v, want dropped", s)
+		}
+		if n, _ := a.db.CountJobs(ctx, ""); n != 0 {
+			t.Fatalf("%d jobs still waiting", n)
+		}
+	})
+}
+
+// TestMailBatchFallsBack: when the transaction that mints a batch's links
+// fails, nothing was written and the emails go one at a time; when the one
+// that records them sent fails, they are recorded one at a time. Either
+// way each email goes out once and ends sent.
+func TestMailBatchFallsBack(t *testing.T) {
+	for _, failing := range []int64{1, 2} {
+		e := newEnv(t)
+		ctx := context.Background()
+		var users []*airlock.User
+		for _, email := range []string{"ada@example.com", "bob@example.com", "cy@example.com"} {
+			u := e.user(t, email, goodPassword)
+			users = append(users, u)
+			if err := e.svc.AdminSendReset(ctx, account.Operator, u.ID, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc := e.withStore(t, &countingStore{Store: e.db, fail: map[int64]bool{failing: true}})
+		if _, err := svc.ProcessDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if msgs := e.smtp.Wait(t, 3); len(msgs) != 3 {
+			t.Fatalf("transaction %d failing: %d emails delivered, want 3 (once each)", failing, len(msgs))
+		}
+		for _, u := range users {
+			emails, _ := e.svc.AdminListEmails(ctx, account.Operator, airlock.EmailFilter{UserID: u.ID})
+			if len(emails) != 1 || emails[0].State != airlock.EmailSent {
+				t.Fatalf("transaction %d failing: %s's email %+v, want sent", failing, u.Email, emails)
+			}
+		}
+	}
+}
