@@ -29,6 +29,9 @@ type Tx interface {
 	// UsersByEmails is UserByEmail for many addresses in a few statements:
 	// the users found, by normalised address.
 	UsersByEmails(ctx context.Context, emails []string) (map[string]*User, error)
+	// UsersByIDsForUpdate is UserByIDForUpdate for many users in a few
+	// statements, by id; they are locked in the order of their ids.
+	UsersByIDsForUpdate(ctx context.Context, ids []string) (map[string]*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
 	// SetTOTP stores a sealed two-step key not yet confirmed (nil clears
@@ -75,12 +78,17 @@ type Tx interface {
 	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
 
 	InsertResetToken(ctx context.Context, t *ResetToken) error
+	// InsertResetTokens is InsertResetToken for many tokens in a few
+	// statements; one with RevokedAt set is stored revoked.
+	InsertResetTokens(ctx context.Context, ts []*ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (*ResetToken, error)
 	// ConsumeResetToken marks the token used if it is still usable at now and
 	// returns its user and purpose; of many concurrent calls exactly one
 	// succeeds.
 	ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (userID, purpose string, err error)
 	RevokeResetTokens(ctx context.Context, userID string, now time.Time) (int, error)
+	// RevokeUsersResetTokens is RevokeResetTokens for many users.
+	RevokeUsersResetTokens(ctx context.Context, userIDs []string, now time.Time) error
 
 	CreateTokenFamily(ctx context.Context, f *TokenFamily) error
 	InsertAPIToken(ctx context.Context, t *APIToken) error
@@ -122,9 +130,15 @@ type Tx interface {
 	// SetEmailToken records the hash of the reset token an email carries, so
 	// that the token dies if the email fails for good.
 	SetEmailToken(ctx context.Context, id int64, tokenHash []byte) error
+	// SetEmailTokens is SetEmailToken for many emails: hashes[i] for ids[i].
+	SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error
 	// MarkEmailSent records a delivery and the server's answer; false when
 	// owner no longer held the lease.
 	MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error)
+	// MarkEmailsSent is MarkEmailSent for many emails in a few statements;
+	// it returns the ids of those owner no longer held (recorded sent all
+	// the same).
+	MarkEmailsSent(ctx context.Context, owner string, sent []SentEmail, now time.Time) ([]int64, error)
 	// MarkEmailFailed stops an email's retries for good.
 	MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error
 	// RequeueEmail sends a failed or deferred email again now, with a new
@@ -137,6 +151,8 @@ type Tx interface {
 	OutboxStats(ctx context.Context) (map[[2]string]int, time.Time, error)
 
 	InsertDevMail(ctx context.Context, m *DevMail) error
+	// InsertDevMails is InsertDevMail for many emails; ids not read back.
+	InsertDevMails(ctx context.Context, ms []*DevMail) error
 	ListDevMail(ctx context.Context, limit int) ([]*DevMail, error)
 	DevMailByID(ctx context.Context, id int64) (*DevMail, error)
 	ClearDevMail(ctx context.Context) (int, error)
@@ -299,6 +315,13 @@ type Job struct {
 	MessageID string // the last attempt's
 	UpdatedAt time.Time
 	SentAt    time.Time
+}
+
+// SentEmail is an email a server accepted, to record (MarkEmailsSent).
+type SentEmail struct {
+	ID        int64
+	Reply     string
+	MessageID string
 }
 
 // EmailFilter selects emails of the outbox and its history.

@@ -3,9 +3,7 @@ package account
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
-	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/mail"
@@ -102,54 +100,74 @@ func (s *Service) runMailBatch(ctx context.Context, held *leases, jobs []*airloc
 }
 
 // mintLinks reads the users of a batch of emails and mints their links in
-// one transaction, and deletes the emails no longer wanted.
+// one transaction of a few statements, each email as alone and in order:
+// the users are locked (in the order of their ids: two nodes' batches
+// sharing users queue one behind the other instead of waiting for each
+// other in a cycle), each email is decided, the users' older links are
+// revoked, and of one user's links in the batch all but the last are
+// stored already revoked (the newer killing the older, as one after the
+// other). The emails no longer wanted are deleted.
 func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.lockUsers(ctx, tx, out); err != nil {
-			return err
-		}
-		var dropped []int64
+		ids := make([]string, 0, len(out))
 		for _, o := range out {
 			o.drop, o.unreadable, o.u, o.link = false, false, nil, ""
 			if json.Unmarshal(o.job.Payload, &o.p) != nil {
 				o.drop, o.unreadable = true, true
-			} else {
-				var err error
-				o.u, o.link, err = s.mintLink(ctx, tx, o.job, o.p, now)
-				if errors.Is(err, errDropMail) {
-					o.drop = true
-				} else if err != nil {
-					return err
-				}
+				continue
+			}
+			ids = append(ids, o.p.UserID)
+		}
+		users, err := tx.UsersByIDsForUpdate(ctx, ids)
+		if err != nil {
+			return err
+		}
+		var dropped, emails []int64
+		var revoke []string
+		var tokens []*airlock.ResetToken
+		var hashes [][]byte
+		last := map[string]*airlock.ResetToken{} // each user's newest link in the batch
+		for _, o := range out {
+			if !o.drop {
+				o.u = users[o.p.UserID]
+				o.drop = o.u == nil || !mailWanted(o.u, o.p)
 			}
 			if o.drop {
 				dropped = append(dropped, o.job.ID)
+				continue
 			}
+			if !hasLink(o.p) {
+				continue
+			}
+			t, link, err := s.newLink(o.u, o.p, now)
+			if err != nil {
+				return err
+			}
+			if older := last[o.u.ID]; older != nil {
+				older.RevokedAt = now
+			} else {
+				revoke = append(revoke, o.u.ID)
+			}
+			last[o.u.ID] = t
+			o.link = link
+			tokens = append(tokens, t)
+			emails, hashes = append(emails, o.job.ID), append(hashes, t.Hash)
+		}
+		// A newer token kills the older ones (SPEC §6.2).
+		if err := tx.RevokeUsersResetTokens(ctx, revoke, now); err != nil {
+			return err
+		}
+		if err := tx.InsertResetTokens(ctx, tokens); err != nil {
+			return err
+		}
+		// Each email remembers its token's hash: if it fails for good, the
+		// link it carried dies with it.
+		if err := tx.SetEmailTokens(ctx, emails, hashes); err != nil {
+			return err
 		}
 		return tx.DeleteJobs(ctx, dropped)
 	})
-}
-
-// lockUsers locks, on PostgreSQL, the users of a batch of emails in the
-// order of their ids before any link is minted: two nodes' batches sharing
-// users then queue one behind the other instead of waiting for each other
-// in a cycle (a deadlock). SQLite's one writer needs no such care.
-func (s *Service) lockUsers(ctx context.Context, tx airlock.Tx, out []*outgoing) error {
-	if s.forgotFlushers() == 1 {
-		return nil
-	}
-	ids := make([]string, 0, len(out))
-	for _, o := range out {
-		ids = append(ids, o.job.UserID)
-	}
-	slices.Sort(ids)
-	for _, id := range slices.Compact(ids) {
-		if _, err := tx.UserByIDForUpdate(ctx, id); err != nil && !errors.Is(err, airlock.ErrNotFound) {
-			return err
-		}
-	}
-	return nil
 }
 
 // sendAll hands the rendered messages to the sender: all at once to one
@@ -185,26 +203,29 @@ func (s *Service) recordSent(ctx context.Context, send []*outgoing) {
 	if len(sent) == 0 {
 		return
 	}
-	mark := func(q interface {
-		MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error)
-	}, o *outgoing) error {
-		ok, err := q.MarkEmailSent(ctx, o.job.ID, s.node, o.receipt.Reply, o.receipt.MessageID, s.clock.Now())
+	mark := func(o *outgoing) error {
+		ok, err := s.store.MarkEmailSent(ctx, o.job.ID, s.node, o.receipt.Reply, o.receipt.MessageID, s.clock.Now())
 		o.lost = !ok
 		return err
 	}
+	records := make([]airlock.SentEmail, len(sent))
+	for i, o := range sent {
+		records[i] = airlock.SentEmail{ID: o.job.ID, Reply: o.receipt.Reply, MessageID: o.receipt.MessageID}
+	}
+	var lost []int64
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		for _, o := range sent {
-			if err := mark(tx, o); err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		lost, err = tx.MarkEmailsSent(ctx, s.node, records, s.clock.Now())
+		return err
 	})
 	if err == nil {
+		for _, o := range sent {
+			o.lost = slices.Contains(lost, o.job.ID)
+		}
 		return
 	}
 	for _, o := range sent {
-		if err := mark(s.store, o); err != nil {
+		if err := mark(o); err != nil {
 			o.err = err
 		}
 	}

@@ -89,7 +89,7 @@ func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPaylo
 func (s *Service) mintLink(ctx context.Context, tx airlock.Tx, job *airlock.Job, p mailPayload, now time.Time) (*airlock.User, string, error) {
 	var u *airlock.User
 	var err error
-	if p.Kind == mailReset || p.Kind == mailInvitation {
+	if hasLink(p) {
 		// Locked before the link is minted: a change of email or password
 		// committing meanwhile either comes first (and this email is
 		// dropped) or after (and kills this link); two of these emails
@@ -105,25 +105,56 @@ func (s *Service) mintLink(ctx context.Context, tx airlock.Tx, job *airlock.Job,
 	if err != nil {
 		return nil, "", err
 	}
-	if p.Kind != mailReset && p.Kind != mailInvitation {
-		return u, "", nil
+	if !mailWanted(u, p) {
+		return nil, "", errDropMail
 	}
-	switch {
-	case !u.Active:
-		return nil, "", errDropMail // an inactive user gets no email
-	case airlock.NormalizeEmail(u.Email) != airlock.NormalizeEmail(p.To):
-		return nil, "", errDropMail // the address changed: the request died with it
-	case u.PasswordChangedAt.After(p.CreatedAt):
-		return nil, "", errDropMail // a password change kills older reset requests
-	case u.AuthEpoch != p.Epoch:
-		return nil, "", errDropMail // access was taken away since (a deactivation, even undone): the request died with it
-	case p.Kind == mailInvitation && u.PasswordHash != "":
-		return nil, "", errDropMail // the user chose a password meanwhile
+	if !hasLink(p) {
+		return u, "", nil
 	}
 	// A newer token kills the older ones (SPEC §6.2).
 	if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
 		return nil, "", err
 	}
+	t, link, err := s.newLink(u, p, now)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := tx.InsertResetToken(ctx, t); err != nil {
+		return nil, "", err
+	}
+	// The email remembers its token's hash: if it fails for good, the
+	// link it carried dies with it.
+	if err := tx.SetEmailToken(ctx, job.ID, t.Hash); err != nil {
+		return nil, "", err
+	}
+	return u, link, nil
+}
+
+// hasLink says whether the email p carries a link (a token).
+func hasLink(p mailPayload) bool { return p.Kind == mailReset || p.Kind == mailInvitation }
+
+// mailWanted says whether the email p is still wanted for u, as it is now.
+func mailWanted(u *airlock.User, p mailPayload) bool {
+	if !hasLink(p) {
+		return true
+	}
+	switch {
+	case !u.Active:
+		return false // an inactive user gets no email
+	case airlock.NormalizeEmail(u.Email) != airlock.NormalizeEmail(p.To):
+		return false // the address changed: the request died with it
+	case u.PasswordChangedAt.After(p.CreatedAt):
+		return false // a password change kills older reset requests
+	case u.AuthEpoch != p.Epoch:
+		return false // access was taken away since (a deactivation, even undone): the request died with it
+	case p.Kind == mailInvitation && u.PasswordHash != "":
+		return false // the user chose a password meanwhile
+	}
+	return true
+}
+
+// newLink mints the token of the email p for u (to be stored) and its link.
+func (s *Service) newLink(u *airlock.User, p mailPayload, now time.Time) (*airlock.ResetToken, string, error) {
 	token, err := newSecret()
 	if err != nil {
 		return nil, "", err
@@ -132,21 +163,13 @@ func (s *Service) mintLink(ctx context.Context, tx airlock.Tx, job *airlock.Job,
 	if p.Kind == mailInvitation {
 		purpose, ttl = airlock.TokenPurposeInvite, s.cfg.InviteTTL
 	}
-	if err := tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose,
-		CreatedAt: now, ExpiresAt: now.Add(ttl)}); err != nil {
-		return nil, "", err
-	}
-	// The email remembers its token's hash: if it fails for good, the
-	// link it carried dies with it.
-	if err := tx.SetEmailToken(ctx, job.ID, secretHash(token)); err != nil {
-		return nil, "", err
-	}
+	t := &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if p.App || p.Kind == mailInvitation && u.HasGroup(airlock.GroupMobile) {
 		// Asked for from the app, or a field worker's invitation: the page
 		// offers the way back to the app afterwards.
-		return u, s.link("/password/reset", "token", token, "app", "1"), nil
+		return t, s.link("/password/reset", "token", token, "app", "1"), nil
 	}
-	return u, s.link("/password/reset", "token", token), nil
+	return t, s.link("/password/reset", "token", token), nil
 }
 
 // renderMail renders the email p for u, with its link if it has one.

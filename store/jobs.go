@@ -252,6 +252,86 @@ func (q *queries) SetEmailToken(ctx context.Context, id int64, tokenHash []byte)
 	return err
 }
 
+// SetEmailTokens is SetEmailToken for many emails in a few statements (see
+// inChunks): hashes[i] for ids[i].
+func (q *queries) SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error {
+	hash := "?"
+	if q.d == postgresDialect {
+		hash = "CAST(? AS BYTEA)" // a CASE of parameters alone would be text
+	}
+	err := inChunks(len(ids), func(from, size int) (string, []any) {
+		args := make([]any, 0, 3*size)
+		for i := from; i < from+size; i++ {
+			args = append(args, ids[i], hashes[i])
+		}
+		for _, id := range ids[from : from+size] {
+			args = append(args, id)
+		}
+		return `UPDATE jobs SET token_hash = CASE id ` + strings.Repeat("WHEN ? THEN "+hash+" ", size) + `END
+			WHERE id IN (` + rowsOf(size, "?") + `)`, args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("set email tokens: %w", err)
+	}
+	return nil
+}
+
+// MarkEmailsSent is MarkEmailSent for many emails in a few statements
+// (see inChunks); it returns the ids of those owner no longer held, which
+// are recorded sent all the same.
+func (q *queries) MarkEmailsSent(ctx context.Context, owner string, sent []airlock.SentEmail, now time.Time) ([]int64, error) {
+	n := now.UnixMilli()
+	held := make(map[int64]bool, len(sent))
+	err := inChunks(len(sent), func(from, size int) (string, []any) {
+		chunk := sent[from : from+size]
+		args := make([]any, 0, 5*size+3)
+		for _, e := range chunk {
+			args = append(args, e.ID, cleanReply(e.Reply))
+		}
+		for _, e := range chunk {
+			args = append(args, e.ID, e.MessageID)
+		}
+		args = append(args, n, n)
+		for _, e := range chunk {
+			args = append(args, e.ID)
+		}
+		args = append(args, owner)
+		return `UPDATE jobs SET state = 'sent', reply = CASE id ` + strings.Repeat("WHEN ? THEN ? ", size) + `END,
+			message_id = CASE id ` + strings.Repeat("WHEN ? THEN ? ", size) + `END, sent_at = ?, updated_at = ?,
+			lease_until = 0, lease_owner = '', last_error = '' WHERE id IN (` + rowsOf(size, "?") + `) AND lease_owner = ? RETURNING id`, args
+	}, func(query string, args []any) error {
+		rows, err := q.query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			held[id] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("mark emails sent: %w", err)
+	}
+	var lost []int64
+	for _, e := range sent {
+		if held[e.ID] {
+			continue
+		}
+		// Someone else took the job over; it was sent anyway: say so.
+		lost = append(lost, e.ID)
+		if _, err := q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
+			lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND state <> 'sent'`, cleanReply(e.Reply), e.MessageID, n, n, e.ID); err != nil {
+			return nil, fmt.Errorf("mark emails sent: %w", err)
+		}
+	}
+	return lost, nil
+}
+
 // MarkEmailSent records a delivery, if owner still held the lease.
 func (q *queries) MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error) {
 	n := now.UnixMilli()
@@ -378,14 +458,23 @@ func (q *queries) InsertDevMail(ctx context.Context, m *airlock.DevMail) error {
 
 // InsertDevMails keeps emails in the dev mailbox, in one transaction.
 func (s *DB) InsertDevMails(ctx context.Context, ms []*airlock.DevMail) error {
-	return s.Update(ctx, func(tx airlock.Tx) error {
-		for _, m := range ms {
-			if err := tx.InsertDevMail(ctx, m); err != nil {
-				return err
-			}
+	return s.Update(ctx, func(tx airlock.Tx) error { return tx.InsertDevMails(ctx, ms) })
+}
+
+// InsertDevMails is InsertDevMail for many emails in a few statements (see
+// inChunks); their ids are not read back.
+func (q *queries) InsertDevMails(ctx context.Context, ms []*airlock.DevMail) error {
+	err := inChunks(len(ms), func(from, size int) (string, []any) {
+		args := make([]any, 0, 6*size)
+		for _, m := range ms[from : from+size] {
+			args = append(args, m.At.UnixMilli(), m.To, m.Subject, m.Text, m.HTML, m.MessageID)
 		}
-		return nil
-	})
+		return `INSERT INTO dev_mail (at, to_addr, subject, text_body, html_body, message_id) VALUES ` + rowsOf(size, "(?, ?, ?, ?, ?, ?)"), args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("insert dev mails: %w", err)
+	}
+	return nil
 }
 
 // ListDevMail returns the dev mailbox, newest first.

@@ -2,10 +2,12 @@ package store_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,6 +66,7 @@ func TestContract(t *testing.T) {
 			t.Run("jobs", func(t *testing.T) { testJobs(t, open(t)) })
 			t.Run("job batches", func(t *testing.T) { testJobBatches(t, open(t)) })
 			t.Run("batch statements", func(t *testing.T) { testBatchStatements(t, open(t)) })
+			t.Run("email batch statements", func(t *testing.T) { testEmailBatchStatements(t, open(t)) })
 			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
 			t.Run("sessions", func(t *testing.T) { testSessions(t, open(t)) })
 			t.Run("api tokens", func(t *testing.T) { testAPITokens(t, open(t)) })
@@ -337,6 +340,159 @@ func testBatchStatements(t *testing.T, db *store.DB) {
 		if !e.At.Equal(w.At) || e.Kind != w.Kind || e.SubjectID != w.SubjectID || e.Subject != w.Subject || e.IP != w.IP ||
 			e.UserAgent != w.UserAgent || e.Outcome != w.Outcome {
 			t.Fatalf("event %d: got %+v, want %+v", i, e, w)
+		}
+	}
+}
+
+// testEmailBatchStatements: the multi-row statements of a batch of emails
+// (users locked by id, links revoked, inserted and remembered, emails
+// recorded sent, the dev mailbox) do for each row what the one-row ones
+// do, over more rows than one statement takes.
+func testEmailBatchStatements(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	const n = 150
+	var ids []string
+	for i := range n {
+		id := fmt.Sprintf("m%03d", i)
+		if err := db.CreateUser(ctx, newUser(id, fmt.Sprintf("m%d@example.com", i))); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	var users map[string]*airlock.User
+	err := db.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		users, err = tx.UsersByIDsForUpdate(ctx, append([]string{"nobody", ids[7]}, ids...))
+		return err
+	})
+	if err != nil || len(users) != n || users[ids[7]].Email != "m7@example.com" || users["nobody"] != nil {
+		t.Fatalf("users by ids: %d found, %v", len(users), err)
+	}
+
+	// One link per user, the last one stored revoked; then the links of all
+	// but the last ten users revoked.
+	var tokens []*airlock.ResetToken
+	for i, id := range ids {
+		h := sha256.Sum256([]byte(id))
+		tk := &airlock.ResetToken{Hash: h[:], UserID: id, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
+		if i == n-1 {
+			tk.RevokedAt = t0
+		}
+		tokens = append(tokens, tk)
+	}
+	err = db.Update(ctx, func(tx airlock.Tx) error {
+		if err := tx.InsertResetTokens(ctx, tokens); err != nil {
+			return err
+		}
+		return tx.RevokeUsersResetTokens(ctx, ids[:n-10], t0.Add(time.Minute))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tk := range tokens {
+		got, err := db.ResetTokenByHash(ctx, tk.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := time.Time{}
+		switch {
+		case i < n-10:
+			want = t0.Add(time.Minute)
+		case i == n-1:
+			want = t0
+		}
+		if !got.RevokedAt.Equal(want) || got.UserID != tk.UserID || got.Purpose != airlock.TokenPurposeReset {
+			t.Fatalf("link %d: %+v, want revoked at %v", i, got, want)
+		}
+	}
+
+	// An email per user, each remembering its user's link.
+	var jobs []*airlock.Job
+	for _, id := range ids {
+		jobs = append(jobs, &airlock.Job{Kind: airlock.JobMail, Payload: []byte("{}"), RunAt: t0, CreatedAt: t0, UserID: id, EmailKind: "reset"})
+	}
+	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJobs(ctx, jobs) }); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, err = db.ClaimJobs(ctx, "w", t0, t0.Add(time.Minute), 1000); err != nil || len(jobs) != n {
+		t.Fatalf("claimed %d emails, %v", len(jobs), err)
+	}
+	slices.SortFunc(jobs, func(a, b *airlock.Job) int { return strings.Compare(a.UserID, b.UserID) })
+	emailIDs := make([]int64, n)
+	hashes := make([][]byte, n)
+	for i, j := range jobs {
+		emailIDs[i], hashes[i] = j.ID, tokens[i].Hash
+	}
+	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.SetEmailTokens(ctx, emailIDs, hashes) }); err != nil {
+		t.Fatal(err)
+	}
+	// An email failing for good kills its own link, and only it.
+	if err := db.MarkEmailFailed(ctx, jobs[n-5].ID, "550 no", "", t0.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{n - 6, n - 5, n - 4} {
+		got, _ := db.ResetTokenByHash(ctx, tokens[i].Hash)
+		if revoked := !got.RevokedAt.IsZero(); revoked != (i == n-5) {
+			t.Fatalf("link %d revoked: %v", i, revoked)
+		}
+	}
+
+	// Recorded sent, two of them taken over by another worker meanwhile.
+	for _, j := range jobs[:2] {
+		if err := db.RetryJob(ctx, j.ID, t0, t0, "lease ran out"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := db.ClaimJobs(ctx, "other", t0.Add(time.Second), t0.Add(time.Minute), 2); err != nil || len(got) != 2 {
+		t.Fatalf("taken over: %d, %v", len(got), err)
+	}
+	var sent []airlock.SentEmail
+	for i, j := range jobs {
+		if i != n-5 {
+			sent = append(sent, airlock.SentEmail{ID: j.ID, Reply: fmt.Sprintf("250 ok %d", i), MessageID: fmt.Sprintf("<%d@example.com>", i)})
+		}
+	}
+	var lost []int64
+	err = db.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		lost, err = tx.MarkEmailsSent(ctx, "w", sent, t0.Add(3*time.Minute))
+		return err
+	})
+	if err != nil || len(lost) != 2 || !slices.Contains(lost, jobs[0].ID) || !slices.Contains(lost, jobs[1].ID) {
+		t.Fatalf("lost leases %v, %v; want jobs %d and %d", lost, err, jobs[0].ID, jobs[1].ID)
+	}
+	for i, j := range jobs {
+		got, err := db.EmailByID(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == n-5 {
+			if got.State != airlock.EmailFailed {
+				t.Fatalf("the failed email: %+v", got)
+			}
+			continue
+		}
+		if got.State != airlock.EmailSent || got.Reply != fmt.Sprintf("250 ok %d", i) || got.MessageID != fmt.Sprintf("<%d@example.com>", i) ||
+			!got.SentAt.Equal(t0.Add(3*time.Minute)) || got.LeaseOwner != "" {
+			t.Fatalf("email %d: %+v", i, got)
+		}
+	}
+
+	var kept []*airlock.DevMail
+	for i := range n {
+		kept = append(kept, &airlock.DevMail{At: t0, To: fmt.Sprintf("m%d@example.com", i), Subject: fmt.Sprint(i), Text: "text", HTML: "<p>html</p>", MessageID: fmt.Sprintf("<d%d@x>", i)})
+	}
+	if err := db.InsertDevMails(ctx, kept); err != nil {
+		t.Fatal(err)
+	}
+	box, err := db.ListDevMail(ctx, 1000)
+	if err != nil || len(box) != n {
+		t.Fatalf("dev mailbox: %d, %v", len(box), err)
+	}
+	for k, m := range box { // newest first
+		i := n - 1 - k
+		if m.Subject != fmt.Sprint(i) || m.To != kept[i].To || m.MessageID != kept[i].MessageID || m.HTML != "<p>html</p>" || m.Text != "text" {
+			t.Fatalf("dev mail %d: %+v", i, m)
 		}
 	}
 }

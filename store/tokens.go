@@ -101,6 +101,27 @@ func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) e
 	return nil
 }
 
+// InsertResetTokens is InsertResetToken for many tokens in a few
+// statements (see inChunks); a token with RevokedAt set is stored revoked.
+func (q *queries) InsertResetTokens(ctx context.Context, ts []*airlock.ResetToken) error {
+	err := inChunks(len(ts), func(from, size int) (string, []any) {
+		args := make([]any, 0, 6*size)
+		for _, t := range ts[from : from+size] {
+			purpose := t.Purpose
+			if purpose == "" {
+				purpose = airlock.TokenPurposeReset
+			}
+			args = append(args, t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), purpose, ms(t.RevokedAt))
+		}
+		return `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at, purpose, revoked_at) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?)"), args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("insert reset tokens: %w", err)
+	}
+	return nil
+}
+
 // ResetTokenByHash returns a reset token whatever its state.
 func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (*airlock.ResetToken, error) {
 	var t airlock.ResetToken
@@ -138,6 +159,23 @@ func (q *queries) RevokeResetTokens(ctx context.Context, userID string, now time
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// RevokeUsersResetTokens is RevokeResetTokens for many users in a few
+// statements (see inChunks).
+func (q *queries) RevokeUsersResetTokens(ctx context.Context, userIDs []string, now time.Time) error {
+	err := inChunks(len(userIDs), func(from, size int) (string, []any) {
+		args := []any{now.UnixMilli()}
+		for _, id := range userIDs[from : from+size] {
+			args = append(args, id)
+		}
+		return `UPDATE reset_tokens SET revoked_at = ?
+			WHERE user_id IN (` + rowsOf(size, "?") + `) AND used_at IS NULL AND revoked_at IS NULL`, args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("revoke reset tokens: %w", err)
+	}
+	return nil
 }
 
 // LimitState reads a limiter's state, locking its row where the dialect can.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -160,20 +161,39 @@ func (q *queries) UserByEmail(ctx context.Context, email string) (*airlock.User,
 // address (see inChunks).
 func (q *queries) UsersByEmails(ctx context.Context, emails []string) (map[string]*airlock.User, error) {
 	norm := make([]string, 0, len(emails))
-	seen := make(map[string]bool, len(emails))
 	for _, e := range emails {
-		if n := airlock.NormalizeEmail(e); !seen[n] {
-			seen[n] = true
-			norm = append(norm, n)
-		}
+		norm = append(norm, airlock.NormalizeEmail(e))
 	}
-	found := make(map[string]*airlock.User, len(norm))
-	err := inChunks(len(norm), func(from, size int) (string, []any) {
+	found, err := q.usersIn(ctx, "email_normalized", norm, "", func(u *airlock.User) string { return airlock.NormalizeEmail(u.Email) })
+	if err != nil {
+		return nil, fmt.Errorf("users by emails: %w", err)
+	}
+	return found, nil
+}
+
+// UsersByIDsForUpdate returns the users with these ids, by id, each locked
+// as by UserByIDForUpdate; they are locked in the order of their ids, so
+// that two transactions locking overlapping sets never wait for each other
+// in a cycle.
+func (q *queries) UsersByIDsForUpdate(ctx context.Context, ids []string) (map[string]*airlock.User, error) {
+	found, err := q.usersIn(ctx, "id", ids, " ORDER BY id"+q.lockRow(), func(u *airlock.User) string { return u.ID })
+	if err != nil {
+		return nil, fmt.Errorf("users by ids: %w", err)
+	}
+	return found, nil
+}
+
+// usersIn reads the users whose column is one of keys (sorted and without
+// repeats first, see inChunks), with suffix after the condition, by keyOf.
+func (q *queries) usersIn(ctx context.Context, column string, keys []string, suffix string, keyOf func(*airlock.User) string) (map[string]*airlock.User, error) {
+	keys = slices.Compact(slices.Sorted(slices.Values(keys)))
+	found := make(map[string]*airlock.User, len(keys))
+	err := inChunks(len(keys), func(from, size int) (string, []any) {
 		args := make([]any, size)
-		for i, n := range norm[from : from+size] {
-			args[i] = n
+		for i, k := range keys[from : from+size] {
+			args[i] = k
 		}
-		return `SELECT ` + userColumns + `, ` + userGroups + ` FROM users WHERE email_normalized IN (` + rowsOf(size, "?") + `)`, args
+		return `SELECT ` + userColumns + `, ` + userGroups + ` FROM users WHERE ` + column + ` IN (` + rowsOf(size, "?") + `)` + suffix, args
 	}, func(query string, args []any) error {
 		rows, err := q.query(ctx, query, args...)
 		if err != nil {
@@ -187,14 +207,11 @@ func (q *queries) UsersByEmails(ctx context.Context, emails []string) (map[strin
 				return err
 			}
 			u.Groups = splitGroups(groups)
-			found[airlock.NormalizeEmail(u.Email)] = u
+			found[keyOf(u)] = u
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return nil, fmt.Errorf("users by emails: %w", err)
-	}
-	return found, nil
+	return found, err
 }
 
 // ListUsers returns a page of users sorted by email, and the total matching.
