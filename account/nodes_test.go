@@ -2,6 +2,8 @@ package account_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -111,5 +113,55 @@ func TestNodesShareLimits(t *testing.T) {
 	wg.Wait()
 	if _, _, err := b.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "198.51.100.4"}); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("after 10 failures spread over two nodes: %v", err)
+	}
+}
+
+// TestNodesMailBatchesNeverDeadlock: two nodes minting batches of emails
+// whose users overlap, queued in opposite orders (one node's batch meets
+// them upwards, the other's downwards), lock the users in one order and
+// never deadlock (PostgreSQL would abort one batch, sent one email at a
+// time instead); every email goes out once.
+func TestNodesMailBatchesNeverDeadlock(t *testing.T) {
+	a, b := twoNodes(t)
+	unlimited := func(c *account.Config) { c.LimitResetPerAccount = account.Rate{} }
+	a, b = a.withConfig(t, unlimited), b.withConfig(t, unlimited)
+	ctx := context.Background()
+	var users []*airlock.User
+	for i := range 40 {
+		users = append(users, a.user(t, fmt.Sprintf("u%02d@example.com", i), goodPassword))
+	}
+	for round := range 3 {
+		before := len(a.smtp.Messages())
+		for i := range 2 * len(users) {
+			var u *airlock.User
+			if i < len(users) {
+				u = users[i]
+			} else {
+				u = users[2*len(users)-1-i]
+			}
+			if err := a.svc.AdminSendReset(ctx, account.Operator, u.ID, meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		for _, n := range []*env{a, b, a, b} {
+			wg.Go(func() {
+				if _, err := n.svc.ProcessDue(ctx); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		a.drain(t)
+		a.smtp.Wait(t, before+2*len(users))
+		time.Sleep(50 * time.Millisecond)
+		if got := len(a.smtp.Messages()) - before; got != 2*len(users) {
+			t.Fatalf("round %d: %d emails, want %d (each once)", round, got, 2*len(users))
+		}
+		for _, n := range []*env{a, b} {
+			if logs := n.logs.String(); strings.Contains(logs, "batch failed") {
+				t.Fatalf("round %d: a batch failed (a deadlock?):\n%s", round, logs)
+			}
+		}
 	}
 }
