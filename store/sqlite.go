@@ -25,9 +25,10 @@ import (
 //
 // Durability: WAL with synchronous=NORMAL. A commit is in the WAL file
 // when it returns, so it survives the process crashing or being killed;
-// the WAL is synced to disk at each checkpoint, not at each commit, so a
-// power loss or an operating-system crash may lose the last transactions
-// committed before it (never corrupt the database). See the README.
+// the WAL is synced to disk at each checkpoint (every 100 ms, in the
+// background), not at each commit, so a power loss or an operating-system
+// crash may lose the transactions of the last moments before it (never
+// corrupt the database). See the README.
 func openSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: empty path")
@@ -42,6 +43,10 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	v.Add("_pragma", "journal_mode(WAL)")
 	v.Add("_pragma", "foreign_keys(1)")
 	v.Add("_pragma", "synchronous(NORMAL)")
+	// The writer checkpoints only if the background checkpointer (below)
+	// falls 40 MB behind; the WAL file is cut back to 64 MB after.
+	v.Add("_pragma", "wal_autocheckpoint(10000)")
+	v.Add("_pragma", "journal_size_limit(67108864)")
 	v.Set("_txlock", "immediate")
 	write, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
 	if err != nil {
@@ -75,8 +80,22 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		read.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
+	// Checkpoints run on a connection of their own, every 100 ms: done by
+	// the writer (SQLite's default), each one held the write lock, and so
+	// every request waiting to commit, while it copied pages and synced
+	// two files; under a flood that was a checkpoint every few tens of
+	// milliseconds (bench/RESULTS.md, 2026-11-27). A passive checkpoint
+	// waits for nobody and nobody waits for it.
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
 	db := newDB(write, sqliteDialect)
 	db.read = read
+	db.checkpoints = startCheckpoints(ckpt)
 	db.stmts = &statements{write: write, read: read, m: map[stmtKey]*sql.Stmt{}, pending: map[stmtKey]bool{}}
 	db.queries.x = &pooled{db.stmts}
 	return db, nil
@@ -84,6 +103,46 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 
 // maxStatements bounds the statements kept prepared; the store's queries
 // are a fixed set of texts, with a few variants (lists of ids).
+// checkpointer copies the WAL into the database file in the background.
+type checkpointer struct {
+	db   *sql.DB
+	quit chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+func startCheckpoints(db *sql.DB) *checkpointer {
+	c := &checkpointer{db: db, quit: make(chan struct{}), done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+func (c *checkpointer) run() {
+	defer close(c.done)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.quit:
+			return
+		case <-t.C:
+		}
+		// A failed or partial checkpoint (a reader still on old frames)
+		// is simply done again at the next tick; the writer's own
+		// checkpoint (wal_autocheckpoint) is the backstop.
+		_, _ = c.db.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	}
+}
+
+// stop ends the checkpoints and closes their connection; again, nothing.
+func (c *checkpointer) stop() {
+	c.once.Do(func() {
+		close(c.quit)
+		<-c.done
+		c.db.Close()
+	})
+}
+
 const maxStatements = 256
 
 // statements prepares each statement once per connection and keeps it:

@@ -39,8 +39,9 @@ type DB struct {
 	db *sql.DB
 	// SQLite only: the read-only connections of plain SELECTs outside a
 	// transaction, and the statements prepared on both pools.
-	read  *sql.DB
-	stmts *statements
+	read        *sql.DB
+	stmts       *statements
+	checkpoints *checkpointer
 }
 
 var _ airlock.Store = (*DB)(nil)
@@ -145,6 +146,9 @@ func (s *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (s *DB) Close() error {
+	if s.checkpoints != nil {
+		s.checkpoints.stop()
+	}
 	if s.read != nil {
 		s.read.Close()
 	}
