@@ -28,10 +28,11 @@ type outgoing struct {
 // runMailBatch delivers claimed emails together, each with the outcome it
 // would have had alone (dropped, sent, deferred or failed): one
 // transaction reads their users and mints their links (the newer link of a
-// user killing the older, in order), the messages go out (the dev mailbox
-// keeps them all in one transaction; an SMTP relay gets them
-// deliveryParallelism at a time, one user's in order), and one transaction
-// records them sent. Under a flood this is a few commits per batch instead
+// user killing the older, in order), and the messages go out and are
+// recorded sent (the dev mailbox keeps them all in one transaction and one
+// more records them; a relay gets them deliveryParallelism at a time, one
+// user's in order, each recorded as the relay takes it: see sendAll).
+// Under a flood on the dev mailbox this is three commits per batch instead
 // of three per email. If the first transaction fails, nothing was written
 // and nothing sent: runMailBatch returns its error and the caller sends
 // the emails one at a time. Later failures are per email, recorded for a
@@ -71,7 +72,6 @@ func (s *Service) runMailBatch(ctx context.Context, held *leases, jobs []*airloc
 		}
 	}
 	s.sendAll(bctx, send)
-	s.recordSent(bctx, send)
 	for _, o := range out {
 		held.finish(o.job.ID, true)
 		var err error
@@ -170,11 +170,20 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 	})
 }
 
-// sendAll hands the rendered messages to the sender: all at once to one
-// that takes a batch, else deliveryParallelism at a time, one user's in
-// order, each under its own context (a lost lease stops it).
+// sendAll hands the rendered messages to the sender and records the sent
+// ones. A sender that takes a batch (the dev mailbox) keeps them all in one
+// transaction, and one more records them. To a relay they go
+// deliveryParallelism at a time, one user's in order, each under its own
+// context (a lost lease stops it), and each is recorded sent the moment
+// the relay takes it: a node that dies in the middle of a batch leaves
+// only the emails in flight sent and unrecorded (the node taking the batch
+// over sends those again), as one at a time, not every email of the batch
+// sent so far.
 func (s *Service) sendAll(ctx context.Context, send []*outgoing) {
-	if bs, ok := s.sender.(mail.BatchSender); ok && len(send) > 0 {
+	if len(send) == 0 {
+		return
+	}
+	if bs, ok := s.sender.(mail.BatchSender); ok {
 		msgs := make([]*mail.Message, len(send))
 		for i, o := range send {
 			msgs[i] = o.msg
@@ -183,16 +192,25 @@ func (s *Service) sendAll(ctx context.Context, send []*outgoing) {
 		for i, o := range send {
 			o.receipt, o.sendErr = receipts[i], errs[i]
 		}
+		s.recordSent(ctx, send)
 		return
 	}
 	inUserOrder(send, func(o *outgoing) string { return o.job.UserID }, func(o *outgoing) {
-		o.receipt, o.sendErr = s.sender.Send(o.ctx, o.msg)
+		if o.receipt, o.sendErr = s.sender.Send(o.ctx, o.msg); o.sendErr == nil {
+			s.markSent(ctx, o)
+		}
 	})
 }
 
-// recordSent marks the sent emails of send in one transaction (one at a
-// time if it fails). An email sent but not recorded keeps its error: it is
-// retried, and may arrive twice, as alone.
+// markSent records one sent email; an email sent but not recorded keeps
+// the error: it is retried, and may arrive twice, as alone.
+func (s *Service) markSent(ctx context.Context, o *outgoing) {
+	ok, err := s.store.MarkEmailSent(ctx, o.job.ID, s.node, o.receipt.Reply, o.receipt.MessageID, s.clock.Now())
+	o.lost, o.err = !ok, err
+}
+
+// recordSent records the sent emails of send in one transaction (one at a
+// time if it fails).
 func (s *Service) recordSent(ctx context.Context, send []*outgoing) {
 	var sent []*outgoing
 	for _, o := range send {
@@ -202,11 +220,6 @@ func (s *Service) recordSent(ctx context.Context, send []*outgoing) {
 	}
 	if len(sent) == 0 {
 		return
-	}
-	mark := func(o *outgoing) error {
-		ok, err := s.store.MarkEmailSent(ctx, o.job.ID, s.node, o.receipt.Reply, o.receipt.MessageID, s.clock.Now())
-		o.lost = !ok
-		return err
 	}
 	records := make([]airlock.SentEmail, len(sent))
 	for i, o := range sent {
@@ -218,15 +231,11 @@ func (s *Service) recordSent(ctx context.Context, send []*outgoing) {
 		lost, err = tx.MarkEmailsSent(ctx, s.node, records, s.clock.Now())
 		return err
 	})
-	if err == nil {
-		for _, o := range sent {
-			o.lost = slices.Contains(lost, o.job.ID)
-		}
-		return
-	}
 	for _, o := range sent {
-		if err := mark(o); err != nil {
-			o.err = err
+		if err != nil {
+			s.markSent(ctx, o)
+		} else {
+			o.lost = slices.Contains(lost, o.job.ID)
 		}
 	}
 }
