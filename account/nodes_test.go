@@ -26,6 +26,19 @@ func twoNodes(t *testing.T) (*env, *env) {
 	return newNode(t, testutil.OpenURL(t, dsn), clock, smtp), newNode(t, testutil.OpenURL(t, dsn), clock, smtp)
 }
 
+// drainAtOnce has every node given run the due jobs, all at once.
+func drainAtOnce(t *testing.T, nodes ...*env) {
+	var wg sync.WaitGroup
+	for _, n := range nodes {
+		wg.Go(func() {
+			if _, err := n.svc.ProcessDue(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestNodesShareTheFlow: a reset asked for on one node is finished on the
 // other; with both nodes' workers racing over the outbox, each email goes out once.
 func TestNodesShareTheFlow(t *testing.T) {
@@ -38,15 +51,8 @@ func TestNodesShareTheFlow(t *testing.T) {
 		}
 	}
 	// Both nodes drain the same queue at once, several times over.
+	drainAtOnce(t, a, b, a, b)
 	var wg sync.WaitGroup
-	for _, n := range []*env{a, b, a, b} {
-		wg.Go(func() {
-			if _, err := n.svc.ProcessDue(ctx); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
 	a.smtp.Wait(t, 1)
 	time.Sleep(100 * time.Millisecond)
 	msgs := a.smtp.Messages()
@@ -143,15 +149,7 @@ func TestNodesMailBatchesNeverDeadlock(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var wg sync.WaitGroup
-		for _, n := range []*env{a, b, a, b} {
-			wg.Go(func() {
-				if _, err := n.svc.ProcessDue(ctx); err != nil {
-					t.Error(err)
-				}
-			})
-		}
-		wg.Wait()
+		drainAtOnce(t, a, b, a, b)
 		a.drain(t)
 		a.smtp.Wait(t, before+2*len(users))
 		time.Sleep(50 * time.Millisecond)

@@ -135,19 +135,21 @@ const (
 )
 
 // runBatch runs claimed jobs under their leases: the forgot requests
-// together in transactions of about maxForgotBatch requests (one job at a
-// time if that fails), the rest
-// (emails) deliveryParallelism at a time, each as it always ran alone. It
-// returns when every job started is done.
+// together in transactions of about maxForgotBatch requests, the emails as
+// one batch (runMailBatch), each one job at a time if that fails, as it
+// always ran alone. It returns when every job started is done.
 func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
 	held := s.holdLeases(jobs)
 	defer held.stop()
-	var forgot, rest []*airlock.Job
+	var forgot, mails, others []*airlock.Job
 	for _, job := range jobs {
-		if job.Kind == airlock.JobForgot {
+		switch job.Kind {
+		case airlock.JobForgot:
 			forgot = append(forgot, job)
-		} else {
-			rest = append(rest, job)
+		case airlock.JobMail:
+			mails = append(mails, job)
+		default:
+			others = append(others, job)
 		}
 	}
 	var mu sync.Mutex
@@ -181,14 +183,6 @@ func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
 				}
 			}
 		})
-	}
-	var mails, others []*airlock.Job
-	for _, job := range rest {
-		if job.Kind == airlock.JobMail {
-			mails = append(mails, job)
-		} else {
-			others = append(others, job)
-		}
 	}
 	oneByOne := func(jobs []*airlock.Job) {
 		inUserOrder(jobs, func(job *airlock.Job) string { return job.UserID }, func(job *airlock.Job) {

@@ -105,6 +105,23 @@ func (q *queries) execIn(ctx context.Context) func(string, []any) error {
 	}
 }
 
+// queryIn runs inChunks' statements with query, and scan on each row.
+func (q *queries) queryIn(ctx context.Context, scan func(*rows) error) func(string, []any) error {
+	return func(query string, args []any) error {
+		rows, err := q.query(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+}
+
 // rowsOf repeats one row's placeholders n times, comma-separated.
 func rowsOf(n int, row string) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
@@ -299,21 +316,12 @@ func (q *queries) MarkEmailsSent(ctx context.Context, owner string, sent []airlo
 		return `UPDATE jobs SET state = 'sent', reply = CASE id ` + strings.Repeat("WHEN ? THEN ? ", size) + `END,
 			message_id = CASE id ` + strings.Repeat("WHEN ? THEN ? ", size) + `END, sent_at = ?, updated_at = ?,
 			lease_until = 0, lease_owner = '', last_error = '' WHERE id IN (` + rowsOf(size, "?") + `) AND lease_owner = ? RETURNING id`, args
-	}, func(query string, args []any) error {
-		rows, err := q.query(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			held[id] = true
-		}
-		return rows.Err()
-	})
+	}, q.queryIn(ctx, func(r *rows) error {
+		var id int64
+		err := r.Scan(&id)
+		held[id] = true
+		return err
+	}))
 	if err != nil {
 		return nil, fmt.Errorf("mark emails sent: %w", err)
 	}

@@ -194,23 +194,16 @@ func (q *queries) usersIn(ctx context.Context, column string, keys []string, suf
 			args[i] = k
 		}
 		return `SELECT ` + userColumns + `, ` + userGroups + ` FROM users WHERE ` + column + ` IN (` + rowsOf(size, "?") + `)` + suffix, args
-	}, func(query string, args []any) error {
-		rows, err := q.query(ctx, query, args...)
+	}, q.queryIn(ctx, func(r *rows) error {
+		var groups sql.NullString
+		u, err := scanUser(withGroups{r, &groups})
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var groups sql.NullString
-			u, err := scanUser(withGroups{rows, &groups})
-			if err != nil {
-				return err
-			}
-			u.Groups = splitGroups(groups)
-			found[keyOf(u)] = u
-		}
-		return rows.Err()
-	})
+		u.Groups = splitGroups(groups)
+		found[keyOf(u)] = u
+		return nil
+	}))
 	return found, err
 }
 
