@@ -225,9 +225,13 @@ func (q *forgotQueue) takeAll() []*forgotRequest {
 // SQLite, whose writes take turns anyway (more flushers would only make
 // smaller batches); a few on PostgreSQL, where batches hide each other's
 // round trips and their commits share fsyncs.
-func (s *Service) forgotFlushers() int {
+func (s *Service) forgotFlushers() int { return max(1, min(s.writers(), 4)) }
+
+// writers is how many transactions the store writes at once: 1 on SQLite
+// (one writing connection), its pool's size on PostgreSQL.
+func (s *Service) writers() int {
 	if w, ok := s.store.(interface{ Writers() int }); ok {
-		return max(1, min(w.Writers(), 4))
+		return w.Writers()
 	}
 	return 1
 }
@@ -393,7 +397,7 @@ func resetLimitKey(u *airlock.User) string { return "reset:account:" + u.ID }
 // one behind the other instead of waiting for each other in a cycle
 // (a deadlock). SQLite's one writer needs no such care.
 func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users map[string]*airlock.User) error {
-	if s.cfg.LimitResetPerAccount.N <= 0 || s.forgotFlushers() == 1 {
+	if s.cfg.LimitResetPerAccount.N <= 0 || s.writers() <= 1 {
 		return nil
 	}
 	var keys []string

@@ -162,12 +162,21 @@ func (s *Service) runBatch(ctx context.Context, jobs []*airlock.Job) error {
 		}
 	}
 	var wg sync.WaitGroup
+	// The forgot requests and the emails run side by side on PostgreSQL,
+	// overlapping their round trips; on SQLite they take turns: its one
+	// writer is also what the requests' commits wait for, and two of the
+	// workers' transactions queued ahead of them made the answers slower
+	// during a flood (bench/RESULTS.md, 2026-11-27).
+	run := wg.Go
+	if s.writers() <= 1 {
+		run = func(f func()) { f() }
+	}
 	if len(forgot) > 0 {
 		// A transaction of a few statements for up to maxForgotBatch
 		// requests (see processForgotBatch), one after the other: splitting
 		// them to overlap round trips on PostgreSQL only made the workers
 		// take more of the machine from the requests during a flood.
-		wg.Go(func() {
+		run(func() {
 			for _, group := range forgotGroups(forgot) {
 				if len(group) == 1 {
 					if err := s.runLeased(ctx, held, group[0]); err != nil {
