@@ -108,24 +108,40 @@ summary=()
 say() { summary+=("$1"); }
 
 # wait_idle PID waits (at most 300 s) until PID uses less than 5% of a core
-# over half a second. After a forgot load Airlock's workers go on working
-# through the queue the load built (tens of seconds); measured during that,
-# the bare handler would share the cores with them and look slower than it
-# is, which made the ratios of the later rounds look better than they are.
+# and the whole machine less than 20% of one, for 2 s on end, and says how
+# long the work went on. After a forgot load Airlock's workers go on working
+# through the queue the load built; measured during that, the bare handler
+# would share the cores with them and look slower than it is, which made the
+# ratios of the later rounds look better than they are. (Half a second of
+# Airlock alone proved too short on PostgreSQL: the workers, waiting on the
+# database, were taken for idle.)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# busy_ticks: the whole machine's busy CPU ticks (PostgreSQL's work too).
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 wait_idle() {
-  local pid=$1 prev now i quiet
+  local pid=$1 prev now sprev snow i quiet streak=0
   quiet=$(( $(getconf CLK_TCK) / 40 ))
   prev=$(cpu_ticks "$pid")
+  sprev=$(busy_ticks)
   for i in $(seq 600); do
     sleep 0.5
     now=$(cpu_ticks "$pid")
-    if [ $((now - prev)) -le "$quiet" ]; then
-      idle_s=$(awk -v i="$i" 'BEGIN { printf "%.1f", i / 2 }')
+    snow=$(busy_ticks)
+    # Idle: Airlock below 5% of a core, and the machine below 20% of one
+    # (a PostgreSQL busy with the workers' statements, or a pause of them
+    # all at a checkpoint, is not idle), for 2 s on end.
+    if [ $((now - prev)) -le "$quiet" ] && [ $((snow - sprev)) -le $((4 * quiet)) ]; then
+      streak=$((streak + 1))
+    else
+      streak=0
+    fi
+    prev=$now
+    sprev=$snow
+    if [ "$streak" -ge 4 ]; then
+      idle_s=$(awk -v i="$i" 'BEGIN { printf "%.1f", (i - 4) / 2 }')
       echo "   (Airlock idle again after $idle_s s)"
       return 0
     fi
-    prev=$now
   done
   idle_s=300
   echo "   warning: Airlock still busy after 300 s" >&2
