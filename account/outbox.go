@@ -64,70 +64,20 @@ func (s *Service) mailJob(p mailPayload) (*airlock.Job, error) {
 	return &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now, UserID: p.UserID, EmailKind: p.Kind}, nil
 }
 
-var errDropMail = errors.New("mail no longer wanted")
-
-// composeMail renders an outbox entry. For a reset email it first mints the
-// token: a fresh one per delivery attempt, which replaces any older link.
-func (s *Service) composeMail(ctx context.Context, job *airlock.Job, p mailPayload) (*mail.Message, error) {
-	now := s.clock.Now()
-	var u *airlock.User
-	var link string
-	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		var err error
-		u, link, err = s.mintLink(ctx, tx, job, p, now)
-		return err
-	})
-	if err != nil {
-		return nil, err
+// composeMail mints the link of one outbox entry (a fresh one per
+// delivery attempt, which replaces any older link) and renders it, as a
+// batch of one (see mintLinks); dropped says the email is no longer wanted
+// and was deleted.
+func (s *Service) composeMail(ctx context.Context, job *airlock.Job) (msg *mail.Message, dropped bool, err error) {
+	o := &outgoing{job: job}
+	if err := s.mintLinks(ctx, []*outgoing{o}); err != nil {
+		return nil, false, err
 	}
-	return s.renderMail(p, u, link)
-}
-
-// mintLink reads an email's user in the caller's transaction and, for a
-// reset or invitation email, mints its link: errDropMail if the email is no
-// longer wanted (nothing written then).
-func (s *Service) mintLink(ctx context.Context, tx airlock.Tx, job *airlock.Job, p mailPayload, now time.Time) (*airlock.User, string, error) {
-	var u *airlock.User
-	var err error
-	if hasLink(p) {
-		// Locked before the link is minted: a change of email or password
-		// committing meanwhile either comes first (and this email is
-		// dropped) or after (and kills this link); two of these emails
-		// going out at once mint one after the other, the newer killing
-		// the older.
-		u, err = tx.UserByIDForUpdate(ctx, p.UserID)
-	} else {
-		u, err = tx.UserByID(ctx, p.UserID)
+	if o.drop {
+		return nil, true, nil
 	}
-	if errors.Is(err, airlock.ErrNotFound) {
-		return nil, "", errDropMail
-	}
-	if err != nil {
-		return nil, "", err
-	}
-	if !mailWanted(u, p) {
-		return nil, "", errDropMail
-	}
-	if !hasLink(p) {
-		return u, "", nil
-	}
-	// A newer token kills the older ones (SPEC §6.2).
-	if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
-		return nil, "", err
-	}
-	t, link, err := s.newLink(u, p, now)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := tx.InsertResetToken(ctx, t); err != nil {
-		return nil, "", err
-	}
-	// The email remembers its token's hash: if it fails for good, the
-	// link it carried dies with it.
-	if err := tx.SetEmailToken(ctx, job.ID, t.Hash); err != nil {
-		return nil, "", err
-	}
-	return u, link, nil
+	msg, err = s.renderMail(o.p, o.u, o.link)
+	return msg, false, err
 }
 
 // hasLink says whether the email p carries a link (a token).
@@ -224,13 +174,13 @@ func (s *Service) processMail(ctx context.Context, job *airlock.Job) error {
 		s.log.Error("unreadable outbox entry dropped", "job", job.ID)
 		return s.store.DeleteJob(ctx, job.ID)
 	}
-	msg, err := s.composeMail(ctx, job, p)
-	if errors.Is(err, errDropMail) {
-		s.log.Info("mail dropped", "job", job.ID, "kind", p.Kind)
-		return s.store.DeleteJob(ctx, job.ID)
-	}
+	msg, dropped, err := s.composeMail(ctx, job)
 	if err != nil {
 		return err
+	}
+	if dropped {
+		s.log.Info("mail dropped", "job", job.ID, "kind", p.Kind)
+		return nil
 	}
 	receipt, err := s.sender.Send(ctx, msg)
 	if err != nil {

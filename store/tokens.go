@@ -89,16 +89,7 @@ func (q *queries) DeleteOtherSessions(ctx context.Context, userID string, keep [
 
 // InsertResetToken stores a reset token's hash.
 func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) error {
-	purpose := t.Purpose
-	if purpose == "" {
-		purpose = airlock.TokenPurposeReset
-	}
-	_, err := q.exec(ctx, `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at, purpose) VALUES (?, ?, ?, ?, ?)`,
-		t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), purpose)
-	if err != nil {
-		return fmt.Errorf("insert reset token: %w", err)
-	}
-	return nil
+	return q.InsertResetTokens(ctx, []*airlock.ResetToken{t})
 }
 
 // InsertResetTokens is InsertResetToken for many tokens in a few
