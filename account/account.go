@@ -83,6 +83,8 @@ type Service struct {
 	stats WorkerStats
 	// forgot groups the writes of concurrent forgot requests (forgot.go).
 	forgot forgotQueue
+	// pause is how the workers wait when they give way (pace.go).
+	pause func(ctx context.Context, d time.Duration)
 }
 
 // New returns a Service.
@@ -93,7 +95,7 @@ func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Has
 		panic(err) // crypto/rand does not fail on supported systems
 	}
 	return &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
-		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), node: node}
+		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), node: node, pause: sleep}
 }
 
 // Config returns the service's settings.

@@ -1,6 +1,9 @@
 package account
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // ForgotRequest is one request of a ForgotBatch.
 type ForgotRequest struct {
@@ -32,3 +35,14 @@ func (s *Service) ForgotBatch(ctx context.Context, reqs []ForgotRequest) []error
 	}
 	return errs
 }
+
+// The workers' pacing (pace.go).
+var GiveWay = giveWay
+
+const (
+	GiveWayLag = giveWayLag
+	GiveWayMax = giveWayMax
+)
+
+// SetPause replaces how the workers wait when they give way.
+func (s *Service) SetPause(f func(ctx context.Context, d time.Duration)) { s.pause = f }

@@ -182,6 +182,16 @@ type forgotQueue struct {
 	mu       sync.Mutex
 	pending  []*forgotRequest
 	flushers int // running
+	// arrived counts the requests ever added: the workers give way while
+	// it moves (pace.go).
+	arrived uint64
+}
+
+// arrivals is how many requests were ever added.
+func (q *forgotQueue) arrivals() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.arrived
 }
 
 // add puts it in the pending list and says whether the caller must start
@@ -190,6 +200,7 @@ func (q *forgotQueue) add(it *forgotRequest, max int) (start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.pending = append(q.pending, it)
+	q.arrived++
 	if q.flushers < max {
 		q.flushers++
 		return true

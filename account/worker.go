@@ -44,7 +44,7 @@ func (s *Service) RunWorkers(ctx context.Context) {
 	defer s.releaseLeases()
 	lastCleanup := time.Time{}
 	for {
-		if _, err := s.ProcessDue(ctx); err != nil && ctx.Err() == nil && airlock.ErrorCode(err) != airlock.CodeUnavailable {
+		if _, err := s.processDue(ctx, true); err != nil && ctx.Err() == nil && airlock.ErrorCode(err) != airlock.CodeUnavailable {
 			// An unavailable database is reported once, by the store's
 			// health tracker, not every second here.
 			s.log.Error("worker", "err", err)
@@ -99,9 +99,16 @@ func (s *Service) PruneAudit(ctx context.Context) error {
 // ProcessDue runs every job that is due now and says how many it ran. It
 // stops claiming when ctx ends; the jobs in flight are finished, and those
 // claimed but not started are left for releaseLeases to hand back.
-func (s *Service) ProcessDue(ctx context.Context) (int, error) {
+func (s *Service) ProcessDue(ctx context.Context) (int, error) { return s.processDue(ctx, false) }
+
+// processDue is ProcessDue; paced, it gives way to a flood of forgot
+// requests after each batch (pace.go), as the node's workers do.
+func (s *Service) processDue(ctx context.Context, paced bool) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
+		// Real time, not the clock: what is measured is how long the
+		// batch held the cores.
+		arrived, started := s.forgot.arrivals(), time.Now()
 		now := s.clock.Now()
 		jobs, err := s.store.ClaimJobs(ctx, s.node, now, now.Add(JobLease), claimBatch)
 		if err != nil {
@@ -119,6 +126,11 @@ func (s *Service) ProcessDue(ctx context.Context) (int, error) {
 		}
 		if err := s.runBatch(ctx, jobs); err != nil {
 			return n, err
+		}
+		if paced {
+			if d := giveWay(s.forgot.arrivals()-arrived, time.Since(started), s.clock.Now().Sub(oldestDue(jobs))); d > 0 {
+				s.pause(ctx, d)
+			}
 		}
 	}
 	return n, ctx.Err()
