@@ -141,7 +141,9 @@ func (s *Server) common(next http.Handler) http.Handler {
 				s.log.Error("panic", "path", r.URL.Path, "panic", v)
 				writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: "Something went wrong on our side."})
 			}
-			s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "ms", time.Since(start).Milliseconds())
+			if s.log.Enabled(r.Context(), slog.LevelDebug) { // the arguments cost even when not logged
+				s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "ms", time.Since(start).Milliseconds())
+			}
 		}()
 		next.ServeHTTP(w, r)
 	})

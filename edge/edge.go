@@ -26,7 +26,7 @@ func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 		// Announced too large: refused before waiting for a byte of it.
 		return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -37,10 +37,40 @@ func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return body, nil
 }
 
+// readAll is io.ReadAll, in one buffer of the right size when the length
+// is announced (the body is still read to its end, and no further than
+// the reader allows).
+func readAll(body io.Reader, length int64) ([]byte, error) {
+	if length <= 0 || length > MaxBodyBytes {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, 0, length+1) // +1: the read that finds the end
+	for {
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			// More than announced (net/http does not let that happen):
+			// the rest the usual way.
+			rest, err := io.ReadAll(body)
+			return append(buf, rest...), err
+		}
+	}
+}
+
 // MediaType returns the request's media type without parameters, or ""
 // when Content-Type is absent or malformed.
 func MediaType(r *http.Request) string {
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct == "application/json" || ct == "application/x-www-form-urlencoded" {
+		return ct // what nearly every client sends: nothing to parse
+	}
+	mt, _, _ := mime.ParseMediaType(ct)
 	return mt
 }
 

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -84,6 +85,13 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 // countRequests counts answers by route pattern (never the path, which may
 // hold an identifier, nor the query, which may hold a token) and status.
 func countRequests(c *prometheus.CounterVec, next http.Handler) http.Handler {
+	// Each route and status's counter, looked up once: the patterns and
+	// statuses are a fixed, small set.
+	type key struct {
+		route  string
+		status int
+	}
+	var counters sync.Map // key → prometheus.Counter
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
@@ -91,7 +99,12 @@ func countRequests(c *prometheus.CounterVec, next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		c.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		k := key{route, sw.status}
+		ctr, ok := counters.Load(k)
+		if !ok {
+			ctr, _ = counters.LoadOrStore(k, c.WithLabelValues(route, strconv.Itoa(sw.status)))
+		}
+		ctr.(prometheus.Counter).Inc()
 	})
 }
 
