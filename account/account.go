@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -85,6 +87,12 @@ type Service struct {
 	forgot forgotQueue
 	// pause is how the workers wait when they give way (pace.go).
 	pause func(ctx context.Context, d time.Duration)
+	// tidy is the store's TidyQueue, if it has one (tidyNowAndThen).
+	tidy      func(ctx context.Context) error
+	tidyEvery int64
+	sinceTidy atomic.Int64
+	tidying   atomic.Bool
+	tidyRuns  sync.WaitGroup
 }
 
 // New returns a Service.
@@ -94,8 +102,12 @@ func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Has
 	if err != nil {
 		panic(err) // crypto/rand does not fail on supported systems
 	}
-	return &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
-		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), node: node, pause: sleep}
+	s := &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
+		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), node: node, pause: sleep, tidyEvery: tidyEvery}
+	if t, ok := store.(interface{ TidyQueue(context.Context) error }); ok {
+		s.tidy = t.TidyQueue
+	}
+	return s
 }
 
 // Config returns the service's settings.

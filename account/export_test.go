@@ -46,3 +46,9 @@ const (
 
 // SetPause replaces how the workers wait when they give way.
 func (s *Service) SetPause(f func(ctx context.Context, d time.Duration)) { s.pause = f }
+
+// SetTidy replaces the store's TidyQueue, and how many claimed jobs call
+// for it.
+func (s *Service) SetTidy(every int64, f func(ctx context.Context) error) {
+	s.tidyEvery, s.tidy = every, f
+}

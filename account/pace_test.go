@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,5 +115,35 @@ func TestWorkersGiveWayToAFlood(t *testing.T) {
 	}
 	if len(events) != len(reqs)+sent {
 		t.Fatalf("%d requests decided, want %d", len(events), len(reqs)+sent)
+	}
+}
+
+// TestWorkersTidyTheQueue: a node's workers tidy the queue (a vacuum of the
+// jobs table on PostgreSQL) once every so many claimed jobs, in the
+// background, and not before.
+func TestWorkersTidyTheQueue(t *testing.T) {
+	for _, c := range []struct {
+		every int64
+		tidy  bool
+	}{{every: 1 << 40}, {every: 3, tidy: true}} {
+		e := newEnv(t)
+		ctx := context.Background()
+		var tidied atomic.Int64
+		e.svc.SetTidy(c.every, func(context.Context) error { tidied.Add(1); return nil })
+		for i := range 10 {
+			e.user(t, fmt.Sprintf("u%d@example.com", i), goodPassword)
+			if err := e.svc.RequestReset(ctx, fmt.Sprintf("u%d@example.com", i), meta); err != nil {
+				t.Fatal(err)
+			}
+		}
+		workCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); e.svc.RunWorkers(workCtx) }()
+		e.smtp.Wait(t, 10)
+		stop()
+		<-done // RunWorkers waits for a tidying under way
+		if got := tidied.Load(); (got > 0) != c.tidy {
+			t.Errorf("every %d claimed jobs: tidied %d times", c.every, got)
+		}
 	}
 }

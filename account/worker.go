@@ -42,6 +42,7 @@ func (s *Service) RunWorkers(ctx context.Context) {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	defer s.releaseLeases()
+	defer s.tidyRuns.Wait()
 	lastCleanup := time.Time{}
 	for {
 		if _, err := s.processDue(ctx, true); err != nil && ctx.Err() == nil && airlock.ErrorCode(err) != airlock.CodeUnavailable {
@@ -80,6 +81,25 @@ func (s *Service) releaseLeases() {
 	}
 }
 
+// tidyEvery is how many jobs a node's workers claim between two tidyings
+// of the queue (TidyQueue: a vacuum of the jobs table on PostgreSQL).
+const tidyEvery = 10000
+
+// tidyNowAndThen tidies the queue in the background once tidyEvery jobs
+// have been claimed since the last time, one tidying at a time.
+func (s *Service) tidyNowAndThen(ctx context.Context, claimed int) {
+	if s.tidy == nil || s.sinceTidy.Add(int64(claimed)) < s.tidyEvery || !s.tidying.CompareAndSwap(false, true) {
+		return
+	}
+	s.sinceTidy.Store(0)
+	s.tidyRuns.Go(func() {
+		defer s.tidying.Store(false)
+		if err := s.tidy(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("tidy the queue", "err", err)
+		}
+	})
+}
+
 // Stats returns the workers' counters.
 func (s *Service) Stats() *WorkerStats { return &s.stats }
 
@@ -101,9 +121,10 @@ func (s *Service) PruneAudit(ctx context.Context) error {
 // claimed but not started are left for releaseLeases to hand back.
 func (s *Service) ProcessDue(ctx context.Context) (int, error) { return s.processDue(ctx, false) }
 
-// processDue is ProcessDue; paced, it gives way to a flood of forgot
-// requests after each batch (pace.go), as the node's workers do.
-func (s *Service) processDue(ctx context.Context, paced bool) (int, error) {
+// processDue is ProcessDue; asNode, it also does what the node's workers
+// do between batches: tidy the queue now and then, and give way to a flood
+// of forgot requests (pace.go).
+func (s *Service) processDue(ctx context.Context, asNode bool) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		// Real time, not the clock: what is measured is how long the
@@ -127,7 +148,8 @@ func (s *Service) processDue(ctx context.Context, paced bool) (int, error) {
 		if err := s.runBatch(ctx, jobs); err != nil {
 			return n, err
 		}
-		if paced {
+		if asNode {
+			s.tidyNowAndThen(ctx, len(jobs))
 			if d := giveWay(s.forgot.arrivals()-arrived, time.Since(started), s.clock.Now().Sub(oldestDue(jobs))); d > 0 {
 				s.pause(ctx, d)
 			}

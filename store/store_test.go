@@ -750,3 +750,35 @@ func TestAuditFilters(t *testing.T) {
 		})
 	}
 }
+
+// TestTidyQueueVacuumsOnPostgres: on PostgreSQL TidyQueue vacuums the jobs
+// table (the statistics count it); on SQLite it does nothing and fails
+// nothing.
+func TestTidyQueueVacuumsOnPostgres(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			db := open(t)
+			ctx := context.Background()
+			if err := db.TidyQueue(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if name != "postgres" {
+				return
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				var n int
+				if err := db.SQL().QueryRowContext(ctx, `SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'jobs'`).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if n > 0 {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the jobs table was not vacuumed")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		})
+	}
+}
