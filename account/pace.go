@@ -9,16 +9,19 @@ import (
 
 // While forgot requests keep arriving, the workers give way to them: a
 // request is answered once it is durably queued, and the work it causes
-// (look-up, audit event, link, email) can wait a few seconds, whereas on
-// cores shared with the answers that work took two thirds of them and cut
-// the rate at which a burst is answered to a third (bench/RESULTS.md,
-// 2026-11-27, "giving way"). The delay is bounded: once the work is
-// giveWayLag behind its requests the workers stop giving way, so a flood
-// held longer than that is worked through at full speed, as before, while a
-// burst is answered at nearly the speed of the requests alone. With no
-// forgot request arriving, nothing changes. Each node gives way to the
-// requests it answers itself: another node's workers, not answering them,
-// take the jobs at full speed.
+// (look-up, audit event, link, email) can wait a little, whereas on cores
+// shared with the answers that work took two thirds of them and cut the
+// rate at which a burst is answered to a third (bench/RESULTS.md,
+// 2026-11-27, "giving way"). They give way only until the oldest job
+// waiting is giveWayLag old; from then on they work at full speed, as
+// before, and what the burst has built up is worked off at the rate the
+// rest of the flood leaves them: a burst of a few seconds is answered at
+// nearly the speed of the requests alone and its emails follow within
+// seconds to tens of seconds; a flood held longer is answered faster than
+// before, and its emails come later (RESULTS has both). With no flood of
+// forgot requests, nothing changes. Each node gives way to the requests it
+// answers itself: another node's workers, not answering them, take the jobs
+// at full speed.
 const (
 	// giveWayShare: after a batch that took d while requests arrived, the
 	// workers pause giveWayShare × d, doing a tenth of what they would.
