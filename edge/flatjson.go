@@ -126,11 +126,10 @@ func flatFields(t reflect.Type) map[string]int {
 	m := map[string]int{}
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
+		name, opts, ok := jsonTag(f)
+		if !ok {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
 		if f.Anonymous || !f.IsExported() || f.Type.Kind() != reflect.String || concrete(f.Type) == nil ||
 			strings.Contains(","+opts+",", ",string,") {
 			m = nil

@@ -325,16 +325,26 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 	return m
 }
 
+// jsonTag reads the json tag of f: the name it gives (perhaps ""), its
+// options, and false when it leaves f out ("-").
+func jsonTag(f reflect.StructField) (name, opts string, ok bool) {
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return "", "", false
+	}
+	name, opts, _ = strings.Cut(tag, ",")
+	return name, opts, true
+}
+
 func readFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	var embedded []reflect.Type
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
+		name, _, ok := jsonTag(f)
+		if !ok {
 			continue
 		}
-		name, _, _ := strings.Cut(tag, ",")
 		if f.Anonymous && name == "" {
 			ft := f.Type
 			if ft.Kind() == reflect.Pointer {
