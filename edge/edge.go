@@ -12,6 +12,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"unicode"
 
 	"github.com/airlockhq/airlock"
 )
@@ -79,6 +80,32 @@ func MediaType(r *http.Request) string {
 // same args, for the pages.
 func invalid(key, format string, args ...any) *airlock.Error {
 	return &airlock.Error{Code: airlock.CodeInvalid, Key: key, Args: args, Message: fmt.Sprintf(format, args...)}
+}
+
+// unknownField is the error for a key that is no field of the request. The
+// key is quoted back only when it looks like a field name: anything else is
+// not echoed (a JSON body sent as a form arrives as one key holding the
+// whole body, password included, and an answer may end up in a client's log
+// or on a screen).
+func unknownField(key string) *airlock.Error {
+	if fieldLike(key) {
+		return invalidField(key, "error.form.unknown_field", "Unknown field %q.", key)
+	}
+	return invalid("error.form.unknown_field_unnamed", "The request has a field that is not one of its own (its name is not shown: it does not look like a field name).")
+}
+
+// fieldLike reports whether s could be a field's name or path, or a
+// look-alike of one: at most 64 bytes of letters, digits, '_', '-' and '.'.
+func fieldLike(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-' && r != '.' {
+			return false
+		}
+	}
+	return true
 }
 
 // invalidField is invalid about one field of the input.

@@ -57,7 +57,7 @@ func parseForm(body string, fields []string) (url.Values, error) {
 		}
 		multi, ok := allowed[k]
 		if !ok {
-			return nil, invalidField(k, "error.form.unknown_field", "Unknown field %q.", k)
+			return nil, unknownField(k)
 		}
 		if len(vs) != 1 && !multi {
 			return nil, invalidField(k, "error.form.repeated", "The field %q was sent more than once.", k)

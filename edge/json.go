@@ -225,7 +225,7 @@ func checkJSON(body []byte, dst reflect.Type) error {
 				}
 				ft, ok := memberType(top.t, key)
 				if !ok {
-					return invalidField(path, "error.form.unknown_field", "Unknown field %q.", path)
+					return unknownField(path)
 				}
 				top.keys[key] = true
 				top.expectKey = false
