@@ -34,12 +34,19 @@ type Tx interface {
 	UsersByIDsForUpdate(ctx context.Context, ids []string) (map[string]*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
-	// SetTOTP stores a sealed two-step key not yet confirmed (nil clears
-	// the key, the confirmation, the recovery codes and the last step).
-	SetTOTP(ctx context.Context, userID string, sealed []byte) error
-	// EnableTOTP confirms enrolment at now and stores the recovery codes'
-	// hashes (replacing any older ones).
-	EnableTOTP(ctx context.Context, userID string, now time.Time, step int64, codeHashes [][]byte) error
+	// ClearTOTP turns two-step sign-in off: the key, the confirmation, the
+	// recovery codes and the last step go.
+	ClearTOTP(ctx context.Context, userID string) error
+	// EnableTOTP stores the confirmed sealed key at now and the recovery
+	// codes' hashes (replacing any older ones).
+	EnableTOTP(ctx context.Context, userID string, sealed []byte, now time.Time, step int64, codeHashes [][]byte) error
+	// ReplaceRecoveryCodes replaces a user's recovery codes (the old set dies).
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes [][]byte) error
+	// CountRecoveryCodes says how many of a user's recovery codes are unused.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// SetEnrolment keeps a sealed enrolment key on one session of the user
+	// until expires (nil clears it); false when that session is gone.
+	SetEnrolment(ctx context.Context, sessionHash []byte, userID string, sealed []byte, expires time.Time) (bool, error)
 	// UseTOTPStep records step as used if it is later than the last one
 	// used; false means the code was already used (a replay).
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
@@ -212,6 +219,10 @@ type Session struct {
 	// AuthEpoch is the user's AuthEpoch when the session began; the session
 	// works only while the two are equal.
 	AuthEpoch int64
+	// EnrolSecret is the sealed two-step key offered to this session for
+	// enrolment (nil: none), until EnrolExpiresAt.
+	EnrolSecret    []byte
+	EnrolExpiresAt time.Time
 }
 
 // Challenge is the half-signed-in state between the password and the

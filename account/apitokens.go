@@ -67,15 +67,13 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 	}
 	now := s.clock.Now()
 	m.ActorID = u.ID
+	var code *codeCheck
 	if u.TwoFactor() {
 		if strings.TrimSpace(otp) == "" {
 			return nil, errCodeNeeded
 		}
-		if err := s.VerifySecondFactor(ctx, u, otp, m); err != nil {
-			if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
-				return nil, &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Message: errBadCode.Message}
-			}
-			return nil, err
+		if code, err = s.checkCode(ctx, u, otp, m, true); err != nil {
+			return nil, apiCodeError(err)
 		}
 	}
 	if s.TwoFactorRequired(u) {
@@ -104,6 +102,12 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		if !mayUseAPI(cur, now) {
 			return errNoSession
 		}
+		if code != nil {
+			// Spent only if the tokens are issued, in this transaction.
+			if err := s.useCode(ctx, tx, code, now, m); err != nil {
+				return err
+			}
+		}
 		if err := tx.CreateTokenFamily(ctx, &airlock.TokenFamily{ID: familyID, UserID: cur.ID, AuthEpoch: cur.AuthEpoch,
 			CreatedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)}); err != nil {
 			return err
@@ -113,13 +117,27 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		}
 		return s.audit(ctx, tx, airlock.AuditSignIn, m, cur.ID, cur.Email, "success", "api")
 	})
+	if code != nil {
+		err = apiCodeError(s.codeOutcome(ctx, code, m, err))
+	}
 	switch {
 	case err == errNoSession:
 		return nil, errInvalidGrant // the password or the account changed meanwhile
+	case airlock.AsError(err) != nil:
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("issue tokens: %w", err)
 	}
-	return t, s.releaseLogin(ctx, email)
+	return t, nil
+}
+
+// apiCodeError is a refused code as the password grant says it: OAuth 2.0
+// calls bad credentials invalid_grant.
+func apiCodeError(err error) error {
+	if airlock.ErrorCode(err) == airlock.CodeUnauthorized && airlock.AsError(err).Field == "otp" {
+		return &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Key: errBadCode.Key, Message: errBadCode.Message}
+	}
+	return err
 }
 
 // issueTokens adds an access and a refresh token to a family.

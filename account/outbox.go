@@ -29,6 +29,8 @@ type mailPayload struct {
 	App       bool      `json:"app,omitempty"`
 	// By names the administrator who sent an invitation.
 	By string `json:"by,omitempty"`
+	// IP is the address a failed second step came from (two_factor_failed).
+	IP string `json:"ip,omitempty"`
 	// Epoch is the user's AuthEpoch when a link email was asked for: a
 	// change of rights since (a deactivation, even undone) drops the email.
 	Epoch int64 `json:"epoch,omitempty"`
@@ -138,6 +140,7 @@ func (s *Service) renderMail(p mailPayload, u *airlock.User, link string) (*mail
 		"Name":       u.Name(),
 		"Email":      p.To,
 		"By":         p.By,
+		"IP":         p.IP,
 		"Link":       link,
 		"LoginLink":  s.link("/login"),
 		"ValidFor":   mail.Duration(validFor, lang),

@@ -119,12 +119,13 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 	if err != nil {
 		return nil, "", err
 	}
+	var code *codeCheck
 	if u.TwoFactor() {
-		// The policy first, so that a refused password does not use a code up.
+		// The policy first, so that a refused password costs no code attempt.
 		if err := s.policy.Check(newPassword, u); err != nil {
 			return u, linkPurpose, err
 		}
-		if err := s.VerifySecondFactor(ctx, u, otp, actorMeta(u, m)); err != nil {
+		if code, err = s.checkCode(ctx, u, otp, actorMeta(u, m), false); err != nil {
 			return u, linkPurpose, err
 		}
 	}
@@ -143,6 +144,8 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 		if err != nil {
 			return err
 		}
+		// The link is claimed before the code is spent, in this one
+		// transaction: a dead link never uses a recovery code up.
 		userID, purpose, err := tx.ConsumeResetToken(ctx, secretHash(token), now)
 		if errors.Is(err, airlock.ErrNotFound) || err == nil && userID != u.ID {
 			lost = true // another request used it first, or it was revoked meanwhile
@@ -156,6 +159,11 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 			return nil
 		}
 		m.ActorID = cur.ID
+		if code != nil {
+			if err := s.useCode(ctx, tx, code, now, m); err != nil {
+				return err
+			}
+		}
 		invited := purpose == airlock.TokenPurposeInvite && cur.PasswordHash == ""
 		if err := s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, !invited, m); err != nil {
 			return err
@@ -165,6 +173,9 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 		}
 		return s.audit(ctx, tx, airlock.AuditResetCompleted, m, cur.ID, cur.Email, "success", "")
 	})
+	if code != nil {
+		err = s.codeOutcome(ctx, code, actorMeta(u, m), err)
+	}
 	if err != nil {
 		return u, linkPurpose, fmt.Errorf("complete reset: %w", err)
 	}

@@ -245,13 +245,17 @@ func TestTwoFactorAPI(t *testing.T) {
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	u := e.user("ada@example.com", pw, airlock.GroupMobile)
-	en, err := e.svc.BeginTwoFactor(ctx, u)
+	u, sid, err := e.svc.SignIn(ctx, "ada@example.com", pw, metaCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
 	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
-	if _, err := e.svc.ConfirmTwoFactor(ctx, u, pw, code(), metaCLI); err != nil {
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, pw, code(), metaCLI); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(totp.Step)

@@ -316,9 +316,10 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 		Language  *string   `json:"language"`
 		Active    *bool     `json:"active"`
 		Groups    *[]string `json:"groups"`
-		// CurrentPassword proves it is them when administrators change
-		// their own email address.
+		// CurrentPassword, and OTP with two-step sign-in, prove it is them
+		// when administrators change their own email address or groups.
 		CurrentPassword string `json:"current_password"`
+		OTP             string `json:"otp"`
 	}
 	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -326,7 +327,7 @@ func (s *Server) handleUpdateUser(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := s.accounts.AdminUpdateUser(r.Context(), userFrom(r), r.PathValue("id"), account.UserChanges{Email: req.Email,
 		FirstName: req.FirstName, LastName: req.LastName, Language: req.Language, Active: req.Active, Groups: req.Groups,
-		CurrentPassword: req.CurrentPassword}, s.meta(r))
+		CurrentPassword: req.CurrentPassword, OTP: req.OTP}, s.meta(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -46,10 +46,13 @@ const (
 	KindInvitation      = "invitation"
 	KindTwoFactorOn     = "two_factor_enabled"
 	KindTwoFactorOff    = "two_factor_disabled"
+	// KindTwoFactorFailed tells the owner that someone entered their
+	// password and then failed the second step.
+	KindTwoFactorFailed = "two_factor_failed"
 )
 
 // Kinds lists every email kind; each has a template per language.
-var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff}
+var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff, KindTwoFactorFailed}
 
 //go:embed templates
 var templateFS embed.FS

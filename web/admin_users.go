@@ -289,8 +289,8 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password")
-	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
+	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password", "otp")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
@@ -298,7 +298,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 	// The form sends every field; an unticked box is absent.
 	c := account.UserChanges{Email: ptr(f.Get("email")), FirstName: ptr(f.Get("first_name")), LastName: ptr(f.Get("last_name")),
 		Language: ptr(f.Get("language")), Active: ptr(f.Has("active")), Groups: ptr(append([]string{}, f["groups"]...)),
-		CurrentPassword: f.Get("current_password")}
+		CurrentPassword: f.Get("current_password"), OTP: f.Get("otp")}
 	if f.Has("version") {
 		// The form carries the version it showed: a change made meanwhile
 		// (a deactivation by another administrator) is not undone by it.

@@ -27,6 +27,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
 	mux.Handle("GET /account/two-factor", s.requireUser(s.handleTwoFactor))
 	mux.Handle("POST /account/two-factor", s.requireUser(s.handleTwoFactorConfirm))
+	mux.Handle("GET /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodesForm))
+	mux.Handle("POST /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodes))
 	mux.Handle("POST /account/two-factor/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesFile))
 	mux.Handle("POST /account/two-factor/disable", s.requireUser(s.handleTwoFactorDisable))
 
