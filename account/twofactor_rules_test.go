@@ -43,6 +43,15 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 		if sealed != nil {
 			t.Fatal("a key not yet confirmed is kept on the account, where every session sees it")
 		}
+		// Each visit gets its own key: visiting the page again replaces it.
+		if revisit := beginEnrolment(t, b, u, owner); string(revisit) == string(shown) {
+			t.Fatal("a second visit was shown the first visit's key")
+		} else {
+			shown, revisit = revisit, shown
+			if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, goodPassword, codeAt(revisit, b.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+				t.Fatalf("the key of an earlier visit confirmed: %v", err)
+			}
+		}
 		// A key shown to one browser is never confirmed from another.
 		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, thief, goodPassword, codeAt(shown, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("the owner's key confirmed from the thief's session: %v", err)
