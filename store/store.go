@@ -123,7 +123,10 @@ func (s *DB) OnAvailability(f func(up bool, cause error)) {
 func (s *DB) Available() bool { return !s.health.Down() }
 
 // Migrate applies the embedded migrations of the database's dialect.
-func (s *DB) Migrate(ctx context.Context) error {
+func (s *DB) Migrate(ctx context.Context) error { return s.migrateTo(ctx, 0) }
+
+// migrateTo applies the migrations up to version (0: all of them).
+func (s *DB) migrateTo(ctx context.Context, version int64) error {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
 	if s.d == postgresDialect {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
@@ -145,7 +148,12 @@ func (s *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version > 0 {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
