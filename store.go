@@ -84,9 +84,8 @@ type Tx interface {
 	// SetProfile changes a user's own name and language.
 	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
 
-	InsertResetToken(ctx context.Context, t *ResetToken) error
-	// InsertResetTokens is InsertResetToken for many tokens in a few
-	// statements; one with RevokedAt set is stored revoked.
+	// InsertResetTokens stores tokens in a few statements; one with
+	// RevokedAt set is stored revoked.
 	InsertResetTokens(ctx context.Context, ts []*ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (*ResetToken, error)
 	// ConsumeResetToken marks the token used if it is still usable at now and
@@ -110,42 +109,35 @@ type Tx interface {
 	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
 
-	EnqueueJob(ctx context.Context, j *Job) error
-	// EnqueueJobs adds many jobs in as few statements as it can, for a
-	// batch of requests; their IDs are not read back.
+	// EnqueueJobs adds jobs in as few statements as it can; their IDs are
+	// not read back.
 	EnqueueJobs(ctx context.Context, jobs []*Job) error
-	// ClaimJob leases the oldest due job to owner until leaseUntil, or
-	// returns nil. A job whose worker's lease ran out (a node died while
+	// ClaimJobs leases up to limit of the oldest due jobs to owner until
+	// leaseUntil. A job whose worker's lease ran out (a node died while
 	// sending) is due again: Job.TakenOver says so.
-	ClaimJob(ctx context.Context, owner string, now, leaseUntil time.Time) (*Job, error)
-	// ClaimJobs is ClaimJob for up to limit jobs at once, oldest first.
 	ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Job, error)
 	// RenewLease extends owner's lease on a job it is still working on; false
 	// means the lease was lost to another worker.
 	RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error)
 	// ReleaseLeases hands back at once every job owner holds (shutdown).
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
-	DeleteJob(ctx context.Context, id int64) error
-	// DeleteJobs is DeleteJob for many jobs in a few statements.
-	DeleteJobs(ctx context.Context, ids []int64) error
-	// RetryJob records a failed attempt at now: the job is deferred to runAt.
-	RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error
+	// DeleteJobs deletes jobs owner holds, done with; it fails if owner
+	// no longer holds them all (taken over by another node).
+	DeleteJobs(ctx context.Context, owner string, ids []int64) error
+	// RetryJob records a failed attempt of a job owner holds: it is
+	// deferred to runAt.
+	RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error
 	// CountJobs counts the requests waiting in jobs of a kind ("" for
 	// all); a forgot job holds several (Job.Items).
 	CountJobs(ctx context.Context, kind string) (int, error)
 
-	// SetEmailToken records the hash of the reset token an email carries, so
-	// that the token dies if the email fails for good.
-	SetEmailToken(ctx context.Context, id int64, tokenHash []byte) error
-	// SetEmailTokens is SetEmailToken for many emails: hashes[i] for ids[i].
+	// SetEmailTokens records, for each email ids[i], the hash of the reset
+	// token it carries (hashes[i]), so that the token dies if the email
+	// fails for good.
 	SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error
 	// MarkEmailSent records a delivery and the server's answer; false when
 	// owner no longer held the lease.
 	MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error)
-	// MarkEmailsSent is MarkEmailSent for many emails in a few statements;
-	// it returns the ids of those owner no longer held (recorded sent all
-	// the same).
-	MarkEmailsSent(ctx context.Context, owner string, sent []SentEmail, now time.Time) ([]int64, error)
 	// MarkEmailFailed stops an email's retries for good.
 	MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error
 	// RequeueEmail sends a failed or deferred email again now, with a new
@@ -158,8 +150,6 @@ type Tx interface {
 	OutboxStats(ctx context.Context) (map[[2]string]int, time.Time, error)
 
 	InsertDevMail(ctx context.Context, m *DevMail) error
-	// InsertDevMails is InsertDevMail for many emails; ids not read back.
-	InsertDevMails(ctx context.Context, ms []*DevMail) error
 	ListDevMail(ctx context.Context, limit int) ([]*DevMail, error)
 	DevMailByID(ctx context.Context, id int64) (*DevMail, error)
 	ClearDevMail(ctx context.Context) (int, error)
@@ -173,8 +163,7 @@ type Tx interface {
 	// concurrent callers exactly one gets true.
 	MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error)
 
-	InsertAudit(ctx context.Context, e *AuditEvent) error
-	// InsertAudits is InsertAudit for many events in a few statements.
+	// InsertAudits appends security events, in a few statements.
 	InsertAudits(ctx context.Context, events []*AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
 
@@ -326,13 +315,6 @@ type Job struct {
 	MessageID string // the last attempt's
 	UpdatedAt time.Time
 	SentAt    time.Time
-}
-
-// SentEmail is an email a server accepted, to record (MarkEmailsSent).
-type SentEmail struct {
-	ID        int64
-	Reply     string
-	MessageID string
 }
 
 // EmailFilter selects emails of the outbox and its history.

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
-	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/jobs"
 )
 
 // TestOutboxSurvivesSMTPOutage: while the SMTP server refuses, the email
@@ -68,15 +68,15 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	}
 	// A node crashed holding the job: its lease runs out and another takes it.
 	now := e.clock.Now()
-	job, err := e.db.ClaimJob(ctx, "a node that died", now, now.Add(account.JobLease))
-	if err != nil || job == nil {
-		t.Fatalf("claim: %v %v", job, err)
+	claimed, err := e.db.ClaimJobs(ctx, "a node that died", now, now.Add(jobs.Lease), 1)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
 	}
 	e.drain(t)
 	if len(e.smtp.Messages()) != 0 {
 		t.Fatal("a leased job ran twice")
 	}
-	e.clock.Advance(account.JobLease + time.Second)
+	e.clock.Advance(jobs.Lease + time.Second)
 	e.drain(t)
 	e.smtp.Wait(t, 1)
 	if n := e.svc.Stats().Takeovers.Load(); n != 1 {

@@ -31,14 +31,6 @@ type Sender interface {
 	Send(ctx context.Context, m *Message) (Receipt, error)
 }
 
-// BatchSender is a Sender that delivers many messages at once more cheaply
-// than one by one (the dev mailbox: one transaction for them all). It
-// returns each message's receipt or error, in order.
-type BatchSender interface {
-	Sender
-	SendAll(ctx context.Context, ms []*Message) ([]Receipt, []error)
-}
-
 // Email kinds.
 const (
 	KindReset           = "reset"

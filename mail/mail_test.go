@@ -101,29 +101,6 @@ func TestDevMailbox(t *testing.T) {
 	}
 }
 
-// TestDevMailboxSendAll: the dev mailbox keeps a batch in one go, each
-// message under its own Message-ID, in order.
-func TestDevMailboxSendAll(t *testing.T) {
-	db := testutil.OpenStore(t)
-	box := mail.NewDevMailbox(db, time.Now)
-	var ms []*mail.Message
-	for _, s := range []string{"one", "two", "three"} {
-		ms = append(ms, &mail.Message{To: s + "@example.com", Subject: s, Text: s + " text", HTML: "<p>" + s + "</p>"})
-	}
-	receipts, errs := box.SendAll(context.Background(), ms)
-	ids := map[string]bool{}
-	for i, r := range receipts {
-		if errs[i] != nil || r.Reply != mail.DevMailboxReply || r.MessageID == "" || ids[r.MessageID] {
-			t.Fatalf("message %d: %+v, %v", i, r, errs[i])
-		}
-		ids[r.MessageID] = true
-	}
-	got, err := box.Messages(context.Background(), 10)
-	if err != nil || len(got) != 3 || got[0].Subject != "three" || got[2].To != "one@example.com" || got[0].MessageID != receipts[2].MessageID {
-		t.Fatalf("messages = %+v, %v", got, err)
-	}
-}
-
 // TestRenderLinkText: the address shown for copying in the HTML part is
 // the link itself once its line-break opportunities are left out, and it
 // is escaped like the rest.

@@ -92,25 +92,6 @@ func (s *DB) Writers() int {
 	return s.db.Stats().MaxOpenConnections
 }
 
-// TidyQueue vacuums the jobs table on PostgreSQL (on SQLite it does
-// nothing: deleted rows' space is reused at once, and no old row versions
-// are kept). Every claim and every delivery leaves a dead version of its
-// row, and each claim walks over the dead entries at the head of the
-// waiting jobs' index until a vacuum clears them: after a flood of some
-// 100,000 requests a claim took 55 ms instead of 2 ms, and autovacuum
-// (once a minute at best by default, and off on some servers) came too
-// late (bench/RESULTS.md, 2026-11-27). SKIP_LOCKED: a vacuum of the table
-// already under way (another node's, autovacuum's) does the job.
-func (s *DB) TidyQueue(ctx context.Context) error {
-	if s.d != postgresDialect {
-		return nil
-	}
-	if _, err := s.db.ExecContext(ctx, "VACUUM (SKIP_LOCKED) jobs"); err != nil {
-		return fmt.Errorf("vacuum jobs: %w", err)
-	}
-	return nil
-}
-
 // OnAvailability registers a function called when the database becomes
 // unreachable (up false, with the error) and when it answers again.
 func (s *DB) OnAvailability(f func(up bool, cause error)) {

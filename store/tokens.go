@@ -89,11 +89,6 @@ func (q *queries) DeleteOtherSessions(ctx context.Context, userID string, keep [
 	return int(n), nil
 }
 
-// InsertResetToken stores a reset token's hash.
-func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) error {
-	return q.InsertResetTokens(ctx, []*airlock.ResetToken{t})
-}
-
 // InsertResetTokens is InsertResetToken for many tokens in a few
 // statements (see inChunks); a token with RevokedAt set is stored revoked.
 func (q *queries) InsertResetTokens(ctx context.Context, ts []*airlock.ResetToken) error {

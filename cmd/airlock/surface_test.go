@@ -281,7 +281,7 @@ func TestTerminalOutputEscaped(t *testing.T) {
 		{At: now, Kind: "rate_limited" + hostile, ActorID: "id" + hostile, IP: "192.0.2.1" + hostile, Outcome: "refused" + hostile,
 			Detail: "a raw \x9b byte, which an 8-bit terminal reads as CSI"},
 	} {
-		if err := a.db.InsertAudit(ctx, e); err != nil {
+		if err := a.db.InsertAudits(ctx, []*airlock.AuditEvent{e}); err != nil {
 			t.Fatal(err)
 		}
 	}
