@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -180,4 +181,70 @@ func TestUnchangedPasswordInAnotherSpelling(t *testing.T) {
 			t.Fatalf("temporary password as the new one, composed: %v", err)
 		}
 	})
+}
+
+// blankNames are names with no visible character: each filler or blank
+// the issue lists, default-ignorable code points, and mixes of them with
+// spaces (which alone are trimmed away, leaving no name).
+var blankNames = []string{
+	"\u3164", "\u115f", "\u1160", "\uffa0", "\u2800", "\U0001d159",
+	"\u00ad", "\u034f", "\u17b4", "\u180e", "\u200c", "\u200d", "\ufe0f", "\U000e0001",
+	"\u3164\u3164\u3164", " \u3164 ", "\u3000\u2800\u3000", "\u00a0\uffa0", "\u115f\u1160",
+}
+
+// TestNamesNeedAVisibleCharacter: every way a name is set refuses one with
+// no visible character, with its own reason, and changes nothing; an empty
+// name (names are optional) and real names in any script are accepted.
+func TestNamesNeedAVisibleCharacter(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	refused := func(t *testing.T, what string, err error, field string) {
+		t.Helper()
+		ae := airlock.AsError(err)
+		if ae == nil || ae.Code != airlock.CodeInvalid || ae.Field != field || ae.Key != "error."+field+".blank" {
+			t.Errorf("%s: %v, want invalid %s (error.%s.blank)", what, err, field, field)
+		}
+	}
+	for _, name := range blankNames {
+		what := fmt.Sprintf("%+q", name)
+		_, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "new@example.com", FirstName: name}, meta)
+		refused(t, "create, first name "+what, err, "first_name")
+		_, err = e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "new@example.com", FirstName: "Noor", LastName: name}, meta)
+		refused(t, "create, last name "+what, err, "last_name")
+		if _, err := e.db.UserByEmail(ctx, "new@example.com"); err == nil {
+			t.Fatalf("create, %s: the user was created", what)
+		}
+		n := name
+		_, err = e.svc.AdminUpdateUser(ctx, account.Operator, u.ID, account.UserChanges{FirstName: &n}, meta)
+		refused(t, "update, first name "+what, err, "first_name")
+		_, err = e.svc.UpdateMyProfile(ctx, u, "Ada", name, "en", meta)
+		refused(t, "own profile, last name "+what, err, "last_name")
+		_, err = e.svc.AdminImportUsers(ctx, account.Operator, []account.ImportRow{
+			{Line: 2, User: account.NewUser{Email: "one@example.com", FirstName: "One"}},
+			{Line: 3, User: account.NewUser{Email: "two@example.com", FirstName: name}},
+		}, false, meta, nil)
+		var ie *account.ImportError
+		if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Line != 3 || ie.Problems[0].Key != "error.first_name.blank" {
+			t.Errorf("import, first name %s: %v", what, err)
+		}
+		if _, err := e.db.UserByEmail(ctx, "one@example.com"); err == nil {
+			t.Fatalf("import, %s: the good row was created although the file was refused", what)
+		}
+	}
+	if got, _ := e.db.UserByID(ctx, u.ID); got.FirstName != "Ada" || got.LastName != "Lovelace" {
+		t.Fatalf("a refused change was written: %q %q", got.FirstName, got.LastName)
+	}
+	// Names are optional: empty, or only spaces (trimmed away), is no name.
+	for i, name := range []string{"", " ", "\u3000\u00a0"} {
+		got, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: fmt.Sprintf("nameless%d@example.com", i), FirstName: name, LastName: name}, meta)
+		if err != nil || got.FirstName != "" || got.LastName != "" {
+			t.Errorf("no name %+q: %+v %v", name, got, err)
+		}
+	}
+	for i, name := range []string{"Zoë", "李", "الحسن", "O'Brien", "\u3164A"} {
+		if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: fmt.Sprintf("named%d@example.com", i), FirstName: name}, meta); err != nil {
+			t.Errorf("name %+q: %v", name, err)
+		}
+	}
 }

@@ -31,3 +31,33 @@ func TestDecomposedPasswordThroughPages(t *testing.T) {
 		}
 	}
 }
+
+// TestBlankNameRefusedOnTheAccountPage: a name with no visible character
+// is refused under its field, in the user's language, and nothing changes.
+func TestBlankNameRefusedOnTheAccountPage(t *testing.T) {
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	c := e.signIn("ada@example.com", "violet tractor on the moon")
+	for _, tc := range []struct {
+		form          url.Values
+		field, reason string
+	}{
+		{url.Values{"first_name": {"\u3164"}, "last_name": {"King"}, "language": {"en"}}, "first_name", "The first name needs at least one visible character"},
+		{url.Values{"first_name": {"Ada"}, "last_name": {"\u2800 \u2800"}, "language": {"en"}}, "last_name", "The last name needs at least one visible character"},
+	} {
+		r := e.post(c, "/account/profile", tc.form)
+		if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, tc.reason) || !strings.Contains(r.body, `id="`+tc.field+`-error"`) {
+			t.Errorf("%+q: %d\n%s", tc.form, r.StatusCode, r.body)
+		}
+	}
+	if r := e.post(c, "/account/profile", url.Values{"first_name": {"Ada"}, "last_name": {"King"}, "language": {"fr"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("a good change: %d", r.StatusCode)
+	}
+	r := e.post(c, "/account/profile", url.Values{"first_name": {"\uffa0"}, "last_name": {"King"}, "language": {"fr"}})
+	if r.StatusCode != http.StatusBadRequest || !strings.Contains(r.body, "Le prénom doit contenir au moins un caractère visible") {
+		t.Errorf("in French: %d\n%s", r.StatusCode, r.body)
+	}
+	if u := mustUser(t, e, "ada@example.com"); u.FirstName != "Ada" || u.LastName != "King" {
+		t.Fatalf("a refused change was written: %q %q", u.FirstName, u.LastName)
+	}
+}
