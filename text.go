@@ -121,6 +121,34 @@ func UnsafeRune(r rune) bool {
 	return false
 }
 
+// Visible reports whether s holds at least one character a reader sees: a
+// letter, digit, punctuation mark or symbol that is not blank. A name made
+// only of blanks (spaces, the Hangul fillers, the blank Braille pattern,
+// default-ignorable code points, combining marks with nothing to sit on)
+// shows as nothing, or as a gap, on a page, in an email or in the audit
+// log, and lets one account pass for another or for no one.
+func Visible(s string) bool {
+	return strings.IndexFunc(s, visibleRune) >= 0
+}
+
+func visibleRune(r rune) bool {
+	switch {
+	case !unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S):
+		// Spaces, controls, format characters (default-ignorable), marks,
+		// private use and unassigned code points.
+		return false
+	case unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		// The Hangul fillers U+115F, U+1160, U+3164 and U+FFA0: letters by
+		// category, drawn as nothing.
+		return false
+	case r == '\u2800', r == '\U0001D159':
+		// BRAILLE PATTERN BLANK and MUSICAL SYMBOL NULL NOTEHEAD: symbols
+		// drawn as blank space.
+		return false
+	}
+	return true
+}
+
 // CheckText reports whether s is valid UTF-8 without any unsafe rune.
 func CheckText(s string) bool {
 	if !utf8.ValidString(s) {

@@ -23,7 +23,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 		if err := s.proveSelf(ctx, u, current, m); err != nil {
 			return nil, err
 		}
-		if current == newPassword {
+		if password.Same(current, newPassword) {
 			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.password.unchanged", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}

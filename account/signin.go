@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/password"
 )
 
-// maxPasswordBytes bounds what is ever hashed at sign-in: 128 code points of
-// at most 4 bytes. Longer input is refused before any hashing.
-const maxPasswordBytes = 4 * 128
+// maxPasswordBytes bounds what is ever hashed at sign-in: the longest a
+// password of 128 code points can be typed, decomposed (it is normalised
+// before hashing). Longer input is refused before any hashing.
+const maxPasswordBytes = password.MaxInputBytes
 
 // SignIn checks an email and password and opens a session. It returns the
 // user and the session id to put in the cookie (never stored as is).
@@ -150,7 +152,8 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 		return nil, fmt.Errorf("sign in: %w", err)
 	}
 	if rehash {
-		// The cost parameters changed since this hash was made: upgrade it now
+		// The cost parameters changed since this hash was made, or it was made
+		// from the password as typed rather than normalised: upgrade it now
 		// that the password is known, unless it changed meanwhile.
 		if h, err := s.hasher.Hash(ctx, pass); err == nil {
 			if _, err := s.store.UpdatePasswordHash(ctx, u.ID, hash, h); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
 )
 
 const usersPerPage = 25
@@ -158,7 +159,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "admin_user_new", p)
 		return
 	}
-	if n.Password != f.Get("password_confirm") {
+	if !password.Same(n.Password, f.Get("password_confirm")) {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user_new", p)
@@ -350,7 +351,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.Data["Temporary"] = f.Has("temporary")
-	if f.Get("password") != f.Get("password_confirm") {
+	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user", p)

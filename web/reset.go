@@ -6,6 +6,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
+	"github.com/airlockhq/airlock/password"
 )
 
 // handleResetForm serves both halves of opening a reset link. With
@@ -101,7 +102,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.meta(r)
-	if f.Get("password") != f.Get("password_confirm") {
+	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		// Nothing to set yet: check the link only to show the form again.
 		u, purpose, err := s.accounts.CheckLink(r.Context(), token, m)
 		if err != nil {
