@@ -59,7 +59,7 @@ func (s *Service) adminInTx(ctx context.Context, tx airlock.Tx, actor *airlock.U
 	if err != nil {
 		return err
 	}
-	if cur.AuthEpoch != actor.AuthEpoch || cur.TempPasswordExpired(s.clock.Now()) || requireAdmin(cur) != nil {
+	if !stillValid(cur, actor.AuthEpoch, s.clock.Now()) || requireAdmin(cur) != nil {
 		return errForbidden
 	}
 	return nil

@@ -35,11 +35,11 @@ var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Key: "error
 
 var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.no_mobile_group", Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
 
-// mayUseAPI is the one rule for who may hold API tokens: an active user in
-// the mobile group, or the admin group for the administrators' API, whose
-// temporary password (if any) has not expired.
-func mayUseAPI(u *airlock.User, now time.Time) bool {
-	return u.Active && (u.HasGroup(airlock.GroupMobile) || u.HasGroup(airlock.GroupAdmin)) && !u.TempPasswordExpired(now)
+// mayUseAPI is the one rule for who may hold API tokens of a sign-in made
+// in epoch: a user still valid for it (stillValid) in the mobile group, or
+// the admin group for the administrators' API.
+func mayUseAPI(u *airlock.User, epoch int64, now time.Time) bool {
+	return stillValid(u, epoch, now) && (u.HasGroup(airlock.GroupMobile) || u.HasGroup(airlock.GroupAdmin))
 }
 
 // SignInAPI is the password grant: the user must be active and in the
@@ -80,7 +80,7 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment", Key: "error.two_factor.enrol_first",
 			Message: "Your account must use two-step sign-in: turn it on in your account on the web first."}
 	}
-	if !mayUseAPI(u, now) {
+	if !mayUseAPI(u, u.AuthEpoch, now) {
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
 			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api: not in group mobile or admin")
 		})
@@ -99,7 +99,7 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		if err != nil {
 			return err
 		}
-		if !mayUseAPI(cur, now) {
+		if !mayUseAPI(cur, cur.AuthEpoch, now) {
 			return errNoSession
 		}
 		if code != nil {
@@ -207,7 +207,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 		if err != nil {
 			return err
 		}
-		if u.AuthEpoch != old.FamilyEpoch || !mayUseAPI(u, now) {
+		if !mayUseAPI(u, old.FamilyEpoch, now) {
 			// The sign-in outlived a change of rights: end it.
 			_, err := tx.RevokeTokenFamily(ctx, old.FamilyID, now)
 			return err
@@ -282,7 +282,7 @@ func (s *Service) AuthenticateAPI(ctx context.Context, access string) (*airlock.
 	if err != nil {
 		return nil, err
 	}
-	if u.AuthEpoch != t.FamilyEpoch || !mayUseAPI(u, now) {
+	if !mayUseAPI(u, t.FamilyEpoch, now) {
 		return nil, errBadBearer
 	}
 	return u, nil

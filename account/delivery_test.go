@@ -53,7 +53,10 @@ func TestRefusedAddressFailsAtOnce(t *testing.T) {
 		t.Fatal("the failure was not audited")
 	}
 	// An operator's retry sends it again (it still fails here, and says so).
-	if err := e.svc.AdminRetryEmail(ctx, account.Operator, f.ID, meta); err != nil {
+	if err := e.svc.AdminRetryEmail(ctx, account.Operator, "someone else", f.ID, meta); code(err) != airlock.CodeNotFound {
+		t.Fatalf("another user's email retried: %v", err)
+	}
+	if err := e.svc.AdminRetryEmail(ctx, account.Operator, f.UserID, f.ID, meta); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.db.EmailByID(ctx, f.ID); got.State != airlock.EmailQueued {

@@ -26,7 +26,7 @@ func (s *Service) MySessions(ctx context.Context, u *airlock.User, sid string) (
 	now := s.clock.Now()
 	var out []SessionInfo
 	for _, sess := range list {
-		if sess.AuthEpoch != u.AuthEpoch || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		if !stillValid(u, sess.AuthEpoch, now) || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
 			continue // dead already: not worth showing
 		}
 		out = append(out, SessionInfo{Session: sess, Current: string(sess.IDHash) == string(cur)})

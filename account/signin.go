@@ -181,7 +181,7 @@ func (s *Service) currentUser(ctx context.Context, tx airlock.Tx, seen *airlock.
 	if err != nil {
 		return nil, err
 	}
-	if u.AuthEpoch != seen.AuthEpoch || !u.Active || u.TempPasswordExpired(now) {
+	if !stillValid(u, seen.AuthEpoch, now) {
 		return nil, errNoSession
 	}
 	return u, nil
@@ -264,7 +264,7 @@ func (s *Service) Authenticate(ctx context.Context, sid string) (*airlock.User, 
 	if err != nil {
 		return nil, err
 	}
-	if u.AuthEpoch != sess.AuthEpoch || !u.Active || u.TempPasswordExpired(now) {
+	if !stillValid(u, sess.AuthEpoch, now) {
 		return nil, errNoSession
 	}
 	// Record activity at most once a minute to spare the database writes.

@@ -106,7 +106,7 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User, sid strin
 		if cur.TwoFactor() {
 			return errAlreadyOn
 		}
-		sess, err := s.enrolSession(ctx, tx, cur, h)
+		sess, err := s.enrolSession(ctx, tx, cur, h, now)
 		if err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User, sid strin
 
 // enrolSession reads, in tx, the session of hash h, and fails unless it
 // is u's and still valid for u's current state.
-func (s *Service) enrolSession(ctx context.Context, tx airlock.Tx, u *airlock.User, h []byte) (*airlock.Session, error) {
+func (s *Service) enrolSession(ctx context.Context, tx airlock.Tx, u *airlock.User, h []byte, now time.Time) (*airlock.Session, error) {
 	sess, err := tx.SessionByHash(ctx, h)
 	if errors.Is(err, airlock.ErrNotFound) {
 		return nil, errNoSession
@@ -149,7 +149,7 @@ func (s *Service) enrolSession(ctx context.Context, tx airlock.Tx, u *airlock.Us
 	if err != nil {
 		return nil, err
 	}
-	if sess.UserID != u.ID || sess.AuthEpoch != u.AuthEpoch {
+	if sess.UserID != u.ID || !stillValid(u, sess.AuthEpoch, now) {
 		return nil, errNoSession
 	}
 	return sess, nil
@@ -191,7 +191,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, cu
 	h := secretHash(sid)
 	now := s.clock.Now()
 	sess, err := s.store.SessionByHash(ctx, h)
-	if errors.Is(err, airlock.ErrNotFound) || err == nil && (sess.UserID != u.ID || sess.AuthEpoch != u.AuthEpoch) {
+	if errors.Is(err, airlock.ErrNotFound) || err == nil && (sess.UserID != u.ID || !stillValid(u, sess.AuthEpoch, now)) {
 		return nil, "", errNoSession
 	}
 	if err != nil {
@@ -230,7 +230,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, cu
 		}
 		// The key confirmed is the one this browser holds now: a key shown
 		// before a revocation died with its session.
-		cur, err := s.enrolSession(ctx, tx, locked, h)
+		cur, err := s.enrolSession(ctx, tx, locked, h, now)
 		if err != nil {
 			return err
 		}
@@ -695,7 +695,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string, m 
 	if err != nil {
 		return nil, "", "", err
 	}
-	if u.AuthEpoch != c.AuthEpoch || !u.Active {
+	if !stillValid(u, c.AuthEpoch, s.clock.Now()) {
 		return nil, "", "", errChallenge // the account changed since the password was checked
 	}
 	m.ActorID = u.ID

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/airlockhq/airlock/account"
 )
 
 // routes lists every route of the API. Each path also answers other
@@ -30,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	handle("/api/v1/auth/revoke", map[string]http.HandlerFunc{"POST": s.handleRevoke})
 
 	handle("/api/v1/me", map[string]http.HandlerFunc{"GET": s.authed(s.handleMe)})
-	handle("/api/v1/me/password", map[string]http.HandlerFunc{"POST": s.authed(s.handleMePassword)})
+	handle("/api/v1/me/password", map[string]http.HandlerFunc{"POST": s.authedFor(account.ReachPasswordChange, s.handleMePassword)})
 
 	handle("/api/v1/password/forgot", map[string]http.HandlerFunc{"POST": s.handleForgot})
 	handle("/api/v1/password/reset", map[string]http.HandlerFunc{"POST": s.handleReset})

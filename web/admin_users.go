@@ -248,16 +248,11 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
 		return
 	}
-	// The email must be this user's: the path names both.
-	owned := false
-	for _, e := range p.Data["Emails"].([]emailRow) {
-		owned = owned || e.ID == id
-	}
-	if !owned {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
-		return
-	}
-	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), id, s.meta(r)); err != nil {
+	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), u.ID, id, s.meta(r)); err != nil {
+		if airlock.ErrorCode(err) == airlock.CodeNotFound {
+			s.renderError(w, r, err)
+			return
+		}
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
