@@ -777,4 +777,3 @@ func TestAuditFilters(t *testing.T) {
 		})
 	}
 }
-
