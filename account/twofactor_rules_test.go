@@ -590,3 +590,29 @@ func TestSelfServiceWritesAreLimited(t *testing.T) {
 		}
 	})
 }
+
+// TestSecondStepAfterTemporaryPasswordExpired: a temporary password that
+// expires between the password and the code opens nothing, and the code
+// is not spent.
+func TestSecondStepAfterTemporaryPasswordExpired(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	secret, _ := enrol(t, e, u)
+	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, "a temporary passphrase", "", true, meta); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(72*time.Hour - time.Minute)
+	_, _, challenge, err := e.svc.SignInStart(ctx, u.Email, "a temporary passphrase", "", meta)
+	if err != nil || challenge == "" {
+		t.Fatalf("first step: %v", err)
+	}
+	e.clock.Advance(2 * time.Minute)
+	code := codeAt(secret, e.clock.Now())
+	if _, sid, _, err := e.svc.CompleteSignIn(ctx, challenge, code, meta); err == nil || sid != "" {
+		t.Fatalf("signed in after the temporary password expired: %v", err)
+	}
+	if got := mustUser(t, e, u.ID); got.TOTPLastStep == totp.StepAt(e.clock.Now()) {
+		t.Fatal("the code was spent by a sign-in that opened nothing")
+	}
+}
