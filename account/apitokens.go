@@ -44,15 +44,9 @@ func mayUseAPI(u *airlock.User, epoch int64, now time.Time) bool {
 
 // SignInAPI is the password grant: the user must be active and in the
 // mobile group, or the admin group for the administrators' API. It is
-// throttled exactly like the web sign-in.
-func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*Tokens, error) {
-	return s.SignInAPIWithCode(ctx, email, pass, "", m)
-}
-
-// SignInAPIWithCode is the password grant with the second factor (otp) of
-// an account that has two-step sign-in: without it the answer is
-// CodeTwoFactorRequired (no tokens, and the password attempt stays counted).
-func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string, m Meta) (*Tokens, error) {
+// throttled exactly like the web sign-in. An account with two-step sign-in
+// needs its code (otp): without it the answer is CodeTwoFactorRequired.
+func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta) (*Tokens, error) {
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, err
 	}

@@ -79,10 +79,10 @@ func TestMailBatchEveryOutcome(t *testing.T) {
 				adas = append(adas, tokenFrom(t, m))
 			}
 		}
-		if _, err := a.svc.CheckResetToken(ctx, adas[0], meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := a.svc.CheckLink(ctx, adas[0], meta); code(err) != airlock.CodeInvalidToken {
 			t.Fatalf("ada's first link: %v, want invalid (the second one killed it)", err)
 		}
-		if _, err := a.svc.CheckResetToken(ctx, adas[1], meta); err != nil {
+		if _, _, err := a.svc.CheckLink(ctx, adas[1], meta); err != nil {
 			t.Fatalf("ada's second link: %v", err)
 		}
 		state := func(u *airlock.User) []string {

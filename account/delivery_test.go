@@ -110,10 +110,10 @@ func TestUncertainDeliveryRetriesWithANewMessageID(t *testing.T) {
 	if first == "" || first == second || strings.Count(first, "<") != 1 || !strings.HasSuffix(first, "@example.com>") {
 		t.Fatalf("Message-IDs %q then %q", first, second)
 	}
-	if _, err := e.svc.CheckResetToken(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
+	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("the first link still works: %v", err)
 	}
-	if _, err := e.svc.CheckResetToken(ctx, tokenFrom(t, msgs[1]), meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[1]), meta); err != nil {
 		t.Fatal(err)
 	}
 }

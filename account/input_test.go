@@ -51,10 +51,10 @@ func TestPasswordsAreNormalised(t *testing.T) {
 		for i, c := range []struct{ set, typed string }{{cafeNFC, cafeNFD}, {cafeNFD, cafeNFC}} {
 			email := fmt.Sprintf("u%d@example.com", i)
 			e.user(t, email, c.set, airlock.GroupMobile)
-			if _, _, err := e.svc.SignIn(ctx, email, c.typed, meta); err != nil {
+			if _, _, _, err := e.svc.SignIn(ctx, email, c.typed, "", meta); err != nil {
 				t.Errorf("set %+q, signed in as %+q: %v", c.set, c.typed, err)
 			}
-			if _, err := e.svc.SignInAPI(ctx, email, c.typed, meta); err != nil {
+			if _, err := e.svc.SignInAPI(ctx, email, c.typed, "", meta); err != nil {
 				t.Errorf("set %+q, API sign-in as %+q: %v", c.set, c.typed, err)
 			}
 		}
@@ -70,12 +70,12 @@ func TestLongestDecomposedPasswordSignsIn(t *testing.T) {
 	composed := strings.Repeat("\u1f82", password.MaxLength)
 	decomposed := strings.Repeat("\u03b1\u0313\u0300\u0345", password.MaxLength)
 	e.user(t, "greek@example.com", composed)
-	if _, _, err := e.svc.SignIn(ctx, "greek@example.com", decomposed, meta); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "greek@example.com", decomposed, "", meta); err != nil {
 		t.Fatalf("%d bytes typed for %d characters: %v", len(decomposed), password.MaxLength, err)
 	}
 	// Beyond what any password can be typed as: refused before hashing.
 	before := e.hasher.Verifications()
-	if _, _, err := e.svc.SignIn(ctx, "greek@example.com", strings.Repeat("a", password.MaxInputBytes+1), meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "greek@example.com", strings.Repeat("a", password.MaxInputBytes+1), "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("over-long password: %v", err)
 	}
 	if n := e.hasher.Verifications() - before; n != 0 {
@@ -95,10 +95,10 @@ func TestLegacyHashUpgradedAtSignIn(t *testing.T) {
 		if ok, err := e.db.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, old); !ok || err != nil {
 			t.Fatalf("store the legacy hash: %v %v", ok, err)
 		}
-		if _, _, err := e.svc.SignIn(ctx, "old@example.com", cafeNFC, meta); code(err) != airlock.CodeUnauthorized {
+		if _, _, _, err := e.svc.SignIn(ctx, "old@example.com", cafeNFC, "", meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("composed, before the upgrade: %v (the legacy hash holds the decomposed bytes)", err)
 		}
-		if _, _, err := e.svc.SignIn(ctx, "old@example.com", cafeNFD, meta); err != nil {
+		if _, _, _, err := e.svc.SignIn(ctx, "old@example.com", cafeNFD, "", meta); err != nil {
 			t.Fatalf("legacy hash, typed as set: %v", err)
 		}
 		got, err := e.db.UserByID(ctx, u.ID)
@@ -112,7 +112,7 @@ func TestLegacyHashUpgradedAtSignIn(t *testing.T) {
 			t.Fatalf("stored hash, composed: ok=%v rehash=%v err=%v", ok, rehash, err)
 		}
 		for _, typed := range []string{cafeNFC, cafeNFD} {
-			if _, _, err := e.svc.SignIn(ctx, "old@example.com", typed, meta); err != nil {
+			if _, _, _, err := e.svc.SignIn(ctx, "old@example.com", typed, "", meta); err != nil {
 				t.Fatalf("after the upgrade, typed %+q: %v", typed, err)
 			}
 		}
@@ -137,7 +137,7 @@ func TestLegacyUpgradeNeverUndoesAChange(t *testing.T) {
 				wg.Go(func() {
 					// Before or after the change: either signed in or refused,
 					// never an error of another kind.
-					if _, _, err := e.svc.SignIn(ctx, email, cafeNFD, account.Meta{IP: fmt.Sprintf("198.51.100.%d", round+1)}); err != nil && code(err) != airlock.CodeUnauthorized {
+					if _, _, _, err := e.svc.SignIn(ctx, email, cafeNFD, "", account.Meta{IP: fmt.Sprintf("198.51.100.%d", round+1)}); err != nil && code(err) != airlock.CodeUnauthorized {
 						t.Error(err)
 					}
 				})

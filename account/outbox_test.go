@@ -52,7 +52,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	}
 	// The delivered link works: each attempt minted a fresh token.
 	token := tokenFrom(t, e.smtp.Messages()[0])
-	if _, err := e.svc.CheckResetToken(ctx, token, meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, token, meta); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,24 +15,12 @@ import (
 // before hashing). Longer input is refused before any hashing.
 const maxPasswordBytes = password.MaxInputBytes
 
-// SignIn checks an email and password and opens a session. It returns the
-// user and the session id to put in the cookie (never stored as is).
-// For an account with two-step sign-in it fails with
-// CodeTwoFactorRequired: the web uses SignInStart, which opens the second
-// step instead.
-func (s *Service) SignIn(ctx context.Context, email, pass string, m Meta) (*airlock.User, string, error) {
-	u, sid, challenge, err := s.SignInStart(ctx, email, pass, "", m)
-	if err == nil && challenge != "" {
-		return nil, "", errCodeNeeded
-	}
-	return u, sid, err
-}
-
-// SignInStart checks an email and password. Without two-step sign-in it
-// opens a session (sid). With it, it opens the half-signed-in state instead
-// and returns its id (challenge), for the code page; next is where to go
+// SignIn checks an email and password. Without two-step sign-in it opens
+// a session and returns its id (sid), to put in the cookie (never stored as
+// is). With it, it opens the half-signed-in state instead and returns its
+// id (challenge), for the code page (CompleteSignIn); next is where to go
 // once signed in.
-func (s *Service) SignInStart(ctx context.Context, email, pass, next string, m Meta) (u *airlock.User, sid, challenge string, err error) {
+func (s *Service) SignIn(ctx context.Context, email, pass, next string, m Meta) (u *airlock.User, sid, challenge string, err error) {
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, "", "", err
 	}

@@ -103,11 +103,11 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 		b.clock.Advance(totp.Step)
 		token := b.resetToken(t, u.Email)
 		for _, key := range [][]byte{stolen, shown, otherKey} {
-			if _, _, err := a.svc.CompleteLinkWithCode(ctx, token, "taken over after all", codeAt(key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+			if _, _, err := a.svc.CompleteLink(ctx, token, "taken over after all", codeAt(key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("a reset link with a key the owner never confirmed: %v", err)
 			}
 		}
-		if _, _, err := a.svc.CompleteLinkWithCode(ctx, token, "reset by the owner", codeAt(mine, a.clock.Now()), meta); err != nil {
+		if _, _, err := a.svc.CompleteLink(ctx, token, "reset by the owner", codeAt(mine, a.clock.Now()), meta); err != nil {
 			t.Fatalf("the owner's own key: %v", err)
 		}
 	})
@@ -116,7 +116,7 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 // signInAs signs email in with pw and returns the user and session.
 func signInAs(t *testing.T, e *env, email, pw string) (*airlock.User, string) {
 	t.Helper()
-	u, sid, err := e.svc.SignIn(context.Background(), email, pw, meta)
+	u, sid, _, err := e.svc.SignIn(context.Background(), email, pw, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestTwoFactorOnEndsEveryOtherSession(t *testing.T) {
 		var old bag
 		_, other := signIn(t, b, u.Email)
 		old.session(other)
-		tk, err := b.svc.SignInAPI(ctx, u.Email, goodPassword, meta)
+		tk, err := b.svc.SignInAPI(ctx, u.Email, goodPassword, "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -157,13 +157,13 @@ func TestTwoFactorOnEndsEveryOtherSession(t *testing.T) {
 					default:
 					}
 					if i < 2 {
-						if _, s, err := n.svc.SignIn(ctx, u.Email, goodPassword, meta); err == nil {
+						if _, s, _, err := n.svc.SignIn(ctx, u.Email, goodPassword, "", meta); err == nil {
 							old.session(s)
 						} else if c := code(err); c != airlock.CodeTwoFactorRequired && c != airlock.CodeUnauthorized {
 							t.Error(err)
 							return
 						}
-					} else if tk, err := n.svc.SignInAPI(ctx, u.Email, goodPassword, meta); err == nil {
+					} else if tk, err := n.svc.SignInAPI(ctx, u.Email, goodPassword, "", meta); err == nil {
 						old.tokens(tk)
 					} else if c := code(err); c != airlock.CodeTwoFactorRequired && c != airlock.CodeInvalidToken {
 						t.Error(err)
@@ -209,7 +209,7 @@ func TestAdministratorsProveItOnTheirOwnAccount(t *testing.T) {
 	ctx := context.Background()
 	admin := e.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
 	e.user(t, "deputy@example.com", goodPassword, airlock.GroupAdmin)
-	before, err := e.svc.SignInAPI(ctx, admin.Email, goodPassword, meta)
+	before, err := e.svc.SignInAPI(ctx, admin.Email, goodPassword, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,7 @@ func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
 		}
 		// Nine wrong codes: not yet the limit's worth.
 		for i := range 9 {
-			_, _, challenge, err := a.svc.SignInStart(ctx, u.Email, goodPassword, "", meta)
+			_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -302,13 +302,13 @@ func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
 		}
 		// The tenth (through the password grant), and more at once on both
 		// nodes: one email.
-		if _, err := b.svc.SignInAPIWithCode(ctx, u.Email, goodPassword, "999999", meta); code(err) != airlock.CodeInvalidToken {
+		if _, err := b.svc.SignInAPI(ctx, u.Email, goodPassword, "999999", meta); code(err) != airlock.CodeInvalidToken {
 			t.Fatalf("wrong code: %v", err)
 		}
 		var wg sync.WaitGroup
 		for i := range 6 {
 			wg.Go(func() {
-				_, err := []*env{a, b}[i%2].svc.SignInAPIWithCode(ctx, u.Email, goodPassword, "123456", meta)
+				_, err := []*env{a, b}[i%2].svc.SignInAPI(ctx, u.Email, goodPassword, "123456", meta)
 				if code(err) != airlock.CodeRateLimited {
 					t.Errorf("over the limit: %v", err)
 				}
@@ -331,7 +331,7 @@ func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
 		// A new window, a new email.
 		a.clock.Advance(16 * time.Minute)
 		for i := range 10 {
-			_, _, challenge, err := a.svc.SignInStart(ctx, u.Email, goodPassword, "", meta)
+			_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -356,7 +356,7 @@ func TestWrongCodesWithAResetLinkTellNothing(t *testing.T) {
 	token := e.resetToken(t, u.Email)
 	sent := len(e.smtp.Messages())
 	for i := range 12 {
-		if _, _, err := e.svc.CompleteLinkWithCode(ctx, token, "a new passphrase here", fmt.Sprintf("%06d", i), meta); err == nil {
+		if _, _, err := e.svc.CompleteLink(ctx, token, "a new passphrase here", fmt.Sprintf("%06d", i), meta); err == nil {
 			t.Fatal("a wrong code reset the password")
 		}
 	}
@@ -381,7 +381,7 @@ func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 4 {
 			wg.Go(func() {
-				_, _, err := []*env{a, b}[i%2].svc.CompleteLinkWithCode(ctx, token, fmt.Sprintf("raced passphrase number %d", i), codes[i], meta)
+				_, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, token, fmt.Sprintf("raced passphrase number %d", i), codes[i], meta)
 				switch {
 				case err == nil:
 					won.Add(1)
@@ -398,7 +398,7 @@ func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
 		// A used code is refused, and audited as a refused code.
 		used := -1
 		for i := range 4 {
-			if _, _, challenge, err := a.svc.SignInStart(ctx, u.Email, fmt.Sprintf("raced passphrase number %d", i), "", meta); err == nil && challenge != "" {
+			if _, _, challenge, err := a.svc.SignIn(ctx, u.Email, fmt.Sprintf("raced passphrase number %d", i), "", meta); err == nil && challenge != "" {
 				used = i
 			}
 		}
@@ -406,7 +406,7 @@ func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
 			t.Fatal("no raced password was set")
 		}
 		pw := fmt.Sprintf("raced passphrase number %d", used)
-		_, _, challenge, err := a.svc.SignInStart(ctx, u.Email, pw, "", meta)
+		_, _, challenge, err := a.svc.SignIn(ctx, u.Email, pw, "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -432,7 +432,7 @@ func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
 		if left, _ := a.svc.RecoveryCodesLeft(ctx, u); left != 10 {
 			t.Fatalf("%d codes left after a new set", left)
 		}
-		_, _, challenge, _ = a.svc.SignInStart(ctx, u.Email, pw, "", meta)
+		_, _, challenge, _ = a.svc.SignIn(ctx, u.Email, pw, "", meta)
 		if _, _, _, err := a.svc.CompleteSignIn(ctx, challenge, codes[6], meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("an old code after a new set: %v", err)
 		}
@@ -451,14 +451,14 @@ func TestOwnerRecoversWhenSomeoneUsedTheLimit(t *testing.T) {
 	u := e.user(t, "ada@example.com", goodPassword)
 	secret, codes := enrol(t, e, u)
 	for i := range 12 {
-		_, _, challenge, err := e.svc.SignInStart(ctx, u.Email, goodPassword, "", account.Meta{IP: "203.0.113.66", UserAgent: "attacker"})
+		_, _, challenge, err := e.svc.SignIn(ctx, u.Email, goodPassword, "", account.Meta{IP: "203.0.113.66", UserAgent: "attacker"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.svc.CompleteSignIn(ctx, challenge, fmt.Sprintf("%06d", i), meta)
 	}
 	// The app code waits for the limit, and says how long.
-	_, _, challenge, err := e.svc.SignInStart(ctx, u.Email, goodPassword, "", meta)
+	_, _, challenge, err := e.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,12 +473,12 @@ func TestOwnerRecoversWhenSomeoneUsedTheLimit(t *testing.T) {
 	}
 	// A reset with a recovery code goes through at once.
 	token := e.resetToken(t, u.Email)
-	if _, _, err := e.svc.CompleteLinkWithCode(ctx, token, "the owner is back in", codes[2], meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "the owner is back in", codes[2], meta); err != nil {
 		t.Fatalf("a reset with a recovery code at the limit: %v", err)
 	}
 	// Or, waiting out Retry-After, the app code signs in.
 	e.clock.Advance(retry.RetryAfter)
-	_, _, challenge, err = e.svc.SignInStart(ctx, u.Email, "the owner is back in", "", meta)
+	_, _, challenge, err = e.svc.SignIn(ctx, u.Email, "the owner is back in", "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,9 +509,9 @@ func TestRightPasswordNeverUsesALimitUp(t *testing.T) {
 					email := crew[i%len(crew)]
 					var err error
 					if i%3 == 0 {
-						_, err = n.svc.SignInAPI(ctx, email, goodPassword, nat)
+						_, err = n.svc.SignInAPI(ctx, email, goodPassword, "", nat)
 					} else {
-						_, _, err = n.svc.SignIn(ctx, email, goodPassword, nat)
+						_, _, _, err = n.svc.SignIn(ctx, email, goodPassword, "", nat)
 					}
 					if err != nil {
 						refused.Add(1)
@@ -525,7 +525,7 @@ func TestRightPasswordNeverUsesALimitUp(t *testing.T) {
 			t.Fatalf("%d of 120 right sign-ins refused", refused.Load())
 		}
 		for i := range 11 {
-			_, _, err := []*env{a, b}[i%2].svc.SignIn(ctx, crew[0], "a wrong guess", nat)
+			_, _, _, err := []*env{a, b}[i%2].svc.SignIn(ctx, crew[0], "a wrong guess", "", nat)
 			want := airlock.CodeUnauthorized
 			if i == 10 {
 				want = airlock.CodeRateLimited
@@ -536,7 +536,7 @@ func TestRightPasswordNeverUsesALimitUp(t *testing.T) {
 		}
 		// The owner of that email, from elsewhere, is refused too: the
 		// email's limit holds whatever the address.
-		if _, _, err := a.svc.SignIn(ctx, crew[0], goodPassword, meta); code(err) != airlock.CodeRateLimited {
+		if _, _, _, err := a.svc.SignIn(ctx, crew[0], goodPassword, "", meta); code(err) != airlock.CodeRateLimited {
 			t.Fatalf("after 10 failures: %v", err)
 		}
 	})
@@ -603,7 +603,7 @@ func TestSecondStepAfterTemporaryPasswordExpired(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(72*time.Hour - time.Minute)
-	_, _, challenge, err := e.svc.SignInStart(ctx, u.Email, "a temporary passphrase", "", meta)
+	_, _, challenge, err := e.svc.SignIn(ctx, u.Email, "a temporary passphrase", "", meta)
 	if err != nil || challenge == "" {
 		t.Fatalf("first step: %v", err)
 	}

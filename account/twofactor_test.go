@@ -35,7 +35,7 @@ func enrol(t *testing.T, e *env, u *airlock.User) ([]byte, []string) {
 // signIn signs email in with goodPassword and returns the user and session.
 func signIn(t *testing.T, e *env, email string) (*airlock.User, string) {
 	t.Helper()
-	u, sid, err := e.svc.SignIn(context.Background(), email, goodPassword, meta)
+	u, sid, _, err := e.svc.SignIn(context.Background(), email, goodPassword, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,11 +122,11 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	}
 
 	// The password alone no longer signs in.
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); code(err) != airlock.CodeTwoFactorRequired {
-		t.Fatalf("password only: %v", err)
+	if _, sid, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil || sid != "" || challenge == "" {
+		t.Fatalf("password only: session %q, %v", sid, err)
 	}
 	e.clock.Advance(2 * totp.Step) // past the enrolment code's step
-	_, sid, challenge, err := e.svc.SignInStart(ctx, "ada@example.com", goodPassword, "/account", meta)
+	_, sid, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "/account", meta)
 	if err != nil || sid != "" || challenge == "" {
 		t.Fatalf("first step: %q %q %v", sid, challenge, err)
 	}
@@ -143,7 +143,7 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same code is refused the second time, even within its window.
-	_, _, challenge, _ = e.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+	_, _, challenge, _ = e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	if _, _, _, err := e.svc.CompleteSignIn(ctx, challenge, late, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("replayed code: %v", err)
 	}
@@ -155,7 +155,7 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	if _, sid, _, err := e.svc.CompleteSignIn(ctx, challenge, strings.ToUpper(codes[3]), meta); err != nil || sid == "" {
 		t.Fatalf("recovery code: %v", err)
 	}
-	_, _, challenge, _ = e.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+	_, _, challenge, _ = e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	if _, _, _, err := e.svc.CompleteSignIn(ctx, challenge, codes[3], meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("a recovery code used twice: %v", err)
 	}
@@ -216,7 +216,7 @@ func TestOneChallengeOneSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _, challenge, err := a.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+		_, _, challenge, err := a.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 		if err != nil || challenge == "" {
 			t.Fatalf("first step: %q %v", challenge, err)
 		}
@@ -304,7 +304,7 @@ func TestParallelEnrolmentVisits(t *testing.T) {
 			t.Fatal("a visit of the enrolment page turned two-step sign-in off again")
 		}
 		a.clock.Advance(totp.Step)
-		_, _, challenge, err := a.svc.SignInStart(ctx, u.Email, goodPassword, "", meta)
+		_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,20 +324,20 @@ func TestResetNeverBypassesTwoFactor(t *testing.T) {
 	secret, codes := enrol(t, e, u)
 	token := e.resetToken(t, "ada@example.com")
 	for _, otp := range []string{"", "000000", "aaaaa-bbbbb-ccccc-ddddd", "not a code at all"} {
-		_, _, err := e.svc.CompleteLinkWithCode(ctx, token, "taken over by the mailbox", otp, meta)
+		_, _, err := e.svc.CompleteLink(ctx, token, "taken over by the mailbox", otp, meta)
 		if c := code(err); c != airlock.CodeTwoFactorRequired && c != airlock.CodeUnauthorized {
 			t.Fatalf("reset with otp %q: %v", otp, err)
 		}
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", "taken over by the mailbox", meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", "taken over by the mailbox", "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("the password changed without the code: %v", err)
 	}
-	if _, _, err := e.svc.CompleteLinkWithCode(ctx, token, "reset with my phone in hand", codeAt(secret, e.clock.Now()), meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "reset with my phone in hand", codeAt(secret, e.clock.Now()), meta); err != nil {
 		t.Fatal(err)
 	}
 	// The API's reset takes the code the same way (here a recovery code).
 	token = e.resetToken(t, "ada@example.com")
-	if _, _, err := e.svc.CompleteLinkWithCode(ctx, token, "reset with a recovery code", codes[0], meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "reset with a recovery code", codes[0], meta); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -353,19 +353,19 @@ func TestTwoFactorAPIAndAdministrators(t *testing.T) {
 	if !e.svc.TwoFactorRequired(admin) {
 		t.Fatal("an administrator is not required to enrol")
 	}
-	if _, err := e.svc.SignInAPI(ctx, "boss@example.com", goodPassword, meta); code(err) != airlock.CodeForbidden {
+	if _, err := e.svc.SignInAPI(ctx, "boss@example.com", goodPassword, "", meta); code(err) != airlock.CodeForbidden {
 		t.Fatalf("API tokens for an administrator who must enrol: %v", err)
 	}
 	u := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
 	secret, _ := enrol(t, e, u)
 	u, _ = e.db.UserByID(ctx, u.ID)
-	if _, err := e.svc.SignInAPIWithCode(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
+	if _, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("password grant without the code: %v", err)
 	}
-	if _, err := e.svc.SignInAPIWithCode(ctx, "ada@example.com", goodPassword, "000000", meta); code(err) != airlock.CodeInvalidToken {
+	if _, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "000000", meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("password grant with a wrong code: %v", err)
 	}
-	if tk, err := e.svc.SignInAPIWithCode(ctx, "ada@example.com", goodPassword, codeAt(secret, e.clock.Now()), meta); err != nil || tk.AccessToken == "" {
+	if tk, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, codeAt(secret, e.clock.Now()), meta); err != nil || tk.AccessToken == "" {
 		t.Fatalf("password grant with the code: %v", err)
 	}
 	e.clock.Advance(totp.Step)
@@ -382,7 +382,7 @@ func TestTwoFactorAPIAndAdministrators(t *testing.T) {
 	if got, _ := e.db.UserByID(ctx, u.ID); got.TwoFactor() || got.TOTPSecret != nil {
 		t.Fatal("still on after an administrator's reset")
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)

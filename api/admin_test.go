@@ -245,7 +245,7 @@ func TestTwoFactorAPI(t *testing.T) {
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	u := e.user("ada@example.com", pw, airlock.GroupMobile)
-	u, sid, err := e.svc.SignIn(ctx, "ada@example.com", pw, metaCLI)
+	u, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", pw, "", metaCLI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestAdministratorsOwnAccountThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, sid, err := e.svc.SignIn(ctx, "boss@example.com", bosspw, metaCLI)
+	u, sid, _, err := e.svc.SignIn(ctx, "boss@example.com", bosspw, "", metaCLI)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, invalid("The password grant takes username and password."))
 			return
 		}
-		t, err = s.accounts.SignInAPIWithCode(r.Context(), req.Username, req.Password, req.OTP, s.meta(r))
+		t, err = s.accounts.SignInAPI(r.Context(), req.Username, req.Password, req.OTP, s.meta(r))
 	case "refresh_token":
 		if req.RefreshToken == "" || req.Username != "" || req.Password != "" || req.OTP != "" {
 			s.fail(w, r, invalid("The refresh_token grant takes refresh_token only."))
@@ -206,7 +206,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, invalid("Send token and password."))
 		return
 	}
-	if _, _, err := s.accounts.CompleteLinkWithCode(r.Context(), req.Token, req.Password, req.OTP, s.meta(r)); err != nil {
+	if _, _, err := s.accounts.CompleteLink(r.Context(), req.Token, req.Password, req.OTP, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

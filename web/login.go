@@ -122,7 +122,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := returnTo(f.Get("next"))
 	p.Values["email"], p.Data["Next"] = f.Get("email"), next
-	u, sid, challenge, err := s.accounts.SignInStart(r.Context(), f.Get("email"), f.Get("password"), next, s.meta(r))
+	u, sid, challenge, err := s.accounts.SignIn(r.Context(), f.Get("email"), f.Get("password"), next, s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return

@@ -24,7 +24,7 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, dest+"?invalid="+account.TokenUnknown, http.StatusSeeOther)
 			return
 		}
-		_, err := s.accounts.CheckResetToken(r.Context(), tokens[0], s.meta(r))
+		_, _, err := s.accounts.CheckLink(r.Context(), tokens[0], s.meta(r))
 		switch airlock.ErrorCode(err) {
 		case airlock.CodeInternal:
 			if err != nil {
@@ -115,7 +115,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	u, purpose, err := s.accounts.CompleteLinkWithCode(r.Context(), token, f.Get("password"), f.Get("otp"), m)
+	u, purpose, err := s.accounts.CompleteLink(r.Context(), token, f.Get("password"), f.Get("otp"), m)
 	if err != nil {
 		if u == nil {
 			s.resetFailed(w, r, err) // the link itself is no good (or a server error)
