@@ -17,8 +17,20 @@ type Store interface {
 	Close() error
 }
 
-// Tx is every query Airlock makes, inside or outside a transaction.
+// Tx is every query Airlock makes, inside or outside a transaction, by
+// role: the users, what they sign in with, the outbox, the limits, the
+// audit log.
 type Tx interface {
+	UserQueries
+	CredentialQueries
+	OutboxQueries
+	LimitQueries
+	AuditQueries
+}
+
+// UserQueries keep the users: their profile, password, rights, two-step
+// sign-in and invitations.
+type UserQueries interface {
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -71,7 +83,14 @@ type Tx interface {
 	// BumpAuthEpoch ends every session and token family of the user at once
 	// and returns the new epoch.
 	BumpAuthEpoch(ctx context.Context, userID string) (int64, error)
+	// SetProfile changes a user's own name and language.
+	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
+}
 
+// CredentialQueries keep what a person signs in with: browser sessions,
+// the half-signed-in state of two-step sign-in, reset and invitation
+// links, and the API's token families.
+type CredentialQueries interface {
 	CreateSession(ctx context.Context, s *Session) error
 	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error
@@ -81,8 +100,6 @@ type Tx interface {
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// DeleteOtherSessions ends every session of the user but keep's.
 	DeleteOtherSessions(ctx context.Context, userID string, keep []byte) (int, error)
-	// SetProfile changes a user's own name and language.
-	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
 
 	// InsertResetTokens stores tokens in a few statements; one with
 	// RevokedAt set is stored revoked.
@@ -108,7 +125,12 @@ type Tx interface {
 	// token in it, even one a concurrent refresh is adding.
 	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
+}
 
+// OutboxQueries keep the durable work queue: forgot requests waiting to
+// be decided, and emails waiting or sent (the outbox and its history),
+// and the dev mailbox.
+type OutboxQueries interface {
 	// EnqueueJobs adds jobs in as few statements as it can; their IDs are
 	// not read back.
 	EnqueueJobs(ctx context.Context, jobs []*Job) error
@@ -153,16 +175,24 @@ type Tx interface {
 	ListDevMail(ctx context.Context, limit int) ([]*DevMail, error)
 	DevMailByID(ctx context.Context, id int64) (*DevMail, error)
 	ClearDevMail(ctx context.Context) (int, error)
+}
 
-	// LimitState returns a limiter key's theoretical arrival time (zero when
-	// unknown), locking the row for the transaction where the database can.
-	LimitState(ctx context.Context, key string) (time.Time, error)
-	SetLimitState(ctx context.Context, key string, tat time.Time) error
+// LimitQueries keep the rate limits' state (SPEC §6.6).
+type LimitQueries interface {
+	// LockLimit returns a limiter key's theoretical arrival time (zero when
+	// unknown), its row created if missing and locked for the transaction
+	// (PostgreSQL; SQLite's writer holds the whole database).
+	LockLimit(ctx context.Context, key string) (time.Time, error)
+	// SetLimit writes a limiter key's theoretical arrival time.
+	SetLimit(ctx context.Context, key string, tat time.Time) error
 	// MarkLimitRefusalAudited reports whether a refusal under key at now is
 	// the first of its window, and if so marks the window until then; of
 	// concurrent callers exactly one gets true.
 	MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error)
+}
 
+// AuditQueries keep the security event log, and clean up what expired.
+type AuditQueries interface {
 	// InsertAudits appends security events, in a few statements.
 	InsertAudits(ctx context.Context, events []*AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)

@@ -411,7 +411,7 @@ func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users ma
 	}
 	slices.Sort(keys)
 	for _, k := range slices.Compact(keys) {
-		if _, err := tx.LimitState(ctx, k); err != nil {
+		if _, err := tx.LockLimit(ctx, k); err != nil {
 			return err
 		}
 	}

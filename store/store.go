@@ -12,12 +12,15 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/airlockhq/airlock"
 )
@@ -213,10 +216,14 @@ type queries struct {
 	health  *health
 }
 
-// q rewrites ? placeholders for the dialect.
+// q is query with its ? placeholders in the dialect's form ($1, $2, … on
+// PostgreSQL), rewritten once per query text and kept.
 func (q *queries) q(query string) string {
 	if q.d != postgresDialect {
 		return query
+	}
+	if bound, ok := postgresQueries.Load(query); ok {
+		return bound.(string)
 	}
 	var b strings.Builder
 	n := 0
@@ -229,8 +236,13 @@ func (q *queries) q(query string) string {
 		}
 		b.WriteByte(query[i])
 	}
-	return b.String()
+	bound, _ := postgresQueries.LoadOrStore(query, b.String())
+	return bound.(string)
 }
+
+// postgresQueries keeps each query text's PostgreSQL form. The texts are
+// the store's own (no input is ever part of one), so the set is bounded.
+var postgresQueries sync.Map
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	qctx, cancel := q.deadline(ctx)
@@ -313,10 +325,18 @@ func notFound(err error) error {
 	return err
 }
 
+// isUniqueViolation reports whether err is a unique constraint's refusal:
+// SQLSTATE 23505 on PostgreSQL, SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY on
+// SQLite (by code, never by the message's words).
 func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
 	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "duplicate key value") || strings.Contains(s, "SQLSTATE 23505")
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		code := sqliteErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }

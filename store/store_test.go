@@ -606,20 +606,20 @@ func testJobs(t *testing.T, db *store.DB) {
 
 func testLimits(t *testing.T, db *store.DB) {
 	ctx := context.Background()
-	tat, err := db.LimitState(ctx, "k")
+	tat, err := db.LockLimit(ctx, "k")
 	if err != nil || !tat.IsZero() {
 		t.Fatalf("fresh limit = %v, %v", tat, err)
 	}
 	err = db.Update(ctx, func(tx airlock.Tx) error {
-		if _, err := tx.LimitState(ctx, "k"); err != nil {
+		if _, err := tx.LockLimit(ctx, "k"); err != nil {
 			return err
 		}
-		return tx.SetLimitState(ctx, "k", t0)
+		return tx.SetLimit(ctx, "k", t0)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tat, _ := db.LimitState(ctx, "k"); !tat.Equal(t0) {
+	if tat, _ := db.LockLimit(ctx, "k"); !tat.Equal(t0) {
 		t.Fatalf("limit = %v, want %v", tat, t0)
 	}
 }

@@ -166,8 +166,9 @@ func (q *queries) RevokeUsersResetTokens(ctx context.Context, userIDs []string, 
 	return nil
 }
 
-// LimitState reads a limiter's state, locking its row where the dialect can.
-func (q *queries) LimitState(ctx context.Context, key string) (time.Time, error) {
+// LockLimit reads a limiter's state, its row created if missing and locked
+// for the transaction where the dialect can.
+func (q *queries) LockLimit(ctx context.Context, key string) (time.Time, error) {
 	if q.d == postgresDialect {
 		// Make sure a row exists to lock, so two nodes cannot both read "none".
 		if _, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat) VALUES (?, 0) ON CONFLICT (key) DO NOTHING`, key); err != nil {
@@ -185,8 +186,8 @@ func (q *queries) LimitState(ctx context.Context, key string) (time.Time, error)
 	return time.UnixMilli(tat).UTC(), nil
 }
 
-// SetLimitState writes a limiter's state.
-func (q *queries) SetLimitState(ctx context.Context, key string, tat time.Time) error {
+// SetLimit writes a limiter's state.
+func (q *queries) SetLimit(ctx context.Context, key string, tat time.Time) error {
 	_, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`, key, tat.UnixMilli())
 	if err != nil {
