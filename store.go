@@ -149,9 +149,6 @@ type OutboxQueries interface {
 	// RetryJob records a failed attempt of a job owner holds: it is
 	// deferred to runAt.
 	RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error
-	// CountJobs counts the requests waiting in jobs of a kind ("" for
-	// all); a forgot job holds several (Job.Items).
-	CountJobs(ctx context.Context, kind string) (int, error)
 
 	// SetEmailTokens records, for each email ids[i], the hash of the reset
 	// token it carries (hashes[i]), so that the token dies if the email

@@ -355,7 +355,7 @@ func TestParallelForgotAndBadTokenLimits(t *testing.T) {
 		if accepted.Load() != 20 {
 			t.Fatalf("%d parallel forgot requests accepted, want 20", accepted.Load())
 		}
-		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != 20 {
+		if n, _ := testutil.CountJobs(a.db, airlock.JobForgot); n != 20 {
 			t.Fatalf("%d forgot requests queued, want 20", n)
 		}
 		if badChecked.Load() != 20 {

@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"log/slog"
 	"sync/atomic"
 	"testing"
@@ -105,7 +106,7 @@ func TestMailBatchEveryOutcome(t *testing.T) {
 		if s := state(gone); len(s) != 0 {
 			t.Fatalf("the deactivated user's email %v, want dropped", s)
 		}
-		if n, _ := a.db.CountJobs(ctx, ""); n != 0 {
+		if n, _ := testutil.CountJobs(a.db, ""); n != 0 {
 			t.Fatalf("%d jobs still waiting", n)
 		}
 	})

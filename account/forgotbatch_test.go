@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"log/slog"
 	"sync"
 	"testing"
@@ -51,7 +52,7 @@ func TestForgotBatchCountsEachRequest(t *testing.T) {
 				t.Errorf("request %d: rate limited without a delay", i)
 			}
 		}
-		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != 4 {
+		if n, _ := testutil.CountJobs(a.db, airlock.JobForgot); n != 4 {
 			t.Fatalf("%d requests queued, want 4", n)
 		}
 		// The limit holds after the batch as it would have: one more from
@@ -88,7 +89,7 @@ func TestForgotBatchFaultFailsTheBatch(t *testing.T) {
 			t.Fatalf("request %d: %v, want the batch's error", i, err)
 		}
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
 		t.Fatalf("%d requests queued by a failed batch, want 0", n)
 	}
 }
@@ -108,7 +109,7 @@ func TestForgotBatchNobodyIsDropped(t *testing.T) {
 			t.Errorf("request %d with the database down: %v, want unavailable", i, err)
 		}
 	}
-	if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 		t.Fatalf("%d jobs queued with the database down", n)
 	}
 
@@ -118,7 +119,7 @@ func TestForgotBatchNobodyIsDropped(t *testing.T) {
 			t.Errorf("request %d after an uncertain commit: %v, want the error", i, err)
 		}
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 3 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 3 {
 		t.Fatalf("%d requests queued after an uncertain commit, want 3 (written once)", n)
 	}
 }
@@ -149,7 +150,7 @@ func TestForgotBatchesUnderLoad(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != accepted || accepted != 200 {
+		if n, _ := testutil.CountJobs(a.db, airlock.JobForgot); n != accepted || accepted != 200 {
 			t.Fatalf("%d requests accepted, %d queued, want 200", accepted, n)
 		}
 	})
@@ -173,16 +174,16 @@ func TestWorkerBatchFaultIsRetried(t *testing.T) {
 	if _, err := worker.ProcessDue(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 3 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 3 {
 		t.Fatalf("%d forgot requests left, want all 3", n)
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobMail); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobMail); n != 0 {
 		t.Fatalf("%d emails queued by a failed batch", n)
 	}
 	// Once the fault is gone, the retry does it.
 	e.clock.Advance(time.Hour)
 	e.drain(t)
-	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
 		t.Fatalf("%d forgot requests left after the retry", n)
 	}
 	msgs := e.smtp.Wait(t, 2)
@@ -304,11 +305,11 @@ func TestWorkerBatchEveryOutcome(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		if c, _ := a.db.CountJobs(ctx, airlock.JobForgot); c != len(asked) {
+		if c, _ := testutil.CountJobs(a.db, airlock.JobForgot); c != len(asked) {
 			t.Fatalf("%d requests queued, want %d", c, len(asked))
 		}
 		n.drain(t)
-		if c, _ := a.db.CountJobs(ctx, airlock.JobForgot); c != 0 {
+		if c, _ := testutil.CountJobs(a.db, airlock.JobForgot); c != 0 {
 			t.Fatalf("%d requests left after the batch", c)
 		}
 		// The invitation at creation, and four now; the invited user's
@@ -354,7 +355,7 @@ func TestForgotBatchIsOneJob(t *testing.T) {
 				t.Fatalf("request %d: %v", i, err)
 			}
 		}
-		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != len(reqs) {
+		if n, _ := testutil.CountJobs(a.db, airlock.JobForgot); n != len(reqs) {
 			t.Fatalf("%d requests queued, want %d", n, len(reqs))
 		}
 		now := a.clock.Now()
@@ -374,7 +375,7 @@ func TestForgotBatchIsOneJob(t *testing.T) {
 			t.Fatal(err)
 		}
 		a.drain(t)
-		if n, _ := a.db.CountJobs(ctx, ""); n != 0 {
+		if n, _ := testutil.CountJobs(a.db, ""); n != 0 {
 			t.Fatalf("%d requests or emails left", n)
 		}
 		got := map[string]int{}

@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"fmt"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"regexp"
 	"strings"
 	"testing"
@@ -209,7 +210,7 @@ func TestImportAllOrNothing(t *testing.T) {
 	if _, total, _ := e.db.ListUsers(ctx, airlock.UserFilter{}); total != 1 {
 		t.Fatalf("%d users after a refused import, want 1", total)
 	}
-	if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 		t.Fatalf("%d emails queued by a refused import", n)
 	}
 	// A header that is not ours is refused before anything.

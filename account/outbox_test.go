@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"testing"
 	"time"
 
@@ -47,7 +48,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	if n := len(e.smtp.Messages()); n != 1 {
 		t.Fatalf("%d emails delivered, want exactly 1", n)
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobMail); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobMail); n != 0 {
 		t.Fatalf("%d emails left in the outbox", n)
 	}
 	// The delivered link works: each attempt minted a fresh token.

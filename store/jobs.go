@@ -227,19 +227,6 @@ func (q *queries) RetryJob(ctx context.Context, id int64, owner string, now, run
 	return err
 }
 
-// CountJobs counts the requests that wait in jobs of a kind ("" for all):
-// a forgot job holds several.
-func (q *queries) CountJobs(ctx context.Context, kind string) (int, error) {
-	var n int
-	var err error
-	if kind == "" {
-		err = q.row(ctx, `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
-	} else {
-		err = q.row(ctx, `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE kind = ? AND state IN ('queued', 'deferred', 'sending')`, kind).Scan(&n)
-	}
-	return n, err
-}
-
 // SetEmailTokens is SetEmailToken for many emails in a few statements (see
 // inChunks): hashes[i] for ids[i].
 func (q *queries) SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error {

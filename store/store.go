@@ -103,9 +103,6 @@ func (s *DB) OnAvailability(f func(up bool, cause error)) {
 	s.health.mu.Unlock()
 }
 
-// Available reports whether the database answered the last query.
-func (s *DB) Available() bool { return !s.health.Down() }
-
 // Migrate applies the embedded migrations of the database's dialect.
 func (s *DB) Migrate(ctx context.Context) error { return s.migrateTo(ctx, 0) }
 

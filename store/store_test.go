@@ -198,7 +198,7 @@ func testJobBatches(t *testing.T, db *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.CountJobs(ctx, airlock.JobForgot); n != items {
+	if n, _ := testutil.CountJobs(db, airlock.JobForgot); n != items {
 		t.Fatalf("%d requests queued, want %d (in 203 jobs)", n, items)
 	}
 	var mu sync.Mutex
@@ -308,7 +308,7 @@ func testBatchStatements(t *testing.T, db *store.DB) {
 	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, "check", gone) }); err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := db.CountJobs(ctx, airlock.JobForgot); c != n-len(gone) {
+	if c, _ := testutil.CountJobs(db, airlock.JobForgot); c != n-len(gone) {
 		t.Fatalf("%d jobs left, want %d", c, n-len(gone))
 	}
 	left, err := db.ClaimJobs(ctx, "check", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 1000)
@@ -590,7 +590,7 @@ func testJobs(t *testing.T, db *store.DB) {
 	if got, _ := db.EmailByID(ctx, j.ID); got.State != airlock.EmailDeferred || got.LastError != "smtp: 451" {
 		t.Fatalf("after a failed attempt: %+v", got)
 	}
-	if n, _ := db.CountJobs(ctx, airlock.JobMail); n != 3 {
+	if n, _ := testutil.CountJobs(db, airlock.JobMail); n != 3 {
 		t.Fatalf("CountJobs = %d", n)
 	}
 	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, "node-a", []int64{back.ID}) }); err == nil {
@@ -599,7 +599,7 @@ func testJobs(t *testing.T, db *store.DB) {
 	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, "node-c", []int64{back.ID}) }); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.CountJobs(ctx, ""); n != 2 {
+	if n, _ := testutil.CountJobs(db, ""); n != 2 {
 		t.Fatalf("CountJobs after delete = %d", n)
 	}
 }
@@ -741,7 +741,7 @@ func TestClientGoneIsNotAFault(t *testing.T) {
 			db := open(t)
 			ctx, cancel := context.WithCancel(context.Background())
 			err := db.Update(ctx, func(tx airlock.Tx) error {
-				if _, err := tx.CountJobs(ctx, ""); err != nil {
+				if _, err := tx.CountActiveAdmins(ctx); err != nil {
 					return err
 				}
 				cancel() // the client hangs up before the commit

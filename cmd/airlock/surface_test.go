@@ -5,6 +5,7 @@ import (
 	"context"
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -247,7 +248,7 @@ func TestUserAddRunsNoJobs(t *testing.T) {
 	}
 	queued := func() int {
 		t.Helper()
-		n, err := a.db.CountJobs(ctx, airlock.JobForgot)
+		n, err := testutil.CountJobs(a.db, airlock.JobForgot)
 		if err != nil {
 			t.Fatal(err)
 		}
