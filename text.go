@@ -47,7 +47,7 @@ func CheckEmail(s string) error {
 		return invalidEmail("error.email.one", "Enter one email address.")
 	}
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || strings.Contains(domain, "@") || !dotAtom(local) || !hostname(domain) {
+	if !ok || strings.Contains(domain, "@") || !dotAtom(local) || !Hostname(domain) {
 		return invalidEmail("error.email.invalid", "Enter a valid email address, like name@example.com.")
 	}
 	if len(local) > maxLocalPartBytes {
@@ -75,11 +75,12 @@ func isAtext(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
-// hostname reports whether s is a domain the mailer can reach: dot-separated
-// labels of 1–63 letters, digits and hyphens, not starting or ending with a
-// hyphen, with a last label that is not all digits (no IP addresses), and
-// at least two labels unless it is localhost.
-func hostname(s string) bool {
+// Hostname reports whether s is a DNS host name the mailer can use (an
+// address's domain, the SMTP HELO name): dot-separated labels of 1–63
+// letters, digits and hyphens, not starting or ending with a hyphen, at
+// most 253 bytes, with a last label that is not all digits (no IP
+// addresses), and at least two labels unless it is localhost.
+func Hostname(s string) bool {
 	if len(s) > 253 {
 		return false
 	}

@@ -25,20 +25,16 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		_, _, err := s.accounts.CheckLink(r.Context(), tokens[0], s.meta(r))
-		switch airlock.ErrorCode(err) {
-		case airlock.CodeInternal:
-			if err != nil {
-				s.renderError(w, r, err)
-				return
-			}
+		switch code := airlock.ErrorCode(err); {
+		case err == nil:
 			s.setCookie(w, resetCookie, tokens[0], s.accounts.Config().ResetTokenTTL)
 			if q.Get("app") == "1" {
 				dest += "?app=1" // asked for from the mobile app: offer the way back
 			}
-		case airlock.CodeInvalidToken:
+		case code == airlock.CodeInvalidToken:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=" + airlock.AsError(err).Detail
-		case airlock.CodeRateLimited:
+		case code == airlock.CodeRateLimited:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=rate_limited"
 		default:
