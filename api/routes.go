@@ -40,9 +40,9 @@ func (s *Server) routes() http.Handler {
 	handle("/api/v1/users", map[string]http.HandlerFunc{"GET": s.admin(s.handleListUsers), "POST": s.admin(s.handleCreateUser)})
 	handle("/api/v1/users/{id}", map[string]http.HandlerFunc{"GET": s.admin(s.handleGetUser), "PATCH": s.admin(s.handleUpdateUser)})
 	handle("/api/v1/users/{id}/password", map[string]http.HandlerFunc{"POST": s.admin(s.handleSetUserPassword)})
-	handle("/api/v1/users/{id}/reset-email", map[string]http.HandlerFunc{"POST": s.admin(s.handleSendResetEmail)})
-	handle("/api/v1/users/{id}/two-factor/reset", map[string]http.HandlerFunc{"POST": s.admin(s.handleResetTwoFactor)})
-	handle("/api/v1/users/{id}/invite", map[string]http.HandlerFunc{"POST": s.admin(s.handleInvite)})
+	handle("/api/v1/users/{id}/reset-email", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminSendReset, http.StatusAccepted))})
+	handle("/api/v1/users/{id}/two-factor/reset", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminResetTwoFactor, http.StatusNoContent))})
+	handle("/api/v1/users/{id}/invite", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminInvite, http.StatusAccepted))})
 	handle("/api/v1/users/{id}/emails", map[string]http.HandlerFunc{"GET": s.admin(s.handleUserEmails)})
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
