@@ -119,7 +119,6 @@ func (s *Server) strictURL(next http.Handler) http.Handler {
 	})
 }
 
-// common sets the headers of every API answer and logs without the query.
 // apiHeaders are set on every API answer, in canonical form.
 var apiHeaders = http.Header{
 	// Answers hold tokens and personal data: no cache may keep them.
@@ -130,6 +129,8 @@ var apiHeaders = http.Header{
 	"Content-Security-Policy": {"default-src 'none'; frame-ancestors 'none'"},
 }
 
+// common sets the headers of every API answer, turns a panic into a 500,
+// and logs each request without its query string.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
