@@ -3,8 +3,8 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/airlockhq/airlock"
 )
@@ -269,7 +269,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			return err
 		}
 		updated = u
-		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", changedFields(&before, u))
+		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", "changed", changedFields(&before, u))
 	})
 	if code != nil {
 		err = s.codeOutcome(ctx, code, m, err)
@@ -296,6 +296,8 @@ func ownRightsChange(actor *airlock.User, c UserChanges) bool {
 	return !slices.Equal(slices.Compact(want), slices.Compact(have))
 }
 
+// changedFields names the fields of a user that b changes from a, space
+// separated (an audit event's argument).
 func changedFields(a, b *airlock.User) string {
 	var f []string
 	if a.Email != b.Email {
@@ -316,7 +318,7 @@ func changedFields(a, b *airlock.User) string {
 	if !slices.Equal(a.Groups, b.Groups) {
 		f = append(f, "groups")
 	}
-	return fmt.Sprint(f)
+	return strings.Join(f, " ")
 }
 
 // AdminSetPassword sets a user's password without the email flow;

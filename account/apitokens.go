@@ -76,7 +76,7 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 	}
 	if !mayUseAPI(u, u.AuthEpoch, now) {
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
-			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api: not in group mobile or admin")
+			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api_not_allowed")
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sign in: %w", err)
@@ -179,14 +179,14 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 			if now.Sub(prev.UsedAt) < refreshRaceWindow {
 				// Two refreshes of one token at once: the loser gets
 				// invalid_grant, the winner keeps its new pair.
-				return s.audit(ctx, tx, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api: refresh token raced")
+				return s.audit(ctx, tx, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api_raced")
 			}
 			reused = true
 			n, err := tx.RevokeTokenFamily(ctx, prev.FamilyID, now)
 			if err != nil {
 				return err
 			}
-			return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, prev.UserID, "", "refresh_token_reuse", fmt.Sprintf("%d tokens", n))
+			return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, prev.UserID, "", "refresh_token_reuse", "tokens", n)
 		}
 		if err != nil {
 			return err
@@ -244,7 +244,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 			return err
 		}
 		m.ActorID = t.UserID
-		return s.audit(ctx, tx, airlock.AuditSignOut, m, t.UserID, "", "success", "api: "+t.Kind+" token revoked")
+		return s.audit(ctx, tx, airlock.AuditSignOut, m, t.UserID, "", "success", "api_signed_out")
 	})
 }
 

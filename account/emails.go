@@ -108,7 +108,7 @@ func (s *Service) AdminRetryEmail(ctx context.Context, actor *airlock.User, user
 		if err := tx.RequeueEmail(ctx, id, s.clock.Now()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditEmailRetried, m, j.UserID, "", "queued", j.EmailKind)
+		return s.audit(ctx, tx, airlock.AuditEmailRetried, m, j.UserID, "", "queued", "email_kind", j.EmailKind)
 	})
 	if err == nil {
 		s.poke()

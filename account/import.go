@@ -269,7 +269,7 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, row
 				progress(i+1, len(users))
 			}
 		}
-		return s.audit(ctx, tx, airlock.AuditUsersImported, m, "", "", "success", fmt.Sprintf("%d users", len(users)))
+		return s.audit(ctx, tx, airlock.AuditUsersImported, m, "", "", "success", "users", len(users))
 	})
 	if err != nil {
 		return 0, err

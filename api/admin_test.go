@@ -244,7 +244,7 @@ func TestInvitationsAPI(t *testing.T) {
 func TestTwoFactorAPI(t *testing.T) {
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
-	u := e.user("ada@example.com", pw, airlock.GroupMobile)
+	e.user("ada@example.com", pw, airlock.GroupMobile)
 	u, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", pw, "", metaCLI)
 	if err != nil {
 		t.Fatal(err)

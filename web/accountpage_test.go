@@ -165,7 +165,7 @@ func TestAccountProfile(t *testing.T) {
 		t.Fatalf("saved: %+v", u)
 	}
 	events, _, _ := e.db.ListAudit(context.Background(), airlock.AuditFilter{Kind: airlock.AuditUserUpdated})
-	if len(events) != 1 || events[0].ActorID != u.ID || events[0].Detail != "own profile: [first_name last_name language]" {
+	if len(events) != 1 || events[0].ActorID != u.ID || events[0].Detail != "own_profile" || len(events[0].Args) != 1 || events[0].Args[0] != "first_name last_name language" {
 		t.Errorf("audit: %+v", events)
 	}
 

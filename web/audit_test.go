@@ -28,11 +28,11 @@ func auditEvents(t *testing.T, e *env, ada, admin *airlock.User) {
 	for _, ev := range []*airlock.AuditEvent{
 		{At: day(10), Kind: airlock.AuditSignIn, ActorID: ada.ID, SubjectID: ada.ID, Subject: ada.Email, IP: "198.51.100.7", UserAgent: firefoxOnWindows, Outcome: "success"},
 		{At: day(11), Kind: airlock.AuditSignIn, Subject: "typo@example.com", IP: "2001:db8::1", UserAgent: safariOnIPhone, Outcome: "failure", Detail: "no_account"},
-		{At: day(12), Kind: airlock.AuditUserUpdated, ActorID: admin.ID, SubjectID: ada.ID, Subject: ada.Email, IP: "192.0.2.1", UserAgent: firefoxOnWindows, Outcome: "success", Detail: "[last_name]"},
+		{At: day(12), Kind: airlock.AuditUserUpdated, ActorID: admin.ID, SubjectID: ada.ID, Subject: ada.Email, IP: "192.0.2.1", UserAgent: firefoxOnWindows, Outcome: "success", Detail: "changed", Args: []string{"last_name"}},
 		// The account package writes a sign-out's subject by id only.
 		{At: day(13), Kind: airlock.AuditSignOut, ActorID: ada.ID, SubjectID: ada.ID, IP: "198.51.100.7", UserAgent: firefoxOnWindows, Outcome: "success"},
 		{At: day(14), Kind: airlock.AuditSessionsRevoked, ActorID: ada.ID, SubjectID: ada.ID, Subject: ada.Email, IP: "198.51.100.7", UserAgent: firefoxOnWindows,
-			Outcome: "success", Detail: "signed out everywhere else: 2 sessions, 1 api tokens"},
+			Outcome: "success", Detail: "revoked", Args: []string{"signed_out_others", "2", "1"}},
 	} {
 		if err := e.db.InsertAudits(context.Background(), []*airlock.AuditEvent{ev}); err != nil {
 			t.Fatal(err)
