@@ -287,15 +287,25 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, f *
 	if err := problems.err(); err != nil {
 		return 0, err
 	}
+	// The rows go in in the order of their addresses: two imports of
+	// overlapping files then wait for each other's addresses in the same
+	// order and never deadlock (on PostgreSQL the second one waits for the
+	// first to commit, then finds the addresses taken).
+	order := make([]int, len(f.users))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(f.users[a].key, f.users[b].key) })
 	now := s.clock.Now()
+	var taken *importUser
 	// All or nothing: one transaction, allowed longer than a request's
 	// (10,000 users take about 3 s on SQLite here; see bench/RESULTS.md).
 	err := s.store.UpdateWithin(ctx, importTimeLimit, func(tx airlock.Tx) error {
 		if err := s.adminInTx(ctx, tx, actor); err != nil {
 			return err
 		}
-		for done := range f.users {
-			iu := &f.users[done]
+		for done, i := range order {
+			iu := &f.users[i]
 			u := &airlock.User{Email: iu.email, FirstName: iu.firstName, LastName: iu.lastName, Language: iu.language,
 				Groups: iu.groups, Active: true, CreatedAt: now, UpdatedAt: now}
 			var err error
@@ -304,8 +314,8 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, f *
 			}
 			if err := tx.CreateUser(ctx, u); err != nil {
 				if e := airlock.AsError(err); e != nil && e.Code == airlock.CodeConflict {
-					// Created by someone else since the check: still all or nothing.
-					return &ImportError{Problems: []ImportProblem{problem(iu.line, "import.exists", "%s already has an account", iu.email)}}
+					taken = iu
+					return errImportRace
 				}
 				return err
 			}
@@ -318,19 +328,37 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, f *
 				}
 			}
 			if progress != nil && (done+1)%500 == 0 {
-				progress(done+1, len(f.users))
+				progress(done+1, len(order))
 			}
 		}
-		return s.audit(ctx, tx, airlock.AuditUsersImported, m, "", "", "success", fmt.Sprintf("%d users", len(f.users)))
+		return s.audit(ctx, tx, airlock.AuditUsersImported, m, "", "", "success", fmt.Sprintf("%d users", len(order)))
 	})
+	if errors.Is(err, errImportRace) {
+		// Created by someone else since the check (another import running
+		// at once): still all or nothing. The conflict means their
+		// transaction has committed, so every address it took is visible
+		// now: name them all, not only the first one met.
+		problems := problemList{}
+		if err := s.existingAccounts(ctx, f, &problems); err != nil {
+			return 0, err
+		}
+		if len(problems.kept) == 0 {
+			problems.add(problem(taken.line, "import.exists", "%s already has an account", taken.email))
+		}
+		return 0, problems.err()
+	}
 	if err != nil {
 		return 0, err
 	}
 	if progress != nil {
-		progress(len(f.users), len(f.users))
+		progress(len(order), len(order))
 	}
-	return len(f.users), nil
+	return len(order), nil
 }
+
+// errImportRace says an address of the import was taken since it was
+// checked; the transaction is rolled back before anything is reported.
+var errImportRace = errors.New("an address was taken during the import")
 
 // existingAccounts adds to problems each user of f whose address already
 // has an account, asking a few hundred addresses at a time.
