@@ -3,7 +3,9 @@
 // and through `airlock user import`, on a fresh SQLite file. It builds the
 // binary, starts it on a loopback port, uploads the file and reads the
 // child's peak RSS (VmHWM from /proc for the server, getrusage's maxrss
-// for the command line). Bounded: it stops by itself.
+// for the command line; for the server, also its peak once the
+// administrator has signed in, before the file). Bounded: it stops by
+// itself.
 //
 //	go run ./bench/importmem                     # every shape, server and CLI
 //	go run ./bench/importmem -shape fields -mode serve
@@ -66,7 +68,7 @@ func run() error {
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("build: %w", err)
 	}
-	fmt.Printf("| shape | rows | via | answer | peak RSS | time |\n|---|---|---|---|---|---|\n")
+	fmt.Printf("| shape | rows | via | answer | peak RSS | of which before the file | time |\n|---|---|---|---|---|---|---|\n")
 	for _, shape := range strings.Split(*shapes, ",") {
 		file := filepath.Join(dir, shape+".csv")
 		rows, err := writeCSV(file, shape)
@@ -86,16 +88,21 @@ func run() error {
 			if err != nil {
 				return fmt.Errorf("%s via %s: %w", shape, mode, err)
 			}
-			fmt.Printf("| %s | %d | %s | %s | %.0f MiB | %.1f s |\n", shape, rows, mode, r.answer, r.peakMiB, r.took.Seconds())
+			before := "–"
+			if r.beforeMiB > 0 {
+				before = fmt.Sprintf("%.0f MiB", r.beforeMiB)
+			}
+			fmt.Printf("| %s | %d | %s | %s | %.0f MiB | %s | %.1f s |\n", shape, rows, mode, r.answer, r.peakMiB, before, r.took.Seconds())
 		}
 	}
 	return nil
 }
 
 type result struct {
-	answer  string
-	peakMiB float64
-	took    time.Duration
+	answer    string
+	peakMiB   float64
+	beforeMiB float64 // serve: the peak once signed in, before the upload
+	took      time.Duration
 }
 
 // moduleRoot is the directory of the go.mod this program is run in.
@@ -229,6 +236,7 @@ func viaServer(bin, dir, file string) (result, error) {
 		return result{}, fmt.Errorf("sign-in ended on %s (%d)", res.Request.URL, res.StatusCode)
 	}
 
+	before := peakRSS(srv.Process.Pid)
 	// The file is streamed from disk, as a browser sends it.
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
@@ -262,7 +270,7 @@ func viaServer(bin, dir, file string) (result, error) {
 	} else if res.Request.URL.RawQuery != "" {
 		answer += " → " + res.Request.URL.RequestURI()
 	}
-	return result{answer: answer, peakMiB: peakRSS(srv.Process.Pid), took: took}, nil
+	return result{answer: answer, peakMiB: peakRSS(srv.Process.Pid), beforeMiB: before, took: took}, nil
 }
 
 // refusedRE pulls the report's headline and its "and N more" out of the
