@@ -220,10 +220,11 @@ func TestNamesNeedAVisibleCharacter(t *testing.T) {
 		refused(t, "update, first name "+what, err, "first_name")
 		_, err = e.svc.UpdateMyProfile(ctx, u, "Ada", name, "en", meta)
 		refused(t, "own profile, last name "+what, err, "last_name")
-		_, err = e.svc.AdminImportUsers(ctx, account.Operator, []account.ImportRow{
-			{Line: 2, User: account.NewUser{Email: "one@example.com", FirstName: "One"}},
-			{Line: 3, User: account.NewUser{Email: "two@example.com", FirstName: name}},
-		}, false, meta, nil)
+		file, err := account.ParseUsersCSV(strings.NewReader("email,first_name\none@example.com,One\ntwo@example.com," + name + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.AdminImportUsers(ctx, account.Operator, file, false, meta, nil)
 		var ie *account.ImportError
 		if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Line != 3 || ie.Problems[0].Key != "error.first_name.blank" {
 			t.Errorf("import, first name %s: %v", what, err)

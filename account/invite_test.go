@@ -214,7 +214,7 @@ func TestImportAllOrNothing(t *testing.T) {
 		t.Fatalf("%d emails queued by a refused import", n)
 	}
 	// A header that is not ours is refused before anything.
-	if _, err := account.ParseUsersCSV(strings.NewReader("mail,name\nx@example.com,X\n")); !errorAs(err, &ie) || ie.Problems[0].Line != 1 {
+	if _, err := importCSV(e, "mail,name\nx@example.com,X\n"); !errorAs(err, &ie) || ie.Problems[0].Line != 1 {
 		t.Fatalf("bad header: %v", err)
 	}
 	good := "\ufeffemail,groups,first_name\nsam@example.com,mobile web_reader,Sam\nkim@example.com,,Kim\n"
@@ -230,6 +230,16 @@ func TestImportAllOrNothing(t *testing.T) {
 		t.Fatalf("imported user %+v", sam)
 	}
 	inviteLink(t, e, 2)
+}
+
+// importCSV reads content as a users CSV file and imports it as the
+// operator, without invitations.
+func importCSV(e *env, content string) (int, error) {
+	f, err := account.ParseUsersCSV(strings.NewReader(content))
+	if err != nil {
+		return 0, err
+	}
+	return e.svc.AdminImportUsers(context.Background(), account.Operator, f, false, meta, nil)
 }
 
 func errorAs(err error, target **account.ImportError) bool {
@@ -296,7 +306,7 @@ func TestQueuedLinkEmailsDieWithADeactivation(t *testing.T) {
 }
 
 // TestImportReportIsBounded: a thoroughly wrong file reports its first 100
-// bad lines and how many more; a line of megabytes is refused, not parsed.
+// bad lines and how many more; a row of megabytes is refused, not parsed.
 func TestImportReportIsBounded(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("email,language\n")
@@ -314,7 +324,13 @@ func TestImportReportIsBounded(t *testing.T) {
 		t.Fatalf("bad file: %v", err)
 	}
 	huge := "email," + strings.Repeat("a,", 1<<20) + "\n"
-	if _, err := account.ParseUsersCSV(strings.NewReader(huge)); !errorAs(err, &ie) || !strings.Contains(ie.Problems[0].Reason, "longer than") {
+	if _, err := importCSV(e, huge); !errorAs(err, &ie) || !strings.Contains(ie.Problems[0].Reason, "longer than") {
 		t.Fatalf("a header of a million columns: %v", err)
+	}
+	// A quoted field may hold line breaks, but the row is bounded all the
+	// same: one quote must not make the rest of the file one row.
+	quoted := "email,first_name\nsam@example.com,\"" + strings.Repeat("Sam\n", 4<<10) + "\"\n"
+	if _, err := importCSV(e, quoted); !errorAs(err, &ie) || !strings.Contains(ie.Problems[0].Reason, "longer than") || ie.Problems[0].Line != 2 {
+		t.Fatalf("a row of 4,096 lines: %v", err)
 	}
 }

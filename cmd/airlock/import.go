@@ -40,10 +40,13 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 		return fmt.Errorf("user import: %w", err)
 	}
 	defer f.Close()
-	rows, err := account.ParseUsersCSV(f)
+	// Read row by row: only the users and a short report are kept, however
+	// large or bad the file.
+	file, err := account.ParseUsersCSV(f)
 	if err != nil {
-		return (*app)(nil).importFailure(stderr, err)
+		return fmt.Errorf("user import: %w", err)
 	}
+	f.Close()
 	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
@@ -51,7 +54,7 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 	defer a.db.Close()
 	m := account.Meta{IP: "cli", UserAgent: "airlock user import"}
 	var progress func(done, total int)
-	if len(rows) >= 1000 {
+	if file.Len() >= 1000 {
 		// A bar on the terminal for large files, redrawn in place.
 		progress = func(done, total int) {
 			const width = 30
@@ -69,7 +72,7 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 			}
 		}
 	}
-	n, err := a.accounts.AdminImportUsers(ctx, account.Operator, rows, *invite, m, progress)
+	n, err := a.accounts.AdminImportUsers(ctx, account.Operator, file, *invite, m, progress)
 	if err != nil {
 		if progress != nil {
 			fmt.Fprintln(stderr)
@@ -88,9 +91,6 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 func (a *app) importFailure(stderr io.Writer, err error) error {
 	var ie *account.ImportError
 	if !errors.As(err, &ie) {
-		if a == nil {
-			return err
-		}
 		return a.cliError(err)
 	}
 	for _, p := range ie.Problems {
