@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 	"unicode/utf8"
 
@@ -451,20 +452,18 @@ func editDistance(a, b string) int {
 	return d[len(ra)][len(rb)]
 }
 
-// settingsHelp tells where the settings are, for serve's usage.
+// settingsHelp lists every setting with its default and what it is, for
+// serve's usage. It shows the defaults, never the environment's values.
 func settingsHelp() string {
 	var b strings.Builder
 	b.WriteString("Settings are these environment variables (a flag above overrides its own);\n" +
-		"README.md, section \"Settings\", says what each one means and its default.\n" +
-		"Any other AIRLOCK_* variable is reported and ignored.\n")
-	line := " "
-	for _, n := range settingNames() {
-		if len(line)+1+len(n) > 80 {
-			b.WriteString(line + "\n")
-			line = " "
-		}
-		line += " " + n
+		"any other AIRLOCK_* variable is reported and ignored. README.md, section\n" +
+		"\"Settings\", says more of each.\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIABLE\tDEFAULT\tMEANING")
+	for _, s := range settings {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", s.name, s.def, s.help)
 	}
-	b.WriteString(line)
+	tw.Flush()
 	return b.String()
 }
