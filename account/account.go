@@ -221,4 +221,4 @@ func (s *Service) logAudit(e *airlock.AuditEvent) {
 // poke wakes the job runtime: work was queued.
 func (s *Service) poke() { s.jobs.Poke() }
 
-var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_credentials", Message: "Wrong email or password."}
+var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_credentials"}

@@ -213,7 +213,7 @@ type faultyStore struct {
 
 func (f *faultyStore) Update(ctx context.Context, fn func(airlock.Tx) error) error {
 	if f.down {
-		return &airlock.Error{Code: airlock.CodeUnavailable, Message: "down", RetryAfter: time.Second}
+		return &airlock.Error{Code: airlock.CodeUnavailable, Key: "error.unavailable", RetryAfter: time.Second}
 	}
 	err := f.Store.Update(ctx, func(tx airlock.Tx) error { return fn(faultyTx{tx, f}) })
 	if err == nil && f.commitLost {

@@ -29,19 +29,17 @@ const MaxImportProblems = 100
 // importTimeLimit bounds the import's one transaction.
 const importTimeLimit = 5 * time.Minute
 
-// ImportProblem is why one line of an import file was refused: Reason in
-// English, Key and Args for the pages (package i18n has their words).
+// ImportProblem is why one line of an import file was refused: the key of
+// its message and the message's arguments (package i18n has their words).
 type ImportProblem struct {
-	Line   int
-	Reason string
-	Key    string
-	Args   []any
+	Line int
+	Key  string
+	Args []any
 }
 
-// problem returns the ImportProblem of line: the message key, with args
-// formatted into both it and the English reason.
-func problem(line int, key, reason string, args ...any) ImportProblem {
-	return ImportProblem{Line: line, Reason: fmt.Sprintf(reason, args...), Key: key, Args: args}
+// problem returns the ImportProblem of line: the message key, with args.
+func problem(line int, key string, args ...any) ImportProblem {
+	return ImportProblem{Line: line, Key: key, Args: args}
 }
 
 // ImportError lists the bad lines of an import file (the first
@@ -128,7 +126,7 @@ func ParseUsersCSV(r io.Reader) (*ImportFile, error) {
 	cr.ReuseRecord = true // each row's fields are copied out of it
 	header, err := cr.Read()
 	if err == io.EOF {
-		f.problems.add(problem(1, "import.empty", "the file is empty: it needs a header row %s", strings.Join(ImportColumns, ",")))
+		f.problems.add(problem(1, "import.empty", strings.Join(ImportColumns, ",")))
 		return f, nil
 	}
 	if err != nil {
@@ -138,13 +136,13 @@ func ParseUsersCSV(r io.Reader) (*ImportFile, error) {
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) // a BOM, as spreadsheets write
 		if _, dup := col[h]; dup || !slices.Contains(ImportColumns, h) {
-			f.problems.add(problem(1, "import.column", "unexpected column %q: the columns are %s", airlock.CleanText(h, 60), strings.Join(ImportColumns, ",")))
+			f.problems.add(problem(1, "import.column", airlock.CleanText(h, 60), strings.Join(ImportColumns, ",")))
 			continue
 		}
 		col[h] = i
 	}
 	if _, ok := col["email"]; !ok && len(f.problems.kept) == 0 {
-		f.problems.add(problem(1, "import.no_email_column", "no email column in the header row"))
+		f.problems.add(problem(1, "import.no_email_column"))
 	}
 	if len(f.problems.kept) > 0 {
 		return f, nil // the rows cannot be read without their columns
@@ -172,18 +170,18 @@ func ParseUsersCSV(r io.Reader) (*ImportFile, error) {
 			continue // a blank line
 		}
 		if len(rec) != fields {
-			f.problems.add(problem(line, "import.field_count", "%d fields, but the header has %d", len(rec), fields))
+			f.problems.add(problem(line, "import.field_count", len(rec), fields))
 			continue
 		}
 		if rows++; rows > MaxImportRows {
-			f.problems.add(problem(line, "import.too_many", "more than %d users in one file: split it", MaxImportRows))
+			f.problems.add(problem(line, "import.too_many", MaxImportRows))
 			return f, nil
 		}
 		u := airlock.User{Email: get(rec, "email"), FirstName: get(rec, "first_name"), LastName: get(rec, "last_name"),
 			Language: strings.ToLower(strings.TrimSpace(get(rec, "language"))),
 			Groups:   strings.FieldsFunc(get(rec, "groups"), func(r rune) bool { return r == ';' || r == ' ' || r == ',' })}
 		if !validUTF8(rec) {
-			f.problems.add(problem(line, "import.not_utf8", "not valid UTF-8 text"))
+			f.problems.add(problem(line, "import.not_utf8"))
 			continue
 		}
 		if err := normalizeProfile(&u); err != nil {
@@ -192,7 +190,7 @@ func ParseUsersCSV(r io.Reader) (*ImportFile, error) {
 		}
 		key := airlock.NormalizeEmail(u.Email)
 		if first, dup := firstLine[key]; dup {
-			f.problems.add(problem(line, "import.duplicate", "%s is also on line %d", u.Email, first))
+			f.problems.add(problem(line, "import.duplicate", u.Email, first))
 			continue
 		}
 		firstLine[key] = line
@@ -207,9 +205,9 @@ func (f *ImportFile) unreadable(lim *recordLimit, err error) (*ImportFile, error
 	var pe *csv.ParseError
 	switch {
 	case errors.Is(err, errLongLine):
-		f.problems.add(problem(lim.start, "import.long_line", "a line is longer than %d KiB", maxImportLine>>10))
+		f.problems.add(problem(lim.start, "import.long_line", maxImportLine>>10))
 	case errors.As(err, &pe):
-		f.problems.add(problem(pe.StartLine, "import.csv", "not valid CSV: %s", pe.Err.Error()))
+		f.problems.add(problem(pe.StartLine, "import.csv", pe.Err.Error()))
 	default:
 		return nil, fmt.Errorf("read the file: %w", err)
 	}
@@ -343,7 +341,7 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, f *
 			return 0, err
 		}
 		if len(problems.kept) == 0 {
-			problems.add(problem(taken.line, "import.exists", "%s already has an account", taken.email))
+			problems.add(problem(taken.line, "import.exists", taken.email))
 		}
 		return 0, problems.err()
 	}
@@ -377,7 +375,7 @@ func (s *Service) existingAccounts(ctx context.Context, f *ImportFile, problems 
 		}
 		for _, u := range users {
 			if found[u.key] {
-				problems.add(problem(u.line, "import.exists", "%s already has an account", u.email))
+				problems.add(problem(u.line, "import.exists", u.email))
 			}
 		}
 	}
@@ -388,11 +386,7 @@ func (s *Service) existingAccounts(ctx context.Context, f *ImportFile, problems 
 func importProblem(line int, err error) ImportProblem {
 	e := airlock.AsError(err)
 	if e == nil {
-		return problem(line, "import.refused", "refused")
+		return problem(line, "import.refused")
 	}
-	p := ImportProblem{Line: line, Reason: e.Message, Key: e.Key, Args: e.Args}
-	if e.Field != "" {
-		p.Reason = e.Field + ": " + e.Message
-	}
-	return p
+	return ImportProblem{Line: line, Key: e.Key, Args: e.Args}
 }

@@ -95,7 +95,7 @@ func refusedLines(t *testing.T, err error) []int {
 	var lines []int
 	for _, p := range ie.Problems {
 		if p.Key != "import.exists" {
-			t.Fatalf("line %d: %s", p.Line, p.Reason)
+			t.Fatalf("line %d: %s %v", p.Line, p.Key, p.Args)
 		}
 		lines = append(lines, p.Line)
 	}

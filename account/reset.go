@@ -17,7 +17,7 @@ const (
 
 func invalidToken(detail string) *airlock.Error {
 	return &airlock.Error{Code: airlock.CodeInvalidToken, Detail: detail,
-		Key: "error.reset_link.invalid", Message: "This password reset link is no longer valid. Ask for a new one."}
+		Key: "error.reset_link.invalid"}
 }
 
 // badTokenLimit is the limit on invalid reset links per client address.

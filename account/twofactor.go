@@ -24,23 +24,19 @@ const ChallengeTTL = 5 * time.Minute
 const RecoveryCodes = 10
 
 var (
-	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key", Key: "error.two_factor.no_key",
-		Message: "Two-step sign-in needs AIRLOCK_SECRET_KEY on this server: ask your operator."}
-	errBadCode = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_code",
-		Message: "That code is not valid. Enter the current code from your app, or a recovery code."}
-	errCodeNeeded = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed",
-		Message: "This account uses two-step sign-in: enter the code from your authenticator app, or a recovery code."}
-	errChallenge = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge",
-		Message: "The sign-in took too long. Sign in again."}
+	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key", Key: "error.two_factor.no_key"}
+	errBadCode     = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_code"}
+	errCodeNeeded  = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed"}
+	errChallenge   = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge"}
 )
 
 // EnrolmentTTL is how long a key offered for enrolment lives.
 const EnrolmentTTL = 10 * time.Minute
 
 var (
-	errAlreadyOn  = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on", Message: "Two-step sign-in is already on."}
-	errAlreadyOff = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_off", Message: "Two-step sign-in is already off."}
-	errStartAgain = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.start_again", Message: "Start again: scan the code first."}
+	errAlreadyOn  = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on"}
+	errAlreadyOff = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_off"}
+	errStartAgain = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.start_again"}
 )
 
 // Enrolment is what the enrolment page shows: the key as a QR code and as
@@ -343,8 +339,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u *airlock.User, current
 	return codes, nil
 }
 
-var errOwnTwoFactor = &airlock.Error{Code: airlock.CodeForbidden, Detail: "own_account", Key: "error.own_account.two_factor",
-	Message: "This is your own account: turn your two-step sign-in off on your account page (/account/two-factor), with your password and a code."}
+var errOwnTwoFactor = &airlock.Error{Code: airlock.CodeForbidden, Detail: "own_account", Key: "error.own_account.two_factor"}
 
 // AdminResetTwoFactor turns a user's two-step sign-in off for them (a lost
 // phone and lost recovery codes): audited, and the user is told by email.
@@ -364,7 +359,7 @@ func (s *Service) AdminResetTwoFactor(ctx context.Context, actor *airlock.User, 
 			return err
 		}
 		if !u.TwoFactor() {
-			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.not_on", Message: "This user does not use two-step sign-in."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.not_on"}
 		}
 		by := actorName(actor)
 		if by == "" {

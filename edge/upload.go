@@ -28,7 +28,7 @@ const MaxUploadBytes = 16 << 20
 func ReadUpload(w http.ResponseWriter, r *http.Request, file string, readFile func(io.Reader) error, fields ...string) (url.Values, error) {
 	ct, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || ct != "multipart/form-data" || params["boundary"] == "" {
-		return nil, invalid("error.upload.type", "Send the file as multipart/form-data.")
+		return nil, invalid("error.upload.type")
 	}
 	if r.ContentLength > MaxUploadBytes+64<<10 {
 		return nil, errUploadTooLarge()
@@ -36,7 +36,7 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, file string, readFile fu
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes+64<<10)
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, invalid("error.upload.malformed", "The upload is malformed.")
+		return nil, invalid("error.upload.malformed")
 	}
 	allowed := map[string]bool{}
 	for _, f := range fields {
@@ -74,20 +74,20 @@ func ReadUpload(w http.ResponseWriter, r *http.Request, file string, readFile fu
 				return nil, uploadError(err)
 			}
 			if bad := badText(string(v)); bad != "" {
-				return nil, invalidText(name, "error.form.bad_value", "The field %q holds %s.", name, bad)
+				return nil, invalidText(name, "error.form.bad_value")
 			}
 			vals.Set(name, string(v))
 		default:
 			part.Close()
 			if bad := badText(name); bad != "" {
-				return nil, invalidText("", "error.form.bad_name", "A field name of the form holds %s.", bad)
+				return nil, invalidText("", "error.form.bad_name")
 			}
-			return nil, invalidField(name, "error.upload.unexpected", "Unexpected or repeated field %q.", name)
+			return nil, invalidField(name, "error.upload.unexpected", name)
 		}
 		part.Close()
 	}
 	if !seenFile {
-		return nil, invalidField(file, "error.upload.no_file", "Choose a file to upload.")
+		return nil, invalidField(file, "error.upload.no_file")
 	}
 	return vals, nil
 }
@@ -128,9 +128,9 @@ func uploadError(err error) error {
 	if errors.As(err, &tooBig) || errors.Is(err, errFileTooLarge) {
 		return errUploadTooLarge()
 	}
-	return invalid("error.upload.unreadable", "The upload could not be read.")
+	return invalid("error.upload.unreadable")
 }
 
 func errUploadTooLarge() error {
-	return &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.upload.too_large", Message: "The file is too large (at most 16 MiB)."}
+	return &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.upload.too_large"}
 }

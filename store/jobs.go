@@ -294,7 +294,7 @@ func (q *queries) RequeueEmail(ctx context.Context, id int64, now time.Time) err
 		return fmt.Errorf("requeue email: %w", err)
 	}
 	if rows, _ := res.RowsAffected(); rows == 0 {
-		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.email.not_retryable", Message: "Only a failed or deferred email can be sent again."}
+		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.email.not_retryable"}
 	}
 	return nil
 }

@@ -46,7 +46,7 @@ func (s *Server) handleAdminImport(w http.ResponseWriter, r *http.Request) {
 	}
 	if v := f.Get("invite"); f.Has("invite") && v != "on" {
 		// A checkbox is "on" or absent: anything else is not a choice we know.
-		s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "invite", Message: "The invite field must be on or absent."}), "admin_import", p)
+		s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "invite", Key: "error.import.invite_field"}), "admin_import", p)
 		return
 	}
 	invite := f.Has("invite")

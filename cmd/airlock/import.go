@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 )
 
 // importCommand creates users from a CSV file, all or nothing, printing
@@ -94,7 +95,7 @@ func (a *app) importFailure(stderr io.Writer, err error) error {
 		return a.cliError(err)
 	}
 	for _, p := range ie.Problems {
-		fmt.Fprintf(stderr, "line %d: %s\n", p.Line, terminalText(p.Reason))
+		fmt.Fprintf(stderr, "line %d: %s\n", p.Line, terminalText(i18n.Messages().T("en", p.Key, p.Args...)))
 	}
 	if ie.More > 0 {
 		fmt.Fprintf(stderr, "… and %s more\n", plural(ie.More, "line", "lines"))

@@ -24,7 +24,7 @@ func TestUserImportReportIsBounded(t *testing.T) {
 	_, err := p.run("", "user", "import", path)
 	logs := p.logs.String()
 	if err == nil || !strings.Contains(err.Error(), "nothing was imported: 250 lines to fix") || strings.Count(logs, "\nline ") != 99 ||
-		!strings.HasPrefix(logs, "line 2: language: The language must be en or fr.\n") || !strings.Contains(logs, "line 101: ") ||
+		!strings.HasPrefix(logs, "line 2: The language must be en or fr.\n") || !strings.Contains(logs, "line 101: ") ||
 		!strings.Contains(logs, "… and 150 lines more\n") {
 		t.Fatalf("import of a bad file: %v\n%s", err, logs)
 	}
