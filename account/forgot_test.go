@@ -40,7 +40,6 @@ func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
 	}
 	e.drain(t)
 	e.smtp.Wait(t, 1)
-	time.Sleep(50 * time.Millisecond)
 	msgs := e.smtp.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("%d emails sent, want 1 (only the active account)", len(msgs))
@@ -83,7 +82,6 @@ func TestResetEmailGoesToStoredAddressOnly(t *testing.T) {
 	}
 	e.drain(t)
 	e.smtp.Wait(t, 2)
-	time.Sleep(50 * time.Millisecond)
 	msgs := e.smtp.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("%d emails, want 2", len(msgs))
@@ -119,7 +117,6 @@ func TestPerAccountResetLimit(t *testing.T) {
 	}
 	e.drain(t)
 	e.smtp.Wait(t, 3)
-	time.Sleep(50 * time.Millisecond)
 	if n := len(e.smtp.Messages()); n != 3 {
 		t.Fatalf("%d reset emails in an hour, want 3", n)
 	}

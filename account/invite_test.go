@@ -82,7 +82,6 @@ func TestInvitationFlow(t *testing.T) {
 			}
 			// A first password is not a change: no "your password was changed".
 			e.drain(t)
-			time.Sleep(50 * time.Millisecond)
 			if n := len(e.smtp.Messages()); n != 1 {
 				t.Fatalf("%d emails, want the invitation only", n)
 			}
@@ -294,7 +293,6 @@ func TestQueuedLinkEmailsDieWithADeactivation(t *testing.T) {
 		}
 	}
 	e.drain(t)
-	time.Sleep(50 * time.Millisecond)
 	if n := len(e.smtp.Messages()); n != 0 {
 		t.Fatalf("%d link emails went out after a deactivation", n)
 	}

@@ -44,7 +44,6 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	e.drain(t)
 	e.smtp.Wait(t, 1)
 	e.drain(t)
-	time.Sleep(50 * time.Millisecond)
 	if n := len(e.smtp.Messages()); n != 1 {
 		t.Fatalf("%d emails delivered, want exactly 1", n)
 	}

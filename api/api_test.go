@@ -198,7 +198,6 @@ func TestForgotSameAnswer(t *testing.T) {
 	}
 	e.drain()
 	e.smtp.Wait(t, 1)
-	time.Sleep(50 * time.Millisecond)
 	if n := len(e.smtp.Messages()); n != 1 {
 		t.Fatalf("%d emails, want 1", n)
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -467,8 +468,9 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatalf("sign in on node one with the new password: %d", res.StatusCode)
 	}
 	// Exactly two emails in all: the reset and "your password was changed".
+	// Once the outbox holds no email still to send, none can go out twice.
 	smtp.Wait(t, 2)
-	time.Sleep(300 * time.Millisecond)
+	outboxDone(t, dsn)
 	if n := len(smtp.Messages()); n != 2 {
 		t.Fatalf("%d emails from two nodes, want 2", n)
 	}
@@ -498,5 +500,27 @@ func TestSecretKeyFile(t *testing.T) {
 	_, err = bad.run("", "migrate")
 	if err == nil || !strings.Contains(err.Error(), "AIRLOCK_SECRET_KEY") || strings.Contains(err.Error(), "c2l4dGVlbiBieXRlIGtleQ") {
 		t.Fatalf("bad key: %v", err)
+	}
+}
+
+// outboxDone waits until the database at dsn holds no job still to run:
+// every email is sent (or failed), so no node will send anything more.
+func outboxDone(t *testing.T, dsn string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var n int
+		err := db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox still holds %d jobs (%v)", n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
