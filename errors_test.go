@@ -15,6 +15,7 @@ import (
 // own, which would say something else than the pages (the keys themselves
 // are checked in package i18n).
 func TestEveryErrorHasAKey(t *testing.T) {
+	t.Parallel()
 	fset := token.NewFileSet()
 	found := 0
 	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {

@@ -117,6 +117,7 @@ func lineRange(from, to int) []int {
 // neither fails otherwise (on PostgreSQL, two transactions taking the same
 // addresses in opposite orders would deadlock, and one would be killed).
 func TestOverlappingImports(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		ada := a.user(t, "ada@example.com", goodPassword, airlock.GroupAdmin)
@@ -195,6 +196,7 @@ func (s *beforeUpdate) UpdateWithin(ctx context.Context, limit time.Duration, fn
 // between the import's check and its transaction are all named, and the
 // import creates nobody.
 func TestImportAddressTakenAfterTheCheck(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		mine := workers("late", 0, 20) // lines 2–21

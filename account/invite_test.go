@@ -31,6 +31,7 @@ func inviteLink(t *testing.T, e *env, n int) (token string, app bool) {
 // administrator; its link opens a "choose your password" page without
 // being used up, sets the first password once, and the user signs in.
 func TestInvitationFlow(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "fr"} {
 		t.Run(lang, func(t *testing.T) {
 			e := newEnv(t, func(c *account.Config) { c.BrandName = "Acme Field" })
@@ -93,6 +94,7 @@ func TestInvitationFlow(t *testing.T) {
 // the user then shows as "invitation expired"; resending kills the previous
 // link at once and sends a new one.
 func TestInvitationExpiryAndResend(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *account.Config) { c.InviteTTL = 48 * time.Hour })
 	ctx := context.Background()
 	u, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "sam@example.com", Invite: true}, meta)
@@ -138,6 +140,7 @@ func TestInvitationExpiryAndResend(t *testing.T) {
 // password; a forgot request for an invited user sends the invitation
 // again; the per-account email limit counts invitations.
 func TestInvitationRules(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	off := false
@@ -180,6 +183,7 @@ func TestInvitationRules(t *testing.T) {
 // TestImportAllOrNothing: a file with any bad line creates nobody and names
 // every bad line; a good one creates everyone, with invitations.
 func TestImportAllOrNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "taken@example.com", goodPassword)
@@ -274,6 +278,7 @@ func BenchmarkImport10k(b *testing.B) {
 // still waiting in the outbox when its user is deactivated is not sent, even
 // if the user is reactivated before it would go out.
 func TestQueuedLinkEmailsDieWithADeactivation(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	off, on := false, true
@@ -306,6 +311,7 @@ func TestQueuedLinkEmailsDieWithADeactivation(t *testing.T) {
 // TestImportReportIsBounded: a thoroughly wrong file reports its first 100
 // bad lines and how many more; a row of megabytes is refused, not parsed.
 func TestImportReportIsBounded(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("email,language\n")
 	for i := range 300 {

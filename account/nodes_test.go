@@ -41,6 +41,7 @@ func drainAtOnce(t *testing.T, nodes ...*env) {
 // TestNodesShareTheFlow: a reset asked for on one node is finished on the
 // other; with both nodes' workers racing over the outbox, each email goes out once.
 func TestNodesShareTheFlow(t *testing.T) {
+	t.Parallel()
 	a, b := twoNodes(t)
 	ctx := context.Background()
 	a.user(t, "ada@example.com", goodPassword)
@@ -88,6 +89,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 
 // TestNodesShareLimits: the per-IP limit counts requests on every node.
 func TestNodesShareLimits(t *testing.T) {
+	t.Parallel()
 	a, b := twoNodes(t)
 	ctx := context.Background()
 	for i := range 20 {
@@ -128,6 +130,7 @@ func TestNodesShareLimits(t *testing.T) {
 // never deadlock (PostgreSQL would abort one batch, sent one email at a
 // time instead); every email goes out once.
 func TestNodesMailBatchesNeverDeadlock(t *testing.T) {
+	t.Parallel()
 	a, b := twoNodes(t)
 	unlimited := func(c *account.Config) { c.LimitResetPerAccount = account.Rate{} }
 	a, b = a.withConfig(t, unlimited), b.withConfig(t, unlimited)

@@ -13,6 +13,7 @@ import (
 // TestOutboxSurvivesSMTPOutage: while the SMTP server refuses, the email
 // waits with growing delays; once it is back, the email goes out once.
 func TestOutboxSurvivesSMTPOutage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -60,6 +61,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 // TestOutboxSurvivesRestart: a job held by a node that died is taken over
 // once its lease runs out, and runs once.
 func TestOutboxSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)

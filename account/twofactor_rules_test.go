@@ -26,6 +26,7 @@ import (
 // tablet) never learns the key that is later turned on, so a reset link
 // and that key take nothing.
 func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
@@ -129,6 +130,7 @@ func signInAs(t *testing.T, e *env, email, pw string) (*airlock.User, string) {
 // those that sign-ins racing the enrolment open on both nodes; the browser
 // that enrolled goes on in a new session; the email says so.
 func TestTwoFactorOnEndsEveryOtherSession(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
@@ -206,6 +208,7 @@ func TestTwoFactorOnEndsEveryOtherSession(t *testing.T) {
 // their own email address or groups: that needs the account page's proof
 // (password and code), or is refused with a message pointing there.
 func TestAdministratorsProveItOnTheirOwnAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	admin := e.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
@@ -265,6 +268,7 @@ func TestAdministratorsProveItOnTheirOwnAccount(t *testing.T) {
 // emailed once per window, in their language, and it is audited; wrong
 // codes with a reset link (no password) tell nothing of the password.
 func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
@@ -349,6 +353,7 @@ func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
 // TestWrongCodesWithAResetLinkTellNothing: wrong codes typed with a reset
 // link (no password) use the limit up, but say nothing of a known password.
 func TestWrongCodesWithAResetLinkTellNothing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -372,6 +377,7 @@ func TestWrongCodesWithAResetLinkTellNothing(t *testing.T) {
 // is refused and audited like a wrong one; the account page counts what is
 // left and makes a new set, which kills the old one.
 func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword)
@@ -447,6 +453,7 @@ func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
 // uses the per-account code limit up; the owner still resets with a
 // recovery code, or signs in with the app once Retry-After has passed.
 func TestOwnerRecoversWhenSomeoneUsedTheLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -493,6 +500,7 @@ func TestOwnerRecoversWhenSomeoneUsedTheLimit(t *testing.T) {
 // all let in (a crew behind one NAT at shift start); wrong passwords for
 // one email are still refused after the limit's worth (10).
 func TestRightPasswordNeverUsesALimitUp(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		crew := make([]string, 12)
@@ -547,6 +555,7 @@ func TestRightPasswordNeverUsesALimitUp(t *testing.T) {
 // "sign out everywhere else" are limited per account, and the refusals
 // write one audit event per window.
 func TestSelfServiceWritesAreLimited(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword)
@@ -596,6 +605,7 @@ func TestSelfServiceWritesAreLimited(t *testing.T) {
 // expires between the password and the code opens nothing, and the code
 // is not spent.
 func TestSecondStepAfterTemporaryPasswordExpired(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)

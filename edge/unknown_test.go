@@ -14,6 +14,7 @@ import (
 // a field name, and not echoed when it does not: a JSON body sent as a form
 // is one key holding the whole body, password included.
 func TestUnknownFieldNotEchoed(t *testing.T) {
+	t.Parallel()
 	const secret = "violet tractor on the moon"
 	var dst struct {
 		Email string `json:"email"`

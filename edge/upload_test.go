@@ -18,6 +18,7 @@ import (
 // the rest of the request is still on its way, so an upload is never held
 // whole; a field after the file is still read and checked.
 func TestReadUploadStreams(t *testing.T) {
+	t.Parallel()
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	r := httptest.NewRequest("POST", "/", pr)
@@ -67,6 +68,7 @@ func TestReadUploadStreams(t *testing.T) {
 // of exactly the limit is read whole; the reader's own error comes back as
 // it is.
 func TestReadUploadLimits(t *testing.T) {
+	t.Parallel()
 	upload := func(size int, read func(io.Reader) error) error {
 		var b strings.Builder
 		mw := multipart.NewWriter(&b)

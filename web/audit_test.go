@@ -55,6 +55,7 @@ func tableText(body string) string {
 // id); the client as browser, system and address, the full user agent one
 // click away, without JavaScript; no raw identifier in the table.
 func TestAuditPageInWords(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	ada := e.user("ada@example.com", "violet tractor on the moon")
@@ -115,6 +116,7 @@ func TestAuditPageInWords(t *testing.T) {
 // 400 with the form shown again and the message under the field; the
 // pages keep the filter.
 func TestAuditFilters(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	ada := e.user("ada@example.com", "violet tractor on the moon")
@@ -230,6 +232,7 @@ func readCSV(t *testing.T, r response) [][]string {
 // a spreadsheet would run as a formula, no control character; the page
 // links to it with its filter.
 func TestAuditCSV(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	ada := e.user("ada@example.com", "violet tractor on the moon")

@@ -12,6 +12,7 @@ import (
 // TestEveryAuditKindOffered: the filter offers every kind of event the
 // domain declares.
 func TestEveryAuditKindOffered(t *testing.T) {
+	t.Parallel()
 	src, err := os.ReadFile("../store.go")
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,7 @@ func TestEveryAuditKindOffered(t *testing.T) {
 // TestAuditDetailInWords: each detail the account package writes, in
 // English and French; anything else as it was recorded.
 func TestAuditDetailInWords(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		kind, detail string
 		args         []string

@@ -77,6 +77,7 @@ const inkscapeLogo = `<?xml version="1.0" encoding="UTF-8" standalone="no"?>
 // attributes and nothing else; each thing refused refuses the whole file,
 // with a message that names the element (and the attribute).
 func TestLogoSVGAllowlist(t *testing.T) {
+	t.Parallel()
 	for name, content := range map[string]string{
 		"plain":    svgLogo,
 		"inkscape": inkscapeLogo,

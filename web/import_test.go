@@ -15,6 +15,7 @@ import (
 // says how many more, in English and in French; a file over 16 MiB is
 // refused with its reason; neither creates anyone.
 func TestImportReportOnPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	if _, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: "chef@example.com", Language: "fr",

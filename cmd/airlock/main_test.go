@@ -257,10 +257,11 @@ func TestServeWithDevMailbox(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown: a request in flight when SIGTERM arrives finishes,
-// with the metrics listener running beside the public one.
+// TestGracefulShutdown: a request in flight when the stop arrives
+// finishes, with the metrics listener running beside the public one.
 func TestGracefulShutdown(t *testing.T) {
-	p := newProgram(t, map[string]string{"AIRLOCK_METRICS_LISTEN": freePort(t)})
+	metrics := freePort(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_METRICS_LISTEN": metrics})
 	stop := p.serve()
 	conn, err := net.Dial("tcp", p.env["AIRLOCK_LISTEN"])
 	if err != nil {
@@ -269,14 +270,19 @@ func TestGracefulShutdown(t *testing.T) {
 	defer conn.Close()
 	body := "email=ada%40example.com"
 	fmt.Fprintf(conn, "POST /password/forgot HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:5])
-	time.Sleep(100 * time.Millisecond)
+	// The request is in its handler, waiting for the rest of its body.
+	for deadline := time.Now().Add(20 * time.Second); scrape(t, metrics, inFlightRE) < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached its handler")
+		}
+	}
 	stopped := make(chan string)
 	go func() { stopped <- stop() }()
-	time.Sleep(200 * time.Millisecond)
-	select {
-	case <-stopped:
-		t.Fatal("serve stopped with a request in flight")
-	default:
+	// The stop has begun: serve says so before it waits for the request.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.logs.String(), "shutting down"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve never began to stop")
+		}
 	}
 	fmt.Fprint(conn, body[5:])
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -524,3 +530,6 @@ func outboxDone(t *testing.T, dsn string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// inFlightRE reads the requests being answered now from the metrics.
+var inFlightRE = regexp.MustCompile(`(?m)^airlock_http_requests_in_flight (\d+)`)
