@@ -33,6 +33,7 @@ import (
 var spec *openapitest.Validator
 
 func TestMain(m *testing.M) {
+	testutil.RaiseParallel(4)
 	var err error
 	if spec, err = openapitest.New(api.OpenAPI); err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -49,6 +50,9 @@ func TestMain(m *testing.M) {
 			fmt.Fprintf(os.Stderr, "documented answers no test received:\n%s\n", strings.Join(unseen, "\n"))
 			code = 1
 		}
+	}
+	if !testutil.DropDatabase() {
+		code = 1
 	}
 	os.Exit(code)
 }

@@ -29,11 +29,11 @@ func TestSchemasAgree(t *testing.T) {
 		WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex_%' AND tbl_name <> 'goose_db_version'`)
 	pg := schemaOf(t, testutil.OpenURL(t, dsn), `
 		SELECT table_name || '.' || column_name FROM information_schema.columns
-		WHERE table_schema = 'public' AND table_name <> 'goose_db_version'`, `
+		WHERE table_schema = current_schema() AND table_name <> 'goose_db_version'`, `
 		SELECT t.relname || ':' || i.relname FROM pg_index x
 		JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid
 		JOIN pg_namespace n ON n.oid = t.relnamespace
-		WHERE n.nspname = 'public' AND t.relname <> 'goose_db_version'
+		WHERE n.nspname = current_schema() AND t.relname <> 'goose_db_version'
 		  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`)
 	for what, pair := range map[string][2][]string{"columns": {lite.columns, pg.columns}, "indexes": {lite.indexes, pg.indexes}} {
 		if len(pair[0]) < 10 {

@@ -134,6 +134,7 @@ func brokenWords(sel string) chromedp.Action[[]string] {
 // artifacts/screenshots/a11y-LANG-SCREEN-STATE.png. It skips, saying so,
 // only when AIRLOCK_TEST_AXE is not set; .ci/run sets it.
 func TestAccessibility(t *testing.T) {
+	t.Parallel()
 	path := os.Getenv(axeEnv)
 	if path == "" {
 		t.Skip(axeEnv + " is not set (the path of axe.min.js of the npm package axe-core, which .ci/run installs): accessibility scans not run")

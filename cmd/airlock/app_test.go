@@ -21,6 +21,7 @@ var appLinkRE = regexp.MustCompile(`http://\S+/password/reset\?\S+`)
 // email off SMTP, complete the reset through the API, and see the old access
 // and refresh tokens refused. Every API answer is checked against openapi.json.
 func TestMobileAppEndToEnd(t *testing.T) {
+	t.Parallel()
 	spec, err := openapitest.New(api.OpenAPI)
 	if err != nil {
 		t.Fatal(err)

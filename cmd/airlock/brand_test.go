@@ -18,6 +18,7 @@ import (
 // put the logo in the pages' header and the colour on the pages and in
 // the emails, which name the service.
 func TestBrandSettings(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	logo := filepath.Join(dir, "logo.svg")
 	os.WriteFile(logo, []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 4 4"><circle cx="2" cy="2" r="2"/></svg>`), 0o600)
@@ -80,6 +81,7 @@ func TestBrandSettings(t *testing.T) {
 // anything but drawing, and says which element (and attribute) of which
 // setting.
 func TestServeRefusesUnsafeLogo(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 4 4">`
 	for i, tc := range []struct{ content, want string }{

@@ -156,6 +156,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // TestBrowserForgottenPassword: from the login page's link to signing in
 // with the new password, as a person does it, reading the email off SMTP.
 func TestBrowserForgottenPassword(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	smtp := mailtest.Start(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
@@ -214,6 +215,7 @@ func TestBrowserForgottenPassword(t *testing.T) {
 // TestBrowserAdminTemporaryPassword: an administrator finds a user by
 // search and sets a temporary password; the user is forced to change it.
 func TestBrowserAdminTemporaryPassword(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	smtp := mailtest.Start(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
@@ -291,6 +293,7 @@ func TestBrowserAdminTemporaryPassword(t *testing.T) {
 // TestBrowserPhoneViewport: the pages fit a phone's width: no horizontal
 // scrolling.
 func TestBrowserPhoneViewport(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	p := newProgram(t, nil)
 	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--first-name", "Maximiliana", "--last-name", "Vandenberghe-Oyelaran", "--group", "admin", "--group", "mobile", "--group", "web_contributor", "--password-stdin"); err != nil {
@@ -343,6 +346,7 @@ func TestBrowserPhoneViewport(t *testing.T) {
 // user's page in the back office, and the user appears under "Email
 // problems"; the others are delivered.
 func TestBrowserEmailProblemShown(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	smtp := mailtest.Start(t)
 	smtp.RefuseRecipient("lost@example.com")
@@ -391,6 +395,7 @@ func TestBrowserEmailProblemShown(t *testing.T) {
 // again with invitations; an invited field worker opens the welcome email's
 // link, chooses a password and signs in for the first time.
 func TestBrowserImportAndFirstSignIn(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	smtp := mailtest.Start(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
@@ -457,6 +462,7 @@ func TestBrowserImportAndFirstSignIn(t *testing.T) {
 // the key off the page, confirms with the app's code, keeps the recovery
 // codes; then signs in with a code, and once with a recovery code.
 func TestBrowserTwoFactor(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_REQUIRE_TWO_FACTOR": "admin"})
 	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {

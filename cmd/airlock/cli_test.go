@@ -12,6 +12,7 @@ import (
 // TestPolicyReasonsInWords: a refused password says why in words on the
 // command line, as the pages do, not in codes.
 func TestPolicyReasonsInWords(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	_, err := p.run("marie.curie\n", "user", "add", "--email", "marie.curie@example.com", "--first-name", "Marie", "--password-stdin")
 	if err == nil {
@@ -42,6 +43,7 @@ func TestPolicyReasonsInWords(t *testing.T) {
 // TestMissingDatabaseDirectory: SQLite creates its file but not the
 // directory; a missing one is named, with the setting that points there.
 func TestMissingDatabaseDirectory(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "no", "such", "dir")
 	p := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": "sqlite:" + filepath.Join(dir, "airlock.db")})
 	for _, args := range [][]string{{"migrate"}, {"serve"}, {"user", "list"}} {
@@ -68,6 +70,7 @@ func TestMissingDatabaseDirectory(t *testing.T) {
 
 // TestCountsAreSingularOrPlural: "1 user", never "1 users".
 func TestCountsAreSingularOrPlural(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	expect := func(want string, args ...string) {
 		t.Helper()

@@ -14,6 +14,7 @@ import (
 // app user and each of its URLs receives their password, so only what is
 // known to be safe is accepted.
 func TestServerDirectoryAllowlist(t *testing.T) {
+	t.Parallel()
 	good := map[string]string{
 		"https":             "eu=Europe=https://eu.example.com",
 		"port and path":     "eu=Europe=https://eu.example.com:8443/airlock",
@@ -76,6 +77,7 @@ func TestServerDirectoryAllowlist(t *testing.T) {
 }
 
 func TestServerDirectoryFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	file := func(body string) string {
 		f, err := os.CreateTemp(dir, "servers-*.json")
@@ -137,6 +139,7 @@ func TestServerDirectoryFile(t *testing.T) {
 // TestAppURLAllowlist: "Return to the app" is a link on a page the user
 // trusts, so it may only lead to the web or back to an app (RFC 8252 §7.1).
 func TestAppURLAllowlist(t *testing.T) {
+	t.Parallel()
 	env := func(v string) func(string) string {
 		return func(k string) string {
 			if k == "AIRLOCK_APP_URL" {
@@ -168,6 +171,7 @@ func TestAppURLAllowlist(t *testing.T) {
 // TestDirectoryRefusedAtStart: a bad directory stops `airlock serve`, and the
 // message names the variable without showing a password.
 func TestDirectoryRefusedAtStart(t *testing.T) {
+	t.Parallel()
 	for _, v := range []string{"eu=Europe\u202e=https://eu.example.com", "eu=Europe=https://u:secret@eu.example.com"} {
 		p := newProgram(t, map[string]string{"AIRLOCK_SERVERS": v})
 		err := p.refusedStart()
@@ -180,6 +184,7 @@ func TestDirectoryRefusedAtStart(t *testing.T) {
 // TestAuditRetention: AIRLOCK_AUDIT_RETENTION takes a Go duration or whole
 // days, from 1 day to 10 years, and reaches the account rules.
 func TestAuditRetention(t *testing.T) {
+	t.Parallel()
 	const day = 24 * time.Hour
 	good := map[string]time.Duration{"": 400 * day, "30d": 30 * day, "1d": day, "3650d": 3650 * day,
 		"720h": 30 * day, "24h": day, "87600h": 3650 * day, "36h30m": 36*time.Hour + 30*time.Minute}

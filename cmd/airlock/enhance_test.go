@@ -22,6 +22,7 @@ func checks(t *testing.T, ctx context.Context) map[string]string {
 // password as typed on demand and checks the rules as they are typed; the
 // form is still sent as a password form.
 func TestBrowserPasswordHelpers(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	p := newProgram(t, nil)
 	if _, err := p.run("violet tractor on the moon\n", "user", "add", "--email", "ada.lovelace@example.com", "--first-name", "Ada",
@@ -82,6 +83,7 @@ func TestBrowserPasswordHelpers(t *testing.T) {
 // TestBrowserWithoutJavaScript: with scripts off, every form still works
 // and nothing the script would show is on the page.
 func TestBrowserWithoutJavaScript(t *testing.T) {
+	t.Parallel()
 	ctx := newBrowser(t)
 	p := newProgram(t, nil)
 	if _, err := p.run("violet tractor on the moon\n", "user", "add", "--email", "ada@example.com", "--password-stdin"); err != nil {

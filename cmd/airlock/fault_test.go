@@ -116,6 +116,7 @@ func (p *stallProxy) setStall(on bool) {
 // database time limit; /readyz fails; /metrics answers; the log says so
 // once. When it comes back, the node recovers by itself within 5 s.
 func TestStalledDatabaseAnswers503(t *testing.T) {
+	t.Parallel()
 	base := testutil.PostgresURL(t)
 	if base == "" {
 		t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)

@@ -15,6 +15,7 @@ import (
 // (many receiving servers refuse "localhost"), or with AIRLOCK_SMTP_HELO,
 // and names each Message-ID after the domain of AIRLOCK_MAIL_FROM.
 func TestSMTPHelo(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ helo, want string }{
 		{"", "accounts.example.com"},
 		{"mx-out.example.net", "mx-out.example.net"},

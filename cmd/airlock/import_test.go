@@ -11,6 +11,7 @@ import (
 // TestUserImportReportIsBounded: a file of 250 bad lines prints the first
 // 100 and how many more, and creates nobody.
 func TestUserImportReportIsBounded(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	var b strings.Builder
 	b.WriteString("email,language\n")

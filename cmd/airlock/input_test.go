@@ -8,6 +8,7 @@ import (
 // TestUserAddRefusesBlankName: `airlock user add` refuses a name with no
 // visible character, saying why, and creates nobody.
 func TestUserAddRefusesBlankName(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	for _, args := range [][]string{
 		{"--first-name", "\u3164"},

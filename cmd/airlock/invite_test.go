@@ -18,6 +18,7 @@ import (
 // password is set, the sign-in page offers the way back to the app, and the
 // user signs in.
 func TestInvitationEndToEnd(t *testing.T) {
+	t.Parallel()
 	smtp := mailtest.Start(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_APP_URL": "com.example.fieldapp:/signed-in",
 		"AIRLOCK_BRAND_NAME": "Acme Field"})
@@ -61,6 +62,7 @@ func TestInvitationEndToEnd(t *testing.T) {
 // TestUserImportCommand: a file with a bad line imports nobody and names the
 // line; a good one imports everyone and their invitations go out.
 func TestUserImportCommand(t *testing.T) {
+	t.Parallel()
 	smtp := mailtest.Start(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
 	dir := t.TempDir()
@@ -91,6 +93,7 @@ func TestUserImportCommand(t *testing.T) {
 
 // TestUserImportProgress: a large file shows a progress bar on stderr.
 func TestUserImportProgress(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	var csv strings.Builder
 	csv.WriteString("email\n")

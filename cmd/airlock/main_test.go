@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,14 +31,38 @@ type program struct {
 	logs *testutil.Buffer
 }
 
-func freePort(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+func TestMain(m *testing.M) {
+	os.Exit(testutil.Main(m, 3))
 }
+
+// freePort returns a loopback address whose port nobody listens on now,
+// for a server the test starts. The ports are handed out one after the
+// other from a random point of 20000–29999, below the kernel's ephemeral
+// range (32768 and up): no connection's own port, and no other test of
+// this process running at the same time, can take one between its check
+// here and the server's listening.
+func freePort(t *testing.T) string {
+	t.Helper()
+	for range 10000 {
+		port := 20000 + int(nextPort.Add(1))%10000
+		addr := fmt.Sprintf("127.0.0.1:%d", port)
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue // taken by another program: the next one
+		}
+		ln.Close()
+		return addr
+	}
+	t.Fatal("no free port in 20000-29999")
+	return ""
+}
+
+// nextPort is the last port freePort handed out, from a random start.
+var nextPort = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(mathrand.Int64N(10000))
+	return &n
+}()
 
 func newProgram(t *testing.T, env map[string]string) *program {
 	addr := freePort(t)
@@ -154,6 +180,7 @@ var linkRE = regexp.MustCompile(`http://[^\s]+/password/reset\?token=([A-Za-z0-9
 // email off SMTP, open the link, set the password, sign in with the new one
 // and fail with the old one.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	smtp := mailtest.Start(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL(), "AIRLOCK_MAIL_FROM": "Airlock <accounts@example.com>"})
 	const oldPW, newPW = "the old password, long enough", "a brand new passphrase"
@@ -235,6 +262,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestServeWithDevMailbox(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
 		t.Fatal(err)
@@ -260,6 +288,7 @@ func TestServeWithDevMailbox(t *testing.T) {
 // TestGracefulShutdown: a request in flight when the stop arrives
 // finishes, with the metrics listener running beside the public one.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	metrics := freePort(t)
 	p := newProgram(t, map[string]string{"AIRLOCK_METRICS_LISTEN": metrics})
 	stop := p.serve()
@@ -298,6 +327,7 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 func TestBadSettingsNameTheVariable(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"AIRLOCK_LISTEN":                  "nonsense",
 		"AIRLOCK_METRICS_LISTEN":          "nonsense",
@@ -342,6 +372,7 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 }
 
 func TestParseServers(t *testing.T) {
+	t.Parallel()
 	got, err := parseServers("eu=Europe=https://eu.example.com,na=North America=https://na.example.com")
 	if err != nil || len(got) != 2 || got[1].Name != "North America" || got[1].URL != "https://na.example.com" {
 		t.Fatalf("parseServers = %+v, %v", got, err)
@@ -361,6 +392,7 @@ func TestParseServers(t *testing.T) {
 }
 
 func TestUserCommands(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	if out, err := p.run("", "version"); err != nil || !strings.HasPrefix(out, "airlock ") {
 		t.Fatalf("version: %q %v", out, err)
@@ -404,6 +436,7 @@ func TestUserCommands(t *testing.T) {
 }
 
 func TestAuditCommand(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
 		t.Fatal(err)
@@ -443,6 +476,7 @@ func TestAuditCommand(t *testing.T) {
 // TestTwoNodesOnePostgres runs two `airlock serve` on one PostgreSQL: a
 // reset asked for on one node is finished on the other (SPEC §8).
 func TestTwoNodesOnePostgres(t *testing.T) {
+	t.Parallel()
 	dsn := testutil.PostgresURL(t)
 	if dsn == "" {
 		t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
@@ -486,6 +520,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 // seals two-step sign-in keys beside the SQLite file, mode 0600, and says
 // so; a bad AIRLOCK_SECRET_KEY stops the start without echoing it.
 func TestSecretKeyFile(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	dbPath := strings.TrimPrefix(p.env["AIRLOCK_DATABASE_URL"], "sqlite:")
 	p.serve()()

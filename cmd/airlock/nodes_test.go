@@ -130,6 +130,7 @@ func eachCluster(t *testing.T, f func(t *testing.T, c *cluster)) {
 // a deactivation never undoes it; losing the mobile group ends the app's
 // tokens at once.
 func TestNodesEndAccessTogether(t *testing.T) {
+	t.Parallel()
 	eachCluster(t, func(t *testing.T, c *cluster) {
 		ctx := context.Background()
 		const old = "the old password, long enough"

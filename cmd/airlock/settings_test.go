@@ -14,6 +14,7 @@ import (
 // one is close, and is otherwise ignored; the test suite's own variables
 // and real settings get none, and no value is ever shown.
 func TestUnknownSettingsWarned(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, map[string]string{
 		"AIRLOCK_RESET_TTL":         "1h",
 		"AIRLOCK_LSITEN":            "127.0.0.1:1",
@@ -78,6 +79,7 @@ func TestUnknownSettingsWarned(t *testing.T) {
 }
 
 func TestClosestSetting(t *testing.T) {
+	t.Parallel()
 	for typed, want := range map[string]string{
 		"AIRLOCK_RESET_TTL":          "AIRLOCK_RESET_TOKEN_TTL",
 		"AIRLOCK_LSITEN":             "AIRLOCK_LISTEN",
@@ -104,6 +106,7 @@ func TestClosestSetting(t *testing.T) {
 // aligned table, on stdout, in the table's order: each setting once, with
 // its default and its help, and nothing else.
 func TestServeHelpListsEverySetting(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	out, err := p.run("", "serve", "--help")
 	if err != nil {
@@ -143,6 +146,7 @@ func TestServeHelpListsEverySetting(t *testing.T) {
 // TestSettingsTable: every setting has a unique name, a parser and a help
 // line; a computed default says in words what it is.
 func TestSettingsTable(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for _, s := range settings {
 		if !regexp.MustCompile(`^AIRLOCK_[A-Z0-9_]+$`).MatchString(s.name) || seen[s.name] || s.parse == nil || s.help == "" ||
@@ -161,6 +165,7 @@ func TestSettingsTable(t *testing.T) {
 // value in backquotes, "empty", or words for a computed one), and names no
 // other AIRLOCK_* variable.
 func TestSettingsAreDocumented(t *testing.T) {
+	t.Parallel()
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ func (p *program) refusedStart() error {
 // AIRLOCK_METRICS_LISTEN it is on a second listener that serves nothing
 // else and stops with the main one.
 func TestMetricsListener(t *testing.T) {
+	t.Parallel()
 	t.Run("off by default", func(t *testing.T) {
 		p := newProgram(t, nil)
 		p.serve()
@@ -100,6 +101,7 @@ func TestMetricsListener(t *testing.T) {
 // 127.0.0.1 (DNS rebinding) reaches the dev mailbox from a loopback client,
 // but with its own name in Host: that request must find nothing.
 func TestDevMailboxChecksHost(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
 		t.Fatal(err)
@@ -149,6 +151,7 @@ func TestDevMailboxChecksHost(t *testing.T) {
 
 // TestNoDirectoryListings: /static/ serves its files, never a list of them.
 func TestNoDirectoryListings(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	p.serve()
 	c := browser()
@@ -169,6 +172,7 @@ func TestNoDirectoryListings(t *testing.T) {
 // TestSettingsNeverEchoASecret: whatever the value, parsed or not, the
 // message that refuses it never shows the password written in it.
 func TestSettingsNeverEchoASecret(t *testing.T) {
+	t.Parallel()
 	tests := []struct{ name, value string }{
 		{"AIRLOCK_SMTP_URL", "smtp://u:secret@h:notaport"},
 		{"AIRLOCK_SMTP_URL", "smtp://u:secret@h:25:26"},
@@ -236,6 +240,7 @@ func (p *program) app() *app {
 // request queued by the server stays queued for the server's workers: a CLI
 // would send its email to its own dev mailbox, where it is lost.
 func TestUserAddRunsNoJobs(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	if _, err := p.run("", "user", "add", "--email", "ada@example.com"); err != nil {
 		t.Fatal(err)
@@ -269,6 +274,7 @@ func TestUserAddRunsNoJobs(t *testing.T) {
 // a browser's user agent) reaches the operator's terminal escaped: no
 // escape sequence, C1 control, bidi override or line break gets through.
 func TestTerminalOutputEscaped(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	if _, err := p.run("", "migrate"); err != nil {
 		t.Fatal(err)

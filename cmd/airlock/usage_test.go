@@ -36,6 +36,7 @@ var flagInSynopsisRE = regexp.MustCompile(`--[a-z][a-z-]*`)
 // touching the database. Each usage names the command and explains every
 // flag of its synopsis.
 func TestHelpOnEveryCommand(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	top, err := p.run("", "--help")
 	if err != nil || !strings.HasPrefix(top, "usage: airlock COMMAND") {
@@ -114,6 +115,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 // TestUsageMistakes: a mistake exits 2 with the usage on stderr, never on
 // stdout.
 func TestUsageMistakes(t *testing.T) {
+	t.Parallel()
 	p := newProgram(t, nil)
 	for _, args := range [][]string{{}, {"frobnicate"}, {"user"}, {"user", "frobnicate"}, {"user", "add", "--bogus"},
 		{"serve", "--bogus"}, {"migrate", "extra"}, {"version", "extra"}, {"audit", "--limit", "x"},
@@ -141,6 +143,7 @@ func TestUsageMistakes(t *testing.T) {
 // run), never a bare "airlock" nobody installed; it lists every command of
 // airlock --help; and it points at no file outside the repository.
 func TestREADMERunsWhatItBuilds(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
