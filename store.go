@@ -47,7 +47,7 @@ type UserQueries interface {
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
 	// ClearTOTP turns two-step sign-in off: the key, the confirmation, the
-	// recovery codes and the last step go.
+	// recovery codes, the last step and the half-signed-in states go.
 	ClearTOTP(ctx context.Context, userID string) error
 	// EnableTOTP stores the confirmed sealed key at now and the recovery
 	// codes' hashes (replacing any older ones).

@@ -75,7 +75,9 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 	}
 	if !mayUseAPI(u, u.AuthEpoch, now) {
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
-			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api_not_allowed")
+			// Once per window: a right password given again and again must
+			// not write an event each time (SPEC §6.14).
+			return s.auditOnce(ctx, tx, "api-refused:account:"+u.ID, s.cfg.LimitLoginPerEmail.Per, now, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api_not_allowed")
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sign in: %w", err)
@@ -178,7 +180,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 			if now.Sub(prev.UsedAt) < refreshRaceWindow {
 				// Two refreshes of one token at once: the loser gets
 				// invalid_grant, the winner keeps its new pair.
-				return s.audit(ctx, tx, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api_raced")
+				return s.auditOnce(ctx, tx, "raced:family:"+prev.FamilyID, refreshRaceWindow, now, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api_raced")
 			}
 			reused = true
 			n, err := tx.RevokeTokenFamily(ctx, prev.FamilyID, now)
@@ -234,6 +236,9 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 		}
 		if err != nil {
 			return err
+		}
+		if !t.FamilyRevokedAt.IsZero() || t.Kind == airlock.TokenAccess && !t.RevokedAt.IsZero() {
+			return nil // nothing left to end: no event either (SPEC §6.14)
 		}
 		if t.Kind == airlock.TokenRefresh {
 			if _, err := tx.RevokeTokenFamily(ctx, t.FamilyID, now); err != nil {

@@ -135,11 +135,18 @@ func release(ctx context.Context, tx airlock.Tx, k limitKey, now time.Time) erro
 // per limit window and key: refusals cost the attacker a request and the
 // defender nothing (SPEC §6.14).
 func (s *Service) auditRefusal(ctx context.Context, tx airlock.Tx, k *limitKey, now time.Time, kind string, m Meta, subject, detail string) error {
-	first, err := tx.MarkLimitRefusalAudited(ctx, k.key, now, now.Add(k.r.Per))
+	return s.auditOnce(ctx, tx, k.key, k.r.Per, now, kind, m, "", subject, "rate_limited", detail)
+}
+
+// auditOnce writes an audit event at most once per window and key: for
+// refusals a client may repeat at will, where the first says all.
+func (s *Service) auditOnce(ctx context.Context, tx airlock.Tx, key string, window time.Duration, now time.Time,
+	kind string, m Meta, subjectID, subject, outcome, detail string, args ...any) error {
+	first, err := tx.MarkLimitRefusalAudited(ctx, key, now, now.Add(window))
 	if err != nil || !first {
 		return err
 	}
-	return s.audit(ctx, tx, kind, m, "", subject, "rate_limited", detail)
+	return s.audit(ctx, tx, kind, m, subjectID, subject, outcome, detail, args...)
 }
 
 func rateLimited(retry time.Duration) *airlock.Error {

@@ -109,7 +109,7 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 		if err := s.policy.Check(newPassword, u); err != nil {
 			return u, linkPurpose, err
 		}
-		if code, err = s.checkCode(ctx, u, otp, actorMeta(u, m), false); err != nil {
+		if code, err = s.checkLinkCode(ctx, u, otp, actorMeta(u, m), secretHash(token)); err != nil {
 			return u, linkPurpose, err
 		}
 	}

@@ -45,13 +45,24 @@ func (s *Service) SignIn(ctx context.Context, email, pass, next string, m Meta) 
 }
 
 // loginLimits are the limits one sign-in attempt counts against: the email
-// string typed (whether or not it has an account) and the client's address.
+// string typed (whether or not it has an account) and the client's address
+// (failures only, given back when the password is right), then the cap of
+// every attempt for one email (never given back: signInCap).
 func (s *Service) loginLimits(email, ip string) []limitKey {
 	return []limitKey{
 		{hashKey("login:email:", airlock.NormalizeEmail(email)), s.cfg.LimitLoginPerEmail},
 		{ipKey("login:ip:", ip), s.cfg.LimitLoginPerIP},
+		{hashKey("login:any:", airlock.NormalizeEmail(email)), signInCap},
 	}
 }
+
+// signInCap bounds the sign-ins of one email address, right or wrong: far
+// above what a person or an app needs (an app refreshes its tokens rather
+// than signing in again), it keeps one account's holder from taking the
+// password hasher for themselves with right passwords, which no failure
+// limit counts (each costs a hash, and a few at once slow every other
+// sign-in).
+var signInCap = Rate{N: 120, Per: 10 * time.Minute}
 
 // checkPassword is sign-in without the session: throttled per email string
 // and per client address, with the same work for unknown accounts. Only
@@ -129,7 +140,7 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 	// account (release never moves a limit below where it would be had the
 	// attempt not been made).
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		for _, k := range keys {
+		for _, k := range keys[:2] { // not signInCap's: it counts every sign-in
 			if err := release(ctx, tx, k, now); err != nil {
 				return err
 			}

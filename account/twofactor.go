@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -45,6 +46,9 @@ type Enrolment struct {
 	Secret string // base32, grouped for typing
 	URI    string // otpauth://
 	QRSVG  string // inline SVG
+	// Visit is the visit's id, for the page's form to send back: the key
+	// opens with it only.
+	Visit string
 }
 
 // TwoFactorRequired reports whether u must enrol before anything else: a
@@ -70,20 +74,25 @@ func (s *Service) openTOTP(u *airlock.User) ([]byte, error) {
 	return s.cfg.SecretBox.Open(u.TOTPSecret, []byte(u.ID))
 }
 
-// enrolAAD binds a key offered for enrolment to its user and to the one
-// session it was shown to.
-func enrolAAD(userID string, sessionHash []byte) []byte {
-	return append([]byte("enrol\x00"+userID+"\x00"), sessionHash...)
+// enrolAAD binds a key offered for enrolment to its user, to the one
+// session it was shown to, and to the visit of the page that showed it:
+// without the visit's id (in the page's form, never in a cookie) the key
+// neither opens nor confirms, so a stolen cookie of that very session
+// learns nothing either.
+func enrolAAD(userID string, sessionHash []byte, visit string) []byte {
+	return append([]byte("enrol\x00"+userID+"\x00"+visit+"\x00"), sessionHash...)
 }
 
 // BeginTwoFactor offers a key for enrolment to the signed-in browser of
-// session sid. Each visit of the page gets a key of its own (keep false);
-// keep shows again the key this browser was shown, while it lives, for the
-// page answering a wrong code (the app has scanned it already). The key is
-// kept sealed on that session only, for EnrolmentTTL: no other session, of
-// the user or anyone, ever sees it, and it dies with the session, so with
-// any revocation (a password change, sessions ended, a deactivation).
-func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User, sid string, keep bool) (*Enrolment, error) {
+// session sid, for one visit of the page. A visit (the id of an earlier
+// one, as the page's form sends it back) is shown its key again while it
+// lives, for the page answering a wrong code (the app has scanned it
+// already); with none, or a visit whose key is gone, a new visit gets a
+// new key. The key is kept sealed on that session only, for EnrolmentTTL,
+// and opens only with the visit's id: no other session or visit ever sees
+// it, and it dies with the session, so with any revocation (a password
+// change, sessions ended, a deactivation).
+func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User, sid, visit string) (*Enrolment, error) {
 	if s.cfg.SecretBox == nil {
 		return nil, errNoSecretKey
 	}
@@ -106,15 +115,18 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User, sid strin
 		if err != nil {
 			return err
 		}
-		if keep {
-			if secret = s.enrolKey(cur, sess, now); secret != nil {
+		if visit != "" {
+			if secret = s.enrolKey(cur, sess, visit, now); secret != nil {
 				return nil
 			}
+		}
+		if visit, err = newSecret(); err != nil {
+			return err
 		}
 		if secret, err = totp.NewSecret(); err != nil {
 			return err
 		}
-		sealed, err := s.cfg.SecretBox.Seal(secret, enrolAAD(cur.ID, h))
+		sealed, err := s.cfg.SecretBox.Seal(secret, enrolAAD(cur.ID, h, visit))
 		if err != nil {
 			return err
 		}
@@ -132,7 +144,7 @@ func (s *Service) BeginTwoFactor(ctx context.Context, u *airlock.User, sid strin
 	if err != nil {
 		return nil, err
 	}
-	return &Enrolment{Secret: totp.Text(secret), URI: uri, QRSVG: svg}, nil
+	return &Enrolment{Secret: totp.Text(secret), URI: uri, QRSVG: svg, Visit: visit}, nil
 }
 
 // enrolSession reads, in tx, the session of hash h, and fails unless it
@@ -152,25 +164,26 @@ func (s *Service) enrolSession(ctx context.Context, tx airlock.Tx, u *airlock.Us
 }
 
 // enrolKey is the key sess was offered, if it still lives; nil otherwise.
-func (s *Service) enrolKey(u *airlock.User, sess *airlock.Session, now time.Time) []byte {
+func (s *Service) enrolKey(u *airlock.User, sess *airlock.Session, visit string, now time.Time) []byte {
 	if sess.EnrolSecret == nil || !now.Before(sess.EnrolExpiresAt) {
 		return nil
 	}
-	secret, err := s.cfg.SecretBox.Open(sess.EnrolSecret, enrolAAD(u.ID, sess.IDHash))
+	secret, err := s.cfg.SecretBox.Open(sess.EnrolSecret, enrolAAD(u.ID, sess.IDHash, visit))
 	if err != nil {
-		return nil // sealed under a key since removed: a new one is offered
+		return nil // another visit's, or sealed under a key since removed: a new one is offered
 	}
 	return secret
 }
 
 // ConfirmTwoFactor turns two-step sign-in on with the key shown to the
-// browser of session sid, once the user's password and a code from the
-// app (proving the key was scanned) are given. It returns the recovery
+// visit (its id) of the page in the browser of session sid, once the
+// user's password and a code from the app (proving the key was scanned)
+// are given. It returns the recovery
 // codes, shown once (only their hashes are kept), and the id of a new
 // session for this browser: every other session and app token of the user
 // ends, for they were opened with the password alone (SPEC §6.15). The
 // user is told by email.
-func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, current, code string, m Meta) (codes []string, newSID string, err error) {
+func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, visit, current, code string, m Meta) (codes []string, newSID string, err error) {
 	if s.cfg.SecretBox == nil {
 		return nil, "", errNoSecretKey
 	}
@@ -193,7 +206,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, cu
 	if err != nil {
 		return nil, "", err
 	}
-	secret := s.enrolKey(u, sess, now)
+	secret := s.enrolKey(u, sess, visit, now)
 	if secret == nil {
 		return nil, "", errStartAgain
 	}
@@ -414,6 +427,9 @@ type codeCheck struct {
 	// afterPassword: the code follows a right password (sign-in, the
 	// account page), so failures tell the owner their password is known.
 	afterPassword bool
+	// link is the hash of the reset link the code came with, if any: the
+	// link dies once its limit's worth of codes failed.
+	link []byte
 }
 
 // errCodeSpent: the code was right once, and is used up (a replay, or a
@@ -424,12 +440,31 @@ var errCodeSpent = errors.New("code already used")
 // code, or the form of a recovery code) before anything is written. A
 // wrong code is audited and refused here.
 func (s *Service) checkCode(ctx context.Context, u *airlock.User, code string, m Meta, afterPassword bool) (*codeCheck, error) {
+	return s.check(ctx, &codeCheck{u: u, k: s.codeLimit(u.ID), afterPassword: afterPassword}, code, m)
+}
+
+// checkLinkCode is checkCode for a code typed with a reset or invitation
+// link (tokenHash): it counts against a limit of that link's own, not the
+// account's sign-in one, so whoever holds the mailbox cannot lock the
+// owner's authenticator out; the link dies after linkCodeAttempts wrong
+// codes, and the owner is told (codeRefused).
+func (s *Service) checkLinkCode(ctx context.Context, u *airlock.User, code string, m Meta, tokenHash []byte) (*codeCheck, error) {
+	k := limitKey{"2fa:link:" + hex.EncodeToString(tokenHash[:12]), Rate{N: linkCodeAttempts, Per: s.cfg.InviteTTL + s.cfg.ResetTokenTTL}}
+	return s.check(ctx, &codeCheck{u: u, k: k, link: tokenHash}, code, m)
+}
+
+// linkCodeAttempts is how many wrong codes a reset link survives.
+const linkCodeAttempts = 5
+
+// check is checkCode and checkLinkCode: c says for what and under which
+// limit.
+func (s *Service) check(ctx context.Context, c *codeCheck, code string, m Meta) (*codeCheck, error) {
+	afterPassword, u := c.afterPassword, c.u
 	code = strings.TrimSpace(code)
 	if code == "" {
 		return nil, errCodeNeeded
 	}
 	now := s.clock.Now()
-	c := &codeCheck{u: u, k: s.codeLimit(u.ID), afterPassword: afterPassword}
 	digits := strings.ReplaceAll(code, " ", "")
 	recovery := len(digits) != totp.Digits && looksLikeRecoveryCode(code)
 	if err := s.reserveCode(ctx, c.k, now, m); err != nil {
@@ -524,12 +559,15 @@ func (s *Service) codeRefused(ctx context.Context, c *codeCheck, m Meta, detail 
 		if err := s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "failure", detail); err != nil {
 			return err
 		}
-		if !c.afterPassword {
+		if !c.afterPassword && c.link == nil {
 			return nil
 		}
 		// No room left under the limit: the limit's worth has failed.
 		if retry, err := limit(ctx, tx, c.k.key, c.k.r, now, false); err != nil || retry == 0 {
 			return err
+		}
+		if c.link != nil {
+			return s.endLink(ctx, tx, c, now, m)
 		}
 		return s.tellOwner(ctx, tx, c, now, m)
 	})
@@ -537,6 +575,24 @@ func (s *Service) codeRefused(ctx context.Context, c *codeCheck, m Meta, detail 
 		return fmt.Errorf("second factor: %w", err)
 	}
 	return errBadCode
+}
+
+// endLink ends the owner's reset links once wrong codes were typed with
+// one linkCodeAttempts times, and tells the owner, in their language, that
+// someone who can read their email tried to take their account.
+func (s *Service) endLink(ctx context.Context, tx airlock.Tx, c *codeCheck, now time.Time, m Meta) error {
+	if _, err := tx.RevokeResetTokens(ctx, c.u.ID, now); err != nil {
+		return err
+	}
+	first, err := tx.MarkLimitRefusalAudited(ctx, "link-told:account:"+c.u.ID, now, now.Add(time.Hour))
+	if err != nil || !first {
+		return err
+	}
+	if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindResetCodeFailed, UserID: c.u.ID, To: c.u.Email, Language: c.u.Language,
+		CreatedAt: now, IP: airlock.CleanText(m.IP, 64)}); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "refused", "link_ended")
 }
 
 // tellOwner emails the owner, once per limit window, that someone who knew
@@ -551,23 +607,6 @@ func (s *Service) tellOwner(ctx context.Context, tx airlock.Tx, c *codeCheck, no
 		return err
 	}
 	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "refused", "owner_told")
-}
-
-// VerifySecondFactor checks a code from the authenticator app (RFC 6238,
-// ±1 step, each code accepted once) or a recovery code (each usable once)
-// on its own, for an action with nothing else to claim. Attempts are
-// counted per account before the check.
-func (s *Service) VerifySecondFactor(ctx context.Context, u *airlock.User, code string, m Meta) error {
-	if !u.TwoFactor() {
-		return nil
-	}
-	c, err := s.checkCode(ctx, u, code, m, false)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	err = s.store.Update(ctx, func(tx airlock.Tx) error { return s.useCode(ctx, tx, c, now, m) })
-	return s.codeOutcome(ctx, c, m, err)
 }
 
 var recoveryEncoding = base32.NewEncoding("abcdefghijkmnpqrstuvwxyz23456789").WithPadding(base32.NoPadding)
@@ -691,7 +730,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string, m 
 	if err != nil {
 		return nil, "", "", err
 	}
-	if !stillValid(u, c.AuthEpoch, s.clock.Now()) {
+	if !stillValid(u, c.AuthEpoch, s.clock.Now()) || !u.TwoFactor() {
 		return nil, "", "", errChallenge // the account changed since the password was checked
 	}
 	m.ActorID = u.ID

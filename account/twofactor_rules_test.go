@@ -37,7 +37,7 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 		// key waits on the session, not on the account.
 		stolen := beginEnrolment(t, a, u, thief)
 		shown := beginEnrolment(t, b, u, owner)
-		if string(stolen) == string(shown) {
+		if string(stolen.key) == string(shown.key) {
 			t.Fatal("two browsers were shown one key")
 		}
 		var sealed []byte
@@ -46,16 +46,16 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 			t.Fatal("a key not yet confirmed is kept on the account, where every session sees it")
 		}
 		// Each visit gets its own key: visiting the page again replaces it.
-		if revisit := beginEnrolment(t, b, u, owner); string(revisit) == string(shown) {
+		if revisit := beginEnrolment(t, b, u, owner); string(revisit.key) == string(shown.key) {
 			t.Fatal("a second visit was shown the first visit's key")
 		} else {
 			shown, revisit = revisit, shown
-			if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, goodPassword, codeAt(revisit, b.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+			if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, revisit.visit, goodPassword, codeAt(revisit.key, b.clock.Now()), meta); code(err) != airlock.CodeConflict {
 				t.Fatalf("the key of an earlier visit confirmed: %v", err)
 			}
 		}
 		// A key shown to one browser is never confirmed from another.
-		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, thief, goodPassword, codeAt(shown, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, thief, shown.visit, goodPassword, codeAt(shown.key, a.clock.Now()), meta); code(err) != airlock.CodeConflict {
 			t.Fatalf("the owner's key confirmed from the thief's session: %v", err)
 		}
 
@@ -65,24 +65,24 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, thief, "a brand new passphrase", codeAt(stolen, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, thief, stolen.visit, "a brand new passphrase", codeAt(stolen.key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("a key shown before a password change confirmed after it: %v", err)
 		}
 		owner, err = b.svc.StartSession(ctx, u, meta)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, "a brand new passphrase", codeAt(shown, a.clock.Now()), meta); code(err) != airlock.CodeConflict {
+		if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, shown.visit, "a brand new passphrase", codeAt(shown.key, a.clock.Now()), meta); code(err) != airlock.CodeConflict {
 			t.Fatalf("the new session confirmed the key shown before the change: %v", err)
 		}
-		again, err := b.svc.BeginTwoFactor(ctx, u, owner, true)
-		if err != nil || string(keyOf(t, again)) == string(shown) || string(keyOf(t, again)) == string(stolen) {
+		again, err := b.svc.BeginTwoFactor(ctx, u, owner, shown.visit)
+		if err != nil || string(keyOf(t, again)) == string(shown.key) || string(keyOf(t, again)) == string(stolen.key) {
 			t.Fatalf("after a password change the page offered an old key: %v", err)
 		}
 
 		// A key lives 10 minutes.
 		b.clock.Advance(account.EnrolmentTTL + time.Second)
-		if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, "a brand new passphrase", codeAt(keyOf(t, again), b.clock.Now()), meta); code(err) != airlock.CodeConflict {
+		if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, again.Visit, "a brand new passphrase", codeAt(keyOf(t, again), b.clock.Now()), meta); code(err) != airlock.CodeConflict {
 			t.Fatalf("a key 10 minutes old confirmed: %v", err)
 		}
 
@@ -92,24 +92,24 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 		if _, err := b.svc.SignOutOthers(ctx, u, owner, meta); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, other, "a brand new passphrase", codeAt(otherKey, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+		if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, other, otherKey.visit, "a brand new passphrase", codeAt(otherKey.key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("a key of a signed-out session confirmed: %v", err)
 		}
 
 		// The owner turns it on with their own visit's key; the thief's key,
 		// with a reset link from the owner's mailbox, takes nothing.
 		mine := beginEnrolment(t, b, u, owner)
-		if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, "a brand new passphrase", codeAt(mine, b.clock.Now()), meta); err != nil {
+		if _, _, err := b.svc.ConfirmTwoFactor(ctx, u, owner, mine.visit, "a brand new passphrase", codeAt(mine.key, b.clock.Now()), meta); err != nil {
 			t.Fatal(err)
 		}
 		b.clock.Advance(totp.Step)
 		token := b.resetToken(t, u.Email)
-		for _, key := range [][]byte{stolen, shown, otherKey} {
+		for _, key := range [][]byte{stolen.key, shown.key, otherKey.key} {
 			if _, _, err := a.svc.CompleteLink(ctx, token, "taken over after all", codeAt(key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("a reset link with a key the owner never confirmed: %v", err)
 			}
 		}
-		if _, _, err := a.svc.CompleteLink(ctx, token, "reset by the owner", codeAt(mine, a.clock.Now()), meta); err != nil {
+		if _, _, err := a.svc.CompleteLink(ctx, token, "reset by the owner", codeAt(mine.key, a.clock.Now()), meta); err != nil {
 			t.Fatalf("the owner's own key: %v", err)
 		}
 	})
@@ -176,7 +176,7 @@ func TestTwoFactorOnEndsEveryOtherSession(t *testing.T) {
 			})
 		}
 		time.Sleep(20 * time.Millisecond) // let the racing sign-ins start; what they get is checked below, whatever it is
-		_, newSID, err := a.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, codeAt(key, a.clock.Now()), meta)
+		_, newSID, err := a.svc.ConfirmTwoFactor(ctx, u, sid, key.visit, goodPassword, codeAt(key.key, a.clock.Now()), meta)
 		close(stop)
 		wg.Wait()
 		if err != nil {
@@ -350,26 +350,45 @@ func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
 	})
 }
 
-// TestWrongCodesWithAResetLinkTellNothing: wrong codes typed with a reset
-// link (no password) use the limit up, but say nothing of a known password.
-func TestWrongCodesWithAResetLinkTellNothing(t *testing.T) {
+// TestWrongCodesWithAResetLinkEndIt: wrong codes typed with a reset link
+// (the mailbox, not the password) count against that link, not the
+// account: after five the owner's links die and the owner is told, once,
+// that someone reads their email; nothing says their password is known,
+// and their own sign-in with the app's code is not held up at all.
+func TestWrongCodesWithAResetLinkEndIt(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ctx := context.Background()
-	u := e.user(t, "ada@example.com", goodPassword)
-	enrol(t, e, u)
-	e.drain(t)
-	token := e.resetToken(t, u.Email)
-	sent := len(e.smtp.Messages())
-	for i := range 12 {
-		if _, _, err := e.svc.CompleteLink(ctx, token, "a new passphrase here", fmt.Sprintf("%06d", i), meta); err == nil {
-			t.Fatal("a wrong code reset the password")
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		secret, _ := enrol(t, a, u)
+		a.drain(t)
+		token := a.resetToken(t, u.Email)
+		sent := len(a.smtp.Messages())
+		for i := range 5 {
+			if _, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, token, "a new passphrase here", fmt.Sprintf("%06d", i), meta); code(err) != airlock.CodeUnauthorized {
+				t.Fatalf("wrong code %d: %v", i+1, err)
+			}
 		}
-	}
-	e.drain(t)
-	if n := len(e.smtp.Messages()) - sent; n != 0 {
-		t.Fatalf("%d emails after wrong codes with a reset link", n)
-	}
+		if _, _, err := b.svc.CompleteLink(ctx, token, "a new passphrase here", codeAt(secret, b.clock.Now()), meta); code(err) != airlock.CodeInvalidToken {
+			t.Fatalf("the link after five wrong codes: %v", err)
+		}
+		drainAtOnce(t, a, b)
+		var subjects []string
+		for _, m := range a.smtp.Messages()[sent:] {
+			subjects = append(subjects, m.Header("Subject"))
+		}
+		if len(subjects) != 1 || subjects[0] != "Your password reset link was misused" {
+			t.Fatalf("emails after five wrong codes with a link: %q", subjects)
+		}
+		// The owner signs in with the app's code at once.
+		_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, sid, _, err := b.svc.CompleteSignIn(ctx, challenge, codeAt(secret, b.clock.Now()), meta); err != nil || sid == "" {
+			t.Fatalf("the owner's sign-in after wrong codes with a link: %v", err)
+		}
+	})
 }
 
 // TestRecoveryCodesSpentOnlyBySuccess: resets racing with one link, each
@@ -625,5 +644,97 @@ func TestSecondStepAfterTemporaryPasswordExpired(t *testing.T) {
 	}
 	if got := mustUser(t, e, u.ID); got.TOTPLastStep == totp.StepAt(e.clock.Now()) {
 		t.Fatal("the code was spent by a sign-in that opened nothing")
+	}
+}
+
+// TestOneAccountCannotHogTheHasher: right passwords use no limit up, but
+// one email's sign-ins, right or wrong, are capped (120 in 10 minutes), so
+// its holder cannot keep the password hasher to themselves; another
+// account behind the same address signs in all the same.
+func TestOneAccountCannotHogTheHasher(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+	e.user(t, "bob@example.com", goodPassword)
+	for i := range 120 {
+		if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
+			t.Fatalf("right sign-in %d: %v", i+1, err)
+		}
+	}
+	if _, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeRateLimited {
+		t.Fatalf("sign-in 121 of one account in 10 minutes: %v", err)
+	}
+	if _, _, _, err := e.svc.SignIn(ctx, "bob@example.com", goodPassword, "", meta); err != nil {
+		t.Fatalf("another account from the same address: %v", err)
+	}
+	e.clock.Advance(5 * time.Second)
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
+		t.Fatalf("one more after a few seconds: %v", err)
+	}
+}
+
+// TestRepeatedRefusalsWriteOneEvent: what a client may repeat at will with
+// what it already holds (revoking a token again, racing a refresh with
+// itself, a right password for an account without the app's group) writes
+// one audit event, not one a request (SPEC §6.14).
+func TestRepeatedRefusalsWriteOneEvent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+	nomobile := e.user(t, "bob@example.com", goodPassword)
+	tk, err := e.svc.SignInAPI(ctx, u.Email, goodPassword, "", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := e.svc.Refresh(ctx, tk.RefreshToken, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if _, err := e.svc.Refresh(ctx, tk.RefreshToken, meta); code(err) != airlock.CodeInvalidToken { // within the race window
+			t.Fatalf("a raced refresh: %v", err)
+		}
+		if err := e.svc.RevokeAPIToken(ctx, next.AccessToken, meta); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.SignInAPI(ctx, nomobile.Email, goodPassword, "", meta); code(err) != airlock.CodeForbidden {
+			t.Fatalf("without the mobile group: %v", err)
+		}
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range events {
+		count[ev.Detail]++
+	}
+	for _, d := range []string{"api_raced", "api_signed_out", "api_not_allowed"} {
+		if count[d] != 1 {
+			t.Errorf("%d events %q for 20 requests, want 1", count[d], d)
+		}
+	}
+}
+
+// TestSecondStepAfterTwoFactorTurnedOff: a half-signed-in state whose
+// account's two-step sign-in was turned off meanwhile (by an administrator)
+// opens nothing and fails nothing: the sign-in starts again.
+func TestSecondStepAfterTwoFactorTurnedOff(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	enrol(t, e, u)
+	_, _, challenge, err := e.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
+	if err != nil || challenge == "" {
+		t.Fatalf("first step: %v", err)
+	}
+	if err := e.svc.AdminResetTwoFactor(ctx, account.Operator, u.ID, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.svc.CompleteSignIn(ctx, challenge, "123456", meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "challenge" {
+		t.Fatalf("the second step of an account without it now: %v", err)
 	}
 }

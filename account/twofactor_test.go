@@ -23,8 +23,9 @@ func enrol(t *testing.T, e *env, u *airlock.User) ([]byte, []string) {
 	t.Helper()
 	ctx := context.Background()
 	u, sid := signIn(t, e, u.Email)
-	secret := beginEnrolment(t, e, u, sid)
-	codes, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, totp.Code(secret, totp.StepAt(e.clock.Now())), meta)
+	shown := beginEnrolment(t, e, u, sid)
+	secret := shown.key
+	codes, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, shown.visit, goodPassword, totp.Code(secret, totp.StepAt(e.clock.Now())), meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,15 +43,22 @@ func signIn(t *testing.T, e *env, email string) (*airlock.User, string) {
 	return u, sid
 }
 
+// shownKey is what one visit of the enrolment page shows: the key, and the
+// visit's id (in the page's form).
+type shownKey struct {
+	key   []byte
+	visit string
+}
+
 // beginEnrolment opens the enrolment page in the browser of session sid
-// and returns the key it shows.
-func beginEnrolment(t *testing.T, e *env, u *airlock.User, sid string) []byte {
+// and returns the key it shows, with the visit's id.
+func beginEnrolment(t *testing.T, e *env, u *airlock.User, sid string) shownKey {
 	t.Helper()
-	en, err := e.svc.BeginTwoFactor(context.Background(), u, sid, false)
+	en, err := e.svc.BeginTwoFactor(context.Background(), u, sid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return keyOf(t, en)
+	return shownKey{keyOf(t, en), en.Visit}
 }
 
 func keyOf(t *testing.T, en *account.Enrolment) []byte {
@@ -84,25 +92,25 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
 	u, sid := signIn(t, e, u.Email)
-	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, "")
 	if err != nil || !strings.HasPrefix(en.URI, "otpauth://totp/Airlock:ada@example.com?") || !strings.HasPrefix(en.QRSVG, "<svg") {
 		t.Fatalf("enrolment: %+v %v", en, err)
 	}
-	again, _ := e.svc.BeginTwoFactor(ctx, u, sid, true)
+	again, _ := e.svc.BeginTwoFactor(ctx, u, sid, en.Visit)
 	if again.Secret != en.Secret {
 		t.Fatal("the page answering a wrong code changed the key the user has scanned")
 	}
 	secret := keyOf(t, en)
-	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, "000000", meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, en.Visit, goodPassword, "000000", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("a wrong code confirmed enrolment: %v", err)
 	}
 	// A session alone does not turn it on: the password is asked for.
 	for _, pw := range []string{"", "not the password at all"} {
-		if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, pw, codeAt(secret, e.clock.Now()), meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Field != "current_password" {
+		if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, en.Visit, pw, codeAt(secret, e.clock.Now()), meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Field != "current_password" {
 			t.Fatalf("enrolment with the password %q: %v", pw, err)
 		}
 	}
-	codes, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, codeAt(secret, e.clock.Now()), meta)
+	codes, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, en.Visit, goodPassword, codeAt(secret, e.clock.Now()), meta)
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("confirm: %d codes, %v", len(codes), err)
 	}
@@ -183,12 +191,19 @@ func TestParallelCodesAreCounted(t *testing.T) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword)
 		enrol(t, a, u)
-		u, _ = a.db.UserByID(ctx, u.ID)
+		challenges := make([]string, 30)
+		for i := range challenges {
+			_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			challenges[i] = challenge
+		}
 		var refused, limited atomic.Int32
 		var wg sync.WaitGroup
 		for i := range 30 {
 			wg.Go(func() {
-				err := []*env{a, b}[i%2].svc.VerifySecondFactor(ctx, u, fmt.Sprintf("%06d", i), meta)
+				_, _, _, err := []*env{a, b}[i%2].svc.CompleteSignIn(ctx, challenges[i], fmt.Sprintf("%06d", i), meta)
 				switch code(err) {
 				case airlock.CodeUnauthorized:
 					refused.Add(1)
@@ -266,15 +281,16 @@ func TestParallelEnrolmentVisits(t *testing.T) {
 			u, sids[i] = signIn(t, a, u.Email)
 		}
 		keys := make([]string, len(sids))
+		visits := make([]string, len(sids))
 		var wg sync.WaitGroup
 		for i := range keys {
 			wg.Go(func() {
-				en, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u, sids[i], false)
+				en, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u, sids[i], "")
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				keys[i] = en.Secret
+				keys[i], visits[i] = en.Secret, en.Visit
 			})
 		}
 		wg.Wait()
@@ -290,13 +306,13 @@ func TestParallelEnrolmentVisits(t *testing.T) {
 		for i := range 8 {
 			wg.Go(func() {
 				if i == 0 {
-					if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, sids[0], goodPassword, codeAt(secret, a.clock.Now()), meta); err != nil {
+					if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, sids[0], visits[0], goodPassword, codeAt(secret, a.clock.Now()), meta); err != nil {
 						t.Error(err)
 					}
 					on.Add(1)
 					return
 				}
-				_, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u, sids[i], false)
+				_, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u, sids[i], "")
 				if err != nil && code(err) != airlock.CodeConflict && code(err) != airlock.CodeUnauthorized {
 					t.Error(err)
 				}

@@ -255,13 +255,13 @@ func TestTwoFactorAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
 	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
-	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, pw, code(), metaCLI); err != nil {
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, en.Visit, pw, code(), metaCLI); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(totp.Step)
@@ -322,13 +322,13 @@ func TestAdministratorsOwnAccountThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
 	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
-	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, bosspw, code(), metaCLI); err != nil {
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, en.Visit, bosspw, code(), metaCLI); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.c.ResetTwoFactor(ctx, before.AccessToken, boss.ID); errCode(err) != "unauthorized" {

@@ -41,10 +41,13 @@ const (
 	// KindTwoFactorFailed tells the owner that someone entered their
 	// password and then failed the second step.
 	KindTwoFactorFailed = "two_factor_failed"
+	// KindResetCodeFailed tells the owner that wrong codes were typed with
+	// a reset link sent to them, which then died.
+	KindResetCodeFailed = "reset_code_failed"
 )
 
 // Kinds lists every email kind; each has a template per language.
-var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff, KindTwoFactorFailed}
+var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff, KindTwoFactorFailed, KindResetCodeFailed}
 
 //go:embed templates
 var templateFS embed.FS

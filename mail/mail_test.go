@@ -151,13 +151,15 @@ func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
 			mail.KindInvitation:      "You get this email because an administrator of Acme Field created an account for ada@example.com.",
 			mail.KindTwoFactorOn:     "You get this email because an account for ada@example.com exists on Acme Field.",
 			mail.KindTwoFactorOff:    "You get this email because an account for ada@example.com exists on Acme Field.",
-			mail.KindTwoFactorFailed: "You get this email because an account for ada@example.com exists on Acme Field."},
+			mail.KindTwoFactorFailed: "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindResetCodeFailed: "You get this email because an account for ada@example.com exists on Acme Field."},
 		"fr": {mail.KindReset: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindPasswordChanged: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindInvitation:      "Vous recevez cet e-mail parce qu’un administrateur de Acme Field a créé un compte pour ada@example.com.",
 			mail.KindTwoFactorOn:     "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindTwoFactorOff:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
-			mail.KindTwoFactorFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
+			mail.KindTwoFactorFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindResetCodeFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
 	}
 	for _, lang := range []string{"en", "fr"} {
 		for _, kind := range mail.Kinds {

@@ -17,6 +17,10 @@ func (q *queries) ClearTOTP(ctx context.Context, userID string) error {
 	if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete recovery codes: %w", err)
 	}
+	// A half-signed-in state waits for a second step there is no more.
+	if _, err := q.exec(ctx, `DELETE FROM two_factor_challenges WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("delete challenges: %w", err)
+	}
 	return nil
 }
 

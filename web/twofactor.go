@@ -78,7 +78,7 @@ func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) 
 // (a key of this visit's own, as a QR code and as text, then a code to
 // confirm), or how to turn it off.
 func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
-	p, err := s.twoFactorPage(r, false)
+	p, err := s.twoFactorPage(r, "")
 	status := http.StatusOK
 	if err != nil {
 		status = s.applyError(w, p, err)
@@ -86,10 +86,11 @@ func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
 	s.render(w, status, "two_factor", p)
 }
 
-// twoFactorPage builds the page; keep shows again the key this browser
-// was shown (the page answering a wrong code). An error (no
-// AIRLOCK_SECRET_KEY, the database away) is for the caller to show on it.
-func (s *Server) twoFactorPage(r *http.Request, keep bool) (*page, error) {
+// twoFactorPage builds the page; visit (the one the form sent back) shows
+// again the key that visit was shown (the page answering a wrong code),
+// "" a new visit with a new key. An error (no AIRLOCK_SECRET_KEY, the
+// database away) is for the caller to show on it.
+func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 	p := s.newPage(r, "", "twofactor.title")
 	u := p.User
 	if key, ok := twoFactorNotices[r.URL.Query().Get("m")]; ok {
@@ -105,12 +106,13 @@ func (s *Server) twoFactorPage(r *http.Request, keep bool) (*page, error) {
 		p.Data["CodesLeft"] = left
 		return p, err
 	}
-	en, err := s.accounts.BeginTwoFactor(r.Context(), u, s.cookie(r, sessionCookie), keep)
+	en, err := s.accounts.BeginTwoFactor(r.Context(), u, s.cookie(r, sessionCookie), visit)
 	if err != nil {
 		return p, err
 	}
 	p.focusFirst = true
 	p.Data["Secret"] = en.Secret
+	p.Data["Visit"] = en.Visit
 	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
 	// text of the user's is in it but their escaped address.
 	p.Data["QR"] = template.HTML(en.QRSVG)
@@ -121,15 +123,16 @@ func (s *Server) twoFactorPage(r *http.Request, keep bool) (*page, error) {
 // shows the recovery codes, once. Every other session ends: this browser
 // goes on in a new one.
 func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) {
-	f, err := edge.ReadForm(w, r, "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "current_password", "otp", "enrolment")
 	if err != nil {
-		p, _ := s.twoFactorPage(r, true)
+		p, _ := s.twoFactorPage(r, "")
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
-	codes, sid, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), s.cookie(r, sessionCookie), f.Get("current_password"), f.Get("otp"), s.meta(r))
+	visit := f.Get("enrolment")
+	codes, sid, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), s.cookie(r, sessionCookie), visit, f.Get("current_password"), f.Get("otp"), s.meta(r))
 	if err != nil {
-		p, _ := s.twoFactorPage(r, true)
+		p, _ := s.twoFactorPage(r, visit)
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
@@ -196,7 +199,7 @@ func (s *Server) handleRecoveryCodesFile(w http.ResponseWriter, r *http.Request)
 // handleTwoFactorDisable turns two-step sign-in off, with the password and
 // a code.
 func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
-	p, _ := s.twoFactorPage(r, true)
+	p, _ := s.twoFactorPage(r, "")
 	f, err := edge.ReadForm(w, r, "current_password", "otp")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "two_factor", p)

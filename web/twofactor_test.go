@@ -17,6 +17,7 @@ import (
 
 var (
 	secretKeyRE = regexp.MustCompile(`id="secret-key">([A-Z2-7 ]+)<`)
+	visitRE     = regexp.MustCompile(`name="enrolment" value="([A-Za-z0-9_-]+)"`)
 	codeRE      = regexp.MustCompile(`<li><code>([a-z2-9-]{23})</code></li>`)
 )
 
@@ -34,7 +35,8 @@ func (e *env) enrolOnPage(c *http.Client, password string) ([]byte, []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}, "current_password": {password}})
+	r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}, "current_password": {password},
+		"enrolment": {visitRE.FindStringSubmatch(page.body)[1]}})
 	codes := codeRE.FindAllStringSubmatch(r.body, -1)
 	if r.StatusCode != 200 || len(codes) != 10 {
 		e.t.Fatalf("confirm: %d, %d codes\n%s", r.StatusCode, len(codes), r.body)
@@ -60,15 +62,18 @@ func TestTwoFactorPages(t *testing.T) {
 	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}, "current_password": pw["current_password"]}); r.StatusCode != http.StatusConflict {
 		t.Fatalf("a code before the key was shown: %d", r.StatusCode)
 	}
-	e.get(c, "/account/two-factor")
-	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}, "current_password": pw["current_password"]}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+	first := e.get(c, "/account/two-factor")
+	visit := visitRE.FindStringSubmatch(first.body)[1]
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {"000000"}, "current_password": pw["current_password"], "enrolment": {visit}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
 		t.Fatalf("a wrong first code: %d", r.StatusCode)
+	} else if secretKeyRE.FindStringSubmatch(r.body)[1] != secretKeyRE.FindStringSubmatch(first.body)[1] {
+		t.Fatal("the page answering a wrong code changed the key the user has scanned")
 	}
 	// A session alone (a stolen cookie) cannot turn it on: the password is
 	// asked for, even with the right code.
 	enrolPage := e.get(c, "/account/two-factor")
 	key, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(secretKeyRE.FindStringSubmatch(enrolPage.body)[1], " ", ""))
-	if r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(key, totp.StepAt(e.clock.Now()))}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="current_password-error"`) {
+	if r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(key, totp.StepAt(e.clock.Now()))}, "enrolment": {visitRE.FindStringSubmatch(enrolPage.body)[1]}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="current_password-error"`) {
 		t.Fatalf("enrolment without the password: %d", r.StatusCode)
 	}
 	secret, codes := e.enrolOnPage(c, "violet tractor on the moon")
@@ -305,5 +310,49 @@ func TestAdministratorsOwnTwoFactorIsTheirs(t *testing.T) {
 	}
 	if r := e.post(c, "/account/profile", url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "language": {"en"}}); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
 		t.Fatalf("profile edit 21: %d", r.StatusCode)
+	}
+}
+
+// TestEnrolmentKeyIsTheVisitsOwn: someone holding the enrolling browser's
+// very session cookie (stolen while the owner enrols) never sees the key of
+// the owner's visit, not on an error page nor by visiting the page again,
+// and no key they were shown is ever the one turned on.
+func TestEnrolmentKeyIsTheVisitsOwn(t *testing.T) {
+	e := newEnv(t)
+	const pw = "violet tractor on the moon"
+	e.user("ada@example.com", pw)
+	owner := e.signIn("ada@example.com", pw)
+	thief := e.client()
+	u, _ := url.Parse(e.srv.URL)
+	thief.Jar.SetCookies(u, owner.Jar.Cookies(u)) // the same session
+	keyOn := func(r response) string {
+		if m := secretKeyRE.FindStringSubmatch(r.body); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	page := e.get(owner, "/account/two-factor")
+	ownerKey, ownerVisit := keyOn(page), visitRE.FindStringSubmatch(page.body)[1]
+	seen := map[string]bool{}
+	// An error page of the thief's: a key of its own, not the owner's.
+	r := e.post(thief, "/account/two-factor", url.Values{"otp": {"x"}, "enrolment": {"a visit made up"}})
+	if k := keyOn(r); k == "" || k == ownerKey {
+		t.Fatalf("the thief's error page shows the owner's key (or none): %q", k)
+	}
+	seen[keyOn(r)] = true
+	// The thief visits too; the owner's wrong code then shows the owner a
+	// new key, never the thief's.
+	seen[keyOn(e.get(thief, "/account/two-factor"))] = true
+	r = e.post(owner, "/account/two-factor", url.Values{"otp": {"000000"}, "current_password": {pw}, "enrolment": {ownerVisit}})
+	if k := keyOn(r); seen[k] {
+		t.Fatal("the owner was shown a key the thief has seen")
+	}
+	// Whatever is turned on is a key of the owner's own visit.
+	secret, _ := e.enrolOnPage(owner, pw)
+	for k := range seen {
+		key, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(k, " ", ""))
+		if string(key) == string(secret) {
+			t.Fatal("the key turned on is one the thief saw")
+		}
 	}
 }
