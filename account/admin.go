@@ -123,6 +123,7 @@ func (s *Service) AdminCreateUser(ctx context.Context, actor *airlock.User, n Ne
 }
 
 var (
+	errStaleUser      = &airlock.Error{Code: airlock.CodeConflict, Detail: "stale", Key: "error.user.stale"}
 	errDeactivateSelf = &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self"}
 	errDemoteSelf     = &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self"}
 )
@@ -140,7 +141,8 @@ type UserChanges struct {
 	// instead of silently undoing the newer change.
 	Version *int64
 	// CurrentPassword, and OTP when they use two-step sign-in, prove it is
-	// them when administrators change their own email address or groups.
+	// them when administrators change their own email address or groups,
+	// or make someone an administrator.
 	CurrentPassword string
 	OTP             string
 }
@@ -159,6 +161,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 	m = actorMeta(actor, m)
 	self := actor != Operator && actor.ID == id
 	var code *codeCheck
+	proved := false // the actor proved it is them to make someone an administrator
 	if self {
 		// What is never allowed is said before any proof is asked for (and
 		// checked again in the transaction, against the current state).
@@ -181,6 +184,24 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		if code, err = s.proveSelfFully(ctx, actor, c.CurrentPassword, c.OTP, m); err != nil {
 			return nil, err
 		}
+	} else if !self && c.Groups != nil && slices.Contains(*c.Groups, airlock.GroupAdmin) {
+		target, err := s.AdminGetUser(ctx, actor, id)
+		if err != nil {
+			return nil, err
+		}
+		if !target.HasGroup(airlock.GroupAdmin) {
+			if code, err = s.proveGrant(ctx, actor, c.CurrentPassword, c.OTP, m); err != nil {
+				return nil, err
+			}
+			proved = true
+		}
+	}
+	if self {
+		// An administrator's edits of their own account are self-service
+		// writes like the account page's, and limited alike.
+		if err := s.reserveSelf(ctx, actor, s.clock.Now(), m); err != nil {
+			return nil, err
+		}
 	}
 	var updated *airlock.User
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
@@ -195,8 +216,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			return err
 		}
 		if c.Version != nil && *c.Version != u.Version {
-			return &airlock.Error{Code: airlock.CodeConflict, Detail: "stale",
-				Key: "error.user.stale"}
+			return errStaleUser
 		}
 		before := *u
 		before.Groups = slices.Clone(u.Groups)
@@ -223,6 +243,10 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		}
 		wasAdmin := before.Active && before.HasGroup(airlock.GroupAdmin)
 		isAdmin := u.Active && u.HasGroup(airlock.GroupAdmin)
+		if !self && !before.HasGroup(airlock.GroupAdmin) && u.HasGroup(airlock.GroupAdmin) && !proved && actor != Operator {
+			// Lost the group since the check above: the grant needs the proof.
+			return errStaleUser
+		}
 		if self {
 			if !u.Active {
 				return errDeactivateSelf

@@ -279,6 +279,16 @@ func (s *Service) AdminImportUsers(ctx context.Context, actor *airlock.User, f *
 	}
 	m = actorMeta(actor, m)
 	problems := f.problems.clone()
+	if actor != Operator {
+		// Administrators are made one at a time, with the acting
+		// administrator's proof (proveGrant); a file in the back office
+		// makes none. The command line's operator may.
+		for _, u := range f.users {
+			if slices.Contains(u.groups, airlock.GroupAdmin) {
+				problems.add(problem(u.line, "import.admin_group"))
+			}
+		}
+	}
 	if err := s.existingAccounts(ctx, f, &problems); err != nil {
 		return 0, err
 	}

@@ -738,3 +738,59 @@ func TestSecondStepAfterTwoFactorTurnedOff(t *testing.T) {
 		t.Fatalf("the second step of an account without it now: %v", err)
 	}
 }
+
+// TestMakingAnAdministratorAsksForProof: a session or token alone does not
+// make anyone an administrator (who could then act on the account it came
+// from): creating one, or adding the group, asks for the acting
+// administrator's password, and code with two-step sign-in; a file
+// imported in the back office makes none; the command line's operator may.
+func TestMakingAnAdministratorAsksForProof(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	admin := e.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
+	secret, _ := enrol(t, e, admin)
+	admin = mustUser(t, e, admin.ID)
+	n := account.NewUser{Email: "mallory@example.com", Password: "chosen by the intruder", Groups: []string{airlock.GroupAdmin}}
+	if _, err := e.svc.AdminCreateUser(ctx, admin, n, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("an administrator created with a session alone: %v", err)
+	}
+	n.ActorPassword = goodPassword
+	if _, err := e.svc.AdminCreateUser(ctx, admin, n, meta); code(err) != airlock.CodeTwoFactorRequired {
+		t.Fatalf("an administrator created without the code: %v", err)
+	}
+	if _, err := e.db.UserByEmail(ctx, n.Email); err == nil {
+		t.Fatal("a refused creation created the user")
+	}
+	ada := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+	promote := account.UserChanges{Groups: &[]string{airlock.GroupAdmin, airlock.GroupMobile}}
+	if _, err := e.svc.AdminUpdateUser(ctx, admin, ada.ID, promote, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("the admin group added with a session alone: %v", err)
+	}
+	if mustUser(t, e, ada.ID).HasGroup(airlock.GroupAdmin) {
+		t.Fatal("a refused change made an administrator")
+	}
+	// Other changes, and an administrator's edit, need no proof.
+	if _, err := e.svc.AdminUpdateUser(ctx, admin, ada.ID, account.UserChanges{FirstName: ptr("Augusta")}, meta); err != nil {
+		t.Fatal(err)
+	}
+	promote.CurrentPassword, promote.OTP = goodPassword, codeAt(secret, e.clock.Now())
+	if got, err := e.svc.AdminUpdateUser(ctx, admin, ada.ID, promote, meta); err != nil || !got.HasGroup(airlock.GroupAdmin) {
+		t.Fatalf("the admin group added with the proof: %v", err)
+	}
+	// A file makes no administrator from the back office.
+	csv := "email,groups\nnew.boss@example.com,admin\nworker@example.com,mobile\n"
+	f, err := account.ParseUsersCSV(strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ie *account.ImportError
+	if _, err := e.svc.AdminImportUsers(ctx, admin, f, false, meta, nil); !errorAs(err, &ie) || len(ie.Problems) != 1 ||
+		ie.Problems[0].Line != 2 || ie.Problems[0].Key != "import.admin_group" {
+		t.Fatalf("a file making an administrator: %v", err)
+	}
+	f, _ = account.ParseUsersCSV(strings.NewReader(csv))
+	if n, err := e.svc.AdminImportUsers(ctx, account.Operator, f, false, meta, nil); err != nil || n != 2 {
+		t.Fatalf("the operator's import: %d, %v", n, err)
+	}
+}

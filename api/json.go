@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/i18n"
 )
 
@@ -71,12 +72,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e == nil {
 		if errors.Is(err, context.Canceled) {
 			// The client went away: not our failure, and not an error to log.
-			s.log.Debug("api request abandoned by the client", "path", r.URL.Path)
+			s.log.Debug("api request abandoned by the client", "path", edge.LogPath(r))
 			// Never read; 499 (as proxies write it) so that no 5xx is counted.
 			writeErr(w, 499, errorDetail{Code: codeInvalidRequest, Message: english("error.api.abandoned")})
 			return
 		}
-		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
+		s.log.Error("api request failed", "path", edge.LogPath(r), "err", err)
 		writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: english("error.internal")})
 		return
 	}
@@ -113,7 +114,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		d.Code, status = codeUnavailable, http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter/time.Second))))
 	default:
-		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
+		s.log.Error("api request failed", "path", edge.LogPath(r), "err", err)
 		d = errorDetail{Code: codeInternal, Message: english("error.internal")}
 		status = http.StatusInternalServerError
 	}

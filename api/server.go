@@ -103,6 +103,18 @@ func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
 	})
 }
 
+// onlyQuery answers 400 invalid_request to a query parameter that is not
+// one of names, or one repeated.
+func (s *Server) onlyQuery(names []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := edge.CheckQuery(r, names...); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // strictURL answers 400 invalid_request when the path or the query string
 // is not safe text (a NUL, invalid UTF-8, a malformed query), before the
 // operation's handler reads it: a NUL in a search would otherwise reach
@@ -141,11 +153,11 @@ func (s *Server) common(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", "path", r.URL.Path, "panic", v)
+				s.log.Error("panic", "path", edge.LogPath(r), "panic", v)
 				writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: english("error.internal")})
 			}
 			if s.log.Enabled(r.Context(), slog.LevelDebug) { // the arguments cost even when not logged
-				s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "ms", time.Since(start).Milliseconds())
+				s.log.Debug("api", "method", r.Method, "path", edge.LogPath(r), "ms", time.Since(start).Milliseconds())
 			}
 		}()
 		next.ServeHTTP(w, r)

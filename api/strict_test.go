@@ -147,3 +147,30 @@ func TestQueryRefusesNUL(t *testing.T) {
 		}
 	})
 }
+
+// TestUnknownQueryParameters: a query parameter a route does not take
+// (limit=-1 on the users list, anything on a POST) or one given twice is
+// refused, naming it, rather than looking accepted and ignored.
+func TestUnknownQueryParameters(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("ada@example.com", pw, airlock.GroupMobile, airlock.GroupAdmin)
+	tk, err := e.c.SignIn(ctx, "ada@example.com", pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := []string{"Authorization", "Bearer " + tk.AccessToken}
+	for _, c := range []struct{ method, path, body, field string }{
+		{"GET", "/api/v1/users?limit=-1", "", "limit"},
+		{"GET", "/api/v1/users?page=1&page=2", "", "page"},
+		{"POST", "/api/v1/password/forgot?debug=1", `{"email":"ada@example.com"}`, "debug"},
+	} {
+		res, body := e.raw(c.method, c.path, "application/json", c.body, auth...)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"code":"invalid_request"`) || !strings.Contains(body, `"field":"`+c.field+`"`) {
+			t.Errorf("%s %s: %d %s", c.method, c.path, res.StatusCode, body)
+		}
+	}
+	if res, body := e.raw("GET", "/api/v1/users?q=ada&per_page=5", "", "", auth...); res.StatusCode != http.StatusOK {
+		t.Fatalf("documented parameters: %d %s", res.StatusCode, body)
+	}
+}

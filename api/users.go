@@ -81,6 +81,10 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 		Temporary *bool    `json:"temporary"`
 		// Invite sends a welcome email to choose a first password.
 		Invite bool `json:"invite"`
+		// CurrentPassword, and OTP with two-step sign-in, prove it is the
+		// acting administrator when the new user is an administrator.
+		CurrentPassword string `json:"current_password"`
+		OTP             string `json:"otp"`
 	}
 	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -89,7 +93,7 @@ func (s *Server) handleCreateUser(w http.ResponseWriter, r *http.Request) {
 	temporary := req.Temporary == nil || *req.Temporary // temporary unless said otherwise
 	u, err := s.accounts.AdminCreateUser(r.Context(), userFrom(r), account.NewUser{Email: req.Email, FirstName: req.FirstName,
 		LastName: req.LastName, Language: req.Language, Groups: req.Groups, Password: req.Password, Temporary: temporary,
-		Invite: req.Invite}, s.meta(r))
+		Invite: req.Invite, ActorPassword: req.CurrentPassword, ActorOTP: req.OTP}, s.meta(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"unicode"
 
 	"github.com/airlockhq/airlock"
@@ -72,6 +73,20 @@ func MediaType(r *http.Request) string {
 	}
 	mt, _, _ := mime.ParseMediaType(ct)
 	return mt
+}
+
+// checkCharset refuses a body whose Content-Type names a character set
+// other than UTF-8 (utf-7, latin1, …): it is read as UTF-8, so any other
+// would be read as something else than what the client meant.
+func checkCharset(r *http.Request) error {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil // no parameters to read: the media type's check says the rest
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return invalid("error.body.charset")
+	}
+	return nil
 }
 
 // invalid returns a CodeInvalid error: key names its message, args are

@@ -13,6 +13,9 @@ import (
 // such as "groups*") may appear several times. Fields may be absent
 // (unticked checkboxes).
 func ReadForm(w http.ResponseWriter, r *http.Request, fields ...string) (url.Values, error) {
+	if err := checkCharset(r); err != nil {
+		return nil, err
+	}
 	if MediaType(r) != "application/x-www-form-urlencoded" {
 		return nil, invalid("error.form.type")
 	}

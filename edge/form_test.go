@@ -55,6 +55,18 @@ func TestReadForm(t *testing.T) {
 	if _, err := edge.ReadForm(httptest.NewRecorder(), r, "email"); airlock.ErrorCode(err) != airlock.CodeInvalid {
 		t.Fatalf("JSON content type: %v", err)
 	}
+	// The body is read as UTF-8: another character set is refused, not
+	// read as something else than the client meant.
+	for ct, ok := range map[string]bool{"application/x-www-form-urlencoded; charset=utf-7": false,
+		"application/x-www-form-urlencoded; charset=ISO-8859-1": false, "application/x-www-form-urlencoded; charset=UTF-8": true,
+		"application/x-www-form-urlencoded;charset=utf8": true} {
+		r := formRequest("email=a")
+		r.Header.Set("Content-Type", ct)
+		_, err := edge.ReadForm(httptest.NewRecorder(), r, "email")
+		if e := airlock.AsError(err); ok != (err == nil) || !ok && e.Key != "error.body.charset" {
+			t.Errorf("%s: %v", ct, err)
+		}
+	}
 }
 
 func TestReadOAuthForm(t *testing.T) {

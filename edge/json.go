@@ -17,6 +17,9 @@ import (
 // ReadJSON decodes a JSON object body into dst strictly: Content-Type
 // application/json, a bounded body, then the rules of DecodeJSON.
 func ReadJSON(w http.ResponseWriter, r *http.Request, dst any) error {
+	if err := checkCharset(r); err != nil {
+		return err
+	}
 	if MediaType(r) != "application/json" {
 		return invalid("error.json.type")
 	}

@@ -3,6 +3,7 @@ package edge
 import (
 	"net/http"
 	"net/url"
+	"slices"
 )
 
 // CheckURL refuses a request whose path or query string a handler could
@@ -29,6 +30,21 @@ func CheckURL(r *http.Request) error {
 			if bad := badText(v); bad != "" {
 				return invalidText(k, "error.url.bad_param")
 			}
+		}
+	}
+	return nil
+}
+
+// CheckQuery refuses a query parameter that is not one of names, and one
+// given more than once: as with a form's fields, a parameter the handler
+// would ignore (a misspelt filter, limit=-1) must not look accepted.
+func CheckQuery(r *http.Request, names ...string) error {
+	for k, vs := range r.URL.Query() {
+		if !slices.Contains(names, k) {
+			return unknownField(k)
+		}
+		if len(vs) > 1 {
+			return invalidField(k, "error.url.repeated_param", k)
 		}
 	}
 	return nil

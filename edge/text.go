@@ -1,8 +1,11 @@
 package edge
 
 import (
+	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/airlockhq/airlock"
 )
 
 // badText says what makes s unfit to be stored or compared as text, or ""
@@ -19,3 +22,8 @@ func badText(s string) string {
 	}
 	return ""
 }
+
+// LogPath is a request's path as the logs show it: never its query string
+// (it may hold a reset token), cleaned of what could forge a log line, and
+// cut at 256 bytes, since a client chooses how long it is.
+func LogPath(r *http.Request) string { return airlock.CleanText(r.URL.Path, 256) }

@@ -505,3 +505,24 @@ func TestImportUploadFields(t *testing.T) {
 		t.Fatal("the notice after importing one user")
 	}
 }
+
+// TestMakingAnAdministratorOnThePage: the new user form makes an
+// administrator only with the acting administrator's current password.
+func TestMakingAnAdministratorOnThePage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	form := url.Values{"email": {"second@example.com"}, "language": {"en"}, "groups": {"admin"}, "invite": {"on"}}
+	r := e.post(c, "/admin/users/new", form)
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="current_password-error"`) {
+		t.Fatalf("an administrator made with the session alone: %d", r.StatusCode)
+	}
+	if _, err := e.db.UserByEmail(context.Background(), "second@example.com"); err == nil {
+		t.Fatal("the refused form created the user")
+	}
+	form.Set("current_password", adminPW)
+	if r := e.post(c, "/admin/users/new", form); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("with the password: %d\n%s", r.StatusCode, r.body)
+	}
+}

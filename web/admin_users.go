@@ -131,7 +131,7 @@ func (s *Server) newUserPage(r *http.Request) *page {
 	p.Data["UserGroups"] = []string{}
 	p.Data["Temporary"] = true
 	p.Data["Invite"] = true // invited by default: the user chooses their own password
-	p.form("email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm")
+	p.form("email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm", "current_password", "otp")
 	p.focusFirst = true
 	p.forOther = true
 	s.passwordRules(p, nil)
@@ -145,13 +145,14 @@ func (s *Server) handleAdminUserNewForm(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	p := s.newUserPage(r)
-	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary", "invite")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary", "invite", "current_password", "otp")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user_new", p)
 		return
 	}
 	n := account.NewUser{Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
-		Language: f.Get("language"), Groups: f["groups"], Password: f.Get("password"), Temporary: f.Has("temporary"), Invite: f.Has("invite")}
+		Language: f.Get("language"), Groups: f["groups"], Password: f.Get("password"), Temporary: f.Has("temporary"), Invite: f.Has("invite"),
+		ActorPassword: f.Get("current_password"), ActorOTP: f.Get("otp")}
 	p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = n.Email, n.FirstName, n.LastName, n.Language
 	p.Data["UserGroups"], p.Data["Temporary"], p.Data["Invite"] = n.Groups, n.Temporary, n.Invite
 	if n.Invite && n.Password != "" {

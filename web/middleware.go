@@ -59,7 +59,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "ms", time.Since(start).Milliseconds())
+		s.log.Debug("http", "method", r.Method, "path", edge.LogPath(r), "status", sw.status, "ms", time.Since(start).Milliseconds())
 	})
 }
 
@@ -70,7 +70,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", "path", r.URL.Path, "panic", v)
+				s.log.Error("panic", "path", edge.LogPath(r), "panic", v)
 				http.Error(w, "internal error", http.StatusInternalServerError)
 			}
 		}()

@@ -115,7 +115,10 @@ func hidePassword(msg, value string) string {
 		return msg
 	}
 	_, pw, ok := strings.Cut(rest[:at], ":")
-	if !ok || pw == "" {
+	if !ok || len(pw) < 4 {
+		// Too short to find in free text without blotting out the words
+		// around it ("x" in "example"); the message never quotes the user
+		// info anyway (redactUserinfo).
 		return msg
 	}
 	forms := []string{pw, strings.Trim(strconv.Quote(pw), `"`)}

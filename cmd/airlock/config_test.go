@@ -210,3 +210,17 @@ func TestAuditRetention(t *testing.T) {
 		t.Errorf("DefaultConfig's AuditRetention = %v, want 400 days", got)
 	}
 }
+
+// TestHidePasswordKeepsTheWords: a password of a letter or two is not
+// blotted out of the words around it (the message never quotes it: the
+// user info is redacted first), a longer one is, in every form.
+func TestHidePasswordKeepsTheWords(t *testing.T) {
+	t.Parallel()
+	msg := `bad setting AIRLOCK_APP_URL="https://***@com.example:x": the port must be from 1 to 65535`
+	if got := hidePassword(msg, "https://SECRET:x@com.example:x"); got != msg {
+		t.Errorf("a one-letter password blotted the message: %q", got)
+	}
+	if got := hidePassword("it said s3cret!pw and s3cret%21pw", "smtp://u:s3cret%21pw@h:25"); strings.Contains(got, "s3cret") {
+		t.Errorf("a password left in the message: %q", got)
+	}
+}
