@@ -1,0 +1,139 @@
+package account_test
+
+// Tests that kill mutants gremlins found alive in account (bench/mutation.sh,
+// bench/RESULTS.md 2026-12-07).
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+)
+
+// TestStaleAdministratorIsRefused: an administrator's request carries the
+// administrator as they were when it was authenticated; if, before it
+// acts, they were demoted, deactivated or had their password changed
+// (their sessions ended), the action is refused and changes nothing: the
+// actor is read again in the transaction that acts (adminInTx).
+func TestStaleAdministratorIsRefused(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		change func(t *testing.T, e *env, boss, stale *airlock.User)
+	}{
+		{"demoted", func(t *testing.T, e *env, boss, stale *airlock.User) {
+			if _, err := e.svc.AdminUpdateUser(context.Background(), boss, stale.ID, account.UserChanges{Groups: &[]string{}}, meta); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"deactivated", func(t *testing.T, e *env, boss, stale *airlock.User) {
+			off := false
+			if _, err := e.svc.AdminUpdateUser(context.Background(), boss, stale.ID, account.UserChanges{Active: &off}, meta); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"password changed", func(t *testing.T, e *env, boss, stale *airlock.User) {
+			if _, err := e.svc.ChangePassword(context.Background(), stale, goodPassword, "a new password of my own", meta); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, a, b *env) {
+				ctx := context.Background()
+				boss := a.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
+				a.user(t, "deputy@example.com", goodPassword, airlock.GroupAdmin)
+				stale, _, err := a.svc.SignIn(ctx, "deputy@example.com", goodPassword, meta)
+				if err != nil {
+					t.Fatal(err)
+				}
+				target := a.user(t, "ada@example.com", goodPassword)
+				c.change(t, b, boss, stale)
+				before, _ := a.db.UserByID(ctx, target.ID)
+				mails, _ := a.db.CountJobs(ctx, airlock.JobMail) // "your password was changed", in one case
+				if _, err := a.svc.AdminUpdateUser(ctx, stale, target.ID, account.UserChanges{FirstName: ptr("Changed")}, meta); code(err) != airlock.CodeForbidden {
+					t.Errorf("edit by the stale administrator: %v, want forbidden", err)
+				}
+				if err := a.svc.AdminSendReset(ctx, stale, target.ID, meta); code(err) != airlock.CodeForbidden {
+					t.Errorf("reset email by the stale administrator: %v, want forbidden", err)
+				}
+				if err := a.svc.AdminSetPassword(ctx, stale, target.ID, "set by someone no longer allowed", "", true, meta); code(err) != airlock.CodeForbidden {
+					t.Errorf("password set by the stale administrator: %v, want forbidden", err)
+				}
+				after, _ := a.db.UserByID(ctx, target.ID)
+				if after.FirstName != before.FirstName || after.PasswordHash != before.PasswordHash || after.Version != before.Version {
+					t.Errorf("a refused action changed the user: %+v → %+v", before, after)
+				}
+				if n, _ := a.db.CountJobs(ctx, airlock.JobMail); n != mails {
+					t.Errorf("a refused action queued %d emails", n-mails)
+				}
+				// The administrator still in office acts as before.
+				if _, err := b.svc.AdminUpdateUser(ctx, boss, target.ID, account.UserChanges{FirstName: ptr("Changed")}, meta); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// TestInvitationFilters: a user just invited is listed as invited, not
+// as expired; once the invitation's time is over, as expired, not
+// invited.
+func TestInvitationFilters(t *testing.T) {
+	e := newEnv(t, func(c *account.Config) { c.InviteTTL = 48 * time.Hour })
+	ctx := context.Background()
+	if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "sam@example.com", Invite: true}, meta); err != nil {
+		t.Fatal(err)
+	}
+	listed := func(state string) int {
+		t.Helper()
+		users, _, err := e.svc.AdminListUsers(ctx, account.Operator, airlock.UserFilter{Invitation: state})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(users)
+	}
+	if p, x := listed(airlock.InvitationPending), listed(airlock.InvitationExpired); p != 1 || x != 0 {
+		t.Fatalf("just invited: %d invited, %d expired; want 1, 0", p, x)
+	}
+	e.clock.Advance(47 * time.Hour)
+	if p, x := listed(airlock.InvitationPending), listed(airlock.InvitationExpired); p != 1 || x != 0 {
+		t.Fatalf("an hour before the end: %d invited, %d expired; want 1, 0", p, x)
+	}
+	e.clock.Advance(time.Hour + time.Second)
+	if p, x := listed(airlock.InvitationPending), listed(airlock.InvitationExpired); p != 0 || x != 1 {
+		t.Fatalf("after the end: %d invited, %d expired; want 0, 1", p, x)
+	}
+}
+
+// TestUserUpdatedAuditNamesTheChangedFields: the "user_updated" audit
+// event names the fields that changed, and only those.
+func TestUserUpdatedAuditNamesTheChangedFields(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+	for _, c := range []struct {
+		change account.UserChanges
+		want   string
+	}{
+		{account.UserChanges{FirstName: ptr("Augusta")}, "[first_name]"},
+		{account.UserChanges{LastName: ptr("King")}, "[last_name]"},
+		{account.UserChanges{Language: ptr("fr")}, "[language]"},
+		{account.UserChanges{Email: ptr("augusta@example.com")}, "[email]"},
+		{account.UserChanges{Groups: &[]string{airlock.GroupWebReader}}, "[groups]"},
+		{account.UserChanges{Active: ptr(false)}, "[active]"},
+		{account.UserChanges{FirstName: ptr("Augusta")}, "[]"}, // the same name again: nothing changed
+	} {
+		if _, err := e.svc.AdminUpdateUser(ctx, account.Operator, u.ID, c.change, meta); err != nil {
+			t.Fatal(err)
+		}
+		events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditUserUpdated, UserID: u.ID, Limit: 1})
+		if err != nil || len(events) != 1 {
+			t.Fatalf("%d events, %v", len(events), err)
+		}
+		if events[0].Detail != c.want {
+			t.Errorf("change of %s audited as %q", c.want, events[0].Detail)
+		}
+	}
+}
