@@ -137,3 +137,22 @@ func TestUserUpdatedAuditNamesTheChangedFields(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminSendResetIsAudited: a reset email sent by an administrator is
+// audited (who, to whom, queued) with the email queued.
+func TestAdminSendResetIsAudited(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	boss := e.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
+	u := e.user(t, "ada@example.com", goodPassword)
+	if err := e.svc.AdminSendReset(ctx, boss, u.ID, meta); err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetEmailSent, UserID: u.ID})
+	if err != nil || len(events) != 1 || events[0].ActorID != boss.ID || events[0].SubjectID != u.ID || events[0].Outcome != "queued" {
+		t.Fatalf("audit of an administrator's reset email: %s, %v", outcomes(events), err)
+	}
+	if n, _ := e.db.CountJobs(ctx, airlock.JobMail); n != 1 {
+		t.Fatalf("%d emails queued, want 1", n)
+	}
+}
