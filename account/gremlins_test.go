@@ -156,3 +156,32 @@ func TestAdminSendResetIsAudited(t *testing.T) {
 		t.Fatalf("%d emails queued, want 1", n)
 	}
 }
+
+// TestEmailThatCannotBeQueuedFailsTheAction: an action whose email cannot
+// be put in the outbox fails and changes nothing (here the outbox table is
+// gone from the database): it is never reported done with its email
+// silently lost.
+func TestEmailThatCannotBeQueuedFailsTheAction(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		boss := a.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
+		u := a.user(t, "ada@example.com", goodPassword)
+		if _, err := a.db.SQL().ExecContext(ctx, `ALTER TABLE jobs RENAME TO jobs_away`); err != nil {
+			t.Fatal(err)
+		}
+		err := a.svc.AdminSendReset(ctx, boss, u.ID, meta)
+		if _, err := a.db.SQL().ExecContext(ctx, `ALTER TABLE jobs_away RENAME TO jobs`); err != nil {
+			t.Fatal(err)
+		}
+		if err == nil {
+			t.Fatal("a reset email that could not be queued was reported sent")
+		}
+		if events, _, _ := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetEmailSent, UserID: u.ID}); len(events) != 0 {
+			t.Fatalf("audited as sent: %s", outcomes(events))
+		}
+		// With the outbox back, it works.
+		if err := b.svc.AdminSendReset(ctx, boss, u.ID, meta); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
