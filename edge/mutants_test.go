@@ -116,3 +116,14 @@ func TestClientIPBracketsOnlyIPv6(t *testing.T) {
 		}
 	}
 }
+
+// TestLocalPathLength: a local path of 2048 bytes is taken, one more byte
+// is not.
+func TestLocalPathLength(t *testing.T) {
+	if p := "/" + strings.Repeat("a", 2047); !edge.LocalPath(p) {
+		t.Error("a path of 2048 bytes refused")
+	}
+	if p := "/" + strings.Repeat("a", 2048); edge.LocalPath(p) {
+		t.Error("a path of 2049 bytes taken")
+	}
+}
