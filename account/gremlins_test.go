@@ -185,3 +185,44 @@ func TestEmailThatCannotBeQueuedFailsTheAction(t *testing.T) {
 		}
 	})
 }
+
+// TestAPISignInAndRefreshReuseAreAudited: the password grant is audited
+// as a sign-in, and a rotated refresh token presented again (after the
+// window that tells a double send from a theft) revokes its family and is
+// audited as such; the access token names its own user.
+func TestAPISignInAndRefreshReuseAreAudited(t *testing.T) {
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
+		a.user(t, "bob@example.com", goodPassword, airlock.GroupMobile)
+		if _, err := b.svc.SignInAPI(ctx, "bob@example.com", goodPassword, meta); err != nil {
+			t.Fatal(err)
+		}
+		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		events, _, err := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditSignIn, UserID: u.ID})
+		if err != nil || len(events) != 1 || events[0].Outcome != "success" || events[0].Detail != "api" || events[0].ActorID != u.ID {
+			t.Fatalf("audit of the password grant: %s, %v", outcomes(events), err)
+		}
+		if who, err := b.svc.AuthenticateAPI(ctx, tk.AccessToken); err != nil || who == nil || who.ID != u.ID {
+			t.Fatalf("the access token's user: %+v, %v", who, err)
+		}
+		next, err := b.svc.Refresh(ctx, tk.RefreshToken, meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.clock.Advance(time.Minute)
+		if _, err := a.svc.Refresh(ctx, tk.RefreshToken, meta); code(err) != airlock.CodeInvalidToken {
+			t.Fatalf("a rotated refresh token presented again: %v", err)
+		}
+		if _, err := b.svc.AuthenticateAPI(ctx, next.AccessToken); code(err) != airlock.CodeUnauthorized {
+			t.Fatalf("the family survived the reuse: %v", err)
+		}
+		events, _, err = a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditSessionsRevoked, UserID: u.ID})
+		if err != nil || len(events) != 1 || events[0].Outcome != "refresh_token_reuse" || events[0].Detail != "4 tokens" {
+			t.Fatalf("audit of the reuse: %s, %v", outcomes(events), err)
+		}
+	})
+}
