@@ -17,8 +17,20 @@ type Store interface {
 	Close() error
 }
 
-// Tx is every query Airlock makes, inside or outside a transaction.
+// Tx is every query Airlock makes, inside or outside a transaction, by
+// role: the users, what they sign in with, the outbox, the limits, the
+// audit log.
 type Tx interface {
+	UserQueries
+	CredentialQueries
+	OutboxQueries
+	LimitQueries
+	AuditQueries
+}
+
+// UserQueries keep the users: their profile, password, rights, two-step
+// sign-in and invitations.
+type UserQueries interface {
 	CreateUser(ctx context.Context, u *User) error
 	UpdateUser(ctx context.Context, u *User) error
 	UserByID(ctx context.Context, id string) (*User, error)
@@ -34,12 +46,19 @@ type Tx interface {
 	UsersByIDsForUpdate(ctx context.Context, ids []string) (map[string]*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
-	// SetTOTP stores a sealed two-step key not yet confirmed (nil clears
-	// the key, the confirmation, the recovery codes and the last step).
-	SetTOTP(ctx context.Context, userID string, sealed []byte) error
-	// EnableTOTP confirms enrolment at now and stores the recovery codes'
-	// hashes (replacing any older ones).
-	EnableTOTP(ctx context.Context, userID string, now time.Time, step int64, codeHashes [][]byte) error
+	// ClearTOTP turns two-step sign-in off: the key, the confirmation, the
+	// recovery codes and the last step go.
+	ClearTOTP(ctx context.Context, userID string) error
+	// EnableTOTP stores the confirmed sealed key at now and the recovery
+	// codes' hashes (replacing any older ones).
+	EnableTOTP(ctx context.Context, userID string, sealed []byte, now time.Time, step int64, codeHashes [][]byte) error
+	// ReplaceRecoveryCodes replaces a user's recovery codes (the old set dies).
+	ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes [][]byte) error
+	// CountRecoveryCodes says how many of a user's recovery codes are unused.
+	CountRecoveryCodes(ctx context.Context, userID string) (int, error)
+	// SetEnrolment keeps a sealed enrolment key on one session of the user
+	// until expires (nil clears it); false when that session is gone.
+	SetEnrolment(ctx context.Context, sessionHash []byte, userID string, sealed []byte, expires time.Time) (bool, error)
 	// UseTOTPStep records step as used if it is later than the last one
 	// used; false means the code was already used (a replay).
 	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
@@ -64,7 +83,14 @@ type Tx interface {
 	// BumpAuthEpoch ends every session and token family of the user at once
 	// and returns the new epoch.
 	BumpAuthEpoch(ctx context.Context, userID string) (int64, error)
+	// SetProfile changes a user's own name and language.
+	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
+}
 
+// CredentialQueries keep what a person signs in with: browser sessions,
+// the half-signed-in state of two-step sign-in, reset and invitation
+// links, and the API's token families.
+type CredentialQueries interface {
 	CreateSession(ctx context.Context, s *Session) error
 	SessionByHash(ctx context.Context, hash []byte) (*Session, error)
 	TouchSession(ctx context.Context, hash []byte, at time.Time) error
@@ -74,12 +100,9 @@ type Tx interface {
 	ListUserSessions(ctx context.Context, userID string) ([]*Session, error)
 	// DeleteOtherSessions ends every session of the user but keep's.
 	DeleteOtherSessions(ctx context.Context, userID string, keep []byte) (int, error)
-	// SetProfile changes a user's own name and language.
-	SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error
 
-	InsertResetToken(ctx context.Context, t *ResetToken) error
-	// InsertResetTokens is InsertResetToken for many tokens in a few
-	// statements; one with RevokedAt set is stored revoked.
+	// InsertResetTokens stores tokens in a few statements; one with
+	// RevokedAt set is stored revoked.
 	InsertResetTokens(ctx context.Context, ts []*ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (*ResetToken, error)
 	// ConsumeResetToken marks the token used if it is still usable at now and
@@ -102,43 +125,38 @@ type Tx interface {
 	// token in it, even one a concurrent refresh is adding.
 	RevokeTokenFamily(ctx context.Context, familyID string, now time.Time) (int, error)
 	RevokeUserAPITokens(ctx context.Context, userID string, now time.Time) (int, error)
+}
 
-	EnqueueJob(ctx context.Context, j *Job) error
-	// EnqueueJobs adds many jobs in as few statements as it can, for a
-	// batch of requests; their IDs are not read back.
+// OutboxQueries keep the durable work queue: forgot requests waiting to
+// be decided, and emails waiting or sent (the outbox and its history),
+// and the dev mailbox.
+type OutboxQueries interface {
+	// EnqueueJobs adds jobs in as few statements as it can; their IDs are
+	// not read back.
 	EnqueueJobs(ctx context.Context, jobs []*Job) error
-	// ClaimJob leases the oldest due job to owner until leaseUntil, or
-	// returns nil. A job whose worker's lease ran out (a node died while
+	// ClaimJobs leases up to limit of the oldest due jobs to owner until
+	// leaseUntil. A job whose worker's lease ran out (a node died while
 	// sending) is due again: Job.TakenOver says so.
-	ClaimJob(ctx context.Context, owner string, now, leaseUntil time.Time) (*Job, error)
-	// ClaimJobs is ClaimJob for up to limit jobs at once, oldest first.
 	ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Job, error)
 	// RenewLease extends owner's lease on a job it is still working on; false
 	// means the lease was lost to another worker.
 	RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error)
 	// ReleaseLeases hands back at once every job owner holds (shutdown).
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
-	DeleteJob(ctx context.Context, id int64) error
-	// DeleteJobs is DeleteJob for many jobs in a few statements.
-	DeleteJobs(ctx context.Context, ids []int64) error
-	// RetryJob records a failed attempt at now: the job is deferred to runAt.
-	RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error
-	// CountJobs counts the requests waiting in jobs of a kind ("" for
-	// all); a forgot job holds several (Job.Items).
-	CountJobs(ctx context.Context, kind string) (int, error)
+	// DeleteJobs deletes jobs owner holds, done with; it fails if owner
+	// no longer holds them all (taken over by another node).
+	DeleteJobs(ctx context.Context, owner string, ids []int64) error
+	// RetryJob records a failed attempt of a job owner holds: it is
+	// deferred to runAt.
+	RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error
 
-	// SetEmailToken records the hash of the reset token an email carries, so
-	// that the token dies if the email fails for good.
-	SetEmailToken(ctx context.Context, id int64, tokenHash []byte) error
-	// SetEmailTokens is SetEmailToken for many emails: hashes[i] for ids[i].
+	// SetEmailTokens records, for each email ids[i], the hash of the reset
+	// token it carries (hashes[i]), so that the token dies if the email
+	// fails for good.
 	SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error
 	// MarkEmailSent records a delivery and the server's answer; false when
 	// owner no longer held the lease.
 	MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error)
-	// MarkEmailsSent is MarkEmailSent for many emails in a few statements;
-	// it returns the ids of those owner no longer held (recorded sent all
-	// the same).
-	MarkEmailsSent(ctx context.Context, owner string, sent []SentEmail, now time.Time) ([]int64, error)
 	// MarkEmailFailed stops an email's retries for good.
 	MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error
 	// RequeueEmail sends a failed or deferred email again now, with a new
@@ -151,23 +169,28 @@ type Tx interface {
 	OutboxStats(ctx context.Context) (map[[2]string]int, time.Time, error)
 
 	InsertDevMail(ctx context.Context, m *DevMail) error
-	// InsertDevMails is InsertDevMail for many emails; ids not read back.
-	InsertDevMails(ctx context.Context, ms []*DevMail) error
 	ListDevMail(ctx context.Context, limit int) ([]*DevMail, error)
 	DevMailByID(ctx context.Context, id int64) (*DevMail, error)
 	ClearDevMail(ctx context.Context) (int, error)
+}
 
-	// LimitState returns a limiter key's theoretical arrival time (zero when
-	// unknown), locking the row for the transaction where the database can.
-	LimitState(ctx context.Context, key string) (time.Time, error)
-	SetLimitState(ctx context.Context, key string, tat time.Time) error
+// LimitQueries keep the rate limits' state (SPEC §6.6).
+type LimitQueries interface {
+	// LockLimit returns a limiter key's theoretical arrival time (zero when
+	// unknown), its row created if missing and locked for the transaction
+	// (PostgreSQL; SQLite's writer holds the whole database).
+	LockLimit(ctx context.Context, key string) (time.Time, error)
+	// SetLimit writes a limiter key's theoretical arrival time.
+	SetLimit(ctx context.Context, key string, tat time.Time) error
 	// MarkLimitRefusalAudited reports whether a refusal under key at now is
 	// the first of its window, and if so marks the window until then; of
 	// concurrent callers exactly one gets true.
 	MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error)
+}
 
-	InsertAudit(ctx context.Context, e *AuditEvent) error
-	// InsertAudits is InsertAudit for many events in a few statements.
+// AuditQueries keep the security event log, and clean up what expired.
+type AuditQueries interface {
+	// InsertAudits appends security events, in a few statements.
 	InsertAudits(ctx context.Context, events []*AuditEvent) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEvent, int, error)
 
@@ -212,6 +235,10 @@ type Session struct {
 	// AuthEpoch is the user's AuthEpoch when the session began; the session
 	// works only while the two are equal.
 	AuthEpoch int64
+	// EnrolSecret is the sealed two-step key offered to this session for
+	// enrolment (nil: none), until EnrolExpiresAt.
+	EnrolSecret    []byte
+	EnrolExpiresAt time.Time
 }
 
 // Challenge is the half-signed-in state between the password and the
@@ -315,13 +342,6 @@ type Job struct {
 	MessageID string // the last attempt's
 	UpdatedAt time.Time
 	SentAt    time.Time
-}
-
-// SentEmail is an email a server accepted, to record (MarkEmailsSent).
-type SentEmail struct {
-	ID        int64
-	Reply     string
-	MessageID string
 }
 
 // EmailFilter selects emails of the outbox and its history.

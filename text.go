@@ -47,7 +47,7 @@ func CheckEmail(s string) error {
 		return invalidEmail("error.email.one", "Enter one email address.")
 	}
 	local, domain, ok := strings.Cut(s, "@")
-	if !ok || strings.Contains(domain, "@") || !dotAtom(local) || !hostname(domain) {
+	if !ok || strings.Contains(domain, "@") || !dotAtom(local) || !Hostname(domain) {
 		return invalidEmail("error.email.invalid", "Enter a valid email address, like name@example.com.")
 	}
 	if len(local) > maxLocalPartBytes {
@@ -75,11 +75,12 @@ func isAtext(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
-// hostname reports whether s is a domain the mailer can reach: dot-separated
-// labels of 1–63 letters, digits and hyphens, not starting or ending with a
-// hyphen, with a last label that is not all digits (no IP addresses), and
-// at least two labels unless it is localhost.
-func hostname(s string) bool {
+// Hostname reports whether s is a DNS host name the mailer can use (an
+// address's domain, the SMTP HELO name): dot-separated labels of 1–63
+// letters, digits and hyphens, not starting or ending with a hyphen, at
+// most 253 bytes, with a last label that is not all digits (no IP
+// addresses), and at least two labels unless it is localhost.
+func Hostname(s string) bool {
 	if len(s) > 253 {
 		return false
 	}
@@ -119,6 +120,34 @@ func UnsafeRune(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// Visible reports whether s holds at least one character a reader sees: a
+// letter, digit, punctuation mark or symbol that is not blank. A name made
+// only of blanks (spaces, the Hangul fillers, the blank Braille pattern,
+// default-ignorable code points, combining marks with nothing to sit on)
+// shows as nothing, or as a gap, on a page, in an email or in the audit
+// log, and lets one account pass for another or for no one.
+func Visible(s string) bool {
+	return strings.IndexFunc(s, visibleRune) >= 0
+}
+
+func visibleRune(r rune) bool {
+	switch {
+	case !unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S):
+		// Spaces, controls, format characters (default-ignorable), marks,
+		// private use and unassigned code points.
+		return false
+	case unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r):
+		// The Hangul fillers U+115F, U+1160, U+3164 and U+FFA0: letters by
+		// category, drawn as nothing.
+		return false
+	case r == '\u2800', r == '\U0001D159':
+		// BRAILLE PATTERN BLANK and MUSICAL SYMBOL NULL NOTEHEAD: symbols
+		// drawn as blank space.
+		return false
+	}
+	return true
 }
 
 // CheckText reports whether s is valid UTF-8 without any unsafe rune.

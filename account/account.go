@@ -12,11 +12,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/jobs"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/secretbox"
@@ -79,35 +78,53 @@ type Service struct {
 	clock     airlock.Clock
 	log       *slog.Logger
 	cfg       Config
-	wake      chan struct{}
-	// node names this Service's workers in the job leases they hold.
-	node  string
-	stats WorkerStats
+	// jobs runs the queued half of the rules (forgot requests, emails).
+	jobs *jobs.Runner
 	// forgot groups the writes of concurrent forgot requests (forgot.go).
 	forgot forgotQueue
-	// pause is how the workers wait when they give way (pace.go).
-	pause func(ctx context.Context, d time.Duration)
-	// tidy is the store's TidyQueue, if it has one (tidyNowAndThen).
-	tidy      func(ctx context.Context) error
-	tidyEvery int64
-	sinceTidy atomic.Int64
-	tidying   atomic.Bool
-	tidyRuns  sync.WaitGroup
 }
 
 // New returns a Service.
 func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Hasher, policy *password.Policy,
 	templates *mail.Templates, sender mail.Sender, clock airlock.Clock) *Service {
-	node, err := newID()
-	if err != nil {
-		panic(err) // crypto/rand does not fail on supported systems
-	}
 	s := &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
-		clock: clock, log: log, cfg: cfg, wake: make(chan struct{}, 1), node: node, pause: sleep, tidyEvery: tidyEvery}
-	if t, ok := store.(interface{ TidyQueue(context.Context) error }); ok {
-		s.tidy = t.TidyQueue
-	}
+		clock: clock, log: log, cfg: cfg, jobs: jobs.New(store, clock, log)}
+	s.jobs.Handle(airlock.JobForgot, s.decideForgot)
+	s.jobs.Handle(airlock.JobMail, s.deliverMail)
+	s.jobs.Every(10*time.Minute, "cleanup", s.cleanup)
 	return s
+}
+
+// RunWorkers runs the queued work (forgot requests, the outbox) and the
+// upkeep until ctx ends; several nodes may run it on one database.
+func (s *Service) RunWorkers(ctx context.Context) { s.jobs.Run(ctx) }
+
+// ProcessDue runs every job due now and says how many it ran.
+func (s *Service) ProcessDue(ctx context.Context) (int, error) { return s.jobs.RunDue(ctx) }
+
+// Stats returns the job runtime's counters.
+func (s *Service) Stats() *jobs.Stats { return s.jobs.Stats() }
+
+// cleanup deletes what can no longer be used, keeping a day of expired
+// tokens so that an old link says "expired", and prunes the audit log.
+func (s *Service) cleanup(ctx context.Context) error {
+	if err := s.store.Cleanup(ctx, s.clock.Now().Add(-24*time.Hour)); err != nil {
+		return err
+	}
+	return s.PruneAudit(ctx)
+}
+
+// PruneAudit deletes audit events older than the retention
+// (AIRLOCK_AUDIT_RETENTION); the workers run it every ten minutes.
+func (s *Service) PruneAudit(ctx context.Context) error {
+	if s.cfg.AuditRetention <= 0 {
+		return nil
+	}
+	n, err := s.store.DeleteAuditBefore(ctx, s.clock.Now().Add(-s.cfg.AuditRetention))
+	if n > 0 {
+		s.log.Info("audit events pruned", "count", n, "retention", s.cfg.AuditRetention.String())
+	}
+	return err
 }
 
 // Config returns the service's settings.
@@ -176,7 +193,7 @@ func hashKey(prefix, s string) string {
 // request, closed.
 func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta, subjectID, subject, outcome, detail string) error {
 	e := s.auditEvent(kind, m, subjectID, subject, outcome, detail)
-	if err := tx.InsertAudit(ctx, e); err != nil {
+	if err := tx.InsertAudits(ctx, []*airlock.AuditEvent{e}); err != nil {
 		return err
 	}
 	s.logAudit(e)
@@ -195,11 +212,7 @@ func (s *Service) logAudit(e *airlock.AuditEvent) {
 	s.log.Info("audit", "kind", e.Kind, "actor", e.ActorID, "subject_id", e.SubjectID, "outcome", e.Outcome, "ip", e.IP)
 }
 
-func (s *Service) poke() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+// poke wakes the job runtime: work was queued.
+func (s *Service) poke() { s.jobs.Poke() }
 
 var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_credentials", Message: "Wrong email or password."}

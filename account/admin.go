@@ -59,7 +59,7 @@ func (s *Service) adminInTx(ctx context.Context, tx airlock.Tx, actor *airlock.U
 	if err != nil {
 		return err
 	}
-	if cur.AuthEpoch != actor.AuthEpoch || cur.TempPasswordExpired(s.clock.Now()) || requireAdmin(cur) != nil {
+	if !stillValid(cur, actor.AuthEpoch, s.clock.Now()) || requireAdmin(cur) != nil {
 		return errForbidden
 	}
 	return nil
@@ -122,6 +122,11 @@ func (s *Service) AdminCreateUser(ctx context.Context, actor *airlock.User, n Ne
 	return s.createUser(ctx, actor, n, actorMeta(actor, m))
 }
 
+var (
+	errDeactivateSelf = &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self", Message: "You cannot deactivate your own account."}
+	errDemoteSelf     = &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self", Message: "You cannot remove your own administrator group."}
+)
+
 // UserChanges names the profile fields to change; nil fields stay as they are.
 type UserChanges struct {
 	Email     *string
@@ -134,9 +139,10 @@ type UserChanges struct {
 	// on: if the user changed since, the change is refused (conflict)
 	// instead of silently undoing the newer change.
 	Version *int64
-	// CurrentPassword proves it is them when administrators change their
-	// own email address.
+	// CurrentPassword, and OTP when they use two-step sign-in, prove it is
+	// them when administrators change their own email address or groups.
 	CurrentPassword string
+	OTP             string
 }
 
 // AdminUpdateUser changes a user's profile. An email change or a
@@ -152,11 +158,27 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 	}
 	m = actorMeta(actor, m)
 	self := actor != Operator && actor.ID == id
-	if self && c.Email != nil && airlock.NormalizeEmail(*c.Email) != airlock.NormalizeEmail(actor.Email) {
-		if err := airlock.CheckEmail(*c.Email); err != nil {
-			return nil, err // bad input is refused before any password check
+	var code *codeCheck
+	if self {
+		// What is never allowed is said before any proof is asked for (and
+		// checked again in the transaction, against the current state).
+		if c.Active != nil && !*c.Active {
+			return nil, errDeactivateSelf
 		}
-		if err := s.proveSelf(ctx, actor, c.CurrentPassword, m); err != nil {
+		if c.Groups != nil && actor.HasGroup(airlock.GroupAdmin) && !slices.Contains(*c.Groups, airlock.GroupAdmin) {
+			return nil, errDemoteSelf
+		}
+	}
+	if self && ownRightsChange(actor, c) {
+		if c.Email != nil {
+			if err := airlock.CheckEmail(*c.Email); err != nil {
+				return nil, err // bad input is refused before any password check
+			}
+		}
+		// With a session or a token alone, nobody changes where their reset
+		// links go or what their account may do: the account page's proof.
+		var err error
+		if code, err = s.proveSelfFully(ctx, actor, c.CurrentPassword, c.OTP, m); err != nil {
 			return nil, err
 		}
 	}
@@ -203,10 +225,10 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		isAdmin := u.Active && u.HasGroup(airlock.GroupAdmin)
 		if self {
 			if !u.Active {
-				return &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self", Message: "You cannot deactivate your own account."}
+				return errDeactivateSelf
 			}
 			if wasAdmin && !isAdmin {
-				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self", Message: "You cannot remove your own administrator group."}
+				return errDemoteSelf
 			}
 		}
 		if wasAdmin && !isAdmin {
@@ -238,16 +260,40 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		if err != nil {
 			return err
 		}
+		if code != nil {
+			if err := s.useCode(ctx, tx, code, u.UpdatedAt, m); err != nil {
+				return err
+			}
+		}
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
 		}
 		updated = u
 		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", changedFields(&before, u))
 	})
+	if code != nil {
+		err = s.codeOutcome(ctx, code, m, err)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return updated, nil
+}
+
+// ownRightsChange says whether c changes what gets into actor's own
+// account: its email address (where reset links go) or its groups.
+func ownRightsChange(actor *airlock.User, c UserChanges) bool {
+	if c.Email != nil && airlock.NormalizeEmail(*c.Email) != airlock.NormalizeEmail(actor.Email) {
+		return true
+	}
+	if c.Groups == nil {
+		return false
+	}
+	want := slices.Clone(*c.Groups)
+	slices.Sort(want)
+	have := slices.Clone(actor.Groups)
+	slices.Sort(have)
+	return !slices.Equal(slices.Compact(want), slices.Compact(have))
 }
 
 func changedFields(a, b *airlock.User) string {

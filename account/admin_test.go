@@ -88,7 +88,7 @@ func TestEmailChangeAndDeactivationKillAccess(t *testing.T) {
 			ctx := context.Background()
 			admin := e.user(t, "admin@example.com", goodPassword, airlock.GroupAdmin)
 			e.user(t, "ada@example.com", goodPassword)
-			u, sid, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
+			u, sid, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 			token := e.resetToken(t, "ada@example.com")
 			if _, err := e.svc.AdminUpdateUser(ctx, admin, u.ID, change, meta); err != nil {
 				t.Fatal(err)
@@ -96,7 +96,7 @@ func TestEmailChangeAndDeactivationKillAccess(t *testing.T) {
 			if _, err := e.svc.Authenticate(ctx, sid); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("session survived: %v", err)
 			}
-			if _, err := e.svc.CheckResetToken(ctx, token, meta); code(err) != airlock.CodeInvalidToken {
+			if _, _, err := e.svc.CheckLink(ctx, token, meta); code(err) != airlock.CodeInvalidToken {
 				t.Fatalf("reset token survived: %v", err)
 			}
 			events, _, _ := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditUserUpdated})
@@ -126,7 +126,7 @@ func TestAdminSendReset(t *testing.T) {
 	e.drain(t)
 	msgs := e.smtp.Wait(t, 3)
 	token := tokenFrom(t, msgs[2])
-	if _, err := e.svc.CompleteReset(ctx, token, "chosen by herself at home", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "chosen by herself at home", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	inactive := e.user(t, "gone@example.com", goodPassword)

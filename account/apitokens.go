@@ -35,24 +35,18 @@ var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Key: "error
 
 var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.no_mobile_group", Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
 
-// mayUseAPI is the one rule for who may hold API tokens: an active user in
-// the mobile group, or the admin group for the administrators' API, whose
-// temporary password (if any) has not expired.
-func mayUseAPI(u *airlock.User, now time.Time) bool {
-	return u.Active && (u.HasGroup(airlock.GroupMobile) || u.HasGroup(airlock.GroupAdmin)) && !u.TempPasswordExpired(now)
+// mayUseAPI is the one rule for who may hold API tokens of a sign-in made
+// in epoch: a user still valid for it (stillValid) in the mobile group, or
+// the admin group for the administrators' API.
+func mayUseAPI(u *airlock.User, epoch int64, now time.Time) bool {
+	return stillValid(u, epoch, now) && (u.HasGroup(airlock.GroupMobile) || u.HasGroup(airlock.GroupAdmin))
 }
 
 // SignInAPI is the password grant: the user must be active and in the
 // mobile group, or the admin group for the administrators' API. It is
-// throttled exactly like the web sign-in.
-func (s *Service) SignInAPI(ctx context.Context, email, pass string, m Meta) (*Tokens, error) {
-	return s.SignInAPIWithCode(ctx, email, pass, "", m)
-}
-
-// SignInAPIWithCode is the password grant with the second factor (otp) of
-// an account that has two-step sign-in: without it the answer is
-// CodeTwoFactorRequired (no tokens, and the password attempt stays counted).
-func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string, m Meta) (*Tokens, error) {
+// throttled exactly like the web sign-in. An account with two-step sign-in
+// needs its code (otp): without it the answer is CodeTwoFactorRequired.
+func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta) (*Tokens, error) {
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, err
 	}
@@ -67,22 +61,20 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 	}
 	now := s.clock.Now()
 	m.ActorID = u.ID
+	var code *codeCheck
 	if u.TwoFactor() {
 		if strings.TrimSpace(otp) == "" {
 			return nil, errCodeNeeded
 		}
-		if err := s.VerifySecondFactor(ctx, u, otp, m); err != nil {
-			if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
-				return nil, &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Message: errBadCode.Message}
-			}
-			return nil, err
+		if code, err = s.checkCode(ctx, u, otp, m, true); err != nil {
+			return nil, apiCodeError(err)
 		}
 	}
 	if s.TwoFactorRequired(u) {
 		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment", Key: "error.two_factor.enrol_first",
 			Message: "Your account must use two-step sign-in: turn it on in your account on the web first."}
 	}
-	if !mayUseAPI(u, now) {
+	if !mayUseAPI(u, u.AuthEpoch, now) {
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
 			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api: not in group mobile or admin")
 		})
@@ -101,8 +93,14 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		if err != nil {
 			return err
 		}
-		if !mayUseAPI(cur, now) {
+		if !mayUseAPI(cur, cur.AuthEpoch, now) {
 			return errNoSession
+		}
+		if code != nil {
+			// Spent only if the tokens are issued, in this transaction.
+			if err := s.useCode(ctx, tx, code, now, m); err != nil {
+				return err
+			}
 		}
 		if err := tx.CreateTokenFamily(ctx, &airlock.TokenFamily{ID: familyID, UserID: cur.ID, AuthEpoch: cur.AuthEpoch,
 			CreatedAt: now, ExpiresAt: now.Add(RefreshTokenTTL)}); err != nil {
@@ -113,13 +111,27 @@ func (s *Service) SignInAPIWithCode(ctx context.Context, email, pass, otp string
 		}
 		return s.audit(ctx, tx, airlock.AuditSignIn, m, cur.ID, cur.Email, "success", "api")
 	})
+	if code != nil {
+		err = apiCodeError(s.codeOutcome(ctx, code, m, err))
+	}
 	switch {
 	case err == errNoSession:
 		return nil, errInvalidGrant // the password or the account changed meanwhile
+	case airlock.AsError(err) != nil:
+		return nil, err
 	case err != nil:
 		return nil, fmt.Errorf("issue tokens: %w", err)
 	}
-	return t, s.releaseLogin(ctx, email)
+	return t, nil
+}
+
+// apiCodeError is a refused code as the password grant says it: OAuth 2.0
+// calls bad credentials invalid_grant.
+func apiCodeError(err error) error {
+	if airlock.ErrorCode(err) == airlock.CodeUnauthorized && airlock.AsError(err).Field == "otp" {
+		return &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Key: errBadCode.Key, Message: errBadCode.Message}
+	}
+	return err
 }
 
 // issueTokens adds an access and a refresh token to a family.
@@ -189,7 +201,7 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 		if err != nil {
 			return err
 		}
-		if u.AuthEpoch != old.FamilyEpoch || !mayUseAPI(u, now) {
+		if !mayUseAPI(u, old.FamilyEpoch, now) {
 			// The sign-in outlived a change of rights: end it.
 			_, err := tx.RevokeTokenFamily(ctx, old.FamilyID, now)
 			return err
@@ -264,7 +276,7 @@ func (s *Service) AuthenticateAPI(ctx context.Context, access string) (*airlock.
 	if err != nil {
 		return nil, err
 	}
-	if u.AuthEpoch != t.FamilyEpoch || !mayUseAPI(u, now) {
+	if !mayUseAPI(u, t.FamilyEpoch, now) {
 		return nil, errBadBearer
 	}
 	return u, nil

@@ -113,7 +113,7 @@ func TestResetEndsRacingAccess(t *testing.T) {
 			got := &bag{}
 			var chains []*account.Tokens
 			for range 20 {
-				tk, err := a.svc.SignInAPI(ctx, "ada@example.com", old, meta)
+				tk, err := a.svc.SignInAPI(ctx, "ada@example.com", old, "", meta)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -148,17 +148,17 @@ func TestResetEndsRacingAccess(t *testing.T) {
 							return
 						default:
 						}
-						if _, sid, err := nodes[n%2].svc.SignIn(ctx, "ada@example.com", old, m); err == nil {
+						if _, sid, _, err := nodes[n%2].svc.SignIn(ctx, "ada@example.com", old, "", m); err == nil {
 							got.session(sid)
 						}
-						if tk, err := nodes[(n+1)%2].svc.SignInAPI(ctx, "ada@example.com", old, m); err == nil {
+						if tk, err := nodes[(n+1)%2].svc.SignInAPI(ctx, "ada@example.com", old, "", m); err == nil {
 							got.tokens(tk)
 						}
 					}
 				})
 			}
 			time.Sleep(5 * time.Millisecond)
-			if _, err := b.svc.CompleteReset(ctx, token, fmt.Sprintf("new password of round %d", round), account.Meta{IP: "192.0.2.99"}); err != nil {
+			if _, _, err := b.svc.CompleteLink(ctx, token, fmt.Sprintf("new password of round %d", round), "", account.Meta{IP: "192.0.2.99"}); err != nil {
 				t.Fatal(err)
 			}
 			// Let the attackers go on a little after the reset.
@@ -179,7 +179,7 @@ func TestRefreshReuseRacingThief(t *testing.T) {
 		ctx := context.Background()
 		a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
 		for range 5 {
-			legit, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+			legit, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +238,7 @@ func TestParallelRefreshOfOneToken(t *testing.T) {
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
-		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -289,9 +289,9 @@ func TestParallelGuessesAreCounted(t *testing.T) {
 			wg.Go(func() {
 				var err error
 				if i%3 == 0 {
-					_, err = n.svc.SignInAPI(ctx, "ada@example.com", "wrong guess number one", m)
+					_, err = n.svc.SignInAPI(ctx, "ada@example.com", "wrong guess number one", "", m)
 				} else {
-					_, _, err = n.svc.SignIn(ctx, "ada@example.com", "wrong guess number one", m)
+					_, _, _, err = n.svc.SignIn(ctx, "ada@example.com", "wrong guess number one", "", m)
 				}
 				switch code(err) {
 				case airlock.CodeRateLimited:
@@ -342,7 +342,7 @@ func TestParallelForgotAndBadTokenLimits(t *testing.T) {
 			wg.Go(func() {
 				// Well-formed tokens that do not exist, from one address.
 				tok := fmt.Sprintf("%043d", i)
-				switch _, err := n.svc.CheckResetToken(ctx, tok, meta); code(err) {
+				switch _, _, err := n.svc.CheckLink(ctx, tok, meta); code(err) {
 				case airlock.CodeInvalidToken:
 					badChecked.Add(1)
 				case airlock.CodeRateLimited:
@@ -355,7 +355,7 @@ func TestParallelForgotAndBadTokenLimits(t *testing.T) {
 		if accepted.Load() != 20 {
 			t.Fatalf("%d parallel forgot requests accepted, want 20", accepted.Load())
 		}
-		if n, _ := a.db.CountJobs(ctx, airlock.JobForgot); n != 20 {
+		if n, _ := testutil.CountJobs(a.db, airlock.JobForgot); n != 20 {
 			t.Fatalf("%d forgot requests queued, want 20", n)
 		}
 		if badChecked.Load() != 20 {
@@ -454,7 +454,7 @@ func TestRightsTakenAwayEndAccess(t *testing.T) {
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile, airlock.GroupWebReader)
-		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -471,11 +471,11 @@ func TestRightsTakenAwayEndAccess(t *testing.T) {
 		if err := a.svc.AdminSetPassword(ctx, account.Operator, v.ID, "temporary words for you", "", true, meta); err != nil {
 			t.Fatal(err)
 		}
-		tk, err = a.svc.SignInAPI(ctx, "bob@example.com", "temporary words for you", meta)
+		tk, err = a.svc.SignInAPI(ctx, "bob@example.com", "temporary words for you", "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
-		signedIn, sid, err := a.svc.SignIn(ctx, "bob@example.com", "temporary words for you", meta)
+		signedIn, sid, _, err := a.svc.SignIn(ctx, "bob@example.com", "temporary words for you", "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -517,19 +517,19 @@ func TestRehashNeverOverwritesReset(t *testing.T) {
 			var wg sync.WaitGroup
 			for i := range 8 {
 				wg.Go(func() {
-					[]*env{a, b}[i%2].svc.SignIn(ctx, "ada@example.com", old, account.Meta{IP: fmt.Sprintf("198.51.100.%d", i)})
+					[]*env{a, b}[i%2].svc.SignIn(ctx, "ada@example.com", old, "", account.Meta{IP: fmt.Sprintf("198.51.100.%d", i)})
 				})
 			}
 			wg.Go(func() {
-				if _, err := b.svc.CompleteReset(ctx, token, next, meta); err != nil {
+				if _, _, err := b.svc.CompleteLink(ctx, token, next, "", meta); err != nil {
 					t.Error(err)
 				}
 			})
 			wg.Wait()
-			if _, _, err := a.svc.SignIn(ctx, "ada@example.com", next, meta); err != nil {
+			if _, _, _, err := a.svc.SignIn(ctx, "ada@example.com", next, "", meta); err != nil {
 				t.Fatalf("round %d: the reset password does not work: %v", round, err)
 			}
-			if _, _, err := a.svc.SignIn(ctx, "ada@example.com", old, account.Meta{IP: "192.0.2.77"}); code(err) != airlock.CodeUnauthorized {
+			if _, _, _, err := a.svc.SignIn(ctx, "ada@example.com", old, "", account.Meta{IP: "192.0.2.77"}); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("round %d: the old password still works: %v", round, err)
 			}
 		}
@@ -611,7 +611,7 @@ func TestResetLinksRacingChanges(t *testing.T) {
 		live := func(from int) (n int) {
 			for _, m := range a.smtp.Messages()[from:] {
 				if got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); got != nil {
-					if _, err := a.svc.CheckResetToken(ctx, got[1], account.Meta{IP: "192.0.2.200"}); err == nil {
+					if _, _, err := a.svc.CheckLink(ctx, got[1], account.Meta{IP: "192.0.2.200"}); err == nil {
 						n++
 					}
 				}
@@ -691,7 +691,7 @@ func TestEmailChangeRacingRefreshes(t *testing.T) {
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for i := range 3 {
-				tk, err := a.svc.SignInAPI(ctx, cur.Email, goodPassword, account.Meta{IP: fmt.Sprintf("198.51.100.%d", i)})
+				tk, err := a.svc.SignInAPI(ctx, cur.Email, goodPassword, "", account.Meta{IP: fmt.Sprintf("198.51.100.%d", i)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -765,7 +765,7 @@ func TestResetLinkMintedDuringAChange(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		for _, m := range a.smtp.Messages() {
 			if got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); got != nil {
-				if _, err := a.svc.CheckResetToken(ctx, got[1], meta); err == nil {
+				if _, _, err := a.svc.CheckLink(ctx, got[1], meta); err == nil {
 					t.Fatalf("a link minted during the email change works after it (sent to %v)", m.To)
 				}
 			}

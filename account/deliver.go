@@ -3,100 +3,110 @@ package account
 import (
 	"context"
 	"encoding/json"
-	"slices"
+	"sync"
 
 	"github.com/airlockhq/airlock"
-	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/jobs"
 )
+
+// deliveryParallelism bounds the emails a node sends at once: enough to
+// keep a relay's pipeline full, few enough that a burst cannot open
+// hundreds of connections to it.
+const deliveryParallelism = 8
 
 // outgoing is one email of a batch on its way out.
 type outgoing struct {
-	job        *airlock.Job
-	ctx        context.Context // the email's own: cancelled if its lease is lost
+	*jobs.Claimed
 	p          mailPayload
 	drop       bool // no longer wanted (deleted)
 	unreadable bool // its payload: dropped too
 	u          *airlock.User
 	link       string
-	msg        *mail.Message
-	receipt    mail.Receipt
-	sendErr    error // the sender's
-	err        error // rendering or recording
-	lost       bool  // recorded sent after its lease was lost
 }
 
-// runMailBatch delivers claimed emails together, each with the outcome it
-// would have had alone (dropped, sent, deferred or failed): one
-// transaction reads their users and mints their links (the newer link of a
-// user killing the older, in order), and the messages go out and are
-// recorded sent (the dev mailbox keeps them all in one transaction and one
-// more records them; a relay gets them deliveryParallelism at a time, one
-// user's in order, each recorded as the relay takes it: see sendAll).
-// Under a flood on the dev mailbox this is three commits per batch instead
-// of three per email. If the first transaction fails, nothing was written
-// and nothing sent: runMailBatch returns its error and the caller sends
-// the emails one at a time. Later failures are per email, recorded for a
-// retry as alone; report gets what could not be recorded.
-func (s *Service) runMailBatch(ctx context.Context, held *leases, jobs []*airlock.Job, report func(error)) error {
-	if ctx.Err() != nil {
-		return nil // shutting down: not started, handed back
+// deliverMail delivers claimed emails, each with the outcome it would have
+// had alone (dropped, sent, deferred or failed): one transaction reads
+// their users and mints their links (the newer link of a user killing the
+// older, in order; see mintLinks), then the messages go out
+// deliveryParallelism at a time, one user's in order, each under its own
+// context (a lost lease stops it) and each recorded sent the moment the
+// server (a relay, or the dev mailbox) takes it: a node that dies in the
+// middle of a batch leaves only the emails in flight sent and unrecorded,
+// which the node taking the batch over sends again, the same message. If
+// the first transaction fails, nothing was written and nothing sent: every
+// email is tried again later.
+func (s *Service) deliverMail(ctx context.Context, batch []*jobs.Claimed) error {
+	out := make([]*outgoing, len(batch))
+	for i, c := range batch {
+		out[i] = &outgoing{Claimed: c}
 	}
-	// The batch goes on through a shutdown, as one email would; its own
-	// time limit still applies.
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
-	defer cancel()
-	var out []*outgoing
-	for _, job := range jobs {
-		jctx, jcancel := context.WithCancel(bctx)
-		defer jcancel()
-		if held.start(job.ID, jcancel) { // else another worker has it now
-			out = append(out, &outgoing{job: job, ctx: jctx})
-		}
-	}
-	if len(out) == 0 {
-		return nil
-	}
-	if err := s.mintLinks(bctx, out); err != nil {
-		for _, o := range out {
-			held.finish(o.job.ID, false)
-		}
+	if err := s.mintLinks(ctx, out); err != nil {
 		return err
 	}
 	var send []*outgoing
 	for _, o := range out {
-		if o.drop {
-			continue
-		}
-		if o.msg, o.err = s.renderMail(o.p, o.u, o.link); o.err == nil {
+		switch {
+		case o.unreadable:
+			s.log.Error("unreadable outbox entry dropped", "job", o.ID)
+		case o.drop:
+			s.log.Info("mail dropped", "job", o.ID, "kind", o.p.Kind)
+		default:
 			send = append(send, o)
 		}
 	}
-	s.sendAll(bctx, send)
-	for _, o := range out {
-		held.finish(o.job.ID, true)
-		var err error
-		switch {
-		case o.unreadable:
-			s.log.Error("unreadable outbox entry dropped", "job", o.job.ID)
-		case o.drop:
-			s.log.Info("mail dropped", "job", o.job.ID, "kind", o.p.Kind)
-		case o.sendErr != nil:
-			err = s.deliveryFailed(bctx, o.job, o.p, o.sendErr) // nil: failed for good, and recorded
-		case o.err != nil:
-			err = o.err
-		default:
-			s.log.Info("mail sent", "job", o.job.ID, "kind", o.p.Kind, "attempt", o.job.Attempts, "reply", o.receipt.Reply)
-			if o.lost {
-				s.log.Warn("mail sent after its lease was lost: it may arrive twice", "job", o.job.ID)
-			}
-		}
-		if err != nil {
-			if err := s.retryLater(ctx, o.job, err); err != nil {
-				report(err)
-			}
-		}
-	}
+	inUserOrder(send, func(o *outgoing) string { return o.UserID }, func(o *outgoing) { o.Err = s.send(ctx, o) })
 	return nil
+}
+
+// send renders and sends one email and records what became of it; an
+// error has it tried again later.
+func (s *Service) send(ctx context.Context, o *outgoing) error {
+	msg, err := s.renderMail(o.p, o.u, o.link)
+	if err != nil {
+		return err
+	}
+	receipt, err := s.sender.Send(o.Ctx, msg)
+	if err != nil {
+		return s.deliveryFailed(ctx, o.Job, o.p, err) // nil: failed for good, and recorded
+	}
+	defer o.Done()
+	s.log.Info("mail sent", "job", o.ID, "kind", o.p.Kind, "attempt", o.Attempts, "reply", receipt.Reply)
+	ok, err := s.store.MarkEmailSent(ctx, o.ID, s.jobs.Owner(), receipt.Reply, receipt.MessageID, s.clock.Now())
+	if err == nil && !ok {
+		s.log.Warn("mail sent after its lease was lost: it may arrive twice", "job", o.ID)
+	}
+	return err
+}
+
+// inUserOrder runs fn on every item, deliveryParallelism at a time, and one
+// user's items one after the other, in order: of one user's emails, the
+// link of the last one sent is the one minted last, the one that works.
+// It returns when every item is done. An item of no user ("") is alone.
+func inUserOrder[T any](items []T, userOf func(T) string, fn func(T)) {
+	var queues [][]T
+	byUser := map[string]int{}
+	for _, it := range items {
+		u := userOf(it)
+		i, ok := byUser[u]
+		if !ok || u == "" {
+			i = len(queues)
+			byUser[u] = i
+			queues = append(queues, nil)
+		}
+		queues[i] = append(queues[i], it)
+	}
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, deliveryParallelism)
+	for _, queue := range queues {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			for _, it := range queue {
+				fn(it)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // mintLinks reads the users of a batch of emails and mints their links in
@@ -113,7 +123,7 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 		ids := make([]string, 0, len(out))
 		for _, o := range out {
 			o.drop, o.unreadable, o.u, o.link = false, false, nil, ""
-			if json.Unmarshal(o.job.Payload, &o.p) != nil {
+			if json.Unmarshal(o.Payload, &o.p) != nil {
 				o.drop, o.unreadable = true, true
 				continue
 			}
@@ -134,7 +144,7 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 				o.drop = o.u == nil || !mailWanted(o.u, o.p)
 			}
 			if o.drop {
-				dropped = append(dropped, o.job.ID)
+				dropped = append(dropped, o.ID)
 				continue
 			}
 			if !hasLink(o.p) {
@@ -152,7 +162,7 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 			last[o.u.ID] = t
 			o.link = link
 			tokens = append(tokens, t)
-			emails, hashes = append(emails, o.job.ID), append(hashes, t.Hash)
+			emails, hashes = append(emails, o.ID), append(hashes, t.Hash)
 		}
 		// A newer token kills the older ones (SPEC §6.2).
 		if err := tx.RevokeUsersResetTokens(ctx, revoke, now); err != nil {
@@ -166,76 +176,6 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 		if err := tx.SetEmailTokens(ctx, emails, hashes); err != nil {
 			return err
 		}
-		return tx.DeleteJobs(ctx, dropped)
+		return tx.DeleteJobs(ctx, s.jobs.Owner(), dropped)
 	})
-}
-
-// sendAll hands the rendered messages to the sender and records the sent
-// ones. A sender that takes a batch (the dev mailbox) keeps them all in one
-// transaction, and one more records them. To a relay they go
-// deliveryParallelism at a time, one user's in order, each under its own
-// context (a lost lease stops it), and each is recorded sent the moment
-// the relay takes it: a node that dies in the middle of a batch leaves
-// only the emails in flight sent and unrecorded (the node taking the batch
-// over sends those again), as one at a time, not every email of the batch
-// sent so far.
-func (s *Service) sendAll(ctx context.Context, send []*outgoing) {
-	if len(send) == 0 {
-		return
-	}
-	if bs, ok := s.sender.(mail.BatchSender); ok {
-		msgs := make([]*mail.Message, len(send))
-		for i, o := range send {
-			msgs[i] = o.msg
-		}
-		receipts, errs := bs.SendAll(ctx, msgs)
-		for i, o := range send {
-			o.receipt, o.sendErr = receipts[i], errs[i]
-		}
-		s.recordSent(ctx, send)
-		return
-	}
-	inUserOrder(send, func(o *outgoing) string { return o.job.UserID }, func(o *outgoing) {
-		if o.receipt, o.sendErr = s.sender.Send(o.ctx, o.msg); o.sendErr == nil {
-			s.markSent(ctx, o)
-		}
-	})
-}
-
-// markSent records one sent email; an email sent but not recorded keeps
-// the error: it is retried, and may arrive twice, as alone.
-func (s *Service) markSent(ctx context.Context, o *outgoing) {
-	ok, err := s.store.MarkEmailSent(ctx, o.job.ID, s.node, o.receipt.Reply, o.receipt.MessageID, s.clock.Now())
-	o.lost, o.err = !ok, err
-}
-
-// recordSent records the sent emails of send in one transaction (one at a
-// time if it fails).
-func (s *Service) recordSent(ctx context.Context, send []*outgoing) {
-	var sent []*outgoing
-	for _, o := range send {
-		if o.sendErr == nil {
-			sent = append(sent, o)
-		}
-	}
-	if len(sent) == 0 {
-		return
-	}
-	records := make([]airlock.SentEmail, len(sent))
-	for i, o := range sent {
-		records[i] = airlock.SentEmail{ID: o.job.ID, Reply: o.receipt.Reply, MessageID: o.receipt.MessageID}
-	}
-	var lost []int64
-	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		var err error
-		lost, err = tx.MarkEmailsSent(ctx, s.node, records, s.clock.Now())
-		return err
-	})
-	for _, o := range sent {
-		if err != nil {
-			s.markSent(ctx, o)
-		} else {
-			o.lost = slices.Contains(lost, o.job.ID)
-		}
-	}
 }

@@ -53,7 +53,10 @@ func TestRefusedAddressFailsAtOnce(t *testing.T) {
 		t.Fatal("the failure was not audited")
 	}
 	// An operator's retry sends it again (it still fails here, and says so).
-	if err := e.svc.AdminRetryEmail(ctx, account.Operator, f.ID, meta); err != nil {
+	if err := e.svc.AdminRetryEmail(ctx, account.Operator, "someone else", f.ID, meta); code(err) != airlock.CodeNotFound {
+		t.Fatalf("another user's email retried: %v", err)
+	}
+	if err := e.svc.AdminRetryEmail(ctx, account.Operator, f.UserID, f.ID, meta); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.db.EmailByID(ctx, f.ID); got.State != airlock.EmailQueued {
@@ -107,10 +110,10 @@ func TestUncertainDeliveryRetriesWithANewMessageID(t *testing.T) {
 	if first == "" || first == second || strings.Count(first, "<") != 1 || !strings.HasSuffix(first, "@example.com>") {
 		t.Fatalf("Message-IDs %q then %q", first, second)
 	}
-	if _, err := e.svc.CheckResetToken(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
+	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("the first link still works: %v", err)
 	}
-	if _, err := e.svc.CheckResetToken(ctx, tokenFrom(t, msgs[1]), meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[1]), meta); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -71,9 +71,25 @@ func validEmailState(s string) bool {
 	return false
 }
 
-// AdminRetryEmail sends a failed or deferred email again now, with a new
-// 24-hour window. A reset email mints a fresh link when it goes out.
-func (s *Service) AdminRetryEmail(ctx context.Context, actor *airlock.User, id int64, m Meta) error {
+// AdminEmail returns one email of the outbox or its history.
+func (s *Service) AdminEmail(ctx context.Context, actor *airlock.User, id int64) (*airlock.Job, error) {
+	if err := requireAdmin(actor); err != nil {
+		return nil, err
+	}
+	j, err := s.store.EmailByID(ctx, id)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errNoEmail
+	}
+	return j, err
+}
+
+var errNoEmail = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."}
+
+// AdminRetryEmail sends user userID's failed or deferred email id again
+// now, with a new 24-hour window. A reset email mints a fresh link when it
+// goes out. An email of another user is "no such email": the caller names
+// both, and may not act on one through the other.
+func (s *Service) AdminRetryEmail(ctx context.Context, actor *airlock.User, userID string, id int64, m Meta) error {
 	if err := requireAdmin(actor); err != nil {
 		return err
 	}
@@ -83,8 +99,8 @@ func (s *Service) AdminRetryEmail(ctx context.Context, actor *airlock.User, id i
 			return err
 		}
 		j, err := tx.EmailByID(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."}
+		if errors.Is(err, airlock.ErrNotFound) || err == nil && j.UserID != userID {
+			return errNoEmail
 		}
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"time"
 )
 
 // ForgotRequest is one request of a ForgotBatch.
@@ -34,21 +33,4 @@ func (s *Service) ForgotBatch(ctx context.Context, reqs []ForgotRequest) []error
 		errs[index[k]] = s.forgotAnswer(ctx, it)
 	}
 	return errs
-}
-
-// The workers' pacing (pace.go).
-var GiveWay = giveWay
-
-const (
-	GiveWayLag = giveWayLag
-	GiveWayMax = giveWayMax
-)
-
-// SetPause replaces how the workers wait when they give way.
-func (s *Service) SetPause(f func(ctx context.Context, d time.Duration)) { s.pause = f }
-
-// SetTidy replaces the store's TidyQueue, and how many claimed jobs call
-// for it.
-func (s *Service) SetTidy(every int64, f func(ctx context.Context) error) {
-	s.tidyEvery, s.tidy = every, f
 }

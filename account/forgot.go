@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/jobs"
 )
 
 // forgotPayload is one forgot request in the queue. A forgot job holds the
@@ -89,21 +90,17 @@ func (s *Service) newForgotRequest(ctx context.Context, email string, m Meta) (*
 	if err != nil {
 		return nil, err
 	}
-	return &forgotRequest{ctx: ctx, key: limitKey{ipKey("forgot:ip:", m.IP), s.cfg.LimitForgotPerIP}, m: m,
+	return &forgotRequest{ctx: ctx, key: s.forgotLimit(m.IP), m: m,
 		payload: payload, now: now, done: make(chan struct{})}, nil
+}
+
+// forgotLimit is the limit on forgot requests per client address.
+func (s *Service) forgotLimit(ip string) limitKey {
+	return limitKey{ipKey("forgot:ip:", ip), s.cfg.LimitForgotPerIP}
 }
 
 // forgotAnswer is a request's answer once its batch is done with it.
 func (s *Service) forgotAnswer(ctx context.Context, it *forgotRequest) error {
-	if it.alone {
-		// Its batch rolled back before committing: this request runs again
-		// in a transaction of its own, exactly as if it had come alone, so
-		// that whatever failed the batch fails only the request it is about.
-		it.err = s.store.Update(ctx, func(tx airlock.Tx) error { return s.queueForgot(ctx, tx, []*forgotRequest{it}) })
-		if it.err == nil {
-			s.poke()
-		}
-	}
 	if it.err != nil {
 		return fmt.Errorf("request reset: %w", it.err)
 	}
@@ -166,8 +163,7 @@ type forgotRequest struct {
 	now     time.Time
 	// Set by the batch before done is closed.
 	limited time.Duration // refused by the per-IP limit: retry after this
-	err     error         // the batch failed, maybe after committing: the request fails
-	alone   bool          // the batch rolled back before committing: run it again alone
+	err     error         // the batch failed: the request fails
 	done    chan struct{}
 }
 
@@ -182,16 +178,6 @@ type forgotQueue struct {
 	mu       sync.Mutex
 	pending  []*forgotRequest
 	flushers int // running
-	// arrived counts the requests ever added: the workers give way while
-	// it moves (pace.go).
-	arrived uint64
-}
-
-// arrivals is how many requests were ever added.
-func (q *forgotQueue) arrivals() uint64 {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.arrived
 }
 
 // add puts it in the pending list and says whether the caller must start
@@ -200,7 +186,6 @@ func (q *forgotQueue) add(it *forgotRequest, max int) (start bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.pending = append(q.pending, it)
-	q.arrived++
 	if q.flushers < max {
 		q.flushers++
 		return true
@@ -268,15 +253,12 @@ func (s *Service) flushForgot() {
 // alone (queueForgot: the per-IP limit, then the queue), in arrival order
 // for any one client address, so the limit counts exactly as it would one
 // transaction at a time: a request refused by its limit is answered 429
-// and the others of the batch are queued. If the transaction fails before
-// its commit, nothing of it was written, and every request runs again
-// alone (see forgotAnswer): a fault one request causes fails that one
-// only. If the commit itself failed (it may have been written), every
-// request gets the error, as it would have alone. If the database is
-// unavailable, every request gets the 503 at once, and so do the requests
-// waiting for the next batch: none waits longer than about one time limit
-// (AIRLOCK_DATABASE_TIMEOUT), as alone. Nobody is answered before the
-// commit, and nobody is dropped.
+// and the others of the batch are queued. If the transaction fails, every
+// request of the batch gets the error (client input cannot make a write
+// fail: it is cleaned first); if the database is unavailable, so do the
+// requests waiting for the next batch, at once: none waits longer than
+// about one time limit (AIRLOCK_DATABASE_TIMEOUT), as alone. Nobody is
+// answered before the commit, and nobody is dropped.
 func (s *Service) commitForgot(batch []*forgotRequest) {
 	live := make([]*forgotRequest, 0, len(batch))
 	for _, it := range batch {
@@ -298,14 +280,7 @@ func (s *Service) commitForgot(batch []*forgotRequest) {
 	// The batch belongs to no one request: a client hanging up must not
 	// roll back the others. The store bounds the transaction's time.
 	ctx := context.Background()
-	written := false
-	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.queueForgot(ctx, tx, live); err != nil {
-			return err
-		}
-		written = true
-		return nil
-	})
+	err := s.store.Update(ctx, func(tx airlock.Tx) error { return s.queueForgot(ctx, tx, live) })
 	unavailable := airlock.ErrorCode(err) == airlock.CodeUnavailable
 	if unavailable {
 		// The requests that gathered meanwhile would wait for this batch's
@@ -314,13 +289,7 @@ func (s *Service) commitForgot(batch []*forgotRequest) {
 		live = append(live, s.forgot.takeAll()...)
 	}
 	for _, it := range live {
-		switch {
-		case err == nil:
-		case !written && len(live) > 1 && !unavailable:
-			it.alone = true
-		default:
-			it.err = err
-		}
+		it.err = err
 		close(it.done)
 	}
 	if err == nil {
@@ -328,24 +297,47 @@ func (s *Service) commitForgot(batch []*forgotRequest) {
 	}
 }
 
-// processForgot is the queued half of RequestReset. In one transaction it
-// looks the account up, applies the per-account limit, and puts the reset
-// email in the outbox; the token itself is minted when the email is sent.
-func (s *Service) processForgot(ctx context.Context, job *airlock.Job) error {
-	return s.processForgotBatch(ctx, []*airlock.Job{job})
+// decideForgot is the queued half of RequestReset: the claimed forgot
+// requests are decided a transaction of about maxForgotBatch requests at a
+// time (forgotGroups), each request exactly as alone and in order.
+func (s *Service) decideForgot(ctx context.Context, batch []*jobs.Claimed) error {
+	for _, group := range forgotGroups(batch) {
+		if err := s.decideForgotGroup(ctx, group); err != nil {
+			for _, c := range group {
+				c.Err = err
+			}
+		}
+	}
+	return nil
 }
 
-// processForgotBatch runs the requests of claimed forgot jobs in one
-// transaction, each exactly as alone and in the same order, so that a
-// queue filled by a burst drains at one commit per batch; what they write
-// (jobs done, audit events, emails) is written at the end in a few
-// statements rather than a few each. When it fails the caller runs the
-// jobs one at a time: nothing of it was written.
-func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) error {
-	payloads := make([][]*forgotPayload, len(jobs))
+// forgotGroups cuts claimed forgot jobs, in order, into groups of about
+// maxForgotBatch requests: each job holds the requests one transaction
+// accepted (Job.Items).
+func forgotGroups(batch []*jobs.Claimed) [][]*jobs.Claimed {
+	var groups [][]*jobs.Claimed
+	n := maxForgotBatch
+	for _, c := range batch {
+		if n >= maxForgotBatch {
+			groups = append(groups, nil)
+			n = 0
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], c)
+		n += max(c.Items, 1)
+	}
+	return groups
+}
+
+// decideForgotGroup decides the requests of some claimed forgot jobs in
+// one transaction: it looks the accounts up, applies the per-account limit,
+// and puts the reset emails in the outbox (the tokens are minted when the
+// emails are sent); what the requests write (jobs done, audit events,
+// emails) is written at the end in a few statements.
+func (s *Service) decideForgotGroup(ctx context.Context, group []*jobs.Claimed) error {
+	payloads := make([][]*forgotPayload, len(group))
 	var emails []string
-	for i, j := range jobs {
-		payloads[i] = forgotPayloads(j)
+	for i, c := range group {
+		payloads[i] = forgotPayloads(c.Job)
 		for _, p := range payloads[i] {
 			emails = append(emails, p.Email)
 		}
@@ -360,11 +352,11 @@ func (s *Service) processForgotBatch(ctx context.Context, jobs []*airlock.Job) e
 			return err
 		}
 		var w forgotWrites
-		for i, job := range jobs {
-			w.done = append(w.done, job.ID)
+		for i, c := range group {
+			w.done = append(w.done, c.ID)
 			// An unreadable job holds no request: nothing can be done with it.
 			for _, p := range payloads[i] {
-				if err := s.forgotJob(ctx, tx, &w, p.at(job.CreatedAt), *p, users[airlock.NormalizeEmail(p.Email)], now); err != nil {
+				if err := s.forgotJob(ctx, tx, &w, p.at(c.CreatedAt), *p, users[airlock.NormalizeEmail(p.Email)], now); err != nil {
 					return err
 				}
 			}
@@ -381,7 +373,9 @@ type forgotWrites struct {
 }
 
 func (s *Service) writeForgot(ctx context.Context, tx airlock.Tx, w *forgotWrites) error {
-	if err := tx.DeleteJobs(ctx, w.done); err != nil {
+	// Only while this node still holds the jobs: another that took them
+	// over decides them instead (SPEC §8).
+	if err := tx.DeleteJobs(ctx, s.jobs.Owner(), w.done); err != nil {
 		return err
 	}
 	if err := tx.EnqueueJobs(ctx, w.mails); err != nil {
@@ -417,7 +411,7 @@ func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users ma
 	}
 	slices.Sort(keys)
 	for _, k := range slices.Compact(keys) {
-		if _, err := tx.LimitState(ctx, k); err != nil {
+		if _, err := tx.LockLimit(ctx, k); err != nil {
 			return err
 		}
 	}

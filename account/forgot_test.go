@@ -2,6 +2,7 @@ package account_test
 
 import (
 	"context"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -26,8 +27,8 @@ func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
 		if err := e.svc.RequestReset(ctx, email, meta); err != nil {
 			t.Fatalf("RequestReset(%s) = %v", email, err)
 		}
-		forgot, _ := e.db.CountJobs(ctx, airlock.JobForgot)
-		mails, _ := e.db.CountJobs(ctx, airlock.JobMail)
+		forgot, _ := testutil.CountJobs(e.db, airlock.JobForgot)
+		mails, _ := testutil.CountJobs(e.db, airlock.JobMail)
 		if forgot != i+1 || mails != 0 {
 			t.Fatalf("after request %d: %d forgot jobs, %d mail jobs; want %d and 0", i+1, forgot, mails, i+1)
 		}
@@ -102,7 +103,7 @@ func TestForgotRejectsMalformedInput(t *testing.T) {
 			t.Errorf("RequestReset(%q) = %v, want invalid", bad, err)
 		}
 	}
-	if n, _ := e.db.CountJobs(context.Background(), ""); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 		t.Fatalf("bad input queued %d jobs", n)
 	}
 }
@@ -139,7 +140,7 @@ func TestForgotPerIPLimit(t *testing.T) {
 	if e := airlock.AsError(err); e == nil || e.Code != airlock.CodeRateLimited || e.RetryAfter <= 0 {
 		t.Fatalf("21st request = %v, want rate_limited with a retry delay", err)
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobForgot); n != 20 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 20 {
 		t.Fatalf("%d requests queued, want 20", n)
 	}
 	// Another client is not affected.

@@ -25,15 +25,15 @@ func TestNoClientInputMakesAWriteFail(t *testing.T) {
 			m := account.Meta{IP: "192.0.2.44", UserAgent: ua}
 			a.clock.Advance(time.Hour)
 			for i := range 10 {
-				if _, _, err := a.svc.SignIn(ctx, "ada@example.com", "wrong password number one", m); code(err) != airlock.CodeUnauthorized {
+				if _, _, _, err := a.svc.SignIn(ctx, "ada@example.com", "wrong password number one", "", m); code(err) != airlock.CodeUnauthorized {
 					t.Fatalf("UA %q, guess %d: %v", ua, i, err)
 				}
 			}
-			if _, _, err := a.svc.SignIn(ctx, "ada@example.com", goodPassword, m); code(err) != airlock.CodeRateLimited {
+			if _, _, _, err := a.svc.SignIn(ctx, "ada@example.com", goodPassword, "", m); code(err) != airlock.CodeRateLimited {
 				t.Fatalf("UA %q, after 10 failures: %v, want rate_limited", ua, err)
 			}
 			// Right password, wrong group: refused, and audited, never a 500.
-			if _, err := a.svc.SignInAPI(ctx, "bob@example.com", goodPassword, m); code(err) != airlock.CodeForbidden {
+			if _, err := a.svc.SignInAPI(ctx, "bob@example.com", goodPassword, "", m); code(err) != airlock.CodeForbidden {
 				t.Fatalf("UA %q, API without the group: %v", ua, err)
 			}
 			if err := a.svc.RequestReset(ctx, "ada@example.com", m); err != nil {
@@ -62,7 +62,7 @@ func TestRefusalsAreAuditedOncePerWindow(t *testing.T) {
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
 	for range 310 {
-		e.svc.SignIn(ctx, "ada@example.com", "wrong password number one", meta)
+		e.svc.SignIn(ctx, "ada@example.com", "wrong password number one", "", meta)
 	}
 	for range 120 {
 		e.svc.RequestReset(ctx, "nobody@example.com", meta)
@@ -75,7 +75,7 @@ func TestRefusalsAreAuditedOncePerWindow(t *testing.T) {
 	// A new window writes one more.
 	e.clock.Advance(16 * time.Minute)
 	for range 20 {
-		e.svc.SignIn(ctx, "ada@example.com", "wrong password number two", meta)
+		e.svc.SignIn(ctx, "ada@example.com", "wrong password number two", "", meta)
 	}
 	if _, again, _ := e.db.ListAudit(ctx, airlock.AuditFilter{}); again > total+12 {
 		t.Fatalf("%d more audit events in the next window", again-total)

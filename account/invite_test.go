@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"fmt"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"regexp"
 	"strings"
 	"testing"
@@ -60,16 +61,16 @@ func TestInvitationFlow(t *testing.T) {
 					t.Fatalf("CheckLink = %v %q %v", got, purpose, err)
 				}
 			}
-			if _, _, err := e.svc.CompleteLink(ctx, token, "sam", meta); code(err) != airlock.CodePasswordPolicy {
+			if _, _, err := e.svc.CompleteLink(ctx, token, "sam", "", meta); code(err) != airlock.CodePasswordPolicy {
 				t.Fatalf("same policy as a reset: %v", err)
 			}
-			if _, purpose, err := e.svc.CompleteLink(ctx, token, "my first field password", meta); err != nil || purpose != airlock.TokenPurposeInvite {
+			if _, purpose, err := e.svc.CompleteLink(ctx, token, "my first field password", "", meta); err != nil || purpose != airlock.TokenPurposeInvite {
 				t.Fatal(purpose, err)
 			}
-			if _, _, err := e.svc.CompleteLink(ctx, token, "another first password", meta); code(err) != airlock.CodeInvalidToken {
+			if _, _, err := e.svc.CompleteLink(ctx, token, "another first password", "", meta); code(err) != airlock.CodeInvalidToken {
 				t.Fatalf("the link worked twice: %v", err)
 			}
-			if _, _, err := e.svc.SignIn(ctx, "sam@example.com", "my first field password", meta); err != nil {
+			if _, _, _, err := e.svc.SignIn(ctx, "sam@example.com", "my first field password", "", meta); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := e.db.UserByID(ctx, u.ID)
@@ -126,7 +127,7 @@ func TestInvitationExpiryAndResend(t *testing.T) {
 		t.Fatalf("the previous link survived a resend: %v", err)
 	}
 	third, _ := inviteLink(t, e, 3)
-	if _, _, err := e.svc.CompleteLink(ctx, third, "chosen after a resend", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, third, "chosen after a resend", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	if users, _, _ := e.svc.AdminListUsers(ctx, account.Operator, airlock.UserFilter{Invitation: airlock.InvitationPending}); len(users) != 0 {
@@ -209,7 +210,7 @@ func TestImportAllOrNothing(t *testing.T) {
 	if _, total, _ := e.db.ListUsers(ctx, airlock.UserFilter{}); total != 1 {
 		t.Fatalf("%d users after a refused import, want 1", total)
 	}
-	if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 		t.Fatalf("%d emails queued by a refused import", n)
 	}
 	// A header that is not ours is refused before anything.

@@ -52,7 +52,7 @@ func limit(ctx context.Context, tx airlock.Tx, key string, r Rate, now time.Time
 		return 0, nil
 	}
 	interval := r.Per / time.Duration(r.N)
-	tat, err := tx.LimitState(ctx, key)
+	tat, err := tx.LockLimit(ctx, key)
 	if err != nil {
 		return 0, err
 	}
@@ -64,7 +64,7 @@ func limit(ctx context.Context, tx airlock.Tx, key string, r Rate, now time.Time
 		return over, nil
 	}
 	if hit {
-		return 0, tx.SetLimitState(ctx, key, next)
+		return 0, tx.SetLimit(ctx, key, next)
 	}
 	return 0, nil
 }
@@ -120,7 +120,7 @@ func release(ctx context.Context, tx airlock.Tx, k limitKey, now time.Time) erro
 	if k.r.N <= 0 {
 		return nil
 	}
-	tat, err := tx.LimitState(ctx, k.key)
+	tat, err := tx.LockLimit(ctx, k.key)
 	if err != nil || !tat.After(now) {
 		return err
 	}
@@ -128,7 +128,7 @@ func release(ctx context.Context, tx airlock.Tx, k limitKey, now time.Time) erro
 	if tat.Before(now) {
 		tat = now
 	}
-	return tx.SetLimitState(ctx, k.key, tat)
+	return tx.SetLimit(ctx, k.key, tat)
 }
 
 // auditRefusal writes the audit event of a refused request at most once

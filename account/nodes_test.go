@@ -62,7 +62,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 	token := tokenFrom(t, msgs[0])
 	// Node B checks and completes what node A started; 20 parallel uses
 	// spread over both nodes, exactly one wins.
-	if _, err := b.svc.CheckResetToken(ctx, token, meta); err != nil {
+	if _, _, err := b.svc.CheckLink(ctx, token, meta); err != nil {
 		t.Fatal(err)
 	}
 	var ok atomic.Int32
@@ -72,7 +72,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 			n = b
 		}
 		wg.Go(func() {
-			if _, err := n.svc.CompleteReset(ctx, token, "set on whichever node", account.Meta{IP: "192.0.2.50"}); err == nil {
+			if _, _, err := n.svc.CompleteLink(ctx, token, "set on whichever node", "", account.Meta{IP: "192.0.2.50"}); err == nil {
 				ok.Add(1)
 			} else if code(err) != airlock.CodeInvalidToken {
 				t.Error(err)
@@ -83,7 +83,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 	if ok.Load() != 1 {
 		t.Fatalf("%d resets succeeded across two nodes, want 1", ok.Load())
 	}
-	if _, _, err := a.svc.SignIn(ctx, "ada@example.com", "set on whichever node", meta); err != nil {
+	if _, _, _, err := a.svc.SignIn(ctx, "ada@example.com", "set on whichever node", "", meta); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -114,10 +114,12 @@ func TestNodesShareLimits(t *testing.T) {
 		if i%2 == 1 {
 			n = b
 		}
-		wg.Go(func() { n.svc.SignIn(ctx, "ada@example.com", "wrong password here", account.Meta{IP: "198.51.100.3"}) })
+		wg.Go(func() {
+			n.svc.SignIn(ctx, "ada@example.com", "wrong password here", "", account.Meta{IP: "198.51.100.3"})
+		})
 	}
 	wg.Wait()
-	if _, _, err := b.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "198.51.100.4"}); code(err) != airlock.CodeRateLimited {
+	if _, _, _, err := b.svc.SignIn(ctx, "ada@example.com", goodPassword, "", account.Meta{IP: "198.51.100.4"}); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("after 10 failures spread over two nodes: %v", err)
 	}
 }

@@ -12,6 +12,9 @@ import (
 	"github.com/airlockhq/airlock/mail"
 )
 
+// EmailGiveUp is how long an email is retried before it is marked failed.
+const EmailGiveUp = 24 * time.Hour
+
 const (
 	mailReset           = mail.KindReset
 	mailPasswordChanged = mail.KindPasswordChanged
@@ -29,6 +32,8 @@ type mailPayload struct {
 	App       bool      `json:"app,omitempty"`
 	// By names the administrator who sent an invitation.
 	By string `json:"by,omitempty"`
+	// IP is the address a failed second step came from (two_factor_failed).
+	IP string `json:"ip,omitempty"`
 	// Epoch is the user's AuthEpoch when a link email was asked for: a
 	// change of rights since (a deactivation, even undone) drops the email.
 	Epoch int64 `json:"epoch,omitempty"`
@@ -47,7 +52,7 @@ func (s *Service) enqueue(ctx context.Context, tx airlock.Tx, p mailPayload) err
 	if err != nil {
 		return err
 	}
-	if err := tx.EnqueueJob(ctx, job); err != nil {
+	if err := tx.EnqueueJobs(ctx, []*airlock.Job{job}); err != nil {
 		return err
 	}
 	s.poke()
@@ -62,22 +67,6 @@ func (s *Service) mailJob(p mailPayload) (*airlock.Job, error) {
 		return nil, err
 	}
 	return &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now, UserID: p.UserID, EmailKind: p.Kind}, nil
-}
-
-// composeMail mints the link of one outbox entry (a fresh one per
-// delivery attempt, which replaces any older link) and renders it, as a
-// batch of one (see mintLinks); dropped says the email is no longer wanted
-// and was deleted.
-func (s *Service) composeMail(ctx context.Context, job *airlock.Job) (msg *mail.Message, dropped bool, err error) {
-	o := &outgoing{job: job}
-	if err := s.mintLinks(ctx, []*outgoing{o}); err != nil {
-		return nil, false, err
-	}
-	if o.drop {
-		return nil, true, nil
-	}
-	msg, err = s.renderMail(o.p, o.u, o.link)
-	return msg, false, err
 }
 
 // hasLink says whether the email p carries a link (a token).
@@ -138,6 +127,7 @@ func (s *Service) renderMail(p mailPayload, u *airlock.User, link string) (*mail
 		"Name":       u.Name(),
 		"Email":      p.To,
 		"By":         p.By,
+		"IP":         p.IP,
 		"Link":       link,
 		"LoginLink":  s.link("/login"),
 		"ValidFor":   mail.Duration(validFor, lang),
@@ -166,33 +156,6 @@ func (s *Service) link(path string, kv ...string) string {
 	}
 	u.RawQuery = strings.Join(q, "&")
 	return u.String()
-}
-
-func (s *Service) processMail(ctx context.Context, job *airlock.Job) error {
-	var p mailPayload
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		s.log.Error("unreadable outbox entry dropped", "job", job.ID)
-		return s.store.DeleteJob(ctx, job.ID)
-	}
-	msg, dropped, err := s.composeMail(ctx, job)
-	if err != nil {
-		return err
-	}
-	if dropped {
-		s.log.Info("mail dropped", "job", job.ID, "kind", p.Kind)
-		return nil
-	}
-	receipt, err := s.sender.Send(ctx, msg)
-	if err != nil {
-		return s.deliveryFailed(ctx, job, p, err)
-	}
-	s.log.Info("mail sent", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts, "reply", receipt.Reply)
-	if ok, err := s.store.MarkEmailSent(ctx, job.ID, s.node, receipt.Reply, receipt.MessageID, s.clock.Now()); err != nil {
-		return err
-	} else if !ok {
-		s.log.Warn("mail sent after its lease was lost: it may arrive twice", "job", job.ID)
-	}
-	return nil
 }
 
 // deliveryFailed records a failed delivery. An email the recipient's server

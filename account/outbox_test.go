@@ -2,11 +2,12 @@ package account_test
 
 import (
 	"context"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"testing"
 	"time"
 
 	"github.com/airlockhq/airlock"
-	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/jobs"
 )
 
 // TestOutboxSurvivesSMTPOutage: while the SMTP server refuses, the email
@@ -47,12 +48,12 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	if n := len(e.smtp.Messages()); n != 1 {
 		t.Fatalf("%d emails delivered, want exactly 1", n)
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobMail); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobMail); n != 0 {
 		t.Fatalf("%d emails left in the outbox", n)
 	}
 	// The delivered link works: each attempt minted a fresh token.
 	token := tokenFrom(t, e.smtp.Messages()[0])
-	if _, err := e.svc.CheckResetToken(ctx, token, meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, token, meta); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -68,15 +69,15 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	}
 	// A node crashed holding the job: its lease runs out and another takes it.
 	now := e.clock.Now()
-	job, err := e.db.ClaimJob(ctx, "a node that died", now, now.Add(account.JobLease))
-	if err != nil || job == nil {
-		t.Fatalf("claim: %v %v", job, err)
+	claimed, err := e.db.ClaimJobs(ctx, "a node that died", now, now.Add(jobs.Lease), 1)
+	if err != nil || len(claimed) != 1 {
+		t.Fatalf("claim: %v %v", claimed, err)
 	}
 	e.drain(t)
 	if len(e.smtp.Messages()) != 0 {
 		t.Fatal("a leased job ran twice")
 	}
-	e.clock.Advance(account.JobLease + time.Second)
+	e.clock.Advance(jobs.Lease + time.Second)
 	e.drain(t)
 	e.smtp.Wait(t, 1)
 	if n := e.svc.Stats().Takeovers.Load(); n != 1 {

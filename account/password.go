@@ -23,7 +23,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 		if err := s.proveSelf(ctx, u, current, m); err != nil {
 			return nil, err
 		}
-		if current == newPassword {
+		if password.Same(current, newPassword) {
 			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.password.unchanged", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
@@ -78,7 +78,21 @@ func (s *Service) proveSelf(ctx context.Context, u *airlock.User, current string
 		}
 		return err
 	}
-	return s.releaseLogin(ctx, u.Email)
+	return nil
+}
+
+// proveSelfFully is proveSelf with the second step too, when u has one:
+// the account page's proof, for the changes it guards. The code returned
+// (nil without two-step sign-in) is to be used up, with useCode, in the
+// transaction of the change.
+func (s *Service) proveSelfFully(ctx context.Context, u *airlock.User, current, otp string, m Meta) (*codeCheck, error) {
+	if err := s.proveSelf(ctx, u, current, m); err != nil {
+		return nil, err
+	}
+	if !u.TwoFactor() {
+		return nil, nil
+	}
+	return s.checkCode(ctx, u, otp, m, true)
 }
 
 // newHash checks a new password against the policy for u, then hashes it.

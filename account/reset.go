@@ -25,18 +25,13 @@ func (s *Service) badTokenLimit(ip string) limitKey {
 	return limitKey{ipKey("badtoken:ip:", ip), s.cfg.LimitBadTokenPerIP}
 }
 
-// CheckResetToken tells whether a reset token works, without using it up
-// (mail scanners open links). Every check is counted against the client's
-// address before the token is looked up, so that parallel guesses get no
-// more than the limit's worth of look-ups; a valid token gives its count back.
-func (s *Service) CheckResetToken(ctx context.Context, token string, m Meta) (*airlock.User, error) {
-	u, _, err := s.CheckLink(ctx, token, m)
-	return u, err
-}
-
-// CheckLink is CheckResetToken that also says the link's purpose: a reset
-// (airlock.TokenPurposeReset) or an invitation (TokenPurposeInvite), so
-// that the page speaks of a forgotten password or of a first one.
+// CheckLink tells whether a reset or invitation link's token works,
+// without using it up (mail scanners open links), and says the link's
+// purpose (airlock.TokenPurposeReset or TokenPurposeInvite), so that the
+// page speaks of a forgotten password or of a first one. Every check is
+// counted against the client's address before the token is looked up, so
+// that parallel guesses get no more than the limit's worth of look-ups; a
+// valid token gives its count back.
 func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock.User, string, error) {
 	now := s.clock.Now()
 	k := s.badTokenLimit(m.IP)
@@ -83,7 +78,7 @@ func (s *Service) lookupToken(ctx context.Context, token string) (u *airlock.Use
 	return u, t.Purpose, "", nil
 }
 
-// badToken records a failed token use (already counted by CheckResetToken).
+// badToken records a failed token use (already counted by CheckLink).
 func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
 		return s.audit(ctx, tx, airlock.AuditResetLinkOpened, m, "", "", "invalid", detail)
@@ -94,37 +89,27 @@ func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 	return invalidToken(detail)
 }
 
-// CompleteReset sets a new password with a reset token. The token is used
-// up atomically in the same transaction that changes the password; of many
-// parallel attempts exactly one succeeds. It does not sign the user in.
-// The token's user is returned whenever the token was valid, even when the
-// password was refused, so that the caller can answer in the user's language.
-func (s *Service) CompleteReset(ctx context.Context, token, newPassword string, m Meta) (*airlock.User, error) {
-	u, _, err := s.CompleteLink(ctx, token, newPassword, m)
-	return u, err
-}
-
-// CompleteLink is CompleteReset that also says the link's purpose (a reset
-// or an invitation), so that the page says what happened.
-func (s *Service) CompleteLink(ctx context.Context, token, newPassword string, m Meta) (*airlock.User, string, error) {
-	return s.CompleteLinkWithCode(ctx, token, newPassword, "", m)
-}
-
-// CompleteLinkWithCode is CompleteLink for an account that may have
-// two-step sign-in: the link alone (a mailbox) is then not enough, the code
-// from the app or a recovery code (otp) is needed before the new password
-// is accepted.
-func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, otp string, m Meta) (*airlock.User, string, error) {
+// CompleteLink sets a new password with a reset or invitation link's
+// token. The token is used up atomically in the same transaction that
+// changes the password; of many parallel attempts exactly one succeeds. It
+// does not sign the user in. For an account with two-step sign-in the link
+// alone (a mailbox) is not enough: the code from the app or a recovery code
+// (otp) is needed before the new password is accepted. The token's user is
+// returned whenever the token was valid, even when the password was
+// refused, so that the caller can answer in the user's language; purpose
+// says what the link was.
+func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp string, m Meta) (*airlock.User, string, error) {
 	u, linkPurpose, err := s.CheckLink(ctx, token, m)
 	if err != nil {
 		return nil, "", err
 	}
+	var code *codeCheck
 	if u.TwoFactor() {
-		// The policy first, so that a refused password does not use a code up.
+		// The policy first, so that a refused password costs no code attempt.
 		if err := s.policy.Check(newPassword, u); err != nil {
 			return u, linkPurpose, err
 		}
-		if err := s.VerifySecondFactor(ctx, u, otp, actorMeta(u, m)); err != nil {
+		if code, err = s.checkCode(ctx, u, otp, actorMeta(u, m), false); err != nil {
 			return u, linkPurpose, err
 		}
 	}
@@ -143,6 +128,8 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 		if err != nil {
 			return err
 		}
+		// The link is claimed before the code is spent, in this one
+		// transaction: a dead link never uses a recovery code up.
 		userID, purpose, err := tx.ConsumeResetToken(ctx, secretHash(token), now)
 		if errors.Is(err, airlock.ErrNotFound) || err == nil && userID != u.ID {
 			lost = true // another request used it first, or it was revoked meanwhile
@@ -156,6 +143,11 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 			return nil
 		}
 		m.ActorID = cur.ID
+		if code != nil {
+			if err := s.useCode(ctx, tx, code, now, m); err != nil {
+				return err
+			}
+		}
 		invited := purpose == airlock.TokenPurposeInvite && cur.PasswordHash == ""
 		if err := s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, !invited, m); err != nil {
 			return err
@@ -165,6 +157,9 @@ func (s *Service) CompleteLinkWithCode(ctx context.Context, token, newPassword, 
 		}
 		return s.audit(ctx, tx, airlock.AuditResetCompleted, m, cur.ID, cur.Email, "success", "")
 	})
+	if code != nil {
+		err = s.codeOutcome(ctx, code, actorMeta(u, m), err)
+	}
 	if err != nil {
 		return u, linkPurpose, fmt.Errorf("complete reset: %w", err)
 	}

@@ -24,7 +24,7 @@ func TestResetFlow(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", "the old password, long enough")
-	_, oldSession, err := e.svc.SignIn(ctx, "ada@example.com", "the old password, long enough", meta)
+	_, oldSession, _, err := e.svc.SignIn(ctx, "ada@example.com", "the old password, long enough", "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,19 +32,19 @@ func TestResetFlow(t *testing.T) {
 
 	// Opening the link (the check) never uses it up: mail scanners open links.
 	for range 3 {
-		if got, err := e.svc.CheckResetToken(ctx, token, meta); err != nil || got.ID != u.ID {
+		if got, _, err := e.svc.CheckLink(ctx, token, meta); err != nil || got.ID != u.ID {
 			t.Fatalf("CheckResetToken = %v, %v", got, err)
 		}
 	}
 	// The policy applies, and a refusal does not use the token up.
-	if got, err := e.svc.CompleteReset(ctx, token, "password1234", meta); code(err) != airlock.CodePasswordPolicy || got == nil || got.ID != u.ID {
+	if got, _, err := e.svc.CompleteLink(ctx, token, "password1234", "", meta); code(err) != airlock.CodePasswordPolicy || got == nil || got.ID != u.ID {
 		t.Fatalf("common password: %v (user %v)", err, got)
 	}
-	if _, err := e.svc.CompleteReset(ctx, token, "a brand new passphrase", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	// One use only.
-	if got, err := e.svc.CompleteReset(ctx, token, "another brand new phrase", meta); code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenUsed || got != nil {
+	if got, _, err := e.svc.CompleteLink(ctx, token, "another brand new phrase", "", meta); code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenUsed || got != nil {
 		t.Fatalf("second use: %v (user %v)", err, got)
 	}
 	// Every session of the user ended, and the reset signed nobody in.
@@ -57,10 +57,10 @@ func TestResetFlow(t *testing.T) {
 		t.Fatalf("%d sessions after reset, want 0", sessions)
 	}
 	// New password works, old does not.
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", "a brand new passphrase", meta); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", "a brand new passphrase", "", meta); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", "the old password, long enough", meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", "the old password, long enough", "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("old password: %v", err)
 	}
 	// The user is told by email.
@@ -101,11 +101,11 @@ func TestResetTokenExpires(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	token := e.resetToken(t, "ada@example.com")
 	e.clock.Advance(29 * time.Minute)
-	if _, err := e.svc.CheckResetToken(context.Background(), token, meta); err != nil {
+	if _, _, err := e.svc.CheckLink(context.Background(), token, meta); err != nil {
 		t.Fatalf("at 29 min: %v", err)
 	}
 	e.clock.Advance(time.Minute)
-	_, err := e.svc.CompleteReset(context.Background(), token, "a brand new passphrase", meta)
+	_, _, err := e.svc.CompleteLink(context.Background(), token, "a brand new passphrase", "", meta)
 	if code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenExpired {
 		t.Fatalf("at 30 min: %v, want expired", err)
 	}
@@ -117,10 +117,10 @@ func TestNewerTokenKillsOlder(t *testing.T) {
 	first := e.resetToken(t, "ada@example.com")
 	second := e.resetToken(t, "ada@example.com")
 	ctx := context.Background()
-	if _, err := e.svc.CheckResetToken(ctx, first, meta); detail(err) != account.TokenUsed {
+	if _, _, err := e.svc.CheckLink(ctx, first, meta); detail(err) != account.TokenUsed {
 		t.Fatalf("older token: %v, want used/replaced", err)
 	}
-	if _, err := e.svc.CheckResetToken(ctx, second, meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, second, meta); err != nil {
 		t.Fatalf("newer token: %v", err)
 	}
 }
@@ -132,7 +132,7 @@ func TestPasswordChangeKillsResetTokens(t *testing.T) {
 	if err := e.svc.AdminSetPassword(context.Background(), account.Operator, u.ID, "set by the administrator", "", false, meta); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.CheckResetToken(context.Background(), token, meta); detail(err) != account.TokenUsed {
+	if _, _, err := e.svc.CheckLink(context.Background(), token, meta); detail(err) != account.TokenUsed {
 		t.Fatalf("token after password change: %v", err)
 	}
 }
@@ -143,7 +143,7 @@ func TestDeactivationKillsResetTokens(t *testing.T) {
 	token := e.resetToken(t, "ada@example.com")
 	u.Active = false
 	e.db.UpdateUser(context.Background(), u)
-	if _, err := e.svc.CompleteReset(context.Background(), token, "a brand new passphrase", meta); code(err) != airlock.CodeInvalidToken {
+	if _, _, err := e.svc.CompleteLink(context.Background(), token, "a brand new passphrase", "", meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("token of a deactivated user: %v", err)
 	}
 }
@@ -180,7 +180,7 @@ func TestParallelResetExactlyOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			_, err := e.svc.CompleteReset(context.Background(), token, "parallel passphrase number "+string(rune('a'+i)), account.Meta{IP: "192.0.2.1"})
+			_, _, err := e.svc.CompleteLink(context.Background(), token, "parallel passphrase number "+string(rune('a'+i)), "", account.Meta{IP: "192.0.2.1"})
 			switch code(err) {
 			case "":
 				ok.Add(1)
@@ -204,16 +204,16 @@ func TestBadTokenLimit(t *testing.T) {
 	ctx := context.Background()
 	for i := range 20 {
 		bogus := strings.Repeat("A", 42) + string(rune('A'+i))
-		if _, err := e.svc.CheckResetToken(ctx, bogus, meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := e.svc.CheckLink(ctx, bogus, meta); code(err) != airlock.CodeInvalidToken {
 			t.Fatalf("bad token %d: %v", i, err)
 		}
 	}
 	// Now even a good token is refused from that address...
-	if _, err := e.svc.CheckResetToken(ctx, token, meta); code(err) != airlock.CodeRateLimited {
+	if _, _, err := e.svc.CheckLink(ctx, token, meta); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("after 20 bad tokens: %v, want rate_limited", err)
 	}
 	// ...but not from another.
-	if _, err := e.svc.CheckResetToken(ctx, token, account.Meta{IP: "203.0.113.5"}); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, token, account.Meta{IP: "203.0.113.5"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -226,16 +226,16 @@ func TestNoSecretInDatabaseOrLogs(t *testing.T) {
 	ctx := context.Background()
 	const first, second = "first secret passphrase", "second secret passphrase"
 	e.user(t, "ada@example.com", first)
-	_, sid, err := e.svc.SignIn(ctx, "ada@example.com", first, meta)
+	_, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", first, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
 	token := e.resetToken(t, "ada@example.com")
 	// Leave one token unused in the outbox state too.
-	if _, err := e.svc.CompleteReset(ctx, token, second, meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, second, "", meta); err != nil {
 		t.Fatal(err)
 	}
-	_, sid2, _ := e.svc.SignIn(ctx, "ada@example.com", second, meta)
+	_, sid2, _, _ := e.svc.SignIn(ctx, "ada@example.com", second, "", meta)
 	e.svc.RequestReset(ctx, "ada@example.com", meta)
 	e.drain(t)
 	secrets := map[string]string{"reset token": token, "session id": sid, "second session id": sid2, "password": first, "new password": second}

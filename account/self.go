@@ -3,6 +3,7 @@ package account
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/airlockhq/airlock"
 )
@@ -25,12 +26,24 @@ func (s *Service) MySessions(ctx context.Context, u *airlock.User, sid string) (
 	now := s.clock.Now()
 	var out []SessionInfo
 	for _, sess := range list {
-		if sess.AuthEpoch != u.AuthEpoch || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		if !stillValid(u, sess.AuthEpoch, now) || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
 			continue // dead already: not worth showing
 		}
 		out = append(out, SessionInfo{Session: sess, Current: string(sess.IDHash) == string(cur)})
 	}
 	return out, nil
+}
+
+// selfServiceLimit bounds the writes a signed-in user makes to their own
+// account without a password (their profile, signing out elsewhere): each
+// writes an audit event, and nobody may write those without bound (SPEC
+// §6.14). Twenty in ten minutes is more than anyone needs by hand.
+var selfServiceLimit = Rate{N: 20, Per: 10 * time.Minute}
+
+// reserveSelf counts one self-service write of u's against its limit.
+func (s *Service) reserveSelf(ctx context.Context, u *airlock.User, now time.Time, m Meta) error {
+	k := limitKey{"self:account:" + u.ID, selfServiceLimit}
+	return s.reserveAlone(ctx, "self-service", k, now, airlock.AuditRateLimited, m, "self-service per account")
 }
 
 // SignOutOthers ends every session of the user but the one asking, and every
@@ -41,6 +54,9 @@ func (s *Service) SignOutOthers(ctx context.Context, u *airlock.User, sid string
 	}
 	m.ActorID = u.ID
 	now := s.clock.Now()
+	if err := s.reserveSelf(ctx, u, now, m); err != nil {
+		return 0, err
+	}
 	var n int
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
 		cur, err := s.currentUser(ctx, tx, u, now)
@@ -68,6 +84,9 @@ func (s *Service) UpdateMyProfile(ctx context.Context, u *airlock.User, first, l
 		return nil, err
 	}
 	now := s.clock.Now()
+	if err := s.reserveSelf(ctx, u, now, m); err != nil {
+		return nil, err
+	}
 	var out *airlock.User
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
 		cur, err := s.currentUser(ctx, tx, u, now)

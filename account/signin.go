@@ -7,30 +7,20 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/password"
 )
 
-// maxPasswordBytes bounds what is ever hashed at sign-in: 128 code points of
-// at most 4 bytes. Longer input is refused before any hashing.
-const maxPasswordBytes = 4 * 128
+// maxPasswordBytes bounds what is ever hashed at sign-in: the longest a
+// password of 128 code points can be typed, decomposed (it is normalised
+// before hashing). Longer input is refused before any hashing.
+const maxPasswordBytes = password.MaxInputBytes
 
-// SignIn checks an email and password and opens a session. It returns the
-// user and the session id to put in the cookie (never stored as is).
-// For an account with two-step sign-in it fails with
-// CodeTwoFactorRequired: the web uses SignInStart, which opens the second
-// step instead.
-func (s *Service) SignIn(ctx context.Context, email, pass string, m Meta) (*airlock.User, string, error) {
-	u, sid, challenge, err := s.SignInStart(ctx, email, pass, "", m)
-	if err == nil && challenge != "" {
-		return nil, "", errCodeNeeded
-	}
-	return u, sid, err
-}
-
-// SignInStart checks an email and password. Without two-step sign-in it
-// opens a session (sid). With it, it opens the half-signed-in state instead
-// and returns its id (challenge), for the code page; next is where to go
+// SignIn checks an email and password. Without two-step sign-in it opens
+// a session and returns its id (sid), to put in the cookie (never stored as
+// is). With it, it opens the half-signed-in state instead and returns its
+// id (challenge), for the code page (CompleteSignIn); next is where to go
 // once signed in.
-func (s *Service) SignInStart(ctx context.Context, email, pass, next string, m Meta) (u *airlock.User, sid, challenge string, err error) {
+func (s *Service) SignIn(ctx context.Context, email, pass, next string, m Meta) (u *airlock.User, sid, challenge string, err error) {
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, "", "", err
 	}
@@ -39,7 +29,7 @@ func (s *Service) SignInStart(ctx context.Context, email, pass, next string, m M
 		return nil, "", "", err
 	}
 	if u.TwoFactor() {
-		// The password attempt stays counted until the code is right too.
+		// The code has a limit of its own, per account (codeLimit).
 		challenge, err := s.startChallenge(ctx, u, next)
 		return u, "", challenge, err
 	}
@@ -51,7 +41,7 @@ func (s *Service) SignInStart(ctx context.Context, email, pass, next string, m M
 	if err != nil {
 		return nil, "", "", err
 	}
-	return u, sid, "", s.releaseLogin(ctx, email)
+	return u, sid, "", nil
 }
 
 // loginLimits are the limits one sign-in attempt counts against: the email
@@ -64,10 +54,13 @@ func (s *Service) loginLimits(email, ip string) []limitKey {
 }
 
 // checkPassword is sign-in without the session: throttled per email string
-// and per client address, with the same work for unknown accounts. The
-// returned user is as read before the check; whoever issues a session or a
-// token on the strength of it re-checks, in the issuing transaction, that
-// its AuthEpoch has not moved since.
+// and per client address, with the same work for unknown accounts. Only
+// failures count: the attempt reserved before the hash is given back when
+// the password is right (SPEC §6.6), so a crew behind one address signing
+// in at once is never refused, while guesses stay limited. The returned
+// user is as read before the check; whoever issues a session or a token on
+// the strength of it re-checks, in the issuing transaction, that its
+// AuthEpoch has not moved since.
 func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta) (*airlock.User, error) {
 	now := s.clock.Now()
 	keys := s.loginLimits(email, m.IP)
@@ -131,8 +124,24 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 	case u.TempPasswordExpired(now):
 		return fail(u, "temporary_password_expired", errTempExpired)
 	}
+	// A right password gives back exactly the attempt it reserved, under
+	// every key: it never uses a limit up, and buys no guess at any other
+	// account (release never moves a limit below where it would be had the
+	// attempt not been made).
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		for _, k := range keys {
+			if err := release(ctx, tx, k, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
 	if rehash {
-		// The cost parameters changed since this hash was made: upgrade it now
+		// The cost parameters changed since this hash was made, or it was made
+		// from the password as typed rather than normalised: upgrade it now
 		// that the password is known, unless it changed meanwhile.
 		if h, err := s.hasher.Hash(ctx, pass); err == nil {
 			if _, err := s.store.UpdatePasswordHash(ctx, u.ID, hash, h); err != nil {
@@ -141,19 +150,6 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 		}
 	}
 	return u, nil
-}
-
-// releaseLogin gives back, after a complete sign-in (password, and code if
-// any), the attempt counted against the email typed; the client's address
-// keeps it, so that signing in to one's own account cannot buy guesses at
-// another's.
-func (s *Service) releaseLogin(ctx context.Context, email string) error {
-	now := s.clock.Now()
-	k := s.loginLimits(email, "")[0]
-	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, k, now) }); err != nil {
-		return fmt.Errorf("sign in: %w", err)
-	}
-	return nil
 }
 
 var errTempExpired = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "temporary_password_expired",
@@ -173,7 +169,7 @@ func (s *Service) currentUser(ctx context.Context, tx airlock.Tx, seen *airlock.
 	if err != nil {
 		return nil, err
 	}
-	if u.AuthEpoch != seen.AuthEpoch || !u.Active || u.TempPasswordExpired(now) {
+	if !stillValid(u, seen.AuthEpoch, now) {
 		return nil, errNoSession
 	}
 	return u, nil
@@ -197,13 +193,7 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 		if err != nil {
 			return err
 		}
-		if err := tx.CreateSession(ctx, &airlock.Session{IDHash: secretHash(sid), UserID: cur.ID, CreatedAt: now,
-			LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionAbsolute), IP: airlock.CleanText(m.IP, 64),
-			UserAgent: airlock.CleanText(m.UserAgent, 300), AuthEpoch: cur.AuthEpoch}); err != nil {
-			return err
-		}
-		m.ActorID = cur.ID
-		return s.audit(ctx, tx, airlock.AuditSignIn, m, cur.ID, cur.Email, "success", "")
+		return s.openSession(ctx, tx, cur, sid, now, m)
 	})
 	if err != nil {
 		if airlock.AsError(err) != nil {
@@ -212,6 +202,22 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 		return "", fmt.Errorf("open session: %w", err)
 	}
 	return sid, nil
+}
+
+// openSession is a sign-in of u (as read in tx): a new session, audited.
+func (s *Service) openSession(ctx context.Context, tx airlock.Tx, u *airlock.User, sid string, now time.Time, m Meta) error {
+	if err := s.insertSession(ctx, tx, u, sid, now, m); err != nil {
+		return err
+	}
+	m.ActorID = u.ID
+	return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "success", "")
+}
+
+// insertSession stores a session of u (as read in tx) under sid's hash.
+func (s *Service) insertSession(ctx context.Context, tx airlock.Tx, u *airlock.User, sid string, now time.Time, m Meta) error {
+	return tx.CreateSession(ctx, &airlock.Session{IDHash: secretHash(sid), UserID: u.ID, CreatedAt: now,
+		LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionAbsolute), IP: airlock.CleanText(m.IP, 64),
+		UserAgent: airlock.CleanText(m.UserAgent, 300), AuthEpoch: u.AuthEpoch})
 }
 
 var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.no_session", Message: "Please sign in."}
@@ -246,7 +252,7 @@ func (s *Service) Authenticate(ctx context.Context, sid string) (*airlock.User, 
 	if err != nil {
 		return nil, err
 	}
-	if u.AuthEpoch != sess.AuthEpoch || !u.Active || u.TempPasswordExpired(now) {
+	if !stillValid(u, sess.AuthEpoch, now) {
 		return nil, errNoSession
 	}
 	// Record activity at most once a minute to spare the database writes.

@@ -18,22 +18,22 @@ func TestSignInThrottledPerEmail(t *testing.T) {
 	for i := range 10 {
 		// Each failure from a different address: the per-email limit holds anyway.
 		m := account.Meta{IP: "198.51.100." + string(rune('0'+i))}
-		if _, _, err := e.svc.SignIn(ctx, "ada@example.com", "wrong password number x", m); code(err) != airlock.CodeUnauthorized {
+		if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", "wrong password number x", "", m); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("failure %d: %v", i, err)
 		}
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ADA@example.com", goodPassword, meta); code(err) != airlock.CodeRateLimited {
+	if _, _, _, err := e.svc.SignIn(ctx, "ADA@example.com", goodPassword, "", meta); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("after 10 failures: %v, want rate_limited even with the right password", err)
 	}
 	// Unknown addresses are throttled the same way, so the limit tells nothing.
 	for range 10 {
-		e.svc.SignIn(ctx, "nobody@example.com", "whatever password", meta)
+		e.svc.SignIn(ctx, "nobody@example.com", "whatever password", "", meta)
 	}
-	if _, _, err := e.svc.SignIn(ctx, "nobody@example.com", "whatever password", meta); code(err) != airlock.CodeRateLimited {
+	if _, _, _, err := e.svc.SignIn(ctx, "nobody@example.com", "whatever password", "", meta); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("unknown email after 10 failures: %v", err)
 	}
 	e.clock.Advance(15 * time.Minute)
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 }
@@ -43,12 +43,12 @@ func TestSignInThrottledPerIP(t *testing.T) {
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
 	for i := range 5 {
-		e.svc.SignIn(ctx, "user"+string(rune('a'+i))+"@example.com", "wrong password here", meta)
+		e.svc.SignIn(ctx, "user"+string(rune('a'+i))+"@example.com", "wrong password here", "", meta)
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); code(err) != airlock.CodeRateLimited {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("after 5 failures from one IP: %v", err)
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "203.0.113.9"}); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", account.Meta{IP: "203.0.113.9"}); err != nil {
 		t.Fatalf("from another IP: %v", err)
 	}
 }
@@ -59,15 +59,15 @@ func TestSignInRefusals(t *testing.T) {
 	u := e.user(t, "ada@example.com", goodPassword)
 	nopw := e.user(t, "nopw@example.com", "")
 	_ = nopw
-	if _, _, err := e.svc.SignIn(ctx, "nopw@example.com", "", meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "nopw@example.com", "", "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("account without password: %v", err)
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", strings.Repeat("x", 600), meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", strings.Repeat("x", 600), "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("over-long password: %v", err)
 	}
 	u.Active = false
 	e.db.UpdateUser(ctx, u)
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("inactive account: %v", err)
 	}
 	events, _, _ := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditSignIn})
@@ -80,7 +80,7 @@ func TestSessionTimeouts(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
-	_, sid, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
+	_, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestSessionTimeouts(t *testing.T) {
 		t.Fatalf("session older than 12h: %v", err)
 	}
 	// Idle for 30 minutes ends it.
-	_, sid, _ = e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
+	_, sid, _, _ = e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	e.clock.Advance(30 * time.Minute)
 	if _, err := e.svc.Authenticate(ctx, sid); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("idle session: %v", err)
@@ -115,7 +115,7 @@ func TestRehashAtSignIn(t *testing.T) {
 	if ok, err := e.db.UpdatePasswordHash(ctx, u.ID, u.PasswordHash, h); !ok || err != nil {
 		t.Fatalf("UpdatePasswordHash = %v, %v", ok, err)
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
 		t.Fatal(err)
 	}
 	got, _ := e.db.UserByID(ctx, u.ID)
@@ -132,7 +132,7 @@ func TestTemporaryPassword(t *testing.T) {
 	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, temp, "", true, meta); err != nil {
 		t.Fatal(err)
 	}
-	got, _, err := e.svc.SignIn(ctx, "ada@example.com", temp, meta)
+	got, _, _, err := e.svc.SignIn(ctx, "ada@example.com", temp, "", meta)
 	if err != nil || !got.MustChangePassword {
 		t.Fatalf("sign in with temporary password: %+v, %v", got, err)
 	}
@@ -142,7 +142,7 @@ func TestTemporaryPassword(t *testing.T) {
 	}
 	// It expires after 72 hours.
 	e.clock.Advance(72 * time.Hour)
-	_, _, err = e.svc.SignIn(ctx, "ada@example.com", temp, meta)
+	_, _, _, err = e.svc.SignIn(ctx, "ada@example.com", temp, "", meta)
 	if code(err) != airlock.CodeUnauthorized || detail(err) != "temporary_password_expired" {
 		t.Fatalf("after 72h: %v", err)
 	}
@@ -152,8 +152,8 @@ func TestChangePassword(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
-	u, sid, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
-	_, other, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta)
+	u, sid, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
+	_, other, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	if _, err := e.svc.ChangePassword(ctx, u, "wrong current password", "a brand new passphrase", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("wrong current password: %v", err)
 	}
@@ -193,9 +193,9 @@ func TestAccountPageActions(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
-	u, here, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "192.0.2.1", UserAgent: "Firefox"})
-	_, there, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, account.Meta{IP: "192.0.2.2", UserAgent: "Safari"})
-	app, _ := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+	u, here, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", account.Meta{IP: "192.0.2.1", UserAgent: "Firefox"})
+	_, there, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", account.Meta{IP: "192.0.2.2", UserAgent: "Safari"})
+	app, _ := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta)
 	list, err := e.svc.MySessions(ctx, u, here)
 	if err != nil || len(list) != 2 {
 		t.Fatalf("sessions: %+v %v", list, err)

@@ -17,20 +17,14 @@ import (
 )
 
 // enrol turns two-step sign-in on for u and returns its key and recovery
-// codes, as a user does: read the key off the page, type a code and the
-// password (u's is goodPassword).
+// codes, as a user does: sign in, read the key off the page, type a code
+// and the password (u's is goodPassword).
 func enrol(t *testing.T, e *env, u *airlock.User) ([]byte, []string) {
 	t.Helper()
 	ctx := context.Background()
-	en, err := e.svc.BeginTwoFactor(ctx, u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	codes, err := e.svc.ConfirmTwoFactor(ctx, u, goodPassword, totp.Code(secret, totp.StepAt(e.clock.Now())), meta)
+	u, sid := signIn(t, e, u.Email)
+	secret := beginEnrolment(t, e, u, sid)
+	codes, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, totp.Code(secret, totp.StepAt(e.clock.Now())), meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +32,47 @@ func enrol(t *testing.T, e *env, u *airlock.User) ([]byte, []string) {
 	return secret, codes
 }
 
+// signIn signs email in with goodPassword and returns the user and session.
+func signIn(t *testing.T, e *env, email string) (*airlock.User, string) {
+	t.Helper()
+	u, sid, _, err := e.svc.SignIn(context.Background(), email, goodPassword, "", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, sid
+}
+
+// beginEnrolment opens the enrolment page in the browser of session sid
+// and returns the key it shows.
+func beginEnrolment(t *testing.T, e *env, u *airlock.User, sid string) []byte {
+	t.Helper()
+	en, err := e.svc.BeginTwoFactor(context.Background(), u, sid, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keyOf(t, en)
+}
+
+func keyOf(t *testing.T, en *account.Enrolment) []byte {
+	t.Helper()
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secret
+}
+
 func codeAt(secret []byte, t time.Time) string { return totp.Code(secret, totp.StepAt(t)) }
+
+// mustUser reads a user as it is now.
+func mustUser(t *testing.T, e *env, id string) *airlock.User {
+	t.Helper()
+	u, err := e.db.UserByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
 
 // TestTwoFactorEnrolmentAndSignIn: enrolment is confirmed by one code, gives
 // ten single-use recovery codes and an email; the key is never in the
@@ -48,25 +82,26 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
-	en, err := e.svc.BeginTwoFactor(ctx, u)
+	u, sid := signIn(t, e, u.Email)
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
 	if err != nil || !strings.HasPrefix(en.URI, "otpauth://totp/Airlock:ada@example.com?") || !strings.HasPrefix(en.QRSVG, "<svg") {
 		t.Fatalf("enrolment: %+v %v", en, err)
 	}
-	again, _ := e.svc.BeginTwoFactor(ctx, u)
+	again, _ := e.svc.BeginTwoFactor(ctx, u, sid, true)
 	if again.Secret != en.Secret {
-		t.Fatal("reloading the enrolment page changed the key the user may have scanned")
+		t.Fatal("the page answering a wrong code changed the key the user has scanned")
 	}
-	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
-	if _, err := e.svc.ConfirmTwoFactor(ctx, u, goodPassword, "000000", meta); code(err) != airlock.CodeUnauthorized {
+	secret := keyOf(t, en)
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, "000000", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("a wrong code confirmed enrolment: %v", err)
 	}
 	// A session alone does not turn it on: the password is asked for.
 	for _, pw := range []string{"", "not the password at all"} {
-		if _, err := e.svc.ConfirmTwoFactor(ctx, u, pw, codeAt(secret, e.clock.Now()), meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Field != "current_password" {
+		if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, pw, codeAt(secret, e.clock.Now()), meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Field != "current_password" {
 			t.Fatalf("enrolment with the password %q: %v", pw, err)
 		}
 	}
-	codes, err := e.svc.ConfirmTwoFactor(ctx, u, goodPassword, codeAt(secret, e.clock.Now()), meta)
+	codes, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, goodPassword, codeAt(secret, e.clock.Now()), meta)
 	if err != nil || len(codes) != 10 {
 		t.Fatalf("confirm: %d codes, %v", len(codes), err)
 	}
@@ -87,11 +122,11 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	}
 
 	// The password alone no longer signs in.
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); code(err) != airlock.CodeTwoFactorRequired {
-		t.Fatalf("password only: %v", err)
+	if _, sid, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil || sid != "" || challenge == "" {
+		t.Fatalf("password only: session %q, %v", sid, err)
 	}
 	e.clock.Advance(2 * totp.Step) // past the enrolment code's step
-	_, sid, challenge, err := e.svc.SignInStart(ctx, "ada@example.com", goodPassword, "/account", meta)
+	_, sid, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "/account", meta)
 	if err != nil || sid != "" || challenge == "" {
 		t.Fatalf("first step: %q %q %v", sid, challenge, err)
 	}
@@ -108,7 +143,7 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The same code is refused the second time, even within its window.
-	_, _, challenge, _ = e.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+	_, _, challenge, _ = e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	if _, _, _, err := e.svc.CompleteSignIn(ctx, challenge, late, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("replayed code: %v", err)
 	}
@@ -120,7 +155,7 @@ func TestTwoFactorEnrolmentAndSignIn(t *testing.T) {
 	if _, sid, _, err := e.svc.CompleteSignIn(ctx, challenge, strings.ToUpper(codes[3]), meta); err != nil || sid == "" {
 		t.Fatalf("recovery code: %v", err)
 	}
-	_, _, challenge, _ = e.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+	_, _, challenge, _ = e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	if _, _, _, err := e.svc.CompleteSignIn(ctx, challenge, codes[3], meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("a recovery code used twice: %v", err)
 	}
@@ -177,7 +212,11 @@ func TestOneChallengeOneSession(t *testing.T) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword)
 		_, codes := enrol(t, a, u)
-		_, _, challenge, err := a.svc.SignInStart(ctx, "ada@example.com", goodPassword, "", meta)
+		before, err := a.db.ListUserSessions(ctx, u.ID) // the browser that enrolled
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _, challenge, err := a.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 		if err != nil || challenge == "" {
 			t.Fatalf("first step: %q %v", challenge, err)
 		}
@@ -199,24 +238,34 @@ func TestOneChallengeOneSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if opened.Load() != 1 || len(sessions) != 1 {
-			t.Fatalf("%d second steps opened a session, %d sessions stored; want 1", opened.Load(), len(sessions))
+		if opened.Load() != 1 || len(sessions) != len(before)+1 {
+			t.Fatalf("%d second steps opened a session, %d sessions stored; want 1", opened.Load(), len(sessions)-len(before))
+		}
+		// Only the code of the one that went on was spent: five are left of
+		// the six tried, and nine of ten in all.
+		if left, _ := a.svc.RecoveryCodesLeft(ctx, mustUser(t, a, u.ID)); left != 9 {
+			t.Fatalf("%d recovery codes left after one sign-in; want 9", left)
 		}
 	})
 }
 
-// TestParallelEnrolmentVisits: first visits of the enrolment page at once
-// all show one key (the one a code will confirm), and a visit racing the
-// confirmation never turns two-step sign-in off again.
+// TestParallelEnrolmentVisits: visits of the enrolment page at once, from
+// several browsers of the user on two nodes, each get a key of their own;
+// a visit racing the confirmation never turns two-step sign-in off again,
+// and the key turned on is the one confirmed.
 func TestParallelEnrolmentVisits(t *testing.T) {
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword)
-		keys := make([]string, 8)
+		sids := make([]string, 8)
+		for i := range sids {
+			u, sids[i] = signIn(t, a, u.Email)
+		}
+		keys := make([]string, len(sids))
 		var wg sync.WaitGroup
 		for i := range keys {
 			wg.Go(func() {
-				en, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u)
+				en, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u, sids[i], false)
 				if err != nil {
 					t.Error(err)
 					return
@@ -225,31 +274,42 @@ func TestParallelEnrolmentVisits(t *testing.T) {
 			})
 		}
 		wg.Wait()
+		seen := map[string]bool{}
 		for _, k := range keys {
-			if k != keys[0] {
-				t.Fatalf("parallel visits showed different keys: %q", keys)
+			if seen[k] {
+				t.Fatalf("two visits were shown one key: %q", keys)
 			}
+			seen[k] = true
 		}
 		secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(keys[0], " ", ""))
 		var on atomic.Int32
 		for i := range 8 {
 			wg.Go(func() {
 				if i == 0 {
-					if _, err := a.svc.ConfirmTwoFactor(ctx, u, goodPassword, codeAt(secret, a.clock.Now()), meta); err != nil {
+					if _, _, err := a.svc.ConfirmTwoFactor(ctx, u, sids[0], goodPassword, codeAt(secret, a.clock.Now()), meta); err != nil {
 						t.Error(err)
 					}
 					on.Add(1)
 					return
 				}
-				_, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u)
-				if err != nil && code(err) != airlock.CodeConflict {
+				_, err := []*env{a, b}[i%2].svc.BeginTwoFactor(ctx, u, sids[i], false)
+				if err != nil && code(err) != airlock.CodeConflict && code(err) != airlock.CodeUnauthorized {
 					t.Error(err)
 				}
 			})
 		}
 		wg.Wait()
-		if got, _ := a.db.UserByID(ctx, u.ID); on.Load() != 1 || !got.TwoFactor() {
+		got, _ := a.db.UserByID(ctx, u.ID)
+		if on.Load() != 1 || !got.TwoFactor() {
 			t.Fatal("a visit of the enrolment page turned two-step sign-in off again")
+		}
+		a.clock.Advance(totp.Step)
+		_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := b.svc.CompleteSignIn(ctx, challenge, codeAt(secret, a.clock.Now()), meta); err != nil {
+			t.Fatalf("the confirmed key does not sign in: %v", err)
 		}
 	})
 }
@@ -263,21 +323,21 @@ func TestResetNeverBypassesTwoFactor(t *testing.T) {
 	u := e.user(t, "ada@example.com", goodPassword)
 	secret, codes := enrol(t, e, u)
 	token := e.resetToken(t, "ada@example.com")
-	for _, otp := range []string{"", "000000", "aaaaa-bbbbb-ccccc-ddddd"} {
-		_, _, err := e.svc.CompleteLinkWithCode(ctx, token, "taken over by the mailbox", otp, meta)
+	for _, otp := range []string{"", "000000", "aaaaa-bbbbb-ccccc-ddddd", "not a code at all"} {
+		_, _, err := e.svc.CompleteLink(ctx, token, "taken over by the mailbox", otp, meta)
 		if c := code(err); c != airlock.CodeTwoFactorRequired && c != airlock.CodeUnauthorized {
 			t.Fatalf("reset with otp %q: %v", otp, err)
 		}
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", "taken over by the mailbox", meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", "taken over by the mailbox", "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("the password changed without the code: %v", err)
 	}
-	if _, _, err := e.svc.CompleteLinkWithCode(ctx, token, "reset with my phone in hand", codeAt(secret, e.clock.Now()), meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "reset with my phone in hand", codeAt(secret, e.clock.Now()), meta); err != nil {
 		t.Fatal(err)
 	}
 	// The API's reset takes the code the same way (here a recovery code).
 	token = e.resetToken(t, "ada@example.com")
-	if _, _, err := e.svc.CompleteLinkWithCode(ctx, token, "reset with a recovery code", codes[0], meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, token, "reset with a recovery code", codes[0], meta); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -293,19 +353,19 @@ func TestTwoFactorAPIAndAdministrators(t *testing.T) {
 	if !e.svc.TwoFactorRequired(admin) {
 		t.Fatal("an administrator is not required to enrol")
 	}
-	if _, err := e.svc.SignInAPI(ctx, "boss@example.com", goodPassword, meta); code(err) != airlock.CodeForbidden {
+	if _, err := e.svc.SignInAPI(ctx, "boss@example.com", goodPassword, "", meta); code(err) != airlock.CodeForbidden {
 		t.Fatalf("API tokens for an administrator who must enrol: %v", err)
 	}
 	u := e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
 	secret, _ := enrol(t, e, u)
 	u, _ = e.db.UserByID(ctx, u.ID)
-	if _, err := e.svc.SignInAPIWithCode(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
+	if _, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("password grant without the code: %v", err)
 	}
-	if _, err := e.svc.SignInAPIWithCode(ctx, "ada@example.com", goodPassword, "000000", meta); code(err) != airlock.CodeInvalidToken {
+	if _, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "000000", meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("password grant with a wrong code: %v", err)
 	}
-	if tk, err := e.svc.SignInAPIWithCode(ctx, "ada@example.com", goodPassword, codeAt(secret, e.clock.Now()), meta); err != nil || tk.AccessToken == "" {
+	if tk, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, codeAt(secret, e.clock.Now()), meta); err != nil || tk.AccessToken == "" {
 		t.Fatalf("password grant with the code: %v", err)
 	}
 	e.clock.Advance(totp.Step)
@@ -316,15 +376,13 @@ func TestTwoFactorAPIAndAdministrators(t *testing.T) {
 		t.Fatalf("turning it off without a code: %v", err)
 	}
 	// An administrator resets it for a user who lost everything.
-	admin, _ = e.db.UserByID(ctx, admin.ID)
-	admin.TOTPEnabledAt = e.clock.Now() // acting as an enrolled administrator
 	if err := e.svc.AdminResetTwoFactor(ctx, account.Operator, u.ID, meta); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := e.db.UserByID(ctx, u.ID); got.TwoFactor() || got.TOTPSecret != nil {
 		t.Fatal("still on after an administrator's reset")
 	}
-	if _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, meta); err != nil {
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)

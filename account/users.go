@@ -28,7 +28,9 @@ const maxNameLen = 100
 
 // checkName refuses names that could hurt where they are shown: control
 // characters, bidirectional overrides (which reorder the text after them on
-// a page, in an email or in a terminal) and line separators.
+// a page, in an email or in a terminal), line separators, and a name with
+// no visible character. Every path that sets a name (CLI, back office, API,
+// account page, CSV import) goes through normalizeProfile, hence here.
 func checkName(field, v string) error {
 	if !airlock.CheckText(v) || utf8.RuneCountInString(v) > maxNameLen {
 		key := "error.first_name.invalid"
@@ -36,6 +38,15 @@ func checkName(field, v string) error {
 			key = "error.last_name.invalid"
 		}
 		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key, Args: []any{maxNameLen}, Message: fmt.Sprintf("The %s must be at most %d characters, on one line, without control characters.", strings.ReplaceAll(field, "_", " "), maxNameLen)}
+	}
+	if v != "" && !airlock.Visible(v) {
+		// A name is optional, but one that shows as nothing would let an
+		// account pass for another, or for no one (SPEC §6.13).
+		key := "error.first_name.blank"
+		if field == "last_name" {
+			key = "error.last_name.blank"
+		}
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key, Message: fmt.Sprintf("The %s needs at least one visible character, not only spaces or invisible characters.", strings.ReplaceAll(field, "_", " "))}
 	}
 	return nil
 }

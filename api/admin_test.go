@@ -245,13 +245,17 @@ func TestTwoFactorAPI(t *testing.T) {
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	u := e.user("ada@example.com", pw, airlock.GroupMobile)
-	en, err := e.svc.BeginTwoFactor(ctx, u)
+	u, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", pw, "", metaCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
 	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
-	if _, err := e.svc.ConfirmTwoFactor(ctx, u, pw, code(), metaCLI); err != nil {
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, pw, code(), metaCLI); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(totp.Step)
@@ -292,5 +296,55 @@ func TestTwoFactorAPI(t *testing.T) {
 	}
 	if err := e.c.ResetTwoFactor(ctx, boss.AccessToken, u.ID); errCode(err) != "conflict" {
 		t.Fatalf("reset of a user without it: %v", err)
+	}
+}
+
+// TestAdministratorsOwnAccountThroughTheAPI: an administrator's access token
+// issued before enrolment dies with it; with a new one, the API never turns
+// their own two-step sign-in off (403, pointing to the account page) and
+// changes their own email or groups only with their password and a code.
+func TestAdministratorsOwnAccountThroughTheAPI(t *testing.T) {
+	e := newEnv(t)
+	const bosspw = "keeper of the user list"
+	boss := e.user("boss@example.com", bosspw, airlock.GroupAdmin)
+	before, err := e.c.SignIn(ctx, "boss@example.com", bosspw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, sid, _, err := e.svc.SignIn(ctx, "boss@example.com", bosspw, "", metaCLI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.svc.BeginTwoFactor(ctx, u, sid, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(en.Secret, " ", ""))
+	code := func() string { return totp.Code(secret, totp.StepAt(e.clock.Now())) }
+	if _, _, err := e.svc.ConfirmTwoFactor(ctx, u, sid, bosspw, code(), metaCLI); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.ResetTwoFactor(ctx, before.AccessToken, boss.ID); errCode(err) != "unauthorized" {
+		t.Fatalf("a token issued before enrolment: %v", err)
+	}
+	e.clock.Advance(totp.Step)
+	tk, err := e.c.SignInWithCode(ctx, "boss@example.com", bosspw, code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = e.c.ResetTwoFactor(ctx, tk.AccessToken, boss.ID)
+	if ce, ok := err.(*client.Error); !ok || ce.Status != 403 || !strings.Contains(ce.Message, "/account/two-factor") {
+		t.Fatalf("own two-step reset: %v", err)
+	}
+	if _, err := e.c.UpdateUser(ctx, tk.AccessToken, boss.ID, map[string]any{"email": "boss@elsewhere.example.com", "current_password": bosspw}); errCode(err) != "two_factor_required" {
+		t.Fatalf("own email change without a code: %v", err)
+	}
+	if _, err := e.c.UpdateUser(ctx, tk.AccessToken, boss.ID, map[string]any{"groups": []string{"admin", "mobile"}}); errCode(err) != "unauthorized" {
+		t.Fatalf("own groups without the password: %v", err)
+	}
+	e.clock.Advance(totp.Step)
+	got, err := e.c.UpdateUser(ctx, tk.AccessToken, boss.ID, map[string]any{"email": "boss@elsewhere.example.com", "current_password": bosspw, "otp": code()})
+	if err != nil || got.Email != "boss@elsewhere.example.com" {
+		t.Fatalf("own email change with the password and a code: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"github.com/airlockhq/airlock/internal/testutil"
 	"net/http"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestBadBodies(t *testing.T) {
 		}
 	}
 	// Nothing changed: no request queued, no user created, the admin intact.
-	if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 		t.Fatalf("%d jobs queued by bad bodies", n)
 	}
 	users, total, _ := e.db.ListUsers(ctx, airlock.UserFilter{})

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/airlockhq/airlock/account"
 )
 
 // routes lists every route of the API. Each path also answers other
@@ -30,7 +32,7 @@ func (s *Server) routes() http.Handler {
 	handle("/api/v1/auth/revoke", map[string]http.HandlerFunc{"POST": s.handleRevoke})
 
 	handle("/api/v1/me", map[string]http.HandlerFunc{"GET": s.authed(s.handleMe)})
-	handle("/api/v1/me/password", map[string]http.HandlerFunc{"POST": s.authed(s.handleMePassword)})
+	handle("/api/v1/me/password", map[string]http.HandlerFunc{"POST": s.authedFor(account.ReachPasswordChange, s.handleMePassword)})
 
 	handle("/api/v1/password/forgot", map[string]http.HandlerFunc{"POST": s.handleForgot})
 	handle("/api/v1/password/reset", map[string]http.HandlerFunc{"POST": s.handleReset})
@@ -38,9 +40,9 @@ func (s *Server) routes() http.Handler {
 	handle("/api/v1/users", map[string]http.HandlerFunc{"GET": s.admin(s.handleListUsers), "POST": s.admin(s.handleCreateUser)})
 	handle("/api/v1/users/{id}", map[string]http.HandlerFunc{"GET": s.admin(s.handleGetUser), "PATCH": s.admin(s.handleUpdateUser)})
 	handle("/api/v1/users/{id}/password", map[string]http.HandlerFunc{"POST": s.admin(s.handleSetUserPassword)})
-	handle("/api/v1/users/{id}/reset-email", map[string]http.HandlerFunc{"POST": s.admin(s.handleSendResetEmail)})
-	handle("/api/v1/users/{id}/two-factor/reset", map[string]http.HandlerFunc{"POST": s.admin(s.handleResetTwoFactor)})
-	handle("/api/v1/users/{id}/invite", map[string]http.HandlerFunc{"POST": s.admin(s.handleInvite)})
+	handle("/api/v1/users/{id}/reset-email", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminSendReset, http.StatusAccepted))})
+	handle("/api/v1/users/{id}/two-factor/reset", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminResetTwoFactor, http.StatusNoContent))})
+	handle("/api/v1/users/{id}/invite", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminInvite, http.StatusAccepted))})
 	handle("/api/v1/users/{id}/emails", map[string]http.HandlerFunc{"GET": s.admin(s.handleUserEmails)})
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

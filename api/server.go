@@ -57,9 +57,17 @@ func userFrom(r *http.Request) *airlock.User {
 	return u
 }
 
-// authed requires a valid access token. A user whose password must change
-// may only change it: every other call answers password_change_required.
+// authed requires a valid access token, for a call anyone signed in may
+// make.
 func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
+	return s.authedFor(account.ReachAll, next)
+}
+
+// authedFor requires a valid access token, for a call of reach: a user
+// who may reach only another (account.Reach) is refused, saying which: a
+// temporary password must be changed first (password_change_required),
+// the enrolment their groups require made on the web (two_factor_enrolment).
+func (s *Server) authedFor(reach account.Reach, next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		// The scheme name is case-insensitive (RFC 9110 §11.1).
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
@@ -72,21 +80,17 @@ func (s *Server) authed(next http.HandlerFunc) http.HandlerFunc {
 			s.fail(w, r, err)
 			return
 		}
-		// A temporary password's change comes first, then enrolment: each
-		// refusing the other would leave no way in.
-		if u.MustChangePassword {
-			if !(r.Method == http.MethodPost && r.URL.Path == "/api/v1/me/password") {
-				writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired,
-					Message: "Your password is temporary: change it (POST /api/v1/me/password) before anything else."})
-				return
-			}
-		} else if s.accounts.TwoFactorRequired(u) {
-			// AIRLOCK_REQUIRE_TWO_FACTOR: nothing until the user has enrolled (on the web).
+		switch may := s.accounts.Reach(u); {
+		case may == account.ReachAll || may == reach:
+			next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+		case may == account.ReachPasswordChange:
+			writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired,
+				Message: "Your password is temporary: change it (POST /api/v1/me/password) before anything else."})
+		default:
+			// The API has no enrolment: it is made on the web.
 			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment",
 				Message: "Your account must use two-step sign-in: turn it on in your account on the web first."})
-			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
 	}
 }
 
@@ -115,7 +119,6 @@ func (s *Server) strictURL(next http.Handler) http.Handler {
 	})
 }
 
-// common sets the headers of every API answer and logs without the query.
 // apiHeaders are set on every API answer, in canonical form.
 var apiHeaders = http.Header{
 	// Answers hold tokens and personal data: no cache may keep them.
@@ -126,6 +129,8 @@ var apiHeaders = http.Header{
 	"Content-Security-Policy": {"default-src 'none'; frame-ancestors 'none'"},
 }
 
+// common sets the headers of every API answer, turns a panic into a 500,
+// and logs each request without its query string.
 func (s *Server) common(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

@@ -48,7 +48,7 @@ func TestJSONKeysMatchExactly(t *testing.T) {
 			})
 		}
 		// Nothing happened: no reset queued, Ada still active, still Lovelace.
-		if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+		if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 			t.Fatalf("%d jobs queued", n)
 		}
 		if u, err := e.db.UserByID(ctx, ada.ID); err != nil || !u.Active || u.LastName != "Lovelace" {
@@ -96,7 +96,7 @@ func TestJSONRefusesNULAndLoneSurrogates(t *testing.T) {
 		if res, body := e.raw("PATCH", "/api/v1/users/"+ada.ID, "application/json", `{"first_name":"Ada \uD83D\uDE00"}`, auth...); res.StatusCode != 200 || !strings.Contains(body, "Ada \U0001F600") {
 			t.Fatalf("surrogate pair: %d %s", res.StatusCode, body)
 		}
-		if n, _ := e.db.CountJobs(ctx, ""); n != 0 {
+		if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 			t.Fatalf("%d jobs queued", n)
 		}
 	})

@@ -40,15 +40,6 @@ func DecodeJSON(body []byte, dst any) error {
 	if bytes.IndexByte(body, 0) >= 0 {
 		return invalid("error.json.nul", "The body holds a NUL character.")
 	}
-	if decodeFlat(body, dst) {
-		return nil
-	}
-	return decodeFull(body, dst)
-}
-
-// decodeFull is DecodeJSON for any body: every key and value checked, then
-// decoded.
-func decodeFull(body []byte, dst any) error {
 	if err := checkJSON(body, reflect.TypeOf(dst)); err != nil {
 		return err
 	}

@@ -11,8 +11,6 @@ import (
 // that they survive a restart (`airlock mail clear-dev` empties it).
 type DevStore interface {
 	InsertDevMail(ctx context.Context, m *airlock.DevMail) error
-	// InsertDevMails keeps many at once, all or none.
-	InsertDevMails(ctx context.Context, ms []*airlock.DevMail) error
 	ListDevMail(ctx context.Context, limit int) ([]*airlock.DevMail, error)
 	DevMailByID(ctx context.Context, id int64) (*airlock.DevMail, error)
 }
@@ -41,24 +39,6 @@ func (d *DevMailbox) Send(ctx context.Context, m *Message) (Receipt, error) {
 		return Receipt{}, &DeliveryError{Err: err} // temporary: the outbox tries again
 	}
 	return Receipt{MessageID: id, Reply: DevMailboxReply}, nil
-}
-
-// SendAll keeps every message of ms in one transaction: all are kept, or
-// none (each then gets the same temporary error).
-func (d *DevMailbox) SendAll(ctx context.Context, ms []*Message) ([]Receipt, []error) {
-	receipts, errs := make([]Receipt, len(ms)), make([]error, len(ms))
-	dms := make([]*airlock.DevMail, len(ms))
-	for i, m := range ms {
-		id := "<" + newMessageID("dev-mailbox.invalid") + ">"
-		dms[i] = &airlock.DevMail{At: d.now(), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, MessageID: id}
-		receipts[i] = Receipt{MessageID: id, Reply: DevMailboxReply}
-	}
-	if err := d.store.InsertDevMails(ctx, dms); err != nil {
-		for i := range ms {
-			receipts[i], errs[i] = Receipt{}, &DeliveryError{Err: err} // temporary: the outbox tries again
-		}
-	}
-	return receipts, errs
 }
 
 // Messages returns the last kept messages, newest first.

@@ -31,14 +31,6 @@ type Sender interface {
 	Send(ctx context.Context, m *Message) (Receipt, error)
 }
 
-// BatchSender is a Sender that delivers many messages at once more cheaply
-// than one by one (the dev mailbox: one transaction for them all). It
-// returns each message's receipt or error, in order.
-type BatchSender interface {
-	Sender
-	SendAll(ctx context.Context, ms []*Message) ([]Receipt, []error)
-}
-
 // Email kinds.
 const (
 	KindReset           = "reset"
@@ -46,10 +38,13 @@ const (
 	KindInvitation      = "invitation"
 	KindTwoFactorOn     = "two_factor_enabled"
 	KindTwoFactorOff    = "two_factor_disabled"
+	// KindTwoFactorFailed tells the owner that someone entered their
+	// password and then failed the second step.
+	KindTwoFactorFailed = "two_factor_failed"
 )
 
 // Kinds lists every email kind; each has a template per language.
-var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff}
+var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff, KindTwoFactorFailed}
 
 //go:embed templates
 var templateFS embed.FS

@@ -101,29 +101,6 @@ func TestDevMailbox(t *testing.T) {
 	}
 }
 
-// TestDevMailboxSendAll: the dev mailbox keeps a batch in one go, each
-// message under its own Message-ID, in order.
-func TestDevMailboxSendAll(t *testing.T) {
-	db := testutil.OpenStore(t)
-	box := mail.NewDevMailbox(db, time.Now)
-	var ms []*mail.Message
-	for _, s := range []string{"one", "two", "three"} {
-		ms = append(ms, &mail.Message{To: s + "@example.com", Subject: s, Text: s + " text", HTML: "<p>" + s + "</p>"})
-	}
-	receipts, errs := box.SendAll(context.Background(), ms)
-	ids := map[string]bool{}
-	for i, r := range receipts {
-		if errs[i] != nil || r.Reply != mail.DevMailboxReply || r.MessageID == "" || ids[r.MessageID] {
-			t.Fatalf("message %d: %+v, %v", i, r, errs[i])
-		}
-		ids[r.MessageID] = true
-	}
-	got, err := box.Messages(context.Background(), 10)
-	if err != nil || len(got) != 3 || got[0].Subject != "three" || got[2].To != "one@example.com" || got[0].MessageID != receipts[2].MessageID {
-		t.Fatalf("messages = %+v, %v", got, err)
-	}
-}
-
 // TestRenderLinkText: the address shown for copying in the HTML part is
 // the link itself once its line-break opportunities are left out, and it
 // is escaped like the rest.
@@ -167,18 +144,21 @@ func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
 			mail.KindPasswordChanged: "You get this email because an account for ada@example.com exists on Acme Field.",
 			mail.KindInvitation:      "You get this email because an administrator of Acme Field created an account for ada@example.com.",
 			mail.KindTwoFactorOn:     "You get this email because an account for ada@example.com exists on Acme Field.",
-			mail.KindTwoFactorOff:    "You get this email because an account for ada@example.com exists on Acme Field."},
+			mail.KindTwoFactorOff:    "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindTwoFactorFailed: "You get this email because an account for ada@example.com exists on Acme Field."},
 		"fr": {mail.KindReset: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindPasswordChanged: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindInvitation:      "Vous recevez cet e-mail parce qu’un administrateur de Acme Field a créé un compte pour ada@example.com.",
 			mail.KindTwoFactorOn:     "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
-			mail.KindTwoFactorOff:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
+			mail.KindTwoFactorOff:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindTwoFactorFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
 	}
 	for _, lang := range []string{"en", "fr"} {
 		for _, kind := range mail.Kinds {
 			data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com", "Brand": "Acme Field", "By": "Grace Hopper",
 				"Link": "https://accounts.example.com/password/reset?token=abc", "ValidFor": mail.Duration(time.Hour, lang),
-				"When": "2026-03-02 08:00", "ForgotLink": "https://accounts.example.com/password/forgot", "LoginLink": "https://accounts.example.com/login"}
+				"When": "2026-03-02 08:00", "ForgotLink": "https://accounts.example.com/password/forgot", "LoginLink": "https://accounts.example.com/login",
+				"IP": "192.0.2.10"}
 			subject, text, html, err := tpl.Render(kind, lang, data)
 			if err != nil {
 				t.Fatal(err)

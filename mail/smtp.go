@@ -144,32 +144,10 @@ func heloName(name string) (string, error) {
 		}
 		return "[IPv6:" + ip.String() + "]", nil
 	}
-	if !hostname(name) {
+	if !airlock.Hostname(name) {
 		return "", fmt.Errorf("the HELO name %q is not a host name", name)
 	}
 	return name, nil
-}
-
-// hostname reports whether s is a DNS host name: letter-digit-hyphen
-// labels, none starting or ending with a hyphen, at most 253 bytes, a last
-// label that is not all digits; one label only for localhost.
-func hostname(s string) bool {
-	labels := strings.Split(s, ".")
-	if len(s) > 253 || len(labels) < 2 && !strings.EqualFold(s, "localhost") {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for i := 0; i < len(l); i++ {
-			c := l[i]
-			if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return strings.Trim(labels[len(labels)-1], "0123456789") != ""
 }
 
 // Send delivers m in one SMTP conversation under a new Message-ID. A

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/airlockhq/airlock"
 )
@@ -148,8 +149,22 @@ func (h *Hasher) release() {
 	<-h.slots
 }
 
-// Hash returns the PHC string of password.
+// Normalize returns password in Unicode NFC, the one form that is hashed
+// and checked (SPEC §6.7, NIST SP 800-63B §5.1.1.2): "é" typed as one code
+// point or as e + U+0301 is the same password, whichever keyboard, system
+// or browser sent it.
+func Normalize(password string) string {
+	return norm.NFC.String(password)
+}
+
+// Same reports whether a and b are the same password, once normalised.
+func Same(a, b string) bool {
+	return Normalize(a) == Normalize(b)
+}
+
+// Hash returns the PHC string of password, normalised.
 func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
+	password = Normalize(password)
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
@@ -163,9 +178,15 @@ func (h *Hasher) Hash(ctx context.Context, password string) (string, error) {
 }
 
 // Verify reports whether password matches the PHC string encoded, and whether
-// the hash should be redone with the current parameters. An empty encoded
-// string (no password set) is checked against a dummy hash so that the answer
-// takes as long as for a real account.
+// the hash should be redone (Hash, then store it): with the current
+// parameters, or from the normalised password. An empty encoded string (no
+// password set) is checked against a dummy hash so that the answer takes as
+// long as for a real account.
+//
+// The normalised form is tried first. A hash made before passwords were
+// normalised holds the form as it was typed then, so a password that
+// normalisation changes is tried as typed too, and a match asks for a
+// rehash, which stores the normalised form from then on.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, rehash bool, err error) {
 	real := encoded != ""
 	if !real {
@@ -180,9 +201,20 @@ func (h *Hasher) Verify(ctx context.Context, password, encoded string) (ok, reha
 	}
 	defer h.release()
 	h.verified.Add(1)
-	got := argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
-	ok = subtle.ConstantTimeCompare(got, key) == 1 && real
-	return ok, ok && p != h.params, nil
+	match := func(pw string) bool {
+		got := argon2.IDKey([]byte(pw), salt, p.Time, p.Memory, p.Threads, uint32(len(key)))
+		return subtle.ConstantTimeCompare(got, key) == 1
+	}
+	nfc := Normalize(password)
+	ok = match(nfc)
+	if !ok && nfc != password {
+		// Tried whether or not the account exists (the dummy hash too), so
+		// that the second try tells nothing about which accounts exist.
+		ok = match(password)
+		rehash = ok
+	}
+	ok = ok && real
+	return ok, ok && (rehash || p != h.params), nil
 }
 
 var b64 = base64.RawStdEncoding

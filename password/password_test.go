@@ -2,10 +2,15 @@ package password_test
 
 import (
 	"context"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/password"
@@ -152,5 +157,129 @@ func TestPolicy(t *testing.T) {
 	}
 	if err := password.NewPolicy(8).Check("violet9#", nil); err != nil {
 		t.Fatalf("8 chars with min 8: %v", err)
+	}
+}
+
+const (
+	cafeNFC = "Caf\u00e9 au lait, s'il vous pla\u00eet"
+	cafeNFD = "Cafe\u0301 au lait, s'il vous plai\u0302t"
+)
+
+// TestNormalisedPasswords: "é" typed as one code point or as e + U+0301
+// is the same password (SPEC §6.7), whichever form set it.
+func TestNormalisedPasswords(t *testing.T) {
+	if cafeNFC == cafeNFD || norm.NFC.String(cafeNFD) != cafeNFC {
+		t.Fatal("the two spellings are not what this test needs")
+	}
+	h := password.NewHasher(cheap, 2, time.Second)
+	ctx := context.Background()
+	for _, set := range []string{cafeNFC, cafeNFD} {
+		enc, err := h.Hash(ctx, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, typed := range []string{cafeNFC, cafeNFD} {
+			if ok, rehash, err := h.Verify(ctx, typed, enc); !ok || rehash || err != nil {
+				t.Errorf("set %+q, typed %+q: ok=%v rehash=%v err=%v", set, typed, ok, rehash, err)
+			}
+		}
+		if ok, _, _ := h.Verify(ctx, "Cafe au lait, s'il vous plait", enc); ok {
+			t.Errorf("set %+q: the password without its accents was accepted", set)
+		}
+	}
+	if !password.Same(cafeNFC, cafeNFD) || password.Same(cafeNFC, "Cafe au lait, s'il vous plait") {
+		t.Fatal("Same does not compare normalised forms")
+	}
+}
+
+// legacyHash is a hash as made before passwords were normalised: of the
+// bytes as typed.
+func legacyHash(pw string) string {
+	salt := []byte("sixteen byte slt")
+	key := argon2.IDKey([]byte(pw), salt, cheap.Time, cheap.Memory, cheap.Threads, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$%s$%s", cheap.Memory, cheap.Time, cheap.Threads, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
+// TestLegacyHashIsUpgraded: a hash made from a password as typed (not
+// normalised) still verifies that way, and asks to be rehashed, which
+// stores the normalised form.
+func TestLegacyHashIsUpgraded(t *testing.T) {
+	h := password.NewHasher(cheap, 2, time.Second)
+	ctx := context.Background()
+	old := legacyHash(cafeNFD)
+	ok, rehash, err := h.Verify(ctx, cafeNFD, old)
+	if !ok || !rehash || err != nil {
+		t.Fatalf("legacy hash typed as set: ok=%v rehash=%v err=%v, want ok and rehash", ok, rehash, err)
+	}
+	if ok, _, _ := h.Verify(ctx, "Cafe au lait, s'il vous plait", old); ok {
+		t.Fatal("a wrong password matched the legacy hash")
+	}
+	upgraded, err := h.Hash(ctx, cafeNFD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typed := range []string{cafeNFC, cafeNFD} {
+		if ok, rehash, _ := h.Verify(ctx, typed, upgraded); !ok || rehash {
+			t.Errorf("upgraded hash, typed %+q: ok=%v rehash=%v", typed, ok, rehash)
+		}
+	}
+	// A legacy hash of a password that normalisation leaves as it is (all
+	// ASCII, or already NFC) is the normalised hash already: no rehash.
+	if ok, rehash, _ := h.Verify(ctx, cafeNFC, legacyHash(cafeNFC)); !ok || rehash {
+		t.Fatalf("legacy hash of an NFC password: ok=%v rehash=%v", ok, rehash)
+	}
+	// No account: never a match, whatever the form typed.
+	if ok, rehash, err := h.Verify(ctx, cafeNFD, ""); ok || rehash || err != nil {
+		t.Fatalf("no hash: ok=%v rehash=%v err=%v", ok, rehash, err)
+	}
+}
+
+// TestPolicyChecksTheNormalisedForm: length, blocklist and "contains your
+// name" see the password as it will be hashed.
+func TestPolicyChecksTheNormalisedForm(t *testing.T) {
+	p := password.NewPolicy(12)
+	u := &airlock.User{Email: "chloe.martin@example.com", FirstName: "Chlo\u00e9", LastName: "Martin"}
+	const e = "e\u0301" // é, decomposed: two code points
+	tests := []struct {
+		name, pw string
+		want     []string
+	}{
+		// Eleven characters once normalised, although 21 code points typed.
+		{"short once composed", strings.Repeat(e, 10) + "1", []string{password.ReasonTooShort}},
+		{"twelve once composed", strings.Repeat(e, 11) + "1", nil},
+		// 128 characters once normalised, although 256 code points typed.
+		{"128 once composed", strings.Repeat(e, 128), nil},
+		{"129 once composed", strings.Repeat(e, 129), []string{password.ReasonTooLong}},
+		// The longest a 128-character password can be typed: U+1F82
+		// decomposes into four code points.
+		{"128 of the most decomposed", strings.Repeat("\u03b1\u0313\u0300\u0345", 128), nil},
+		{"one more byte than any password", strings.Repeat("a", password.MaxInputBytes+1), []string{password.ReasonTooLong}},
+		{"name typed decomposed", "chloe\u0301 rides the night bus", []string{password.ReasonHasName}},
+		{"name typed composed", "chlo\u00e9 rides the night bus", []string{password.ReasonHasName}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := airlock.AsError(p.Check(tt.pw, u))
+			if tt.want == nil {
+				if got != nil {
+					t.Fatalf("refused: %v", got.Reasons)
+				}
+				return
+			}
+			if got == nil || strings.Join(got.Reasons, ",") != strings.Join(tt.want, ",") {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+	// A name stored decomposed is found in a password typed composed.
+	nfd := &airlock.User{Email: "x@example.com", FirstName: "Chloe\u0301"}
+	if err := airlock.AsError(p.Check("chlo\u00e9 rides the night bus", nfd)); err == nil || strings.Join(err.Reasons, ",") != password.ReasonHasName {
+		t.Errorf("decomposed name in a composed password: %v", err)
+	}
+	// U+037E GREEK QUESTION MARK is ";" once normalised: "asdfjkl;" is on
+	// the blocklist however it is typed.
+	if err := airlock.AsError(password.NewPolicy(8).Check("asdfjkl\u037e", nil)); err == nil || strings.Join(err.Reasons, ",") != password.ReasonCommon {
+		t.Errorf("blocklisted password typed with U+037E: %v", err)
 	}
 }

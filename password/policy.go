@@ -24,6 +24,18 @@ const (
 	MaxLength        = 128
 )
 
+// maxDecomposition is the most code points one code point becomes in
+// Unicode's canonical decomposition (U+1F82 becomes four); a test checks it
+// over every code point.
+const maxDecomposition = 4
+
+// MaxInputBytes bounds a password as received, before it is normalised:
+// MaxLength code points, each of which a keyboard may send decomposed into
+// up to maxDecomposition code points of up to 4 bytes. Longer input cannot
+// be a password of at most MaxLength code points, so it is refused before
+// anything costly (normalising, hashing) is done with it.
+const MaxInputBytes = MaxLength * maxDecomposition * utf8.UTFMax
+
 // Policy decides whether a new password is acceptable.
 type Policy struct {
 	MinLength int
@@ -43,7 +55,7 @@ func NewPolicy(minLength int) *Policy {
 		if line == "" || strings.HasPrefix(line, "# ") {
 			continue
 		}
-		p.blocked[strings.ToLower(line)] = struct{}{}
+		p.blocked[fold(line)] = struct{}{}
 	}
 	return p
 }
@@ -63,12 +75,17 @@ const (
 )
 
 // Check returns nil, or a CodePasswordPolicy error whose Reasons say why.
-// The length is checked first so that an over-long password is refused
-// before anything costly is done with it.
+// The password is checked in its normalised form (Normalize), the one that
+// is hashed. The length is checked first so that an over-long password is
+// refused before anything costly is done with it.
 func (p *Policy) Check(password string, u *airlock.User) error {
 	if !utf8.ValidString(password) {
 		return policyError(ReasonInvalidText)
 	}
+	if len(password) > MaxInputBytes {
+		return policyError(ReasonTooLong)
+	}
+	password = Normalize(password)
 	n := utf8.RuneCountInString(password)
 	if n > MaxLength {
 		return policyError(ReasonTooLong)
@@ -77,17 +94,17 @@ func (p *Policy) Check(password string, u *airlock.User) error {
 	if n < p.MinLength {
 		reasons = append(reasons, ReasonTooShort)
 	}
-	lower := strings.ToLower(password)
+	lower := fold(password)
 	if _, bad := p.blocked[lower]; bad {
 		reasons = append(reasons, ReasonCommon)
 	}
 	if u != nil {
-		local, _, _ := strings.Cut(strings.ToLower(u.Email), "@")
+		local, _, _ := strings.Cut(fold(u.Email), "@")
 		if len([]rune(local)) >= 3 && strings.Contains(lower, local) {
 			reasons = append(reasons, ReasonHasEmail)
 		}
 		for _, name := range []string{u.FirstName, u.LastName} {
-			name = strings.ToLower(strings.TrimSpace(name))
+			name = fold(strings.TrimSpace(name))
 			if len([]rune(name)) >= 3 && strings.Contains(lower, name) {
 				reasons = append(reasons, ReasonHasName)
 				break
@@ -98,6 +115,14 @@ func (p *Policy) Check(password string, u *airlock.User) error {
 		return policyError(reasons...)
 	}
 	return nil
+}
+
+// fold is the form in which a password is compared with the blocklist and
+// with the user's name and email: normalised and lower case. It normalises
+// again after lowering, which can undo a composition, so that a name stored
+// decomposed is still found in a password typed composed.
+func fold(s string) string {
+	return Normalize(strings.ToLower(Normalize(s)))
 }
 
 func policyError(reasons ...string) error {

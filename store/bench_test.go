@@ -38,7 +38,7 @@ func BenchmarkMintResetLink(b *testing.B) {
 					var id [8]byte
 					binary.BigEndian.PutUint64(id[:], uint64(n))
 					h := sha256.Sum256(id[:])
-					return tx.InsertResetToken(ctx, &airlock.ResetToken{Hash: h[:], UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)})
+					return tx.InsertResetTokens(ctx, []*airlock.ResetToken{{Hash: h[:], UserID: "u1", CreatedAt: t0, ExpiresAt: t0.Add(30 * time.Minute)}})
 				}
 				for range dead / 500 {
 					if err := db.Update(ctx, func(tx airlock.Tx) error {
@@ -116,7 +116,7 @@ func BenchmarkForgotJobLife(b *testing.B) {
 					for k, j := range claimed {
 						ids[k] = j.ID
 					}
-					if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, ids) }); err != nil {
+					if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, "bench", ids) }); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,19 +32,6 @@ func scanJob(sc interface{ Scan(...any) error }) (*airlock.Job, error) {
 	return &j, nil
 }
 
-// EnqueueJob adds a job; j.ID is set.
-func (q *queries) EnqueueJob(ctx context.Context, j *airlock.Job) error {
-	err := q.row(ctx, `INSERT INTO jobs (kind, payload, run_at, created_at, updated_at, state, user_id, email_kind, items)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		j.Kind, string(j.Payload), j.RunAt.UnixMilli(), j.CreatedAt.UnixMilli(), j.CreatedAt.UnixMilli(), airlock.EmailQueued,
-		j.UserID, j.EmailKind, max(j.Items, 1)).Scan(&j.ID)
-	if err != nil {
-		return fmt.Errorf("enqueue job: %w", err)
-	}
-	j.State = airlock.EmailQueued
-	return nil
-}
-
 // EnqueueJobs adds jobs with multi-row INSERTs (see inChunks).
 func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
 	err := inChunks(len(jobs), func(from, size int) (string, []any) {
@@ -65,19 +53,34 @@ func (q *queries) EnqueueJobs(ctx context.Context, jobs []*airlock.Job) error {
 }
 
 // DeleteJobs deletes jobs by id (see inChunks).
-func (q *queries) DeleteJobs(ctx context.Context, ids []int64) error {
+func (q *queries) DeleteJobs(ctx context.Context, owner string, ids []int64) error {
+	deleted := int64(0)
 	err := inChunks(len(ids), func(from, size int) (string, []any) {
-		args := make([]any, size)
-		for i, id := range ids[from : from+size] {
-			args[i] = id
+		args := make([]any, 0, size+1)
+		for _, id := range ids[from : from+size] {
+			args = append(args, id)
 		}
-		return `DELETE FROM jobs WHERE id IN (` + rowsOf(size, "?") + `)`, args
-	}, q.execIn(ctx))
+		return `DELETE FROM jobs WHERE id IN (` + rowsOf(size, "?") + `) AND lease_owner = ?`, append(args, owner)
+	}, func(query string, args []any) error {
+		res, err := q.exec(ctx, query, args...)
+		if err == nil {
+			n, _ := res.RowsAffected()
+			deleted += n
+		}
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete jobs: %w", err)
 	}
+	if deleted != int64(len(ids)) {
+		return errLeaseLost
+	}
 	return nil
 }
+
+// errLeaseLost: a job was taken over by another node meanwhile, which
+// does it now; whatever this node was writing for it is rolled back.
+var errLeaseLost = errors.New("lease lost to another node")
 
 // inChunks cuts n items into statements of 128, 64, … 1 of them: a batch
 // costs a few statements, and few statement texts are ever prepared (one
@@ -151,26 +154,6 @@ func (q *queries) byKey() string {
 	return ""
 }
 
-// ClaimJob leases the oldest due job. The condition is re-checked in the
-// outer WHERE so that, on PostgreSQL, a second node racing for the same row
-// finds it leased when it gets the row lock, and claims nothing.
-func (q *queries) ClaimJob(ctx context.Context, owner string, now, leaseUntil time.Time) (*airlock.Job, error) {
-	n := now.UnixMilli()
-	j, err := scanJob(q.row(ctx, `UPDATE jobs SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
-		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
-		WHERE id = (SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+claimable+` ORDER BY run_at, id LIMIT 1`+q.skipLocked()+`)
-		  AND `+claimable+`
-		RETURNING `+jobColumns,
-		leaseUntil.UnixMilli(), owner, n, n, n, n, n))
-	if err == sql.ErrNoRows {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("claim job: %w", err)
-	}
-	return j, nil
-}
-
 // ClaimJobs leases up to limit of the oldest due jobs in one statement,
 // under the same conditions as ClaimJob.
 func (q *queries) ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*airlock.Job, error) {
@@ -233,39 +216,14 @@ func (q *queries) ReleaseLeases(ctx context.Context, owner string) (int, error) 
 	return int(n), nil
 }
 
-// DeleteJob removes a finished job.
-func (q *queries) DeleteJob(ctx context.Context, id int64) error {
-	_, err := q.exec(ctx, `DELETE FROM jobs WHERE id = ?`, id)
-	return err
-}
-
 // cleanReply makes an SMTP server's words (or an error) safe to store and to
 // show: valid UTF-8, no control character, at most 500 bytes.
 func cleanReply(s string) string { return airlock.CleanText(strings.TrimSpace(s), 500) }
 
 // RetryJob releases a job's lease and schedules it again.
-func (q *queries) RetryJob(ctx context.Context, id int64, now, runAt time.Time, lastError string) error {
+func (q *queries) RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error {
 	_, err := q.exec(ctx, `UPDATE jobs SET run_at = ?, lease_until = 0, lease_owner = '', state = 'deferred', last_error = ?,
-		updated_at = ? WHERE id = ?`, runAt.UnixMilli(), cleanReply(lastError), now.UnixMilli(), id)
-	return err
-}
-
-// CountJobs counts the requests that wait in jobs of a kind ("" for all):
-// a forgot job holds several.
-func (q *queries) CountJobs(ctx context.Context, kind string) (int, error) {
-	var n int
-	var err error
-	if kind == "" {
-		err = q.row(ctx, `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
-	} else {
-		err = q.row(ctx, `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE kind = ? AND state IN ('queued', 'deferred', 'sending')`, kind).Scan(&n)
-	}
-	return n, err
-}
-
-// SetEmailToken records the hash of the token an email carries.
-func (q *queries) SetEmailToken(ctx context.Context, id int64, tokenHash []byte) error {
-	_, err := q.exec(ctx, `UPDATE jobs SET token_hash = ? WHERE id = ?`, tokenHash, id)
+		updated_at = ? WHERE id = ? AND lease_owner = ?`, runAt.UnixMilli(), cleanReply(lastError), now.UnixMilli(), id, owner)
 	return err
 }
 
@@ -291,53 +249,6 @@ func (q *queries) SetEmailTokens(ctx context.Context, ids []int64, hashes [][]by
 		return fmt.Errorf("set email tokens: %w", err)
 	}
 	return nil
-}
-
-// MarkEmailsSent is MarkEmailSent for many emails in a few statements
-// (see inChunks); it returns the ids of those owner no longer held, which
-// are recorded sent all the same.
-func (q *queries) MarkEmailsSent(ctx context.Context, owner string, sent []airlock.SentEmail, now time.Time) ([]int64, error) {
-	n := now.UnixMilli()
-	held := make(map[int64]bool, len(sent))
-	err := inChunks(len(sent), func(from, size int) (string, []any) {
-		chunk := sent[from : from+size]
-		args := make([]any, 0, 5*size+3)
-		for _, e := range chunk {
-			args = append(args, e.ID, cleanReply(e.Reply))
-		}
-		for _, e := range chunk {
-			args = append(args, e.ID, e.MessageID)
-		}
-		args = append(args, n, n)
-		for _, e := range chunk {
-			args = append(args, e.ID)
-		}
-		args = append(args, owner)
-		return `UPDATE jobs SET state = 'sent', reply = CASE id ` + strings.Repeat("WHEN ? THEN ? ", size) + `END,
-			message_id = CASE id ` + strings.Repeat("WHEN ? THEN ? ", size) + `END, sent_at = ?, updated_at = ?,
-			lease_until = 0, lease_owner = '', last_error = '' WHERE id IN (` + rowsOf(size, "?") + `) AND lease_owner = ? RETURNING id`, args
-	}, q.queryIn(ctx, func(r *rows) error {
-		var id int64
-		err := r.Scan(&id)
-		held[id] = true
-		return err
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("mark emails sent: %w", err)
-	}
-	var lost []int64
-	for _, e := range sent {
-		if held[e.ID] {
-			continue
-		}
-		// Someone else took the job over; it was sent anyway: say so.
-		lost = append(lost, e.ID)
-		if _, err := q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
-			lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND state <> 'sent'`, cleanReply(e.Reply), e.MessageID, n, n, e.ID); err != nil {
-			return nil, fmt.Errorf("mark emails sent: %w", err)
-		}
-	}
-	return lost, nil
 }
 
 // MarkEmailSent records a delivery, if owner still held the lease.
@@ -464,27 +375,6 @@ func (q *queries) InsertDevMail(ctx context.Context, m *airlock.DevMail) error {
 	return nil
 }
 
-// InsertDevMails keeps emails in the dev mailbox, in one transaction.
-func (s *DB) InsertDevMails(ctx context.Context, ms []*airlock.DevMail) error {
-	return s.Update(ctx, func(tx airlock.Tx) error { return tx.InsertDevMails(ctx, ms) })
-}
-
-// InsertDevMails is InsertDevMail for many emails in a few statements (see
-// inChunks); their ids are not read back.
-func (q *queries) InsertDevMails(ctx context.Context, ms []*airlock.DevMail) error {
-	err := inChunks(len(ms), func(from, size int) (string, []any) {
-		args := make([]any, 0, 6*size)
-		for _, m := range ms[from : from+size] {
-			args = append(args, m.At.UnixMilli(), m.To, m.Subject, m.Text, m.HTML, m.MessageID)
-		}
-		return `INSERT INTO dev_mail (at, to_addr, subject, text_body, html_body, message_id) VALUES ` + rowsOf(size, "(?, ?, ?, ?, ?, ?)"), args
-	}, q.execIn(ctx))
-	if err != nil {
-		return fmt.Errorf("insert dev mails: %w", err)
-	}
-	return nil
-}
-
 // ListDevMail returns the dev mailbox, newest first.
 func (q *queries) ListDevMail(ctx context.Context, limit int) ([]*airlock.DevMail, error) {
 	rows, err := q.query(ctx, `SELECT id, at, to_addr, subject, text_body, html_body, message_id FROM dev_mail ORDER BY id DESC LIMIT ?`, limit)
@@ -540,17 +430,6 @@ func (q *queries) InsertAudits(ctx context.Context, events []*airlock.AuditEvent
 	}, q.execIn(ctx))
 	if err != nil {
 		return fmt.Errorf("insert audit events: %w", err)
-	}
-	return nil
-}
-
-// InsertAudit appends a security event.
-func (q *queries) InsertAudit(ctx context.Context, e *airlock.AuditEvent) error {
-	_, err := q.exec(ctx, `INSERT INTO audit_events (at, kind, actor_id, subject_id, subject, ip, user_agent, outcome, detail)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.At.UnixMilli(), e.Kind, e.ActorID, e.SubjectID, e.Subject,
-		e.IP, e.UserAgent, e.Outcome, e.Detail)
-	if err != nil {
-		return fmt.Errorf("insert audit event: %w", err)
 	}
 	return nil
 }

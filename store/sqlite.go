@@ -101,8 +101,6 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// maxStatements bounds the statements kept prepared; the store's queries
-// are a fixed set of texts, with a few variants (lists of ids).
 // checkpointer copies the WAL into the database file in the background.
 type checkpointer struct {
 	db   *sql.DB
@@ -143,6 +141,8 @@ func (c *checkpointer) stop() {
 	})
 }
 
+// maxStatements bounds the statements kept prepared; the store's queries
+// are a fixed set of texts, with a few variants (lists of ids).
 const maxStatements = 256
 
 // statements prepares each statement once per connection and keeps it:

@@ -28,7 +28,15 @@ func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
 	for i := range 200 {
 		kept = append(kept, &airlock.DevMail{At: t0, To: "ada@example.com", Subject: fmt.Sprint(i), Text: strings.Repeat("x", 8000), HTML: "<p></p>", MessageID: fmt.Sprint(i)})
 	}
-	if err := db.InsertDevMails(ctx, kept); err != nil { // about 1.6 MB, 400 pages
+	err = db.Update(ctx, func(tx airlock.Tx) error { // about 1.6 MB, 400 pages, in one transaction
+		for _, m := range kept {
+			if err := tx.InsertDevMail(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)

@@ -12,12 +12,15 @@ import (
 	"io/fs"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/airlockhq/airlock"
 )
@@ -92,25 +95,6 @@ func (s *DB) Writers() int {
 	return s.db.Stats().MaxOpenConnections
 }
 
-// TidyQueue vacuums the jobs table on PostgreSQL (on SQLite it does
-// nothing: deleted rows' space is reused at once, and no old row versions
-// are kept). Every claim and every delivery leaves a dead version of its
-// row, and each claim walks over the dead entries at the head of the
-// waiting jobs' index until a vacuum clears them: after a flood of some
-// 100,000 requests a claim took 55 ms instead of 2 ms, and autovacuum
-// (once a minute at best by default, and off on some servers) came too
-// late (bench/RESULTS.md, 2026-11-27). SKIP_LOCKED: a vacuum of the table
-// already under way (another node's, autovacuum's) does the job.
-func (s *DB) TidyQueue(ctx context.Context) error {
-	if s.d != postgresDialect {
-		return nil
-	}
-	if _, err := s.db.ExecContext(ctx, "VACUUM (SKIP_LOCKED) jobs"); err != nil {
-		return fmt.Errorf("vacuum jobs: %w", err)
-	}
-	return nil
-}
-
 // OnAvailability registers a function called when the database becomes
 // unreachable (up false, with the error) and when it answers again.
 func (s *DB) OnAvailability(f func(up bool, cause error)) {
@@ -119,11 +103,11 @@ func (s *DB) OnAvailability(f func(up bool, cause error)) {
 	s.health.mu.Unlock()
 }
 
-// Available reports whether the database answered the last query.
-func (s *DB) Available() bool { return !s.health.Down() }
-
 // Migrate applies the embedded migrations of the database's dialect.
-func (s *DB) Migrate(ctx context.Context) error {
+func (s *DB) Migrate(ctx context.Context) error { return s.migrateTo(ctx, 0) }
+
+// migrateTo applies the migrations up to version (0: all of them).
+func (s *DB) migrateTo(ctx context.Context, version int64) error {
 	dir, gd := "migrations/sqlite", goose.DialectSQLite3
 	if s.d == postgresDialect {
 		dir, gd = "migrations/postgres", goose.DialectPostgres
@@ -145,7 +129,12 @@ func (s *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version > 0 {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	return nil
@@ -224,10 +213,14 @@ type queries struct {
 	health  *health
 }
 
-// q rewrites ? placeholders for the dialect.
+// q is query with its ? placeholders in the dialect's form ($1, $2, … on
+// PostgreSQL), rewritten once per query text and kept.
 func (q *queries) q(query string) string {
 	if q.d != postgresDialect {
 		return query
+	}
+	if bound, ok := postgresQueries.Load(query); ok {
+		return bound.(string)
 	}
 	var b strings.Builder
 	n := 0
@@ -240,8 +233,13 @@ func (q *queries) q(query string) string {
 		}
 		b.WriteByte(query[i])
 	}
-	return b.String()
+	bound, _ := postgresQueries.LoadOrStore(query, b.String())
+	return bound.(string)
 }
+
+// postgresQueries keeps each query text's PostgreSQL form. The texts are
+// the store's own (no input is ever part of one), so the set is bounded.
+var postgresQueries sync.Map
 
 func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	qctx, cancel := q.deadline(ctx)
@@ -324,10 +322,18 @@ func notFound(err error) error {
 	return err
 }
 
+// isUniqueViolation reports whether err is a unique constraint's refusal:
+// SQLSTATE 23505 on PostgreSQL, SQLITE_CONSTRAINT_UNIQUE or _PRIMARYKEY on
+// SQLite (by code, never by the message's words).
 func isUniqueViolation(err error) bool {
-	if err == nil {
-		return false
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
 	}
-	s := err.Error()
-	return strings.Contains(s, "UNIQUE constraint failed") || strings.Contains(s, "duplicate key value") || strings.Contains(s, "SQLSTATE 23505")
+	var sqliteErr *sqlite.Error
+	if errors.As(err, &sqliteErr) {
+		code := sqliteErr.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
 }

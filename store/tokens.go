@@ -25,12 +25,14 @@ func (q *queries) CreateSession(ctx context.Context, s *airlock.Session) error {
 func (q *queries) SessionByHash(ctx context.Context, hash []byte) (*airlock.Session, error) {
 	var s airlock.Session
 	var c, l, e int64
-	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch
-		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent, &s.AuthEpoch)
+	var enrolExpires sql.NullInt64
+	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch, enrol_secret, enrol_expires_at
+		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent, &s.AuthEpoch, &s.EnrolSecret, &enrolExpires)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(l).UTC(), time.UnixMilli(e).UTC()
+	s.EnrolExpiresAt = fromMS(enrolExpires)
 	return &s, nil
 }
 
@@ -85,11 +87,6 @@ func (q *queries) DeleteOtherSessions(ctx context.Context, userID string, keep [
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
-}
-
-// InsertResetToken stores a reset token's hash.
-func (q *queries) InsertResetToken(ctx context.Context, t *airlock.ResetToken) error {
-	return q.InsertResetTokens(ctx, []*airlock.ResetToken{t})
 }
 
 // InsertResetTokens is InsertResetToken for many tokens in a few
@@ -169,8 +166,9 @@ func (q *queries) RevokeUsersResetTokens(ctx context.Context, userIDs []string, 
 	return nil
 }
 
-// LimitState reads a limiter's state, locking its row where the dialect can.
-func (q *queries) LimitState(ctx context.Context, key string) (time.Time, error) {
+// LockLimit reads a limiter's state, its row created if missing and locked
+// for the transaction where the dialect can.
+func (q *queries) LockLimit(ctx context.Context, key string) (time.Time, error) {
 	if q.d == postgresDialect {
 		// Make sure a row exists to lock, so two nodes cannot both read "none".
 		if _, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat) VALUES (?, 0) ON CONFLICT (key) DO NOTHING`, key); err != nil {
@@ -188,8 +186,8 @@ func (q *queries) LimitState(ctx context.Context, key string) (time.Time, error)
 	return time.UnixMilli(tat).UTC(), nil
 }
 
-// SetLimitState writes a limiter's state.
-func (q *queries) SetLimitState(ctx context.Context, key string, tat time.Time) error {
+// SetLimit writes a limiter's state.
+func (q *queries) SetLimit(ctx context.Context, key string, tat time.Time) error {
 	_, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat) VALUES (?, ?)
 		ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`, key, tat.UnixMilli())
 	if err != nil {
@@ -199,11 +197,13 @@ func (q *queries) SetLimitState(ctx context.Context, key string, tat time.Time) 
 }
 
 // MarkLimitRefusalAudited claims the audit of a limit's refusals until
-// until in one conditional UPDATE: of concurrent refusals, on any node, one
-// writes the audit event and the others write nothing.
+// until in one conditional upsert: of concurrent refusals, on any node, one
+// writes the audit event and the others write nothing. A key with no row
+// yet gets one (a window of its own, such as telling an owner once).
 func (q *queries) MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE rate_limits SET audited_until = ? WHERE key = ? AND audited_until <= ?`,
-		until.UnixMilli(), key, now.UnixMilli())
+	res, err := q.exec(ctx, `INSERT INTO rate_limits (key, tat, audited_until) VALUES (?, 0, ?)
+		ON CONFLICT (key) DO UPDATE SET audited_until = excluded.audited_until WHERE rate_limits.audited_until <= ?`,
+		key, until.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("mark limit audited: %w", err)
 	}

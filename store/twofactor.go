@@ -8,35 +8,64 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
-// SetTOTP stores a sealed key awaiting confirmation, or clears everything
-// of two-step sign-in when sealed is nil.
-func (q *queries) SetTOTP(ctx context.Context, userID string, sealed []byte) error {
-	if _, err := q.exec(ctx, `UPDATE users SET totp_secret = ?, totp_enabled_at = NULL, totp_last_step = 0 WHERE id = ?`, sealed, userID); err != nil {
-		return fmt.Errorf("set totp: %w", err)
-	}
-	if sealed == nil {
-		if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-			return fmt.Errorf("delete recovery codes: %w", err)
-		}
-	}
-	return nil
-}
-
-// EnableTOTP confirms enrolment and replaces the recovery codes.
-func (q *queries) EnableTOTP(ctx context.Context, userID string, now time.Time, step int64, codeHashes [][]byte) error {
-	if _, err := q.exec(ctx, `UPDATE users SET totp_enabled_at = ?, totp_last_step = ? WHERE id = ? AND totp_secret IS NOT NULL`,
-		now.UnixMilli(), step, userID); err != nil {
-		return fmt.Errorf("enable totp: %w", err)
+// ClearTOTP turns two-step sign-in off: the key, its confirmation, the
+// last step used and the recovery codes go.
+func (q *queries) ClearTOTP(ctx context.Context, userID string) error {
+	if _, err := q.exec(ctx, `UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = 0 WHERE id = ?`, userID); err != nil {
+		return fmt.Errorf("clear totp: %w", err)
 	}
 	if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete recovery codes: %w", err)
 	}
-	for _, h := range codeHashes {
-		if _, err := q.exec(ctx, `INSERT INTO recovery_codes (user_id, code_hash) VALUES (?, ?)`, userID, h); err != nil {
-			return fmt.Errorf("insert recovery code: %w", err)
+	return nil
+}
+
+// EnableTOTP stores the confirmed sealed key and the recovery codes.
+func (q *queries) EnableTOTP(ctx context.Context, userID string, sealed []byte, now time.Time, step int64, codeHashes [][]byte) error {
+	if _, err := q.exec(ctx, `UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = ? WHERE id = ?`,
+		sealed, now.UnixMilli(), step, userID); err != nil {
+		return fmt.Errorf("enable totp: %w", err)
+	}
+	return q.ReplaceRecoveryCodes(ctx, userID, codeHashes)
+}
+
+// ReplaceRecoveryCodes replaces a user's recovery codes: the old set dies.
+func (q *queries) ReplaceRecoveryCodes(ctx context.Context, userID string, codeHashes [][]byte) error {
+	if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("delete recovery codes: %w", err)
+	}
+	err := inChunks(len(codeHashes), func(from, size int) (string, []any) {
+		args := make([]any, 0, 2*size)
+		for _, h := range codeHashes[from : from+size] {
+			args = append(args, userID, h)
 		}
+		return `INSERT INTO recovery_codes (user_id, code_hash) VALUES ` + rowsOf(size, "(?, ?)"), args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("insert recovery codes: %w", err)
 	}
 	return nil
+}
+
+// CountRecoveryCodes says how many of a user's recovery codes are unused.
+func (q *queries) CountRecoveryCodes(ctx context.Context, userID string) (int, error) {
+	var n int
+	if err := q.row(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count recovery codes: %w", err)
+	}
+	return n, nil
+}
+
+// SetEnrolment keeps a sealed enrolment key on one session until expires
+// (nil clears it); false when the session is not the user's or is gone.
+func (q *queries) SetEnrolment(ctx context.Context, sessionHash []byte, userID string, sealed []byte, expires time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE sessions SET enrol_secret = ?, enrol_expires_at = ? WHERE id_hash = ? AND user_id = ?`,
+		sealed, ms(expires), sessionHash, userID)
+	if err != nil {
+		return false, fmt.Errorf("set enrolment: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // UseTOTPStep accepts a code's step once, in one conditional UPDATE: of
@@ -58,8 +87,8 @@ func (q *queries) UseRecoveryCode(ctx context.Context, userID string, hash []byt
 		return false, 0, fmt.Errorf("use recovery code: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	var remaining int
-	if err := q.row(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND used_at IS NULL`, userID).Scan(&remaining); err != nil {
+	remaining, err := q.CountRecoveryCodes(ctx, userID)
+	if err != nil {
 		return false, 0, err
 	}
 	return n == 1, remaining, nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/i18n"
+	"github.com/airlockhq/airlock/password"
 )
 
 // sessionRow is one of the user's signed-in browsers on the account page.
@@ -152,7 +153,7 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := returnTo(f.Get("next"))
 	p.Data["Next"] = next
-	if f.Get("password") != f.Get("password_confirm") {
+	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		p.focus = "password" // both new-password fields are typed again
 		if !u.MustChangePassword {

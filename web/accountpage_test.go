@@ -56,7 +56,7 @@ func TestAccountSessions(t *testing.T) {
 	e.user("ada@example.com", "violet tractor on the moon", airlock.GroupMobile)
 	desk := e.signInWith("ada@example.com", "violet tractor on the moon", firefoxOnWindows)
 	phone := e.signInWith("ada@example.com", "violet tractor on the moon", safariOnIPhone)
-	app, err := e.svc.SignInAPI(context.Background(), "ada@example.com", "violet tractor on the moon", account.Meta{IP: "192.0.2.8", UserAgent: "FieldApp/2.3 CFNetwork/1494.0.7 Darwin/23.4.0"})
+	app, err := e.svc.SignInAPI(context.Background(), "ada@example.com", "violet tractor on the moon", "", account.Meta{IP: "192.0.2.8", UserAgent: "FieldApp/2.3 CFNetwork/1494.0.7 Darwin/23.4.0"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -78,7 +78,7 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 	if _, total, _ := e.db.ListUsers(context.Background(), airlock.UserFilter{}); total != 2 {
 		t.Fatalf("%d users, want 2", total)
 	}
-	if _, _, err := e.svc.SignIn(context.Background(), "admin@example.com", adminPW, account.Meta{IP: "192.0.2.1"}); err != nil {
+	if _, _, _, err := e.svc.SignIn(context.Background(), "admin@example.com", adminPW, "", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatalf("admin password changed: %v", err)
 	}
 }
@@ -355,7 +355,7 @@ func TestAdminCrossOriginRefused(t *testing.T) {
 	if r.StatusCode != http.StatusForbidden {
 		t.Fatalf("cross-site set-password: %d", r.StatusCode)
 	}
-	if _, _, err := e.svc.SignIn(context.Background(), "ada@example.com", "violet tractor on the moon", account.Meta{IP: "192.0.2.1"}); err != nil {
+	if _, _, _, err := e.svc.SignIn(context.Background(), "ada@example.com", "violet tractor on the moon", "", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatal("the password changed")
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/password"
 )
 
 const usersPerPage = 25
@@ -158,7 +159,7 @@ func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, "admin_user_new", p)
 		return
 	}
-	if n.Password != f.Get("password_confirm") {
+	if !password.Same(n.Password, f.Get("password_confirm")) {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user_new", p)
@@ -247,16 +248,11 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
 		return
 	}
-	// The email must be this user's: the path names both.
-	owned := false
-	for _, e := range p.Data["Emails"].([]emailRow) {
-		owned = owned || e.ID == id
-	}
-	if !owned {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
-		return
-	}
-	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), id, s.meta(r)); err != nil {
+	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), u.ID, id, s.meta(r)); err != nil {
+		if airlock.ErrorCode(err) == airlock.CodeNotFound {
+			s.renderError(w, r, err)
+			return
+		}
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
 	}
@@ -289,8 +285,8 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password")
-	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password")
+	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password", "otp")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
@@ -298,7 +294,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 	// The form sends every field; an unticked box is absent.
 	c := account.UserChanges{Email: ptr(f.Get("email")), FirstName: ptr(f.Get("first_name")), LastName: ptr(f.Get("last_name")),
 		Language: ptr(f.Get("language")), Active: ptr(f.Has("active")), Groups: ptr(append([]string{}, f["groups"]...)),
-		CurrentPassword: f.Get("current_password")}
+		CurrentPassword: f.Get("current_password"), OTP: f.Get("otp")}
 	if f.Has("version") {
 		// The form carries the version it showed: a change made meanwhile
 		// (a deactivation by another administrator) is not undone by it.
@@ -350,7 +346,7 @@ func (s *Server) handleAdminSetPassword(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p.Data["Temporary"] = f.Has("temporary")
-	if f.Get("password") != f.Get("password_confirm") {
+	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		p.focus = "password" // both fields are typed again
 		s.render(w, http.StatusUnprocessableEntity, "admin_user", p)

@@ -34,7 +34,7 @@ func auditEvents(t *testing.T, e *env, ada, admin *airlock.User) {
 		{At: day(14), Kind: airlock.AuditSessionsRevoked, ActorID: ada.ID, SubjectID: ada.ID, Subject: ada.Email, IP: "198.51.100.7", UserAgent: firefoxOnWindows,
 			Outcome: "success", Detail: "signed out everywhere else: 2 sessions, 1 api tokens"},
 	} {
-		if err := e.db.InsertAudit(context.Background(), ev); err != nil {
+		if err := e.db.InsertAudits(context.Background(), []*airlock.AuditEvent{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -192,8 +192,8 @@ func TestAuditFilters(t *testing.T) {
 	// Fifty events a page; the links to the next and previous pages keep
 	// the filter.
 	for i := range 60 {
-		if err := e.db.InsertAudit(context.Background(), &airlock.AuditEvent{At: time.Date(2026, 1, 5, 0, i, 0, 0, time.UTC),
-			Kind: airlock.AuditRateLimited, Subject: "x@example.com", Outcome: "rate_limited"}); err != nil {
+		if err := e.db.InsertAudits(context.Background(), []*airlock.AuditEvent{{At: time.Date(2026, 1, 5, 0, i, 0, 0, time.UTC),
+			Kind: airlock.AuditRateLimited, Subject: "x@example.com", Outcome: "rate_limited"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -251,7 +251,7 @@ func TestAuditCSV(t *testing.T) {
 			UserAgent: `Mozilla/5.0;=HYPERLINK("http://evil.example","x");x`, Outcome: "failure", Detail: "no_account"},
 	}
 	for _, ev := range hostile {
-		if err := e.db.InsertAudit(context.Background(), ev); err != nil {
+		if err := e.db.InsertAudits(context.Background(), []*airlock.AuditEvent{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -310,8 +310,8 @@ func TestAuditCSV(t *testing.T) {
 
 	// Every event, not one page: the export reads the store in batches.
 	for i := range 2500 {
-		if err := e.db.InsertAudit(context.Background(), &airlock.AuditEvent{At: time.Date(2026, 1, 5, 0, 0, i, 0, time.UTC),
-			Kind: airlock.AuditRateLimited, Subject: fmt.Sprintf("bot%d@example.com", i), Outcome: "rate_limited"}); err != nil {
+		if err := e.db.InsertAudits(context.Background(), []*airlock.AuditEvent{{At: time.Date(2026, 1, 5, 0, 0, i, 0, time.UTC),
+			Kind: airlock.AuditRateLimited, Subject: fmt.Sprintf("bot%d@example.com", i), Outcome: "rate_limited"}}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -39,25 +39,28 @@ var auditDetails = map[string]string{
 	"bad tokens per IP":                 "admin.audit.detail.limit_links",
 	"forgot per IP":                     "admin.audit.detail.limit_forgot",
 	"codes per account":                 "admin.audit.detail.limit_codes",
-	"import":                            "admin.audit.detail.import",
-	"enrolled":                          "admin.audit.detail.two_factor_on",
-	"disabled":                          "admin.audit.detail.two_factor_off",
-	"reset by an administrator":         "admin.audit.detail.two_factor_reset",
-	"code accepted":                     "admin.audit.detail.code_accepted",
-	"code already used":                 "admin.audit.detail.code_reused",
-	"recovery code refused":             "admin.audit.detail.recovery_refused",
+	"self-service per account":          "admin.audit.detail.limit_self",
+	"recovery codes replaced":           "admin.audit.detail.recovery_codes_replaced",
+	"owner told: codes failed after the password": "admin.audit.detail.owner_told",
+	"import":                    "admin.audit.detail.import",
+	"enrolled":                  "admin.audit.detail.two_factor_on",
+	"disabled":                  "admin.audit.detail.two_factor_off",
+	"reset by an administrator": "admin.audit.detail.two_factor_reset",
+	"code accepted":             "admin.audit.detail.code_accepted",
+	"code already used":         "admin.audit.detail.code_reused",
+	"recovery code refused":     "admin.audit.detail.recovery_refused",
 }
 
 // AuditFields lists the fields a change of profile names.
 var AuditFields = []string{"email", "first_name", "last_name", "language", "active", "groups"}
 
 // AuditRevokeReasons lists why the account package ends a user's sessions.
-var AuditRevokeReasons = []string{"email_changed", "deactivated", "group_removed", "password_changed", "signed_out_others"}
+var AuditRevokeReasons = []string{"email_changed", "deactivated", "group_removed", "password_changed", "signed_out_others", "two_factor_enabled"}
 
 var (
 	detailOwnProfile = regexp.MustCompile(`^own profile: \[([a-z_ ]*)\]$`)
 	detailChanged    = regexp.MustCompile(`^\[([a-z_ ]*)\]$`)
-	detailRevoked    = regexp.MustCompile(`^(email_changed|deactivated|group_removed|password_changed|signed out everywhere else): (\d+) sessions, (\d+) api tokens$`)
+	detailRevoked    = regexp.MustCompile(`^(email_changed|deactivated|group_removed|password_changed|two_factor_enabled|signed out everywhere else): (\d+) sessions, (\d+) api tokens$`)
 	detailTokens     = regexp.MustCompile(`^(\d+) tokens$`)
 	detailUsers      = regexp.MustCompile(`^(\d+) users$`)
 	detailRecovery   = regexp.MustCompile(`^recovery code used, (\d+) left$`)

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -110,7 +111,7 @@ func TestForgotRefusesSmuggledRecipients(t *testing.T) {
 			}
 		})
 	}
-	if n, _ := e.db.CountJobs(context.Background(), ""); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, ""); n != 0 {
 		t.Fatalf("bad input queued %d jobs", n)
 	}
 	e.drain()
@@ -143,7 +144,7 @@ func TestBodyLimits(t *testing.T) {
 	if r.StatusCode != http.StatusBadRequest {
 		t.Fatalf("JSON to a form: %d, want 400", r.StatusCode)
 	}
-	if n, _ := e.db.CountJobs(context.Background(), airlock.JobForgot); n != 0 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
 		t.Fatalf("%d jobs queued", n)
 	}
 }

@@ -72,7 +72,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if u := s.currentUser(r); u != nil {
 		dest := returnTo(q.Get("next"))
-		if dest == "" || u.MustChangePassword {
+		if dest == "" || s.accounts.Reach(u) != account.ReachAll {
 			dest = "/account"
 		}
 		http.Redirect(w, r, dest, http.StatusSeeOther)
@@ -122,7 +122,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := returnTo(f.Get("next"))
 	p.Values["email"], p.Data["Next"] = f.Get("email"), next
-	u, sid, challenge, err := s.accounts.SignInStart(r.Context(), f.Get("email"), f.Get("password"), next, s.meta(r))
+	u, sid, challenge, err := s.accounts.SignIn(r.Context(), f.Get("email"), f.Get("password"), next, s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return
@@ -152,9 +152,11 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, u *airlock.Use
 	if s.cookie(r, offerCookie) != "" {
 		s.clearCookie(w, offerCookie)
 	}
-	switch {
-	case u.MustChangePassword:
+	switch may := s.accounts.Reach(u); {
+	case may == account.ReachPasswordChange:
 		http.Redirect(w, r, passwordURL(next), http.StatusSeeOther)
+	case may == account.ReachEnrolment:
+		http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
 	case next != "":
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	default:

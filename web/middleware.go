@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/account"
@@ -100,9 +99,16 @@ func (s *Server) meta(r *http.Request) account.Meta {
 	return m
 }
 
-// requireUser lets signed-in users through and sends others to /login. A
-// user whose password must change sees only the change page.
+// requireUser lets signed-in users through to a page anyone signed in may
+// reach, and sends others to /login.
 func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
+	return s.requireUserFor(account.ReachAll, next)
+}
+
+// requireUserFor lets signed-in users through to a page of reach (the
+// temporary password's change, the two-step enrolment, or ReachAll): one
+// who may reach only another page is sent there (account.Reach decides).
+func (s *Server) requireUserFor(reach account.Reach, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u, err := s.authenticate(r)
 		if err != nil {
@@ -114,21 +120,17 @@ func (s *Server) requireUser(next http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, loginURL(r), http.StatusSeeOther)
 			return
 		}
-		if u.MustChangePassword && r.URL.Path != "/account/password" {
+		switch may := s.accounts.Reach(u); {
+		case may == account.ReachAll || may == reach:
+			next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
+		case may == account.ReachPasswordChange:
 			dest := "/account/password"
 			if r.Method == http.MethodGet && r.URL.Path != "/account" {
-				dest = passwordURL(r.URL.RequestURI())
+				dest = passwordURL(r.URL.RequestURI()) // back here once changed
 			}
 			http.Redirect(w, r, dest, http.StatusSeeOther)
-			return
-		}
-		if s.accounts.TwoFactorRequired(u) && !u.MustChangePassword && !strings.HasPrefix(r.URL.Path, "/account/two-factor") {
-			// AIRLOCK_REQUIRE_TWO_FACTOR: enrolment before anything else, like
-			// a temporary password's change, which comes first (each sending
-			// to the other would lock the user out).
+		default:
 			http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
-			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/i18n"
+	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
 )
 
@@ -321,8 +322,10 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 	case airlock.CodeRateLimited:
 		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
 		p.Error = text
-		if e.Key == "" {
-			p.Error = p.T("error.rate_limited")
+		if e.Key == "" || e.Key == "error.rate_limited" {
+			// Say how long: someone locked out of their own account (another
+			// used its limit up) knows when to come back.
+			p.Error = p.T("error.rate_limited.wait", mail.Duration(max(e.RetryAfter, time.Second), p.Lang))
 		}
 		return http.StatusTooManyRequests
 	case airlock.CodeUnavailable:

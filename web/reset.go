@@ -6,6 +6,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
+	"github.com/airlockhq/airlock/password"
 )
 
 // handleResetForm serves both halves of opening a reset link. With
@@ -23,21 +24,17 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, dest+"?invalid="+account.TokenUnknown, http.StatusSeeOther)
 			return
 		}
-		_, err := s.accounts.CheckResetToken(r.Context(), tokens[0], s.meta(r))
-		switch airlock.ErrorCode(err) {
-		case airlock.CodeInternal:
-			if err != nil {
-				s.renderError(w, r, err)
-				return
-			}
+		_, _, err := s.accounts.CheckLink(r.Context(), tokens[0], s.meta(r))
+		switch code := airlock.ErrorCode(err); {
+		case err == nil:
 			s.setCookie(w, resetCookie, tokens[0], s.accounts.Config().ResetTokenTTL)
 			if q.Get("app") == "1" {
 				dest += "?app=1" // asked for from the mobile app: offer the way back
 			}
-		case airlock.CodeInvalidToken:
+		case code == airlock.CodeInvalidToken:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=" + airlock.AsError(err).Detail
-		case airlock.CodeRateLimited:
+		case code == airlock.CodeRateLimited:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=rate_limited"
 		default:
@@ -101,7 +98,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.meta(r)
-	if f.Get("password") != f.Get("password_confirm") {
+	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		// Nothing to set yet: check the link only to show the form again.
 		u, purpose, err := s.accounts.CheckLink(r.Context(), token, m)
 		if err != nil {
@@ -114,7 +111,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	u, purpose, err := s.accounts.CompleteLinkWithCode(r.Context(), token, f.Get("password"), f.Get("otp"), m)
+	u, purpose, err := s.accounts.CompleteLink(r.Context(), token, f.Get("password"), f.Get("otp"), m)
 	if err != nil {
 		if u == nil {
 			s.resetFailed(w, r, err) // the link itself is no good (or a server error)

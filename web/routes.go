@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/airlockhq/airlock/account"
 )
 
 // routes lists every page of the web front.
@@ -23,11 +25,15 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /account", s.requireUser(s.handleAccount))
 	mux.Handle("POST /account/profile", s.requireUser(s.handleAccountProfile))
 	mux.Handle("POST /account/sessions/sign-out-others", s.requireUser(s.handleSignOutOthers))
-	mux.Handle("GET /account/password", s.requireUser(s.handlePasswordForm))
-	mux.Handle("POST /account/password", s.requireUser(s.handlePasswordSubmit))
-	mux.Handle("GET /account/two-factor", s.requireUser(s.handleTwoFactor))
-	mux.Handle("POST /account/two-factor", s.requireUser(s.handleTwoFactorConfirm))
+	// A temporary password's change, and the enrolment some groups
+	// require, are the pages a user who must do them may reach.
+	mux.Handle("GET /account/password", s.requireUserFor(account.ReachPasswordChange, s.handlePasswordForm))
+	mux.Handle("POST /account/password", s.requireUserFor(account.ReachPasswordChange, s.handlePasswordSubmit))
+	mux.Handle("GET /account/two-factor", s.requireUserFor(account.ReachEnrolment, s.handleTwoFactor))
+	mux.Handle("POST /account/two-factor", s.requireUserFor(account.ReachEnrolment, s.handleTwoFactorConfirm))
 	mux.Handle("POST /account/two-factor/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesFile))
+	mux.Handle("GET /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodesForm))
+	mux.Handle("POST /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodes))
 	mux.Handle("POST /account/two-factor/disable", s.requireUser(s.handleTwoFactorDisable))
 
 	mux.Handle("GET /admin/users", s.requireAdmin(s.handleAdminUsers))

@@ -69,7 +69,7 @@ func TestFormRefusesNUL(t *testing.T) {
 		if _, total, _ := e.db.ListUsers(context.Background(), airlock.UserFilter{}); total != 1 {
 			t.Fatalf("%d users, want 1", total)
 		}
-		if n, _ := e.db.CountJobs(context.Background(), airlock.JobForgot); n != 0 {
+		if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
 			t.Fatalf("%d jobs queued", n)
 		}
 	})

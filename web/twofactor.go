@@ -75,10 +75,10 @@ func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) 
 }
 
 // handleTwoFactor shows the account's two-step sign-in: how to turn it on
-// (the key as a QR code and as text, then a code to confirm), or how to
-// turn it off.
+// (a key of this visit's own, as a QR code and as text, then a code to
+// confirm), or how to turn it off.
 func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
-	p, err := s.twoFactorPage(r)
+	p, err := s.twoFactorPage(r, false)
 	status := http.StatusOK
 	if err != nil {
 		status = s.applyError(w, p, err)
@@ -86,9 +86,10 @@ func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
 	s.render(w, status, "two_factor", p)
 }
 
-// twoFactorPage builds the page; an error (no AIRLOCK_SECRET_KEY, the
-// database away) is for the caller to show on it.
-func (s *Server) twoFactorPage(r *http.Request) (*page, error) {
+// twoFactorPage builds the page; keep shows again the key this browser
+// was shown (the page answering a wrong code). An error (no
+// AIRLOCK_SECRET_KEY, the database away) is for the caller to show on it.
+func (s *Server) twoFactorPage(r *http.Request, keep bool) (*page, error) {
 	p := s.newPage(r, "", "twofactor.title")
 	u := p.User
 	if key, ok := twoFactorNotices[r.URL.Query().Get("m")]; ok {
@@ -97,16 +98,17 @@ func (s *Server) twoFactorPage(r *http.Request) (*page, error) {
 	if s.accounts.TwoFactorRequired(u) {
 		p.Data["Required"] = true
 	}
+	p.form("current_password", "otp")
 	if u.TwoFactor() {
 		p.Data["On"] = true
-		p.form("current_password", "otp")
-		return p, nil
+		left, err := s.accounts.RecoveryCodesLeft(r.Context(), u)
+		p.Data["CodesLeft"] = left
+		return p, err
 	}
-	en, err := s.accounts.BeginTwoFactor(r.Context(), u)
+	en, err := s.accounts.BeginTwoFactor(r.Context(), u, s.cookie(r, sessionCookie), keep)
 	if err != nil {
 		return p, err
 	}
-	p.form("current_password", "otp")
 	p.focusFirst = true
 	p.Data["Secret"] = en.Secret
 	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
@@ -116,21 +118,57 @@ func (s *Server) twoFactorPage(r *http.Request) (*page, error) {
 }
 
 // handleTwoFactorConfirm turns two-step sign-in on with a first code and
-// shows the recovery codes, once.
+// shows the recovery codes, once. Every other session ends: this browser
+// goes on in a new one.
 func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) {
 	f, err := edge.ReadForm(w, r, "current_password", "otp")
 	if err != nil {
-		p, _ := s.twoFactorPage(r)
+		p, _ := s.twoFactorPage(r, true)
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
-	codes, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), f.Get("current_password"), f.Get("otp"), s.meta(r))
+	codes, sid, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), s.cookie(r, sessionCookie), f.Get("current_password"), f.Get("otp"), s.meta(r))
 	if err != nil {
-		p, _ := s.twoFactorPage(r)
+		p, _ := s.twoFactorPage(r, true)
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
+	s.startSession(w, sid)
 	p := s.newPage(r, "", "twofactor.codes.title")
+	p.Notice = p.T("twofactor.codes.on")
+	p.Data["Codes"] = codes
+	s.render(w, http.StatusOK, "two_factor_codes", p)
+}
+
+// handleNewCodesForm asks for the password and a code before making a new
+// set of recovery codes.
+func (s *Server) handleNewCodesForm(w http.ResponseWriter, r *http.Request) {
+	s.render(w, http.StatusOK, "two_factor_new_codes", s.newCodesPage(r))
+}
+
+func (s *Server) newCodesPage(r *http.Request) *page {
+	p := s.newPage(r, "", "twofactor.newcodes.title")
+	p.form("current_password", "otp")
+	p.focusFirst = true
+	return p
+}
+
+// handleNewCodes makes a new set of recovery codes (the old set dies) and
+// shows it, once.
+func (s *Server) handleNewCodes(w http.ResponseWriter, r *http.Request) {
+	p := s.newCodesPage(r)
+	f, err := edge.ReadForm(w, r, "current_password", "otp")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "two_factor_new_codes", p)
+		return
+	}
+	codes, err := s.accounts.NewRecoveryCodes(r.Context(), userFrom(r), f.Get("current_password"), f.Get("otp"), s.meta(r))
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "two_factor_new_codes", p)
+		return
+	}
+	p = s.newPage(r, "", "twofactor.codes.title")
+	p.Notice = p.T("twofactor.newcodes.done")
 	p.Data["Codes"] = codes
 	s.render(w, http.StatusOK, "two_factor_codes", p)
 }
@@ -158,7 +196,7 @@ func (s *Server) handleRecoveryCodesFile(w http.ResponseWriter, r *http.Request)
 // handleTwoFactorDisable turns two-step sign-in off, with the password and
 // a code.
 func (s *Server) handleTwoFactorDisable(w http.ResponseWriter, r *http.Request) {
-	p, _ := s.twoFactorPage(r)
+	p, _ := s.twoFactorPage(r, true)
 	f, err := edge.ReadForm(w, r, "current_password", "otp")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "two_factor", p)

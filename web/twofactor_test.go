@@ -215,3 +215,89 @@ func TestTwoFactorRequiredAfterTemporaryPassword(t *testing.T) {
 		t.Fatalf("after enrolment: %d", r.StatusCode)
 	}
 }
+
+// TestTwoFactorPagesKeepTheKeyToOneBrowser: each browser's visit shows a
+// key of its own, and the page says that turning it on signs the others
+// out; once on, the other browser is signed out and this one is not; the
+// page counts the recovery codes left and makes a new set.
+func TestTwoFactorPagesKeepTheKeyToOneBrowser(t *testing.T) {
+	e := newEnv(t)
+	const pw = "violet tractor on the moon"
+	e.user("ada@example.com", pw)
+	a, b := e.signIn("ada@example.com", pw), e.signIn("ada@example.com", pw)
+	pa, pb := e.get(a, "/account/two-factor"), e.get(b, "/account/two-factor")
+	ka, kb := secretKeyRE.FindStringSubmatch(pa.body), secretKeyRE.FindStringSubmatch(pb.body)
+	if ka == nil || kb == nil || ka[1] == kb[1] {
+		t.Fatalf("two browsers were shown one key: %q %q", ka, kb)
+	}
+	if !strings.Contains(pa.body, `id="others-end"`) || !strings.Contains(pa.body, "signs out your other sessions and the apps") {
+		t.Fatal("the page does not say that the other sessions end")
+	}
+	_, codes := e.enrolOnPage(a, pw)
+	if r := e.get(b, "/account"); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the other browser is still signed in: %d", r.StatusCode)
+	}
+	r := e.get(a, "/account/two-factor")
+	if r.StatusCode != 200 || !strings.Contains(r.body, "You have 10 unused recovery codes.") {
+		t.Fatalf("the browser that enrolled: %d\n%s", r.StatusCode, r.body)
+	}
+	if r := e.get(a, "/account/two-factor/recovery-codes"); r.StatusCode != 200 || !strings.Contains(r.body, `action="/account/two-factor/recovery-codes"`) {
+		t.Fatalf("the new codes' page: %d", r.StatusCode)
+	}
+	if r := e.post(a, "/account/two-factor/recovery-codes", url.Values{"current_password": {pw}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+		t.Fatalf("new codes without a code: %d", r.StatusCode)
+	}
+	r = e.post(a, "/account/two-factor/recovery-codes", url.Values{"current_password": {pw}, "otp": {codes[0]}})
+	fresh := codeRE.FindAllStringSubmatch(r.body, -1)
+	if r.StatusCode != 200 || len(fresh) != 10 || !strings.Contains(r.body, "the old ones no longer work") {
+		t.Fatalf("new codes: %d, %d codes", r.StatusCode, len(fresh))
+	}
+	if r := e.get(a, "/account/two-factor"); !strings.Contains(r.body, "You have 10 unused recovery codes.") {
+		t.Fatal("the count after a new set")
+	}
+}
+
+// TestSecondStepLimitSaysHowLong: once someone has used the account's code
+// limit up, the code page tells the owner how long to wait.
+func TestSecondStepLimitSaysHowLong(t *testing.T) {
+	e := newEnv(t)
+	const pw = "violet tractor on the moon"
+	e.user("ada@example.com", pw)
+	e.enrolOnPage(e.signIn("ada@example.com", pw), pw)
+	c := e.client()
+	e.post(c, "/login", url.Values{"email": {"ada@example.com"}, "password": {pw}})
+	for range 10 {
+		if r := e.post(c, "/login/two-factor", url.Values{"otp": {"123456"}}); r.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("a wrong code: %d", r.StatusCode)
+		}
+	}
+	r := e.post(c, "/login/two-factor", url.Values{"otp": {"123456"}})
+	if r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") != "90" || !strings.Contains(r.body, "Try again in 2 minutes.") {
+		t.Fatalf("at the limit: %d %q\n%s", r.StatusCode, r.Header.Get("Retry-After"), r.body)
+	}
+}
+
+// TestAdministratorsOwnTwoFactorIsTheirs: the back office never turns an
+// administrator's own two-step sign-in off (403, pointing to the account
+// page), and their own profile edits are limited like anyone's.
+func TestAdministratorsOwnTwoFactorIsTheirs(t *testing.T) {
+	e := newEnv(t)
+	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	c := e.signIn("admin@example.com", adminPW)
+	e.enrolOnPage(c, adminPW)
+	r := e.post(c, "/admin/users/"+admin.ID+"/two-factor/reset", url.Values{})
+	if r.StatusCode != http.StatusForbidden || !strings.Contains(r.body, "/account/two-factor") {
+		t.Fatalf("own two-step reset in the back office: %d\n%s", r.StatusCode, r.body)
+	}
+	if got, _ := e.db.UserByID(context.Background(), admin.ID); !got.TwoFactor() {
+		t.Fatal("it is off")
+	}
+	for i := range 20 {
+		if r := e.post(c, "/account/profile", url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "language": {"en"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("profile edit %d: %d", i+1, r.StatusCode)
+		}
+	}
+	if r := e.post(c, "/account/profile", url.Values{"first_name": {"Grace"}, "last_name": {"Hopper"}, "language": {"en"}}); r.StatusCode != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("profile edit 21: %d", r.StatusCode)
+	}
+}

@@ -80,7 +80,11 @@ is set.`)
 	m := account.Meta{IP: "cli", UserAgent: "airlock mail " + sub}
 	switch sub {
 	case "retry":
-		if err := a.accounts.AdminRetryEmail(ctx, account.Operator, id, m); err != nil {
+		j, err := a.accounts.AdminEmail(ctx, account.Operator, id)
+		if err != nil {
+			return a.cliError(err)
+		}
+		if err := a.accounts.AdminRetryEmail(ctx, account.Operator, j.UserID, id, m); err != nil {
 			return a.cliError(err)
 		}
 		fmt.Fprintf(stdout, "email %d queued again; a running server sends it within seconds\n", id)

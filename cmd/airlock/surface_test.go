@@ -5,6 +5,7 @@ import (
 	"context"
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -247,7 +248,7 @@ func TestUserAddRunsNoJobs(t *testing.T) {
 	}
 	queued := func() int {
 		t.Helper()
-		n, err := a.db.CountJobs(ctx, airlock.JobForgot)
+		n, err := testutil.CountJobs(a.db, airlock.JobForgot)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +282,7 @@ func TestTerminalOutputEscaped(t *testing.T) {
 		{At: now, Kind: "rate_limited" + hostile, ActorID: "id" + hostile, IP: "192.0.2.1" + hostile, Outcome: "refused" + hostile,
 			Detail: "a raw \x9b byte, which an 8-bit terminal reads as CSI"},
 	} {
-		if err := a.db.InsertAudit(ctx, e); err != nil {
+		if err := a.db.InsertAudits(ctx, []*airlock.AuditEvent{e}); err != nil {
 			t.Fatal(err)
 		}
 	}

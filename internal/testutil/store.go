@@ -3,7 +3,9 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -42,4 +44,19 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// CountJobs counts the requests that wait in db's jobs of a kind ("" for
+// all): a forgot job holds several.
+func CountJobs(db *store.DB, kind string) (int, error) {
+	query := `SELECT COALESCE(SUM(items), 0) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`
+	if kind != "" {
+		if strings.ContainsAny(kind, `'\`) {
+			return 0, fmt.Errorf("job kind %q", kind)
+		}
+		query += ` AND kind = '` + kind + `'`
+	}
+	var n int
+	err := db.SQL().QueryRowContext(context.Background(), query).Scan(&n)
+	return n, err
 }
