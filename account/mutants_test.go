@@ -14,6 +14,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testutil"
 )
 
 // heldCredentials are what a user held before a right was taken away: a
@@ -30,17 +31,17 @@ func holdEverything(t *testing.T, e *env, email string, link bool) heldCredentia
 	ctx := context.Background()
 	var h heldCredentials
 	var err error
-	if _, h.sid, err = e.svc.SignIn(ctx, email, goodPassword, meta); err != nil {
+	if _, h.sid, _, err = e.svc.SignIn(ctx, email, goodPassword, "", meta); err != nil {
 		t.Fatal(err)
 	}
-	tk, err := e.svc.SignInAPI(ctx, email, goodPassword, meta)
+	tk, err := e.svc.SignInAPI(ctx, email, goodPassword, "", meta)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.access, h.refresh = tk.AccessToken, tk.RefreshToken
 	if link {
 		h.resetToken = e.resetToken(t, email)
-		if _, err := e.svc.CheckResetToken(ctx, h.resetToken, meta); err != nil {
+		if _, _, err := e.svc.CheckLink(ctx, h.resetToken, meta); err != nil {
 			t.Fatalf("the reset link does not work to begin with: %v", err)
 		}
 	}
@@ -70,7 +71,7 @@ func (h heldCredentials) stayDead(t *testing.T, e *env) {
 		t.Errorf("the refresh token issued before works again (new pair issued: %v): %v", tk != nil, err)
 	}
 	if h.resetToken != "" {
-		if _, err := e.svc.CheckResetToken(ctx, h.resetToken, meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := e.svc.CheckLink(ctx, h.resetToken, meta); code(err) != airlock.CodeInvalidToken {
 			t.Errorf("the reset link sent before works again: %v", err)
 		}
 	}
@@ -197,7 +198,7 @@ func TestNoEmailToAnInactiveAccount(t *testing.T) {
 	}
 	mailsQueued := func(t *testing.T, e *env) int {
 		t.Helper()
-		n, err := e.db.CountJobs(ctx, airlock.JobMail)
+		n, err := testutil.CountJobs(e.db, airlock.JobMail)
 		if err != nil {
 			t.Fatal(err)
 		}

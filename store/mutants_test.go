@@ -20,16 +20,16 @@ func TestLimitStateFailsClosed(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
 			ctx := context.Background()
-			if err := db.SetLimitState(ctx, "k", t0); err != nil {
+			if err := db.SetLimit(ctx, "k", t0); err != nil {
 				t.Fatal(err)
 			}
 			gone, cancel := context.WithCancel(ctx)
 			cancel()
-			if tat, err := db.LimitState(gone, "k"); err == nil {
-				t.Fatalf("LimitState on a failing database = %v, nil: want an error", tat)
+			if tat, err := db.LockLimit(gone, "k"); err == nil {
+				t.Fatalf("LockLimit on a failing database = %v, nil: want an error", tat)
 			}
-			if tat, err := db.LimitState(ctx, "k"); err != nil || !tat.Equal(t0) {
-				t.Fatalf("LimitState = %v, %v, want %v", tat, err, t0)
+			if tat, err := db.LockLimit(ctx, "k"); err != nil || !tat.Equal(t0) {
+				t.Fatalf("LockLimit = %v, %v, want %v", tat, err, t0)
 			}
 		})
 	}
@@ -52,12 +52,12 @@ func TestLimitStateHoldsARowLockOnPostgres(t *testing.T) {
 	first := make(chan error, 1)
 	go func() {
 		first <- db.UpdateWithin(ctx, 0, func(tx airlock.Tx) error {
-			if _, err := tx.LimitState(ctx, "fresh"); err != nil {
+			if _, err := tx.LockLimit(ctx, "fresh"); err != nil {
 				return err
 			}
 			close(held)
 			<-release
-			return tx.SetLimitState(ctx, "fresh", t0)
+			return tx.SetLimit(ctx, "fresh", t0)
 		})
 	}()
 	select {
@@ -73,7 +73,7 @@ func TestLimitStateHoldsARowLockOnPostgres(t *testing.T) {
 	go func() {
 		var r result
 		r.err = db.UpdateWithin(ctx, 0, func(tx airlock.Tx) error {
-			r.tat, r.err = tx.LimitState(ctx, "fresh")
+			r.tat, r.err = tx.LockLimit(ctx, "fresh")
 			return r.err
 		})
 		second <- r
