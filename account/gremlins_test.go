@@ -5,11 +5,13 @@ package account_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testutil"
 )
 
 // TestStaleAdministratorIsRefused: an administrator's request carries the
@@ -44,14 +46,14 @@ func TestStaleAdministratorIsRefused(t *testing.T) {
 				ctx := context.Background()
 				boss := a.user(t, "boss@example.com", goodPassword, airlock.GroupAdmin)
 				a.user(t, "deputy@example.com", goodPassword, airlock.GroupAdmin)
-				stale, _, err := a.svc.SignIn(ctx, "deputy@example.com", goodPassword, meta)
+				stale, _, _, err := a.svc.SignIn(ctx, "deputy@example.com", goodPassword, "", meta)
 				if err != nil {
 					t.Fatal(err)
 				}
 				target := a.user(t, "ada@example.com", goodPassword)
 				c.change(t, b, boss, stale)
 				before, _ := a.db.UserByID(ctx, target.ID)
-				mails, _ := a.db.CountJobs(ctx, airlock.JobMail) // "your password was changed", in one case
+				mails, _ := testutil.CountJobs(a.db, airlock.JobMail) // "your password was changed", in one case
 				if _, err := a.svc.AdminUpdateUser(ctx, stale, target.ID, account.UserChanges{FirstName: ptr("Changed")}, meta); code(err) != airlock.CodeForbidden {
 					t.Errorf("edit by the stale administrator: %v, want forbidden", err)
 				}
@@ -65,7 +67,7 @@ func TestStaleAdministratorIsRefused(t *testing.T) {
 				if after.FirstName != before.FirstName || after.PasswordHash != before.PasswordHash || after.Version != before.Version {
 					t.Errorf("a refused action changed the user: %+v → %+v", before, after)
 				}
-				if n, _ := a.db.CountJobs(ctx, airlock.JobMail); n != mails {
+				if n, _ := testutil.CountJobs(a.db, airlock.JobMail); n != mails {
 					t.Errorf("a refused action queued %d emails", n-mails)
 				}
 				// The administrator still in office acts as before.
@@ -152,7 +154,7 @@ func TestAdminSendResetIsAudited(t *testing.T) {
 	if err != nil || len(events) != 1 || events[0].ActorID != boss.ID || events[0].SubjectID != u.ID || events[0].Outcome != "queued" {
 		t.Fatalf("audit of an administrator's reset email: %s, %v", outcomes(events), err)
 	}
-	if n, _ := e.db.CountJobs(ctx, airlock.JobMail); n != 1 {
+	if n, _ := testutil.CountJobs(e.db, airlock.JobMail); n != 1 {
 		t.Fatalf("%d emails queued, want 1", n)
 	}
 }
@@ -195,10 +197,10 @@ func TestAPISignInAndRefreshReuseAreAudited(t *testing.T) {
 		ctx := context.Background()
 		u := a.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)
 		a.user(t, "bob@example.com", goodPassword, airlock.GroupMobile)
-		if _, err := b.svc.SignInAPI(ctx, "bob@example.com", goodPassword, meta); err != nil {
+		if _, err := b.svc.SignInAPI(ctx, "bob@example.com", goodPassword, "", meta); err != nil {
 			t.Fatal(err)
 		}
-		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, meta)
+		tk, err := a.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,4 +227,71 @@ func TestAPISignInAndRefreshReuseAreAudited(t *testing.T) {
 			t.Fatalf("audit of the reuse: %s, %v", outcomes(events), err)
 		}
 	})
+}
+
+// TestASuccessGivesBackItsOwnAttemptOnly: a right password gives back the
+// one attempt it used of the per-IP limit, not the failures before it (one
+// known account must not wipe the count of guesses made from the same
+// address); the refusal says when to try again: when the limit next allows
+// an attempt, not a second from now.
+func TestASuccessGivesBackItsOwnAttemptOnly(t *testing.T) {
+	e := newEnv(t, func(c *account.Config) {
+		c.LimitLoginPerIP = account.Rate{N: 5, Per: 15 * time.Minute}
+		c.LimitLoginPerEmail = account.Rate{N: 100, Per: 15 * time.Minute}
+	})
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword)
+	guess := func(i int) error {
+		_, _, _, err := e.svc.SignIn(ctx, fmt.Sprintf("guess%d@example.com", i), "not the password at all", "", meta)
+		return err
+	}
+	for i := range 4 {
+		if err := guess(i); code(err) != airlock.CodeUnauthorized {
+			t.Fatalf("guess %d: %v", i, err)
+		}
+	}
+	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil {
+		t.Fatalf("a right password after 4 failures of 5: %v", err)
+	}
+	if err := guess(4); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("the 5th failure: %v", err)
+	}
+	err := guess(5)
+	if code(err) != airlock.CodeRateLimited {
+		t.Fatalf("the 6th failure, after a success: %v, want rate limited", err)
+	}
+	// One attempt every 3 minutes comes back: that is the wait.
+	if retry := airlock.AsError(err).RetryAfter; retry != 3*time.Minute {
+		t.Fatalf("Retry-After %v, want 3m", retry)
+	}
+}
+
+// TestBadLinkRefusalsAreAudited: once bad reset links from one address
+// are refused, the refusal is audited, once per window.
+func TestBadLinkRefusalsAreAudited(t *testing.T) {
+	e := newEnv(t, func(c *account.Config) { c.LimitBadTokenPerIP = account.Rate{N: 3, Per: 10 * time.Minute} })
+	ctx := context.Background()
+	for i := range 5 {
+		_, _, err := e.svc.CheckLink(ctx, fmt.Sprintf("%043d", i), meta)
+		want := airlock.CodeInvalidToken
+		if i >= 3 {
+			want = airlock.CodeRateLimited
+		}
+		if code(err) != want {
+			t.Fatalf("bad link %d: %v, want %s", i, err, want)
+		}
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetLinkOpened})
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for _, ev := range events {
+		if ev.Outcome == "rate_limited" {
+			limited++
+		}
+	}
+	if limited != 1 {
+		t.Fatalf("%d rate_limited events for two refusals in one window, want 1 (%s)", limited, outcomes(events))
+	}
 }
