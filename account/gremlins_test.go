@@ -6,6 +6,7 @@ package account_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -263,6 +264,56 @@ func TestASuccessGivesBackItsOwnAttemptOnly(t *testing.T) {
 	// One attempt every 3 minutes comes back: that is the wait.
 	if retry := airlock.AsError(err).RetryAfter; retry != 3*time.Minute {
 		t.Fatalf("Retry-After %v, want 3m", retry)
+	}
+	// The refusal is audited once, the success too.
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditSignIn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, ev := range events {
+		count[ev.Outcome]++
+	}
+	if count["rate_limited"] != 1 || count["success"] != 1 || count["failure"] != 5 {
+		t.Fatalf("sign-in events by outcome: %v, want 5 failures, 1 success, 1 refusal", count)
+	}
+	if _, _, _, err := e.svc.SignIn(ctx, "guess9@example.com", "not the password at all", "", meta); code(err) != airlock.CodeRateLimited {
+		t.Fatalf("the 7th failure: %v", err)
+	}
+	if events, _, _ := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditSignIn}); len(events) != 7 {
+		t.Fatalf("%d sign-in events after a second refusal in the window, want 7", len(events))
+	}
+}
+
+// TestPasswordChangeIsAudited: a password change (own, by reset, by an
+// administrator) writes one password_changed event and tells the user.
+func TestPasswordChangeIsAudited(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, "another sentence of my own", meta); err != nil {
+		t.Fatal(err)
+	}
+	token := e.resetToken(t, "ada@example.com")
+	if _, _, err := e.svc.CompleteLink(ctx, token, "a third sentence, from the link", "", meta); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, "set for her by the operator", "", true, meta); err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditPasswordChanged, UserID: u.ID})
+	if err != nil || len(events) != 3 {
+		t.Fatalf("password_changed events: %s, %v; want 3", outcomes(events), err)
+	}
+	e.drain(t)
+	changed := 0
+	for _, m := range e.smtp.Messages() {
+		if !strings.Contains(m.Parts()["text/plain"], "/password/reset?token=") {
+			changed++
+		}
+	}
+	if changed != 3 {
+		t.Fatalf("%d \"your password was changed\" emails, want 3", changed)
 	}
 }
 
