@@ -346,3 +346,28 @@ func TestBadLinkRefusalsAreAudited(t *testing.T) {
 		t.Fatalf("%d rate_limited events for two refusals in one window, want 1 (%s)", limited, outcomes(events))
 	}
 }
+
+// TestActivityKeepsASessionAlive: a session used now and then returns its
+// user each time and lives past the idle timeout counted from the
+// sign-in (each use, a minute apart or more, is recorded); left alone for
+// the idle timeout, it ends.
+func TestActivityKeepsASessionAlive(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	_, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := e.svc.Config().SessionIdle
+	for i := range 3 {
+		e.clock.Advance(idle * 2 / 3)
+		if who, err := e.svc.Authenticate(ctx, sid); err != nil || who == nil || who.ID != u.ID {
+			t.Fatalf("use %d, %v after the previous: %+v, %v", i+1, idle*2/3, who, err)
+		}
+	}
+	e.clock.Advance(idle)
+	if _, err := e.svc.Authenticate(ctx, sid); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("after %v idle: %v", idle, err)
+	}
+}
