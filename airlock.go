@@ -29,13 +29,12 @@ const (
 	CodeInternal          Code = "internal"
 )
 
-// Error is a domain error with a stable code and a message safe to show.
-// Message is in English (the API, the logs and the command line show it);
-// pages show the message of Key, formatted with Args, in the reader's
-// language (package i18n holds the words of every key).
+// Error is a domain error with a stable code. What it says to people is
+// the message of Key, formatted with Args, in the message files of package
+// i18n: in the reader's language on the pages, in English from the API and
+// the command line. No error carries words of its own.
 type Error struct {
-	Code    Code
-	Message string
+	Code Code
 	// Key names the message in the message files; Args are formatted into it.
 	Key  string
 	Args []any
@@ -51,20 +50,20 @@ type Error struct {
 	Err error
 }
 
+// Error names the code and the message's key, for the logs.
 func (e *Error) Error() string {
-	if e.Err != nil {
-		return fmt.Sprintf("%s: %s (%v)", e.Code, e.Message, e.Err)
+	s := string(e.Code) + ": " + e.Key
+	if len(e.Args) > 0 {
+		s += fmt.Sprint(e.Args)
 	}
-	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+	if e.Err != nil {
+		s += fmt.Sprintf(" (%v)", e.Err)
+	}
+	return s
 }
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
-
-// Errorf returns an *Error with the given code and message.
-func Errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
 
 // ErrorCode returns the code of err, CodeInternal when it carries none.
 func ErrorCode(err error) Code {
@@ -85,7 +84,7 @@ func AsError(err error) *Error {
 }
 
 // ErrNotFound is returned by stores when a row does not exist.
-var ErrNotFound = &Error{Code: CodeNotFound, Key: "error.not_found.short", Message: "not found"}
+var ErrNotFound = &Error{Code: CodeNotFound, Key: "error.not_found.short"}
 
 // Clock tells the time. Tests inject a clock they move by hand.
 type Clock interface {

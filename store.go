@@ -379,7 +379,11 @@ type AuditEvent struct {
 	IP        string
 	UserAgent string
 	Outcome   string
-	Detail    string
+	// Detail is a stable code saying more of what happened, and Args its
+	// arguments: data, not words. The words are the message files'
+	// (admin.audit.detail.<code>) when a person reads the log.
+	Detail string
+	Args   []string
 }
 
 // AuditFilter selects audit events.

@@ -18,8 +18,8 @@ const maxLocalPartBytes = 64
 
 // invalidEmail refuses an address: key names the message for the pages,
 // msg says it in English.
-func invalidEmail(key, msg string) *Error {
-	return &Error{Code: CodeInvalid, Field: "email", Key: key, Message: msg}
+func invalidEmail(key string) *Error {
+	return &Error{Code: CodeInvalid, Field: "email", Key: key}
 }
 
 // CheckEmail validates an address typed by a person or a client. It accepts
@@ -32,26 +32,26 @@ func CheckEmail(s string) error {
 	if strings.IndexFunc(s, func(r rune) bool { return r != ' ' && (unicode.IsSpace(r) || UnsafeRune(r)) }) >= 0 {
 		// One line, even at the ends (CR and LF are how headers are smuggled),
 		// and no other space than the space bar's, trimmed.
-		return invalidEmail("error.email.one", "Enter one email address.")
+		return invalidEmail("error.email.one")
 	}
 	s = strings.Trim(s, " ")
 	switch {
 	case s == "":
-		return invalidEmail("error.email.empty", "Enter an email address.")
+		return invalidEmail("error.email.empty")
 	case len(s) > MaxEmailBytes:
-		return invalidEmail("error.email.too_long", "The email address is too long.")
+		return invalidEmail("error.email.too_long")
 	case !utf8.ValidString(s):
-		return invalidEmail("error.email.not_text", "The email address is not valid text.")
+		return invalidEmail("error.email.not_text")
 	case strings.ContainsAny(s, "\r\n\x00,;<> \t\"()[]\\:"):
 		// Separators and line breaks could smuggle a second recipient or header.
-		return invalidEmail("error.email.one", "Enter one email address.")
+		return invalidEmail("error.email.one")
 	}
 	local, domain, ok := strings.Cut(s, "@")
 	if !ok || strings.Contains(domain, "@") || !dotAtom(local) || !Hostname(domain) {
-		return invalidEmail("error.email.invalid", "Enter a valid email address, like name@example.com.")
+		return invalidEmail("error.email.invalid")
 	}
 	if len(local) > maxLocalPartBytes {
-		return invalidEmail("error.email.local_too_long", "The part before the @ is too long (at most 64 characters).")
+		return invalidEmail("error.email.local_too_long")
 	}
 	return nil
 }

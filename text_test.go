@@ -7,6 +7,7 @@ import (
 )
 
 func TestCleanText(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		in   string
 		max  int

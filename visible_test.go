@@ -5,6 +5,7 @@ import "testing"
 // TestVisible: a name needs one character a reader sees; fillers, blanks
 // and invisible code points, alone or together, are not one.
 func TestVisible(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{
 		"", " ", "\t", "\u00a0", "\u3000", "\u2003",
 		"\u3164", "\u115f", "\u1160", "\uffa0", // Hangul fillers

@@ -191,8 +191,8 @@ func hashKey(prefix, s string) string {
 // client sent (the address typed, its user agent) is cleaned first, so that
 // no input can make the write fail: a failing audit write fails the whole
 // request, closed.
-func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta, subjectID, subject, outcome, detail string) error {
-	e := s.auditEvent(kind, m, subjectID, subject, outcome, detail)
+func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta, subjectID, subject, outcome, detail string, args ...any) error {
+	e := s.auditEvent(kind, m, subjectID, subject, outcome, detail, args...)
 	if err := tx.InsertAudits(ctx, []*airlock.AuditEvent{e}); err != nil {
 		return err
 	}
@@ -201,10 +201,16 @@ func (s *Service) audit(ctx context.Context, tx airlock.Tx, kind string, m Meta,
 }
 
 // auditEvent is the event audit writes, its text made safe to store.
-func (s *Service) auditEvent(kind string, m Meta, subjectID, subject, outcome, detail string) *airlock.AuditEvent {
-	return &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID,
+// detail is a code (the message files say it in words:
+// admin.audit.detail.<code>), args its arguments.
+func (s *Service) auditEvent(kind string, m Meta, subjectID, subject, outcome, detail string, args ...any) *airlock.AuditEvent {
+	e := &airlock.AuditEvent{At: s.clock.Now(), Kind: kind, ActorID: m.ActorID, SubjectID: subjectID,
 		Subject: airlock.CleanText(subject, 300), IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300),
-		Outcome: outcome, Detail: airlock.CleanText(detail, 300)}
+		Outcome: outcome, Detail: detail}
+	for _, a := range args {
+		e.Args = append(e.Args, airlock.CleanText(fmt.Sprint(a), 300))
+	}
+	return e
 }
 
 // logAudit logs a written audit event.
@@ -215,4 +221,4 @@ func (s *Service) logAudit(e *airlock.AuditEvent) {
 // poke wakes the job runtime: work was queued.
 func (s *Service) poke() { s.jobs.Poke() }
 
-var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_credentials", Message: "Wrong email or password."}
+var errBadCredentials = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_credentials"}

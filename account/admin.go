@@ -3,8 +3,8 @@ package account
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/airlockhq/airlock"
 )
@@ -17,7 +17,7 @@ import (
 // already holds the database and its settings. Only cmd/airlock uses it.
 var Operator = &airlock.User{ID: "operator", Email: "operator", Active: true}
 
-var errForbidden = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.admin_only", Message: "Only administrators can do this."}
+var errForbidden = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.admin_only"}
 
 // requireAdmin refuses anyone but an active administrator or the Operator
 // (SPEC §6.10). It fails closed: a missing actor is refused.
@@ -72,7 +72,7 @@ func actorMeta(actor *airlock.User, m Meta) Meta {
 	return m
 }
 
-var errNoUser = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_user", Message: "No such user."}
+var errNoUser = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_user"}
 
 // AdminListUsers lists users for an administrator.
 func (s *Service) AdminListUsers(ctx context.Context, actor *airlock.User, f airlock.UserFilter) ([]*airlock.User, int, error) {
@@ -84,7 +84,7 @@ func (s *Service) AdminListUsers(ctx context.Context, actor *airlock.User, f air
 	case airlock.InvitationPending, airlock.InvitationExpired:
 		f.InvitedSince = s.clock.Now().Add(-s.cfg.InviteTTL) // links sent before have expired
 	default:
-		return nil, 0, &airlock.Error{Code: airlock.CodeInvalid, Field: "invitation", Key: "error.invitation_filter.invalid", Message: "The invitation filter must be invited or invitation_expired."}
+		return nil, 0, &airlock.Error{Code: airlock.CodeInvalid, Field: "invitation", Key: "error.invitation_filter.invalid"}
 	}
 	return s.store.ListUsers(ctx, f)
 }
@@ -123,8 +123,8 @@ func (s *Service) AdminCreateUser(ctx context.Context, actor *airlock.User, n Ne
 }
 
 var (
-	errDeactivateSelf = &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self", Message: "You cannot deactivate your own account."}
-	errDemoteSelf     = &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self", Message: "You cannot remove your own administrator group."}
+	errDeactivateSelf = &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self"}
+	errDemoteSelf     = &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self"}
 )
 
 // UserChanges names the profile fields to change; nil fields stay as they are.
@@ -196,7 +196,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		}
 		if c.Version != nil && *c.Version != u.Version {
 			return &airlock.Error{Code: airlock.CodeConflict, Detail: "stale",
-				Key: "error.user.stale", Message: "Someone changed this user while you were editing: review the current values and save again."}
+				Key: "error.user.stale"}
 		}
 		before := *u
 		before.Groups = slices.Clone(u.Groups)
@@ -237,7 +237,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 				return err
 			}
 			if n <= 1 {
-				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.last_admin", Message: "This is the last active administrator: make someone else an administrator first."}
+				return &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.last_admin"}
 			}
 		}
 		u.UpdatedAt = s.clock.Now()
@@ -269,7 +269,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			return err
 		}
 		updated = u
-		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", changedFields(&before, u))
+		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", "changed", changedFields(&before, u))
 	})
 	if code != nil {
 		err = s.codeOutcome(ctx, code, m, err)
@@ -296,6 +296,8 @@ func ownRightsChange(actor *airlock.User, c UserChanges) bool {
 	return !slices.Equal(slices.Compact(want), slices.Compact(have))
 }
 
+// changedFields names the fields of a user that b changes from a, space
+// separated (an audit event's argument).
 func changedFields(a, b *airlock.User) string {
 	var f []string
 	if a.Email != b.Email {
@@ -316,7 +318,7 @@ func changedFields(a, b *airlock.User) string {
 	if !slices.Equal(a.Groups, b.Groups) {
 		f = append(f, "groups")
 	}
-	return fmt.Sprint(f)
+	return strings.Join(f, " ")
 }
 
 // AdminSetPassword sets a user's password without the email flow;
@@ -359,7 +361,7 @@ func (s *Service) AdminSendReset(ctx context.Context, actor *airlock.User, id st
 			return err
 		}
 		if !u.Active {
-			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_reset", Message: "This user is inactive: activate the account before sending a reset email."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_reset"}
 		}
 		if err := s.countAccountEmail(ctx, tx, u, now, "error.user.reset_limit", "This user was already sent the maximum number of reset emails for now. Try again later."); err != nil {
 			return err

@@ -9,6 +9,7 @@ import (
 )
 
 func TestAdminActionsNeedAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	admin := e.user(t, "admin@example.com", goodPassword, airlock.GroupAdmin)
@@ -49,6 +50,7 @@ func TestAdminActionsNeedAdmin(t *testing.T) {
 }
 
 func TestAdminSelfAndLastAdminProtection(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	a := e.user(t, "a@example.com", goodPassword, airlock.GroupAdmin)
@@ -79,6 +81,7 @@ func TestAdminSelfAndLastAdminProtection(t *testing.T) {
 }
 
 func TestEmailChangeAndDeactivationKillAccess(t *testing.T) {
+	t.Parallel()
 	for name, change := range map[string]account.UserChanges{
 		"email change": {Email: ptr("new.address@example.com")},
 		"deactivation": {Active: ptr(false)},
@@ -110,6 +113,7 @@ func TestEmailChangeAndDeactivationKillAccess(t *testing.T) {
 func ptr[T any](v T) *T { return &v }
 
 func TestAdminSendReset(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	admin := e.user(t, "admin@example.com", goodPassword, airlock.GroupAdmin)

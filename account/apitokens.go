@@ -31,9 +31,9 @@ type Tokens struct {
 	User         *airlock.User
 }
 
-var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Key: "error.invalid_grant", Message: "The credentials or the refresh token are not valid."}
+var errInvalidGrant = &airlock.Error{Code: airlock.CodeInvalidToken, Key: "error.invalid_grant"}
 
-var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.no_mobile_group", Message: "This account may not use the mobile app: ask your administrator for the Mobile user group."}
+var errNoAPIGroup = &airlock.Error{Code: airlock.CodeForbidden, Key: "error.no_mobile_group"}
 
 // mayUseAPI is the one rule for who may hold API tokens of a sign-in made
 // in epoch: a user still valid for it (stillValid) in the mobile group, or
@@ -71,12 +71,11 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 		}
 	}
 	if s.TwoFactorRequired(u) {
-		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment", Key: "error.two_factor.enrol_first",
-			Message: "Your account must use two-step sign-in: turn it on in your account on the web first."}
+		return nil, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment", Key: "error.two_factor.enrol_first"}
 	}
 	if !mayUseAPI(u, u.AuthEpoch, now) {
 		err := s.store.Update(ctx, func(tx airlock.Tx) error {
-			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api: not in group mobile or admin")
+			return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "refused", "api_not_allowed")
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sign in: %w", err)
@@ -129,7 +128,7 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 // calls bad credentials invalid_grant.
 func apiCodeError(err error) error {
 	if airlock.ErrorCode(err) == airlock.CodeUnauthorized && airlock.AsError(err).Field == "otp" {
-		return &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Key: errBadCode.Key, Message: errBadCode.Message}
+		return &airlock.Error{Code: airlock.CodeInvalidToken, Field: "otp", Key: errBadCode.Key}
 	}
 	return err
 }
@@ -179,14 +178,14 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 			if now.Sub(prev.UsedAt) < refreshRaceWindow {
 				// Two refreshes of one token at once: the loser gets
 				// invalid_grant, the winner keeps its new pair.
-				return s.audit(ctx, tx, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api: refresh token raced")
+				return s.audit(ctx, tx, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api_raced")
 			}
 			reused = true
 			n, err := tx.RevokeTokenFamily(ctx, prev.FamilyID, now)
 			if err != nil {
 				return err
 			}
-			return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, prev.UserID, "", "refresh_token_reuse", fmt.Sprintf("%d tokens", n))
+			return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, prev.UserID, "", "refresh_token_reuse", "tokens", n)
 		}
 		if err != nil {
 			return err
@@ -244,11 +243,11 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 			return err
 		}
 		m.ActorID = t.UserID
-		return s.audit(ctx, tx, airlock.AuditSignOut, m, t.UserID, "", "success", "api: "+t.Kind+" token revoked")
+		return s.audit(ctx, tx, airlock.AuditSignOut, m, t.UserID, "", "success", "api_signed_out")
 	})
 }
 
-var errBadBearer = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_bearer", Message: "Missing, expired or revoked access token."}
+var errBadBearer = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.bad_bearer"}
 
 // AuthenticateAPI returns the user of an access token. The token works
 // only while its family is not revoked and the user's current state still

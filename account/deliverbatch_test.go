@@ -36,6 +36,7 @@ func (c *countingStore) Update(ctx context.Context, fn func(airlock.Tx) error) e
 // user deactivated since; an unreadable entry), failed for good (the
 // recipient refused).
 func TestMailBatchEveryOutcome(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, _ *env) {
 		ctx := context.Background()
 		ada := a.user(t, "ada@example.com", goodPassword)
@@ -117,6 +118,7 @@ func TestMailBatchEveryOutcome(t *testing.T) {
 // again later, and goes out once. The dev mailbox takes the same path as a
 // relay.
 func TestMailBatchFaultIsRetried(t *testing.T) {
+	t.Parallel()
 	for _, dev := range []bool{false, true} {
 		e := newEnv(t)
 		ctx := context.Background()

@@ -14,6 +14,7 @@ import (
 // (550) is marked failed after one attempt and never retried, its reset
 // link dies, the administrators see why; the other emails are delivered.
 func TestRefusedAddressFailsAtOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	gone := e.user(t, "gone@example.com", goodPassword)
@@ -68,6 +69,7 @@ func TestRefusedAddressFailsAtOnce(t *testing.T) {
 // server's words and a next attempt; after 24 hours of failures it is
 // failed for good.
 func TestTemporaryFailuresDeferThenFail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -95,6 +97,7 @@ func TestTemporaryFailuresDeferThenFail(t *testing.T) {
 // connection after DATA leaves the delivery uncertain; the retry carries a
 // different Message-ID (and a fresh link that replaces the first).
 func TestUncertainDeliveryRetriesWithANewMessageID(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)

@@ -58,7 +58,7 @@ func (s *Service) AdminListEmails(ctx context.Context, actor *airlock.User, f ai
 		return nil, err
 	}
 	if f.State != "" && !validEmailState(f.State) {
-		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "state", Key: "error.email_state.invalid", Message: "The state must be queued, sending, sent, deferred or failed."}
+		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "state", Key: "error.email_state.invalid"}
 	}
 	return s.store.ListEmails(ctx, f)
 }
@@ -83,7 +83,7 @@ func (s *Service) AdminEmail(ctx context.Context, actor *airlock.User, id int64)
 	return j, err
 }
 
-var errNoEmail = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."}
+var errNoEmail = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email"}
 
 // AdminRetryEmail sends user userID's failed or deferred email id again
 // now, with a new 24-hour window. A reset email mints a fresh link when it
@@ -108,7 +108,7 @@ func (s *Service) AdminRetryEmail(ctx context.Context, actor *airlock.User, user
 		if err := tx.RequeueEmail(ctx, id, s.clock.Now()); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditEmailRetried, m, j.UserID, "", "queued", j.EmailKind)
+		return s.audit(ctx, tx, airlock.AuditEmailRetried, m, j.UserID, "", "queued", "email_kind", j.EmailKind)
 	})
 	if err == nil {
 		s.poke()

@@ -131,7 +131,7 @@ func (s *Service) queueForgot(ctx context.Context, tx airlock.Tx, batch []*forgo
 		}
 		if refused != nil {
 			it.limited = retry
-			if err := s.auditRefusal(ctx, tx, refused, it.now, airlock.AuditRateLimited, it.m, "", "forgot per IP"); err != nil {
+			if err := s.auditRefusal(ctx, tx, refused, it.now, airlock.AuditRateLimited, it.m, "", "limit_forgot"); err != nil {
 				return err
 			}
 			continue

@@ -15,6 +15,7 @@ import (
 // itself does identical, account-independent work (one queued job, no
 // look-up, no token, no email); the account work happens later.
 func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -40,7 +41,6 @@ func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
 	}
 	e.drain(t)
 	e.smtp.Wait(t, 1)
-	time.Sleep(50 * time.Millisecond)
 	msgs := e.smtp.Messages()
 	if len(msgs) != 1 {
 		t.Fatalf("%d emails sent, want 1 (only the active account)", len(msgs))
@@ -65,6 +65,7 @@ func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
 // TestResetEmailGoesToStoredAddressOnly: the typed address only finds the
 // account; the email goes to the address stored on it, to nobody else.
 func TestResetEmailGoesToStoredAddressOnly(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "Kim.Lee@Example.com", goodPassword)
@@ -83,7 +84,6 @@ func TestResetEmailGoesToStoredAddressOnly(t *testing.T) {
 	}
 	e.drain(t)
 	e.smtp.Wait(t, 2)
-	time.Sleep(50 * time.Millisecond)
 	msgs := e.smtp.Messages()
 	if len(msgs) != 2 {
 		t.Fatalf("%d emails, want 2", len(msgs))
@@ -96,6 +96,7 @@ func TestResetEmailGoesToStoredAddressOnly(t *testing.T) {
 }
 
 func TestForgotRejectsMalformedInput(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, bad := range []string{"", "a@b.c\r\nBcc: evil@example.com", "a@example.com,b@example.com", "a@example.com b@example.com",
 		strings.Repeat("a", 250) + "@x.io", "no-at-sign", "x@y@example.com", "bad\xffutf8@example.com", "a@example.com;b@example.com"} {
@@ -109,6 +110,7 @@ func TestForgotRejectsMalformedInput(t *testing.T) {
 }
 
 func TestPerAccountResetLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user(t, "ada@example.com", goodPassword)
 	ctx := context.Background()
@@ -119,7 +121,6 @@ func TestPerAccountResetLimit(t *testing.T) {
 	}
 	e.drain(t)
 	e.smtp.Wait(t, 3)
-	time.Sleep(50 * time.Millisecond)
 	if n := len(e.smtp.Messages()); n != 3 {
 		t.Fatalf("%d reset emails in an hour, want 3", n)
 	}
@@ -128,6 +129,7 @@ func TestPerAccountResetLimit(t *testing.T) {
 }
 
 func TestForgotPerIPLimit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	for i := range 20 {
@@ -155,6 +157,7 @@ func TestForgotPerIPLimit(t *testing.T) {
 }
 
 func TestLimitOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *account.Config) { c.LimitForgotPerIP = account.Rate{} })
 	for i := range 50 {
 		if err := e.svc.RequestReset(context.Background(), "x@example.com", meta); err != nil {
@@ -164,6 +167,7 @@ func TestLimitOff(t *testing.T) {
 }
 
 func TestParseRate(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]account.Rate{"20/10m": {N: 20, Per: 10 * time.Minute}, "3/1h": {N: 3, Per: time.Hour}, "0": {}} {
 		if got, err := account.ParseRate(in); err != nil || got != want {
 			t.Errorf("ParseRate(%q) = %v, %v", in, got, err)

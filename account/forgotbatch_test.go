@@ -26,6 +26,7 @@ import (
 // gets 429 and the others of the batch are queued, a malformed address is
 // refused before the batch, and the refusal is audited once.
 func TestForgotBatchCountsEachRequest(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, _ *env) {
 		ctx := context.Background()
 		a.user(t, "ada@example.com", goodPassword)
@@ -77,6 +78,7 @@ func TestForgotBatchCountsEachRequest(t *testing.T) {
 // batch back: every request of it gets the error, none is answered as
 // accepted, and nothing is queued.
 func TestForgotBatchFaultFailsTheBatch(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	faulty := &faultyStore{Store: e.db, refuse: []byte("fault@example.com")}
@@ -99,6 +101,7 @@ func TestForgotBatchFaultFailsTheBatch(t *testing.T) {
 // when the commit fails after it may have been written, every request gets
 // the error and none is written twice by a retry.
 func TestForgotBatchNobodyIsDropped(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	reqs := []account.ForgotRequest{{"one@example.com", meta}, {"two@example.com", meta}, {"three@example.com", meta}}
@@ -128,6 +131,7 @@ func TestForgotBatchNobodyIsDropped(t *testing.T) {
 // is answered once its own row is committed: every accepted one is queued,
 // every refused one is not.
 func TestForgotBatchesUnderLoad(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		var wg sync.WaitGroup
@@ -161,6 +165,7 @@ func TestForgotBatchesUnderLoad(t *testing.T) {
 // (no email, no job done), every request is tried again later, and once
 // the fault is gone the retry does them all, each once.
 func TestWorkerBatchFaultIsRetried(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -213,7 +218,7 @@ type faultyStore struct {
 
 func (f *faultyStore) Update(ctx context.Context, fn func(airlock.Tx) error) error {
 	if f.down {
-		return &airlock.Error{Code: airlock.CodeUnavailable, Message: "down", RetryAfter: time.Second}
+		return &airlock.Error{Code: airlock.CodeUnavailable, Key: "error.unavailable", RetryAfter: time.Second}
 	}
 	err := f.Store.Update(ctx, func(tx airlock.Tx) error { return fn(faultyTx{tx, f}) })
 	if err == nil && f.commitLost {
@@ -282,6 +287,7 @@ func (e *env) service(t testing.TB, st airlock.Store, cfg account.Config) *accou
 // for three times) gets, request by request, what each would have got alone: the
 // emails, and one audit event each with its outcome.
 func TestWorkerBatchEveryOutcome(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, _ *env) {
 		ctx := context.Background()
 		n := a.withConfig(t, func(c *account.Config) { c.LimitResetPerAccount = account.Rate{N: 2, Per: time.Hour} })
@@ -345,6 +351,7 @@ func TestWorkerBatchEveryOutcome(t *testing.T) {
 // as so many requests; the worker decides each of them as alone. A job
 // queued by an older version (one request, a JSON object) is still read.
 func TestForgotBatchIsOneJob(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, _ *env) {
 		ctx := context.Background()
 		a.user(t, "ada@example.com", goodPassword)

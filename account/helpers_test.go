@@ -85,7 +85,9 @@ func (e *env) user(t testing.TB, email, pw string, groups ...string) *airlock.Us
 	return u
 }
 
-// drain runs every due job.
+// drain runs every due job. When it returns, every email those jobs sent is
+// at the SMTP server (it keeps a message before it answers 250), and no
+// other email is on its way: the test's counts are final, with no waiting.
 func (e *env) drain(t *testing.T) {
 	t.Helper()
 	if _, err := e.svc.ProcessDue(context.Background()); err != nil {

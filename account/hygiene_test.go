@@ -17,6 +17,7 @@ import (
 // unlimited guessing). Now the limit counts, the audit is written, and the
 // forgot request gets its email.
 func TestNoClientInputMakesAWriteFail(t *testing.T) {
+	t.Parallel()
 	eachBackend(t, func(t *testing.T, a, b *env) {
 		ctx := context.Background()
 		a.user(t, "ada@example.com", goodPassword)
@@ -58,6 +59,7 @@ func TestNoClientInputMakesAWriteFail(t *testing.T) {
 // TestRefusalsAreAuditedOncePerWindow: 300 refused sign-ins and 100 refused
 // forgot requests add a handful of audit rows, not one each.
 func TestRefusalsAreAuditedOncePerWindow(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -84,6 +86,7 @@ func TestRefusalsAreAuditedOncePerWindow(t *testing.T) {
 
 // TestAuditRetention: the workers prune events older than the retention.
 func TestAuditRetention(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *account.Config) { c.AuditRetention = 30 * 24 * time.Hour })
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword) // one event now
@@ -103,6 +106,7 @@ func TestAuditRetention(t *testing.T) {
 // fail at every delivery are refused at creation, and names that reorder
 // or break the text around them are refused too.
 func TestAddressesTheMailerCannotUse(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, bad := range []string{"a..b@example.com", ".lead@example.com", "trail.@example.com", strings.Repeat("a", 65) + "@example.com",
@@ -132,6 +136,7 @@ func TestAddressesTheMailerCannotUse(t *testing.T) {
 // TestIPv6ClientsAreLimitedPerSlash64: one subscriber usually holds a whole
 // /64; keying limits by address would give them 2^64 allowances.
 func TestIPv6ClientsAreLimitedPerSlash64(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	for i := range 20 {

@@ -46,6 +46,7 @@ func legacyHash(pw string) string {
 // TestPasswordsAreNormalised: a password set in one Unicode spelling signs
 // in typed in the other, on the web and through the API (SPEC §6.7).
 func TestPasswordsAreNormalised(t *testing.T) {
+	t.Parallel()
 	eachStoreEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		for i, c := range []struct{ set, typed string }{{cafeNFC, cafeNFD}, {cafeNFD, cafeNFC}} {
@@ -65,6 +66,7 @@ func TestPasswordsAreNormalised(t *testing.T) {
 // a keyboard sends decomposed (U+1F82 as four code points, 1,024 bytes in
 // all) is not refused as too long at sign-in.
 func TestLongestDecomposedPasswordSignsIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	composed := strings.Repeat("\u1f82", password.MaxLength)
@@ -88,6 +90,7 @@ func TestLongestDecomposedPasswordSignsIn(t *testing.T) {
 // stores the hash of the normalised form, which the composed spelling then
 // opens too.
 func TestLegacyHashUpgradedAtSignIn(t *testing.T) {
+	t.Parallel()
 	eachStoreEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		u := e.user(t, "old@example.com", goodPassword)
@@ -123,6 +126,7 @@ func TestLegacyHashUpgradedAtSignIn(t *testing.T) {
 // race an administrator setting a new password; the upgrade applies only to
 // the hash it verified, so the new password always wins.
 func TestLegacyUpgradeNeverUndoesAChange(t *testing.T) {
+	t.Parallel()
 	eachStoreEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		for round := range 5 {
@@ -162,6 +166,7 @@ func TestLegacyUpgradeNeverUndoesAChange(t *testing.T) {
 // TestUnchangedPasswordInAnotherSpelling: "choose a different password"
 // compares normalised forms, for the current and for a temporary password.
 func TestUnchangedPasswordInAnotherSpelling(t *testing.T) {
+	t.Parallel()
 	eachStoreEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		u := e.user(t, "same@example.com", cafeNFC)
@@ -196,6 +201,7 @@ var blankNames = []string{
 // no visible character, with its own reason, and changes nothing; an empty
 // name (names are optional) and real names in any script are accepted.
 func TestNamesNeedAVisibleCharacter(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -220,10 +226,11 @@ func TestNamesNeedAVisibleCharacter(t *testing.T) {
 		refused(t, "update, first name "+what, err, "first_name")
 		_, err = e.svc.UpdateMyProfile(ctx, u, "Ada", name, "en", meta)
 		refused(t, "own profile, last name "+what, err, "last_name")
-		_, err = e.svc.AdminImportUsers(ctx, account.Operator, []account.ImportRow{
-			{Line: 2, User: account.NewUser{Email: "one@example.com", FirstName: "One"}},
-			{Line: 3, User: account.NewUser{Email: "two@example.com", FirstName: name}},
-		}, false, meta, nil)
+		file, err := account.ParseUsersCSV(strings.NewReader("email,first_name\none@example.com,One\ntwo@example.com," + name + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.AdminImportUsers(ctx, account.Operator, file, false, meta, nil)
 		var ie *account.ImportError
 		if !errors.As(err, &ie) || len(ie.Problems) != 1 || ie.Problems[0].Line != 3 || ie.Problems[0].Key != "error.first_name.blank" {
 			t.Errorf("import, first name %s: %v", what, err)

@@ -21,7 +21,7 @@ func actorName(actor *airlock.User) string {
 // email limit, killing any link sent before (a newer link kills the older).
 func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *airlock.User, now time.Time, m Meta) error {
 	if !u.Active {
-		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_invite", Message: "This user is inactive: activate the account before inviting them."}
+		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_invite"}
 	}
 	if err := s.countAccountEmail(ctx, tx, u, now, "error.user.invite_limit", "This user was already sent the maximum number of emails for now. Try again later."); err != nil {
 		return err
@@ -58,7 +58,7 @@ func (s *Service) AdminInvite(ctx context.Context, actor *airlock.User, id strin
 			return err
 		}
 		if u.PasswordHash != "" {
-			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.has_password", Message: "This user already has a password: send a reset email instead."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.has_password"}
 		}
 		return s.queueInvitation(ctx, tx, actor, u, s.clock.Now(), m)
 	})
@@ -79,7 +79,7 @@ func (s *Service) countAccountEmail(ctx context.Context, tx airlock.Tx, u *airlo
 		return err
 	}
 	if retry > 0 {
-		return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry, Key: key, Message: message}
+		return &airlock.Error{Code: airlock.CodeRateLimited, RetryAfter: retry, Key: key}
 	}
 	return nil
 }

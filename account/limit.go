@@ -146,7 +146,7 @@ func rateLimited(retry time.Duration) *airlock.Error {
 	if retry < time.Second {
 		retry = time.Second
 	}
-	return &airlock.Error{Code: airlock.CodeRateLimited, Key: "error.rate_limited", Message: "Too many attempts. Wait a while and try again.", RetryAfter: retry}
+	return &airlock.Error{Code: airlock.CodeRateLimited, Key: "error.rate_limited", RetryAfter: retry}
 }
 
 // reserveAlone reserves one attempt under k in a transaction of its own.

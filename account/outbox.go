@@ -180,6 +180,6 @@ func (s *Service) deliveryFailed(ctx context.Context, job *airlock.Job, p mailPa
 			return err
 		}
 		j := &airlock.Job{State: airlock.EmailFailed, LastError: text}
-		return s.audit(ctx, tx, airlock.AuditEmailFailed, Meta{}, p.UserID, p.To, "failed", p.Kind+": "+DeliveryProblem(j))
+		return s.audit(ctx, tx, airlock.AuditEmailFailed, Meta{}, p.UserID, p.To, "failed", "email_failed", p.Kind, DeliveryProblem(j))
 	})
 }

@@ -13,6 +13,7 @@ import (
 // TestOutboxSurvivesSMTPOutage: while the SMTP server refuses, the email
 // waits with growing delays; once it is back, the email goes out once.
 func TestOutboxSurvivesSMTPOutage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -44,7 +45,6 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	e.drain(t)
 	e.smtp.Wait(t, 1)
 	e.drain(t)
-	time.Sleep(50 * time.Millisecond)
 	if n := len(e.smtp.Messages()); n != 1 {
 		t.Fatalf("%d emails delivered, want exactly 1", n)
 	}
@@ -61,6 +61,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 // TestOutboxSurvivesRestart: a job held by a node that died is taken over
 // once its lease runs out, and runs once.
 func TestOutboxSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)

@@ -24,7 +24,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 			return nil, err
 		}
 		if password.Same(current, newPassword) {
-			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.password.unchanged", Message: "Choose a password different from the current one.", Reasons: []string{password.ReasonUnchanged}}
+			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.password.unchanged", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
 	if err := s.policy.Check(newPassword, u); err != nil {
@@ -37,7 +37,7 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 			return nil, err
 		}
 		if same {
-			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.password.unchanged_temporary", Message: "Choose a password different from the temporary one.", Reasons: []string{password.ReasonUnchanged}}
+			return nil, &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.password.unchanged_temporary", Reasons: []string{password.ReasonUnchanged}}
 		}
 	}
 	hash, err := s.hasher.Hash(ctx, newPassword)
@@ -67,10 +67,9 @@ func (s *Service) ChangePassword(ctx context.Context, u *airlock.User, current, 
 // password, as anyone must before changing their own password or email
 // (SPEC §6.10: administrators too). The check is throttled like a sign-in.
 func (s *Service) proveSelf(ctx context.Context, u *airlock.User, current string, m Meta) error {
-	wrong := &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Key: "error.bad_current", Message: "The current password is wrong."}
+	wrong := &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Key: "error.bad_current"}
 	if current == "" {
-		wrong.Message = "Enter your current password."
-		return wrong
+		return &airlock.Error{Code: airlock.CodeUnauthorized, Field: "current_password", Key: "error.current_password.missing"}
 	}
 	if _, err := s.checkPassword(ctx, u.Email, current, m); err != nil {
 		if airlock.ErrorCode(err) == airlock.CodeUnauthorized {

@@ -17,7 +17,7 @@ const (
 
 func invalidToken(detail string) *airlock.Error {
 	return &airlock.Error{Code: airlock.CodeInvalidToken, Detail: detail,
-		Key: "error.reset_link.invalid", Message: "This password reset link is no longer valid. Ask for a new one."}
+		Key: "error.reset_link.invalid"}
 }
 
 // badTokenLimit is the limit on invalid reset links per client address.
@@ -35,7 +35,7 @@ func (s *Service) badTokenLimit(ip string) limitKey {
 func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock.User, string, error) {
 	now := s.clock.Now()
 	k := s.badTokenLimit(m.IP)
-	if err := s.reserveAlone(ctx, "check reset token", k, now, airlock.AuditResetLinkOpened, m, "bad tokens per IP"); err != nil {
+	if err := s.reserveAlone(ctx, "check reset token", k, now, airlock.AuditResetLinkOpened, m, "limit_links"); err != nil {
 		return nil, "", err
 	}
 	u, purpose, detail, err := s.lookupToken(ctx, token)
@@ -81,7 +81,7 @@ func (s *Service) lookupToken(ctx context.Context, token string) (u *airlock.Use
 // badToken records a failed token use (already counted by CheckLink).
 func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		return s.audit(ctx, tx, airlock.AuditResetLinkOpened, m, "", "", "invalid", detail)
+		return s.audit(ctx, tx, airlock.AuditResetLinkOpened, m, "", "", "invalid", "link_"+detail)
 	})
 	if err != nil {
 		return err

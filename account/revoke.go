@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -41,6 +40,5 @@ func (s *Service) revokeAccess(ctx context.Context, tx airlock.Tx, u *airlock.Us
 			return err
 		}
 	}
-	return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, u.ID, u.Email, "success",
-		fmt.Sprintf("%s: %d sessions, %d api tokens", reason, sessions, tokens))
+	return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, u.ID, u.Email, "success", "revoked", reason, sessions, tokens)
 }

@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -43,7 +42,7 @@ var selfServiceLimit = Rate{N: 20, Per: 10 * time.Minute}
 // reserveSelf counts one self-service write of u's against its limit.
 func (s *Service) reserveSelf(ctx context.Context, u *airlock.User, now time.Time, m Meta) error {
 	k := limitKey{"self:account:" + u.ID, selfServiceLimit}
-	return s.reserveAlone(ctx, "self-service", k, now, airlock.AuditRateLimited, m, "self-service per account")
+	return s.reserveAlone(ctx, "self-service", k, now, airlock.AuditRateLimited, m, "limit_self")
 }
 
 // SignOutOthers ends every session of the user but the one asking, and every
@@ -70,8 +69,7 @@ func (s *Service) SignOutOthers(ctx context.Context, u *airlock.User, sid string
 		if err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, cur.ID, cur.Email, "success",
-			fmt.Sprintf("signed out everywhere else: %d sessions, %d api tokens", n, tokens))
+		return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, cur.ID, cur.Email, "success", "revoked", "signed_out_others", n, tokens)
 	})
 	return n, err
 }
@@ -99,7 +97,7 @@ func (s *Service) UpdateMyProfile(ctx context.Context, u *airlock.User, first, l
 		before := *cur
 		cur.FirstName, cur.LastName, cur.Language = p.FirstName, p.LastName, p.Language
 		out = cur
-		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, cur.ID, cur.Email, "success", "own profile: "+changedFields(&before, cur))
+		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, cur.ID, cur.Email, "success", "own_profile", changedFields(&before, cur))
 	})
 	if err != nil {
 		return nil, err

@@ -153,7 +153,7 @@ func (s *Service) checkPassword(ctx context.Context, email, pass string, m Meta)
 }
 
 var errTempExpired = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "temporary_password_expired",
-	Key: "error.temp_expired", Message: "Your temporary password has expired. Ask your administrator for a new one, or reset your password."}
+	Key: "error.temp_expired"}
 
 // currentUser re-reads, in the caller's transaction, the user whose
 // password was checked (or whose session acts) and fails unless nothing
@@ -220,7 +220,7 @@ func (s *Service) insertSession(ctx context.Context, tx airlock.Tx, u *airlock.U
 		UserAgent: airlock.CleanText(m.UserAgent, 300), AuthEpoch: u.AuthEpoch})
 }
 
-var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.no_session", Message: "Please sign in."}
+var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.no_session"}
 
 // Authenticate returns the user of a session id, enforcing the idle and
 // absolute timeouts and the user's current state: a session works only

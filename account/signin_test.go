@@ -12,6 +12,7 @@ import (
 )
 
 func TestSignInThrottledPerEmail(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -39,6 +40,7 @@ func TestSignInThrottledPerEmail(t *testing.T) {
 }
 
 func TestSignInThrottledPerIP(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(c *account.Config) { c.LimitLoginPerIP = account.Rate{N: 5, Per: time.Minute} })
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -54,6 +56,7 @@ func TestSignInThrottledPerIP(t *testing.T) {
 }
 
 func TestSignInRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -77,6 +80,7 @@ func TestSignInRefusals(t *testing.T) {
 }
 
 func TestSessionTimeouts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -106,6 +110,7 @@ func TestSessionTimeouts(t *testing.T) {
 }
 
 func TestRehashAtSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -125,6 +130,7 @@ func TestRehashAtSignIn(t *testing.T) {
 }
 
 func TestTemporaryPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
@@ -149,6 +155,7 @@ func TestTemporaryPassword(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
@@ -190,6 +197,7 @@ func TestChangePassword(t *testing.T) {
 // marked), signs out everywhere else (other browsers and the apps), and
 // edits their own name and language, not their groups.
 func TestAccountPageActions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword, airlock.GroupMobile)

@@ -24,23 +24,19 @@ const ChallengeTTL = 5 * time.Minute
 const RecoveryCodes = 10
 
 var (
-	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key", Key: "error.two_factor.no_key",
-		Message: "Two-step sign-in needs AIRLOCK_SECRET_KEY on this server: ask your operator."}
-	errBadCode = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_code",
-		Message: "That code is not valid. Enter the current code from your app, or a recovery code."}
-	errCodeNeeded = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed",
-		Message: "This account uses two-step sign-in: enter the code from your authenticator app, or a recovery code."}
-	errChallenge = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge",
-		Message: "The sign-in took too long. Sign in again."}
+	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key", Key: "error.two_factor.no_key"}
+	errBadCode     = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_code"}
+	errCodeNeeded  = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed"}
+	errChallenge   = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge"}
 )
 
 // EnrolmentTTL is how long a key offered for enrolment lives.
 const EnrolmentTTL = 10 * time.Minute
 
 var (
-	errAlreadyOn  = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on", Message: "Two-step sign-in is already on."}
-	errAlreadyOff = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_off", Message: "Two-step sign-in is already off."}
-	errStartAgain = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.start_again", Message: "Start again: scan the code first."}
+	errAlreadyOn  = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_on"}
+	errAlreadyOff = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.already_off"}
+	errStartAgain = &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.start_again"}
 )
 
 // Enrolment is what the enrolment page shows: the key as a QR code and as
@@ -207,7 +203,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, cu
 	}
 	step, ok := totp.Match(secret, strings.ReplaceAll(code, " ", ""), now)
 	if !ok {
-		return nil, "", s.codeRefused(ctx, &codeCheck{u: u, k: k}, m, "enrolment")
+		return nil, "", s.codeRefused(ctx, &codeCheck{u: u, k: k}, m, "enrolment_code_refused")
 	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
@@ -254,7 +250,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, cu
 		if err := s.enqueueMail(ctx, tx, mail.KindTwoFactorOn, locked, now, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "enrolled")
+		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "two_factor_on")
 	})
 	if err != nil {
 		return nil, "", err
@@ -335,7 +331,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u *airlock.User, current
 		if err := tx.ReplaceRecoveryCodes(ctx, locked.ID, hashes); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "recovery codes replaced")
+		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "recovery_codes_replaced")
 	})
 	if err := s.codeOutcome(ctx, c, m, err); err != nil {
 		return nil, err
@@ -343,8 +339,7 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u *airlock.User, current
 	return codes, nil
 }
 
-var errOwnTwoFactor = &airlock.Error{Code: airlock.CodeForbidden, Detail: "own_account", Key: "error.own_account.two_factor",
-	Message: "This is your own account: turn your two-step sign-in off on your account page (/account/two-factor), with your password and a code."}
+var errOwnTwoFactor = &airlock.Error{Code: airlock.CodeForbidden, Detail: "own_account", Key: "error.own_account.two_factor"}
 
 // AdminResetTwoFactor turns a user's two-step sign-in off for them (a lost
 // phone and lost recovery codes): audited, and the user is told by email.
@@ -364,7 +359,7 @@ func (s *Service) AdminResetTwoFactor(ctx context.Context, actor *airlock.User, 
 			return err
 		}
 		if !u.TwoFactor() {
-			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.not_on", Message: "This user does not use two-step sign-in."}
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.two_factor.not_on"}
 		}
 		by := actorName(actor)
 		if by == "" {
@@ -382,9 +377,9 @@ func (s *Service) turnOffTwoFactor(ctx context.Context, tx airlock.Tx, u *airloc
 		CreatedAt: now, By: by}); err != nil {
 		return err
 	}
-	detail := "disabled"
+	detail := "two_factor_off"
 	if by != "" {
-		detail = "reset by an administrator"
+		detail = "two_factor_reset"
 	}
 	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, u.ID, u.Email, "success", detail)
 }
@@ -399,7 +394,7 @@ func (s *Service) codeLimit(userID string) limitKey {
 // transaction as the limit check, so that N codes sent at once on any
 // number of nodes get at most the limit's worth of checks.
 func (s *Service) reserveCode(ctx context.Context, k limitKey, now time.Time, m Meta) error {
-	return s.reserveAlone(ctx, "second factor", k, now, airlock.AuditTwoFactor, m, "codes per account")
+	return s.reserveAlone(ctx, "second factor", k, now, airlock.AuditTwoFactor, m, "limit_codes")
 }
 
 // codeCheck is a second-factor code checked against the account: an app
@@ -456,7 +451,7 @@ func (s *Service) checkCode(ctx context.Context, u *airlock.User, code string, m
 		return c, nil
 	}
 	if len(digits) != totp.Digits {
-		return nil, s.codeRefused(ctx, c, m, "app")
+		return nil, s.codeRefused(ctx, c, m, "code_refused")
 	}
 	secret, err := s.openTOTP(u)
 	if err != nil {
@@ -464,7 +459,7 @@ func (s *Service) checkCode(ctx context.Context, u *airlock.User, code string, m
 	}
 	step, ok := totp.Match(secret, digits, now)
 	if !ok {
-		return nil, s.codeRefused(ctx, c, m, "app")
+		return nil, s.codeRefused(ctx, c, m, "code_refused")
 	}
 	c.step = step
 	return c, nil
@@ -475,7 +470,7 @@ func (s *Service) checkCode(ctx context.Context, u *airlock.User, code string, m
 // link): of parallel requests, only the one that commits spends a code.
 // It returns errCodeSpent when the code was used already.
 func (s *Service) useCode(ctx context.Context, tx airlock.Tx, c *codeCheck, now time.Time, m Meta) error {
-	detail := "code accepted"
+	detail, args := "code_accepted", []any(nil)
 	if c.recovery != nil {
 		ok, remaining, err := tx.UseRecoveryCode(ctx, c.u.ID, c.recovery, now)
 		if err != nil {
@@ -484,7 +479,7 @@ func (s *Service) useCode(ctx context.Context, tx airlock.Tx, c *codeCheck, now 
 		if !ok {
 			return errCodeSpent
 		}
-		detail = fmt.Sprintf("recovery code used, %d left", remaining)
+		detail, args = "recovery_used", []any{remaining}
 	} else {
 		// One use per code: of parallel uses of one code, one wins.
 		fresh, err := tx.UseTOTPStep(ctx, c.u.ID, c.step)
@@ -500,7 +495,7 @@ func (s *Service) useCode(ctx context.Context, tx airlock.Tx, c *codeCheck, now 
 			return err
 		}
 	}
-	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "success", detail)
+	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "success", detail, args...)
 }
 
 // codeOutcome is the answer of a transaction that used c: a code found
@@ -513,19 +508,20 @@ func (s *Service) codeOutcome(ctx context.Context, c *codeCheck, m Meta, err err
 	if c.limited != nil {
 		return c.limited // at the limit, a wrong recovery code is one more refused attempt
 	}
-	what := "app code already used"
+	what := "code_reused"
 	if c.recovery != nil {
-		what = "recovery code unknown or used"
+		what = "recovery_refused"
 	}
 	return s.codeRefused(ctx, c, m, what)
 }
 
-// codeRefused audits a refused code and, after a right password, tells the
-// owner once the limit's worth of codes has failed.
-func (s *Service) codeRefused(ctx context.Context, c *codeCheck, m Meta, what string) error {
+// codeRefused audits a refused code (detail says which refusal: a wrong
+// code, one used already, a recovery code unknown or used) and, after a
+// right password, tells the owner once the limit's worth of codes failed.
+func (s *Service) codeRefused(ctx context.Context, c *codeCheck, m Meta, detail string) error {
 	now := s.clock.Now()
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "failure", "code refused: "+what); err != nil {
+		if err := s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "failure", detail); err != nil {
 			return err
 		}
 		if !c.afterPassword {
@@ -554,7 +550,7 @@ func (s *Service) tellOwner(ctx context.Context, tx airlock.Tx, c *codeCheck, no
 		CreatedAt: now, IP: airlock.CleanText(m.IP, 64)}); err != nil {
 		return err
 	}
-	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "refused", "owner told: codes failed after the password")
+	return s.audit(ctx, tx, airlock.AuditTwoFactor, m, c.u.ID, c.u.Email, "refused", "owner_told")
 }
 
 // VerifySecondFactor checks a code from the authenticator app (RFC 6238,

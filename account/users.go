@@ -2,7 +2,6 @@ package account
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -37,7 +36,7 @@ func checkName(field, v string) error {
 		if field == "last_name" {
 			key = "error.last_name.invalid"
 		}
-		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key, Args: []any{maxNameLen}, Message: fmt.Sprintf("The %s must be at most %d characters, on one line, without control characters.", strings.ReplaceAll(field, "_", " "), maxNameLen)}
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key, Args: []any{maxNameLen}}
 	}
 	if v != "" && !airlock.Visible(v) {
 		// A name is optional, but one that shows as nothing would let an
@@ -46,7 +45,7 @@ func checkName(field, v string) error {
 		if field == "last_name" {
 			key = "error.last_name.blank"
 		}
-		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key, Message: fmt.Sprintf("The %s needs at least one visible character, not only spaces or invisible characters.", strings.ReplaceAll(field, "_", " "))}
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: field, Key: key}
 	}
 	return nil
 }
@@ -68,12 +67,12 @@ func normalizeProfile(u *airlock.User) error {
 		u.Language = "en"
 	}
 	if !airlock.ValidLanguage(u.Language) {
-		return &airlock.Error{Code: airlock.CodeInvalid, Field: "language", Key: "error.language.invalid", Message: "The language must be en or fr."}
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: "language", Key: "error.language.invalid"}
 	}
 	groups := []string{}
 	for _, g := range u.Groups {
 		if !airlock.ValidGroup(g) {
-			return &airlock.Error{Code: airlock.CodeInvalid, Field: "groups", Key: "error.groups.unknown", Args: []any{g}, Message: fmt.Sprintf("Unknown group %q.", g)}
+			return &airlock.Error{Code: airlock.CodeInvalid, Field: "groups", Key: "error.groups.unknown", Args: []any{g}}
 		}
 		if !slices.Contains(groups, g) {
 			groups = append(groups, g)
@@ -94,7 +93,7 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 		return nil, err
 	}
 	if n.Invite && n.Password != "" {
-		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Key: "error.invite_and_password", Message: "Either set a password or send an invitation, not both."}
+		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Key: "error.invite_and_password"}
 	}
 	if n.Password != "" {
 		hash, err := s.newHash(ctx, n.Password, u)

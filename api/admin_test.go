@@ -13,6 +13,7 @@ import (
 )
 
 func TestAdminAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile)
@@ -118,6 +119,7 @@ func TestAdminAPI(t *testing.T) {
 // its own account over: setting its own password or changing its own email
 // needs the current password, like anyone else's change.
 func TestAdministratorsOwnAccount(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	boss := e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	tk, err := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
@@ -155,6 +157,7 @@ func TestAdministratorsOwnAccount(t *testing.T) {
 // expires, its tokens stop working, refresh included, and it cannot be
 // replaced through the API without the email flow.
 func TestExpiredTemporaryPasswordEndsTokens(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("ada@example.com", pw, airlock.GroupMobile)
 	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, "handed over the phone", "", true, metaCLI); err != nil {
@@ -176,6 +179,7 @@ func TestExpiredTemporaryPasswordEndsTokens(t *testing.T) {
 // TestUserEmailsAPI: administrators see a user's emails and their delivery
 // state; others get 403.
 func TestUserEmailsAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	w := e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile)
@@ -206,6 +210,7 @@ func TestUserEmailsAPI(t *testing.T) {
 // it, killing the previous link; the link sets the first password through
 // POST /api/v1/password/reset.
 func TestInvitationsAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	boss, _ := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
@@ -242,9 +247,10 @@ func TestInvitationsAPI(t *testing.T) {
 // tokens), tokens with it; a reset through the API needs the code too;
 // an administrator can turn it off for a user.
 func TestTwoFactorAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
-	u := e.user("ada@example.com", pw, airlock.GroupMobile)
+	e.user("ada@example.com", pw, airlock.GroupMobile)
 	u, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", pw, "", metaCLI)
 	if err != nil {
 		t.Fatal(err)
@@ -304,6 +310,7 @@ func TestTwoFactorAPI(t *testing.T) {
 // their own two-step sign-in off (403, pointing to the account page) and
 // changes their own email or groups only with their password and a code.
 func TestAdministratorsOwnAccountThroughTheAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const bosspw = "keeper of the user list"
 	boss := e.user("boss@example.com", bosspw, airlock.GroupAdmin)

@@ -15,6 +15,7 @@ var metaCLI = account.Meta{IP: "cli"}
 // TestBadBodies: every malformed body is a 400 invalid_request (413 when
 // too large) and changes nothing.
 func TestBadBodies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	tk, err := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
@@ -79,6 +80,7 @@ func TestBadBodies(t *testing.T) {
 }
 
 func TestJSONNotFoundAndMethodNotAllowed(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	res, body := e.raw("GET", "/api/v1/nope", "", "")
 	if res.StatusCode != 404 || !strings.Contains(body, `"code":"not_found"`) || res.Header.Get("Content-Type") != "application/json" {

@@ -14,6 +14,7 @@ import (
 // the documented request body), and the password grant then accepts the
 // composed spelling, and the decomposed one.
 func TestDecomposedPasswordThroughAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", pw, airlock.GroupMobile)
 	if err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
@@ -39,6 +40,7 @@ func TestDecomposedPasswordThroughAPI(t *testing.T) {
 // TestBlankNamesRefusedByAPI: POST and PATCH refuse a name with no visible
 // character with 400, naming the field, and change nothing.
 func TestBlankNamesRefusedByAPI(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
 	target := e.user("noor@example.com", pw)

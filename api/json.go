@@ -4,12 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/i18n"
 )
 
 // Error codes of the JSON API (SPEC §4).
@@ -73,14 +73,15 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 			// The client went away: not our failure, and not an error to log.
 			s.log.Debug("api request abandoned by the client", "path", r.URL.Path)
 			// Never read; 499 (as proxies write it) so that no 5xx is counted.
-			writeErr(w, 499, errorDetail{Code: codeInvalidRequest, Message: "The request was abandoned."})
+			writeErr(w, 499, errorDetail{Code: codeInvalidRequest, Message: english("error.api.abandoned")})
 			return
 		}
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
-		writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: "Something went wrong on our side."})
+		writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: english("error.internal")})
 		return
 	}
-	d := errorDetail{Message: e.Message, Field: e.Field}
+	// API messages are English (SPEC §4): the codes are the contract.
+	d := errorDetail{Message: i18n.ErrorText("en", e), Field: e.Field}
 	status := http.StatusBadRequest
 	switch e.Code {
 	case airlock.CodeInvalid:
@@ -113,12 +114,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(e.RetryAfter/time.Second))))
 	default:
 		s.log.Error("api request failed", "path", r.URL.Path, "err", err)
-		d = errorDetail{Code: codeInternal, Message: "Something went wrong on our side."}
+		d = errorDetail{Code: codeInternal, Message: english("error.internal")}
 		status = http.StatusInternalServerError
 	}
 	writeErr(w, status, d)
 }
 
-func invalid(format string, args ...any) error {
-	return &airlock.Error{Code: airlock.CodeInvalid, Message: fmt.Sprintf(format, args...)}
-}
+// english is the message of key, with args, in English: the API's
+// messages come from the message files like the pages' (SPEC §4: English,
+// whatever the client asks; the codes are the contract).
+func english(key string, args ...any) string { return i18n.Messages().T("en", key, args...) }

@@ -58,7 +58,7 @@ func (s *Server) handleMePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Password == "" {
-		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Message: "Send the new password."})
+		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Key: "error.api.password_missing"})
 		return
 	}
 	// Every token of the user, this one included, stops working: the app

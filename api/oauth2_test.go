@@ -69,6 +69,7 @@ func (r *recorder) requests(path string) []seenRequest {
 // golang.org/x/oauth2, the standard Go client, sending the client id in
 // the body and in HTTP Basic authentication, as different apps do.
 func TestOAuth2Client(t *testing.T) {
+	t.Parallel()
 	const clientID = "field-app"
 	for name, style := range map[string]oauth2.AuthStyle{
 		"client_id in the body": oauth2.AuthStyleInParams,

@@ -6,6 +6,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/edge"
 )
 
@@ -40,7 +41,7 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Token == "" || req.Password == "" {
-		s.fail(w, r, invalid("Send token and password."))
+		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.api.reset_fields"})
 		return
 	}
 	if _, _, err := s.accounts.CompleteLink(r.Context(), req.Token, req.Password, req.OTP, s.meta(r)); err != nil {

@@ -21,7 +21,7 @@ func (s *Server) routes() http.Handler {
 		slices.Sort(methods)
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", strings.Join(methods, ", "))
-			writeErr(w, http.StatusMethodNotAllowed, errorDetail{Code: codeMethodNotAllowed, Message: "Use " + strings.Join(methods, " or ") + " here."})
+			writeErr(w, http.StatusMethodNotAllowed, errorDetail{Code: codeMethodNotAllowed, Message: english("error.api.method", strings.Join(methods, " or "))})
 		})
 	}
 
@@ -46,7 +46,7 @@ func (s *Server) routes() http.Handler {
 	handle("/api/v1/users/{id}/emails", map[string]http.HandlerFunc{"GET": s.admin(s.handleUserEmails)})
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeErr(w, http.StatusNotFound, errorDetail{Code: codeNotFound, Message: "No such API route."})
+		writeErr(w, http.StatusNotFound, errorDetail{Code: codeNotFound, Message: english("error.api.no_route")})
 	})
 	return s.common(mux)
 }

@@ -72,7 +72,7 @@ func (s *Server) authedFor(reach account.Reach, next http.HandlerFunc) http.Hand
 		// The scheme name is case-insensitive (RFC 9110 §11.1).
 		scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || len(r.Header.Values("Authorization")) != 1 {
-			s.fail(w, r, &airlock.Error{Code: airlock.CodeUnauthorized, Message: "Send an access token: Authorization: Bearer TOKEN."})
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.api.bearer_missing"})
 			return
 		}
 		u, err := s.accounts.AuthenticateAPI(r.Context(), strings.TrimSpace(token))
@@ -84,12 +84,10 @@ func (s *Server) authedFor(reach account.Reach, next http.HandlerFunc) http.Hand
 		case may == account.ReachAll || may == reach:
 			next(w, r.WithContext(context.WithValue(r.Context(), userKey, u)))
 		case may == account.ReachPasswordChange:
-			writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired,
-				Message: "Your password is temporary: change it (POST /api/v1/me/password) before anything else."})
+			writeErr(w, http.StatusForbidden, errorDetail{Code: codePasswordChangeRequired, Message: english("error.api.password_change_required")})
 		default:
 			// The API has no enrolment: it is made on the web.
-			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment",
-				Message: "Your account must use two-step sign-in: turn it on in your account on the web first."})
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Detail: "two_factor_enrolment", Key: "error.two_factor.enrol_first"})
 		}
 	}
 }
@@ -98,7 +96,7 @@ func (s *Server) authedFor(reach account.Reach, next http.HandlerFunc) http.Hand
 func (s *Server) admin(next http.HandlerFunc) http.HandlerFunc {
 	return s.authed(func(w http.ResponseWriter, r *http.Request) {
 		if !userFrom(r).HasGroup(airlock.GroupAdmin) {
-			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Message: "Only administrators can do this."})
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeForbidden, Key: "error.admin_only"})
 			return
 		}
 		next(w, r)
@@ -144,7 +142,7 @@ func (s *Server) common(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("panic", "path", r.URL.Path, "panic", v)
-				writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: "Something went wrong on our side."})
+				writeErr(w, http.StatusInternalServerError, errorDetail{Code: codeInternal, Message: english("error.internal")})
 			}
 			if s.log.Enabled(r.Context(), slog.LevelDebug) { // the arguments cost even when not logged
 				s.log.Debug("api", "method", r.Method, "path", r.URL.Path, "ms", time.Since(start).Milliseconds())

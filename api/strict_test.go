@@ -14,6 +14,7 @@ import (
 // when it matches keys to fields, so a second, differently written key
 // could override the first. Every key must be exactly a documented name.
 func TestJSONKeysMatchExactly(t *testing.T) {
+	t.Parallel()
 	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
 		e := newEnvOn(t, db)
 		ada := e.user("ada@example.com", pw, airlock.GroupMobile, airlock.GroupAdmin)
@@ -62,6 +63,7 @@ func TestJSONKeysMatchExactly(t *testing.T) {
 // turned into U+FFFD by encoding/json. Both are refused as bad input,
 // before any look-up or write.
 func TestJSONRefusesNULAndLoneSurrogates(t *testing.T) {
+	t.Parallel()
 	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
 		e := newEnvOn(t, db)
 		ada := e.user("ada@example.com", pw, airlock.GroupMobile, airlock.GroupAdmin)
@@ -105,6 +107,7 @@ func TestJSONRefusesNULAndLoneSurrogates(t *testing.T) {
 // TestQueryRefusesNUL: query parameters are text like any other input: a
 // NUL or invalid UTF-8 is a 400, never a database error.
 func TestQueryRefusesNUL(t *testing.T) {
+	t.Parallel()
 	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
 		e := newEnvOn(t, db)
 		e.user("ada@example.com", pw, airlock.GroupMobile, airlock.GroupAdmin)

@@ -54,18 +54,18 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	switch req.GrantType {
 	case "password":
 		if req.Username == "" || req.Password == "" || req.RefreshToken != "" {
-			s.fail(w, r, invalid("The password grant takes username and password."))
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.api.password_grant"})
 			return
 		}
 		t, err = s.accounts.SignInAPI(r.Context(), req.Username, req.Password, req.OTP, s.meta(r))
 	case "refresh_token":
 		if req.RefreshToken == "" || req.Username != "" || req.Password != "" || req.OTP != "" {
-			s.fail(w, r, invalid("The refresh_token grant takes refresh_token only."))
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.api.refresh_grant"})
 			return
 		}
 		t, err = s.accounts.Refresh(r.Context(), req.RefreshToken, s.meta(r))
 	default:
-		err = &airlock.Error{Code: airlock.CodeInvalid, Field: "grant_type", Message: "grant_type must be password or refresh_token."}
+		err = &airlock.Error{Code: airlock.CodeInvalid, Field: "grant_type", Key: "error.api.grant_type"}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -90,7 +90,7 @@ func (s *Server) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		err = edge.ReadJSON(w, r, &req)
 	}
 	if err == nil && req.Token == "" {
-		err = &airlock.Error{Code: airlock.CodeInvalid, Field: "token", Message: "Send the token to revoke."}
+		err = &airlock.Error{Code: airlock.CodeInvalid, Field: "token", Key: "error.api.token_missing"}
 	}
 	if err == nil {
 		err = s.accounts.RevokeAPIToken(r.Context(), req.Token, s.meta(r))

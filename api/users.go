@@ -21,7 +21,7 @@ func queryInt(q url.Values, name string, def, maxV int) (int, error) {
 	}
 	n, err := strconv.Atoi(vs[0])
 	if len(vs) != 1 || err != nil || n < 1 || n > maxV {
-		return 0, &airlock.Error{Code: airlock.CodeInvalid, Field: name, Message: name + " must be a number from 1 to " + strconv.Itoa(maxV) + "."}
+		return 0, &airlock.Error{Code: airlock.CodeInvalid, Field: name, Key: "error.api.query_number", Args: []any{name, maxV}}
 	}
 	return n, nil
 }
@@ -41,7 +41,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	f := airlock.UserFilter{Query: strings.TrimSpace(q.Get("q")), Limit: perPage, Offset: (page - 1) * perPage}
 	if g := q.Get("group"); g != "" {
 		if !airlock.ValidGroup(g) {
-			s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "group", Message: "Unknown group."})
+			s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "group", Key: "error.api.group_filter"})
 			return
 		}
 		f.Group = g
@@ -53,7 +53,7 @@ func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request) {
 	case "false":
 		f.Active = ptr(false)
 	default:
-		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "active", Message: "active must be true or false."})
+		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "active", Key: "error.api.active_filter"})
 		return
 	}
 	users, total, err := s.accounts.AdminListUsers(r.Context(), userFrom(r), f)
@@ -147,7 +147,7 @@ func (s *Server) handleSetUserPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if req.Password == "" {
-		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Message: "Send the new password."})
+		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Key: "error.api.password_missing"})
 		return
 	}
 	temporary := req.Temporary == nil || *req.Temporary

@@ -9,6 +9,7 @@ import (
 )
 
 func TestClientIP(t *testing.T) {
+	t.Parallel()
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	tests := []struct {
 		name, remote, xff, want string
@@ -38,6 +39,7 @@ func TestClientIP(t *testing.T) {
 // bracketed IPv6 address with or without a port (RFC 7239 style). Falling
 // back to the proxy's own address would put every client behind one limit.
 func TestClientIPHopsWithPorts(t *testing.T) {
+	t.Parallel()
 	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}
 	tests := []struct {
 		name, remote, xff, want string

@@ -8,7 +8,6 @@ package edge
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -25,15 +24,15 @@ const MaxBodyBytes = 64 << 10
 func ReadBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBodyBytes {
 		// Announced too large: refused before waiting for a byte of it.
-		return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
+		return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}}
 	}
 	body, err := readAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}, Message: fmt.Sprintf("The body is larger than %d KiB.", MaxBodyBytes>>10)}
+			return nil, &airlock.Error{Code: airlock.CodeTooLarge, Key: "error.body.too_large", Args: []any{MaxBodyBytes >> 10}}
 		}
-		return nil, invalid("error.body.unreadable", "The body could not be read.")
+		return nil, invalid("error.body.unreadable")
 	}
 	return body, nil
 }
@@ -75,11 +74,10 @@ func MediaType(r *http.Request) string {
 	return mt
 }
 
-// invalid returns a CodeInvalid error: its message is format with args, in
-// English (the API shows it), and its key names the same message, with the
-// same args, for the pages.
-func invalid(key, format string, args ...any) *airlock.Error {
-	return &airlock.Error{Code: airlock.CodeInvalid, Key: key, Args: args, Message: fmt.Sprintf(format, args...)}
+// invalid returns a CodeInvalid error: key names its message, args are
+// formatted into it.
+func invalid(key string, args ...any) *airlock.Error {
+	return &airlock.Error{Code: airlock.CodeInvalid, Key: key, Args: args}
 }
 
 // unknownField is the error for a key that is no field of the request. The
@@ -89,9 +87,9 @@ func invalid(key, format string, args ...any) *airlock.Error {
 // or on a screen).
 func unknownField(key string) *airlock.Error {
 	if fieldLike(key) {
-		return invalidField(key, "error.form.unknown_field", "Unknown field %q.", key)
+		return invalidField(key, "error.form.unknown_field", key)
 	}
-	return invalid("error.form.unknown_field_unnamed", "The request has a field that is not one of its own (its name is not shown: it does not look like a field name).")
+	return invalid("error.form.unknown_field_unnamed")
 }
 
 // fieldLike reports whether s could be a field's name or path, or a
@@ -109,20 +107,17 @@ func fieldLike(s string) bool {
 }
 
 // invalidField is invalid about one field of the input.
-func invalidField(field, key, format string, args ...any) *airlock.Error {
-	e := invalid(key, format, args...)
+func invalidField(field, key string, args ...any) *airlock.Error {
+	e := invalid(key, args...)
 	e.Field = field
 	return e
 }
 
-// invalidText refuses text that badText found bad. The English message
-// says what is wrong with it (its last argument); the key's message says
-// "not valid text" and takes the field's name only, if there is one.
-func invalidText(field, key, format string, args ...any) *airlock.Error {
-	e := invalidField(field, key, format, args...)
-	e.Args = nil
-	if field != "" {
-		e.Args = []any{field}
+// invalidText refuses text that badText found bad: its message says "not
+// valid text", naming the field if there is one.
+func invalidText(field, key string) *airlock.Error {
+	if field == "" {
+		return invalidField(field, key)
 	}
-	return e
+	return invalidField(field, key, field)
 }

@@ -14,7 +14,7 @@ import (
 // (unticked checkboxes).
 func ReadForm(w http.ResponseWriter, r *http.Request, fields ...string) (url.Values, error) {
 	if MediaType(r) != "application/x-www-form-urlencoded" {
-		return nil, invalid("error.form.type", "Send the form as application/x-www-form-urlencoded.")
+		return nil, invalid("error.form.type")
 	}
 	body, err := ReadBody(w, r)
 	if err != nil {
@@ -43,7 +43,7 @@ func ReadOAuthForm(w http.ResponseWriter, r *http.Request, fields map[string]*st
 func parseForm(body string, fields []string) (url.Values, error) {
 	vals, err := url.ParseQuery(body)
 	if err != nil {
-		return nil, invalid("error.form.malformed", "The form is malformed.")
+		return nil, invalid("error.form.malformed")
 	}
 	allowed := make(map[string]bool, len(fields)) // name → may repeat
 	for _, f := range fields {
@@ -53,18 +53,18 @@ func parseForm(body string, fields []string) (url.Values, error) {
 	for k, vs := range vals {
 		if bad := badText(k); bad != "" {
 			// Not echoed as the field: the name itself is what is wrong.
-			return nil, invalidText("", "error.form.bad_name", "A field name of the form holds %s.", bad)
+			return nil, invalidText("", "error.form.bad_name")
 		}
 		multi, ok := allowed[k]
 		if !ok {
 			return nil, unknownField(k)
 		}
 		if len(vs) != 1 && !multi {
-			return nil, invalidField(k, "error.form.repeated", "The field %q was sent more than once.", k)
+			return nil, invalidField(k, "error.form.repeated", k)
 		}
 		for _, v := range vs {
 			if bad := badText(v); bad != "" {
-				return nil, invalidText(k, "error.form.bad_value", "The field %q holds %s.", k, bad)
+				return nil, invalidText(k, "error.form.bad_value")
 			}
 		}
 	}

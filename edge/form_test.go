@@ -19,6 +19,7 @@ func formRequest(body string) *http.Request {
 }
 
 func TestReadForm(t *testing.T) {
+	t.Parallel()
 	f, err := edge.ReadForm(httptest.NewRecorder(), formRequest("email=a%40example.com&groups=a&groups=b&password=p%C3%A9"), "email", "password", "groups*", "temporary")
 	if err != nil || f.Get("email") != "a@example.com" || len(f["groups"]) != 2 || f.Get("password") != "pé" || f.Has("temporary") {
 		t.Fatalf("form %v, %v", f, err)
@@ -57,6 +58,7 @@ func TestReadForm(t *testing.T) {
 }
 
 func TestReadOAuthForm(t *testing.T) {
+	t.Parallel()
 	var grant, user string
 	fields := map[string]*string{"grant_type": &grant, "username": &user}
 	if err := edge.ReadOAuthForm(httptest.NewRecorder(), formRequest("grant_type=password&username=a%40b"), fields); err != nil || grant != "password" || user != "a@b" {
@@ -70,6 +72,7 @@ func TestReadOAuthForm(t *testing.T) {
 }
 
 func TestCheckURL(t *testing.T) {
+	t.Parallel()
 	for _, target := range []string{"/", "/admin/users?q=ad%C3%A9&page=2", "/p?a=&b", "/users/caf%C3%A9"} {
 		if err := edge.CheckURL(httptest.NewRequest("GET", target, nil)); err != nil {
 			t.Errorf("%s: %v", target, err)
@@ -86,6 +89,7 @@ func TestCheckURL(t *testing.T) {
 // at once, without waiting for it (a slow sender would hold the request for
 // the whole read timeout).
 func TestAnnouncedTooLarge(t *testing.T) {
+	t.Parallel()
 	body, _ := io.Pipe() // never written: reading it would block
 	r := httptest.NewRequest("POST", "/api/v1/password/forgot", body)
 	r.Header.Set("Content-Type", "application/json")

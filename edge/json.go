@@ -18,7 +18,7 @@ import (
 // application/json, a bounded body, then the rules of DecodeJSON.
 func ReadJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	if MediaType(r) != "application/json" {
-		return invalid("error.json.type", "Send a JSON body with Content-Type: application/json.")
+		return invalid("error.json.type")
 	}
 	body, err := ReadBody(w, r)
 	if err != nil {
@@ -35,10 +35,10 @@ func ReadJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 func DecodeJSON(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		// encoding/json would silently replace invalid bytes.
-		return invalid("error.json.not_utf8", "The body is not valid UTF-8.")
+		return invalid("error.json.not_utf8")
 	}
 	if bytes.IndexByte(body, 0) >= 0 {
-		return invalid("error.json.nul", "The body holds a NUL character.")
+		return invalid("error.json.nul")
 	}
 	if err := checkJSON(body, reflect.TypeOf(dst)); err != nil {
 		return err
@@ -49,9 +49,9 @@ func DecodeJSON(body []byte, dst any) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):
-			return invalidField(typeErr.Field, "error.json.field_type", "The field %q must be %s, not %s.", typeErr.Field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
+			return invalidField(typeErr.Field, "error.json.field_type", typeErr.Field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
 		default:
-			return invalid("error.json.invalid", "The body is not valid JSON: %v.", err)
+			return invalid("error.json.invalid", err)
 		}
 	}
 	return nil
@@ -177,19 +177,19 @@ func checkJSON(body []byte, dst reflect.Type) error {
 		tok, err := dec.Token()
 		if err == io.EOF {
 			if len(stack) != 0 || first {
-				return invalid("error.json.incomplete", "The body is not a complete JSON object.")
+				return invalid("error.json.incomplete")
 			}
 			return nil
 		}
 		if err != nil {
-			return invalid("error.json.syntax", "The body is not valid JSON.")
+			return invalid("error.json.syntax")
 		}
 		if first {
 			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return invalid("error.json.not_object", "The body must be a JSON object.")
+				return invalid("error.json.not_object")
 			}
 		} else if len(stack) == 0 {
-			return invalid("error.json.trailing", "The body has data after the JSON object.")
+			return invalid("error.json.trailing")
 		}
 		first = false
 		if len(stack) > 0 {
@@ -202,17 +202,17 @@ func checkJSON(body []byte, dst reflect.Type) error {
 				}
 				key := tok.(string)
 				if bad := badText(key); bad != "" {
-					return invalidText("", "error.json.bad_key", "A key of the body holds %s.", bad)
+					return invalidText("", "error.json.bad_key")
 				}
 				if r, ok := loneSurrogate(body[start:dec.InputOffset()]); ok {
-					return invalid("error.json.surrogate_key", "A key of the body holds a lone surrogate (\\u%04X): send characters, not halves of UTF-16 pairs.", r)
+					return invalid("error.json.surrogate_key", r)
 				}
 				path := key
 				if top.path != "" {
 					path = top.path + "." + key
 				}
 				if top.keys[key] {
-					return invalidField(path, "error.json.repeated_key", "The key %q appears more than once.", key)
+					return invalidField(path, "error.json.repeated_key", key)
 				}
 				ft, ok := memberType(top.t, key)
 				if !ok {
@@ -238,14 +238,14 @@ func checkJSON(body []byte, dst reflect.Type) error {
 				valueDone()
 			}
 		case nil:
-			return invalid("error.json.null", "null is not accepted: leave the field out instead.")
+			return invalid("error.json.null")
 		case string:
 			_, path := child()
 			if bad := badText(t); bad != "" {
-				return invalidText(path, "error.json.bad_value", "The field %q holds %s.", path, bad)
+				return invalidText(path, "error.json.bad_value")
 			}
 			if r, ok := loneSurrogate(body[start:dec.InputOffset()]); ok {
-				return invalidField(path, "error.json.surrogate_value", "The field %q holds a lone surrogate (\\u%04X): send characters, not halves of UTF-16 pairs.", path, r)
+				return invalidField(path, "error.json.surrogate_value", path, r)
 			}
 			valueDone()
 		default:

@@ -40,6 +40,7 @@ func decode(body string) (*target, error) {
 }
 
 func TestDecodeJSONAccepts(t *testing.T) {
+	t.Parallel()
 	dst, err := decode(`{"id":"7","grant_type":"password","password":"p\u00e9 \ud83d\ude00","groups":["a"],"active":true,` +
 		`"inner":{"name":"n"},"list":[{"name":"x"}],"labels":{"Any Key":"v"},"at":"2026-01-02T03:04:05Z","Untagged":"u"}`)
 	if err != nil {
@@ -52,6 +53,7 @@ func TestDecodeJSONAccepts(t *testing.T) {
 }
 
 func TestDecodeJSONRefuses(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name, body, field string
 	}{
@@ -103,6 +105,7 @@ func TestDecodeJSONRefuses(t *testing.T) {
 // TestDecodeJSONEscapesInContext: what looks like an escape is one only
 // inside a string, after an unescaped backslash.
 func TestDecodeJSONEscapesInContext(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{
 		`{"password":"\\u0000"}`,       // an escaped backslash, then the text u0000
 		`{"password":"\\ud800"}`,       // likewise
@@ -116,6 +119,7 @@ func TestDecodeJSONEscapesInContext(t *testing.T) {
 }
 
 func TestReadJSONBodyLimit(t *testing.T) {
+	t.Parallel()
 	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"password":"`+strings.Repeat("a", edge.MaxBodyBytes)+`"}`))
 	r.Header.Set("Content-Type", "application/json")
 	var dst target

@@ -12,22 +12,22 @@ import (
 // would otherwise reach PostgreSQL, which answers it with an error).
 func CheckURL(r *http.Request) error {
 	if bad := badText(r.URL.Path); bad != "" {
-		return invalidText("", "error.url.bad_path", "The address holds %s.", bad)
+		return invalidText("", "error.url.bad_path")
 	}
 	if r.URL.RawQuery == "" {
 		return nil
 	}
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		return invalid("error.url.malformed_query", "The query string is malformed.")
+		return invalid("error.url.malformed_query")
 	}
 	for k, vs := range q {
 		if bad := badText(k); bad != "" {
-			return invalidText("", "error.url.bad_param_name", "A query parameter's name holds %s.", bad)
+			return invalidText("", "error.url.bad_param_name")
 		}
 		for _, v := range vs {
 			if bad := badText(v); bad != "" {
-				return invalidText(k, "error.url.bad_param", "The query parameter %q holds %s.", k, bad)
+				return invalidText(k, "error.url.bad_param")
 			}
 		}
 	}

@@ -8,6 +8,7 @@ import (
 // TestLocalPath: only paths of this origin come back from a return-to;
 // every way of naming another origin is refused.
 func TestLocalPath(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{
 		"/admin/audit?user=ada%40example.com",
 		"/admin/users/0b9c?m=saved",

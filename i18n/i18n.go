@@ -20,6 +20,8 @@ import (
 	"sync"
 
 	"golang.org/x/text/language"
+
+	"github.com/airlockhq/airlock"
 )
 
 //go:embed messages/*.json
@@ -310,4 +312,14 @@ func Negotiate(acceptLanguage string) string {
 		return Default
 	}
 	return Languages[i]
+}
+
+// ErrorText says a domain error in lang: the message of its key, with its
+// arguments. An error without a message of its own (a key no message file
+// has, which a test forbids) says that something went wrong.
+func ErrorText(lang string, e *airlock.Error) string {
+	if e.Key == "" || !Messages().Has(lang, e.Key) {
+		return Messages().T(lang, "error.internal")
+	}
+	return Messages().T(lang, e.Key, e.Args...)
 }

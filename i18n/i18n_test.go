@@ -11,6 +11,7 @@ import (
 // TestEveryKeyInEveryLanguage: a message exists in every language or in
 // none, plural in all of them or in none.
 func TestEveryKeyInEveryLanguage(t *testing.T) {
+	t.Parallel()
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func verbs(format string) (vs []verb, indexed bool) {
 // arguments the English one reads, of the same kind, so that no page shows
 // "%!d(string=…)" or "%!(EXTRA …)" in one language only.
 func TestTranslationsTakeTheSameArguments(t *testing.T) {
+	t.Parallel()
 	if vs, indexed := verbs("%[1]s at %04[2]X, 100%% %d"); fmt.Sprint(vs) != "[{1 115} {2 100} {3 100}]" || !indexed {
 		t.Fatalf("verbs: %v %v", vs, indexed)
 	}
@@ -108,6 +110,7 @@ func TestTranslationsTakeTheSameArguments(t *testing.T) {
 }
 
 func TestPlurals(t *testing.T) {
+	t.Parallel()
 	c := Messages()
 	for _, tc := range []struct {
 		lang string
@@ -127,6 +130,7 @@ func TestPlurals(t *testing.T) {
 }
 
 func TestMissingKeys(t *testing.T) {
+	t.Parallel()
 	c := Messages()
 	if got := c.T("fr", "no.such.key"); got != "no.such.key" {
 		t.Errorf("missing key: %q", got)
@@ -139,6 +143,7 @@ func TestMissingKeys(t *testing.T) {
 // TestNegotiate: the Accept-Language header picks among English and
 // French; a language refused with q=0 is never picked.
 func TestNegotiate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ header, want string }{
 		{"", "en"},
 		{"fr", "fr"},
@@ -166,6 +171,7 @@ func TestNegotiate(t *testing.T) {
 }
 
 func TestParseFileRefusesMistakes(t *testing.T) {
+	t.Parallel()
 	for name, data := range map[string]string{
 		"duplicate key":   `{"a": "x", "a": "y"}`,
 		"missing form":    `{"a": {"one": "x"}}`,

@@ -35,6 +35,7 @@ func keyLiteral(t *testing.T) *regexp.Regexp {
 // language. Keys built at run time ("group." + id) are checked by the
 // tests that render every page and email.
 func TestEveryKeyUsedExists(t *testing.T) {
+	t.Parallel()
 	literal := keyLiteral(t)
 	found := 0
 	err := filepath.WalkDir("..", func(path string, d fs.DirEntry, err error) error {

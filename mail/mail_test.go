@@ -12,6 +12,7 @@ import (
 )
 
 func TestDuration(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		d          time.Duration
 		lang, want string
@@ -36,6 +37,7 @@ func TestDuration(t *testing.T) {
 }
 
 func TestRender(t *testing.T) {
+	t.Parallel()
 	tpl, err := mail.ParseTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -69,6 +71,7 @@ func TestRender(t *testing.T) {
 }
 
 func TestNewSMTP(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"smtp://localhost:25", "smtps://user:pass@mail.example.com:465", "smtp://user@127.0.0.1:2525"} {
 		if _, err := mail.NewSMTP(ok, "Airlock <no-reply@example.com>", mail.Options{}); err != nil {
 			t.Errorf("NewSMTP(%q): %v", ok, err)
@@ -88,6 +91,7 @@ func TestNewSMTP(t *testing.T) {
 // and text, newest first, and a new mailbox on the same database (a
 // restart) still has them.
 func TestDevMailbox(t *testing.T) {
+	t.Parallel()
 	db := testutil.OpenStore(t)
 	box := mail.NewDevMailbox(db, time.Now)
 	for _, s := range []string{"one", "two", "three"} {
@@ -105,6 +109,7 @@ func TestDevMailbox(t *testing.T) {
 // the link itself once its line-break opportunities are left out, and it
 // is escaped like the rest.
 func TestRenderLinkText(t *testing.T) {
+	t.Parallel()
 	tpl, err := mail.ParseTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -134,6 +139,7 @@ func TestRenderLinkText(t *testing.T) {
 // footer saying why the person got it; none shows a message key or a
 // formatting mistake; the accent colours its buttons and links.
 func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
+	t.Parallel()
 	tpl, err := mail.ParseTemplates(mail.WithAccent("#0b6e4f"))
 	if err != nil {
 		t.Fatal(err)

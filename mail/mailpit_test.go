@@ -25,6 +25,7 @@ const mailpitPassword = "correct-horse-battery-staple"
 // API: one recipient, the headers receiving servers and robots look at,
 // both parts with the link, and HTML that email clients render.
 func TestMailpit(t *testing.T) {
+	t.Parallel()
 	mp := mailtest.StartMailpit(t)
 	tpl, err := mail.ParseTemplates()
 	if err != nil {
@@ -113,6 +114,7 @@ func TestMailpit(t *testing.T) {
 // certificate from a private CA, as issue 13 tried it. Airlock signs in
 // over TLS when given the CA, and says which setting fixes it when not.
 func TestMailpitTLS(t *testing.T) {
+	t.Parallel()
 	cert, key, ca := mailtest.CertificateFiles(t, "relay.example.com")
 	auth := filepath.Join(t.TempDir(), "smtp-users")
 	if err := os.WriteFile(auth, []byte(user+":"+mailpitPassword+"\n"), 0o600); err != nil {
@@ -154,6 +156,7 @@ func TestMailpitTLS(t *testing.T) {
 // given credentials for a relay that is not on this machine, sends it
 // nothing.
 func TestMailpitNoSTARTTLS(t *testing.T) {
+	t.Parallel()
 	auth := filepath.Join(t.TempDir(), "smtp-users")
 	if err := os.WriteFile(auth, []byte(user+":"+mailpitPassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 // conversation with the relay (one connection, one greeting), each under
 // its own MAIL FROM and with its own Message-ID.
 func TestConnectionReused(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t)
 	s := newSMTP(t, srv.URL())
 	ids := map[string]bool{}
@@ -40,6 +41,7 @@ func TestConnectionReused(t *testing.T) {
 // connection: the next message is refused at MAIL FROM, before anything of
 // it was sent, and goes again on a fresh connection.
 func TestKeptConnectionClosedByTheRelay(t *testing.T) {
+	t.Parallel()
 	addr, conns, received := oneMessagePerConnection(t)
 	s := newSMTP(t, "smtp://"+addr)
 	for i := range 3 {

@@ -60,6 +60,7 @@ func header(t *testing.T, m mailtest.Message) netmail.Header {
 // TestSendReceipt: the receipt carries the server's final reply and the
 // Message-ID the recipient sees.
 func TestSendReceipt(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t)
 	r, err := newSMTP(t, srv.URL()).Send(t.Context(), message())
 	if err != nil {
@@ -80,6 +81,7 @@ func TestSendReceipt(t *testing.T) {
 // TestMessageIDPerAttempt: two attempts of one message get two different,
 // well-formed Message-IDs on the sender's domain.
 func TestMessageIDPerAttempt(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t)
 	s, m := newSMTP(t, srv.URL()), message()
 	var receipts []mail.Receipt
@@ -105,6 +107,7 @@ func TestMessageIDPerAttempt(t *testing.T) {
 // TestSendHeaders: robots are told the message is automatic, no mailer is
 // named, and the message has a Date and text and HTML alternatives.
 func TestSendHeaders(t *testing.T) {
+	t.Parallel()
 	srv := mailtest.Start(t)
 	if _, err := newSMTP(t, srv.URL()).Send(t.Context(), message()); err != nil {
 		t.Fatal(err)
@@ -137,6 +140,7 @@ func TestSendHeaders(t *testing.T) {
 // TestSendFailures: each way a delivery fails says whether a retry may
 // help, with the server's code and words when it replied.
 func TestSendFailures(t *testing.T) {
+	t.Parallel()
 	t.Run("recipient refused at RCPT is permanent", func(t *testing.T) {
 		srv := mailtest.Start(t)
 		srv.RefuseRecipient("ada@example.com")
@@ -229,6 +233,7 @@ func TestSendFailures(t *testing.T) {
 }
 
 func TestDevMailboxReceipt(t *testing.T) {
+	t.Parallel()
 	box := mail.NewDevMailbox(testutil.OpenStore(t), time.Now)
 	var ids []string
 	for range 2 {

@@ -45,6 +45,7 @@ func assertPasswordNeverSent(t *testing.T, srv *mailtest.Server) {
 }
 
 func TestHELO(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ helo, want string }{
 		{"", "localhost"},
 		{"accounts.example.com", "accounts.example.com"},
@@ -71,6 +72,7 @@ func TestHELO(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
+	t.Parallel()
 	t.Run("credentials and no STARTTLS: refused, the password never sent", func(t *testing.T) {
 		srv := mailtest.StartWith(t, mailtest.Options{Username: user, Password: password})
 		s := relay(t, srv, "smtp://"+user+":"+strings.ReplaceAll(password, " ", "%20")+"@relay.example.com:587", mail.Options{})
@@ -185,6 +187,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestNewSMTPCAFile(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	notPEM := filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {

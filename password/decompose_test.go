@@ -11,6 +11,7 @@ import (
 // maxDecomposition code points, so MaxInputBytes holds every way of typing
 // a password of MaxLength code points.
 func TestMaxDecomposition(t *testing.T) {
+	t.Parallel()
 	most := 0
 	for r := rune(0); r <= utf8.MaxRune; r++ {
 		if !utf8.ValidRune(r) {

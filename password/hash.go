@@ -138,7 +138,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		}
 		return nil
 	case <-t.C:
-		return &airlock.Error{Code: airlock.CodeUnavailable, Key: "error.busy", Message: "The server is busy. Try again in a moment.", RetryAfter: 2 * time.Second}
+		return &airlock.Error{Code: airlock.CodeUnavailable, Key: "error.busy", RetryAfter: 2 * time.Second}
 	case <-ctx.Done():
 		return ctx.Err()
 	}

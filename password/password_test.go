@@ -19,6 +19,7 @@ import (
 var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
 
 func TestHashVerify(t *testing.T) {
+	t.Parallel()
 	h := password.NewHasher(cheap, 2, time.Second)
 	ctx := context.Background()
 	enc, err := h.Hash(ctx, "correct horse battery staple")
@@ -49,6 +50,7 @@ func TestHashVerify(t *testing.T) {
 }
 
 func TestDefaultParamsAreOWASP(t *testing.T) {
+	t.Parallel()
 	if password.DefaultParams != (password.Params{Memory: 19456, Time: 2, Threads: 1}) {
 		t.Fatalf("default argon2id params changed: %v", password.DefaultParams)
 	}
@@ -66,6 +68,7 @@ func TestDefaultParamsAreOWASP(t *testing.T) {
 // TestBoundedConcurrency shows that no more hashes run at once than the
 // bound, and that a caller who cannot get a slot in time gets "unavailable".
 func TestBoundedConcurrency(t *testing.T) {
+	t.Parallel()
 	h := password.NewHasher(password.Params{Memory: 8 * 1024, Time: 3, Threads: 1}, 2, 5*time.Millisecond)
 	ctx := context.Background()
 	var wg sync.WaitGroup
@@ -112,6 +115,7 @@ func TestBoundedConcurrency(t *testing.T) {
 }
 
 func TestPolicy(t *testing.T) {
+	t.Parallel()
 	p := password.NewPolicy(12)
 	if n := p.BlocklistSize(); n < 10000 {
 		t.Fatalf("blocklist holds %d passwords, want at least 10,000", n)
@@ -168,6 +172,7 @@ const (
 // TestNormalisedPasswords: "é" typed as one code point or as e + U+0301
 // is the same password (SPEC §6.7), whichever form set it.
 func TestNormalisedPasswords(t *testing.T) {
+	t.Parallel()
 	if cafeNFC == cafeNFD || norm.NFC.String(cafeNFD) != cafeNFC {
 		t.Fatal("the two spellings are not what this test needs")
 	}
@@ -205,6 +210,7 @@ func legacyHash(pw string) string {
 // normalised) still verifies that way, and asks to be rehashed, which
 // stores the normalised form.
 func TestLegacyHashIsUpgraded(t *testing.T) {
+	t.Parallel()
 	h := password.NewHasher(cheap, 2, time.Second)
 	ctx := context.Background()
 	old := legacyHash(cafeNFD)
@@ -238,6 +244,7 @@ func TestLegacyHashIsUpgraded(t *testing.T) {
 // TestPolicyChecksTheNormalisedForm: length, blocklist and "contains your
 // name" see the password as it will be hashed.
 func TestPolicyChecksTheNormalisedForm(t *testing.T) {
+	t.Parallel()
 	p := password.NewPolicy(12)
 	u := &airlock.User{Email: "chloe.martin@example.com", FirstName: "Chlo\u00e9", LastName: "Martin"}
 	const e = "e\u0301" // é, decomposed: two code points

@@ -126,5 +126,5 @@ func fold(s string) string {
 }
 
 func policyError(reasons ...string) error {
-	return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.policy", Message: "The password does not meet the policy.", Reasons: reasons}
+	return &airlock.Error{Code: airlock.CodePasswordPolicy, Field: "password", Key: "error.policy", Reasons: reasons}
 }

@@ -10,6 +10,7 @@ import (
 )
 
 func TestSealOpenRotate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	oldPath, newPath := filepath.Join(dir, "old.key"), filepath.Join(dir, "new.key")
 	for _, p := range []string{oldPath, newPath} {
@@ -58,6 +59,7 @@ func TestSealOpenRotate(t *testing.T) {
 }
 
 func TestParseNeverEchoesAKey(t *testing.T) {
+	t.Parallel()
 	short := base64.StdEncoding.EncodeToString([]byte("sixteen byte key"))
 	for _, v := range []string{short, "not base64 at all!", "file:/no/such/file"} {
 		_, err := Parse(v)

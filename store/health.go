@@ -89,7 +89,7 @@ func (q *queries) check(ctx context.Context, err error) error {
 		q.health.set(false, err)
 	}
 	return &airlock.Error{Code: airlock.CodeUnavailable, RetryAfter: unavailableRetry, Err: err,
-		Key: "error.unavailable", Message: "The service is briefly unavailable. Try again in a moment."}
+		Key: "error.unavailable"}
 }
 
 // unavailable reports whether err means the database cannot be reached or

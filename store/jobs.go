@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -293,7 +294,7 @@ func (q *queries) RequeueEmail(ctx context.Context, id int64, now time.Time) err
 		return fmt.Errorf("requeue email: %w", err)
 	}
 	if rows, _ := res.RowsAffected(); rows == 0 {
-		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.email.not_retryable", Message: "Only a failed or deferred email can be sent again."}
+		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.email.not_retryable"}
 	}
 	return nil
 }
@@ -421,17 +422,27 @@ func (q *queries) ClearDevMail(ctx context.Context) (int, error) {
 // InsertAudits adds audit events with multi-row INSERTs (see inChunks).
 func (q *queries) InsertAudits(ctx context.Context, events []*airlock.AuditEvent) error {
 	err := inChunks(len(events), func(from, size int) (string, []any) {
-		args := make([]any, 0, 9*size)
+		args := make([]any, 0, 10*size)
 		for _, e := range events[from : from+size] {
-			args = append(args, e.At.UnixMilli(), e.Kind, e.ActorID, e.SubjectID, e.Subject, e.IP, e.UserAgent, e.Outcome, e.Detail)
+			args = append(args, e.At.UnixMilli(), e.Kind, e.ActorID, e.SubjectID, e.Subject, e.IP, e.UserAgent, e.Outcome, e.Detail, auditArgs(e.Args))
 		}
-		return `INSERT INTO audit_events (at, kind, actor_id, subject_id, subject, ip, user_agent, outcome, detail) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?)"), args
+		return `INSERT INTO audit_events (at, kind, actor_id, subject_id, subject, ip, user_agent, outcome, detail, detail_args) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"), args
 	}, q.execIn(ctx))
 	if err != nil {
 		return fmt.Errorf("insert audit events: %w", err)
 	}
 	return nil
+}
+
+// auditArgs is how an event's arguments are stored: a JSON array of
+// strings, or "" for none.
+func auditArgs(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(args) // a []string always marshals
+	return string(b)
 }
 
 // DeleteAuditBefore prunes the audit log (AIRLOCK_AUDIT_RETENTION).
@@ -477,7 +488,7 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 		limit = 50
 	}
 	rows, err := q.query(ctx, `SELECT e.id, e.at, e.kind, e.actor_id, COALESCE(a.email, ''), e.subject_id, e.subject,
-		COALESCE(s.email, ''), e.ip, e.user_agent, e.outcome, e.detail
+		COALESCE(s.email, ''), e.ip, e.user_agent, e.outcome, e.detail, e.detail_args
 		FROM audit_events e LEFT JOIN users a ON a.id = e.actor_id LEFT JOIN users s ON s.id = e.subject_id`+cond+
 		` ORDER BY e.id DESC LIMIT ? OFFSET ?`,
 		append(args, limit, max(f.Offset, 0))...)
@@ -489,10 +500,14 @@ func (q *queries) ListAudit(ctx context.Context, f airlock.AuditFilter) ([]*airl
 	for rows.Next() {
 		var e airlock.AuditEvent
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ActorID, &e.ActorEmail, &e.SubjectID, &e.Subject, &e.SubjectEmail, &e.IP, &e.UserAgent, &e.Outcome, &e.Detail); err != nil {
+		var detailArgs string
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.ActorID, &e.ActorEmail, &e.SubjectID, &e.Subject, &e.SubjectEmail, &e.IP, &e.UserAgent, &e.Outcome, &e.Detail, &detailArgs); err != nil {
 			return nil, 0, err
 		}
 		e.At = time.UnixMilli(at).UTC()
+		if detailArgs != "" && json.Unmarshal([]byte(detailArgs), &e.Args) != nil {
+			e.Args = nil // unreadable: the detail's code is still shown
+		}
 		out = append(out, &e)
 	}
 	return out, total, rows.Err()

@@ -12,6 +12,7 @@ import (
 // unconfirmed on the account (shown to every session, kept across password
 // changes) is discarded by migration 10; a confirmed key stays.
 func TestMigrationDiscardsUnconfirmedKeys(t *testing.T) {
+	t.Parallel()
 	each(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		db, err := store.Open(ctx, dsn)

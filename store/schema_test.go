@@ -17,6 +17,7 @@ import (
 // unique constraints aside). A migration written for one dialect only
 // fails here.
 func TestSchemasAgree(t *testing.T) {
+	t.Parallel()
 	dsn := testutil.PostgresURL(t)
 	if dsn == "" {
 		t.Skipf("%s not set: comparing the schemas needs PostgreSQL (CI sets it)", testutil.PostgresEnv)

@@ -17,6 +17,7 @@ import (
 // MB of WAL) and without another write: the background checkpointer copies
 // it, and so syncs the WAL, within a fraction of a second.
 func TestSQLiteCheckpointsInTheBackground(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "airlock.db")
 	db := openPath(t, path)
 	ctx := context.Background()

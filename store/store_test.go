@@ -59,6 +59,7 @@ func newUser(id, email string, groups ...string) *airlock.User {
 }
 
 func TestContract(t *testing.T) {
+	t.Parallel()
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Run("users", func(t *testing.T) { testUsers(t, open(t)) })
@@ -644,6 +645,7 @@ func testSessions(t *testing.T, db *store.DB) {
 // CLI does while serve runs: WAL and the busy timeout mean neither side
 // ever sees "database is locked".
 func TestSQLiteTwoProcesses(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "airlock.db")
 	a, b := openPath(t, path), openPath(t, path)
 	ctx := context.Background()
@@ -736,6 +738,7 @@ func testAPITokens(t *testing.T, db *store.DB) {
 // reported as context.Canceled, which the fronts neither log as an error
 // nor count as a 5xx.
 func TestClientGoneIsNotAFault(t *testing.T) {
+	t.Parallel()
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)
@@ -760,6 +763,7 @@ func TestClientGoneIsNotAFault(t *testing.T) {
 
 // TestAuditFilters: events filtered by time range, with the subject's email.
 func TestAuditFilters(t *testing.T) {
+	t.Parallel()
 	for name, open := range stores(t) {
 		t.Run(name, func(t *testing.T) {
 			db := open(t)

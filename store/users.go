@@ -42,7 +42,7 @@ func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
 		u.PasswordHash, ms(u.PasswordChangedAt), ms(u.TempPasswordExpiresAt), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
 		u.AuthEpoch, u.Version, ms(u.InvitedAt), u.TOTPSecret, ms(u.TOTPEnabledAt), u.TOTPLastStep, airlock.NormalizeEmail(u.Email))
 	if isUniqueViolation(err) {
-		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Key: "error.email.taken", Message: "A user with this email address already exists."}
+		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Key: "error.email.taken"}
 	}
 	if err != nil {
 		return fmt.Errorf("insert user: %w", err)
@@ -57,7 +57,7 @@ func (q *queries) UpdateUser(ctx context.Context, u *airlock.User) error {
 		language = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
 		u.Email, airlock.NormalizeEmail(u.Email), u.FirstName, u.LastName, u.Language, b2i(u.Active), u.UpdatedAt.UnixMilli(), u.ID)
 	if isUniqueViolation(err) {
-		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Key: "error.email.taken", Message: "A user with this email address already exists."}
+		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Key: "error.email.taken"}
 	}
 	if err != nil {
 		return fmt.Errorf("update user: %w", err)

@@ -9,6 +9,7 @@ import (
 // TestRFC6238Vectors: the SHA-1 test vectors of RFC 6238 Appendix B (the
 // last six digits of its eight-digit codes).
 func TestRFC6238Vectors(t *testing.T) {
+	t.Parallel()
 	secret := []byte("12345678901234567890")
 	for _, v := range []struct {
 		unix int64
@@ -22,6 +23,7 @@ func TestRFC6238Vectors(t *testing.T) {
 
 // TestMatchWindow: a code is accepted one step early or late, not two.
 func TestMatchWindow(t *testing.T) {
+	t.Parallel()
 	secret, _ := NewSecret()
 	now := time.Unix(1_800_000_000, 0)
 	code := Code(secret, StepAt(now))
@@ -43,6 +45,7 @@ func TestMatchWindow(t *testing.T) {
 }
 
 func TestURIAndQR(t *testing.T) {
+	t.Parallel()
 	secret := []byte("12345678901234567890")
 	uri := URI("Acme Field", "ada@example.com", secret)
 	if !strings.HasPrefix(uri, "otpauth://totp/Acme%20Field:ada@example.com?") || !strings.Contains(uri, "secret=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ") {

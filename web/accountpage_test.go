@@ -25,6 +25,7 @@ func (e *env) signInWith(email, pw, userAgent string) *http.Client {
 // TestAccountPageFacts: groups in words, as the back office says them,
 // and the last change of password, in English and French.
 func TestAccountPageFacts(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for lang, want := range map[string][]string{
 		"en": {"<dd>Mobile user, Web reader</dd>", "<dt>Password</dt><dd>Last changed <time datetime=\"2026-03-02T08:00:00Z\">"},
@@ -52,6 +53,7 @@ func TestAccountPageFacts(t *testing.T) {
 // everywhere else" ends the other browsers and the apps' sign-ins, and
 // keeps this one.
 func TestAccountSessions(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon", airlock.GroupMobile)
 	desk := e.signInWith("ada@example.com", "violet tractor on the moon", firefoxOnWindows)
@@ -138,6 +140,7 @@ func mustUser(t *testing.T, e *env, email string) *airlock.User {
 // then speaks it), never their email address; bad input is refused under
 // its field, with what was typed.
 func TestAccountProfile(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	c := e.signIn("ada@example.com", "violet tractor on the moon")
@@ -165,7 +168,7 @@ func TestAccountProfile(t *testing.T) {
 		t.Fatalf("saved: %+v", u)
 	}
 	events, _, _ := e.db.ListAudit(context.Background(), airlock.AuditFilter{Kind: airlock.AuditUserUpdated})
-	if len(events) != 1 || events[0].ActorID != u.ID || events[0].Detail != "own profile: [first_name last_name language]" {
+	if len(events) != 1 || events[0].ActorID != u.ID || events[0].Detail != "own_profile" || len(events[0].Args) != 1 || events[0].Args[0] != "first_name last_name language" {
 		t.Errorf("audit: %+v", events)
 	}
 

@@ -156,7 +156,7 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 	rows := make([]auditRow, len(events))
 	for i, e := range events {
 		rows[i] = auditRow{AuditEvent: e, Event: auditEvent(p.Lang, e.Kind), Result: auditResult(p.Lang, e.Outcome),
-			Detail: auditDetail(p.Lang, e), Client: parseUserAgent(e.UserAgent)}
+			Detail: AuditDetail(p.Lang, e), Client: parseUserAgent(e.UserAgent)}
 	}
 	p.Data["Events"] = rows
 	p.Data["Total"] = total
@@ -249,7 +249,7 @@ func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
 				subject = e.Subject
 			}
 			row := []string{e.At.UTC().Format(time.RFC3339), auditEvent(p.Lang, e.Kind), e.Kind, auditResult(p.Lang, e.Outcome), e.Outcome,
-				auditDetail(p.Lang, e), actor, subject, e.SubjectID, e.IP, c.Browser, c.OS, e.UserAgent}
+				AuditDetail(p.Lang, e), actor, subject, e.SubjectID, e.IP, c.Browser, c.OS, e.UserAgent}
 			for i, v := range row {
 				row[i] = csvCell(v)
 			}

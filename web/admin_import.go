@@ -1,8 +1,8 @@
 package web
 
 import (
-	"bytes"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -33,25 +33,28 @@ func (s *Server) handleAdminImport(w http.ResponseWriter, r *http.Request) {
 	rc := http.NewResponseController(w)
 	rc.SetReadDeadline(time.Now().Add(10 * time.Minute))
 	rc.SetWriteDeadline(time.Now().Add(10 * time.Minute))
-	data, f, err := edge.ReadUpload(w, r, "file", "invite")
+	// The file is read as it arrives, row by row: never held whole, and
+	// however bad, it keeps only its users and a short report.
+	var file *account.ImportFile
+	f, err := edge.ReadUpload(w, r, "file", func(body io.Reader) (err error) {
+		file, err = account.ParseUsersCSV(body)
+		return err
+	}, "invite")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_import", p)
 		return
 	}
 	if v := f.Get("invite"); f.Has("invite") && v != "on" {
 		// A checkbox is "on" or absent: anything else is not a choice we know.
-		s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "invite", Message: "The invite field must be on or absent."}), "admin_import", p)
+		s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "invite", Key: "error.import.invite_field"}), "admin_import", p)
 		return
 	}
 	invite := f.Has("invite")
 	p.Data["Invite"] = invite
-	rows, err := account.ParseUsersCSV(bytes.NewReader(data))
+	n, err := s.accounts.AdminImportUsers(r.Context(), userFrom(r), file, invite, s.meta(r), nil)
 	if err == nil {
-		var n int
-		if n, err = s.accounts.AdminImportUsers(r.Context(), userFrom(r), rows, invite, s.meta(r), nil); err == nil {
-			http.Redirect(w, r, "/admin/users?m=imported&n="+strconv.Itoa(n), http.StatusSeeOther)
-			return
-		}
+		http.Redirect(w, r, "/admin/users?m=imported&n="+strconv.Itoa(n), http.StatusSeeOther)
+		return
 	}
 	var ie *account.ImportError
 	if errors.As(err, &ie) {

@@ -41,6 +41,7 @@ func (e *env) adminIn(lang string) *http.Client {
 // TestAdminRoutesNeedAdmin: every back-office route refuses a signed-in
 // non-administrator with 403 and sends anonymous visitors to sign in.
 func TestAdminRoutesNeedAdmin(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile, airlock.GroupWebContributor)
@@ -84,6 +85,7 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 }
 
 func TestAdminUsersListSearchAndPaging(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	for i := range 30 {
@@ -108,6 +110,7 @@ func TestAdminUsersListSearchAndPaging(t *testing.T) {
 }
 
 func TestAdminCreateAndEdit(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)
@@ -156,6 +159,7 @@ func TestAdminCreateAndEdit(t *testing.T) {
 // by email, must change the password at sign-in, and the administrator never
 // sees the password again.
 func TestAdminSetsTemporaryPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	u := e.user("ada@example.com", "violet tractor on the moon")
@@ -218,6 +222,7 @@ func TestAdminSetsTemporaryPassword(t *testing.T) {
 // link to a page that says to whom, where and for how long, and only that
 // page's form sends the email; the steps work without JavaScript.
 func TestAdminSendResetAsksFirst(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	u := e.user("ada@example.com", "violet tractor on the moon")
@@ -269,6 +274,7 @@ func TestAdminSendResetAsksFirst(t *testing.T) {
 // user's name (or address), its dates never wrap inside, and it speaks of
 // "the user's" password, never "your", in English and French.
 func TestAdminUserPageTitleDatesAndWords(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	ada := e.user("ada@example.com", "violet tractor on the moon")
@@ -332,6 +338,7 @@ func TestAdminUserPageTitleDatesAndWords(t *testing.T) {
 }
 
 func TestAdminCannotDemoteSelf(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)
@@ -346,6 +353,7 @@ func TestAdminCannotDemoteSelf(t *testing.T) {
 }
 
 func TestAdminCrossOriginRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	u := e.user("ada@example.com", "violet tractor on the moon")
@@ -365,6 +373,7 @@ func TestAdminCrossOriginRefused(t *testing.T) {
 // set their own password only with it; a form showing an old version of a
 // user never undoes a newer change.
 func TestAdministratorActingOnThemselves(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)
@@ -411,6 +420,7 @@ var versionRE = regexp.MustCompile(`name="version" value="(\d+)"`)
 // nobody has shows an empty list, on SQLite and on PostgreSQL (a sentinel
 // value with a NUL byte once made PostgreSQL answer 500).
 func TestAuditFilterByUnknownAddress(t *testing.T) {
+	t.Parallel()
 	for name, opts := range map[string][]func(*options){"sqlite": nil, "postgres": {onPostgres}} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, opts...)
@@ -430,6 +440,7 @@ func TestAuditFilterByUnknownAddress(t *testing.T) {
 // TestInvitedUsersInTheList: the users list says who is invited, since when
 // and whether the invitation email went out, and filters them.
 func TestInvitedUsersInTheList(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)
@@ -460,6 +471,7 @@ func TestInvitedUsersInTheList(t *testing.T) {
 // TestImportUploadFields: the upload takes the file and the invite box
 // ("on" or absent), nothing else.
 func TestImportUploadFields(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)

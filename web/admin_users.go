@@ -245,7 +245,7 @@ func (s *Server) handleAdminRetryEmail(w http.ResponseWriter, r *http.Request) {
 	}
 	id, err := strconv.ParseInt(r.PathValue("email"), 10, 64)
 	if err != nil {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email", Message: "No such email."})
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeNotFound, Key: "error.no_such_email"})
 		return
 	}
 	if err := s.accounts.AdminRetryEmail(r.Context(), userFrom(r), u.ID, id, s.meta(r)); err != nil {
@@ -300,7 +300,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		// (a deactivation by another administrator) is not undone by it.
 		v, err := strconv.ParseInt(f.Get("version"), 10, 64)
 		if err != nil {
-			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Key: "error.form.malformed", Message: "The form is malformed."}), "admin_user", p)
+			s.render(w, s.applyError(w, p, &airlock.Error{Code: airlock.CodeInvalid, Field: "version", Key: "error.form.malformed"}), "admin_user", p)
 			return
 		}
 		c.Version = &v

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -20,53 +19,37 @@ var AuditKinds = []string{airlock.AuditSignIn, airlock.AuditSignOut, airlock.Aud
 var AuditOutcomes = []string{"success", "failure", "refused", "rate_limited", "queued", "no_account", "inactive",
 	"invitation_resent", "invalid", "failed", "refresh_token_reuse"}
 
-// auditDetails are the details the account package records as they are,
-// by the key that says them in words.
-var auditDetails = map[string]string{
-	"password_too_long":                 "admin.audit.detail.password_too_long",
-	"no_account":                        "admin.audit.detail.no_account",
-	"bad_password":                      "admin.audit.detail.bad_password",
-	"inactive":                          "admin.audit.detail.inactive",
-	"temporary_password_expired":        "admin.audit.detail.temporary_password_expired",
-	"api":                               "admin.audit.detail.api",
-	"api: not in group mobile or admin": "admin.audit.detail.api_not_allowed",
-	"api: refresh token raced":          "admin.audit.detail.api_raced",
-	"api: access token revoked":         "admin.audit.detail.api_signed_out",
-	"api: refresh token revoked":        "admin.audit.detail.api_signed_out",
-	"expired":                           "admin.audit.detail.link_expired",
-	"used":                              "admin.audit.detail.link_used",
-	"unknown":                           "admin.audit.detail.link_unknown",
-	"bad tokens per IP":                 "admin.audit.detail.limit_links",
-	"forgot per IP":                     "admin.audit.detail.limit_forgot",
-	"codes per account":                 "admin.audit.detail.limit_codes",
-	"self-service per account":          "admin.audit.detail.limit_self",
-	"recovery codes replaced":           "admin.audit.detail.recovery_codes_replaced",
-	"owner told: codes failed after the password": "admin.audit.detail.owner_told",
-	"import":                    "admin.audit.detail.import",
-	"enrolled":                  "admin.audit.detail.two_factor_on",
-	"disabled":                  "admin.audit.detail.two_factor_off",
-	"reset by an administrator": "admin.audit.detail.two_factor_reset",
-	"code accepted":             "admin.audit.detail.code_accepted",
-	"code already used":         "admin.audit.detail.code_reused",
-	"recovery code refused":     "admin.audit.detail.recovery_refused",
-}
-
 // AuditFields lists the fields a change of profile names.
 var AuditFields = []string{"email", "first_name", "last_name", "language", "active", "groups"}
 
 // AuditRevokeReasons lists why the account package ends a user's sessions.
 var AuditRevokeReasons = []string{"email_changed", "deactivated", "group_removed", "password_changed", "signed_out_others", "two_factor_enabled"}
 
-var (
-	detailOwnProfile = regexp.MustCompile(`^own profile: \[([a-z_ ]*)\]$`)
-	detailChanged    = regexp.MustCompile(`^\[([a-z_ ]*)\]$`)
-	detailRevoked    = regexp.MustCompile(`^(email_changed|deactivated|group_removed|password_changed|two_factor_enabled|signed out everywhere else): (\d+) sessions, (\d+) api tokens$`)
-	detailTokens     = regexp.MustCompile(`^(\d+) tokens$`)
-	detailUsers      = regexp.MustCompile(`^(\d+) users$`)
-	detailRecovery   = regexp.MustCompile(`^recovery code used, (\d+) left$`)
-	detailCode       = regexp.MustCompile(`^code refused: (.+)$`)
-	detailEmail      = regexp.MustCompile(`^([a-z_]+): ([a-z_]+)$`)
-)
+// auditArgWords says how an event detail's arguments are put into words,
+// by the detail's code: an argument that is itself a code (a reason, a
+// list of fields, an email kind) is said in words; a number stays a number
+// (for the plural forms); others are shown as recorded.
+var auditArgWords = map[string][]func(lang, arg string) any{
+	"revoked":       {reasonWords, number, number},
+	"changed":       {fields},
+	"own_profile":   {fields},
+	"tokens":        {number},
+	"users":         {number},
+	"recovery_used": {number},
+	"email_kind":    {emailKindWords},
+	"email_failed":  {emailKindWords, emailProblemWords},
+}
+
+func reasonWords(lang, r string) any       { return known(lang, "admin.audit.reason."+r, r) }
+func emailKindWords(lang, k string) any    { return known(lang, "email.kind."+k, k) }
+func emailProblemWords(lang, p string) any { return known(lang, "email.problem."+p, p) }
+
+func number(_, s string) any {
+	if n, err := strconv.Atoi(s); err == nil {
+		return n
+	}
+	return s
+}
 
 // auditEvent names an event kind in lang; a kind without words (one
 // added since) as it is.
@@ -77,54 +60,31 @@ func auditResult(lang, outcome string) string {
 	return known(lang, "admin.audit.result."+outcome, outcome)
 }
 
-// auditDetail says an event's detail in lang: the shapes the account
-// package writes in words, anything else as it was recorded.
-func auditDetail(lang string, e *airlock.AuditEvent) string {
-	d := e.Detail
-	if d == "" {
+// AuditDetail says an event's detail in lang: its code, with its
+// arguments, in the words of the message files (admin.audit.detail.<code>);
+// a detail without words (recorded before details were codes) as it was
+// recorded.
+func AuditDetail(lang string, e *airlock.AuditEvent) string {
+	if e.Detail == "" {
 		return ""
 	}
-	if key, ok := auditDetails[d]; ok {
-		return T(lang, key)
+	key := "admin.audit.detail." + e.Detail
+	if !i18n.Messages().Has(lang, key) {
+		return e.Detail
 	}
-	n := func(s string) int {
-		v, _ := strconv.Atoi(s)
-		return v
+	words := auditArgWords[e.Detail]
+	args := make([]any, len(e.Args))
+	for i, a := range e.Args {
+		args[i] = a
+		if i < len(words) {
+			args[i] = words[i](lang, a)
+		}
 	}
-	if e.Kind == airlock.AuditEmailRetried && i18n.Messages().Has(lang, "email.kind."+d) {
-		return T(lang, "email.kind."+d)
-	}
-	if m := detailOwnProfile.FindStringSubmatch(d); m != nil {
-		return T(lang, "admin.audit.detail.own_profile", fields(lang, m[1]))
-	}
-	if m := detailChanged.FindStringSubmatch(d); m != nil {
-		return T(lang, "admin.audit.detail.changed", fields(lang, m[1]))
-	}
-	if m := detailRevoked.FindStringSubmatch(d); m != nil {
-		reason := strings.ReplaceAll(m[1], "signed out everywhere else", "signed_out_others")
-		return T(lang, "admin.audit.detail.revoked", T(lang, "admin.audit.reason."+reason), n(m[2]), n(m[3]))
-	}
-	if m := detailTokens.FindStringSubmatch(d); m != nil {
-		return T(lang, "admin.audit.detail.tokens", n(m[1]))
-	}
-	if m := detailUsers.FindStringSubmatch(d); m != nil {
-		return T(lang, "admin.count", n(m[1]))
-	}
-	if m := detailRecovery.FindStringSubmatch(d); m != nil {
-		return T(lang, "admin.audit.detail.recovery_used", n(m[1]))
-	}
-	if m := detailCode.FindStringSubmatch(d); m != nil {
-		return T(lang, "admin.audit.detail.code_refused", m[1])
-	}
-	if m := detailEmail.FindStringSubmatch(d); m != nil && e.Kind == airlock.AuditEmailFailed &&
-		i18n.Messages().Has(lang, "email.kind."+m[1]) && i18n.Messages().Has(lang, "email.problem."+m[2]) {
-		return T(lang, "admin.audit.detail.email_failed", T(lang, "email.kind."+m[1]), T(lang, "email.problem."+m[2]))
-	}
-	return d
+	return T(lang, key, args...)
 }
 
 // fields says a list of changed fields ("first_name last_name") in lang.
-func fields(lang, list string) string {
+func fields(lang, list string) any {
 	names := strings.Fields(list)
 	if len(names) == 0 {
 		return T(lang, "admin.audit.field.none")

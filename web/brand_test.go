@@ -24,6 +24,7 @@ func writeFile(t *testing.T, name, content string) string {
 // TestReadLogo: a PNG or a script-free SVG; anything else is refused at
 // start.
 func TestReadLogo(t *testing.T) {
+	t.Parallel()
 	if l, err := web.ReadLogo(writeFile(t, "logo.svg", svgLogo)); err != nil || l.ContentType != "image/svg+xml" {
 		t.Fatalf("SVG: %+v %v", l, err)
 	}
@@ -53,6 +54,7 @@ func TestReadLogo(t *testing.T) {
 // TestBrandOnPages: the product's name in every page's header and title,
 // the logo in the header (served sandboxed), the accent in brand.css.
 func TestBrandOnPages(t *testing.T) {
+	t.Parallel()
 	logo, err := web.ReadLogo(writeFile(t, "logo.svg", svgLogo))
 	if err != nil {
 		t.Fatal(err)

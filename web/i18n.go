@@ -21,11 +21,5 @@ func (s *Server) lang(r *http.Request) string {
 	return i18n.Negotiate(r.Header.Get("Accept-Language"))
 }
 
-// errorText says a domain error in lang: the message of its key, or its
-// English message when it has no key this catalog knows.
-func errorText(lang string, e *airlock.Error) string {
-	if e.Key != "" && i18n.Messages().Has(lang, e.Key) {
-		return T(lang, e.Key, e.Args...)
-	}
-	return e.Message
-}
+// errorText says a domain error in lang: the message of its key.
+func errorText(lang string, e *airlock.Error) string { return i18n.ErrorText(lang, e) }

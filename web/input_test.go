@@ -12,6 +12,7 @@ import (
 // the reset page takes it, and the sign-in page then opens the account
 // with either spelling.
 func TestDecomposedPasswordThroughPages(t *testing.T) {
+	t.Parallel()
 	const (
 		nfc = "cr\u00e8me br\u00fbl\u00e9e for dessert"
 		nfd = "cre\u0300me bru\u0302le\u0301e for dessert"
@@ -35,6 +36,7 @@ func TestDecomposedPasswordThroughPages(t *testing.T) {
 // TestBlankNameRefusedOnTheAccountPage: a name with no visible character
 // is refused under its field, in the user's language, and nothing changes.
 func TestBlankNameRefusedOnTheAccountPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	c := e.signIn("ada@example.com", "violet tractor on the moon")

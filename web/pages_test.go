@@ -15,6 +15,7 @@ import (
 )
 
 func TestLoginPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.get(nil, "/login")
 	if r.StatusCode != 200 || !strings.Contains(r.body, `href="/password/forgot"`) || !strings.Contains(r.body, `<label for="email">`) {
@@ -27,6 +28,7 @@ func TestLoginPage(t *testing.T) {
 }
 
 func TestSignInAndOut(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	b := e.client()
@@ -76,6 +78,7 @@ func TestSignInAndOut(t *testing.T) {
 }
 
 func TestPlainHTTPCookies(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *options) { o.publicURL = "http://localhost:8080" })
 	e.user("ada@example.com", "violet tractor on the moon")
 	r := e.post(nil, "/login", url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}})
@@ -86,6 +89,7 @@ func TestPlainHTTPCookies(t *testing.T) {
 }
 
 func TestForcedPasswordChange(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("ada@example.com", "violet tractor on the moon")
 	if err := e.svc.AdminSetPassword(t.Context(), account.Operator, u.ID, "temporary words for you", "", true, account.Meta{IP: "cli"}); err != nil {
@@ -118,6 +122,7 @@ func TestForcedPasswordChange(t *testing.T) {
 }
 
 func TestOwnPasswordChange(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	b, other := e.client(), e.client()
@@ -142,6 +147,7 @@ func TestOwnPasswordChange(t *testing.T) {
 
 // TestCrossOriginPostsRefused: another site's page cannot submit our forms.
 func TestCrossOriginPostsRefused(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	form := url.Values{"email": {"ada@example.com"}, "password": {"violet tractor on the moon"}}
@@ -161,6 +167,7 @@ func TestCrossOriginPostsRefused(t *testing.T) {
 }
 
 func TestSecurityHeadersEverywhere(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for _, path := range []string{"/login", "/password/forgot", "/password/reset", "/nope", "/healthz"} {
 		r := e.get(nil, path)
@@ -171,6 +178,7 @@ func TestSecurityHeadersEverywhere(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	if r := e.get(nil, "/healthz"); r.StatusCode != 200 {
 		t.Fatal(r.StatusCode)
@@ -185,6 +193,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestDevMailbox(t *testing.T) {
+	t.Parallel()
 	prod := newEnv(t)
 	if r := prod.get(nil, "/dev/mail"); r.StatusCode != http.StatusNotFound {
 		t.Fatalf("/dev/mail with SMTP configured: %d", r.StatusCode)
@@ -237,6 +246,7 @@ func TestDevMailbox(t *testing.T) {
 }
 
 func TestReturnToApp(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *options) { o.appURL = "fieldapp://signed-out" })
 	if r := e.get(nil, "/login?m=reset&app=1"); !strings.Contains(r.body, `href="fieldapp://signed-out"`) {
 		t.Fatal("no Return to the app link after a reset started from the app")
@@ -252,6 +262,7 @@ func TestReturnToApp(t *testing.T) {
 // than a caller may wait, sign-in answers 503 with Retry-After instead of
 // piling up memory.
 func TestBusyHashingAnswers503(t *testing.T) {
+	t.Parallel()
 	// One slot, a 1 ms wait, and hashes heavy enough to hold the slot.
 	h := password.NewHasher(password.Params{Memory: 64 * 1024, Time: 4, Threads: 1}, 1, time.Millisecond)
 	e := newEnv(t, func(o *options) { o.hasher = h })

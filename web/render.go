@@ -189,12 +189,7 @@ func (p *page) TextField(name, labelKey string) textField {
 
 // Problem says why a line of an imported file was refused, in the page's
 // language.
-func (p *page) Problem(ip account.ImportProblem) string {
-	if ip.Key != "" && i18n.Messages().Has(p.Lang, ip.Key) {
-		return p.T(ip.Key, ip.Args...)
-	}
-	return ip.Reason
-}
+func (p *page) Problem(ip account.ImportProblem) string { return p.T(ip.Key, ip.Args...) }
 
 // form declares the fields of the page's form, in order.
 func (p *page) form(fields ...string) { p.fields = fields }

@@ -9,6 +9,7 @@ import (
 // TestTH: a message with markup arguments escapes everything else, even a
 // text argument that pretends to be a markup one.
 func TestTH(t *testing.T) {
+	t.Parallel()
 	p := &page{Lang: "en"}
 	got := p.TH("admin.reset.confirm", "<b>Eve</b> \ue0000\ue001", p.Email("eve@example.com"), "30 minutes")
 	want := template.HTML("&lt;b&gt;Eve&lt;/b&gt; 0 will get an email at <span class=\"email\">eve@example.com</span> with a link to choose a new password, valid for 30 minutes.")

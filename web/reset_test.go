@@ -9,6 +9,7 @@ import (
 )
 
 func TestResetFlowThroughPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "the old password, long enough")
 	link, token := e.resetLink("ada@example.com")
@@ -98,6 +99,7 @@ func TestResetFlowThroughPages(t *testing.T) {
 }
 
 func TestExpiredLinkPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	link, _ := e.resetLink("ada@example.com")
@@ -116,6 +118,7 @@ func TestExpiredLinkPage(t *testing.T) {
 }
 
 func TestBadTokensRateLimited(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for i := range 20 {
 		r := e.get(nil, "/password/reset?token="+strings.Repeat("x", 42)+string(rune('a'+i)))
@@ -133,6 +136,7 @@ func TestBadTokensRateLimited(t *testing.T) {
 }
 
 func TestResetPageInUsersLanguage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	u := e.user("ada@example.com", "violet tractor on the moon")
 	u.Language = "fr"

@@ -16,6 +16,7 @@ import (
 // parameter is bad input (400 page), never a database error (PostgreSQL
 // refuses NUL in text).
 func TestQueryRefusesNULAndInvalidUTF8(t *testing.T) {
+	t.Parallel()
 	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, func(o *options) { o.db = db })
 		e.user("admin@example.com", adminPW, airlock.GroupAdmin)
@@ -42,6 +43,7 @@ func TestQueryRefusesNULAndInvalidUTF8(t *testing.T) {
 // TestFormRefusesNUL: form fields and names holding a NUL are refused
 // before any look-up: no sign-in attempt is counted, nothing is stored.
 func TestFormRefusesNUL(t *testing.T) {
+	t.Parallel()
 	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, func(o *options) { o.db = db })
 		e.user("admin@example.com", adminPW, airlock.GroupAdmin)

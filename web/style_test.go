@@ -57,6 +57,7 @@ func resolve(vars map[string]string, v string) string {
 // see (input borders, the focus ring) at least 3:1 (WCAG 2.2 1.4.3 and
 // 1.4.11), in light and dark mode.
 func TestContrast(t *testing.T) {
+	t.Parallel()
 	light, dark := cssVars(t)
 	for mode, vars := range map[string]map[string]string{"light": light, "dark": dark} {
 		for _, c := range []struct {
@@ -83,6 +84,7 @@ func TestContrast(t *testing.T) {
 // refused, with a darker shade proposed that passes; a dark-mode shade is
 // derived that passes against the dark card.
 func TestAccentRule(t *testing.T) {
+	t.Parallel()
 	for _, ok := range []string{"#1f5fd1", "#000000", "#b3261e", "#0B6E4F"} {
 		got, err := ParseAccent(ok)
 		if err != nil || Contrast(got, "#ffffff") < MinAccentContrast {

@@ -179,7 +179,7 @@ func (s *Server) handleNewCodes(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleRecoveryCodesFile(w http.ResponseWriter, r *http.Request) {
 	f, err := edge.ReadForm(w, r, "codes*")
 	if err != nil || !account.ValidRecoveryCodes(f["codes"]) {
-		s.renderError(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.form.malformed", Message: "The form is malformed."})
+		s.renderError(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.form.malformed"})
 		return
 	}
 	p := s.newPage(r, "", "twofactor.codes.title")

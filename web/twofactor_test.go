@@ -52,6 +52,7 @@ func (e *env) enrolOnPage(c *http.Client, password string) ([]byte, []string) {
 // code; the reset page asks for a code; turning it off needs the password
 // and a code.
 func TestTwoFactorPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	c := e.signIn("ada@example.com", "violet tractor on the moon")
@@ -149,6 +150,7 @@ func TestTwoFactorPages(t *testing.T) {
 // status and turns it off for a user; AIRLOCK_REQUIRE_TWO_FACTOR sends an
 // administrator to enrolment from every page.
 func TestTwoFactorAdministrators(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *options) { o.requireTwoFactor = []string{airlock.GroupAdmin} })
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)
@@ -183,6 +185,7 @@ func TestTwoFactorAdministrators(t *testing.T) {
 // default), changes it first, then enrols; neither step sends to the other
 // for ever.
 func TestTwoFactorRequiredAfterTemporaryPassword(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t, func(o *options) { o.requireTwoFactor = []string{airlock.GroupAdmin} })
 	u := e.user("new.admin@example.com", adminPW, airlock.GroupAdmin)
 	if err := e.svc.AdminSetPassword(t.Context(), account.Operator, u.ID, "temporary words for you", "", true, account.Meta{IP: "cli"}); err != nil {
@@ -221,6 +224,7 @@ func TestTwoFactorRequiredAfterTemporaryPassword(t *testing.T) {
 // out; once on, the other browser is signed out and this one is not; the
 // page counts the recovery codes left and makes a new set.
 func TestTwoFactorPagesKeepTheKeyToOneBrowser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const pw = "violet tractor on the moon"
 	e.user("ada@example.com", pw)
@@ -260,6 +264,7 @@ func TestTwoFactorPagesKeepTheKeyToOneBrowser(t *testing.T) {
 // TestSecondStepLimitSaysHowLong: once someone has used the account's code
 // limit up, the code page tells the owner how long to wait.
 func TestSecondStepLimitSaysHowLong(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	const pw = "violet tractor on the moon"
 	e.user("ada@example.com", pw)
@@ -281,6 +286,7 @@ func TestSecondStepLimitSaysHowLong(t *testing.T) {
 // administrator's own two-step sign-in off (403, pointing to the account
 // page), and their own profile edits are limited like anyone's.
 func TestAdministratorsOwnTwoFactorIsTheirs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)

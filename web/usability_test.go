@@ -16,6 +16,7 @@ import (
 // TestFrenchErrorsOnFrenchPages: a domain error is shown in the page's
 // language, by its key, and once.
 func TestFrenchErrorsOnFrenchPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	_, err := e.svc.AdminCreateUser(context.Background(), account.Operator, account.NewUser{Email: "chef@example.com", Language: "fr",
 		Password: adminPW, Groups: []string{airlock.GroupAdmin}}, account.Meta{IP: "cli"})
@@ -55,6 +56,7 @@ func TestFrenchErrorsOnFrenchPages(t *testing.T) {
 // again at the top of the page; the field is marked, described by it and
 // focused.
 func TestEmailErrorShownOnce(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.post(nil, "/password/forgot", url.Values{"email": {"ada"}})
 	msg := "Enter a valid email address, like name@example.com."
@@ -72,6 +74,7 @@ func TestEmailErrorShownOnce(t *testing.T) {
 // TestReturnToAfterSignIn: a page that needs signing in comes back after
 // it; only a path of this site is ever a destination.
 func TestReturnToAfterSignIn(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	deep := "/admin/audit?user=ada%40example.com&kind=sign_in"
@@ -127,6 +130,7 @@ func TestReturnToAfterSignIn(t *testing.T) {
 // TestSendAgain: the check-inbox page offers to send the link again; that
 // gets the same answer as the first request, under the same limits.
 func TestSendAgain(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	first := e.post(nil, "/password/forgot", url.Values{"email": {"ada@example.com"}})
@@ -161,6 +165,7 @@ func TestSendAgain(t *testing.T) {
 // account's email, kept in a short-lived HttpOnly cookie, never in a URL,
 // once.
 func TestEmailOfferedAfterReset(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	_, token := e.resetLink("ada@example.com")
@@ -205,6 +210,7 @@ func TestEmailOfferedAfterReset(t *testing.T) {
 // page (403) or lost (404) is offered the way to their account, not the
 // sign-in page.
 func TestErrorPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	b := e.signIn("ada@example.com", "violet tractor on the moon")
@@ -225,6 +231,7 @@ func TestErrorPages(t *testing.T) {
 
 // TestNavigationMarksCurrentPage: aria-current in the navigation.
 func TestNavigationMarksCurrentPage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	c := e.signIn("admin@example.com", adminPW)
@@ -244,6 +251,7 @@ func TestNavigationMarksCurrentPage(t *testing.T) {
 // TestAdminSetPasswordSpeaksOfTheUser: on the administrator's page the
 // password rules are about the user's email and name, not "your".
 func TestAdminSetPasswordSpeaksOfTheUser(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	u := e.user("ada@example.com", "violet tractor on the moon")
@@ -278,6 +286,7 @@ func TestAdminSetPasswordSpeaksOfTheUser(t *testing.T) {
 // TestAutofocus: the first field, or the first field in error, has the
 // focus when the page opens; one field at most.
 func TestAutofocus(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", "violet tractor on the moon")
 	focused := func(body string) string {
@@ -319,6 +328,7 @@ func TestAutofocus(t *testing.T) {
 // the pages work without it (the forms are plain forms, the buttons it
 // shows are hidden until it runs).
 func TestScriptIsOurs(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	r := e.get(nil, "/login")
 	csp := r.Header.Get("Content-Security-Policy")

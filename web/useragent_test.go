@@ -3,6 +3,7 @@ package web
 import "testing"
 
 func TestParseUserAgent(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		ua, browser, os string
 	}{

@@ -42,6 +42,7 @@ func keyPattern(t *testing.T) *regexp.Regexp {
 // TestEnumeratedKeysExist: the keys that pages build from a value
 // ("group.%s", "email.state.%s", "reason.%s", …) exist for every value.
 func TestEnumeratedKeysExist(t *testing.T) {
+	t.Parallel()
 	var keys []string
 	for _, g := range airlock.Groups {
 		keys = append(keys, "group."+g)
@@ -98,6 +99,7 @@ type pageState struct {
 // looks for a message key, a fmt mistake ("%!d(MISSING)") or an English
 // sentence on a French page.
 func TestNoPageShowsAKey(t *testing.T) {
+	t.Parallel()
 	pattern := keyPattern(t)
 	for _, lang := range i18n.Languages {
 		t.Run(lang, func(t *testing.T) {
@@ -241,6 +243,7 @@ func checkWords(t *testing.T, name, lang string, r response, pattern *regexp.Reg
 // TestAcceptLanguage: the browser's languages pick the pages' language,
 // and one it refuses (q=0) is never picked.
 func TestAcceptLanguage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	for header, want := range map[string]string{
 		"fr":                          "fr",
@@ -262,6 +265,7 @@ func TestAcceptLanguage(t *testing.T) {
 // TestPluralsOnPages: "1 user", "2 users"; French uses the singular for 0
 // and 1.
 func TestPluralsOnPages(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	e.user("ada@example.com", "violet tractor on the moon")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/web"
 )
 
 // auditCommand prints the security event log, newest first, with the same
@@ -63,7 +64,7 @@ outcome. What users typed is escaped before it reaches the terminal.`)
 			subject = ev.SubjectID
 		}
 		printRow(tw, ev.At.UTC().Format("2006-01-02T15:04:05Z"), ev.Kind, ev.Outcome,
-			dash(actor), dash(subject), dash(ev.IP), dash(ev.Detail), dash(ev.UserAgent))
+			dash(actor), dash(subject), dash(ev.IP), dash(web.AuditDetail("en", ev)), dash(ev.UserAgent))
 	}
 	tw.Flush()
 	fmt.Fprintf(stdout, "%d of %s\n", len(events), plural(total, "event", "events"))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -72,5 +73,28 @@ func TestBrandSettings(t *testing.T) {
 	if !strings.Contains(parts["text/html"], `bgcolor="#0b6e4f"`) || !strings.Contains(parts["text/plain"], "your Acme Field account") ||
 		!strings.Contains(parts["text/plain"], "You get this email because an account for ada@example.com exists on Acme Field.") {
 		t.Fatalf("email:\n%s\n%s", parts["text/plain"], parts["text/html"])
+	}
+}
+
+// TestServeRefusesUnsafeLogo: serve does not start with a logo that holds
+// anything but drawing, and says which element (and attribute) of which
+// setting.
+func TestServeRefusesUnsafeLogo(t *testing.T) {
+	dir := t.TempDir()
+	const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 4 4">`
+	for i, tc := range []struct{ content, want string }{
+		{svg + `<rect width="4" height="4"><set attributeName="onclick" to="alert(1)"/></rect></svg>`, "<set>"},
+		{svg + `<use xlink:href="https://evil.example/sprite.svg#logo"/></svg>`, "<use> has xlink:href="},
+		{svg + `<style>@import url(https://evil.example/x.css);</style></svg>`, "<style>"},
+		{svg + `<a href="java&#9;script:alert(1)"><rect width="4" height="4"/></a></svg>`, "<a>"},
+	} {
+		path := filepath.Join(dir, fmt.Sprintf("logo%d.svg", i))
+		if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		p := newProgram(t, map[string]string{"AIRLOCK_BRAND_LOGO": path})
+		if err := p.refusedStart(); err == nil || !strings.Contains(err.Error(), "AIRLOCK_BRAND_LOGO") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v", tc.want, err)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,11 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -66,18 +65,16 @@ type server = airlock.Server
 // settingError names the variable whose value is wrong.
 type settingError struct {
 	name, value string
-	err         error
+	// secret is the setting's: its value is not shown at all.
+	secret bool
+	err    error
 }
-
-// secretSettings are the variables whose value may hold a password, in
-// any form (user:pass@ or password=…): their value is never shown.
-var secretSettings = map[string]bool{"AIRLOCK_DATABASE_URL": true, "AIRLOCK_SMTP_URL": true}
 
 // Error names the variable and never shows a password written in the value,
 // whether or not the value parses (SPEC §3).
 func (e *settingError) Error() string {
 	var msg string
-	if secretSettings[e.name] {
+	if e.secret {
 		msg = fmt.Sprintf(" (value not shown: it may hold a password): %v", e.err)
 	} else {
 		msg = fmt.Sprintf("=%q: %v", redactUserinfo(e.value), e.err)
@@ -143,208 +140,31 @@ func parseURL(v string) (*url.URL, error) {
 	return u, nil
 }
 
-// loadConfig reads the settings; overrides (from serve's flags) win.
+// loadConfig reads every setting of the table, overrides (from serve's
+// flags) winning, and then checks the settings against each other. Every
+// mistake is reported, one line each, not only the first.
 func loadConfig(getenv func(string) string, overrides map[string]string) (*config, error) {
-	get := func(name, def string) string {
-		if v, ok := overrides[name]; ok {
-			return v
-		}
-		if v := getenv(name); v != "" {
-			return v
-		}
-		return def
-	}
-	var errs []error
-	check := func(name, value string, err error) {
-		if err != nil {
-			errs = append(errs, &settingError{name, value, err})
-		}
-	}
 	c := &config{}
-
-	c.Listen = get("AIRLOCK_LISTEN", "127.0.0.1:8080")
-	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-		check("AIRLOCK_LISTEN", c.Listen, err)
-	}
-
-	c.MetricsListen = get("AIRLOCK_METRICS_LISTEN", "")
-	if c.MetricsListen != "" {
-		check("AIRLOCK_METRICS_LISTEN", c.MetricsListen, checkListenAddr(c.MetricsListen))
-		if c.MetricsListen == c.Listen {
-			check("AIRLOCK_METRICS_LISTEN", c.MetricsListen, fmt.Errorf("must differ from AIRLOCK_LISTEN: /metrics is never served on the public listener"))
+	var errs []error
+	for _, s := range settings {
+		// A flag given empty stays empty; an empty variable is unset.
+		v, ok := overrides[s.name]
+		if !ok {
+			v = cmp.Or(getenv(s.name), s.defaultFor(c))
+		}
+		for _, err := range eachError(s.parse(c, v)) {
+			errs = append(errs, &settingError{name: s.name, value: v, secret: s.secret, err: err})
 		}
 	}
-
-	pub := get("AIRLOCK_PUBLIC_URL", "http://localhost:8080")
-	u, err := parseURL(pub)
-	if err == nil && (u.Scheme != "http" && u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
-		err = fmt.Errorf("want an origin like https://accounts.example.com")
-	}
-	check("AIRLOCK_PUBLIC_URL", pub, err)
-	if err == nil {
-		u.Path = strings.TrimSuffix(u.Path, "/")
-		c.PublicURL = u
-	}
-
-	c.DatabaseURL = get("AIRLOCK_DATABASE_URL", "sqlite:airlock.db")
-	switch {
-	case c.DatabaseURL == "sqlite:":
-		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("the sqlite path is empty"))
-	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
-		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, checkSQLiteDir(strings.TrimPrefix(c.DatabaseURL, "sqlite:")))
-	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
-		if _, err := parseURL(c.DatabaseURL); err != nil {
-			check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want postgres://user:pass@host:port/db?…: %w", err))
-		}
-	default:
-		check("AIRLOCK_DATABASE_URL", c.DatabaseURL, fmt.Errorf("want sqlite:PATH or postgres://…"))
-	}
-
-	c.SMTPURL = get("AIRLOCK_SMTP_URL", "")
-	if c.SMTPURL != "" {
-		check("AIRLOCK_SMTP_URL", c.SMTPURL, checkSMTPURL(c.SMTPURL))
+	if c.MetricsListen != "" && c.MetricsListen == c.Listen {
+		errs = append(errs, &settingError{name: "AIRLOCK_METRICS_LISTEN", value: c.MetricsListen,
+			err: errors.New("must differ from AIRLOCK_LISTEN: /metrics is never served on the public listener")})
 	}
 	if c.SMTPURL == "" && c.PublicURL != nil && !isLoopbackHost(c.PublicURL.Hostname()) {
 		// The dev mailbox shows every reset link to whoever opens it: it is
 		// only ever offered on a machine's own loopback address.
 		errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SMTP_URL: it is required when AIRLOCK_PUBLIC_URL (%s) is not a loopback address; the dev mailbox is for local use only", c.PublicURL))
 	}
-	c.MailFrom = get("AIRLOCK_MAIL_FROM", "Airlock <no-reply@localhost>")
-	helo := ""
-	if c.PublicURL != nil {
-		helo = c.PublicURL.Hostname()
-	}
-	// The name Airlock greets the relay with: many receiving servers refuse
-	// "localhost", so by default it is the public URL's host.
-	c.SMTPHelo = get("AIRLOCK_SMTP_HELO", helo)
-	c.SMTPCAFile = get("AIRLOCK_SMTP_CA_FILE", "")
-	if c.SMTPCAFile != "" {
-		if _, err := os.Stat(c.SMTPCAFile); err != nil {
-			check("AIRLOCK_SMTP_CA_FILE", c.SMTPCAFile, fmt.Errorf("cannot read the file: %w", errors.Unwrap(err)))
-		}
-	}
-
-	c.BrandName = get("AIRLOCK_BRAND_NAME", "Airlock")
-	if n := utf8.RuneCountInString(c.BrandName); n > 60 || !airlock.CheckText(c.BrandName) || strings.TrimSpace(c.BrandName) == "" {
-		// It goes into every email's subject and every page's title.
-		check("AIRLOCK_BRAND_NAME", c.BrandName, fmt.Errorf("want 1 to 60 characters on one line, without control characters"))
-	}
-	if logo := get("AIRLOCK_BRAND_LOGO", ""); logo != "" {
-		c.BrandLogo, err = web.ReadLogo(logo)
-		check("AIRLOCK_BRAND_LOGO", logo, err)
-	}
-	if color := get("AIRLOCK_BRAND_COLOR", ""); color != "" {
-		c.BrandColor, err = web.ParseAccent(color)
-		check("AIRLOCK_BRAND_COLOR", color, err)
-	}
-	it := get("AIRLOCK_INVITE_TTL", "72h")
-	c.InviteTTL, err = parseDays(it)
-	if err == nil && (c.InviteTTL < time.Hour || c.InviteTTL > 30*24*time.Hour) {
-		err = fmt.Errorf("must be between 1h and 30d")
-	}
-	check("AIRLOCK_INVITE_TTL", it, err)
-
-	c.SecretKey = get("AIRLOCK_SECRET_KEY", "")
-	if c.SecretKey != "" {
-		if _, err := secretbox.Parse(c.SecretKey); err != nil {
-			// Never the value: it is a key.
-			errs = append(errs, fmt.Errorf("bad setting AIRLOCK_SECRET_KEY: %v", err))
-		}
-	}
-	if rt := get("AIRLOCK_REQUIRE_TWO_FACTOR", ""); rt != "" {
-		for _, g := range strings.Split(rt, ",") {
-			g = strings.TrimSpace(g)
-			if !airlock.ValidGroup(g) {
-				check("AIRLOCK_REQUIRE_TWO_FACTOR", rt, fmt.Errorf("unknown group %q (groups: %s)", g, strings.Join(airlock.Groups, ", ")))
-				continue
-			}
-			c.RequireTwoFactor = append(c.RequireTwoFactor, g)
-		}
-	}
-
-	dt := get("AIRLOCK_DATABASE_TIMEOUT", "5s")
-	c.DatabaseTimeout, err = time.ParseDuration(dt)
-	if err == nil && (c.DatabaseTimeout < time.Second || c.DatabaseTimeout > time.Minute) {
-		err = fmt.Errorf("must be between 1s and 1m")
-	}
-	check("AIRLOCK_DATABASE_TIMEOUT", dt, err)
-
-	ttl := get("AIRLOCK_RESET_TOKEN_TTL", "30m")
-	c.ResetTokenTTL, err = time.ParseDuration(ttl)
-	if err == nil && (c.ResetTokenTTL < time.Minute || c.ResetTokenTTL > 24*time.Hour) {
-		err = fmt.Errorf("must be between 1m and 24h")
-	}
-	check("AIRLOCK_RESET_TOKEN_TTL", ttl, err)
-
-	srv := get("AIRLOCK_SERVERS", "")
-	c.Servers, err = parseServers(srv)
-	check("AIRLOCK_SERVERS", srv, err)
-
-	c.AppURL = get("AIRLOCK_APP_URL", "")
-	if c.AppURL != "" {
-		check("AIRLOCK_APP_URL", c.AppURL, checkAppURL(c.AppURL))
-	}
-
-	tp := get("AIRLOCK_TRUSTED_PROXIES", "")
-	for _, part := range strings.Split(tp, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			continue
-		}
-		p, err := netip.ParsePrefix(part)
-		if err != nil {
-			if a, aerr := netip.ParseAddr(part); aerr == nil {
-				p, err = a.Prefix(a.BitLen())
-			}
-		}
-		check("AIRLOCK_TRUSTED_PROXIES", tp, err)
-		c.TrustedProxies = append(c.TrustedProxies, p.Masked())
-	}
-
-	rate := func(name, def string, dst *account.Rate) {
-		v := get(name, def)
-		r, err := account.ParseRate(v)
-		check(name, v, err)
-		*dst = r
-	}
-	rate("AIRLOCK_LIMIT_FORGOT_PER_IP", "20/10m", &c.LimitForgotPerIP)
-	rate("AIRLOCK_LIMIT_RESET_PER_ACCOUNT", "3/1h", &c.LimitResetPerAccount)
-	rate("AIRLOCK_LIMIT_BAD_TOKEN_PER_IP", "20/10m", &c.LimitBadTokenPerIP)
-	rate("AIRLOCK_LIMIT_LOGIN_PER_EMAIL", "10/15m", &c.LimitLoginPerEmail)
-	rate("AIRLOCK_LIMIT_LOGIN_PER_IP", "100/15m", &c.LimitLoginPerIP)
-
-	lvl := get("AIRLOCK_LOG_LEVEL", "info")
-	check("AIRLOCK_LOG_LEVEL", lvl, c.LogLevel.UnmarshalText([]byte(lvl)))
-	switch f := get("AIRLOCK_LOG_FORMAT", "text"); f {
-	case "text":
-	case "json":
-		c.LogJSON = true
-	default:
-		check("AIRLOCK_LOG_FORMAT", f, fmt.Errorf("want text or json"))
-	}
-
-	ml := get("AIRLOCK_PASSWORD_MIN_LENGTH", strconv.Itoa(password.DefaultMinLength))
-	c.PasswordMinLength, err = strconv.Atoi(ml)
-	if err == nil && (c.PasswordMinLength < password.MinLengthFloor || c.PasswordMinLength > 64) {
-		err = fmt.Errorf("must be between %d and 64", password.MinLengthFloor)
-	}
-	check("AIRLOCK_PASSWORD_MIN_LENGTH", ml, err)
-
-	a2 := get("AIRLOCK_ARGON2", password.DefaultParams.String())
-	c.Argon2, err = password.ParseParams(a2)
-	check("AIRLOCK_ARGON2", a2, err)
-
-	hc := get("AIRLOCK_HASH_CONCURRENCY", strconv.Itoa(max(2, runtime.GOMAXPROCS(0))))
-	c.HashConcurrency, err = strconv.Atoi(hc)
-	if err == nil && (c.HashConcurrency < 1 || c.HashConcurrency > 256) {
-		err = fmt.Errorf("must be between 1 and 256")
-	}
-	check("AIRLOCK_HASH_CONCURRENCY", hc, err)
-
-	ar := get("AIRLOCK_AUDIT_RETENTION", "400d")
-	c.AuditRetention, err = parseRetention(ar)
-	check("AIRLOCK_AUDIT_RETENTION", ar, err)
-
 	if len(errs) > 0 {
 		msgs := make([]string, len(errs))
 		for i, e := range errs {
@@ -353,6 +173,18 @@ func loadConfig(getenv func(string) string, overrides map[string]string) (*confi
 		return nil, fmt.Errorf("%s", strings.Join(msgs, "\n"))
 	}
 	return c, nil
+}
+
+// eachError returns the mistakes err holds: those of errors.Join one by
+// one (a list setting reports each bad item), err alone otherwise.
+func eachError(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // appSchemeRE is a private-use URI scheme in reverse-DNS form followed by

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/i18n"
 )
 
 // importCommand creates users from a CSV file, all or nothing, printing
@@ -40,10 +41,13 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 		return fmt.Errorf("user import: %w", err)
 	}
 	defer f.Close()
-	rows, err := account.ParseUsersCSV(f)
+	// Read row by row: only the users and a short report are kept, however
+	// large or bad the file.
+	file, err := account.ParseUsersCSV(f)
 	if err != nil {
-		return (*app)(nil).importFailure(stderr, err)
+		return fmt.Errorf("user import: %w", err)
 	}
+	f.Close()
 	_, a, err := openCLI(ctx, e, stderr)
 	if err != nil {
 		return err
@@ -51,7 +55,7 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 	defer a.db.Close()
 	m := account.Meta{IP: "cli", UserAgent: "airlock user import"}
 	var progress func(done, total int)
-	if len(rows) >= 1000 {
+	if file.Len() >= 1000 {
 		// A bar on the terminal for large files, redrawn in place.
 		progress = func(done, total int) {
 			const width = 30
@@ -69,7 +73,7 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 			}
 		}
 	}
-	n, err := a.accounts.AdminImportUsers(ctx, account.Operator, rows, *invite, m, progress)
+	n, err := a.accounts.AdminImportUsers(ctx, account.Operator, file, *invite, m, progress)
 	if err != nil {
 		if progress != nil {
 			fmt.Fprintln(stderr)
@@ -88,13 +92,10 @@ line is printed with its number and reason. A large file shows a progress bar.`)
 func (a *app) importFailure(stderr io.Writer, err error) error {
 	var ie *account.ImportError
 	if !errors.As(err, &ie) {
-		if a == nil {
-			return err
-		}
 		return a.cliError(err)
 	}
 	for _, p := range ie.Problems {
-		fmt.Fprintf(stderr, "line %d: %s\n", p.Line, terminalText(p.Reason))
+		fmt.Fprintf(stderr, "line %d: %s\n", p.Line, terminalText(i18n.Messages().T("en", p.Key, p.Args...)))
 	}
 	if ie.More > 0 {
 		fmt.Fprintf(stderr, "… and %s more\n", plural(ie.More, "line", "lines"))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net"
@@ -256,10 +257,11 @@ func TestServeWithDevMailbox(t *testing.T) {
 	}
 }
 
-// TestGracefulShutdown: a request in flight when SIGTERM arrives finishes,
-// with the metrics listener running beside the public one.
+// TestGracefulShutdown: a request in flight when the stop arrives
+// finishes, with the metrics listener running beside the public one.
 func TestGracefulShutdown(t *testing.T) {
-	p := newProgram(t, map[string]string{"AIRLOCK_METRICS_LISTEN": freePort(t)})
+	metrics := freePort(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_METRICS_LISTEN": metrics})
 	stop := p.serve()
 	conn, err := net.Dial("tcp", p.env["AIRLOCK_LISTEN"])
 	if err != nil {
@@ -268,14 +270,19 @@ func TestGracefulShutdown(t *testing.T) {
 	defer conn.Close()
 	body := "email=ada%40example.com"
 	fmt.Fprintf(conn, "POST /password/forgot HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:5])
-	time.Sleep(100 * time.Millisecond)
+	// The request is in its handler, waiting for the rest of its body.
+	for deadline := time.Now().Add(20 * time.Second); scrape(t, metrics, inFlightRE) < 1; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the request never reached its handler")
+		}
+	}
 	stopped := make(chan string)
 	go func() { stopped <- stop() }()
-	time.Sleep(200 * time.Millisecond)
-	select {
-	case <-stopped:
-		t.Fatal("serve stopped with a request in flight")
-	default:
+	// The stop has begun: serve says so before it waits for the request.
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.logs.String(), "shutting down"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("serve never began to stop")
+		}
 	}
 	fmt.Fprint(conn, body[5:])
 	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
@@ -467,8 +474,9 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 		t.Fatalf("sign in on node one with the new password: %d", res.StatusCode)
 	}
 	// Exactly two emails in all: the reset and "your password was changed".
+	// Once the outbox holds no email still to send, none can go out twice.
 	smtp.Wait(t, 2)
-	time.Sleep(300 * time.Millisecond)
+	outboxDone(t, dsn)
 	if n := len(smtp.Messages()); n != 2 {
 		t.Fatalf("%d emails from two nodes, want 2", n)
 	}
@@ -500,3 +508,28 @@ func TestSecretKeyFile(t *testing.T) {
 		t.Fatalf("bad key: %v", err)
 	}
 }
+
+// outboxDone waits until the database at dsn holds no job still to run:
+// every email is sent (or failed), so no node will send anything more.
+func outboxDone(t *testing.T, dsn string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		var n int
+		err := db.QueryRow(`SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'deferred', 'sending')`).Scan(&n)
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the outbox still holds %d jobs (%v)", n, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// inFlightRE reads the requests being answered now from the metrics.
+var inFlightRE = regexp.MustCompile(`(?m)^airlock_http_requests_in_flight (\d+)`)

@@ -278,7 +278,9 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	reg := newMetrics(a, log)
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "airlock_http_requests_total",
 		Help: "HTTP requests answered, by route and status code."}, []string{"route", "code"})
-	reg.MustRegister(requests)
+	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "airlock_http_requests_in_flight",
+		Help: "HTTP requests being answered now."})
+	reg.MustRegister(requests, inFlight)
 
 	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies,
 		Logo: cfg.BrandLogo, Accent: cfg.BrandColor}, a.accounts, a.db, a.devMailbox)
@@ -290,7 +292,7 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	root.Handle("/api/", jsonAPI)
 	root.Handle("/api", jsonAPI)
 	root.Handle("/", pages)
-	handler := countRequests(requests, root)
+	handler := promhttp.InstrumentHandlerInFlight(inFlight, countRequests(requests, root))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

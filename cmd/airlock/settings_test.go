@@ -100,19 +100,110 @@ func TestClosestSetting(t *testing.T) {
 	}
 }
 
-// TestSettingsAreDocumented: the settings the program reads, which decide
-// what is warned about, are exactly those of the README's table.
+// TestServeHelpListsEverySetting: serve --help shows the settings as an
+// aligned table, on stdout, in the table's order: each setting once, with
+// its default and its help, and nothing else.
+func TestServeHelpListsEverySetting(t *testing.T) {
+	p := newProgram(t, nil)
+	out, err := p.run("", "serve", "--help")
+	if err != nil {
+		t.Fatalf("serve --help: %v", err)
+	}
+	_, list, ok := strings.Cut(out, "\n  VARIABLE ")
+	if !ok {
+		t.Fatalf("serve --help has no table of settings:\n%s", out)
+	}
+	header, rows, _ := strings.Cut("  VARIABLE "+list, "\n")
+	// Every row starts its default and its meaning where the header's
+	// DEFAULT and MEANING start.
+	defCol, helpCol := strings.Index(header, "DEFAULT"), strings.Index(header, "MEANING")
+	if defCol < 0 || helpCol < defCol {
+		t.Fatalf("the header is %q", header)
+	}
+	var got []string
+	for _, line := range strings.Split(strings.TrimRight(rows, "\n"), "\n") {
+		r := []rune(line)
+		if len(r) <= helpCol || r[defCol-1] != ' ' || r[helpCol-1] != ' ' || r[helpCol] == ' ' {
+			t.Errorf("row not aligned with the header:\n%s\n%s", header, line)
+			continue
+		}
+		name := strings.TrimSpace(string(r[:defCol]))
+		def := strings.TrimSpace(string(r[defCol:helpCol]))
+		got = append(got, name+" | "+def+" | "+string(r[helpCol:]))
+	}
+	var want []string
+	for _, s := range settings {
+		want = append(want, s.name+" | "+s.def+" | "+s.help)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("serve --help lists (name | default | help):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestSettingsTable: every setting has a unique name, a parser and a help
+// line; a computed default says in words what it is.
+func TestSettingsTable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, s := range settings {
+		if !regexp.MustCompile(`^AIRLOCK_[A-Z0-9_]+$`).MatchString(s.name) || seen[s.name] || s.parse == nil || s.help == "" ||
+			strings.ContainsAny(s.help+s.def, "\t\n") {
+			t.Errorf("setting %+v", s)
+		}
+		if s.defaultOf != nil && !strings.HasPrefix(s.def, "(") {
+			t.Errorf("%s: a computed default is described in parentheses, not %q", s.name, s.def)
+		}
+		seen[s.name] = true
+	}
+}
+
+// TestSettingsAreDocumented: the README's Settings section has a row for
+// each setting of the table, in the same order, with the same default (a
+// value in backquotes, "empty", or words for a computed one), and names no
+// other AIRLOCK_* variable.
 func TestSettingsAreDocumented(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var documented []string
-	for _, m := range regexp.MustCompile("(?m)^\\| `(AIRLOCK_[A-Z0-9_]+)`").FindAllStringSubmatch(string(readme), -1) {
-		documented = append(documented, m[1])
+	_, section, ok := strings.Cut(string(readme), "\n## Settings\n")
+	if !ok {
+		t.Fatal("the README has no Settings section")
 	}
-	slices.Sort(documented)
-	if read := settingNames(); !slices.Equal(read, documented) {
-		t.Fatalf("settings read by the program:\n%v\ndocumented in the README:\n%v", read, documented)
+	section, _, _ = strings.Cut(section, "\n## ")
+	byName := map[string]setting{}
+	var names []string
+	for _, s := range settings {
+		byName[s.name] = s
+		names = append(names, s.name)
+	}
+	var rows []string
+	for _, m := range regexp.MustCompile("(?m)^\\| `(AIRLOCK_[A-Z0-9_]+)` \\| ([^|]*) \\|").FindAllStringSubmatch(section, -1) {
+		name, cell := m[1], strings.TrimSpace(m[2])
+		rows = append(rows, name)
+		s, ok := byName[name]
+		if !ok {
+			continue
+		}
+		literal := regexp.MustCompile("^`([^`]*)`$").FindStringSubmatch(cell)
+		switch {
+		case strings.HasPrefix(cell, "empty"):
+			if s.def != "" || s.defaultOf != nil {
+				t.Errorf("%s: the README's default is %q, the program's %q", name, cell, s.def)
+			}
+		case literal != nil:
+			if s.def != literal[1] || s.defaultOf != nil {
+				t.Errorf("%s: the README's default is %q, the program's %q", name, cell, s.def)
+			}
+		case s.defaultOf == nil:
+			t.Errorf("%s: the README describes a computed default (%q), the program's is %q", name, cell, s.def)
+		}
+	}
+	if !slices.Equal(rows, names) {
+		t.Errorf("the README's rows:\n%v\nthe program's settings:\n%v", rows, names)
+	}
+	for _, n := range regexp.MustCompile(`AIRLOCK_[A-Z0-9_]+`).FindAllString(section, -1) {
+		if _, ok := byName[n]; !ok {
+			t.Errorf("the README's Settings section names %s, which is no setting", n)
+		}
 	}
 }

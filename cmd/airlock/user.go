@@ -214,5 +214,5 @@ func (a *app) cliError(err error) error {
 		}
 		return fmt.Errorf("password refused: %s", strings.Join(words, "; "))
 	}
-	return fmt.Errorf("%s", e.Message)
+	return fmt.Errorf("%s", i18n.ErrorText("en", e))
 }

@@ -43,6 +43,7 @@ func send(t *testing.T, s *mailtest.Server, to string) (string, error) {
 }
 
 func TestControls(t *testing.T) {
+	t.Parallel()
 	s := mailtest.Start(t)
 	if words, err := send(t, s, "ada@example.com"); err != nil || words != "2.0.0 Ok: queued as 1" {
 		t.Fatalf("final reply %q, %v", words, err)

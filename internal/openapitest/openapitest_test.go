@@ -12,6 +12,7 @@ const doc = `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{
   "Error":{"type":"object","required":["error"]}}}}`
 
 func TestValidator(t *testing.T) {
+	t.Parallel()
 	v, err := New([]byte(doc))
 	if err != nil {
 		t.Fatal(err)
@@ -60,6 +61,7 @@ const requestDoc = `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths
   "T":{"type":"object","additionalProperties":false,"required":["grant_type"],"properties":{"grant_type":{"type":"string","enum":["password"]},"username":{"type":"string","format":"email"}}}}}}`
 
 func TestRequestBodies(t *testing.T) {
+	t.Parallel()
 	v, err := New([]byte(requestDoc))
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +99,7 @@ func TestRequestBodies(t *testing.T) {
 // TestDocumentChecked: a document that breaks the OpenAPI 3.1 schema is
 // refused before any traffic is checked against it.
 func TestDocumentChecked(t *testing.T) {
+	t.Parallel()
 	for name, d := range map[string]string{
 		"no info":                      `{"openapi":"3.1.0","paths":{}}`,
 		"response without description": `{"openapi":"3.1.0","info":{"title":"t","version":"1"},"paths":{"/a":{"get":{"responses":{"200":{}}}}}}`,
