@@ -97,6 +97,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	db.read = read
 	db.checkpoints = startCheckpoints(ckpt)
 	db.stmts = &statements{write: write, read: read, m: map[stmtKey]*sql.Stmt{}, pending: map[stmtKey]bool{}}
+	db.stmts.ctx, db.stmts.cancel = context.WithCancel(context.Background())
 	db.queries.x = &pooled{db.stmts}
 	return db, nil
 }
@@ -153,6 +154,17 @@ type statements struct {
 	mu          sync.Mutex
 	m           map[stmtKey]*sql.Stmt
 	pending     map[stmtKey]bool
+	// preparing counts the preparations under way, which close waits for
+	// (cancelling them): none may touch the file after the store is closed.
+	preparing sync.WaitGroup
+	ctx       context.Context
+	cancel    context.CancelFunc
+}
+
+// close ends the preparations under way and waits for them.
+func (s *statements) close() {
+	s.cancel()
+	s.preparing.Wait()
 }
 
 type stmtKey struct {
@@ -178,13 +190,13 @@ func (s *statements) get(read bool, query string) *sql.Stmt {
 	st := s.m[k]
 	if st == nil && !s.pending[k] && len(s.m)+len(s.pending) < maxStatements {
 		s.pending[k] = true
-		go s.prepare(k)
+		s.preparing.Go(func() { s.prepare(k) })
 	}
 	return st
 }
 
 func (s *statements) prepare(k stmtKey) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer cancel()
 	st, err := s.pool(k.read).PrepareContext(ctx, k.query)
 	s.mu.Lock()

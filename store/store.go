@@ -154,6 +154,9 @@ func (s *DB) Ping(ctx context.Context) error {
 
 // Close closes the pools.
 func (s *DB) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
 	if s.checkpoints != nil {
 		s.checkpoints.stop()
 	}
