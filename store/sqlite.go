@@ -86,7 +86,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// two files; under a flood that was a checkpoint every few tens of
 	// milliseconds (bench/RESULTS.md, 2026-11-27). A passive checkpoint
 	// waits for nobody and nobody waits for it.
-	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+r.Encode())
+	// Its page cache is kept small: a checkpoint copies pages once and reads
+	// none of them again, so the 2 MiB default only held memory.
+	c := url.Values{}
+	c.Add("_pragma", "busy_timeout(10000)")
+	c.Add("_pragma", "query_only(1)")
+	c.Add("_pragma", "cache_size(-128)")
+	ckpt, err := sql.Open("sqlite", "file:"+path+"?"+c.Encode())
 	if err != nil {
 		write.Close()
 		read.Close()

@@ -16,9 +16,14 @@ import (
 // nodes): emails by kind and state, the age of the oldest email still
 // waiting, lease takeovers, database availability, password hashing load.
 // It also logs database outages once when they start and once when they end.
-func newMetrics(a *app, log *slog.Logger) *prometheus.Registry {
+// The Go runtime's and the process's own metrics are collected only when
+// they are served (scraped): nobody reads them otherwise, and their
+// descriptions alone took half a megabyte of every node's memory.
+func newMetrics(a *app, log *slog.Logger, served bool) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if served {
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
 
 	dbUp := prometheus.NewGauge(prometheus.GaugeOpts{Name: "airlock_database_up",
 		Help: "1 while the database answers, 0 while it is unreachable or stalled."})

@@ -275,7 +275,7 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 		log.Warn("AIRLOCK_ARGON2 is below the OWASP recommendation: use it for tests only", "argon2", cfg.Argon2.String(), "recommended", d.String())
 	}
 
-	reg := newMetrics(a, log)
+	reg := newMetrics(a, log, cfg.MetricsListen != "")
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "airlock_http_requests_total",
 		Help: "HTTP requests answered, by route and status code."}, []string{"route", "code"})
 	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "airlock_http_requests_in_flight",
