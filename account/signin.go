@@ -52,7 +52,7 @@ func (s *Service) loginLimits(email, ip string) []limitKey {
 	return []limitKey{
 		{hashKey("login:email:", airlock.NormalizeEmail(email)), s.cfg.LimitLoginPerEmail},
 		{ipKey("login:ip:", ip), s.cfg.LimitLoginPerIP},
-		{hashKey("login:any:", airlock.NormalizeEmail(email)), signInCap},
+		{hashKey("login:any:", airlock.NormalizeEmail(email)), s.signInCap()},
 	}
 }
 
@@ -62,7 +62,14 @@ func (s *Service) loginLimits(email, ip string) []limitKey {
 // password hasher for themselves with right passwords, which no failure
 // limit counts (each costs a hash, and a few at once slow every other
 // sign-in).
-var signInCap = Rate{N: 120, Per: 10 * time.Minute}
+// It is on while the per-email limit is (AIRLOCK_LIMIT_LOGIN_PER_EMAIL=0
+// turns both off).
+func (s *Service) signInCap() Rate {
+	if s.cfg.LimitLoginPerEmail.N <= 0 {
+		return Rate{}
+	}
+	return Rate{N: 120, Per: 10 * time.Minute}
+}
 
 // checkPassword is sign-in without the session: throttled per email string
 // and per client address, with the same work for unknown accounts. Only
