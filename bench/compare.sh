@@ -185,6 +185,13 @@ forgot() {
     bare_all+="$(echo "$b" | field rps)"$'\n'
     air_all+="$(echo "$a" | field rps)"$'\n'
   done
+  if [ "$db" = postgres ]; then
+    # The jobs table's upkeep is PostgreSQL's autovacuum (migration 11), not
+    # the application's: what it left after the rounds, and how often it ran.
+    local jobs
+    jobs=$(psql "$AIRLOCK_DATABASE_URL" -Atc "SELECT n_live_tup || ' live, ' || n_dead_tup || ' dead rows; autovacuum ran ' || autovacuum_count || ' times, autoanalyze ' || autoanalyze_count FROM pg_stat_user_tables WHERE relname = 'jobs'")
+    say "  jobs table after the rounds ($db): $jobs"
+  fi
   echo "-- timing at 4 clients --"
   lg -scenario api-forgot -c 4 -duration 3s -warmup 500ms -accounts 1000 >"$dir/low"
   kill "$bpid"; wait "$bpid" 2>/dev/null || true; bpid=""

@@ -148,3 +148,18 @@ func (r *rows) Close() error {
 }
 
 func (r *rows) Err() error { return r.q.check(r.ctx, r.Rows.Err()) }
+
+// AutovacuumOff says whether the database is PostgreSQL with its autovacuum
+// turned off. The jobs table is a queue whose upkeep is left to autovacuum
+// (migration 11): without it, its dead rows stay until someone runs VACUUM.
+// SQLite reuses its free pages by itself: false.
+func (s *DB) AutovacuumOff(ctx context.Context) (bool, error) {
+	if s.d != postgresDialect {
+		return false, nil
+	}
+	var v string
+	if err := s.db.QueryRowContext(ctx, "SELECT current_setting('autovacuum')").Scan(&v); err != nil {
+		return false, fmt.Errorf("read the autovacuum setting: %w", err)
+	}
+	return v == "off", nil
+}

@@ -42,6 +42,8 @@ type page struct {
 	// it comes from configuration, where javascript: and data: are refused.
 	AppURL template.URL
 	Data   map[string]any
+	// Content is the page's own body, rendered before the layout.
+	Content template.HTML
 
 	// fields are the fields of the page's form, in order, that show their
 	// own errors: an error about one of them is shown under it, once;
@@ -270,14 +272,15 @@ func (s *Server) newPage(r *http.Request, lang, titleKey string) *page {
 }
 
 func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) {
-	t, ok := s.pages[name]
-	if !ok {
-		s.log.Error("no such page template", "page", name)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
+	var body, buf bytes.Buffer
+	err := s.pages.ExecuteTemplate(&body, name, p)
+	if err == nil {
+		// Trusted: it is html/template's own escaped output, placed where the
+		// layout's body goes (the same context the page was escaped for).
+		p.Content = template.HTML(body.String())
+		err = s.pages.ExecuteTemplate(&buf, "layout", p)
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+	if err != nil {
 		s.log.Error("render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -52,7 +52,7 @@ type Server struct {
 	accounts   *account.Service
 	devMailbox *mail.DevMailbox // nil when SMTP is configured
 	db         Pinger
-	pages      map[string]*template.Template
+	pages      *template.Template
 	static     http.Handler
 	secure     bool
 	brand      brand
@@ -108,23 +108,15 @@ func (f filesOnly) Open(name string) (fs.File, error) {
 	return file, nil
 }
 
+// parseTemplates parses the layout and every page into one set, once: each
+// page file defines a template named after the file, and the layout is
+// shared rather than copied into every page.
 func (s *Server) parseTemplates() error {
-	s.pages = map[string]*template.Template{}
-	names, err := fs.Glob(assets, "templates/*.html")
+	t, err := template.ParseFS(assets, "templates/*.html")
 	if err != nil {
-		return err
+		return fmt.Errorf("parse pages: %w", err)
 	}
-	for _, n := range names {
-		base := n[len("templates/") : len(n)-len(".html")]
-		if base == "layout" {
-			continue
-		}
-		t, err := template.ParseFS(assets, "templates/layout.html", n)
-		if err != nil {
-			return fmt.Errorf("parse page %s: %w", base, err)
-		}
-		s.pages[base] = t
-	}
+	s.pages = t
 	return nil
 }
 

@@ -516,6 +516,38 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 	}
 }
 
+// TestAutovacuumOffIsSaid: serve warns when PostgreSQL's autovacuum is off
+// (the jobs table's upkeep is left to it), and only then; on SQLite never.
+// CI's cluster runs with autovacuum off, which a test cannot change for one
+// session: the warning is expected exactly when the server says "off".
+func TestAutovacuumOffIsSaid(t *testing.T) {
+	t.Parallel()
+	const warning = "autovacuum is off"
+	lite := newProgram(t, nil)
+	lite.serve()()
+	if strings.Contains(lite.logs.String(), warning) {
+		t.Fatalf("warned on SQLite:\n%s", lite.logs.String())
+	}
+	dsn := testutil.PostgresURL(t)
+	if dsn == "" {
+		t.Skipf("%s not set: the PostgreSQL half needs it (CI sets it)", testutil.PostgresEnv)
+	}
+	conn, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var setting string
+	if err := conn.QueryRow("SHOW autovacuum").Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	pg := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": dsn})
+	pg.serve()()
+	if said := strings.Contains(pg.logs.String(), warning); said != (setting == "off") {
+		t.Fatalf("autovacuum %s, warned %v:\n%s", setting, said, pg.logs.String())
+	}
+}
+
 // TestSecretKeyFile: on the embedded default, serve creates the key that
 // seals two-step sign-in keys beside the SQLite file, mode 0600, and says
 // so; a bad AIRLOCK_SECRET_KEY stops the start without echoing it.

@@ -266,6 +266,12 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 			log.Warn("AIRLOCK_TRUSTED_PROXIES trusts every address: clients choose the IP their limits count against; name your load balancers only", "prefix", p.String())
 		}
 	}
+	if off, err := a.db.AutovacuumOff(ctx); err != nil {
+		log.Warn("could not read PostgreSQL's autovacuum setting", "err", err)
+	} else if off {
+		// Airlock leaves its queue's upkeep to autovacuum (migration 11).
+		log.Warn("PostgreSQL's autovacuum is off: the jobs table keeps its dead rows until a VACUUM; turn autovacuum on, or VACUUM the database regularly")
+	}
 	if setMemoryLimit != nil && e.getenv("GOMEMLIMIT") == "" {
 		limit := memoryLimit(cfg)
 		setMemoryLimit(limit)
