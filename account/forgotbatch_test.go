@@ -5,16 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/airlockhq/airlock/internal/testsvc"
 	"github.com/airlockhq/airlock/internal/testutil"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
-	"github.com/airlockhq/airlock/mail"
-	"github.com/airlockhq/airlock/password"
 )
 
 // The forgot queue writes the requests that arrive together in one
@@ -269,16 +267,7 @@ func (e *env) withConfig(t testing.TB, tweak func(*account.Config)) *env {
 
 func (e *env) service(t testing.TB, st airlock.Store, cfg account.Config) *account.Service {
 	t.Helper()
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := mail.ParseTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	return account.New(log, cfg, st, e.hasher, password.NewPolicy(12), tpl, sender, e.clock)
+	return testsvc.New(t, st, e.clock, cfg, e.smtp.URL(), testsvc.Options{Log: testsvc.DebugLog(e.logs), Hasher: e.hasher})
 }
 
 // TestWorkerBatchEveryOutcome: one claimed batch of forgot requests with

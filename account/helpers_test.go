@@ -1,11 +1,7 @@
 package account_test
 
 import (
-	"bytes"
 	"context"
-	"github.com/airlockhq/airlock/secretbox"
-	"log/slog"
-	"net/url"
 	"regexp"
 	"testing"
 	"time"
@@ -13,15 +9,15 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testsvc"
 	"github.com/airlockhq/airlock/internal/testutil"
-	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/store"
 )
 
 // cheap argon2id parameters keep tests fast; production defaults are
 // checked in the password package.
-var cheap = password.Params{Memory: 64, Time: 1, Threads: 1}
+var cheap = testsvc.Cheap
 
 type env struct {
 	svc    *account.Service
@@ -48,29 +44,14 @@ func newNode(t testing.TB, db *store.DB, clock *testutil.Clock, smtp *mailtest.S
 	// -race); the production time limit (5 s, tested in cmd/airlock) would
 	// turn SQLite's queueing into spurious 503s here.
 	db.SetTimeout(30 * time.Second)
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := mail.ParseTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := url.Parse("https://accounts.example.com")
-	cfg := account.DefaultConfig(pub)
-	cfg.SecretBox = testBox
+	cfg := testsvc.Config(nil)
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.hasher = password.NewHasher(cheap, 4, 10*time.Second)
-	e.svc = account.New(log, cfg, db, e.hasher, password.NewPolicy(12), tpl, sender, e.clock)
+	e.hasher = testsvc.NewHasher()
+	e.svc = e.service(t, db, cfg)
 	return e
 }
-
-// testBox seals two-step keys in tests (one key for every node, as
-// AIRLOCK_SECRET_KEY is shared by every node of a deployment).
-var testBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
 
 var meta = account.Meta{IP: "192.0.2.10", UserAgent: "test-agent/1.0"}
 

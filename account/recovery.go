@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
+	"time"
 
 	"github.com/airlockhq/airlock"
 )
@@ -27,39 +28,18 @@ func (s *Service) RecoveryCodesLeft(ctx context.Context, u *airlock.User) (int, 
 // a code (an old recovery code will do); the old set dies. The new codes
 // are shown once.
 func (s *Service) NewRecoveryCodes(ctx context.Context, u *airlock.User, current, code string, m Meta) ([]string, error) {
-	m.ActorID = u.ID
-	if !u.TwoFactor() {
-		return nil, errAlreadyOff
-	}
-	if err := s.proveSelf(ctx, u, current, m); err != nil {
-		return nil, err
-	}
-	c, err := s.checkCode(ctx, u, code, m, true)
-	if err != nil {
-		return nil, err
-	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		locked, err := s.currentUser(ctx, tx, u, now)
-		if err != nil {
-			return err
-		}
-		if !locked.TwoFactor() {
-			return errAlreadyOff
-		}
-		if err := s.useCode(ctx, tx, c, now, m); err != nil {
-			return err
-		}
+	m.ActorID = u.ID
+	err = s.withOwnCode(ctx, u, current, code, m, func(tx airlock.Tx, locked *airlock.User, _ time.Time) error {
 		if err := tx.ReplaceRecoveryCodes(ctx, locked.ID, hashes); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "recovery_codes_replaced")
 	})
-	if err := s.codeOutcome(ctx, c, m, err); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return codes, nil

@@ -265,6 +265,16 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, vi
 // DisableTwoFactor turns two-step sign-in off: the user proves it is them
 // with their password and a code. They are told by email.
 func (s *Service) DisableTwoFactor(ctx context.Context, u *airlock.User, current, code string, m Meta) error {
+	return s.withOwnCode(ctx, u, current, code, m, func(tx airlock.Tx, locked *airlock.User, now time.Time) error {
+		return s.turnOffTwoFactor(ctx, tx, locked, "", now, m)
+	})
+}
+
+// withOwnCode runs act, in the transaction that spends the code, for a user
+// with two-step sign-in on who proved it is them with their password and a
+// code. The code is spent only if act succeeds, and only if two-step sign-in
+// is still on when the account is locked (a concurrent "off" wins once).
+func (s *Service) withOwnCode(ctx context.Context, u *airlock.User, current, code string, m Meta, act func(tx airlock.Tx, locked *airlock.User, now time.Time) error) error {
 	m.ActorID = u.ID
 	if !u.TwoFactor() {
 		return errAlreadyOff
@@ -288,7 +298,7 @@ func (s *Service) DisableTwoFactor(ctx context.Context, u *airlock.User, current
 		if err := s.useCode(ctx, tx, c, now, m); err != nil {
 			return err
 		}
-		return s.turnOffTwoFactor(ctx, tx, locked, "", now, m)
+		return act(tx, locked, now)
 	})
 	return s.codeOutcome(ctx, c, m, err)
 }

@@ -1,21 +1,17 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
-	"github.com/airlockhq/airlock/secretbox"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -23,9 +19,8 @@ import (
 	"github.com/airlockhq/airlock/client"
 	"github.com/airlockhq/airlock/internal/mailtest"
 	"github.com/airlockhq/airlock/internal/openapitest"
+	"github.com/airlockhq/airlock/internal/testsvc"
 	"github.com/airlockhq/airlock/internal/testutil"
-	"github.com/airlockhq/airlock/mail"
-	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/store"
 )
 
@@ -77,18 +72,8 @@ func newEnv(t *testing.T, servers ...airlock.Server) *env {
 func newEnvOn(t *testing.T, db *store.DB, servers ...airlock.Server) *env {
 	t.Helper()
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, _ := mail.ParseTemplates()
-	pub, _ := url.Parse("https://accounts.example.com")
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := account.DefaultConfig(pub)
-	cfg.SecretBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
-	e.svc = account.New(log, cfg, db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
-		password.NewPolicy(12), tpl, sender, e.clock)
-	e.srv = httptest.NewServer(api.NewServer(log, api.Config{Servers: servers}, e.svc))
+	e.svc = testsvc.New(t, db, e.clock, testsvc.Config(nil), e.smtp.URL(), testsvc.Options{})
+	e.srv = httptest.NewServer(api.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), api.Config{Servers: servers}, e.svc))
 	t.Cleanup(e.srv.Close)
 	e.http = &http.Client{Transport: spec.Transport(nil)}
 	e.c = client.New(e.srv.URL)

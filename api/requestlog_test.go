@@ -1,22 +1,15 @@
 package api_test
 
 import (
-	"bytes"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/airlockhq/airlock"
-	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/api"
+	"github.com/airlockhq/airlock/internal/testsvc"
 	"github.com/airlockhq/airlock/internal/testutil"
-	"github.com/airlockhq/airlock/mail"
-	"github.com/airlockhq/airlock/password"
-	"github.com/airlockhq/airlock/secretbox"
 	"github.com/airlockhq/airlock/store"
 )
 
@@ -26,20 +19,8 @@ import (
 func logAtDebug(t *testing.T, e *env) *testutil.Buffer {
 	t.Helper()
 	logs := &testutil.Buffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := mail.ParseTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := url.Parse("https://accounts.example.com")
-	cfg := account.DefaultConfig(pub)
-	cfg.SecretBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
-	e.svc = account.New(log, cfg, e.db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
-		password.NewPolicy(12), tpl, sender, e.clock)
+	log := testsvc.DebugLog(logs)
+	e.svc = testsvc.New(t, e.db, e.clock, testsvc.Config(nil), e.smtp.URL(), testsvc.Options{Log: log})
 	e.srv.Config.Handler = api.NewServer(log, api.Config{}, e.svc)
 	return logs
 }

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -13,15 +12,14 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testsvc"
 	"github.com/airlockhq/airlock/internal/testutil"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
-	"github.com/airlockhq/airlock/secretbox"
 	"github.com/airlockhq/airlock/store"
 	"github.com/airlockhq/airlock/web"
 )
@@ -74,31 +72,21 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	}
 	e := &env{t: t, db: db, clock: testutil.NewClock(), smtp: mailtest.Start(t)}
 	e.pub, _ = url.Parse(o.publicURL)
-	var sender mail.Sender
+	var so testsvc.Options
 	var box *mail.DevMailbox
-	var err error
 	if o.devMail {
 		box = mail.NewDevMailbox(db, e.clock.Now)
-		sender = box
-	} else if sender, err = mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{}); err != nil {
-		t.Fatal(err)
+		so.Sender = box
 	}
-	tpl, err := mail.ParseTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig(e.pub)
+	so.Hasher = o.hasher
+	cfg := testsvc.Config(e.pub)
 	cfg.AppURL = o.appURL
-	cfg.SecretBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
 	cfg.RequireTwoFactor = o.requireTwoFactor
 	if o.brand != "" {
 		cfg.BrandName = o.brand
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if o.hasher == nil {
-		o.hasher = password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second)
-	}
-	e.svc = account.New(log, cfg, db, o.hasher, password.NewPolicy(12), tpl, sender, e.clock)
+	e.svc = testsvc.New(t, db, e.clock, cfg, e.smtp.URL(), so)
 	h, err := web.NewServer(log, web.Config{PublicURL: e.pub, AppURL: o.appURL, Logo: o.logo, Accent: o.accent}, e.svc, db, box)
 	if err != nil {
 		t.Fatal(err)

@@ -1,20 +1,14 @@
 package web_test
 
 import (
-	"bytes"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testsvc"
 	"github.com/airlockhq/airlock/internal/testutil"
-	"github.com/airlockhq/airlock/mail"
-	"github.com/airlockhq/airlock/password"
-	"github.com/airlockhq/airlock/secretbox"
 	"github.com/airlockhq/airlock/web"
 )
 
@@ -24,19 +18,8 @@ import (
 func logAtDebug(t *testing.T, e *env) *testutil.Buffer {
 	t.Helper()
 	logs := &testutil.Buffer{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	sender, err := mail.NewSMTP(e.smtp.URL(), "Airlock <no-reply@example.com>", mail.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := mail.ParseTemplates()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := account.DefaultConfig(e.pub)
-	cfg.SecretBox, _ = secretbox.New(bytes.Repeat([]byte{42}, 32))
-	e.svc = account.New(log, cfg, e.db, password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1}, 4, 5*time.Second),
-		password.NewPolicy(12), tpl, sender, e.clock)
+	log := testsvc.DebugLog(logs)
+	e.svc = testsvc.New(t, e.db, e.clock, testsvc.Config(e.pub), e.smtp.URL(), testsvc.Options{Log: log})
 	h, err := web.NewServer(log, web.Config{PublicURL: e.pub}, e.svc, e.db, nil)
 	if err != nil {
 		t.Fatal(err)
