@@ -134,31 +134,38 @@ type OutboxQueries interface {
 	// EnqueueJobs adds jobs in as few statements as it can; their IDs are
 	// not read back.
 	EnqueueJobs(ctx context.Context, jobs []*Job) error
-	// ClaimJobs leases up to limit of the oldest due jobs to owner until
-	// leaseUntil. A job whose worker's lease ran out (a node died while
-	// sending) is due again: Job.TakenOver says so.
-	ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*Job, error)
-	// RenewLease extends owner's lease on a job it is still working on; false
-	// means the lease was lost to another worker.
-	RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error)
+	// ClaimJobs leases up to limit of the oldest jobs due at now (the
+	// application's clock) to owner, for lease on the database's clock. A
+	// job whose worker's lease ran out (a node died while sending) is due
+	// again: Job.TakenOver says so.
+	ClaimJobs(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*Job, error)
+	// RenewLease extends owner's lease on a job it is still working on, to
+	// lease from now; false means the lease ran out or was lost to another
+	// worker.
+	RenewLease(ctx context.Context, id int64, owner string, lease time.Duration) (bool, error)
 	// ReleaseLeases hands back at once every job owner holds (shutdown).
 	ReleaseLeases(ctx context.Context, owner string) (int, error)
+
+	// Every write below for a claimed job checks, in its own statement,
+	// that owner still holds the job's lease: a node that lost it writes
+	// nothing more for that job.
+
 	// DeleteJobs deletes jobs owner holds, done with; it fails if owner
 	// no longer holds them all (taken over by another node).
 	DeleteJobs(ctx context.Context, owner string, ids []int64) error
 	// RetryJob records a failed attempt of a job owner holds: it is
 	// deferred to runAt.
 	RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error
-
-	// SetEmailTokens records, for each email ids[i], the hash of the reset
-	// token it carries (hashes[i]), so that the token dies if the email
-	// fails for good.
-	SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error
+	// PrepareEmails records what the attempt of each email fixed, so that
+	// a later attempt sends the same message, for the emails owner still
+	// holds; it says which those are.
+	PrepareEmails(ctx context.Context, owner string, preps []EmailPrep) (map[int64]bool, error)
 	// MarkEmailSent records a delivery and the server's answer; false when
-	// owner no longer held the lease.
+	// owner no longer held the lease (nothing recorded).
 	MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error)
-	// MarkEmailFailed stops an email's retries for good.
-	MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error
+	// MarkEmailFailed stops an email's retries for good and kills the
+	// reset token it carried; false when owner no longer held the lease.
+	MarkEmailFailed(ctx context.Context, id int64, owner, lastError string, now time.Time) (bool, error)
 	// RequeueEmail sends a failed or deferred email again now, with a new
 	// 24-hour window (an operator's retry).
 	RequeueEmail(ctx context.Context, id int64, now time.Time) error
@@ -339,9 +346,29 @@ type Job struct {
 	UserID    string
 	EmailKind string
 	Reply     string // the server's answer to the last delivery
-	MessageID string // the last attempt's
+	// MessageID is the Message-ID's unique part, chosen at the email's
+	// first attempt and kept (see EmailPrep).
+	MessageID string
 	UpdatedAt time.Time
 	SentAt    time.Time
+	// What the email's first attempt fixed: its date, and the hash of its
+	// link's token with the token sealed (nil: no link).
+	PreparedAt time.Time
+	TokenHash  []byte
+	LinkSealed []byte
+}
+
+// EmailPrep is what an email's attempt fixes so that any later attempt (a
+// retry, or another node taking the work over) sends the same message: the
+// Message-ID's unique part, the date, and the link's token, hashed (it
+// dies if the email fails for good) and sealed with the secret key, never
+// stored in clear (SPEC §7).
+type EmailPrep struct {
+	ID         int64
+	MessageID  string
+	PreparedAt time.Time
+	TokenHash  []byte // nil: the email carries no link
+	LinkSealed []byte
 }
 
 // EmailFilter selects emails of the outbox and its history.

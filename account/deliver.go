@@ -1,9 +1,13 @@
 package account
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/jobs"
@@ -20,27 +24,29 @@ type outgoing struct {
 	p          mailPayload
 	drop       bool // no longer wanted (deleted)
 	unreadable bool // its payload: dropped too
+	lost       bool // another node holds it now
 	u          *airlock.User
 	link       string
+	id         string    // its Message-ID
+	date       time.Time // its Date
 }
 
 // deliverMail delivers claimed emails, each with the outcome it would have
 // had alone (dropped, sent, deferred or failed): one transaction reads
-// their users and mints their links (the newer link of a user killing the
-// older, in order; see mintLinks), then the messages go out
-// deliveryParallelism at a time, one user's in order, each under its own
-// context (a lost lease stops it) and each recorded sent the moment the
+// their users and fixes what each sends (see prepare), then the messages go
+// out deliveryParallelism at a time, one user's in order, each under its
+// own context (a lost lease stops it) and each recorded sent the moment the
 // server (a relay, or the dev mailbox) takes it: a node that dies in the
 // middle of a batch leaves only the emails in flight sent and unrecorded,
-// which the node taking the batch over sends again, the same message. If
-// the first transaction fails, nothing was written and nothing sent: every
-// email is tried again later.
+// which the node taking the batch over sends again, the same message (same
+// Message-ID, date and link). If the first transaction fails, nothing was
+// written and nothing sent: every email is tried again later.
 func (s *Service) deliverMail(ctx context.Context, batch []*jobs.Claimed) error {
 	out := make([]*outgoing, len(batch))
 	for i, c := range batch {
 		out[i] = &outgoing{Claimed: c}
 	}
-	if err := s.mintLinks(ctx, out); err != nil {
+	if err := s.prepare(ctx, out); err != nil {
 		return err
 	}
 	var send []*outgoing
@@ -50,6 +56,10 @@ func (s *Service) deliverMail(ctx context.Context, batch []*jobs.Claimed) error 
 			s.log.Error("unreadable outbox entry dropped", "job", o.ID)
 		case o.drop:
 			s.log.Info("mail dropped", "job", o.ID, "kind", o.p.Kind)
+		case o.lost:
+			// Its lease ran out: the node that took it over sends it.
+			s.log.Warn("mail left to the node that took it over", "job", o.ID)
+			o.Done()
 		default:
 			send = append(send, o)
 		}
@@ -65,6 +75,7 @@ func (s *Service) send(ctx context.Context, o *outgoing) error {
 	if err != nil {
 		return err
 	}
+	msg.ID, msg.Date = o.id, o.date
 	receipt, err := s.sender.Send(o.Ctx, msg)
 	if err != nil {
 		return s.deliveryFailed(ctx, o.Job, o.p, err) // nil: failed for good, and recorded
@@ -73,7 +84,8 @@ func (s *Service) send(ctx context.Context, o *outgoing) error {
 	s.log.Info("mail sent", "job", o.ID, "kind", o.p.Kind, "attempt", o.Attempts, "reply", receipt.Reply)
 	ok, err := s.store.MarkEmailSent(ctx, o.ID, s.jobs.Owner(), receipt.Reply, receipt.MessageID, s.clock.Now())
 	if err == nil && !ok {
-		s.log.Warn("mail sent after its lease was lost: it may arrive twice", "job", o.ID)
+		// Fenced: this node writes nothing more for it (SPEC §8).
+		s.log.Warn("mail sent after its lease was lost: the node that took it over sends the same message again", "job", o.ID)
 	}
 	return err
 }
@@ -109,20 +121,20 @@ func inUserOrder[T any](items []T, userOf func(T) string, fn func(T)) {
 	wg.Wait()
 }
 
-// mintLinks reads the users of a batch of emails and mints their links in
-// one transaction of a few statements, each email as alone and in order:
-// the users are locked (in the order of their ids: two nodes' batches
-// sharing users queue one behind the other instead of waiting for each
-// other in a cycle), each email is decided, the users' older links are
-// revoked, and of one user's links in the batch all but the last are
-// stored already revoked (the newer killing the older, as one after the
-// other). The emails no longer wanted are deleted.
-func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
+// prepare reads the users of a batch of emails and fixes what each one
+// sends, in one transaction of a few statements, each email as alone: the
+// users are locked (in the order of their ids: two nodes' batches sharing
+// users queue one behind the other instead of waiting for each other in a
+// cycle), each email is decided, the emails no longer wanted are deleted,
+// and each of the others is given what makes any later attempt the same
+// message (see attempt). Only the emails this node still holds are
+// prepared; the others are marked lost (another node has them).
+func (s *Service) prepare(ctx context.Context, out []*outgoing) error {
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
 		ids := make([]string, 0, len(out))
 		for _, o := range out {
-			o.drop, o.unreadable, o.u, o.link = false, false, nil, ""
+			o.drop, o.unreadable, o.lost, o.u, o.link = false, false, false, nil, ""
 			if json.Unmarshal(o.Payload, &o.p) != nil {
 				o.drop, o.unreadable = true, true
 				continue
@@ -133,11 +145,9 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 		if err != nil {
 			return err
 		}
-		var dropped, emails []int64
-		var revoke []string
-		var tokens []*airlock.ResetToken
-		var hashes [][]byte
-		last := map[string]*airlock.ResetToken{} // each user's newest link in the batch
+		var dropped []int64
+		var preps []airlock.EmailPrep
+		minted := map[int64]*airlock.ResetToken{}
 		for _, o := range out {
 			if !o.drop {
 				o.u = users[o.p.UserID]
@@ -147,35 +157,109 @@ func (s *Service) mintLinks(ctx context.Context, out []*outgoing) error {
 				dropped = append(dropped, o.ID)
 				continue
 			}
-			if !hasLink(o.p) {
-				continue
-			}
-			t, link, err := s.newLink(o.u, o.p, now)
+			prep, t, err := s.attempt(ctx, tx, o, now)
 			if err != nil {
 				return err
 			}
-			if older := last[o.u.ID]; older != nil {
-				older.RevokedAt = now
-			} else {
-				revoke = append(revoke, o.u.ID)
+			preps = append(preps, prep)
+			if t != nil {
+				minted[o.ID] = t
 			}
-			last[o.u.ID] = t
-			o.link = link
-			tokens = append(tokens, t)
-			emails, hashes = append(emails, o.ID), append(hashes, t.Hash)
 		}
-		// A newer token kills the older ones (SPEC §6.2).
-		if err := tx.RevokeUsersResetTokens(ctx, revoke, now); err != nil {
+		held, err := tx.PrepareEmails(ctx, s.jobs.Owner(), preps)
+		if err != nil {
 			return err
 		}
+		var tokens []*airlock.ResetToken
+		for _, o := range out {
+			if o.drop {
+				continue
+			}
+			if !held[o.ID] {
+				o.lost = true
+				continue
+			}
+			if t := minted[o.ID]; t != nil {
+				tokens = append(tokens, t)
+			}
+		}
+		// A new link leaves the user's older ones working: emails arrive
+		// out of order, and the one that arrives last must work; using any
+		// one kills the others (SPEC §6.2).
 		if err := tx.InsertResetTokens(ctx, tokens); err != nil {
-			return err
-		}
-		// Each email remembers its token's hash: if it fails for good, the
-		// link it carried dies with it.
-		if err := tx.SetEmailTokens(ctx, emails, hashes); err != nil {
 			return err
 		}
 		return tx.DeleteJobs(ctx, s.jobs.Owner(), dropped)
 	})
+}
+
+// attempt fixes what the email o sends: what its earlier attempt sent when
+// there was one and its link (if it has one) still works, so that a second
+// delivery is the same message (SPEC §7); else a new message, with a new
+// Message-ID, date and, for an email with a link, a newly minted token
+// (returned, to be stored). The token is kept sealed with the secret key,
+// bound to its email, never in clear; without a key it is not kept, and a
+// later attempt mints a new link (the older still works).
+func (s *Service) attempt(ctx context.Context, tx airlock.Tx, o *outgoing, now time.Time) (airlock.EmailPrep, *airlock.ResetToken, error) {
+	j := o.Job
+	if j.MessageID != "" && !j.PreparedAt.IsZero() {
+		same := airlock.EmailPrep{ID: j.ID, MessageID: j.MessageID, PreparedAt: j.PreparedAt, TokenHash: j.TokenHash, LinkSealed: j.LinkSealed}
+		if !hasLink(o.p) {
+			o.id, o.date = same.MessageID, same.PreparedAt
+			return same, nil, nil
+		}
+		if token, err := s.sameToken(ctx, tx, o, now); err != nil {
+			return airlock.EmailPrep{}, nil, err
+		} else if token != "" {
+			o.id, o.date, o.link = same.MessageID, same.PreparedAt, s.linkFor(o.u, o.p, token)
+			return same, nil, nil
+		}
+	}
+	prep := airlock.EmailPrep{ID: j.ID, MessageID: s.sender.NewMessageID(), PreparedAt: now}
+	o.id, o.date = prep.MessageID, prep.PreparedAt
+	if !hasLink(o.p) {
+		return prep, nil, nil
+	}
+	t, token, err := s.newToken(o.u, o.p, now)
+	if err != nil {
+		return airlock.EmailPrep{}, nil, err
+	}
+	prep.TokenHash = t.Hash
+	if s.cfg.SecretBox != nil {
+		if prep.LinkSealed, err = s.cfg.SecretBox.Seal([]byte(token), linkAAD(j.ID, o.u.ID)); err != nil {
+			return airlock.EmailPrep{}, nil, err
+		}
+	}
+	o.link = s.linkFor(o.u, o.p, token)
+	return prep, t, nil
+}
+
+// sameToken returns the token of the link o's earlier attempt carried, if
+// it was kept and still works (not used, revoked or expired), else "".
+func (s *Service) sameToken(ctx context.Context, tx airlock.Tx, o *outgoing, now time.Time) (string, error) {
+	if o.LinkSealed == nil || o.TokenHash == nil || s.cfg.SecretBox == nil {
+		return "", nil
+	}
+	t, err := tx.ResetTokenByHash(ctx, o.TokenHash)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !t.UsedAt.IsZero() || !t.RevokedAt.IsZero() || !now.Before(t.ExpiresAt) || t.UserID != o.u.ID {
+		return "", nil
+	}
+	plain, err := s.cfg.SecretBox.Open(o.LinkSealed, linkAAD(o.ID, o.u.ID))
+	if err != nil || !bytes.Equal(secretHash(string(plain)), o.TokenHash) {
+		// A key no longer configured (rotated out): a new link instead.
+		return "", nil
+	}
+	return string(plain), nil
+}
+
+// linkAAD binds a sealed link token to its email and its user: moved to
+// another row, it does not open.
+func linkAAD(jobID int64, userID string) []byte {
+	return []byte("link\x00" + strconv.FormatInt(jobID, 10) + "\x00" + userID)
 }

@@ -93,14 +93,15 @@ func TestTemporaryFailuresDeferThenFail(t *testing.T) {
 	}
 }
 
-// TestUncertainDeliveryRetriesWithANewMessageID: a server that drops the
-// connection after DATA leaves the delivery uncertain; the retry carries a
-// different Message-ID (and a fresh link that replaces the first).
-func TestUncertainDeliveryRetriesWithANewMessageID(t *testing.T) {
+// TestUncertainDeliveryIsTheSameMessageAgain: a server that drops the
+// connection after DATA leaves the delivery uncertain; the retry is the
+// same message (SPEC §7): same Message-ID, same Date, same link, which
+// works; the same holds for an email without a link.
+func TestUncertainDeliveryIsTheSameMessageAgain(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
-	e.user(t, "ada@example.com", goodPassword)
+	u := e.user(t, "ada@example.com", goodPassword)
 	e.smtp.DropNext(1)
 	if err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 		t.Fatal(err)
@@ -110,13 +111,29 @@ func TestUncertainDeliveryRetriesWithANewMessageID(t *testing.T) {
 	e.drain(t)
 	msgs := e.smtp.Wait(t, 2)
 	first, second := msgs[0].Header("Message-Id"), msgs[1].Header("Message-Id")
-	if first == "" || first == second || strings.Count(first, "<") != 1 || !strings.HasSuffix(first, "@example.com>") {
+	if first == "" || first != second || strings.Count(first, "<") != 1 || !strings.HasSuffix(first, "@example.com>") {
 		t.Fatalf("Message-IDs %q then %q", first, second)
 	}
-	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
-		t.Fatalf("the first link still works: %v", err)
+	if d1, d2 := msgs[0].Header("Date"), msgs[1].Header("Date"); d1 == "" || d1 != d2 {
+		t.Fatalf("Dates %q then %q", d1, d2)
 	}
-	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[1]), meta); err != nil {
+	if a, b := msgs[0].Parts()["text/plain"], msgs[1].Parts()["text/plain"]; a != b || tokenFrom(t, msgs[0]) != tokenFrom(t, msgs[1]) {
+		t.Fatalf("the second delivery differs:\n%s\n---\n%s", a, b)
+	}
+	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); err != nil {
+		t.Fatalf("the link of both copies: %v", err)
+	}
+
+	// An email without a link: the same message again too.
+	e.smtp.DropNext(1)
+	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, "purple kettle under the sea", meta); err != nil {
 		t.Fatal(err)
+	}
+	e.drain(t)
+	e.clock.Advance(time.Minute)
+	e.drain(t)
+	msgs = e.smtp.Wait(t, 4)
+	if a, b := msgs[2].Header("Message-Id"), msgs[3].Header("Message-Id"); a == "" || a != b || a == first {
+		t.Fatalf("password-changed Message-IDs %q then %q (reset %q)", a, b, first)
 	}
 }

@@ -355,7 +355,7 @@ func TestForgotBatchIsOneJob(t *testing.T) {
 			t.Fatalf("%d requests queued, want %d", n, len(reqs))
 		}
 		now := a.clock.Now()
-		jobs, err := a.db.ClaimJobs(ctx, "probe", now, now.Add(time.Minute), 10)
+		jobs, err := a.db.ClaimJobs(ctx, "probe", now, time.Minute, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -18,7 +18,8 @@ func actorName(actor *airlock.User) string {
 
 // queueInvitation sends u an invitation on actor's behalf, in the caller's
 // transaction: never to an inactive user, counted against the per-account
-// email limit, killing any link sent before (a newer link kills the older).
+// email limit. A link sent before goes on working: whichever email arrives
+// last must work, and using any one link kills the others (SPEC §6.2).
 func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *airlock.User, now time.Time, m Meta) error {
 	if !u.Active {
 		return &airlock.Error{Code: airlock.CodeConflict, Key: "error.user.inactive_invite"}
@@ -32,12 +33,9 @@ func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *
 	return s.audit(ctx, tx, airlock.AuditInvitationSent, m, u.ID, u.Email, "queued", "")
 }
 
-// sendInvitation revokes u's links, records the invitation and puts the
-// welcome email in the outbox (its link is minted when it is sent).
+// sendInvitation records the invitation and puts the welcome email in the
+// outbox (its link is minted when it is sent).
 func (s *Service) sendInvitation(ctx context.Context, tx airlock.Tx, u *airlock.User, by string, now time.Time) error {
-	if _, err := tx.RevokeResetTokens(ctx, u.ID, now); err != nil {
-		return err
-	}
 	if err := tx.SetInvitedAt(ctx, u.ID, now); err != nil {
 		return err
 	}
@@ -46,7 +44,7 @@ func (s *Service) sendInvitation(ctx context.Context, tx airlock.Tx, u *airlock.
 }
 
 // AdminInvite (re)sends an invitation to a user who has never set a
-// password; the previous link stops working.
+// password; a link sent before goes on working until one is used.
 func (s *Service) AdminInvite(ctx context.Context, actor *airlock.User, id string, m Meta) error {
 	if err := requireAdmin(actor); err != nil {
 		return err

@@ -91,8 +91,9 @@ func TestInvitationFlow(t *testing.T) {
 }
 
 // TestInvitationExpiryAndResend: the link expires after AIRLOCK_INVITE_TTL;
-// the user then shows as "invitation expired"; resending kills the previous
-// link at once and sends a new one.
+// the user then shows as "invitation expired"; a resend sends a new link
+// and leaves the previous unexpired one working (SPEC §6.2: the email that
+// arrives last must never carry a dead link); using one kills the others.
 func TestInvitationExpiryAndResend(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *account.Config) { c.InviteTTL = 48 * time.Hour })
@@ -116,7 +117,7 @@ func TestInvitationExpiryAndResend(t *testing.T) {
 	if users, _, _ := e.svc.AdminListUsers(ctx, account.Operator, airlock.UserFilter{Invitation: airlock.InvitationExpired}); len(users) != 1 {
 		t.Fatalf("invitation_expired filter: %d users", len(users))
 	}
-	// Resend twice: the second kills the first's link before it is even sent.
+	// Resend twice: both links work until one of them is used.
 	if err := e.svc.AdminInvite(ctx, account.Operator, u.ID, meta); err != nil {
 		t.Fatal(err)
 	}
@@ -124,12 +125,18 @@ func TestInvitationExpiryAndResend(t *testing.T) {
 	if err := e.svc.AdminInvite(ctx, account.Operator, u.ID, meta); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.CheckLink(ctx, second, meta); code(err) != airlock.CodeInvalidToken {
-		t.Fatalf("the previous link survived a resend: %v", err)
+	if _, _, err := e.svc.CheckLink(ctx, second, meta); err != nil {
+		t.Fatalf("a resend killed the previous unexpired link: %v", err)
 	}
 	third, _ := inviteLink(t, e, 3)
 	if _, _, err := e.svc.CompleteLink(ctx, third, "chosen after a resend", "", meta); err != nil {
 		t.Fatal(err)
+	}
+	if _, _, err := e.svc.CheckLink(ctx, second, meta); code(err) != airlock.CodeInvalidToken {
+		t.Fatalf("the other invitation link survived the use of one: %v", err)
+	}
+	if _, _, err := e.svc.CheckLink(ctx, first, meta); code(err) != airlock.CodeInvalidToken {
+		t.Fatalf("the expired link came back: %v", err)
 	}
 	if users, _, _ := e.svc.AdminListUsers(ctx, account.Operator, airlock.UserFilter{Invitation: airlock.InvitationPending}); len(users) != 0 {
 		t.Fatal("a user with a password is listed as invited")

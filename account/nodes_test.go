@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -163,5 +164,94 @@ func TestNodesMailBatchesNeverDeadlock(t *testing.T) {
 				t.Fatalf("round %d: a batch failed (a deadlock?), to be tried again:\n%s", round, logs)
 			}
 		}
+	}
+}
+
+// TestNodesEveryLinkWorksWhicheverArrivesLast: a person asks twice at once,
+// on two nodes, behind a relay that takes its time; each node mints its own
+// link and delivers on its own, so either email may arrive last. Whichever
+// it is, its link works (SPEC §6.2: a newer link no longer kills the
+// older); using it kills the other.
+func TestNodesEveryLinkWorksWhicheverArrivesLast(t *testing.T) {
+	t.Parallel()
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	u := a.user(t, "ada@example.com", goodPassword)
+	a.smtp.Delay(50 * time.Millisecond)
+	seen := 0
+	for round := range 3 {
+		a.clock.Advance(time.Hour) // past the 3-emails-an-hour limit of the rounds before
+		var wg sync.WaitGroup
+		for _, n := range []*env{a, b} {
+			wg.Go(func() {
+				if err := n.svc.AdminSendReset(ctx, account.Operator, u.ID, meta); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		drainAtOnce(t, a, b)
+		msgs := a.smtp.Wait(t, seen+2)[seen:]
+		last := tokenFrom(t, msgs[1])
+		for i, m := range msgs {
+			if _, _, err := b.svc.CheckLink(ctx, tokenFrom(t, m), meta); err != nil {
+				t.Fatalf("round %d: the link of the email that arrived %s: %v", round, []string{"first", "last"}[i], err)
+			}
+		}
+		if _, _, err := a.svc.CompleteLink(ctx, last, fmt.Sprintf("round %d on whichever node", round), "", meta); err != nil {
+			t.Fatalf("round %d: the last email's link: %v", round, err)
+		}
+		if _, _, err := b.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
+			t.Fatalf("round %d: the other link after one was used: %v", round, err)
+		}
+		a.drain(t) // the "password changed" email
+		seen += 3
+		a.smtp.Wait(t, seen)
+	}
+}
+
+// TestNodesTakeoverSendsTheSameMessage: node A hands an email to the relay
+// and freezes before the relay answers; its lease runs out, node B takes
+// the email over and sends it again: the same message (same Message-ID,
+// date and link, which works), SPEC §7. When A wakes up it writes nothing
+// for the email it lost (fencing, SPEC §8): B's outcome stands.
+func TestNodesTakeoverSendsTheSameMessage(t *testing.T) {
+	t.Parallel()
+	a, b := twoNodes(t)
+	ctx := context.Background()
+	u := a.user(t, "ada@example.com", goodPassword)
+	if err := a.svc.AdminSendReset(ctx, account.Operator, u.ID, meta); err != nil {
+		t.Fatal(err)
+	}
+	a.smtp.StallNext(1)
+	frozen := make(chan error, 1)
+	go func() {
+		_, err := a.svc.ProcessDue(ctx)
+		frozen <- err
+	}()
+	first := a.smtp.Wait(t, 1)[0]
+	// A's lease runs out while it is frozen (its renewals would come too
+	// late: they are fenced on the database's clock).
+	if _, err := a.db.SQL().ExecContext(ctx, "UPDATE jobs SET lease_until = 0 WHERE state = 'sending'"); err != nil {
+		t.Fatal(err)
+	}
+	b.drain(t)
+	second := a.smtp.Wait(t, 2)[1]
+	a.smtp.Release()
+	if err := <-frozen; err != nil {
+		t.Fatalf("node A on waking: %v", err)
+	}
+	if id := first.Header("Message-Id"); id == "" || id != second.Header("Message-Id") || first.Header("Date") != second.Header("Date") {
+		t.Fatalf("the takeover sent another message: %q %q, %q %q", id, second.Header("Message-Id"), first.Header("Date"), second.Header("Date"))
+	}
+	if tokenFrom(t, first) != tokenFrom(t, second) {
+		t.Fatal("the takeover's copy carries another link")
+	}
+	emails, err := b.svc.AdminListEmails(ctx, account.Operator, airlock.EmailFilter{UserID: u.ID})
+	if err != nil || len(emails) != 1 || emails[0].State != airlock.EmailSent {
+		t.Fatalf("the email after A woke up: %+v %v, want sent (by B)", emails, err)
+	}
+	if _, _, err := a.svc.CompleteLink(ctx, tokenFrom(t, first), "set from either copy", "", meta); err != nil {
+		t.Fatalf("the link both copies carry: %v", err)
 	}
 }

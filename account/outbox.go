@@ -22,7 +22,8 @@ const (
 )
 
 // mailPayload is an outbox entry. It holds no secret: a reset email's token
-// is minted when the email is sent, so no raw token is ever stored.
+// is minted when the email is first sent, and kept only hashed and sealed
+// (airlock.EmailPrep), never in clear.
 type mailPayload struct {
 	Kind      string    `json:"kind"`
 	UserID    string    `json:"user_id"`
@@ -92,8 +93,9 @@ func mailWanted(u *airlock.User, p mailPayload) bool {
 	return true
 }
 
-// newLink mints the token of the email p for u (to be stored) and its link.
-func (s *Service) newLink(u *airlock.User, p mailPayload, now time.Time) (*airlock.ResetToken, string, error) {
+// newToken mints the token of the email p for u: the row to store, and
+// the token itself for the link.
+func (s *Service) newToken(u *airlock.User, p mailPayload, now time.Time) (*airlock.ResetToken, string, error) {
 	token, err := newSecret()
 	if err != nil {
 		return nil, "", err
@@ -102,13 +104,17 @@ func (s *Service) newLink(u *airlock.User, p mailPayload, now time.Time) (*airlo
 	if p.Kind == mailInvitation {
 		purpose, ttl = airlock.TokenPurposeInvite, s.cfg.InviteTTL
 	}
-	t := &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	return &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl)}, token, nil
+}
+
+// linkFor is the link of the email p for u, carrying token.
+func (s *Service) linkFor(u *airlock.User, p mailPayload, token string) string {
 	if p.App || p.Kind == mailInvitation && u.HasGroup(airlock.GroupMobile) {
 		// Asked for from the app, or a field worker's invitation: the page
 		// offers the way back to the app afterwards.
-		return t, s.link("/password/reset", "token", token, "app", "1"), nil
+		return s.link("/password/reset", "token", token, "app", "1")
 	}
-	return t, s.link("/password/reset", "token", token), nil
+	return s.link("/password/reset", "token", token)
 }
 
 // renderMail renders the email p for u, with its link if it has one.
@@ -176,8 +182,8 @@ func (s *Service) deliveryFailed(ctx context.Context, job *airlock.Job, p mailPa
 	}
 	s.log.Warn("mail failed for good", "job", job.ID, "kind", p.Kind, "attempt", job.Attempts, "err", text)
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := tx.MarkEmailFailed(ctx, job.ID, text, "", now); err != nil {
-			return err
+		if held, err := tx.MarkEmailFailed(ctx, job.ID, s.jobs.Owner(), text, now); err != nil || !held {
+			return err // not held: the node that has it now decides it
 		}
 		j := &airlock.Job{State: airlock.EmailFailed, LastError: text}
 		return s.audit(ctx, tx, airlock.AuditEmailFailed, Meta{}, p.UserID, p.To, "failed", "email_failed", p.Kind, DeliveryProblem(j))

@@ -114,18 +114,39 @@ func TestResetTokenExpires(t *testing.T) {
 	}
 }
 
-func TestNewerTokenKillsOlder(t *testing.T) {
+// TestEveryLinkWorksUntilOneIsUsed: emails arrive out of order, so a newer
+// link leaves the older ones working; using any one kills all the others,
+// and so does an email change (SPEC §6.2).
+func TestEveryLinkWorksUntilOneIsUsed(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.user(t, "ada@example.com", goodPassword)
-	first := e.resetToken(t, "ada@example.com")
-	second := e.resetToken(t, "ada@example.com")
+	u := e.user(t, "ada@example.com", goodPassword)
 	ctx := context.Background()
-	if _, _, err := e.svc.CheckLink(ctx, first, meta); detail(err) != account.TokenUsed {
-		t.Fatalf("older token: %v, want used/replaced", err)
+	links := []string{e.resetToken(t, "ada@example.com"), e.resetToken(t, "ada@example.com"), e.resetToken(t, "ada@example.com")}
+	for i, token := range links {
+		if _, _, err := e.svc.CheckLink(ctx, token, meta); err != nil {
+			t.Fatalf("link %d of 3: %v", i, err)
+		}
 	}
-	if _, _, err := e.svc.CheckLink(ctx, second, meta); err != nil {
-		t.Fatalf("newer token: %v", err)
+	if _, _, err := e.svc.CompleteLink(ctx, links[1], "a brand new passphrase", "", meta); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 2} {
+		if _, _, err := e.svc.CheckLink(ctx, links[i], meta); detail(err) != account.TokenUsed {
+			t.Fatalf("link %d after link 1 was used: %v, want used", i, err)
+		}
+	}
+
+	e.clock.Advance(time.Hour) // a fresh per-account allowance
+	links = []string{e.resetToken(t, "ada@example.com"), e.resetToken(t, "ada@example.com")}
+	email := "ada.lovelace@example.com"
+	if _, err := e.svc.AdminUpdateUser(ctx, account.Operator, u.ID, account.UserChanges{Email: &email}, meta); err != nil {
+		t.Fatal(err)
+	}
+	for i, token := range links {
+		if _, _, err := e.svc.CheckLink(ctx, token, meta); detail(err) != account.TokenUsed {
+			t.Fatalf("link %d after an email change: %v, want dead", i, err)
+		}
 	}
 }
 

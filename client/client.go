@@ -301,7 +301,7 @@ func (c *Client) SendResetEmail(ctx context.Context, access, id string) error {
 }
 
 // Invite (re)sends an invitation to a user who has never set a password
-// (administrators); the previous link stops working.
+// (administrators); the previous unexpired link keeps working until one of them is used.
 func (c *Client) Invite(ctx context.Context, access, id string) error {
 	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/invite", access, nil, nil)
 }

@@ -44,12 +44,13 @@ const (
 // claimed job names its owner: a node that lost its lease writes nothing
 // more for that job (SPEC §8).
 type Store interface {
-	// ClaimJobs leases up to limit of the oldest due jobs to owner until
-	// leaseUntil; a job whose owner's lease ran out is due again
-	// (Job.TakenOver says so).
-	ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*airlock.Job, error)
-	// RenewLease extends owner's lease on a job; false: lost to another.
-	RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error)
+	// ClaimJobs leases up to limit of the oldest jobs due at now to owner,
+	// for lease on the database's clock (nodes' clocks may disagree); a
+	// job whose owner's lease ran out is due again (Job.TakenOver says so).
+	ClaimJobs(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*airlock.Job, error)
+	// RenewLease extends owner's lease on a job to lease from now; false:
+	// it ran out, or another node has the job.
+	RenewLease(ctx context.Context, id int64, owner string, lease time.Duration) (bool, error)
 	// RetryJob records a failed attempt of a job owner holds: it is due
 	// again at runAt.
 	RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error
@@ -192,7 +193,7 @@ func (r *Runner) RunDue(ctx context.Context) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
 		now := r.clock.Now()
-		jobs, err := r.store.ClaimJobs(ctx, r.owner, now, now.Add(Lease), ClaimBatch)
+		jobs, err := r.store.ClaimJobs(ctx, r.owner, now, Lease, ClaimBatch)
 		if err != nil {
 			return n, err
 		}
@@ -295,7 +296,7 @@ func (r *Runner) renew(batch []*Claimed) (stop func()) {
 				if c.done.Load() || c.Ctx.Err() != nil {
 					continue
 				}
-				ok, err := r.store.RenewLease(ctx, c.ID, r.owner, r.clock.Now().Add(Lease))
+				ok, err := r.store.RenewLease(ctx, c.ID, r.owner, Lease)
 				if err == nil && !ok && !c.done.Load() {
 					// Another node has it now: stop rather than do it twice.
 					r.log.Warn("lease lost", "job", c.ID)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/textproto"
 	"strings"
+	"time"
 
 	"github.com/airlockhq/airlock"
 )
@@ -102,11 +103,23 @@ func cleanReply(s string, max int) string {
 
 var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 
-// newMessageID returns a Message-ID for one delivery attempt, without its
-// angle brackets: 128 random bits, "@", domain. A retry gets a new one, so
-// that no two messages a receiver sees share an ID.
+// newMessageID returns a Message-ID with its angle brackets: 128 random
+// bits, "@", domain. An email keeps its ID from one attempt to the next
+// (Message.ID), so that a second delivery is the same message.
 func newMessageID(domain string) string {
 	var b [16]byte
 	rand.Read(b[:]) // never fails since Go 1.24: it crashes the program instead
-	return strings.ToLower(idEncoding.EncodeToString(b[:])) + "@" + domain
+	return "<" + strings.ToLower(idEncoding.EncodeToString(b[:])) + "@" + domain + ">"
+}
+
+// idOf returns m's Message-ID, or a new one for domain, and its date.
+func idOf(m *Message, domain string, now time.Time) (string, time.Time) {
+	id, date := m.ID, m.Date
+	if id == "" {
+		id = newMessageID(domain)
+	}
+	if date.IsZero() {
+		date = now
+	}
+	return id, date
 }

@@ -31,9 +31,15 @@ func NewDevMailbox(store DevStore, now func() time.Time) *DevMailbox {
 // mailbox kept.
 const DevMailboxReply = "250 kept in the dev mailbox"
 
-// Send keeps m, under a new Message-ID like every delivery attempt.
+// devDomain is the domain of the dev mailbox's Message-IDs.
+const devDomain = "dev-mailbox.invalid"
+
+// NewMessageID returns a Message-ID in the dev mailbox's domain.
+func (d *DevMailbox) NewMessageID() string { return newMessageID(devDomain) }
+
+// Send keeps m, under its Message-ID (a new one when it has none).
 func (d *DevMailbox) Send(ctx context.Context, m *Message) (Receipt, error) {
-	id := "<" + newMessageID("dev-mailbox.invalid") + ">"
+	id, _ := idOf(m, devDomain, d.now())
 	dm := &airlock.DevMail{At: d.now(), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML, MessageID: id}
 	if err := d.store.InsertDevMail(ctx, dm); err != nil {
 		return Receipt{}, &DeliveryError{Err: err} // temporary: the outbox tries again

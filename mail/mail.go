@@ -16,19 +16,27 @@ import (
 	"github.com/airlockhq/airlock/i18n"
 )
 
-// Message is a rendered email with exactly one recipient. It has no
-// Message-ID: the sender makes a new one for every attempt (SPEC §7).
+// Message is a rendered email with exactly one recipient.
 type Message struct {
 	To      string
 	Subject string
 	Text    string
 	HTML    string
+	// ID is the Message-ID, with its angle brackets, from the Sender's
+	// NewMessageID; Date its date. Both are chosen at the email's first
+	// attempt and kept, so that an email delivered twice is the same
+	// message (SPEC §7). Empty or zero: a new one, now.
+	ID   string
+	Date time.Time
 }
 
 // Sender delivers messages. A failed Send returns a *DeliveryError, which
 // says whether trying again may help.
 type Sender interface {
 	Send(ctx context.Context, m *Message) (Receipt, error)
+	// NewMessageID returns a new Message-ID for this sender, with its
+	// angle brackets.
+	NewMessageID() string
 }
 
 // Email kinds.

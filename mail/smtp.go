@@ -150,8 +150,11 @@ func heloName(name string) (string, error) {
 	return name, nil
 }
 
-// Send delivers m in one SMTP conversation under a new Message-ID. A
-// failure is a *DeliveryError.
+// NewMessageID returns a Message-ID in the sender's domain.
+func (s *SMTP) NewMessageID() string { return newMessageID(s.domain) }
+
+// Send delivers m in one SMTP conversation, under m's Message-ID and date
+// (new ones when it has none). A failure is a *DeliveryError.
 func (s *SMTP) Send(ctx context.Context, m *Message) (Receipt, error) {
 	// One recipient only: the address stored on the account, held to the
 	// same rule as every address Airlock accepts. One it refuses would be
@@ -160,8 +163,8 @@ func (s *SMTP) Send(ctx context.Context, m *Message) (Receipt, error) {
 		return Receipt{}, permanent("recipient %q refused before sending: %w", m.To, err)
 	}
 	to := strings.TrimSpace(m.To)
-	id := newMessageID(s.domain)
-	raw, err := s.compose(m, to, id)
+	id, date := idOf(m, s.domain, time.Now())
+	raw, err := s.compose(m, to, id, date)
 	if err != nil {
 		return Receipt{}, permanent("compose the message: %w", err)
 	}
@@ -169,12 +172,12 @@ func (s *SMTP) Send(ctx context.Context, m *Message) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	return Receipt{MessageID: "<" + id + ">", Reply: reply}, nil
+	return Receipt{MessageID: id, Reply: reply}, nil
 }
 
-// compose writes the message: text and HTML alternatives, a Date, the
-// Message-ID id, and the headers that tell robots it is automatic.
-func (s *SMTP) compose(m *Message, to, id string) ([]byte, error) {
+// compose writes the message: text and HTML alternatives, its Date and
+// Message-ID, and the headers that tell robots it is automatic.
+func (s *SMTP) compose(m *Message, to, id string, date time.Time) ([]byte, error) {
 	// No User-Agent or X-Mailer: they help no reader, and tell an attacker
 	// which library and version to aim at.
 	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
@@ -185,8 +188,8 @@ func (s *SMTP) compose(m *Message, to, id string) ([]byte, error) {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
 	msg.Subject(m.Subject)
-	msg.SetMessageIDWithValue(id) // go-mail adds the angle brackets
-	msg.SetDate()
+	msg.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(id, "<"), ">")) // go-mail adds the angle brackets
+	msg.SetDateWithValue(date)
 	// RFC 3834: vacation responders and other robots must not answer.
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetBodyString(gomail.TypeTextPlain, m.Text)

@@ -74,20 +74,38 @@ func Parse(v string) (*Box, error) {
 		if part == "" {
 			continue
 		}
+		var k []byte
+		var err error
 		if path, ok := strings.CutPrefix(part, "file:"); ok {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("read key file %s: %w", path, errors.Unwrap(err))
-			}
-			part = strings.TrimSpace(string(b))
+			k, err = readKeyFile(path)
+		} else {
+			k, err = decodeKey(part)
 		}
-		k, err := decodeKey(part)
 		if err != nil {
 			return nil, err
 		}
 		raw = append(raw, k)
 	}
 	return New(raw...)
+}
+
+// FromFile reads the one key of the file at path (made by NewKeyFile). Its
+// path is taken whole: a comma in it is part of the name, not a list as in
+// Parse.
+func FromFile(path string) (*Box, error) {
+	k, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return New(k)
+}
+
+func readKeyFile(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read key file %s: %w", path, errors.Unwrap(err))
+	}
+	return decodeKey(strings.TrimSpace(string(b)))
 }
 
 func decodeKey(s string) ([]byte, error) {
@@ -100,7 +118,7 @@ func decodeKey(s string) ([]byte, error) {
 }
 
 // NewKeyFile writes a new random key to path with mode 0600 (refusing to
-// overwrite a file) and returns its value for Parse ("file:" + path).
+// overwrite a file); FromFile reads it.
 func NewKeyFile(path string) error {
 	k := make([]byte, keyLen)
 	if _, err := rand.Read(k); err != nil {

@@ -72,3 +72,29 @@ func TestParseNeverEchoesAKey(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestKeyFileWithACommaInItsPath: serve's key file sits beside the SQLite
+// file, wherever the operator put it; a comma in that path is part of the
+// name (Parse would read it as a list of keys).
+func TestKeyFileWithACommaInItsPath(t *testing.T) {
+	t.Parallel()
+	p := filepath.Join(t.TempDir(), "site a, site b", "airlock.db.key")
+	if err := NewKeyFile(p); err != nil {
+		t.Fatal(err)
+	}
+	box, err := FromFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed, _ := box.Seal([]byte("x"), nil)
+	again, err := FromFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := again.Open(sealed, nil); err != nil || string(got) != "x" {
+		t.Fatalf("the same file read twice: %q %v", got, err)
+	}
+	if _, err := FromFile(p + ".missing"); err == nil {
+		t.Fatal("a missing key file read")
+	}
+}

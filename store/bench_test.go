@@ -105,7 +105,7 @@ func BenchmarkForgotJobLife(b *testing.B) {
 					b.Fatal(err)
 				}
 				for {
-					claimed, err := db.ClaimJobs(ctx, "bench", t0, t0.Add(time.Minute), 32)
+					claimed, err := db.ClaimJobs(ctx, "bench", t0, time.Minute, 32)
 					if err != nil {
 						b.Fatal(err)
 					}

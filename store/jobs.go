@@ -15,21 +15,24 @@ import (
 )
 
 const jobColumns = `id, kind, payload, run_at, attempts, last_error, created_at, state, lease_owner, taken_over,
-	user_id, email_kind, reply, message_id, updated_at, sent_at, items`
+	user_id, email_kind, reply, message_id, updated_at, sent_at, items, token_hash, link_sealed, prepared_at`
 
 func scanJob(sc interface{ Scan(...any) error }) (*airlock.Job, error) {
 	var j airlock.Job
 	var payload string
-	var runAt, created, updated int64
+	var runAt, created, updated, prepared int64
 	var taken int
 	var sent sql.NullInt64
 	if err := sc.Scan(&j.ID, &j.Kind, &payload, &runAt, &j.Attempts, &j.LastError, &created, &j.State, &j.LeaseOwner, &taken,
-		&j.UserID, &j.EmailKind, &j.Reply, &j.MessageID, &updated, &sent, &j.Items); err != nil {
+		&j.UserID, &j.EmailKind, &j.Reply, &j.MessageID, &updated, &sent, &j.Items, &j.TokenHash, &j.LinkSealed, &prepared); err != nil {
 		return nil, err
 	}
 	j.Payload = []byte(payload)
 	j.RunAt, j.CreatedAt, j.UpdatedAt = time.UnixMilli(runAt).UTC(), time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
 	j.SentAt, j.TakenOver = fromMS(sent), taken == 1
+	if prepared != 0 {
+		j.PreparedAt = time.UnixMilli(prepared).UTC()
+	}
 	return &j, nil
 }
 
@@ -61,7 +64,7 @@ func (q *queries) DeleteJobs(ctx context.Context, owner string, ids []int64) err
 		for _, id := range ids[from : from+size] {
 			args = append(args, id)
 		}
-		return `DELETE FROM jobs WHERE id IN (` + rowsOf(size, "?") + `) AND lease_owner = ?`, append(args, owner)
+		return `DELETE FROM jobs WHERE id IN (` + rowsOf(size, "?") + `) AND ` + q.held(), append(args, owner)
 	}, func(query string, args []any) error {
 		res, err := q.exec(ctx, query, args...)
 		if err == nil {
@@ -131,9 +134,21 @@ func rowsOf(n int, row string) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
 }
 
-// claimable is the condition of a job a worker may take: waiting and due,
-// or being sent by a worker whose lease ran out (a node that died).
-const claimable = `state IN ('queued', 'deferred', 'sending') AND run_at <= ? AND lease_until < ?`
+// claimable is the condition of a job a worker may take: waiting and due
+// (run_at on the application's clock, which schedules the work), or being
+// sent by a worker whose lease ran out (a node that died), on the
+// database's clock.
+func (q *queries) claimable() string {
+	return `state IN ('queued', 'deferred', 'sending') AND run_at <= ? AND lease_until < ` + q.dbNow()
+}
+
+// held is the condition, in the statement that writes for a claimed job,
+// that owner (the statement's parameter) still holds its lease, on the
+// database's clock: a node that wakes after losing it writes nothing more
+// for that job (SPEC §8).
+func (q *queries) held() string {
+	return `lease_owner = ? AND state = 'sending' AND lease_until > ` + q.dbNow()
+}
 
 // waitingIndex makes SQLite read the waiting jobs in claim order through
 // their partial index (jobs_waiting), stopping at the first ones, rather
@@ -156,19 +171,19 @@ func (q *queries) byKey() string {
 }
 
 // ClaimJobs leases up to limit of the oldest due jobs in one statement,
-// under the same conditions as ClaimJob.
-func (q *queries) ClaimJobs(ctx context.Context, owner string, now, leaseUntil time.Time, limit int) ([]*airlock.Job, error) {
+// for lease on the database's clock.
+func (q *queries) ClaimJobs(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*airlock.Job, error) {
 	n := now.UnixMilli()
 	// The ids are picked once (a materialized CTE): PostgreSQL may run an
 	// IN (subquery) with SKIP LOCKED more than once, and claim more than
 	// limit jobs.
 	rows, err := q.query(ctx, `WITH picked AS MATERIALIZED (
-		  SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+claimable+` ORDER BY run_at, id LIMIT ?`+q.skipLocked()+`)
-		UPDATE jobs`+q.byKey()+` SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
+		  SELECT id FROM jobs`+q.waitingIndex()+` WHERE `+q.claimable()+` ORDER BY run_at, id LIMIT ?`+q.skipLocked()+`)
+		UPDATE jobs`+q.byKey()+` SET lease_until = `+q.dbNow()+` + ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?,
 		taken_over = CASE WHEN state = 'sending' THEN 1 ELSE 0 END, state = 'sending'
-		WHERE id IN (SELECT id FROM picked) AND `+claimable+`
+		WHERE id IN (SELECT id FROM picked) AND `+q.claimable()+`
 		RETURNING `+jobColumns,
-		n, n, limit, leaseUntil.UnixMilli(), owner, n, n, n)
+		n, limit, lease.Milliseconds(), owner, n, n)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
 	}
@@ -194,10 +209,12 @@ func (q *queries) ClaimJobs(ctx context.Context, owner string, now, leaseUntil t
 	return jobs, nil
 }
 
-// RenewLease extends a lease its owner still holds.
-func (q *queries) RenewLease(ctx context.Context, id int64, owner string, until time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND lease_owner = ? AND state = 'sending'`,
-		until.UnixMilli(), id, owner)
+// RenewLease extends a lease its owner still holds, to lease from now on
+// the database's clock; a lease that ran out is not renewed (another node
+// may have the job, or may take it at any moment).
+func (q *queries) RenewLease(ctx context.Context, id int64, owner string, lease time.Duration) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE jobs SET lease_until = `+q.dbNow()+` + ? WHERE id = ? AND `+q.held(),
+		lease.Milliseconds(), id, owner)
 	if err != nil {
 		return false, fmt.Errorf("renew lease: %w", err)
 	}
@@ -221,68 +238,95 @@ func (q *queries) ReleaseLeases(ctx context.Context, owner string) (int, error) 
 // show: valid UTF-8, no control character, at most 500 bytes.
 func cleanReply(s string) string { return airlock.CleanText(strings.TrimSpace(s), 500) }
 
-// RetryJob releases a job's lease and schedules it again.
+// RetryJob releases a job's lease and schedules it again, if owner still
+// held it.
 func (q *queries) RetryJob(ctx context.Context, id int64, owner string, now, runAt time.Time, lastError string) error {
 	_, err := q.exec(ctx, `UPDATE jobs SET run_at = ?, lease_until = 0, lease_owner = '', state = 'deferred', last_error = ?,
-		updated_at = ? WHERE id = ? AND lease_owner = ?`, runAt.UnixMilli(), cleanReply(lastError), now.UnixMilli(), id, owner)
+		updated_at = ? WHERE id = ? AND `+q.held(), runAt.UnixMilli(), cleanReply(lastError), now.UnixMilli(), id, owner)
 	return err
 }
 
-// SetEmailTokens is SetEmailToken for many emails in a few statements (see
-// inChunks): hashes[i] for ids[i].
-func (q *queries) SetEmailTokens(ctx context.Context, ids []int64, hashes [][]byte) error {
-	hash := "?"
+// PrepareEmails records what each email's attempt fixed (see
+// airlock.EmailPrep), only for the emails owner still holds, and says
+// which those are.
+func (q *queries) PrepareEmails(ctx context.Context, owner string, preps []airlock.EmailPrep) (map[int64]bool, error) {
+	bytea, bigint, text := "?", "?", "?"
 	if q.d == postgresDialect {
-		hash = "CAST(? AS BYTEA)" // a CASE of parameters alone would be text
+		// A CASE of parameters alone would be text.
+		bytea, bigint, text = "CAST(? AS BYTEA)", "CAST(? AS BIGINT)", "CAST(? AS TEXT)"
 	}
-	err := inChunks(len(ids), func(from, size int) (string, []any) {
-		args := make([]any, 0, 3*size)
-		for i := from; i < from+size; i++ {
-			args = append(args, ids[i], hashes[i])
+	held := map[int64]bool{}
+	err := inChunks(len(preps), func(from, size int) (string, []any) {
+		chunk := preps[from : from+size]
+		args := make([]any, 0, 9*size+1)
+		for _, p := range chunk {
+			args = append(args, p.ID, p.MessageID)
 		}
-		for _, id := range ids[from : from+size] {
-			args = append(args, id)
+		for _, p := range chunk {
+			args = append(args, p.ID, p.PreparedAt.UnixMilli())
 		}
-		return `UPDATE jobs SET token_hash = CASE id ` + strings.Repeat("WHEN ? THEN "+hash+" ", size) + `END
-			WHERE id IN (` + rowsOf(size, "?") + `)`, args
-	}, q.execIn(ctx))
+		for _, p := range chunk {
+			args = append(args, p.ID, p.TokenHash)
+		}
+		for _, p := range chunk {
+			args = append(args, p.ID, p.LinkSealed)
+		}
+		for _, p := range chunk {
+			args = append(args, p.ID)
+		}
+		when := func(v string) string { return `CASE id ` + strings.Repeat("WHEN ? THEN "+v+" ", size) + `END` }
+		return `UPDATE jobs SET message_id = ` + when(text) + `, prepared_at = ` + when(bigint) +
+			`, token_hash = ` + when(bytea) + `, link_sealed = ` + when(bytea) +
+			` WHERE id IN (` + rowsOf(size, "?") + `) AND ` + q.held() + ` RETURNING id`, append(args, owner)
+	}, q.queryIn(ctx, func(r *rows) error {
+		var id int64
+		if err := r.Scan(&id); err != nil {
+			return err
+		}
+		held[id] = true
+		return nil
+	}))
 	if err != nil {
-		return fmt.Errorf("set email tokens: %w", err)
+		return nil, fmt.Errorf("prepare emails: %w", err)
 	}
-	return nil
+	return held, nil
 }
 
 // MarkEmailSent records a delivery, if owner still held the lease.
 func (q *queries) MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error) {
 	n := now.UnixMilli()
 	res, err := q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
-		lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND lease_owner = ?`,
+		lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND `+q.held(),
 		cleanReply(reply), messageID, n, n, id, owner)
 	if err != nil {
 		return false, fmt.Errorf("mark email sent: %w", err)
 	}
 	rows, _ := res.RowsAffected()
-	if rows == 0 {
-		// Someone else took the job over; it was sent anyway: say so.
-		_, err = q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
-			lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND state <> 'sent'`, cleanReply(reply), messageID, n, n, id)
-	}
-	return rows == 1, err
+	return rows == 1, nil
 }
 
-// MarkEmailFailed stops an email's retries, and kills the reset token it
-// carried: a link nobody received must not stay usable.
-func (q *queries) MarkEmailFailed(ctx context.Context, id int64, lastError, messageID string, now time.Time) error {
+// MarkEmailFailed stops an email's retries, if owner still held the lease,
+// and kills the reset token it carried: a link nobody received must not
+// stay usable.
+func (q *queries) MarkEmailFailed(ctx context.Context, id int64, owner, lastError string, now time.Time) (bool, error) {
 	n := now.UnixMilli()
-	if _, err := q.exec(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, message_id = ?, updated_at = ?,
-		lease_until = 0, lease_owner = '' WHERE id = ?`, cleanReply(lastError), messageID, n, id); err != nil {
-		return fmt.Errorf("mark email failed: %w", err)
+	var hash []byte
+	err := q.row(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ?, lease_until = 0, lease_owner = ''
+		WHERE id = ? AND `+q.held()+` RETURNING token_hash`, cleanReply(lastError), n, id, owner).Scan(&hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("mark email failed: %w", err)
+	}
+	if hash == nil {
+		return true, nil
 	}
 	if _, err := q.exec(ctx, `UPDATE reset_tokens SET revoked_at = ? WHERE revoked_at IS NULL AND used_at IS NULL
-		AND token_hash = (SELECT token_hash FROM jobs WHERE id = ?)`, n, id); err != nil {
-		return fmt.Errorf("revoke failed email's token: %w", err)
+		AND token_hash = ?`, n, hash); err != nil {
+		return false, fmt.Errorf("revoke failed email's token: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // RequeueEmail sends a failed or deferred email again now.

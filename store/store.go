@@ -287,6 +287,16 @@ func (q *queries) lockRow() string {
 	return ""
 }
 
+// dbNow is the database's own clock in Unix milliseconds, as an SQL
+// expression: leases are held and checked on it, not on each node's clock,
+// so that nodes whose clocks disagree never both hold one job (SPEC §8).
+func (q *queries) dbNow() string {
+	if q.d == postgresDialect {
+		return "CAST(EXTRACT(EPOCH FROM statement_timestamp()) * 1000 AS BIGINT)"
+	}
+	return "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)"
+}
+
 // skipLocked makes concurrent job claimers on PostgreSQL pass over rows
 // another node is claiming instead of queueing behind them.
 func (q *queries) skipLocked() string {

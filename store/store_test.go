@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -66,6 +67,7 @@ func TestContract(t *testing.T) {
 			t.Run("reset tokens", func(t *testing.T) { testResetTokens(t, open(t)) })
 			t.Run("jobs", func(t *testing.T) { testJobs(t, open(t)) })
 			t.Run("job batches", func(t *testing.T) { testJobBatches(t, open(t)) })
+			t.Run("leases on the database clock", func(t *testing.T) { testLeaseFencing(t, open(t)) })
 			t.Run("batch statements", func(t *testing.T) { testBatchStatements(t, open(t)) })
 			t.Run("email batch statements", func(t *testing.T) { testEmailBatchStatements(t, open(t)) })
 			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
@@ -208,7 +210,7 @@ func testJobBatches(t *testing.T, db *store.DB) {
 	for w := range 8 {
 		wg.Go(func() {
 			for {
-				got, err := db.ClaimJobs(ctx, fmt.Sprintf("node-%d", w), t0.Add(time.Second), t0.Add(time.Minute), 16)
+				got, err := db.ClaimJobs(ctx, fmt.Sprintf("node-%d", w), t0.Add(time.Second), time.Minute, 16)
 				if err != nil {
 					t.Error(err)
 					return
@@ -246,7 +248,7 @@ func testJobBatches(t *testing.T, db *store.DB) {
 			t.Fatalf("job %d claimed %d times", id, n)
 		}
 	}
-	if got, _ := db.ClaimJobs(ctx, "late", t0.Add(30*time.Second), t0.Add(time.Minute), 16); len(got) != 0 {
+	if got, _ := db.ClaimJobs(ctx, "late", t0.Add(30*time.Second), time.Minute, 16); len(got) != 0 {
 		t.Fatalf("claimed %d leased jobs", len(got))
 	}
 }
@@ -297,7 +299,7 @@ func testBatchStatements(t *testing.T, db *store.DB) {
 	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJobs(ctx, jobs) }); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, err = db.ClaimJobs(ctx, "check", t0, t0.Add(time.Minute), 1000); err != nil || len(jobs) != n {
+	if jobs, err = db.ClaimJobs(ctx, "check", t0, time.Minute, 1000); err != nil || len(jobs) != n {
 		t.Fatalf("claimed %d jobs, %v", len(jobs), err)
 	}
 	var gone []int64
@@ -312,7 +314,10 @@ func testBatchStatements(t *testing.T, db *store.DB) {
 	if c, _ := testutil.CountJobs(db, airlock.JobForgot); c != n-len(gone) {
 		t.Fatalf("%d jobs left, want %d", c, n-len(gone))
 	}
-	left, err := db.ClaimJobs(ctx, "check", t0.Add(2*time.Minute), t0.Add(3*time.Minute), 1000)
+	if err := db.PassTime(ctx, 2*time.Minute); err != nil { // the leases run out
+		t.Fatal(err)
+	}
+	left, err := db.ClaimJobs(ctx, "check", t0.Add(2*time.Minute), time.Minute, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,21 +420,44 @@ func testEmailBatchStatements(t *testing.T, db *store.DB) {
 	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.EnqueueJobs(ctx, jobs) }); err != nil {
 		t.Fatal(err)
 	}
-	if jobs, err = db.ClaimJobs(ctx, "w", t0, t0.Add(time.Minute), 1000); err != nil || len(jobs) != n {
+	if jobs, err = db.ClaimJobs(ctx, "w", t0, time.Minute, 1000); err != nil || len(jobs) != n {
 		t.Fatalf("claimed %d emails, %v", len(jobs), err)
 	}
 	slices.SortFunc(jobs, func(a, b *airlock.Job) int { return strings.Compare(a.UserID, b.UserID) })
-	emailIDs := make([]int64, n)
-	hashes := make([][]byte, n)
+	preps := make([]airlock.EmailPrep, n)
 	for i, j := range jobs {
-		emailIDs[i], hashes[i] = j.ID, tokens[i].Hash
+		preps[i] = airlock.EmailPrep{ID: j.ID, MessageID: fmt.Sprintf("<p%d@example.com>", i), PreparedAt: t0.Add(time.Duration(i) * time.Second),
+			TokenHash: tokens[i].Hash, LinkSealed: []byte(fmt.Sprint("sealed ", i))}
 	}
-	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.SetEmailTokens(ctx, emailIDs, hashes) }); err != nil {
-		t.Fatal(err)
+	preps[1].TokenHash, preps[1].LinkSealed = nil, nil // an email without a link
+	var held map[int64]bool
+	if err := db.Update(ctx, func(tx airlock.Tx) (err error) { held, err = tx.PrepareEmails(ctx, "w", preps); return err }); err != nil || len(held) != n {
+		t.Fatalf("prepared %d of %d emails: %v", len(held), n, err)
 	}
-	// An email failing for good kills its own link, and only it.
-	if err := db.MarkEmailFailed(ctx, jobs[n-5].ID, "550 no", "", t0.Add(2*time.Minute)); err != nil {
-		t.Fatal(err)
+	for i, j := range jobs {
+		got, err := db.EmailByID(ctx, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := preps[i]
+		if got.MessageID != p.MessageID || !got.PreparedAt.Equal(p.PreparedAt) || !bytes.Equal(got.TokenHash, p.TokenHash) || !bytes.Equal(got.LinkSealed, p.LinkSealed) {
+			t.Fatalf("email %d prepared as %+v, want %+v", i, got, p)
+		}
+	}
+	// Nothing is prepared for a worker that does not hold the email.
+	if err := db.Update(ctx, func(tx airlock.Tx) (err error) { held, err = tx.PrepareEmails(ctx, "stranger", preps[:3]); return err }); err != nil || len(held) != 0 {
+		t.Fatalf("a stranger prepared %v: %v", held, err)
+	}
+	// An email failing for good kills its own link, and only it; a worker
+	// that does not hold it changes nothing.
+	if ok, err := db.MarkEmailFailed(ctx, jobs[n-5].ID, "stranger", "550 no", t0.Add(2*time.Minute)); ok || err != nil {
+		t.Fatalf("a stranger marked an email failed: %v %v", ok, err)
+	}
+	if got, _ := db.ResetTokenByHash(ctx, tokens[n-5].Hash); !got.RevokedAt.IsZero() {
+		t.Fatal("a stranger's failure revoked the link")
+	}
+	if ok, err := db.MarkEmailFailed(ctx, jobs[n-5].ID, "w", "550 no", t0.Add(2*time.Minute)); !ok || err != nil {
+		t.Fatalf("MarkEmailFailed = %v, %v", ok, err)
 	}
 	for _, i := range []int{n - 6, n - 5, n - 4} {
 		got, _ := db.ResetTokenByHash(ctx, tokens[i].Hash)
@@ -438,13 +466,13 @@ func testEmailBatchStatements(t *testing.T, db *store.DB) {
 		}
 	}
 
-	// Recorded sent, two of them taken over by another worker meanwhile.
+	// Recorded sent, but for two taken over by another worker meanwhile.
 	for _, j := range jobs[:2] {
 		if err := db.RetryJob(ctx, j.ID, "w", t0, t0, "lease ran out"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, err := db.ClaimJobs(ctx, "other", t0.Add(time.Second), t0.Add(time.Minute), 2); err != nil || len(got) != 2 {
+	if got, err := db.ClaimJobs(ctx, "other", t0.Add(time.Second), time.Minute, 2); err != nil || len(got) != 2 {
 		t.Fatalf("taken over: %d, %v", len(got), err)
 	}
 	var lost []int64
@@ -471,6 +499,14 @@ func testEmailBatchStatements(t *testing.T, db *store.DB) {
 		if i == n-5 {
 			if got.State != airlock.EmailFailed {
 				t.Fatalf("the failed email: %+v", got)
+			}
+			continue
+		}
+		if i < 2 {
+			// Fenced: the worker that lost them recorded nothing; they are
+			// the other's, which sends them (the same message) and records it.
+			if got.State != airlock.EmailSending || got.LeaseOwner != "other" || got.Reply != "" {
+				t.Fatalf("email %d, taken over: %+v", i, got)
 			}
 			continue
 		}
@@ -502,9 +538,9 @@ func testEmailBatchStatements(t *testing.T, db *store.DB) {
 }
 
 // claimOne claims the oldest due job for owner, or nil.
-func claimOne(t *testing.T, db *store.DB, owner string, now, until time.Time) *airlock.Job {
+func claimOne(t *testing.T, db *store.DB, owner string, now time.Time, lease time.Duration) *airlock.Job {
 	t.Helper()
-	jobs, err := db.ClaimJobs(context.Background(), owner, now, until, 1)
+	jobs, err := db.ClaimJobs(context.Background(), owner, now, lease, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +563,7 @@ func testJobs(t *testing.T, db *store.DB) {
 	var wg sync.WaitGroup
 	for range 6 {
 		wg.Go(func() {
-			jobs, err := db.ClaimJobs(ctx, "node-a", t0, t0.Add(time.Minute), 1)
+			jobs, err := db.ClaimJobs(ctx, "node-a", t0, time.Minute, 1)
 			if err != nil {
 				t.Error(err)
 				return
@@ -549,24 +585,27 @@ func testJobs(t *testing.T, db *store.DB) {
 		}
 	}
 	// Leased jobs are not claimed again until the lease ends.
-	if j := claimOne(t, db, "node-b", t0.Add(30*time.Second), t0.Add(time.Minute)); j != nil {
+	if j := claimOne(t, db, "node-b", t0.Add(30*time.Second), time.Minute); j != nil {
 		t.Fatalf("claimed leased job %d", j.ID)
 	}
 	// A renewed lease holds; only its owner can renew it.
 	for id := range seen {
-		if ok, err := db.RenewLease(ctx, id, "node-b", t0.Add(5*time.Minute)); ok || err != nil {
+		if ok, err := db.RenewLease(ctx, id, "node-b", 5*time.Minute); ok || err != nil {
 			t.Fatalf("renewal by a stranger: %v %v", ok, err)
 		}
 	}
 	var renewed int64
 	for id := range seen {
 		renewed = id
-		if ok, err := db.RenewLease(ctx, id, "node-a", t0.Add(3*time.Minute)); !ok || err != nil {
+		if ok, err := db.RenewLease(ctx, id, "node-a", 3*time.Minute); !ok || err != nil {
 			t.Fatalf("renewal by the owner: %v %v", ok, err)
 		}
 		break
 	}
-	j := claimOne(t, db, "node-b", t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+	if err := db.PassTime(ctx, 2*time.Minute); err != nil { // the leases not renewed run out
+		t.Fatal(err)
+	}
+	j := claimOne(t, db, "node-b", t0.Add(2*time.Minute), time.Minute)
 	if j == nil || j.Attempts != 2 || !j.TakenOver || j.ID == renewed || j.State != airlock.EmailSending {
 		t.Fatalf("after lease expiry: %+v", j)
 	}
@@ -574,7 +613,7 @@ func testJobs(t *testing.T, db *store.DB) {
 	if n, err := db.ReleaseLeases(ctx, "node-a"); n != 2 || err != nil {
 		t.Fatalf("ReleaseLeases = %d, %v", n, err)
 	}
-	back := claimOne(t, db, "node-c", t0.Add(2*time.Minute), t0.Add(3*time.Minute))
+	back := claimOne(t, db, "node-c", t0.Add(2*time.Minute), time.Minute)
 	if back == nil || back.TakenOver {
 		t.Fatalf("handed-back job: %+v", back)
 	}
@@ -602,6 +641,64 @@ func testJobs(t *testing.T, db *store.DB) {
 	}
 	if n, _ := testutil.CountJobs(db, ""); n != 2 {
 		t.Fatalf("CountJobs after delete = %d", n)
+	}
+}
+
+// testLeaseFencing: leases are held on the database's clock, whatever the
+// nodes' clocks say, and a node whose lease ran out writes nothing more for
+// the job, even if nobody has taken it yet (SPEC §8).
+func testLeaseFencing(t *testing.T, db *store.DB) {
+	ctx := context.Background()
+	job := &airlock.Job{Kind: airlock.JobMail, Payload: []byte("{}"), RunAt: t0, CreatedAt: t0, UserID: "u1", EmailKind: "reset"}
+	other := &airlock.Job{Kind: airlock.JobMail, Payload: []byte("{}"), RunAt: t0.Add(time.Second), CreatedAt: t0, UserID: "u1", EmailKind: "reset"}
+	if err := db.EnqueueJobs(ctx, []*airlock.Job{job, other}); err != nil {
+		t.Fatal(err)
+	}
+	a := claimOne(t, db, "node-a", t0, time.Minute)
+	if a == nil {
+		t.Fatal("nothing claimed")
+	}
+	// A node whose clock runs a day ahead does not see the lease run out.
+	if j := claimOne(t, db, "node-fast", t0.Add(24*time.Hour), time.Minute); j == nil || j.ID == a.ID {
+		t.Fatalf("a node a day ahead took %+v", j)
+	}
+	// The lease runs out on the database's clock; nobody has taken the job
+	// yet, and still node-a writes nothing more for it.
+	if err := db.PassTime(ctx, 2*time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.RenewLease(ctx, a.ID, "node-a", time.Minute); ok || err != nil {
+		t.Fatalf("a lease that ran out was renewed: %v %v", ok, err)
+	}
+	var held map[int64]bool
+	if err := db.Update(ctx, func(tx airlock.Tx) (err error) {
+		held, err = tx.PrepareEmails(ctx, "node-a", []airlock.EmailPrep{{ID: a.ID, MessageID: "<late@example.com>", PreparedAt: t0}})
+		return err
+	}); err != nil || held[a.ID] {
+		t.Fatalf("prepared after the lease ran out: %v %v", held, err)
+	}
+	if ok, err := db.MarkEmailSent(ctx, a.ID, "node-a", "250 ok", "<late@example.com>", t0); ok || err != nil {
+		t.Fatalf("recorded sent after the lease ran out: %v %v", ok, err)
+	}
+	if ok, err := db.MarkEmailFailed(ctx, a.ID, "node-a", "550 no", t0); ok || err != nil {
+		t.Fatalf("recorded failed after the lease ran out: %v %v", ok, err)
+	}
+	if err := db.RetryJob(ctx, a.ID, "node-a", t0, t0.Add(time.Hour), "451 later"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(ctx, func(tx airlock.Tx) error { return tx.DeleteJobs(ctx, "node-a", []int64{a.ID}) }); err == nil {
+		t.Fatal("deleted after the lease ran out")
+	}
+	got, err := db.EmailByID(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != airlock.EmailSending || got.MessageID != "" || got.Reply != "" || got.LastError != "" || !got.RunAt.Equal(t0) {
+		t.Fatalf("written after the lease ran out: %+v", got)
+	}
+	// Any node takes it over now, whatever its clock.
+	if j := claimOne(t, db, "node-b", t0, time.Minute); j == nil || j.ID != a.ID || !j.TakenOver {
+		t.Fatalf("take-over: %+v", j)
 	}
 }
 

@@ -403,5 +403,5 @@ func secretBox(c *config, create bool, say func(string)) (*secretbox.Box, error)
 		}
 		say(fmt.Sprintf("Created %s, the key that seals two-step sign-in keys (AIRLOCK_SECRET_KEY): back it up with the database", path))
 	}
-	return secretbox.Parse("file:" + path)
+	return secretbox.FromFile(path)
 }

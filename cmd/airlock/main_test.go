@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
 	"io"
 	mathrand "math/rand/v2"
@@ -520,6 +521,7 @@ func TestTwoNodesOnePostgres(t *testing.T) {
 // (the jobs table's upkeep is left to it), and only then; on SQLite never.
 // CI's cluster runs with autovacuum off, which a test cannot change for one
 // session: the warning is expected exactly when the server says "off".
+// Also: on PostgreSQL without AIRLOCK_SECRET_KEY, serve says what is lost.
 func TestAutovacuumOffIsSaid(t *testing.T) {
 	t.Parallel()
 	const warning = "autovacuum is off"
@@ -545,6 +547,17 @@ func TestAutovacuumOffIsSaid(t *testing.T) {
 	pg.serve()()
 	if said := strings.Contains(pg.logs.String(), warning); said != (setting == "off") {
 		t.Fatalf("autovacuum %s, warned %v:\n%s", setting, said, pg.logs.String())
+	}
+	// PostgreSQL has no key file: without AIRLOCK_SECRET_KEY, serve says
+	// what is lost; with it, nothing.
+	const noKey = "AIRLOCK_SECRET_KEY is not set"
+	if !strings.Contains(pg.logs.String(), noKey) {
+		t.Fatalf("no warning about the missing key:\n%s", pg.logs.String())
+	}
+	keyed := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": dsn, "AIRLOCK_SECRET_KEY": base64.StdEncoding.EncodeToString(make([]byte, 32))})
+	keyed.serve()()
+	if strings.Contains(keyed.logs.String(), noKey) || strings.Contains(lite.logs.String(), noKey) {
+		t.Fatalf("warned with a key:\n%s\n%s", keyed.logs.String(), lite.logs.String())
 	}
 }
 

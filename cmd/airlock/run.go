@@ -170,6 +170,10 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	if err != nil {
 		return nil, err
 	}
+	if box == nil && cfg.serving {
+		// Without a key nothing can be sealed: say what the operator loses.
+		log.Warn("AIRLOCK_SECRET_KEY is not set: nobody can turn on two-step sign-in, and an email sent again after a node failed mid-delivery carries a new link instead of the same one")
+	}
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -111,6 +111,10 @@ type Server struct {
 	arrived   chan struct{}
 	connected int
 	delay     time.Duration
+	stallNext int
+
+	release     chan struct{}
+	releaseOnce sync.Once
 }
 
 // Start starts a plain server on a loopback port, closed when the test ends.
@@ -127,7 +131,7 @@ func StartWith(t testing.TB, o Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: ln.Addr().String(), opts: o, refused: map[string]bool{}, arrived: make(chan struct{}, 1000)}
+	s := &Server{Addr: ln.Addr().String(), opts: o, refused: map[string]bool{}, arrived: make(chan struct{}, 1000), release: make(chan struct{})}
 	s.srv = smtp.NewServer(backend{s})
 	s.srv.Domain = "mailtest.local"
 	// Without TLS, AUTH is offered in clear on purpose (see Options); with
@@ -145,7 +149,10 @@ func StartWith(t testing.TB, o Options) *Server {
 		l = tls.NewListener(l, s.srv.TLSConfig)
 	}
 	go s.srv.Serve(l)
-	t.Cleanup(func() { s.srv.Close() })
+	t.Cleanup(func() {
+		s.Release()
+		s.srv.Close()
+	})
 	return s
 }
 
@@ -177,6 +184,21 @@ func (s *Server) DropNext(n int) {
 	s.mu.Lock()
 	s.dropNext = n
 	s.mu.Unlock()
+}
+
+// StallNext makes the server, for the next n messages, read the whole
+// message, keep it, and hold its reply until Release, then close the
+// connection without one: the sender stays in the middle of its delivery
+// (as a node frozen or killed there), for as long as the test wants.
+func (s *Server) StallNext(n int) {
+	s.mu.Lock()
+	s.stallNext = n
+	s.mu.Unlock()
+}
+
+// Release ends every stall of StallNext (their connections close unanswered).
+func (s *Server) Release() {
+	s.releaseOnce.Do(func() { close(s.release) })
 }
 
 // Delay makes the server wait d before it answers each MAIL FROM, as a slow
@@ -362,6 +384,22 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	x.s.mu.Lock()
+	if x.s.stallNext > 0 {
+		// Kept, then no reply until Release: the sender is frozen or dead
+		// for all it knows.
+		x.s.stallNext--
+		x.s.queued++
+		x.s.msgs = append(x.s.msgs, Message{From: x.from, To: append([]string(nil), x.to...), Raw: b, QueueID: strconv.Itoa(x.s.queued)})
+		release := x.s.release
+		x.s.mu.Unlock()
+		select {
+		case x.s.arrived <- struct{}{}:
+		default:
+		}
+		<-release
+		x.conn.Conn().Close()
+		return nil
+	}
 	defer x.s.mu.Unlock()
 	if x.s.failNext > 0 {
 		x.s.failNext--
