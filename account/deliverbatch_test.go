@@ -2,11 +2,12 @@ package account_test
 
 import (
 	"context"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"

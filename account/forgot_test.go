@@ -2,10 +2,11 @@ package account_test
 
 import (
 	"context"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"

@@ -5,11 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/airlockhq/airlock/internal/testsvc"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/internal/testsvc"
+	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"

@@ -3,11 +3,12 @@ package account_test
 import (
 	"context"
 	"fmt"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"

@@ -2,9 +2,10 @@ package account_test
 
 import (
 	"context"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
 )

@@ -2,10 +2,11 @@ package api_test
 
 import (
 	"encoding/base32"
-	"github.com/airlockhq/airlock/totp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/totp"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"

@@ -1,13 +1,15 @@
 package api_test
 
 import (
-	"github.com/airlockhq/airlock/internal/testutil"
+	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testutil"
 )
 
 var metaCLI = account.Meta{IP: "cli"}
@@ -94,8 +96,21 @@ func TestJSONNotFoundAndMethodNotAllowed(t *testing.T) {
 	if res.StatusCode != 401 || res.Header.Get("WWW-Authenticate") == "" {
 		t.Fatalf("no token: %d %s", res.StatusCode, body)
 	}
-	res, _ = e.raw("GET", "/api/v1/openapi.json", "", "")
+	res, body = e.raw("GET", "/api/v1/openapi.json", "", "")
 	if res.StatusCode != 200 {
 		t.Fatalf("openapi.json: %d", res.StatusCode)
+	}
+	// The document's license is the repository's (LICENSE, Apache-2.0).
+	var doc struct {
+		Info struct {
+			License struct{ Name, Identifier string }
+		}
+	}
+	license, err := os.ReadFile("../LICENSE")
+	if err := json.Unmarshal([]byte(body), &doc); err != nil || doc.Info.License.Identifier != "Apache-2.0" {
+		t.Fatalf("openapi.json's license: %+v %v", doc.Info.License, err)
+	}
+	if err != nil || !strings.Contains(string(license), "Apache License\n                           Version 2.0") {
+		t.Fatalf("LICENSE is not the Apache License 2.0: %v", err)
 	}
 }

@@ -137,7 +137,52 @@ func (s *DB) migrateTo(ctx context.Context, version int64) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if version == 0 || version >= 14 {
+		return s.fillSearch(ctx)
+	}
 	return nil
+}
+
+// fillSearch fills the search column (migration 14) of the users written
+// before it, in Go where the folding lives: an email is never empty, so
+// an empty search is a row not filled yet. Nodes starting together may
+// both fill a row: with the same value.
+func (s *DB) fillSearch(ctx context.Context) error {
+	type user struct{ id, email, first, last string }
+	for {
+		var batch []user
+		rows, err := s.query(ctx, `SELECT id, email, first_name, last_name FROM users WHERE search = '' LIMIT 500`)
+		if err != nil {
+			return fmt.Errorf("migrate: fill users.search: %w", err)
+		}
+		for rows.Next() {
+			var u user
+			if err := rows.Scan(&u.id, &u.email, &u.first, &u.last); err != nil {
+				rows.Close()
+				return fmt.Errorf("migrate: fill users.search: %w", err)
+			}
+			batch = append(batch, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("migrate: fill users.search: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		err = s.Update(ctx, func(t airlock.Tx) error {
+			q := t.(*queries)
+			for _, u := range batch {
+				if _, err := q.exec(ctx, `UPDATE users SET search = ? WHERE id = ?`, searchOf(u.email, u.first, u.last), u.id); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("migrate: fill users.search: %w", err)
+		}
+	}
 }
 
 // Ping checks that the database answers, within the query time limit.

@@ -8,6 +8,9 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/airlockhq/airlock"
 )
@@ -34,13 +37,33 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	return &u, nil
 }
 
+// searchFold is how the users list's search compares text: lowercase,
+// compatibility forms unfolded, accents dropped ("Émile" and "ÉMILE" are
+// "emile"), spaces kept as one.
+func searchFold(s string) string {
+	var b strings.Builder
+	for _, r := range norm.NFKD.String(s) {
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// searchOf is the users.search column of a user: what the search looks in.
+func searchOf(email, first, last string) string {
+	return searchFold(email + " " + first + " " + last)
+}
+
 // CreateUser inserts u with its groups. A taken email is CodeConflict.
 func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
-	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_normalized)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO users (`+userColumns+`, email_normalized, search)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.Email, u.FirstName, u.LastName, u.Language, b2i(u.Active), b2i(u.MustChangePassword),
 		u.PasswordHash, ms(u.PasswordChangedAt), ms(u.TempPasswordExpiresAt), u.CreatedAt.UnixMilli(), u.UpdatedAt.UnixMilli(),
-		u.AuthEpoch, u.Version, ms(u.InvitedAt), u.TOTPSecret, ms(u.TOTPEnabledAt), u.TOTPLastStep, airlock.NormalizeEmail(u.Email))
+		u.AuthEpoch, u.Version, ms(u.InvitedAt), u.TOTPSecret, ms(u.TOTPEnabledAt), u.TOTPLastStep, airlock.NormalizeEmail(u.Email),
+		searchOf(u.Email, u.FirstName, u.LastName))
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Key: "error.email.taken"}
 	}
@@ -53,9 +76,10 @@ func (q *queries) CreateUser(ctx context.Context, u *airlock.User) error {
 // UpdateUser writes u's profile fields and groups (not its password) and
 // moves its version on (u.Version is updated).
 func (q *queries) UpdateUser(ctx context.Context, u *airlock.User) error {
-	res, err := q.exec(ctx, `UPDATE users SET email = ?, email_normalized = ?, first_name = ?, last_name = ?,
+	res, err := q.exec(ctx, `UPDATE users SET email = ?, email_normalized = ?, first_name = ?, last_name = ?, search = ?,
 		language = ?, active = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-		u.Email, airlock.NormalizeEmail(u.Email), u.FirstName, u.LastName, u.Language, b2i(u.Active), u.UpdatedAt.UnixMilli(), u.ID)
+		u.Email, airlock.NormalizeEmail(u.Email), u.FirstName, u.LastName, searchOf(u.Email, u.FirstName, u.LastName),
+		u.Language, b2i(u.Active), u.UpdatedAt.UnixMilli(), u.ID)
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "email", Key: "error.email.taken"}
 	}
@@ -212,9 +236,10 @@ func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlo
 	var where []string
 	var args []any
 	if s := strings.TrimSpace(f.Query); s != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(s)) + "%"
-		where = append(where, `(email_normalized LIKE ? ESCAPE '\' OR LOWER(first_name) LIKE ? ESCAPE '\' OR LOWER(last_name) LIKE ? ESCAPE '\' OR LOWER(first_name || ' ' || last_name) LIKE ? ESCAPE '\')`)
-		args = append(args, like, like, like, like)
+		// Case and accents aside, as people type names (see searchFold).
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(searchFold(s)) + "%"
+		where = append(where, `search LIKE ? ESCAPE '\'`)
+		args = append(args, like)
 	}
 	if f.Group != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = users.id AND g.group_name = ?)`)
@@ -285,8 +310,12 @@ func (q *queries) CountActiveAdmins(ctx context.Context) (int, error) {
 
 // SetProfile changes a user's own name and language.
 func (q *queries) SetProfile(ctx context.Context, userID, first, last, language string, at time.Time) error {
-	_, err := q.exec(ctx, `UPDATE users SET first_name = ?, last_name = ?, language = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
-		first, last, language, at.UnixMilli(), userID)
+	var email string
+	if err := q.row(ctx, `SELECT email FROM users WHERE id = ?`, userID).Scan(&email); err != nil {
+		return fmt.Errorf("set profile: %w", err)
+	}
+	_, err := q.exec(ctx, `UPDATE users SET first_name = ?, last_name = ?, search = ?, language = ?, updated_at = ?, version = version + 1 WHERE id = ?`,
+		first, last, searchOf(email, first, last), language, at.UnixMilli(), userID)
 	if err != nil {
 		return fmt.Errorf("set profile: %w", err)
 	}

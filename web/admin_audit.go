@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -162,8 +163,8 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 	p.Data["Total"] = total
 	p.Data["Listed"] = true
 	switch {
-	case total > maxAuditExport:
-		p.Data["TooManyToExport"] = maxAuditExport
+	case total > int(maxAuditExport.Load()):
+		p.Data["TooManyToExport"] = int(maxAuditExport.Load())
 	case total > 0:
 		p.Data["CSV"] = a.link("/admin/audit.csv", 1)
 	}
@@ -179,8 +180,12 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 
 // maxAuditExport is the most events one CSV export holds: more would keep
 // the database busy for long (the store pages by offset); the page asks to
-// narrow the filter instead. A variable for the tests.
-var maxAuditExport = 100000
+// narrow the filter instead. Atomic: a test lowers it while others run.
+var maxAuditExport = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(100000)
+	return &n
+}()
 
 // auditExportBatch is how many events each query of an export reads (the
 // store's largest page).
@@ -206,8 +211,8 @@ func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if total > maxAuditExport {
-		p.Error = p.T("admin.audit.csv.too_many", maxAuditExport)
+	if limit := int(maxAuditExport.Load()); total > limit {
+		p.Error = p.T("admin.audit.csv.too_many", limit)
 		s.render(w, http.StatusBadRequest, "admin_audit", p)
 		return
 	}
@@ -255,7 +260,7 @@ func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
 			}
 			out.Write(row)
 		}
-		if offset += len(batch); offset >= total || offset >= maxAuditExport {
+		if offset += len(batch); offset >= total || offset >= int(maxAuditExport.Load()) {
 			break
 		}
 		f.Offset = offset

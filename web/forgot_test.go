@@ -2,13 +2,14 @@ package web_test
 
 import (
 	"context"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
 )

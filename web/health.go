@@ -91,7 +91,9 @@ func (s *Server) handleDevMail(w http.ResponseWriter, r *http.Request) {
 
 // handleDevMailHTML serves one kept email's HTML part, for the dev
 // mailbox's frame: sandboxed (no script, no same-origin access, no form,
-// no network), as an email client would show it.
+// no network), as an email client would show it. Its links open in a new
+// tab, outside the sandbox, as from a mail client (inside the frame the
+// reset page cannot work).
 func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
 	if !s.devMailAllowed(w, r) {
 		return
@@ -107,10 +109,22 @@ func (s *Server) handleDevMailHTML(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
+	// Popups only: a link opens a tab of its own; still no script, form or
+	// same-origin access in the frame.
+	h.Set("Content-Security-Policy", "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'")
 	h.Set("X-Frame-Options", "SAMEORIGIN")
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	io.WriteString(w, m.HTML)
+	io.WriteString(w, newTabLinks(m.HTML))
+}
+
+// newTabLinks makes every link of an email's HTML open a new tab: a base
+// element at the start of its head (or of the document, without one).
+func newTabLinks(html string) string {
+	const base = `<base target="_blank">`
+	if i := strings.Index(strings.ToLower(html), "<head>"); i >= 0 {
+		return html[:i+len("<head>")] + base + html[i+len("<head>"):]
+	}
+	return base + html
 }
 
 // proxyHeaders are the headers proxies and load balancers add.

@@ -208,7 +208,7 @@ func TestDevMailbox(t *testing.T) {
 	}
 	// The HTML part is shown in a sandboxed frame, served with a policy
 	// that lets it run nothing and reach nothing.
-	frame := regexp.MustCompile(`<iframe class="mail-html" src="(/dev/mail/\d+/html)" sandbox`).FindStringSubmatch(r.body)
+	frame := regexp.MustCompile(`<iframe class="mail-html" src="(/dev/mail/\d+/html)" sandbox="allow-popups allow-popups-to-escape-sandbox"`).FindStringSubmatch(r.body)
 	if frame == nil || !strings.Contains(r.Header.Get("Content-Security-Policy"), "frame-src 'self'") {
 		t.Fatalf("no sandboxed HTML frame:\n%s", r.body)
 	}

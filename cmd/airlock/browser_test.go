@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/base32"
-	"github.com/airlockhq/airlock/totp"
 	"net/url"
 	"os"
 	"os/exec"
@@ -13,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlockhq/airlock/totp"
+
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
 	"github.com/airlockhq/airlock/internal/mailtest"
@@ -519,4 +521,77 @@ func TestBrowserTwoFactor(t *testing.T) {
 		chromedp.Navigate(p.url("/admin/users")),
 		chromedp.WaitVisible(chromedp.CSS("#q")),
 	)
+}
+
+// TestBrowserDevMailboxLinkOpensATab: on the embedded defaults, the first
+// thing a newcomer clicks is the button of the reset email in the dev
+// mailbox's preview: it opens the reset page in a tab of its own (inside
+// the sandboxed frame the page could not work), and the page works there.
+func TestBrowserDevMailboxLinkOpensATab(t *testing.T) {
+	t.Parallel()
+	ctx := newBrowser(t)
+	p := newProgram(t, nil)
+	if _, err := p.run("the old password, long enough\n", "user", "add", "--email", "fay@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/password/forgot")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
+		andLoad(chromedp.Submit(chromedp.CSS("#email"))),
+		chromedp.WaitVisible(chromedp.CSS("p[role=status]")),
+	)
+	var frames []*chromedp.Node // the email's preview
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		run1(t, ctx, chromedp.Navigate(p.url("/dev/mail")))
+		frames = value(t, ctx, chromedp.Nodes(chromedp.CSS("iframe.mail-html"), chromedp.AtLeast(0)))
+		if len(frames) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // the worker has not sent it yet
+	}
+	if len(frames) == 0 {
+		t.Fatal("no email in the dev mailbox")
+	}
+	// The sandboxed frame runs in a process of its own (Chromium isolates
+	// sandboxed frames): the click is made in its target.
+	run1(t, ctx, chromedp.ScrollIntoView(chromedp.CSS("iframe.mail-html")))
+	var frameID target.ID
+	for frameID == "" {
+		infos, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, info := range infos {
+			if info.Type == "iframe" && strings.Contains(info.URL, "/dev/mail/") {
+				frameID = info.TargetID
+			}
+		}
+		if frameID == "" {
+			if ctx.Err() != nil {
+				t.Fatal("the email's frame is not a target of its own")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	frame, cancelFrame := chromedp.NewContext(ctx, chromedp.WithTargetID(frameID))
+	defer cancelFrame()
+	opened := chromedp.WaitNewTarget(frame, func(info *target.Info) bool { return strings.Contains(info.URL, "/password/reset") })
+	run1(t, frame, chromedp.Click(chromedp.CSS("a[href*='/password/reset']")))
+	var id target.ID
+	select {
+	case id = <-opened:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the email's button opened no tab")
+	}
+	tab, cancel := chromedp.NewContext(ctx, chromedp.WithTargetID(id))
+	defer cancel()
+	run1(t, tab, chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
+	if loc := location(t, tab); loc != p.url("/password/reset") {
+		t.Fatalf("the new tab shows %s", loc)
+	}
+	if loc := location(t, ctx); loc != p.url("/dev/mail") {
+		t.Fatalf("the dev mailbox's tab moved to %s", loc)
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"database/sql"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"maps"
 	"net/http"
 	"net/url"
@@ -15,6 +14,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/testutil"
 )
 
 // TestMailCommands: `airlock mail list` shows the outbox and its history

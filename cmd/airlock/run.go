@@ -36,6 +36,7 @@ Commands:
   serve              run the server (migrates the database first)
   migrate            apply database migrations and exit
   user add           create a user
+  user import        create users from a CSV file, all or nothing
   user set-password  set a user's password, read from standard input
   user list          list users
   audit              print the security event log

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"github.com/airlockhq/airlock"
-
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -12,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/airlockhq/airlock"
 )
 
 // serverIDRE is a server's id in the directory.

@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/airlockhq/airlock"
-	"github.com/airlockhq/airlock/account"
-	"github.com/airlockhq/airlock/internal/testutil"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +12,10 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/testutil"
 )
 
 // refusedStart runs `airlock serve` expecting it to refuse to start, and
