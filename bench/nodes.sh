@@ -127,6 +127,8 @@ for k in 0 1 2; do
 done
 echo "   jobs left by kind and state:"
 psql "$AIRLOCK_DATABASE_URL" -Atc "SELECT '     ' || kind || ' ' || state || ': ' || count(*) FROM jobs GROUP BY kind, state ORDER BY kind, state"
+echo "   jobs taken over, by kind (a forgot job holds the requests one transaction accepted; a mail job, one email):"
+sed -n 's/.*msg="job taken over[^"]*".* kind=\([^ ]*\).*/\1/p' "$dir"/node*.log | sort | uniq -c | sed 's/^/     /'
 echo "   warnings and errors in the nodes' logs:"
 sed -n 's/.*level=\([A-Z]*\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' "$dir"/node*.log | sort | uniq -c | sed 's/^/     /'
 
