@@ -2,14 +2,9 @@ package main
 
 import (
 	"fmt"
-	"io"
-	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/emersion/go-smtp"
 )
 
 // emails measures email throughput end to end: it starts an SMTP sink on
@@ -18,24 +13,11 @@ import (
 // API, and waits until every account got its email, or 60 s. It also
 // checks that nobody got two.
 func emails(o options) error {
-	host, _, err := net.SplitHostPort(o.smtp)
-	if err != nil {
-		return fmt.Errorf("-smtp: %w", err)
-	}
-	if err := loopbackOnly(host); err != nil {
-		return err
-	}
-	sink := &sink{got: map[string]int{}, all: make(chan struct{}), want: o.n}
-	srv := smtp.NewServer(sink)
-	srv.Domain = "sink.local"
-	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
-	srv.MaxRecipients = 1
-	ln, err := net.Listen("tcp", o.smtp)
+	sink, stop, err := startSink(o.smtp, o.n, o.relayDelay)
 	if err != nil {
 		return err
 	}
-	go srv.Serve(ln)
-	defer srv.Close()
+	defer stop()
 
 	reqHost := o.target.Host
 	var next atomic.Int64
@@ -73,14 +55,9 @@ func emails(o options) error {
 		timedOut = true
 	}
 	el := time.Since(start)
+	twice := sink.twice()
 	sink.mu.Lock()
 	defer sink.mu.Unlock()
-	twice := 0
-	for _, n := range sink.got {
-		if n > 1 {
-			twice++
-		}
-	}
 	st := map[int]int64{}
 	statuses.Range(func(k, v any) bool { st[k.(int)] = v.(*atomic.Int64).Load(); return true })
 	fmt.Printf("emails: %d reset requests answered in %.2fs (statuses %v, connection errors %d); %d of %d accounts got their email after %.2fs%s; %d got more than one; %d SMTP connections\n",
@@ -88,49 +65,5 @@ func emails(o options) error {
 		map[bool]string{true: " (gave up waiting)", false: ""}[timedOut], twice, sink.conns)
 	fmt.Printf("result scenario=emails n=%d delivered=%d seconds=%.3f answered_s=%.3f twice=%d smtp_connections=%d timed_out=%v\n",
 		o.n, len(sink.got), el.Seconds(), answered.Seconds(), twice, sink.conns, timedOut)
-	return nil
-}
-
-// sink is an SMTP server that accepts everything and counts recipients.
-type sink struct {
-	mu    sync.Mutex
-	got   map[string]int
-	conns int
-	want  int
-	all   chan struct{}
-	done  bool
-}
-
-func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) {
-	s.mu.Lock()
-	s.conns++
-	s.mu.Unlock()
-	return &sinkSession{s: s}, nil
-}
-
-type sinkSession struct {
-	s  *sink
-	to string
-}
-
-func (x *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
-func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
-	x.to = strings.ToLower(to)
-	return nil
-}
-func (x *sinkSession) Reset()        { x.to = "" }
-func (x *sinkSession) Logout() error { return nil }
-
-func (x *sinkSession) Data(r io.Reader) error {
-	if _, err := io.Copy(io.Discard, r); err != nil {
-		return err
-	}
-	x.s.mu.Lock()
-	defer x.s.mu.Unlock()
-	x.s.got[x.to]++
-	if len(x.s.got) >= x.s.want && !x.s.done {
-		x.s.done = true
-		close(x.s.all)
-	}
 	return nil
 }

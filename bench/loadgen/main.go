@@ -9,6 +9,7 @@
 //	go run ./bench/loadgen -scenario argon2 -duration 5s             # raw argon2id on every core
 //	go run ./bench/loadgen -scenario burst -c 500 -pid PID           # 500 sign-ins at once, peak RSS
 //	go run ./bench/loadgen -scenario emails -n 1000 -smtp 127.0.0.1:18025
+//	go run ./bench/loadgen -scenario latency -urls http://127.0.0.1:18081,http://127.0.0.1:18082 -n 200 -rate 5
 //
 // Every scenario ends with one "result" line of key=value pairs, for
 // bench/compare.sh.
@@ -55,27 +56,36 @@ type options struct {
 	password string
 	pid      int
 	smtp     string
+	// latency
+	urls       []*url.URL
+	rate       float64
+	relayDelay time.Duration
+	settle     time.Duration
 }
 
 func run() error {
 	var o options
 	target := flag.String("url", "http://127.0.0.1:18081", "the server's base URL (loopback only)")
-	flag.StringVar(&o.scenario, "scenario", "forgot", "forgot | api-forgot | login | burst | argon2 | emails")
+	urls := flag.String("urls", "", "latency: the nodes' base URLs, comma-separated (loopback only); empty: -url")
+	flag.StringVar(&o.scenario, "scenario", "forgot", "forgot | api-forgot | login | burst | argon2 | emails | latency")
 	flag.IntVar(&o.n, "n", 2000, "total requests (at most 100000); with -duration, an upper bound")
 	flag.IntVar(&o.c, "c", 8, "concurrent clients (at most 1000)")
 	flag.DurationVar(&o.duration, "duration", 0, "run for this long instead of -n requests (at most 2m)")
 	flag.DurationVar(&o.warmup, "warmup", 0, "with -duration: load first for this long without counting")
-	flag.DurationVar(&o.maxTime, "max-time", 2*time.Minute, "stop after this long whatever happens")
+	flag.DurationVar(&o.maxTime, "max-time", 2*time.Minute, "stop after this long whatever happens (at most 10m)")
 	flag.StringVar(&o.existing, "existing", "bench-user@example.com", "an active account")
 	flag.StringVar(&o.inactive, "inactive", "bench-inactive@example.com", "an inactive account (forgot)")
 	flag.IntVar(&o.accounts, "accounts", 0, "api-forgot, emails: existing accounts are -format with 0..accounts-1 (0: -existing only)")
 	flag.StringVar(&o.format, "format", "bench-%d@example.com", "the address of existing account i")
 	flag.StringVar(&o.password, "password", "bench password for the load", "the active account's password (login, burst)")
 	flag.IntVar(&o.pid, "pid", 0, "burst: the server's process id, to read its peak RSS")
-	flag.StringVar(&o.smtp, "smtp", "127.0.0.1:18025", "emails: where the SMTP sink listens (loopback only)")
+	flag.StringVar(&o.smtp, "smtp", "127.0.0.1:18025", "emails, latency: where the SMTP sink listens (loopback only)")
+	flag.Float64Var(&o.rate, "rate", 0, "latency: requests per second (0: as fast as -c clients go)")
+	flag.DurationVar(&o.relayDelay, "relay-delay", 0, "emails, latency: the sink waits at random up to this long before answering each message (a slow relay)")
+	flag.DurationVar(&o.settle, "settle", 0, "latency: once every email came, keep listening this long for second copies")
 	flag.Parse()
-	if o.n < 1 || o.n > 100000 || o.c < 1 || o.c > 1000 || o.duration < 0 || o.duration > 2*time.Minute {
-		return errors.New("-n must be 1..100000, -c 1..1000 and -duration at most 2m")
+	if o.n < 1 || o.n > 100000 || o.c < 1 || o.c > 1000 || o.duration < 0 || o.duration > 2*time.Minute || o.maxTime <= 0 || o.maxTime > 10*time.Minute {
+		return errors.New("-n must be 1..100000, -c 1..1000, -duration at most 2m and -max-time at most 10m")
 	}
 	u, err := url.Parse(*target)
 	if err != nil {
@@ -85,7 +95,15 @@ func run() error {
 		return err
 	}
 	o.target = u
+	o.urls = []*url.URL{u}
+	if *urls != "" {
+		if o.urls, err = parseURLs(*urls); err != nil {
+			return err
+		}
+	}
 	switch o.scenario {
+	case "latency":
+		return latency(o)
 	case "argon2":
 		return rawArgon2(o)
 	case "emails":
