@@ -63,7 +63,9 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 	case "profile_saved":
 		p.Notice = p.T("account.notice.profile_saved")
 	case "signed_out_others":
-		if n, err := strconv.Atoi(q.Get("n")); err == nil && n >= 0 {
+		if n, err := strconv.Atoi(q.Get("n")); err == nil && n == 0 {
+			p.Notice = p.T("account.notice.signed_out_others_none")
+		} else if err == nil && n > 0 {
 			p.Notice = p.T("account.notice.signed_out_others", n)
 		}
 	default:

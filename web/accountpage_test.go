@@ -113,6 +113,14 @@ func TestAccountSessions(t *testing.T) {
 	if len(events) != 1 || events[0].IP != "127.0.0.1" || events[0].UserAgent != firefoxOnWindows {
 		t.Errorf("audit: %+v", *events[0])
 	}
+	// Again, with no other browser left: said as such, not "0 other browsers".
+	r = e.post(desk, "/account/sessions/sign-out-others", nil)
+	if r.Header.Get("Location") != "/account?m=signed_out_others&n=0" {
+		t.Fatalf("sign out others again: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if r := e.get(desk, r.Header.Get("Location")); !strings.Contains(r.body, "No other browser was signed in.") || strings.Contains(r.body, "0 other") {
+		t.Fatalf("with no other browser:\n%s", r.body)
+	}
 	// French, and the plural.
 	fr := e.signIn("ada@example.com", "violet tractor on the moon")
 	if _, err := e.svc.UpdateMyProfile(context.Background(), mustUser(t, e, "ada@example.com"), "Ada", "Lovelace", "fr", account.Meta{IP: "cli"}); err != nil {

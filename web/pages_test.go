@@ -107,6 +107,10 @@ func TestForcedPasswordChange(t *testing.T) {
 	if r.StatusCode != 200 || strings.Contains(r.body, "current_password") {
 		t.Fatalf("forced change page asks for the current password: %d", r.StatusCode)
 	}
+	// What is asked of the person is not styled as a success.
+	if !strings.Contains(r.body, `<p class="callout" role="status">You must choose a new password`) || strings.Contains(r.body, `class="notice"`) {
+		t.Fatalf("the forced-change notice:\n%s", r.body)
+	}
 	// Sending current_password on a forced change is an unexpected field.
 	r = e.post(b, "/account/password", url.Values{"password": {"temporary words for you"}, "password_confirm": {"temporary words for you"}})
 	if r.StatusCode != http.StatusUnprocessableEntity {

@@ -148,6 +148,7 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"login bad email", "POST", "/login", url.Values{"email": {"ada"}, "password": {"not it"}}, anon()},
 				{"login notices", "GET", "/login?m=reset&app=1", nil, anon()},
 				{"signed out", "GET", "/login?m=signed_out", nil, anon()},
+				{"account signed out no other", "GET", "/account?m=signed_out_others&n=0", nil, user},
 				{"forgot", "GET", "/password/forgot", nil, anon()},
 				{"forgot error", "POST", "/password/forgot", url.Values{"email": {"a@b@c"}}, anon()},
 				{"forgot sent", "POST", "/password/forgot", url.Values{"email": {"nobody@example.com"}}, anon()},
