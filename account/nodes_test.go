@@ -255,3 +255,50 @@ func TestNodesTakeoverSendsTheSameMessage(t *testing.T) {
 		t.Fatalf("the link both copies carry: %v", err)
 	}
 }
+
+// TestPausedNodeHoldsNoSignIn (issue 22): node A stops in the middle of a
+// transaction holding the sign-in limits' rows and the user's row (a
+// paused process, a frozen VM: it runs nothing, so no deadline of its
+// own rolls anything back). The server ends A's idle transaction, so
+// sign-ins on node B succeed, the first within twice the time limit of
+// the freeze, none answering 503.
+func TestPausedNodeHoldsNoSignIn(t *testing.T) {
+	t.Parallel()
+	a, b := twoNodes(t)
+	const limit = time.Second // the smallest AIRLOCK_DATABASE_TIMEOUT
+	a.db.SetTimeout(limit)
+	b.db.SetTimeout(limit)
+	ctx := context.Background()
+	a.user(t, "ada@example.com", goodPassword)
+	if _, _, _, err := b.svc.SignIn(ctx, "ada@example.com", "a wrong password, once", "", meta); airlock.ErrorCode(err) != airlock.CodeUnauthorized {
+		t.Fatalf("a wrong password: %v", err) // the limits' rows now exist
+	}
+
+	tx, err := a.db.SQL().BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`SELECT key FROM rate_limits FOR UPDATE`, `SELECT id FROM users FOR NO KEY UPDATE`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	frozen := time.Now()
+
+	for i := range 5 {
+		start := time.Now()
+		if _, sid, _, err := b.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil || sid == "" {
+			t.Fatalf("sign-in %d on node B, %v after node A froze: %v", i, time.Since(frozen), err)
+		}
+		if i == 0 {
+			if took := time.Since(frozen); took > 2*limit+500*time.Millisecond { // slack for a loaded machine
+				t.Fatalf("the first sign-in took %v after the freeze", took)
+			}
+			t.Logf("first sign-in on node B served %v after node A froze", time.Since(start).Round(time.Millisecond))
+		}
+	}
+	if err := tx.Commit(); err == nil {
+		t.Fatal("node A's transaction committed after the server had ended it")
+	}
+}

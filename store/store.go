@@ -45,6 +45,8 @@ type DB struct {
 	read        *sql.DB
 	stmts       *statements
 	checkpoints *checkpointer
+	// PostgreSQL only: the server-side limits of its sessions.
+	limits *sessionLimits
 }
 
 var _ airlock.Store = (*DB)(nil)
@@ -62,29 +64,20 @@ func Open(ctx context.Context, dbURL string) (*DB, error) {
 	}
 }
 
-func openPostgres(ctx context.Context, dbURL string) (*DB, error) {
-	db, err := sql.Open("pgx", dbURL)
-	if err != nil {
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	db.SetMaxOpenConns(20)
-	db.SetMaxIdleConns(10)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		// pgx names the host, user and database here, never the password.
-		return nil, fmt.Errorf("open postgres: %w", err)
-	}
-	return newDB(db, postgresDialect), nil
-}
-
 func newDB(db *sql.DB, d dialect) *DB {
 	return &DB{queries: queries{x: db, d: d, timeout: DefaultTimeout, health: &health{}}, db: db}
 }
 
 // SetTimeout changes the time limit of every query and write transaction
-// (AIRLOCK_DATABASE_TIMEOUT).
-func (s *DB) SetTimeout(d time.Duration) { s.timeout = d }
+// (AIRLOCK_DATABASE_TIMEOUT), and on PostgreSQL the server-side limits of
+// every session, which it is derived from (postgres.go). Call it before the
+// pool is used concurrently.
+func (s *DB) SetTimeout(d time.Duration) {
+	s.timeout = d
+	if s.limits != nil {
+		s.limits.timeout.Store(int64(d))
+	}
+}
 
 // Writers says how many write transactions the database runs at once:
 // one on SQLite (one writing connection), several on PostgreSQL.
@@ -100,6 +93,16 @@ func (s *DB) Writers() int {
 func (s *DB) OnAvailability(f func(up bool, cause error)) {
 	s.health.mu.Lock()
 	s.health.notify = f
+	s.health.mu.Unlock()
+}
+
+// OnGaveUp registers a function called when a query could not be served
+// in time while the database answers: what happened ("lock wait timed
+// out", "statement timed out", …) and the table it was on ("" when not
+// known). The request answers 503; the database is not reported down.
+func (s *DB) OnGaveUp(f func(what, table string, cause error)) {
+	s.health.mu.Lock()
+	s.health.gaveUp = f
 	s.health.mu.Unlock()
 }
 
@@ -125,7 +128,12 @@ func (s *DB) migrateTo(ctx context.Context, version int64) error {
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(gd, s.db, sub, opts...)
+	db := s.db
+	if s.limits != nil {
+		db = s.limits.migrationPool()
+		defer db.Close()
+	}
+	p, err := goose.NewProvider(gd, db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -190,11 +198,11 @@ func (s *DB) Ping(ctx context.Context) error {
 	pctx, cancel := s.deadline(ctx)
 	defer cancel()
 	if s.read != nil {
-		if err := s.check(ctx, s.read.PingContext(pctx)); err != nil {
+		if err := s.verdict(ctx, "", s.read.PingContext(pctx), true); err != nil {
 			return err
 		}
 	}
-	return s.check(ctx, s.db.PingContext(pctx))
+	return s.verdict(ctx, "", s.db.PingContext(pctx), true)
 }
 
 // Close closes the pools.
@@ -231,7 +239,7 @@ func (s *DB) UpdateWithin(ctx context.Context, limit time.Duration, fn func(airl
 	defer cancel()
 	tx, err := s.db.BeginTx(tctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", s.check(ctx, err))
+		return fmt.Errorf("begin: %w", s.check(ctx, overLimit(ctx, tctx, err)))
 	}
 	var x execer = tx
 	if s.stmts != nil {
@@ -239,12 +247,27 @@ func (s *DB) UpdateWithin(ctx context.Context, limit time.Duration, fn func(airl
 	}
 	if err := fn(&queries{x: x, d: s.d, timeout: s.timeout, health: s.health}); err != nil {
 		tx.Rollback()
+		if errors.Is(err, sql.ErrTxDone) && airlock.AsError(err) == nil {
+			return fmt.Errorf("transaction: %w", s.check(ctx, overLimit(ctx, tctx, err)))
+		}
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", s.check(ctx, err))
+		// Never a success: on PostgreSQL the server may have ended the
+		// transaction (a node paused past idle_in_transaction_session_timeout).
+		return fmt.Errorf("commit: %w", s.check(ctx, overLimit(ctx, tctx, err)))
 	}
 	return nil
+}
+
+// overLimit marks err as the transaction's own time limit running out, when
+// it did: database/sql then rolls the transaction back, and its next query
+// or commit says only that it is done.
+func overLimit(ctx, tctx context.Context, err error) error {
+	if tctx.Err() == context.DeadlineExceeded && ctx.Err() == nil && !errors.Is(err, errTransactionLimit) {
+		return fmt.Errorf("%w (%w)", err, errTransactionLimit)
+	}
+	return err
 }
 
 type execer interface {
@@ -293,7 +316,7 @@ func (q *queries) exec(ctx context.Context, query string, args ...any) (sql.Resu
 	qctx, cancel := q.deadline(ctx)
 	defer cancel()
 	res, err := q.x.ExecContext(qctx, q.q(query), args...)
-	return res, q.check(ctx, err)
+	return res, q.checkQuery(ctx, query, err)
 }
 
 func (q *queries) query(ctx context.Context, query string, args ...any) (*rows, error) {
@@ -301,14 +324,14 @@ func (q *queries) query(ctx context.Context, query string, args ...any) (*rows, 
 	r, err := q.x.QueryContext(qctx, q.q(query), args...)
 	if err != nil {
 		cancel()
-		return nil, q.check(ctx, err)
+		return nil, q.checkQuery(ctx, query, err)
 	}
-	return &rows{Rows: r, ctx: ctx, cancel: cancel, q: q}, nil
+	return &rows{Rows: r, query: query, ctx: ctx, cancel: cancel, q: q}, nil
 }
 
 func (q *queries) row(ctx context.Context, query string, args ...any) *row {
 	qctx, cancel := q.deadline(ctx)
-	return &row{r: q.x.QueryRowContext(qctx, q.q(query), args...), ctx: ctx, cancel: cancel, q: q}
+	return &row{r: q.x.QueryRowContext(qctx, q.q(query), args...), query: query, ctx: ctx, cancel: cancel, q: q}
 }
 
 // forUpdate is the row-locking suffix; SQLite's write transactions already

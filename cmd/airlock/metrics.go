@@ -15,7 +15,8 @@ import (
 // newMetrics registers what an operator alerts on (README: Running several
 // nodes): emails by kind and state, the age of the oldest email still
 // waiting, lease takeovers, database availability, password hashing load.
-// It also logs database outages once when they start and once when they end.
+// It also logs database outages once when they start and once when they end,
+// and each query that gave up while the database answers (a lock wait).
 // The Go runtime's and the process's own metrics are collected only when
 // they are served (scraped): nobody reads them otherwise, and their
 // descriptions alone took half a megabyte of every node's memory.
@@ -41,6 +42,15 @@ func newMetrics(a *app, log *slog.Logger, served bool) *prometheus.Registry {
 		outages.Inc()
 		// Once per outage, not once per request: requests answer 503 meanwhile.
 		log.Error("database unreachable: requests answer 503 until it returns", "err", cause)
+	})
+	a.db.OnGaveUp(func(what, table string, cause error) {
+		// One request answered 503; the database answers, so this is no
+		// outage: said as what it is, with the table, to find the culprit.
+		msg := "database " + what
+		if table != "" {
+			msg += " on " + table
+		}
+		log.Warn(msg, "table", table, "err", cause)
 	})
 
 	hashWait := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "airlock_password_hash_wait_seconds",
