@@ -31,7 +31,9 @@ func (s *Service) badTokenLimit(ip string) limitKey {
 // page speaks of a forgotten password or of a first one. Every check is
 // counted against the client's address before the token is looked up, so
 // that parallel guesses get no more than the limit's worth of look-ups; a
-// valid token gives its count back.
+// valid token gives its count back. A link that expired or no longer
+// works still says its purpose with the error (an invitation's page then
+// speaks of an invitation); an unknown one says none.
 func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock.User, string, error) {
 	now := s.clock.Now()
 	k := s.badTokenLimit(m.IP)
@@ -43,7 +45,7 @@ func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock
 		return nil, "", err
 	}
 	if detail != "" {
-		return nil, "", s.badToken(ctx, m, detail)
+		return nil, purpose, s.badToken(ctx, m, detail)
 	}
 	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, k, now) }); err != nil {
 		return nil, "", fmt.Errorf("check reset token: %w", err)
@@ -64,16 +66,16 @@ func (s *Service) lookupToken(ctx context.Context, token string) (u *airlock.Use
 	}
 	switch {
 	case !t.UsedAt.IsZero() || !t.RevokedAt.IsZero():
-		return nil, "", TokenUsed, nil
+		return nil, t.Purpose, TokenUsed, nil
 	case !s.clock.Now().Before(t.ExpiresAt):
-		return nil, "", TokenExpired, nil
+		return nil, t.Purpose, TokenExpired, nil
 	}
 	u, err = s.store.UserByID(ctx, t.UserID)
 	if err != nil {
 		return nil, "", "", fmt.Errorf("look up token user: %w", err)
 	}
 	if !u.Active {
-		return nil, "", TokenUsed, nil
+		return nil, t.Purpose, TokenUsed, nil
 	}
 	return u, t.Purpose, "", nil
 }
@@ -101,7 +103,7 @@ func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp string, m Meta) (*airlock.User, string, error) {
 	u, linkPurpose, err := s.CheckLink(ctx, token, m)
 	if err != nil {
-		return nil, "", err
+		return nil, linkPurpose, err
 	}
 	var code *codeCheck
 	if u.TwoFactor() {
@@ -164,7 +166,7 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 		return u, linkPurpose, fmt.Errorf("complete reset: %w", err)
 	}
 	if lost {
-		return nil, "", s.badToken(ctx, m, TokenUsed)
+		return nil, linkPurpose, s.badToken(ctx, m, TokenUsed)
 	}
 	return u, linkPurpose, nil
 }

@@ -446,12 +446,17 @@ func TestInvitedUsersInTheList(t *testing.T) {
 	c := e.signIn("admin@example.com", adminPW)
 	form := url.Values{"email": {"sam@example.com"}, "first_name": {"Sam"}, "last_name": {""}, "language": {"en"},
 		"groups": {"mobile"}, "password": {""}, "password_confirm": {""}, "temporary": {"on"}, "invite": {"on"}}
-	if r := e.post(c, "/admin/users/new", form); r.StatusCode != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "?m=invited") {
+	r := e.post(c, "/admin/users/new", form)
+	if r.StatusCode != http.StatusSeeOther || !strings.HasSuffix(r.Header.Get("Location"), "?m=invited") {
 		t.Fatalf("create with an invitation: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	// The notice gives the link's real lifetime (AIRLOCK_INVITE_TTL).
+	if r := e.get(c, r.Header.Get("Location")); !strings.Contains(r.body, "Invitation sent: the link is valid for 3 days.") {
+		t.Fatalf("invited notice:\n%s", r.body)
 	}
 	e.drain()
 	e.smtp.Wait(t, 1)
-	r := e.get(c, "/admin/users?invitation=invited")
+	r = e.get(c, "/admin/users?invitation=invited")
 	if !strings.Contains(r.body, "sam@example.com") || !strings.Contains(r.body, "invited, pending") || !strings.Contains(r.body, "email delivered") ||
 		strings.Contains(r.body, "admin@example.com</td>") {
 		t.Fatalf("invited filter:\n%s", r.body)

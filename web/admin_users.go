@@ -88,7 +88,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if len(last) == 1 {
-			delivery[u.ID] = last[0].State
+			delivery[u.ID] = shownState(last[0])
 		}
 	}
 	p.Data["Invitations"], p.Data["InvitationDelivery"] = invitations, delivery
@@ -203,7 +203,10 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	p.Data["Temporary"] = true
 	s.passwordRules(p, u)
 	userForm(p, u)
-	if key, ok := adminNotices[r.URL.Query().Get("m")]; ok {
+	if m := r.URL.Query().Get("m"); m == "invited" {
+		// The real duration, in the reader's language: AIRLOCK_INVITE_TTL.
+		p.Notice = p.T("admin.notice.invited", mail.Duration(s.accounts.Config().InviteTTL, p.Lang))
+	} else if key, ok := adminNotices[m]; ok {
 		p.Notice = p.T(key)
 	}
 	emails, err := s.accounts.AdminListEmails(ctx, userFrom(r), airlock.EmailFilter{UserID: u.ID, Limit: 10})
@@ -212,7 +215,7 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	}
 	rows := make([]emailRow, len(emails))
 	for i, j := range emails {
-		rows[i] = emailRow{ID: j.ID, Kind: j.EmailKind, State: j.State, CreatedAt: j.CreatedAt, RunAt: j.RunAt,
+		rows[i] = emailRow{ID: j.ID, Kind: j.EmailKind, State: shownState(j), CreatedAt: j.CreatedAt, RunAt: j.RunAt,
 			Problem: account.DeliveryProblem(j), CanRetry: j.State == airlock.EmailFailed || j.State == airlock.EmailDeferred}
 		if rows[i].Problem != "" {
 			rows[i].ServerSaid = j.LastError
@@ -220,6 +223,16 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	}
 	p.Data["Emails"] = rows
 	return p, u, nil
+}
+
+// shownState is an email's delivery state as the back office says it:
+// "kept" for an email the dev mailbox took (delivered nowhere: it is on
+// /dev/mail), else its state.
+func shownState(j *airlock.Job) string {
+	if j.State == airlock.EmailSent && j.Reply == mail.DevMailboxReply {
+		return "kept"
+	}
+	return j.State
 }
 
 // emailRow is one of a user's emails on the back office's user page.
@@ -267,7 +280,6 @@ var adminNotices = map[string]string{
 	"reset_sent":          "admin.notice.reset_sent",
 	"password_set":        "admin.notice.password_set",
 	"email_retried":       "admin.notice.email_retried",
-	"invited":             "admin.notice.invited",
 	"two_factor_reset":    "admin.notice.two_factor_reset",
 }
 

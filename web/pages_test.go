@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/password"
 )
@@ -203,12 +204,18 @@ func TestDevMailbox(t *testing.T) {
 		t.Fatalf("/dev/mail with SMTP configured: %d", r.StatusCode)
 	}
 	dev := newEnv(t, func(o *options) { o.devMail = true })
-	dev.user("ada@example.com", "violet tractor on the moon")
+	ada := dev.user("ada@example.com", "violet tractor on the moon")
 	dev.post(nil, "/password/forgot", url.Values{"email": {"ada@example.com"}})
 	dev.drain()
 	r := dev.get(nil, "/dev/mail")
 	if r.StatusCode != 200 || !strings.Contains(r.body, "https://accounts.example.com/password/reset?token=") {
 		t.Fatalf("dev mailbox: %d\n%s", r.StatusCode, r.body)
+	}
+	// The back office says where the email is: not at a mail server.
+	dev.user("admin@example.com", adminPW, airlock.GroupAdmin)
+	admin := dev.signIn("admin@example.com", adminPW)
+	if r := dev.get(admin, "/admin/users/"+ada.ID); !strings.Contains(r.body, "Kept in the dev mailbox") || strings.Contains(r.body, "Delivered to the mail server") {
+		t.Fatalf("the user's emails with the dev mailbox:\n%s", r.body)
 	}
 	// The HTML part is shown in a sandboxed frame, served with a policy
 	// that lets it run nothing and reach nothing.

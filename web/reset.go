@@ -24,7 +24,7 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, dest+"?invalid="+account.TokenUnknown, http.StatusSeeOther)
 			return
 		}
-		_, _, err := s.accounts.CheckLink(r.Context(), tokens[0], s.meta(r))
+		_, purpose, err := s.accounts.CheckLink(r.Context(), tokens[0], s.meta(r))
 		switch code := airlock.ErrorCode(err); {
 		case err == nil:
 			s.setCookie(w, resetCookie, tokens[0], s.accounts.Config().ResetTokenTTL)
@@ -34,6 +34,9 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 		case code == airlock.CodeInvalidToken:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=" + airlock.AsError(err).Detail
+			if purpose == airlock.TokenPurposeInvite {
+				dest += "&link=invite"
+			}
 		case code == airlock.CodeRateLimited:
 			s.clearCookie(w, resetCookie)
 			dest += "?invalid=rate_limited"
@@ -45,17 +48,21 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if detail := q.Get("invalid"); detail != "" {
-		s.renderInvalidLink(w, r, detail)
+		purpose := ""
+		if q.Get("link") == "invite" {
+			purpose = airlock.TokenPurposeInvite
+		}
+		s.renderInvalidLink(w, r, detail, purpose)
 		return
 	}
 	token := s.cookie(r, resetCookie)
 	if token == "" {
-		s.renderInvalidLink(w, r, account.TokenUnknown)
+		s.renderInvalidLink(w, r, account.TokenUnknown, "")
 		return
 	}
 	u, purpose, err := s.accounts.CheckLink(r.Context(), token, s.meta(r))
 	if err != nil {
-		s.resetFailed(w, r, err)
+		s.resetFailed(w, r, err, purpose)
 		return
 	}
 	s.render(w, http.StatusOK, "reset", s.resetPage(r, u, purpose))
@@ -94,7 +101,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if token == "" {
-		s.renderInvalidLink(w, r, account.TokenUnknown)
+		s.renderInvalidLink(w, r, account.TokenUnknown, "")
 		return
 	}
 	m := s.meta(r)
@@ -102,7 +109,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		// Nothing to set yet: check the link only to show the form again.
 		u, purpose, err := s.accounts.CheckLink(r.Context(), token, m)
 		if err != nil {
-			s.resetFailed(w, r, err)
+			s.resetFailed(w, r, err, purpose)
 			return
 		}
 		p := s.resetPage(r, u, purpose)
@@ -114,7 +121,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	u, purpose, err := s.accounts.CompleteLink(r.Context(), token, f.Get("password"), f.Get("otp"), m)
 	if err != nil {
 		if u == nil {
-			s.resetFailed(w, r, err) // the link itself is no good (or a server error)
+			s.resetFailed(w, r, err, purpose) // the link itself is no good (or a server error)
 			return
 		}
 		p := s.resetPage(r, u, purpose)
@@ -135,23 +142,29 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 }
 
-func (s *Server) resetFailed(w http.ResponseWriter, r *http.Request, err error) {
+func (s *Server) resetFailed(w http.ResponseWriter, r *http.Request, err error, purpose string) {
 	switch airlock.ErrorCode(err) {
 	case airlock.CodeInvalidToken:
 		s.clearCookie(w, resetCookie)
-		s.renderInvalidLink(w, r, airlock.AsError(err).Detail)
+		s.renderInvalidLink(w, r, airlock.AsError(err).Detail, purpose)
 	default:
 		s.renderError(w, r, err)
 	}
 }
 
-func (s *Server) renderInvalidLink(w http.ResponseWriter, r *http.Request, detail string) {
+// renderInvalidLink says why a link does not work, speaking of an
+// invitation when it was one (purpose).
+func (s *Server) renderInvalidLink(w http.ResponseWriter, r *http.Request, detail, purpose string) {
 	p := s.newPage(r, "", "reset.invalid.title")
 	p.Data["Invalid"] = true
 	status := http.StatusGone
 	switch detail {
 	case account.TokenExpired, account.TokenUsed:
-		p.Error = p.T("reset.invalid." + detail)
+		if purpose == airlock.TokenPurposeInvite {
+			p.Error = p.T("invite.invalid." + detail)
+		} else {
+			p.Error = p.T("reset.invalid." + detail)
+		}
 	case "rate_limited":
 		p.Error = p.T("error.rate_limited")
 		w.Header().Set("Retry-After", "600")

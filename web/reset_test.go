@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/airlockhq/airlock/account"
 )
 
 func TestResetFlowThroughPages(t *testing.T) {
@@ -147,5 +150,64 @@ func TestResetPageInUsersLanguage(t *testing.T) {
 	r := e.get(browser, "/password/reset", "Accept-Language", "en")
 	if !strings.Contains(r.body, `lang="fr"`) || !strings.Contains(r.body, "Choisissez un nouveau mot de passe") {
 		t.Fatalf("reset page not in the user's language:\n%s", r.body)
+	}
+}
+
+// TestUsedInvitationLinkSaysInvitation: an invitation link that no longer
+// works says so as an invitation, in English and French, when opened
+// (GET, after another of its links was used) and when the form is sent
+// (expired); a reset link still speaks of a reset.
+func TestUsedInvitationLinkSaysInvitation(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, c := range []struct{ lang, used, expired string }{
+		{"en", "This invitation link was already used", "This invitation link has expired."},
+		{"fr", "Ce lien d’invitation a déjà servi", "Ce lien d’invitation a expiré."},
+	} {
+		u, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: c.lang + "@example.com", Language: c.lang, Invite: true}, account.Meta{IP: "cli"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(e.smtp.Messages())
+		if err := e.svc.AdminInvite(ctx, account.Operator, u.ID, account.Meta{IP: "cli"}); err != nil {
+			t.Fatal(err)
+		}
+		e.drain()
+		msgs := e.smtp.Wait(t, n+2)
+		var paths []string
+		for _, m := range msgs[n:] {
+			paths = append(paths, strings.TrimPrefix(linkRE.FindStringSubmatch(m.Parts()["text/plain"])[1], "https://accounts.example.com"))
+		}
+		// The first link sets the password; the second is then dead.
+		b := e.client()
+		e.get(b, paths[0])
+		if r := e.post(b, "/password/reset", url.Values{"password": {"my very first passphrase"}, "password_confirm": {"my very first passphrase"}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: the invitation: %d\n%s", c.lang, r.StatusCode, r.body)
+		}
+		r := e.get(nil, paths[1], "Accept-Language", c.lang)
+		if loc := r.Header.Get("Location"); loc != "/password/reset?invalid=used&link=invite" {
+			t.Fatalf("%s: the other invitation link → %q", c.lang, loc)
+		}
+		if r := e.get(nil, r.Header.Get("Location"), "Accept-Language", c.lang); r.StatusCode != http.StatusGone || !strings.Contains(r.body, c.used) || strings.Contains(r.body, "réinitialisation") || strings.Contains(r.body, "password reset") {
+			t.Fatalf("%s: used invitation page: %d\n%s", c.lang, r.StatusCode, r.body)
+		}
+	}
+	// An expired invitation, opened.
+	n := len(e.smtp.Messages())
+	if _, err := e.svc.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "late@example.com", Invite: true}, account.Meta{IP: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	path := strings.TrimPrefix(linkRE.FindStringSubmatch(e.smtp.Wait(t, n+1)[n].Parts()["text/plain"])[1], "https://accounts.example.com")
+	b := e.client()
+	e.get(b, path)
+	e.clock.Advance(e.svc.Config().InviteTTL + time.Minute)
+	if r := e.post(b, "/password/reset", url.Values{"password": {"chosen far too late"}, "password_confirm": {"chosen far too late"}}); r.StatusCode != http.StatusGone || !strings.Contains(r.body, "This invitation link has expired.") {
+		t.Fatalf("expired invitation, sent: %d\n%s", r.StatusCode, r.body)
+	}
+	// A reset link still speaks of a reset.
+	if r := e.get(nil, "/password/reset?invalid=used"); !strings.Contains(r.body, "This password reset link was already used") {
+		t.Fatalf("reset link page:\n%s", r.body)
 	}
 }
