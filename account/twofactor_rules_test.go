@@ -283,7 +283,7 @@ func TestOwnerToldWhenCodesFailAfterThePassword(t *testing.T) {
 			drainAtOnce(t, a, b)
 			n := 0
 			for _, m := range a.smtp.Messages()[sent:] {
-				if m.Header("Subject") == "Quelqu'un a saisi votre mot de passe" {
+				if m.Header("Subject") == "Quelqu’un a saisi votre mot de passe" {
 					n++
 					if body := m.Parts()["text/plain"]; !strings.Contains(body, "192.0.2.10") || !strings.Contains(body, "/password/forgot") {
 						t.Errorf("the email:\n%s", body)

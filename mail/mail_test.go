@@ -155,7 +155,7 @@ func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
 			mail.KindResetCodeFailed: "You get this email because an account for ada@example.com exists on Acme Field."},
 		"fr": {mail.KindReset: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindPasswordChanged: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
-			mail.KindInvitation:      "Vous recevez cet e-mail parce qu’un administrateur de Acme Field a créé un compte pour ada@example.com.",
+			mail.KindInvitation:      "Vous recevez cet e-mail parce qu’un administrateur a créé pour ada@example.com un compte sur Acme Field.",
 			mail.KindTwoFactorOn:     "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindTwoFactorOff:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindTwoFactorFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",

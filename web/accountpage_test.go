@@ -129,7 +129,7 @@ func TestAccountSessions(t *testing.T) {
 	e.signIn("ada@example.com", "violet tractor on the moon")
 	e.signIn("ada@example.com", "violet tractor on the moon")
 	r = e.post(fr, "/account/sessions/sign-out-others", nil)
-	if r = e.get(fr, r.Header.Get("Location")); !strings.Contains(r.body, "Déconnecté partout ailleurs : 3 autres navigateurs, et l&#39;application mobile.") ||
+	if r = e.get(fr, r.Header.Get("Location")); !strings.Contains(r.body, "Déconnecté partout ailleurs : 3 autres navigateurs, et l’application mobile.") ||
 		!strings.Contains(r.body, `<span class="badge">Ce navigateur</span>`) || !strings.Contains(r.body, "Où vous êtes connecté") {
 		t.Errorf("in French:\n%s", r.body)
 	}

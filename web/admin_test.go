@@ -236,7 +236,7 @@ func TestAdminSendResetAsksFirst(t *testing.T) {
 		"en": {"<h1>Send a password reset email?</h1>", "Ada Lovelace will get an email at <span class=\"email\">ada@example.com</span> with a link to choose a new password, valid for 30 minutes.",
 			"The user&#39;s current password keeps working until the link is used.", `<button type="submit" id="confirm-send-reset">Send the reset email</button>`,
 			`<a class="button secondary" href="/admin/users/` + u.ID + `">Cancel</a>`},
-		"fr": {"Ada Lovelace recevra à l&#39;adresse <span class=\"email\">ada@example.com</span> un e-mail avec un lien pour choisir un nouveau mot de passe, valable 30 minutes.", "Annuler"},
+		"fr": {"Ada Lovelace recevra à l’adresse <span class=\"email\">ada@example.com</span> un e-mail avec un lien pour choisir un nouveau mot de passe, valable 30 minutes.", "Annuler"},
 	} {
 		r := e.get(e.adminIn(lang), "/admin/users/"+u.ID+"/send-reset")
 		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<form method="post" action="/admin/users/`+u.ID+`/send-reset"`) {

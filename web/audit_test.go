@@ -75,8 +75,8 @@ func TestAuditPageInWords(t *testing.T) {
 		},
 		"fr": {
 			`<td data-label="Événement">Connexion</td>`, `<td data-label="Résultat">Réussite</td>`,
-			`Échec<br><span class="hint">aucun compte n&#39;a cette adresse</span>`,
-			`<span class="hint">modifié : nom</span>`, `<td data-label="Événement">Déconnexion</td>`,
+			`Échec<br><span class="hint">aucun compte n’a cette adresse</span>`,
+			`<span class="hint">modifié : nom</span>`, `<td data-label="Événement">Déconnexion</td>`,
 			`<details class="ua"><summary>Agent utilisateur complet</summary>`,
 			`<td data-label="Auteur">Opérateur (ligne de commande)</td>`, `<td data-label="Client">Ligne de commande</td>`,
 			`<option value="sign_in">Connexion</option>`,
@@ -306,7 +306,7 @@ func TestAuditCSV(t *testing.T) {
 
 	// In French, words and headers; the ids stay the same.
 	rows = readCSV(t, e.get(e.adminIn("fr"), "/admin/audit.csv?kind=user_updated"))
-	if len(rows) != 2 || rows[0][1] != "Événement" || rows[1][1] != "Utilisateur modifié" || rows[1][2] != "user_updated" || rows[1][5] != "modifié : nom" ||
+	if len(rows) != 2 || rows[0][1] != "Événement" || rows[1][1] != "Utilisateur modifié" || rows[1][2] != "user_updated" || rows[1][5] != "modifié : nom" ||
 		rows[1][6] != "admin@example.com" {
 		t.Errorf("French export: %q", rows)
 	}

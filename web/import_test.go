@@ -34,7 +34,7 @@ func TestImportReportOnPage(t *testing.T) {
 		more            string
 	}{
 		{en, "Nobody was imported: 250 lines need fixing.", "Line 2: The language must be en or fr.", "…and 150 more lines."},
-		{fr, "250 lignes sont à corriger", "Ligne 2 :", "…et 150 autres lignes."},
+		{fr, "250 lignes sont à corriger", "Ligne 2 :", "…et 150 autres lignes."},
 	} {
 		r := e.upload(tc.c, "/admin/users/import", "users.csv", b.String())
 		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, tc.headline) || !strings.Contains(r.body, tc.first) ||

@@ -32,7 +32,7 @@ func TestFrenchErrorsOnFrenchPages(t *testing.T) {
 		{"forgot", "/password/forgot", url.Values{"email": {"ada"}}, nil, "Saisissez une adresse e-mail valide, comme nom@exemple.fr."},
 		{"forgot empty", "/password/forgot", url.Values{"email": {""}}, nil, "Saisissez une adresse e-mail."},
 		{"login", "/login", url.Values{"email": {"ada@"}, "password": {"x"}}, nil, "Saisissez une adresse e-mail valide"},
-		{"unknown field", "/password/forgot", url.Values{"email": {"ada@example.com"}, "cc": {"x"}}, nil, "Champ inconnu : « cc »."},
+		{"unknown field", "/password/forgot", url.Values{"email": {"ada@example.com"}, "cc": {"x"}}, nil, "Champ inconnu : « cc »."},
 		{"new user", "/admin/users/new", url.Values{"email": {"ada@@example.com"}, "language": {"fr"}}, e.signIn("chef@example.com", adminPW), "Saisissez une adresse e-mail valide"},
 		{"new user name", "/admin/users/new", url.Values{"email": {"ada@example.com"}, "first_name": {"A\u202eda"}, "language": {"fr"}}, e.signIn("chef@example.com", adminPW), "Le prénom doit comporter au plus 100 caractères"},
 		{"new user taken", "/admin/users/new", url.Values{"email": {"chef@example.com"}, "language": {"fr"}}, e.signIn("chef@example.com", adminPW), "Un utilisateur a déjà cette adresse e-mail."},

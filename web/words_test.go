@@ -303,7 +303,7 @@ func TestPluralsOnPages(t *testing.T) {
 		t.Errorf("refused import:\n%s", r.body)
 	}
 	r = e.upload(fr, "/admin/users/import", "u.csv", "email\nnot-an-address\n")
-	if !strings.Contains(r.body, "1 ligne est à corriger") || !strings.Contains(r.body, "Ligne 2 : Saisissez une adresse e-mail valide") {
+	if !strings.Contains(r.body, "1 ligne est à corriger") || !strings.Contains(r.body, "Ligne 2 : Saisissez une adresse e-mail valide") {
 		t.Errorf("refused import in French:\n%s", r.body)
 	}
 }
