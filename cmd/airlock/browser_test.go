@@ -509,12 +509,22 @@ func TestBrowserTwoFactor(t *testing.T) {
 		andLoad(chromedp.Submit(chromedp.CSS("#otp"))),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 	)
-	// And once with a recovery code, from a third browser.
+	// And once with a recovery code, from a third browser: the switch
+	// gives the field a keyboard with letters (a phone's digit pad has none).
 	third := newTab(t, newBrowser(t))
 	run1(t, third,
 		chromedp.Navigate(p.url("/login")),
 		signIn("boss@example.com", "keeper of the user list"),
 		chromedp.WaitVisible(chromedp.CSS("#otp")),
+	)
+	if mode := value(t, third, chromedp.Evaluate[string](`document.querySelector("#otp").inputMode`)); mode != "numeric" {
+		t.Fatalf("the code field's keyboard: %q", mode)
+	}
+	run1(t, third, chromedp.Click(chromedp.CSS("#use-recovery")))
+	if got := value(t, third, chromedp.Evaluate[[]string](`[document.querySelector("#otp").inputMode, document.activeElement.id, document.querySelector("#use-recovery").textContent]`)); got[0] != "text" || got[1] != "otp" || got[2] != "Use a code from the app" {
+		t.Fatalf("after the switch: keyboard %q, focus on %q, switch says %q", got[0], got[1], got[2])
+	}
+	run1(t, third,
 		chromedp.SendKeys(chromedp.CSS("#otp"), codes[4]),
 		andLoad(chromedp.Submit(chromedp.CSS("#otp"))),
 		chromedp.WaitVisible(chromedp.CSS("dl.facts")),

@@ -30,6 +30,24 @@
     }
   });
 
+  // The code field opens a phone's digit pad (inputmode=numeric); a
+  // recovery code has letters: this switch gives the field a keyboard
+  // with letters, and back. Without script the field still takes letters
+  // from any keyboard that has them.
+  var otp = document.getElementById("otp");
+  var recovery = document.getElementById("use-recovery");
+  if (otp && recovery) {
+    recovery.hidden = false;
+    recovery.addEventListener("click", function () {
+      var letters = otp.getAttribute("inputmode") === "numeric";
+      otp.setAttribute("inputmode", letters ? "text" : "numeric");
+      otp.setAttribute("autocomplete", letters ? "off" : "one-time-code");
+      otp.setAttribute("autocapitalize", letters ? "characters" : "off");
+      recovery.textContent = recovery.getAttribute(letters ? "data-digits" : "data-text");
+      otp.focus();
+    });
+  }
+
   // The password rules, checked as the new password is typed.
   var box = document.getElementById("password-checks");
   var password = document.getElementById("password");
