@@ -111,7 +111,12 @@ func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 		return p, err
 	}
 	p.focusFirst = true
+	p.focus = "otp" // the person comes back from the app with a code
+	p.Data["Enrolling"] = true // no recovery codes yet: none offered
 	p.Data["Secret"] = en.Secret
+	// Built by totp.URI from our issuer and the escaped address; an
+	// otpauth: link, which html/template would otherwise refuse.
+	p.Data["URI"] = template.URL(en.URI)
 	p.Data["Visit"] = en.Visit
 	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
 	// text of the user's is in it but their escaped address.

@@ -35,6 +35,19 @@ func (e *env) enrolOnPage(c *http.Client, password string) ([]byte, []string) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	// On the phone that holds the app: a link that opens it with this key.
+	// The cursor waits in the code field; nothing speaks of recovery codes
+	// before they exist.
+	uri := regexp.MustCompile(`<a class="button secondary" href="(otpauth://totp/[^"]+)" id="open-authenticator">`).FindStringSubmatch(page.body)
+	if uri == nil || !strings.Contains(html.UnescapeString(uri[1]), "secret="+strings.ReplaceAll(m[1], " ", "")) {
+		e.t.Fatalf("no otpauth link with the key:\n%s", page.body)
+	}
+	if !regexp.MustCompile(`<input id="otp"[^>]* autofocus>`).MatchString(page.body) || strings.Contains(strings.ToLower(page.body), "recovery code") {
+		e.t.Fatalf("enrolment form: focus, or recovery codes mentioned:\n%s", page.body)
+	}
+	if !strings.Contains(page.body, `<details class="key"><summary id="show-key">`) {
+		e.t.Fatalf("the key is not behind its own step:\n%s", page.body)
+	}
 	r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}, "current_password": {password},
 		"enrolment": {visitRE.FindStringSubmatch(page.body)[1]}})
 	codes := codeRE.FindAllStringSubmatch(r.body, -1)

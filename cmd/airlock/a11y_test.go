@@ -281,7 +281,8 @@ func TestAccessibility(t *testing.T) {
 				{"admin-audit-user-agent", admin, append(nav("/admin/audit?user=ada%40example.com"), chromedp.Click(chromedp.CSS("details.ua summary")), chromedp.WaitVisible(chromedp.CSS("details.ua code"))), "details.ua code"},
 				{"admin-audit-bad-date", admin, nav("/admin/audit?kind=sign_in&from=" + tomorrow + "&to=" + yesterday), "#to-error"},
 				{"dev-mailbox", anon, nav("/dev/mail"), "article.mail"},
-				{"two-factor-enrol", user, nav("/account/two-factor"), "#secret-key"},
+				{"two-factor-enrol", user, nav("/account/two-factor"), "#open-authenticator"},
+				{"two-factor-enrol-key", user, append(nav("/account/two-factor"), chromedp.Click(chromedp.CSS("#show-key")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))), "#secret-key"},
 				{"two-factor-enrol-error", user, submit("/account/two-factor", map[string]string{"#otp": "000000", "#current_password": "violet tractor on the moon"}, "#otp"), "#otp-error"},
 				{"two-factor-on", kai, nav("/account/two-factor"), "#two-factor-off"},
 				{"two-factor-off-error", kai, submit("/account/two-factor", map[string]string{"#current_password": "not the password", "#otp": "000000"}, "#two-factor-off"), ".field-error"},
@@ -337,7 +338,7 @@ func TestAccessibility(t *testing.T) {
 // code and the password typed, the recovery codes shown.
 func turnOnTwoFactor(p *program) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/account/two-factor")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/account/two-factor")), chromedp.Click(chromedp.CSS("#show-key")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))); err != nil {
 			return err
 		}
 		shown, err := chromedp.Text(chromedp.CSS("#secret-key"))(ctx, tg)
