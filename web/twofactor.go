@@ -111,7 +111,7 @@ func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 		return p, err
 	}
 	p.focusFirst = true
-	p.focus = "otp" // the person comes back from the app with a code
+	p.focus = "otp"            // the person comes back from the app with a code
 	p.Data["Enrolling"] = true // no recovery codes yet: none offered
 	p.Data["Secret"] = en.Secret
 	// Built by totp.URI from our issuer and the escaped address; an
