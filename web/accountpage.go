@@ -49,6 +49,13 @@ func (s *Server) accountPage(r *http.Request) (*page, error) {
 	})
 	p.Data["Sessions"] = rows
 	p.Data["Languages"] = i18n.Languages
+	if u.TwoFactor() {
+		left, err := s.accounts.RecoveryCodesLeft(r.Context(), u)
+		if err != nil {
+			return nil, err
+		}
+		p.Data["CodesLeft"] = left
+	}
 	return p, nil
 }
 

@@ -89,7 +89,14 @@ func TestTwoFactorPages(t *testing.T) {
 	if r := e.post(c, "/account/two-factor", url.Values{"otp": {totp.Code(key, totp.StepAt(e.clock.Now()))}, "enrolment": {visitRE.FindStringSubmatch(enrolPage.body)[1]}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="current_password-error"`) {
 		t.Fatalf("enrolment without the password: %d", r.StatusCode)
 	}
+	if r := e.get(c, "/account"); strings.Contains(r.body, `id="codes-left"`) {
+		t.Fatal("the account page speaks of recovery codes before two-step sign-in is on")
+	}
 	secret, codes := e.enrolOnPage(c, "violet tractor on the moon")
+	// The account page says how many recovery codes are left.
+	if r := e.get(c, "/account"); !strings.Contains(r.body, `<p class="hint" id="codes-left">You have 10 unused recovery codes.</p>`) {
+		t.Fatalf("account page after enrolment:\n%s", r.body)
+	}
 	form := url.Values{"codes": codes}
 	dl := e.post(c, "/account/two-factor/recovery-codes.txt", form)
 	if dl.StatusCode != 200 || !strings.Contains(dl.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(dl.body, codes[9]) {

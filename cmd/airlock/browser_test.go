@@ -502,6 +502,17 @@ func TestBrowserTwoFactor(t *testing.T) {
 	if len(codes) != 10 {
 		t.Fatalf("recovery codes: %q", codes)
 	}
+	// Copy and print, besides the download: the clipboard gets the codes
+	// one a line, and the browser's print dialog opens (both stood in for:
+	// a headless browser has neither a clipboard to read nor a printer).
+	value(t, ctx, chromedp.Evaluate[int](`navigator.clipboard.writeText = t => { window.copied = t; return Promise.resolve(); }; window.print = () => { window.printed = true; }; 0`))
+	run1(t, ctx,
+		chromedp.Click(chromedp.CSS("#copy-codes")),
+		chromedp.Click(chromedp.CSS("#print-codes")),
+	)
+	if got := value(t, ctx, chromedp.Evaluate[[]string](`[String(window.copied), String(window.printed), document.querySelector("#copy-codes").textContent]`)); got[0] != strings.Join(codes, "\n")+"\n" || got[1] != "true" || got[2] != "Copied" {
+		t.Fatalf("copy and print: %q", got)
+	}
 	// Now the password alone is not enough: the code page follows. The
 	// enrolment's code is used; wait for the app's next one.
 	time.Sleep(time.Until(time.Unix((totp.StepAt(time.Now())+1)*30, 0)) + 100*time.Millisecond)

@@ -48,6 +48,23 @@
     });
   }
 
+  // Recovery codes: copy them (one a line) or print them, besides the
+  // download that works without script.
+  var codes = document.getElementById("recovery-codes");
+  var copy = document.getElementById("copy-codes");
+  var print = document.getElementById("print-codes");
+  if (codes && copy && navigator.clipboard) {
+    copy.hidden = false;
+    copy.addEventListener("click", function () {
+      var text = Array.from(codes.querySelectorAll("code")).map(function (c) { return c.textContent; }).join("\n") + "\n";
+      navigator.clipboard.writeText(text).then(function () { copy.textContent = copy.getAttribute("data-done"); });
+    });
+  }
+  if (codes && print && window.print) {
+    print.hidden = false;
+    print.addEventListener("click", function () { window.print(); });
+  }
+
   // The password rules, checked as the new password is typed.
   var box = document.getElementById("password-checks");
   var password = document.getElementById("password");
