@@ -438,7 +438,13 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites,
 		return err
 	}
 	if retry > 0 {
-		// Dropped silently: the requester already got the same answer.
+		// Dropped silently: the requester already got the same answer. A
+		// refusal is audited once per window (SPEC §6.14): a flood of
+		// requests naming one account writes one event, not one each.
+		first, err := tx.MarkLimitRefusalAudited(ctx, resetLimitKey(u), now, now.Add(s.cfg.LimitResetPerAccount.Per))
+		if err != nil || !first {
+			return err
+		}
 		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "rate_limited", ""))
 		return nil
 	}

@@ -388,3 +388,39 @@ func TestForgotBatchIsOneJob(t *testing.T) {
 		}
 	})
 }
+
+// TestAccountLimitRefusalsAuditedOnce: requests naming one account past its
+// reset email limit, from many addresses on two nodes at once, are
+// refused silently and write one audit event for the window (SPEC §6.14),
+// not one each; the accepted ones are each audited.
+func TestAccountLimitRefusalsAuditedOnce(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		a.user(t, "ada@example.com", goodPassword)
+		var wg sync.WaitGroup
+		for i := range 14 {
+			wg.Go(func() {
+				m := account.Meta{IP: fmt.Sprintf("198.51.100.%d", i+1)}
+				if err := []*env{a, b}[i%2].svc.RequestReset(ctx, "ada@example.com", m); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for range 3 {
+			drainAtOnce(t, a, b)
+		}
+		events, _, err := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditResetRequested, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes := map[string]int{}
+		for _, ev := range events {
+			outcomes[ev.Outcome]++
+		}
+		if outcomes["queued"] != 3 || outcomes["rate_limited"] != 1 || len(events) != 4 {
+			t.Fatalf("audit outcomes %v, want 3 queued and 1 rate_limited", outcomes)
+		}
+	})
+}

@@ -24,8 +24,16 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
-// conversationTimeout bounds one delivery attempt, from connect to QUIT.
-const conversationTimeout = 30 * time.Second
+// conversationTimeout bounds one delivery attempt, from connect to the
+// message written; dataEndTimeout bounds the wait for the relay's answer
+// to the end of the message, which a relay that scans content may take
+// minutes to give (RFC 5321 §4.5.3.2.6 says 10): given up on earlier, the
+// delivery is uncertain and the message would go again, and again.
+// Variables for the tests.
+var (
+	conversationTimeout = 30 * time.Second
+	dataEndTimeout      = 10 * time.Minute
+)
 
 // SMTP delivers messages to an SMTP server. It drives the conversation
 // itself (with go-mail's smtp package) so that it knows at which stage and
@@ -205,8 +213,8 @@ func (s *SMTP) compose(m *Message, to, id string, date time.Time) ([]byte, error
 // a connection kept open by an earlier delivery when there is one (no new
 // TCP, TLS, EHLO and AUTH round trips for each email of a batch), else
 // opens one; after a success the connection is kept for the next message.
-func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string, err error) {
-	ctx, cancel := context.WithTimeout(ctx, conversationTimeout)
+func (s *SMTP) deliver(parent context.Context, to string, raw []byte) (reply string, err error) {
+	ctx, cancel := context.WithTimeout(parent, conversationTimeout)
 	defer cancel()
 	for {
 		c := s.idle.take()
@@ -217,7 +225,7 @@ func (s *SMTP) deliver(ctx context.Context, to string, raw []byte) (reply string
 				return "", d
 			}
 		}
-		reply, err, stale := s.transaction(ctx, c, reused, to, raw)
+		reply, err, stale := s.transaction(ctx, parent, c, reused, to, raw)
 		if stale && ctx.Err() == nil {
 			// The relay had closed the kept connection meanwhile (an idle
 			// timeout, a restart): it refused the MAIL FROM, so nothing of
@@ -323,7 +331,9 @@ func (s *SMTP) open(ctx context.Context) (*conn, *DeliveryError) {
 // transaction sends one message on c (MAIL FROM, RCPT TO, DATA) and keeps
 // c for the next one if it went through, else closes it. stale says that a
 // reused c turned out closed by the relay before anything was sent.
-func (s *SMTP) transaction(ctx context.Context, c *conn, reused bool, to string, raw []byte) (reply string, err error, stale bool) {
+// The answer to the end of the message is waited for under parent
+// (dataEndTimeout), not ctx.
+func (s *SMTP) transaction(ctx, parent context.Context, c *conn, reused bool, to string, raw []byte) (reply string, err error, stale bool) {
 	stop := c.watch(ctx)
 	keep := false
 	defer func() {
@@ -355,6 +365,13 @@ func (s *SMTP) transaction(ctx context.Context, c *conn, reused bool, to string,
 	if _, err := w.Write(raw); err != nil {
 		return "", s.failure(ctx, nil, "message body", err), false
 	}
+	if !stop() {
+		return "", s.failure(ctx, nil, "message body", context.Cause(ctx)), false
+	}
+	// The deadline first: parent ending after it still moves it to the past.
+	ctx = parent
+	c.net.SetDeadline(time.Now().Add(dataEndTimeout))
+	stop = c.watch(ctx)
 	if err := w.Close(); err != nil {
 		var refused *textproto.Error
 		if errors.As(err, &refused) {

@@ -250,3 +250,28 @@ func TestDevMailboxReceipt(t *testing.T) {
 		t.Errorf("kept %q, receipt %q", got[0].MessageID, ids[1])
 	}
 }
+
+// TestSlowRelayAnswersTheEnd: a relay may take its time over the end of a
+// message (scanning it; RFC 5321 allows 10 minutes): the answer is waited
+// for, past the conversation's own limit, so the delivery is certain and
+// the message goes once. A relay slow before the message still gives up at
+// the conversation's limit, with nothing sent. Not parallel: it shortens
+// the package's time limits.
+func TestSlowRelayAnswersTheEnd(t *testing.T) {
+	defer mail.SetTimeouts(300*time.Millisecond, 10*time.Second)()
+	srv := mailtest.Start(t)
+	srv.SlowEnd(time.Second)
+	r, err := newSMTP(t, srv.URL()).Send(t.Context(), message())
+	if err != nil || !strings.HasPrefix(r.Reply, "250 ") {
+		t.Fatalf("a relay slow to answer the end of the message: %+v %v", r, err)
+	}
+	if n := len(srv.Messages()); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
+	}
+	slow := mailtest.Start(t)
+	slow.Delay(time.Second)
+	_, err = newSMTP(t, slow.URL()).Send(t.Context(), message())
+	if d := deliveryError(t, err); d.Permanent || strings.Contains(d.Error(), "uncertain") || len(slow.Messages()) != 0 {
+		t.Fatalf("a relay slow before the message: %v, %d kept", err, len(slow.Messages()))
+	}
+}

@@ -295,8 +295,10 @@ func (q *queries) PrepareEmails(ctx context.Context, owner string, preps []airlo
 // MarkEmailSent records a delivery, if owner still held the lease.
 func (q *queries) MarkEmailSent(ctx context.Context, id int64, owner, reply, messageID string, now time.Time) (bool, error) {
 	n := now.UnixMilli()
+	// The sealed link goes: it served only to send the same message again,
+	// and a sent email is never sent again (a stolen backup holds no link).
 	res, err := q.exec(ctx, `UPDATE jobs SET state = 'sent', reply = ?, message_id = ?, sent_at = ?, updated_at = ?,
-		lease_until = 0, lease_owner = '', last_error = '' WHERE id = ? AND `+q.held(),
+		lease_until = 0, lease_owner = '', last_error = '', link_sealed = NULL WHERE id = ? AND `+q.held(),
 		cleanReply(reply), messageID, n, n, id, owner)
 	if err != nil {
 		return false, fmt.Errorf("mark email sent: %w", err)
@@ -311,8 +313,8 @@ func (q *queries) MarkEmailSent(ctx context.Context, id int64, owner, reply, mes
 func (q *queries) MarkEmailFailed(ctx context.Context, id int64, owner, lastError string, now time.Time) (bool, error) {
 	n := now.UnixMilli()
 	var hash []byte
-	err := q.row(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ?, lease_until = 0, lease_owner = ''
-		WHERE id = ? AND `+q.held()+` RETURNING token_hash`, cleanReply(lastError), n, id, owner).Scan(&hash)
+	err := q.row(ctx, `UPDATE jobs SET state = 'failed', last_error = ?, updated_at = ?, lease_until = 0, lease_owner = '',
+		link_sealed = NULL WHERE id = ? AND `+q.held()+` RETURNING token_hash`, cleanReply(lastError), n, id, owner).Scan(&hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	}

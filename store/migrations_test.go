@@ -122,9 +122,26 @@ func TestSearchFindsNamesAsPeopleTypeThem(t *testing.T) {
 		if got, gone := found("muller"), found("lefevre"); !slices.Equal(got, []string{"new"}) || len(gone) != 0 {
 			t.Errorf("after renaming herself: muller %v, lefevre %v", got, gone)
 		}
-		// A person's wildcard is literal, folded or not.
+		// A person's wildcard is literal, folded or not; accents alone
+		// match nobody (they fold to nothing).
 		if got := found("é%"); len(got) != 0 {
 			t.Errorf("é%% found %v", got)
+		}
+		if got := found("\u0301\u0300"); len(got) != 0 {
+			t.Errorf("combining accents alone found %v", got)
+		}
+		// Letters with a stroke are found as people type them without.
+		for _, c := range []struct{ id, email, first, last, q string }{
+			{"pl", "lodz@example.com", "Łukasz", "Łódź", "lukasz lodz"},
+			{"dk", "hc@example.com", "Hans Christian", "Ørsted", "ORSTED"},
+			{"de", "sg@example.com", "Grete", "Straße", "strasse"},
+		} {
+			if err := db.CreateUser(ctx, &airlock.User{ID: c.id, Email: c.email, FirstName: c.first, LastName: c.last, Language: "en", Active: true, CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if got := found(c.q); !slices.Equal(got, []string{c.id}) {
+				t.Errorf("%q found %v, want %s %s", c.q, got, c.first, c.last)
+			}
 		}
 	})
 }

@@ -497,7 +497,7 @@ func testEmailBatchStatements(t *testing.T, db *store.DB) {
 			t.Fatal(err)
 		}
 		if i == n-5 {
-			if got.State != airlock.EmailFailed {
+			if got.State != airlock.EmailFailed || got.LinkSealed != nil {
 				t.Fatalf("the failed email: %+v", got)
 			}
 			continue
@@ -513,6 +513,10 @@ func testEmailBatchStatements(t *testing.T, db *store.DB) {
 		if got.State != airlock.EmailSent || got.Reply != fmt.Sprintf("250 ok %d", i) || got.MessageID != fmt.Sprintf("<%d@example.com>", i) ||
 			!got.SentAt.Equal(t0.Add(3*time.Minute)) || got.LeaseOwner != "" {
 			t.Fatalf("email %d: %+v", i, got)
+		}
+		// Sent: the sealed link, kept for a second delivery, is gone.
+		if got.LinkSealed != nil {
+			t.Fatalf("email %d sent still holds its sealed link", i)
 		}
 	}
 

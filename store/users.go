@@ -39,16 +39,29 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 
 // searchFold is how the users list's search compares text: lowercase,
 // compatibility forms unfolded, accents dropped ("Émile" and "ÉMILE" are
-// "emile"), spaces kept as one.
+// "emile"), the letters that carry a stroke rather than an accent as
+// people type them without ("Łódź" is "lodz", "Ørsted" "orsted"), spaces
+// kept as one.
 func searchFold(s string) string {
 	var b strings.Builder
 	for _, r := range norm.NFKD.String(s) {
 		if unicode.Is(unicode.Mn, r) {
 			continue
 		}
-		b.WriteRune(unicode.ToLower(r))
+		r = unicode.ToLower(r)
+		if plain, ok := strokeFree[r]; ok {
+			b.WriteString(plain)
+			continue
+		}
+		b.WriteRune(r)
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// strokeFree spells the lowercase letters NFKD does not take apart.
+var strokeFree = map[rune]string{
+	'ł': "l", 'ø': "o", 'đ': "d", 'ħ': "h", 'ŧ': "t", 'ı': "i", 'ß': "ss",
+	'æ': "ae", 'œ': "oe", 'ð': "d", 'þ': "th", 'ƒ': "f",
 }
 
 // searchOf is the users.search column of a user: what the search looks in.
@@ -237,9 +250,16 @@ func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlo
 	var args []any
 	if s := strings.TrimSpace(f.Query); s != "" {
 		// Case and accents aside, as people type names (see searchFold).
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(searchFold(s)) + "%"
-		where = append(where, `search LIKE ? ESCAPE '\'`)
-		args = append(args, like)
+		// A query of accents alone folds to nothing: it matches nobody,
+		// rather than everybody.
+		folded := searchFold(s)
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(folded) + "%"
+		if folded == "" {
+			where = append(where, `1 = 0`)
+		} else {
+			where = append(where, `search LIKE ? ESCAPE '\'`)
+			args = append(args, like)
+		}
 	}
 	if f.Group != "" {
 		where = append(where, `EXISTS (SELECT 1 FROM user_groups g WHERE g.user_id = users.id AND g.group_name = ?)`)

@@ -40,6 +40,12 @@ func pageNumber(q url.Values) int {
 }
 
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
+	// A filter given twice, or misspelt, would be used half or not at all
+	// while the page looked as if it applied it: refused (SPEC §6.13).
+	if err := edge.CheckQuery(r, "q", "group", "active", "email", "invitation", "page", "m", "n"); err != nil {
+		s.renderError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	p := s.newPage(r, "", "admin.users.title")
 	p.Data["Wide"] = true

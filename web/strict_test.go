@@ -25,6 +25,8 @@ func TestQueryRefusesNULAndInvalidUTF8(t *testing.T) {
 			"/admin/users?q=%00", "/admin/users?q=ada%00x", "/admin/users?q=%FF", "/admin/users?group=%00&q=a",
 			"/admin/audit?kind=%00", "/admin/audit?user=%00", "/admin/audit?user=a%00%40example.com", "/admin/audit?kind=%FE",
 			"/admin/users?%00=x", "/admin/users?q=a&q=%00", "/admin/users?q=%zz", "/admin/users/%00", "/admin/users/%FF", "/login?m=%00", "/password/reset?token=%00", "/password/reset?token=%FF",
+			// A filter given twice or misspelt would be applied half or not at all.
+			"/admin/users?q=a&q=b", "/admin/users?group=admin&group=mobile", "/admin/users?qq=a",
 		} {
 			t.Run(path, func(t *testing.T) {
 				r := e.get(c, path)

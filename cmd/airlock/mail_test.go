@@ -66,6 +66,9 @@ func TestMailCommands(t *testing.T) {
 	if _, err := p.run("", "mail", "retry", id[1]); err == nil {
 		t.Fatal("retrying an email already queued again worked")
 	}
+	if _, err := p.run("", "mail", "retry", "999999"); err == nil || err.Error() != "No such email." {
+		t.Fatalf("retrying an email that does not exist: %v", err)
+	}
 	if _, err := p.run("", "mail", "list", "--state", "lost"); err == nil {
 		t.Fatal("an unknown state was accepted")
 	}

@@ -199,7 +199,7 @@ func (a *app) cliError(err error) error {
 	if e == nil {
 		return err
 	}
-	if e.Code == airlock.CodeNotFound {
+	if e.Code == airlock.CodeNotFound && e.Key != "error.no_such_email" {
 		return fmt.Errorf("no such user")
 	}
 	if e.Code == airlock.CodePasswordPolicy && len(e.Reasons) > 0 {

@@ -111,6 +111,7 @@ type Server struct {
 	arrived   chan struct{}
 	connected int
 	delay     time.Duration
+	slowEnd   time.Duration
 	stallNext int
 
 	release     chan struct{}
@@ -199,6 +200,14 @@ func (s *Server) StallNext(n int) {
 // Release ends every stall of StallNext (their connections close unanswered).
 func (s *Server) Release() {
 	s.releaseOnce.Do(func() { close(s.release) })
+}
+
+// SlowEnd makes the server take d to answer the end of each message, as
+// a relay that scans content does; the message is kept before the wait.
+func (s *Server) SlowEnd(d time.Duration) {
+	s.mu.Lock()
+	s.slowEnd = d
+	s.mu.Unlock()
 }
 
 // Delay makes the server wait d before it answers each MAIL FROM, as a slow
@@ -399,6 +408,11 @@ func (x *session) Data(r io.Reader) error {
 		<-release
 		x.conn.Conn().Close()
 		return nil
+	}
+	if d := x.s.slowEnd; d > 0 {
+		x.s.mu.Unlock()
+		defer time.Sleep(d) // after the message is kept, before the answer
+		x.s.mu.Lock()
 	}
 	defer x.s.mu.Unlock()
 	if x.s.failNext > 0 {
