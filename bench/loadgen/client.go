@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -45,6 +46,21 @@ func (cl *rawClient) close() {
 	if cl.c != nil {
 		cl.c.Close()
 		cl.c = nil
+	}
+}
+
+// clientsFor returns a client for each of urls, not yet connected.
+func clientsFor(urls []*url.URL) []*rawClient {
+	clients := make([]*rawClient, len(urls))
+	for k, u := range urls {
+		clients[k] = &rawClient{addr: u.Host}
+	}
+	return clients
+}
+
+func closeAll(clients []*rawClient) {
+	for _, cl := range clients {
+		cl.close()
 	}
 }
 

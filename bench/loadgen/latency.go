@@ -62,11 +62,8 @@ func latency(o options) error {
 	var wg sync.WaitGroup
 	for range o.c {
 		wg.Go(func() {
-			clients := make([]*rawClient, len(o.urls))
-			for k, u := range o.urls {
-				clients[k] = &rawClient{addr: u.Host}
-				defer clients[k].close()
-			}
+			clients := clientsFor(o.urls)
+			defer closeAll(clients)
 			for i := range work {
 				email := fmt.Sprintf(o.format, i)
 				for try := range len(o.urls) {
