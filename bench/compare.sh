@@ -304,7 +304,7 @@ flood() {
     perf record -q -F 199 -g -p "${pids%,}" -o "$dir/perf.data" -- sleep "$(seconds "$FLOOD_DURATION")" >/dev/null 2>&1 &
     perfpid=$!
   fi
-  out=$(lg -scenario flood -urls "${urls%,}" -pids "${pids%,}" "${pgopt[@]}" -smtp 127.0.0.1:$SMTP_PORT -c "$CLIENTS" \
+  out=$(lg -scenario flood -urls "${urls%,}" -pids "${pids%,}" "${pgopt[@]}" -queue-db "$AIRLOCK_DATABASE_URL" -smtp 127.0.0.1:$SMTP_PORT -c "$CLIENTS" \
     -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 2 -idle-max 2m -max-time 5m)
   echo "$out" | grep -v '^result' | sed 's/^/   /'
   out=$(echo "$out" | grep '^result')
@@ -315,12 +315,18 @@ flood() {
   echo "   warnings and errors in the nodes' logs:"
   sed -n 's/.*level=\([A-Z]*\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' "$dir"/node*.log | sort | uniq -c | sed 's/^/     /'
   if [ -n "$PROFILE" ]; then
-    echo "   where the nodes' CPU went during the flood (perf, self time, top symbols):"
-    perf report -i "$dir/perf.data" --stdio --no-children --sort symbol 2>/dev/null | grep -E '^ +[0-9.]+%' | head -40 | sed 's/^/     /'
+    # Inclusive shares (a function with all it calls) of the parts that
+    # name where the time goes.
+    echo "   where the nodes' CPU went during the flood (perf, share of the samples with the function on the stack):"
+    perf report -i "$dir/perf.data" --stdio --children --sort symbol -g none --percent-limit 0.5 >"$dir/perf.txt" 2>/dev/null || true
+    grep -E '^ +[0-9.]+% +[0-9.]+%' "$dir/perf.txt" |
+      grep -E 'airlockhq|net/http\.\(\*conn\)\.serve|database/sql\.\(\*(DB|Tx)\)|gcBgMarkWorker|mallocgc$|sqlite/lib\._sqlite3(VdbeExec|WalFrames|PagerCommitPhaseOne)|pgx/v5\.\(\*Conn\)\.(Exec|Query)|\[k\] (entry_SYSCALL|do_syscall_64|x64_sys_call)' |
+      head -45 | awk '{ $1 = $1; print "     " $0 }' || true
   fi
   f() { echo "$out" | field "$1"; }
   say "flood $db, $nodes node(s): a person's email during the flood p50 $(f during_p50_ms) ms, p95 $(f during_p95_ms) ms, max $(f during_max_ms) ms ($(f during_n) asked, $(f during_missing) missing, $(f during_non202) not 202, answer p50 $(f during_answer_p50_ms) ms); 0-5 s after: p95 $(f gap_p95_ms) ms, max $(f gap_max_ms) ms; from 5 s after: p50 $(f after_p50_ms) ms, p95 $(f after_p95_ms) ms, max $(f after_max_ms) ms ($(f after_n) asked, $(f after_missing) missing)"
   say "  flood answered $(f rps)/s vs bare $(echo "$b" | field rps)/s: ratio $(ratio "$(f rps)" "$(echo "$b" | field rps)"); statuses 202=$(f s202) 429=$(f s429) 503=$(f s503) other=$(f other) errors=$(f failed) (bare: errors $(echo "$b" | field failed)); flood answer p50 $(f p50_ms) ms, p99 $(f p99_ms) ms"
+  say "  queue: during the flood at most $(f queue_forgot_max) forgot requests waiting, the oldest $(f queue_forgot_oldest_max_s) s; at its end $(f queue_forgot_end) (oldest $(f queue_forgot_oldest_end_s) s); emails waiting at most $(f queue_mail_max), the oldest $(f queue_mail_oldest_max_s) s"
   say "  backlog: idle $(f idle_after_s) s after the flood (idle reached: $(f idle_ok)); the flood's last email $(f flood_last_email_s) s from its end (negative: before); CPU $(f us_per_accepted) µs per accepted request ($(f accepted) accepted; servers $(f server_cpu_s) s + postgres backends $(f postgres_cpu_s) s over $(f cpu_window_s) s; whole machine less the load generator: $(f us_per_accepted_machine) µs)"
 }
 

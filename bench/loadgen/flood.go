@@ -29,6 +29,9 @@ import (
 // (theirs; the whole machine's busy time is given too, but on a shared
 // machine it holds what others run).
 //
+// With -queue-db (the servers' database), it samples their queue of jobs
+// every second: how many forgot requests and emails wait, and since when.
+//
 // With -person-rate 0 it is the flood alone (the bare handler's yardstick).
 func flood(o options) error {
 	if o.duration == 0 {
@@ -44,6 +47,13 @@ func flood(o options) error {
 		defer stop()
 	}
 	deadline := time.Now().Add(o.maxTime)
+	var queue *queueSampler
+	if o.queueDB != "" {
+		var err error
+		if queue, err = startQueueSampler(o.queueDB); err != nil {
+			return err
+		}
+	}
 	cpu0 := o.cpuNow(nil)
 
 	start := time.Now()
@@ -93,6 +103,11 @@ func flood(o options) error {
 			fmt.Printf("  the flood's last email came %.1fs from the flood's end (negative: before it)\n", last.Sub(floodEnd).Seconds())
 			result += fmt.Sprintf(" flood_last_email_s=%.1f", last.Sub(floodEnd).Seconds())
 		}
+	}
+	if queue != nil {
+		text, fields := queue.finish(start, floodEnd)
+		fmt.Print(text)
+		result += fields
 	}
 	if len(o.pids) > 0 {
 		accepted := fl.statuses[202] + ps.accepted

@@ -65,6 +65,7 @@ type options struct {
 	// flood
 	pids         []int
 	postgresDB   string
+	queueDB      string
 	personRate   float64
 	persons      int
 	personFormat string
@@ -95,6 +96,7 @@ func run() error {
 	flag.DurationVar(&o.settle, "settle", 0, "latency: once every email came, keep listening this long for second copies")
 	pids := flag.String("pids", "", "flood: the server processes' ids, comma-separated: the backlog and CPU per accepted request")
 	flag.StringVar(&o.postgresDB, "postgres-db", "", "flood: count the CPU of the PostgreSQL backends connected to this database too")
+	flag.StringVar(&o.queueDB, "queue-db", "", "flood: the servers' AIRLOCK_DATABASE_URL, to sample their queue of jobs every second (read-only)")
 	flag.Float64Var(&o.personRate, "person-rate", 2, "flood: a person asks for a link this often a second (0: the flood alone)")
 	flag.IntVar(&o.persons, "persons", 200, "flood: the person accounts, -person-format with 0..persons-1, never named by the flood")
 	flag.StringVar(&o.personFormat, "person-format", "person-%d@example.com", "flood: the address of person account k")
