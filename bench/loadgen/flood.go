@@ -309,6 +309,14 @@ func (p *personRun) report(sk *sink, floodEnd time.Time, gaveUp bool) personRepo
 			ph.key, asked, ph.key, asked-failed-statuses[202], ph.key, failed, ph.key, float64(quantile(answers, .5))/1e6,
 			ph.key, float64(quantile(ds, .5))/1e6, ph.key, float64(quantile(ds, .95))/1e6, ph.key, float64(quantile(ds, 1))/1e6, ph.key, missing)
 	}
+	// Each person's wait, by when they asked (from the first request).
+	var each []string
+	for _, a := range p.asks {
+		if got := sk.got[a.email]; a.status == 202 && len(got) > 0 && a.sent.Before(floodEnd.Add(5*time.Second)) {
+			each = append(each, fmt.Sprintf("%.1fs:%.2fs", a.sent.Sub(p.asks[0].sent).Seconds(), got[0].at.Sub(a.answer).Seconds()))
+		}
+	}
+	r.text += "  each person's wait, by when they asked (until 5 s after the flood): " + strings.Join(each, " ") + "\n"
 	return r
 }
 
