@@ -99,9 +99,9 @@ func flood(o options) error {
 	if persons != nil {
 		fmt.Print(ps.text)
 		result += ps.fields
-		if last, ok := lastOther(sk, o.personFormat); ok {
-			fmt.Printf("  the flood's last email came %.1fs from the flood's end (negative: before it)\n", last.Sub(floodEnd).Seconds())
-			result += fmt.Sprintf(" flood_last_email_s=%.1f", last.Sub(floodEnd).Seconds())
+		if last, n, to := others(sk, o.personFormat); n > 0 {
+			fmt.Printf("  the flood's emails: %d to %d accounts, the last %.1fs from the flood's end (negative: before it)\n", n, to, last.Sub(floodEnd).Seconds())
+			result += fmt.Sprintf(" flood_emails=%d flood_email_accounts=%d flood_last_email_s=%.1f", n, to, last.Sub(floodEnd).Seconds())
 		}
 	}
 	if queue != nil {
@@ -320,24 +320,25 @@ func (p *personRun) report(sk *sink, floodEnd time.Time, gaveUp bool) personRepo
 	return r
 }
 
-// lastOther is when the last message for a recipient not of personFormat
-// (the flood's) arrived.
-func lastOther(sk *sink, personFormat string) (time.Time, bool) {
+// others counts the messages for recipients not of personFormat (the
+// flood's) and the recipients, and says when the last arrived.
+func others(sk *sink, personFormat string) (last time.Time, n, to int) {
 	prefix, _, _ := strings.Cut(strings.ToLower(personFormat), "%")
 	sk.mu.Lock()
 	defer sk.mu.Unlock()
-	var last time.Time
-	for to, got := range sk.got {
-		if strings.HasPrefix(to, prefix) {
+	for rcpt, got := range sk.got {
+		if strings.HasPrefix(rcpt, prefix) {
 			continue
 		}
+		to++
+		n += len(got)
 		for _, d := range got {
 			if d.at.After(last) {
 				last = d.at
 			}
 		}
 	}
-	return last, !last.IsZero()
+	return last, n, to
 }
 
 // idleResult is when the servers were idle again.
