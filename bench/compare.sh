@@ -13,6 +13,18 @@
 #   burst     500 sign-ins at once on a fresh server: peak RSS and answers
 #   emails    1,000 reset emails to 1,000 accounts, from the first request to
 #             the last message received by a local SMTP sink
+#   flood     issue 23: production settings, limits on, every request from an
+#             address of its own (X-Forwarded-For from a trusted 127.0.0.1);
+#             FLOOD_DURATION (20s) of forgot requests by CLIENTS clients, 9 in
+#             10 for no account, 1 in 10 for bench-N; meanwhile twice a second
+#             a person the flood never names asks for a link: their latency
+#             from answer to SMTP sink during the flood and from 5 s after it
+#             (for 15 s more), the backlog left when the flood ends, the CPU
+#             per accepted request, and the flood's answered rate against the
+#             bare handler's, measured just before; SQLite on one node, then
+#             PostgreSQL on three (about 3 minutes; not run without arguments;
+#             PROFILE=1 also records the nodes with perf during the flood,
+#             which takes CPU from them: not for the figures)
 #
 # Each ratio is also given per CPU-second of each side (from /proc), which
 # moves less with what else a shared machine runs. The forgot figures come
@@ -21,11 +33,11 @@
 # what a flood held for long gets; the answered rate alone rewards leaving
 # the work for later.
 #
-# Every load stops by itself (about 8 minutes in all: after each forgot
+# Every load stops by itself (about 8 minutes in all, flood aside: after each forgot
 # round Airlock is given the time to work through the queue the round built,
 # before the bare handler is measured again). Usage:
-#   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails]
-# (no argument: all of them). Settings: DURATION (5s), WARMUP (1s),
+#   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails] [flood]
+# (no argument: all of them but flood). Settings: DURATION (5s), WARMUP (1s),
 # ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; a database
 # airlock_bench_PID is created there and dropped at the end.
@@ -42,6 +54,8 @@ CLIENTS=${CLIENTS:-64}
 CORES=$(nproc)
 PGURL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 PGDB=airlock_bench_$$
+FLOOD_DURATION=${FLOOD_DURATION:-20s}
+PROFILE=${PROFILE:-}
 PORT=18081
 BARE_PORT=18090
 SMTP_PORT=18025
@@ -49,9 +63,12 @@ SMTP_PORT=18025
 dir=$(mktemp -d)
 apid=""
 bpid=""
+npids=()
 pgmade=""
 cleanup() {
+  local p
   [ -n "$apid" ] && kill "$apid" 2>/dev/null && wait "$apid" 2>/dev/null || true
+  for p in "${npids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   [ -n "$bpid" ] && kill "$bpid" 2>/dev/null && wait "$bpid" 2>/dev/null || true
   [ -n "$pgmade" ] && psql "$PGURL" -qc "DROP DATABASE IF EXISTS $PGDB WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$dir"
@@ -251,6 +268,68 @@ emails() {
   say "emails $db: $(echo "$out" | field delivered) of 1000 delivered in $(echo "$out" | field seconds) s (requests answered in $(echo "$out" | field answered_s) s; $(echo "$out" | field twice) twice; $(echo "$out" | field smtp_connections) SMTP connections)"
 }
 
+# flood DB NODES: issue 23's scenario on NODES nodes of a fresh DB, and the
+# bare handler under the same flood just before.
+flood() {
+  local db=$1 nodes=$2 k port urls="" pids="" b out pgopt=() perfpid=""
+  echo "== flood, $db, $nodes node(s): $CLIENTS clients for $FLOOD_DURATION, each request from its own address; a person twice a second =="
+  fresh "$db"
+  # The person's accounts, which the flood never names.
+  { echo "email,first_name,last_name,language,groups"; for k in $(seq 0 199); do echo "person-$k@example.com,Person,$k,en,"; done; } >"$dir/persons.csv"
+  "$dir/airlock" user import "$dir/persons.csv" >/dev/null 2>&1
+  "$dir/bare" -listen 127.0.0.1:$BARE_PORT & bpid=$!
+  sleep 0.5
+  b=$(lg -url http://127.0.0.1:$BARE_PORT -scenario flood -c "$CLIENTS" -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 0)
+  echo "$b" | grep -v '^result' | sed 's/^/   bare /'
+  b=$(echo "$b" | grep '^result')
+  kill "$bpid"; wait "$bpid" 2>/dev/null || true; bpid=""
+  # Production settings: the limits at their defaults (the other parts turn
+  # them off), the proxy on 127.0.0.1 trusted, email through SMTP.
+  for k in $(seq 0 $((nodes - 1))); do
+    port=$((PORT + k))
+    env -u AIRLOCK_LIMIT_FORGOT_PER_IP -u AIRLOCK_LIMIT_RESET_PER_ACCOUNT -u AIRLOCK_LIMIT_LOGIN_PER_EMAIL -u AIRLOCK_LIMIT_LOGIN_PER_IP \
+      AIRLOCK_LISTEN=127.0.0.1:$port AIRLOCK_TRUSTED_PROXIES=127.0.0.1/32 AIRLOCK_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT \
+      "$dir/airlock" serve >"$dir/node$k.log" 2>&1 &
+    npids+=($!)
+    urls+="http://127.0.0.1:$port,"
+    pids+="$!,"
+  done
+  for k in $(seq 0 $((nodes - 1))); do
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$((PORT + k))/healthz" >/dev/null && continue 2; sleep 0.1; done
+    echo "node $k did not start:"; cat "$dir/node$k.log"; exit 1
+  done
+  [ "$db" = postgres ] && pgopt=(-postgres-db "$PGDB")
+  echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [ -n "$PROFILE" ]; then
+    perf record -q -F 199 -g -p "${pids%,}" -o "$dir/perf.data" -- sleep "$(seconds "$FLOOD_DURATION")" >/dev/null 2>&1 &
+    perfpid=$!
+  fi
+  out=$(lg -scenario flood -urls "${urls%,}" -pids "${pids%,}" "${pgopt[@]}" -queue-db "$AIRLOCK_DATABASE_URL" -smtp 127.0.0.1:$SMTP_PORT -c "$CLIENTS" \
+    -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 2 -idle-max 2m -max-time 5m)
+  echo "$out" | grep -v '^result' | sed 's/^/   /'
+  out=$(echo "$out" | grep '^result')
+  [ -n "$perfpid" ] && wait "$perfpid"
+  echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  for k in "${!npids[@]}"; do kill "${npids[$k]}"; wait "${npids[$k]}" 2>/dev/null || true; done
+  npids=()
+  echo "   warnings and errors in the nodes' logs:"
+  sed -n 's/.*level=\([A-Z]*\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' "$dir"/node*.log | sort | uniq -c | sed 's/^/     /'
+  if [ -n "$PROFILE" ]; then
+    # Inclusive shares (a function with all it calls) of the parts that
+    # name where the time goes.
+    echo "   where the nodes' CPU went during the flood (perf, share of the samples with the function on the stack):"
+    perf report -i "$dir/perf.data" --stdio --children --sort symbol -g none --percent-limit 0.5 >"$dir/perf.txt" 2>/dev/null || true
+    grep -E '^ +[0-9.]+% +[0-9.]+%' "$dir/perf.txt" |
+      grep -E 'airlockhq|net/http\.\(\*conn\)\.serve|database/sql\.\(\*(DB|Tx)\)|gcBgMarkWorker|mallocgc$|sqlite/lib\._sqlite3(VdbeExec|WalFrames|PagerCommitPhaseOne)|pgx/v5\.\(\*Conn\)\.(Exec|Query)|\[k\] (entry_SYSCALL|do_syscall_64|x64_sys_call)' |
+      head -45 | awk '{ $1 = $1; print "     " $0 }' || true
+  fi
+  f() { echo "$out" | field "$1"; }
+  say "flood $db, $nodes node(s): a person's email during the flood p50 $(f during_p50_ms) ms, p95 $(f during_p95_ms) ms, max $(f during_max_ms) ms ($(f during_n) asked, $(f during_missing) missing, $(f during_non202) not 202, answer p50 $(f during_answer_p50_ms) ms); 0-5 s after: p95 $(f gap_p95_ms) ms, max $(f gap_max_ms) ms; from 5 s after: p50 $(f after_p50_ms) ms, p95 $(f after_p95_ms) ms, max $(f after_max_ms) ms ($(f after_n) asked, $(f after_missing) missing)"
+  say "  flood answered $(f rps)/s vs bare $(echo "$b" | field rps)/s: ratio $(ratio "$(f rps)" "$(echo "$b" | field rps)"); statuses 202=$(f s202) 429=$(f s429) 503=$(f s503) other=$(f other) errors=$(f failed) (bare: errors $(echo "$b" | field failed)); flood answer p50 $(f p50_ms) ms, p99 $(f p99_ms) ms"
+  say "  queue: during the flood at most $(f queue_forgot_max) forgot requests waiting, the oldest $(f queue_forgot_oldest_max_s) s; at its end $(f queue_forgot_end) (oldest $(f queue_forgot_oldest_end_s) s); emails waiting at most $(f queue_mail_max), the oldest $(f queue_mail_oldest_max_s) s"
+  say "  backlog: idle $(f idle_after_s) s after the flood (idle reached: $(f idle_ok)); the flood's emails $(f flood_emails) to $(f flood_email_accounts) accounts, the last $(f flood_last_email_s) s from its end (negative: before); CPU $(f us_per_accepted) µs per accepted request ($(f accepted) accepted; servers $(f server_cpu_s) s + postgres backends $(f postgres_cpu_s) s over $(f cpu_window_s) s; whole machine less the load generator: $(f us_per_accepted_machine) µs)"
+}
+
 want sqlite && forgot sqlite
 want postgres && forgot postgres
 want signin && signin
@@ -258,6 +337,10 @@ want burst && burst
 if want emails; then
   emails sqlite
   emails postgres
+fi
+if want flood; then
+  flood sqlite 1
+  flood postgres 3
 fi
 
 echo

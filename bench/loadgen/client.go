@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -48,13 +49,45 @@ func (cl *rawClient) close() {
 	}
 }
 
+// clientsFor returns a client for each of urls, not yet connected.
+func clientsFor(urls []*url.URL) []*rawClient {
+	clients := make([]*rawClient, len(urls))
+	for k, u := range urls {
+		clients[k] = &rawClient{addr: u.Host}
+	}
+	return clients
+}
+
+func closeAll(clients []*rawClient) {
+	for _, cl := range clients {
+		cl.close()
+	}
+}
+
 // request builds a POST with a body.
 func request(host, path, ctype string, body []byte) []byte {
+	return requestWith(host, path, ctype, body, "")
+}
+
+// requestWith builds a POST with a body and extra header lines (each
+// ending in "\r\n").
+func requestWith(host, path, ctype string, body []byte, extra string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: airlock-loadgen\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
-		path, host, ctype, len(body))
+	fmt.Fprintf(&b, "POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: airlock-loadgen\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n",
+		path, host, ctype, len(body), extra)
 	b.Write(body)
 	return b.Bytes()
+}
+
+// forgotFrom is the API's forgot request for email, coming through a
+// proxy from the client address ip (X-Forwarded-For), or directly when ip
+// is empty.
+func forgotFrom(host, email, ip string) []byte {
+	extra := ""
+	if ip != "" {
+		extra = "X-Forwarded-For: " + ip + "\r\n"
+	}
+	return requestWith(host, "/api/v1/password/forgot", "application/json", jsonBody(map[string]string{"email": email}), extra)
 }
 
 // do sends req and reads the answer; on a broken connection it reconnects

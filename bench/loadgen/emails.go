@@ -34,8 +34,7 @@ func emails(o options) error {
 				if i >= o.n {
 					return
 				}
-				req := request(reqHost, "/api/v1/password/forgot", "application/json",
-					jsonBody(map[string]string{"email": fmt.Sprintf(o.format, i)}))
+				req := forgotFrom(reqHost, fmt.Sprintf(o.format, i), "")
 				a, err := cl.do(req, time.Now().Add(30*time.Second))
 				if err != nil {
 					failed.Add(1)

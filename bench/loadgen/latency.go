@@ -62,11 +62,8 @@ func latency(o options) error {
 	var wg sync.WaitGroup
 	for range o.c {
 		wg.Go(func() {
-			clients := make([]*rawClient, len(o.urls))
-			for k, u := range o.urls {
-				clients[k] = &rawClient{addr: u.Host}
-				defer clients[k].close()
-			}
+			clients := clientsFor(o.urls)
+			defer closeAll(clients)
 			for i := range work {
 				email := fmt.Sprintf(o.format, i)
 				for try := range len(o.urls) {
@@ -77,8 +74,7 @@ func latency(o options) error {
 					if skip {
 						continue
 					}
-					req := request(o.urls[k].Host, "/api/v1/password/forgot", "application/json",
-						jsonBody(map[string]string{"email": email}))
+					req := forgotFrom(o.urls[k].Host, email, "")
 					// A broken kept-alive connection is tried again on a new
 					// one: refused then, the request may still have gone out
 					// on the old one.
@@ -111,26 +107,7 @@ func latency(o options) error {
 	requestsDone := time.Since(start)
 
 	// Wait for every answered account's email, then settle.
-	timedOut := false
-	for {
-		if time.Now().After(deadline) {
-			timedOut = true
-			break
-		}
-		sink.mu.Lock()
-		all := true
-		for to := range answered {
-			if len(sink.got[to]) == 0 {
-				all = false
-				break
-			}
-		}
-		sink.mu.Unlock()
-		if all {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	timedOut := !sink.waitFor(answered, deadline)
 	lastExpected := time.Since(start)
 	if !timedOut && o.settle > 0 {
 		time.Sleep(min(o.settle, time.Until(deadline)))

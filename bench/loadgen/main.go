@@ -10,6 +10,7 @@
 //	go run ./bench/loadgen -scenario burst -c 500 -pid PID           # 500 sign-ins at once, peak RSS
 //	go run ./bench/loadgen -scenario emails -n 1000 -smtp 127.0.0.1:18025
 //	go run ./bench/loadgen -scenario latency -urls http://127.0.0.1:18081,http://127.0.0.1:18082 -n 200 -rate 5
+//	go run ./bench/loadgen -scenario flood -c 64 -duration 20s -accounts 1000 -pids PID   # issue 23
 //
 // Every scenario ends with one "result" line of key=value pairs, for
 // bench/compare.sh.
@@ -61,13 +62,23 @@ type options struct {
 	rate       float64
 	relayDelay time.Duration
 	settle     time.Duration
+	// flood
+	pids         []int
+	postgresDB   string
+	queueDB      string
+	personRate   float64
+	persons      int
+	personFormat string
+	after        time.Duration
+	emailWait    time.Duration
+	idleMax      time.Duration
 }
 
 func run() error {
 	var o options
 	target := flag.String("url", "http://127.0.0.1:18081", "the server's base URL (loopback only)")
 	urls := flag.String("urls", "", "latency: the nodes' base URLs, comma-separated (loopback only); empty: -url")
-	flag.StringVar(&o.scenario, "scenario", "forgot", "forgot | api-forgot | login | burst | argon2 | emails | latency")
+	flag.StringVar(&o.scenario, "scenario", "forgot", "forgot | api-forgot | login | burst | argon2 | emails | latency | flood")
 	flag.IntVar(&o.n, "n", 2000, "total requests (at most 100000); with -duration, an upper bound")
 	flag.IntVar(&o.c, "c", 8, "concurrent clients (at most 1000)")
 	flag.DurationVar(&o.duration, "duration", 0, "run for this long instead of -n requests (at most 2m)")
@@ -83,7 +94,29 @@ func run() error {
 	flag.Float64Var(&o.rate, "rate", 0, "latency: requests per second (0: as fast as -c clients go)")
 	flag.DurationVar(&o.relayDelay, "relay-delay", 0, "emails, latency: the sink waits at random up to this long before answering each message (a slow relay)")
 	flag.DurationVar(&o.settle, "settle", 0, "latency: once every email came, keep listening this long for second copies")
+	pids := flag.String("pids", "", "flood: the server processes' ids, comma-separated: the backlog and CPU per accepted request")
+	flag.StringVar(&o.postgresDB, "postgres-db", "", "flood: count the CPU of the PostgreSQL backends connected to this database too")
+	flag.StringVar(&o.queueDB, "queue-db", "", "flood: the servers' AIRLOCK_DATABASE_URL, to sample their queue of jobs every second (read-only)")
+	flag.Float64Var(&o.personRate, "person-rate", 2, "flood: a person asks for a link this often a second (0: the flood alone)")
+	flag.IntVar(&o.persons, "persons", 200, "flood: the person accounts, -person-format with 0..persons-1, never named by the flood")
+	flag.StringVar(&o.personFormat, "person-format", "person-%d@example.com", "flood: the address of person account k")
+	flag.DurationVar(&o.after, "after", 15*time.Second, "flood: the person goes on this long past 5 s after the flood")
+	flag.DurationVar(&o.emailWait, "email-wait", 90*time.Second, "flood: then wait at most this long for the persons' emails")
+	flag.DurationVar(&o.idleMax, "idle-max", 3*time.Minute, "flood: wait at most this long after the flood for the servers to be idle")
 	flag.Parse()
+	for _, f := range strings.Split(*pids, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			return fmt.Errorf("-pids: %w", err)
+		}
+		o.pids = append(o.pids, pid)
+	}
+	if o.persons < 1 || o.personRate < 0 {
+		return errors.New("-persons must be at least 1 and -person-rate not negative")
+	}
 	if o.n < 1 || o.n > 100000 || o.c < 1 || o.c > 1000 || o.duration < 0 || o.duration > 2*time.Minute || o.maxTime <= 0 || o.maxTime > 10*time.Minute {
 		return errors.New("-n must be 1..100000, -c 1..1000, -duration at most 2m and -max-time at most 10m")
 	}
@@ -104,6 +137,8 @@ func run() error {
 	switch o.scenario {
 	case "latency":
 		return latency(o)
+	case "flood":
+		return flood(o)
 	case "argon2":
 		return rawArgon2(o)
 	case "emails":

@@ -68,6 +68,29 @@ func (s *sink) twice() int {
 	return n
 }
 
+// waitFor waits until every recipient in answered got a message, or
+// until deadline; false: it gave up.
+func (s *sink) waitFor(answered map[string]time.Time, deadline time.Time) bool {
+	for {
+		s.mu.Lock()
+		all := true
+		for to := range answered {
+			if len(s.got[to]) == 0 {
+				all = false
+				break
+			}
+		}
+		s.mu.Unlock()
+		if all {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 func (s *sink) NewSession(*smtp.Conn) (smtp.Session, error) {
 	s.mu.Lock()
 	s.conns++
