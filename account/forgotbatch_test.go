@@ -424,3 +424,40 @@ func TestAccountLimitRefusalsAuditedOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAPersonsEmailGoesBeforeLaterRequests: a person's reset email is due
+// from when they asked, so it goes before the forgot requests that came
+// after theirs (a flood's), instead of queueing a second time behind them
+// once their own request is decided (issue 23).
+func TestAPersonsEmailGoesBeforeLaterRequests(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword)
+	if err := e.svc.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Second)
+	for i := range 200 {
+		if err := e.svc.RequestReset(ctx, fmt.Sprintf("nobody-%d@example.com", i), account.Meta{IP: fmt.Sprintf("198.51.100.%d", i%250)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The relay holds its answer: when the email arrives, what is left of
+	// the later requests is still waiting.
+	e.smtp.StallNext(1)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.ProcessDue(ctx)
+		done <- err
+	}()
+	e.smtp.Wait(t, 1)
+	left, err := testutil.CountJobs(e.db, airlock.JobForgot)
+	e.smtp.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err != nil || left < 100 {
+		t.Fatalf("%d of the 200 later requests were still waiting when the email went out (%v); want most of them", left, err)
+	}
+}

@@ -67,7 +67,14 @@ func (s *Service) mailJob(p mailPayload) (*airlock.Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: now, CreatedAt: now, UserID: p.UserID, EmailKind: p.Kind}, nil
+	// Due from when it was asked for: jobs are claimed in run_at order, so a
+	// person's email goes before the requests that came after theirs
+	// instead of queueing a second time behind a flood's later requests.
+	runAt := now
+	if !p.CreatedAt.IsZero() && p.CreatedAt.Before(now) {
+		runAt = p.CreatedAt
+	}
+	return &airlock.Job{Kind: airlock.JobMail, Payload: payload, RunAt: runAt, CreatedAt: now, UserID: p.UserID, EmailKind: p.Kind}, nil
 }
 
 // hasLink says whether the email p carries a link (a token).
