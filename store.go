@@ -189,6 +189,13 @@ type LimitQueries interface {
 	LockLimit(ctx context.Context, key string) (time.Time, error)
 	// SetLimit writes a limiter key's theoretical arrival time.
 	SetLimit(ctx context.Context, key string, tat time.Time) error
+	// LockLimits is LockLimit for many keys in a few statements, locked in
+	// the order of the keys (two transactions sharing keys queue, never
+	// deadlock); keys must be sorted and distinct. A key missing from the
+	// answer is unknown (zero).
+	LockLimits(ctx context.Context, keys []string) (map[string]time.Time, error)
+	// SetLimits is SetLimit for many keys in a few statements.
+	SetLimits(ctx context.Context, tats map[string]time.Time) error
 	// MarkLimitRefusalAudited reports whether a refusal under key at now is
 	// the first of its window, and if so marks the window until then; of
 	// concurrent callers exactly one gets true.

@@ -123,15 +123,19 @@ func (s *Service) queueForgot(ctx context.Context, tx airlock.Tx, batch []*forgo
 	payload = append(payload, '[')
 	items := 0
 	var first time.Time
-	for _, it := range batch {
-		it.limited = 0
-		retry, refused, err := reserve(ctx, tx, []limitKey{it.key}, it.now)
-		if err != nil {
-			return err
-		}
-		if refused != nil {
-			it.limited = retry
-			if err := s.auditRefusal(ctx, tx, refused, it.now, airlock.AuditRateLimited, it.m, "", "limit_forgot"); err != nil {
+	keys, nows := make([]limitKey, len(batch)), make([]time.Time, len(batch))
+	for i, it := range batch {
+		keys[i], nows[i] = it.key, it.now
+	}
+	// Every request's address counted at once (a few statements for the
+	// batch, not a few each), as one after the other.
+	retries, err := reserveEach(ctx, tx, keys, nows)
+	if err != nil {
+		return err
+	}
+	for i, it := range batch {
+		if it.limited = retries[i]; it.limited > 0 {
+			if err := s.auditRefusal(ctx, tx, &it.key, it.now, airlock.AuditRateLimited, it.m, "", "limit_forgot"); err != nil {
 				return err
 			}
 			continue
@@ -348,10 +352,11 @@ func (s *Service) decideForgotGroup(ctx context.Context, group []*jobs.Claimed) 
 		if err != nil {
 			return err
 		}
-		if err := s.lockAccountLimits(ctx, tx, users); err != nil {
+		var w forgotWrites
+		if w.limits, err = s.lockAccountLimits(ctx, tx, users); err != nil {
 			return err
 		}
-		var w forgotWrites
+		w.counted = map[string]time.Time{}
 		for i, c := range group {
 			w.done = append(w.done, c.ID)
 			// An unreadable job holds no request: nothing can be done with it.
@@ -365,10 +370,14 @@ func (s *Service) decideForgotGroup(ctx context.Context, group []*jobs.Claimed) 
 	})
 }
 
-// forgotWrites gathers what a batch of forgot requests writes.
+// forgotWrites gathers what a batch of forgot requests writes, and the
+// per-account limits it counts against: read and locked at the start
+// (limits), those counted written back at the end (counted).
 type forgotWrites struct {
-	done   []int64
-	audits []*airlock.AuditEvent
+	limits  map[string]time.Time
+	counted map[string]time.Time
+	done    []int64
+	audits  []*airlock.AuditEvent
 	mails  []*airlock.Job
 }
 
@@ -379,6 +388,9 @@ func (s *Service) writeForgot(ctx context.Context, tx airlock.Tx, w *forgotWrite
 		return err
 	}
 	if err := tx.EnqueueJobs(ctx, w.mails); err != nil {
+		return err
+	}
+	if err := tx.SetLimits(ctx, w.counted); err != nil {
 		return err
 	}
 	if err := tx.InsertAudits(ctx, w.audits); err != nil {
@@ -396,26 +408,22 @@ func (s *Service) writeForgot(ctx context.Context, tx airlock.Tx, w *forgotWrite
 // resetLimitKey is the key of a user's reset email limit.
 func resetLimitKey(u *airlock.User) string { return "reset:account:" + u.ID }
 
-// lockAccountLimits locks, on PostgreSQL, the per-account limit rows a
-// batch of forgot requests will count against, in the order of their keys:
-// locked in one order on every node, two batches sharing accounts queue
-// one behind the other instead of waiting for each other in a cycle
-// (a deadlock). SQLite's one writer needs no such care.
-func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users map[string]*airlock.User) error {
-	if s.cfg.LimitResetPerAccount.N <= 0 || s.writers() <= 1 {
-		return nil
+// lockAccountLimits reads, and on PostgreSQL locks, the per-account limit
+// rows a batch of forgot requests will count against, in one go and in the
+// order of their keys: locked in one order on every node, two batches
+// sharing accounts queue one behind the other instead of waiting for each
+// other in a cycle (a deadlock). The batch then counts its requests
+// against them in memory, one after the other, and writes back once.
+func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users map[string]*airlock.User) (map[string]time.Time, error) {
+	if s.cfg.LimitResetPerAccount.N <= 0 || len(users) == 0 {
+		return nil, nil
 	}
 	var keys []string
 	for _, u := range users {
 		keys = append(keys, resetLimitKey(u))
 	}
 	slices.Sort(keys)
-	for _, k := range slices.Compact(keys) {
-		if _, err := tx.LockLimit(ctx, k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return tx.LockLimits(ctx, slices.Compact(keys))
 }
 
 // forgotJob decides one queued forgot request, made at asked, in the
@@ -433,9 +441,13 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites,
 		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "inactive", ""))
 		return nil
 	}
-	retry, err := limit(ctx, tx, resetLimitKey(u), s.cfg.LimitResetPerAccount, now, true)
-	if err != nil {
-		return err
+	var retry time.Duration
+	if r := s.cfg.LimitResetPerAccount; r.N > 0 {
+		key := resetLimitKey(u)
+		var next time.Time
+		if next, retry = r.step(w.limits[key], now); retry == 0 {
+			w.limits[key], w.counted[key] = next, next
+		}
 	}
 	if retry > 0 {
 		// Dropped silently: the requester already got the same answer. A

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,22 +52,65 @@ func limit(ctx context.Context, tx airlock.Tx, key string, r Rate, now time.Time
 	if r.N <= 0 {
 		return 0, nil
 	}
-	interval := r.Per / time.Duration(r.N)
 	tat, err := tx.LockLimit(ctx, key)
 	if err != nil {
 		return 0, err
 	}
+	next, retry := r.step(tat, now)
+	if retry > 0 || !hit {
+		return retry, nil
+	}
+	return 0, tx.SetLimit(ctx, key, next)
+}
+
+// step is the algorithm for one event at now, from the key's state tat:
+// the state once the event is counted, or how long until it would be
+// allowed (retry > 0, the state unchanged). r.N must be positive.
+func (r Rate) step(tat, now time.Time) (next time.Time, retry time.Duration) {
 	if tat.Before(now) {
 		tat = now
 	}
-	next := tat.Add(interval)
+	next = tat.Add(r.Per / time.Duration(r.N))
 	if over := next.Sub(now) - r.Per; over > 0 {
-		return over, nil
+		return tat, over
 	}
-	if hit {
-		return 0, tx.SetLimit(ctx, key, next)
+	return next, 0
+}
+
+// reserveEach counts each of many requests against its own limit key, in
+// order, exactly as one transaction each would (the state of a key moves
+// from one request to the next), in a few statements for all: the keys'
+// rows are read and locked at once, in key order, and written back at
+// once. It returns, for each request, how long until it would be allowed
+// (0: counted).
+func reserveEach(ctx context.Context, tx airlock.Tx, keys []limitKey, nows []time.Time) ([]time.Duration, error) {
+	var names []string
+	for _, k := range keys {
+		if k.r.N > 0 {
+			names = append(names, k.key)
+		}
 	}
-	return 0, nil
+	slices.Sort(names)
+	names = slices.Compact(names)
+	retries := make([]time.Duration, len(keys))
+	if len(names) == 0 {
+		return retries, nil
+	}
+	tats, err := tx.LockLimits(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	counted := make(map[string]time.Time, len(names))
+	for i, k := range keys {
+		if k.r.N <= 0 {
+			continue
+		}
+		next, retry := k.r.step(tats[k.key], nows[i])
+		if retries[i] = retry; retry == 0 {
+			tats[k.key], counted[k.key] = next, next
+		}
+	}
+	return retries, tx.SetLimits(ctx, counted)
 }
 
 // limitKey is one limit a request counts against: its key and its rate.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/internal/testutil"
+	"github.com/airlockhq/airlock/store"
 )
 
 // TestLimitStateFailsClosed: a limit whose state cannot be read is an
@@ -41,23 +42,53 @@ func TestLimitStateFailsClosed(t *testing.T) {
 // reading it waits, then reads what the first wrote, so that two nodes
 // never both read "none" and both let a request through. The second
 // transaction is seen waiting for the lock (pg_stat_activity) before the
-// first commits: no timing is assumed.
+// first commits: no timing is assumed. The same for the batch's reads of
+// many keys at once (LockLimits), sharing one key.
 func TestLimitStateHoldsARowLockOnPostgres(t *testing.T) {
 	db := testutil.OpenPostgres(t)
 	if db == nil {
 		t.Skipf("%s not set: SQLite has one writer at a time, which needs no row lock; this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
 	}
+	one := func(key string) (func(airlock.Tx) (time.Time, error), func(airlock.Tx) error) {
+		return func(tx airlock.Tx) (time.Time, error) { return tx.LockLimit(context.Background(), key) },
+			func(tx airlock.Tx) error { return tx.SetLimit(context.Background(), key, t0) }
+	}
+	many := func(keys []string, key string) (func(airlock.Tx) (time.Time, error), func(airlock.Tx) error) {
+		return func(tx airlock.Tx) (time.Time, error) {
+				tats, err := tx.LockLimits(context.Background(), keys)
+				return tats[key], err
+			},
+			func(tx airlock.Tx) error { return tx.SetLimits(context.Background(), map[string]time.Time{key: t0}) }
+	}
+	lockA, setA := one("fresh")
+	lockB, _ := one("fresh")
+	t.Run("one key", func(t *testing.T) { holdsARowLock(t, db, lockA, setA, lockB) })
+	// A key used before: its row exists, and only the read's lock holds it.
+	if err := db.Update(context.Background(), func(tx airlock.Tx) error {
+		return tx.SetLimits(context.Background(), map[string]time.Time{"batch": t0.Add(-time.Hour)})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lockA, setA = many([]string{"a", "batch"}, "batch")
+	lockB, _ = many([]string{"batch", "z"}, "batch")
+	t.Run("many keys", func(t *testing.T) { holdsARowLock(t, db, lockA, setA, lockB) })
+}
+
+// holdsARowLock runs a first transaction that locks (lockA) and writes t0
+// (setA) while a second reads (lockB): the second must wait for the first,
+// then read t0.
+func holdsARowLock(t *testing.T, db *store.DB, lockA func(airlock.Tx) (time.Time, error), setA func(airlock.Tx) error, lockB func(airlock.Tx) (time.Time, error)) {
 	ctx := context.Background()
 	held, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
 		first <- db.UpdateWithin(ctx, 0, func(tx airlock.Tx) error {
-			if _, err := tx.LockLimit(ctx, "fresh"); err != nil {
+			if _, err := lockA(tx); err != nil {
 				return err
 			}
 			close(held)
 			<-release
-			return tx.SetLimit(ctx, "fresh", t0)
+			return setA(tx)
 		})
 	}()
 	select {
@@ -73,7 +104,7 @@ func TestLimitStateHoldsARowLockOnPostgres(t *testing.T) {
 	go func() {
 		var r result
 		r.err = db.UpdateWithin(ctx, 0, func(tx airlock.Tx) error {
-			r.tat, r.err = tx.LockLimit(ctx, "fresh")
+			r.tat, r.err = lockB(tx)
 			return r.err
 		})
 		second <- r

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -192,6 +193,69 @@ func (q *queries) SetLimit(ctx context.Context, key string, tat time.Time) error
 		ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`, key, tat.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("write limit: %w", err)
+	}
+	return nil
+}
+
+// LockLimits reads (and on PostgreSQL creates and locks) the rows of many
+// limiter keys in a few statements, in the order of the keys.
+func (q *queries) LockLimits(ctx context.Context, keys []string) (map[string]time.Time, error) {
+	if q.d == postgresDialect {
+		// Rows to lock, so two nodes cannot both read "none"; inserted in
+		// key order, so that two transactions inserting the same new keys
+		// wait for each other in one order.
+		err := inChunks(len(keys), func(from, size int) (string, []any) {
+			args := make([]any, size)
+			for i := range size {
+				args[i] = keys[from+i]
+			}
+			return `INSERT INTO rate_limits (key, tat) VALUES ` + rowsOf(size, "(?, 0)") + ` ON CONFLICT (key) DO NOTHING`, args
+		}, q.execIn(ctx))
+		if err != nil {
+			return nil, fmt.Errorf("init limits: %w", err)
+		}
+	}
+	tats := make(map[string]time.Time, len(keys))
+	err := inChunks(len(keys), func(from, size int) (string, []any) {
+		args := make([]any, size)
+		for i := range size {
+			args[i] = keys[from+i]
+		}
+		return `SELECT key, tat FROM rate_limits WHERE key IN (` + rowsOf(size, "?") + `) ORDER BY key` + q.forUpdate(), args
+	}, q.queryIn(ctx, func(r *rows) error {
+		var key string
+		var tat int64
+		if err := r.Scan(&key, &tat); err != nil {
+			return err
+		}
+		if tat != 0 {
+			tats[key] = time.UnixMilli(tat).UTC()
+		}
+		return nil
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("read limits: %w", err)
+	}
+	return tats, nil
+}
+
+// SetLimits writes many limiters' states in a few statements.
+func (q *queries) SetLimits(ctx context.Context, tats map[string]time.Time) error {
+	keys := make([]string, 0, len(tats))
+	for k := range tats {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the locks' order, as LockLimits
+	err := inChunks(len(keys), func(from, size int) (string, []any) {
+		args := make([]any, 0, 2*size)
+		for _, k := range keys[from : from+size] {
+			args = append(args, k, tats[k].UnixMilli())
+		}
+		return `INSERT INTO rate_limits (key, tat) VALUES ` + rowsOf(size, "(?, ?)") + `
+			ON CONFLICT (key) DO UPDATE SET tat = excluded.tat`, args
+	}, q.execIn(ctx))
+	if err != nil {
+		return fmt.Errorf("write limits: %w", err)
 	}
 	return nil
 }
