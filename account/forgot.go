@@ -62,6 +62,13 @@ func forgotPayloads(job *airlock.Job) []*forgotPayload {
 // share one transaction (group commit, see forgotQueue), so that under load
 // the queue costs one commit per batch instead of one per request.
 func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error {
+	if s.jobs.Behind() > maxForgotLag {
+		// The work cannot keep pace: refused honestly now, the same for
+		// every address and before anything is counted, rather than
+		// answered and then done too late to matter (a person's email
+		// behind a flood's requests).
+		return &airlock.Error{Code: airlock.CodeUnavailable, RetryAfter: forgotRetryAfter, Key: "error.busy"}
+	}
 	it, err := s.newForgotRequest(ctx, email, m)
 	if err != nil {
 		return err
@@ -78,6 +85,14 @@ func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error 
 	}
 	return s.forgotAnswer(ctx, it)
 }
+
+// maxForgotLag is how far behind the queue may fall before new forgot
+// requests are refused (503): a person's email should come within seconds,
+// and a queue that lags more is one the workers are not keeping up with.
+const maxForgotLag = 2 * time.Second
+
+// forgotRetryAfter is the Retry-After of a refused forgot request.
+const forgotRetryAfter = 2 * time.Second
 
 // newForgotRequest checks a forgot request and prepares its row.
 func (s *Service) newForgotRequest(ctx context.Context, email string, m Meta) (*forgotRequest, error) {

@@ -461,3 +461,50 @@ func TestAPersonsEmailGoesBeforeLaterRequests(t *testing.T) {
 		t.Fatalf("%d of the 200 later requests were still waiting when the email went out (%v); want most of them", left, err)
 	}
 }
+
+// TestForgotRefusedWhileTheQueueLags: while the workers are more than a
+// couple of seconds behind, a forgot request is refused at once, 503 with
+// Retry-After, the same for an address with an account and one without,
+// and nothing of it is counted or queued; once the queue is worked off,
+// requests are accepted again (issue 23: shed load honestly rather than
+// answer and fall behind).
+func TestForgotRefusedWhileTheQueueLags(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	e.user(t, "ada@example.com", goodPassword)
+	e.user(t, "bob@example.com", goodPassword)
+	if err := e.svc.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(5 * time.Second) // the workers are 5 s behind
+	e.smtp.StallNext(1)              // and hold on to ada's email
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.svc.ProcessDue(ctx)
+		done <- err
+	}()
+	e.smtp.Wait(t, 1)
+	for _, email := range []string{"bob@example.com", "nobody@example.com"} {
+		err := e.svc.RequestReset(ctx, email, account.Meta{IP: "192.0.2.2"})
+		if e := airlock.AsError(err); e == nil || e.Code != airlock.CodeUnavailable || e.RetryAfter <= 0 || e.Key != "error.busy" {
+			t.Fatalf("%s while the queue lags 5 s: %v, want 503 busy with Retry-After", email, err)
+		}
+	}
+	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
+		t.Fatalf("%d refused requests queued", n)
+	}
+	e.smtp.Release()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RequestReset(ctx, "bob@example.com", account.Meta{IP: "192.0.2.2"}); err != nil {
+		t.Fatalf("once the queue is worked off: %v", err)
+	}
+	// Nothing of the refused requests was counted against their address.
+	for i := range 19 {
+		if err := e.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), account.Meta{IP: "192.0.2.2"}); err != nil {
+			t.Fatalf("request %d from the address refused twice: %v", i+2, err)
+		}
+	}
+}

@@ -98,6 +98,10 @@ type Runner struct {
 	upkeep   []*task
 	wake     chan struct{}
 	stats    Stats
+	// behind is how long the oldest job of the last claim had been due,
+	// in nanoseconds (0 when the claim found nothing): how far the queue,
+	// shared by every node and claimed oldest first, lags.
+	behind atomic.Int64
 }
 
 type task struct {
@@ -131,6 +135,10 @@ func (r *Runner) Owner() string { return r.owner }
 
 // Stats returns the runtime's counters.
 func (r *Runner) Stats() *Stats { return &r.stats }
+
+// Behind says how long the oldest job the runner last claimed had been
+// due (zero when it found none due): how far the queue lags behind.
+func (r *Runner) Behind() time.Duration { return time.Duration(r.behind.Load()) }
 
 // Poke wakes the runner: a job was queued.
 func (r *Runner) Poke() {
@@ -198,8 +206,11 @@ func (r *Runner) RunDue(ctx context.Context) (int, error) {
 			return n, err
 		}
 		if len(jobs) == 0 {
+			r.behind.Store(0)
 			return n, nil
 		}
+		// Claimed oldest first: the first had been due longest.
+		r.behind.Store(int64(max(now.Sub(jobs[0].RunAt), 0)))
 		n += len(jobs)
 		if err := r.runBatch(ctx, jobs); err != nil {
 			return n, err

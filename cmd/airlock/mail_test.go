@@ -54,8 +54,16 @@ func TestMailCommands(t *testing.T) {
 	if id == nil {
 		t.Fatalf("no email id in:\n%s", out)
 	}
-	if all, _ := p.run("", "mail", "list", "--user", "fine@example.com"); !strings.Contains(all, "sent") || !strings.Contains(all, "250 ") {
-		t.Fatalf("mail list --user:\n%s", all)
+	// The relay has the email; its worker records it sent a moment later.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		all, _ := p.run("", "mail", "list", "--user", "fine@example.com")
+		if strings.Contains(all, "sent") && strings.Contains(all, "250 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mail list --user:\n%s", all)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	// Stopped, so that no worker sends the email between the two retries
 	// (it would fail again at once, and might be retried again rightly).
