@@ -393,7 +393,7 @@ type forgotWrites struct {
 	counted map[string]time.Time
 	done    []int64
 	audits  []*airlock.AuditEvent
-	mails  []*airlock.Job
+	mails   []*airlock.Job
 }
 
 func (s *Service) writeForgot(ctx context.Context, tx airlock.Tx, w *forgotWrites) error {
