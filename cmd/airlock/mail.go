@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -109,6 +110,20 @@ is set.`)
 	if err != nil {
 		return a.cliError(err)
 	}
+	// People are named by their email address, as everywhere else the
+	// operator reads (an id when the user is gone).
+	who := map[string]string{}
+	for _, j := range emails {
+		if _, seen := who[j.UserID]; seen || j.UserID == "" {
+			continue
+		}
+		who[j.UserID] = j.UserID
+		if u, err := a.db.UserByID(ctx, j.UserID); err == nil {
+			who[j.UserID] = u.Email
+		} else if !errors.Is(err, airlock.ErrNotFound) {
+			return err
+		}
+	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	printRow(tw, "ID", "QUEUED", "KIND", "USER", "STATE", "ATTEMPTS", "DETAIL")
 	for _, j := range emails {
@@ -122,7 +137,7 @@ is set.`)
 		// The server's words are the outside world's: escaped like any
 		// other text before they reach the operator's terminal.
 		printRow(tw, strconv.FormatInt(j.ID, 10), j.CreatedAt.UTC().Format("2006-01-02T15:04:05Z"), j.EmailKind,
-			dash(j.UserID), j.State, strconv.Itoa(j.Attempts), dash(detail))
+			dash(who[j.UserID]), j.State, strconv.Itoa(j.Attempts), dash(detail))
 	}
 	tw.Flush()
 	fmt.Fprintln(stdout, plural(len(emails), "email", "emails"))

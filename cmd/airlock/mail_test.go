@@ -58,6 +58,10 @@ func TestMailCommands(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		all, _ := p.run("", "mail", "list", "--user", "fine@example.com")
 		if strings.Contains(all, "sent") && strings.Contains(all, "250 ") {
+			// The person is named by their address, not an id.
+			if !regexp.MustCompile(`(?m)^\d+\s+\S+\s+reset\s+fine@example\.com\s+sent`).MatchString(all) {
+				t.Fatalf("mail list --user does not name the user by address:\n%s", all)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
