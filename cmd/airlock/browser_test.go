@@ -622,3 +622,46 @@ func TestBrowserDevMailboxLinkOpensATab(t *testing.T) {
 		t.Fatalf("the dev mailbox's tab moved to %s", loc)
 	}
 }
+
+// TestBrowserNewUserInvitationHidesThePassword: on the new-user form, the
+// invitation (ticked by default) hides the password fields, which are then
+// not sent; unticking brings them back. A user made with the invitation
+// ticked is invited, whatever was typed in the hidden fields.
+func TestBrowserNewUserInvitationHidesThePassword(t *testing.T) {
+	t.Parallel()
+	ctx := newBrowser(t)
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		chromedp.Navigate(p.url("/admin/users/new")),
+		chromedp.WaitVisible(chromedp.CSS("#email")),
+	)
+	shown := func() bool {
+		return value(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#password").offsetParent !== null`))
+	}
+	if shown() {
+		t.Fatal("the password fields show with the invitation ticked")
+	}
+	run1(t, ctx, chromedp.Click(chromedp.CSS("#invite")))
+	if !shown() {
+		t.Fatal("unticking the invitation did not bring the password fields back")
+	}
+	run1(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#password"), "typed then left behind"),
+		chromedp.Click(chromedp.CSS("#invite")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "sam@example.com"),
+		chromedp.SendKeys(chromedp.CSS("#current_password"), "keeper of the user list"),
+		andLoad(chromedp.Submit(chromedp.CSS("#email"))),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if s := text(t, ctx, ".notice"); !strings.Contains(s, "Invitation sent") {
+		t.Fatalf("after creating with the invitation: %q at %s", s, location(t, ctx))
+	}
+}

@@ -65,6 +65,20 @@
     print.addEventListener("click", function () { window.print(); });
   }
 
+  // New user: with "send an invitation" ticked, the user chooses their
+  // password, so the password fields go (and are not sent); unticked, they
+  // come back. Without script the server says to choose one or the other.
+  var invite = document.getElementById("invite");
+  var part = document.getElementById("password-part");
+  if (invite && part) {
+    var sync = function () {
+      part.hidden = invite.checked;
+      part.querySelectorAll("input").forEach(function (el) { el.disabled = invite.checked; });
+    };
+    invite.addEventListener("change", sync);
+    sync();
+  }
+
   // The password rules, checked as the new password is typed.
   var box = document.getElementById("password-checks");
   var password = document.getElementById("password");
