@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/airlockhq/airlock/totp"
 
@@ -663,5 +664,18 @@ func TestBrowserNewUserInvitationHidesThePassword(t *testing.T) {
 	)
 	if s := text(t, ctx, ".notice"); !strings.Contains(s, "Invitation sent") {
 		t.Fatalf("after creating with the invitation: %q at %s", s, location(t, ctx))
+	}
+	// On the users list, "New user" and "Import users" are two buttons
+	// apart, and the filters' options are capitalised alike.
+	run1(t, ctx, chromedp.Navigate(p.url("/admin/users")), chromedp.WaitVisible(chromedp.CSS("#q")))
+	gap := value(t, ctx, chromedp.Evaluate[float64](`document.querySelector("a[href='/admin/users/import']").getBoundingClientRect().left - document.querySelector("a[href='/admin/users/new']").getBoundingClientRect().right`))
+	if gap < 12 {
+		t.Fatalf("%.0f px between New user and Import users", gap)
+	}
+	options := value(t, ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("select option")).map(o => o.textContent)`))
+	for _, o := range options {
+		if first := []rune(o)[0]; unicode.IsLower(first) {
+			t.Errorf("option %q is not capitalised like the others", o)
+		}
 	}
 }
