@@ -102,6 +102,10 @@ func (s *Service) RunWorkers(ctx context.Context) { s.jobs.Run(ctx) }
 // ProcessDue runs every job due now and says how many it ran.
 func (s *Service) ProcessDue(ctx context.Context) (int, error) { return s.jobs.RunDue(ctx) }
 
+// Now is the service's clock: the fronts' own sense of time agrees with
+// the limits'.
+func (s *Service) Now() time.Time { return s.clock.Now() }
+
 // Stats returns the job runtime's counters.
 func (s *Service) Stats() *jobs.Stats { return s.jobs.Stats() }
 

@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/airlockhq/airlock/edge"
 	"github.com/airlockhq/airlock/mail"
@@ -38,5 +40,38 @@ func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
 	sent := s.newPage(r, "", "forgot.sent.title")
 	sent.Data["Email"] = strings.TrimSpace(f.Get("email"))
 	sent.Data["ValidFor"] = mail.Duration(s.accounts.Config().ResetTokenTTL, sent.Lang)
+	if wait := s.countAsked(w, r); wait > 0 {
+		// A fourth link within the hour would be dropped by the per-account
+		// limit: say when asking again can help, instead of a button.
+		sent.Data["AskAgainIn"] = mail.Duration(wait, sent.Lang)
+	}
 	s.render(w, http.StatusOK, "forgot_sent", sent)
+}
+
+// countAsked records in this browser's cookie that it asked now, and says
+// how long until it may usefully ask again: zero while it has asked fewer
+// times in the window than the per-account limit allows.
+func (s *Server) countAsked(w http.ResponseWriter, r *http.Request) time.Duration {
+	limit := s.accounts.Config().LimitResetPerAccount
+	if limit.N <= 0 {
+		return 0
+	}
+	now := s.accounts.Now()
+	var kept []string
+	var times []time.Time
+	for _, v := range strings.Split(s.cookie(r, askedCookie), ".") {
+		sec, err := strconv.ParseInt(v, 10, 64)
+		if at := time.Unix(sec, 0); err == nil && now.Sub(at) < limit.Per && !at.After(now) {
+			kept, times = append(kept, v), append(times, at)
+		}
+	}
+	kept, times = append(kept, strconv.FormatInt(now.Unix(), 10)), append(times, now)
+	if len(kept) > limit.N {
+		kept, times = kept[len(kept)-limit.N:], times[len(times)-limit.N:]
+	}
+	s.setCookie(w, askedCookie, strings.Join(kept, "."), limit.Per)
+	if len(times) < limit.N {
+		return 0
+	}
+	return times[0].Add(limit.Per).Sub(now)
 }

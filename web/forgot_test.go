@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock/internal/testutil"
 
@@ -150,5 +151,34 @@ func TestBodyLimits(t *testing.T) {
 	}
 	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
 		t.Fatalf("%d jobs queued", n)
+	}
+}
+
+// TestForgotSaysWhenToAskAgain: once this browser has asked as many times
+// in the hour as the per-account limit sends links, the page no longer
+// offers to send the link again but says when asking again can help,
+// whatever the address (the browser's own requests decide, so nothing
+// tells whether an account exists); an hour on, the button is back.
+func TestForgotSaysWhenToAskAgain(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	for _, c := range []struct{ email, lang, says string }{
+		{"ada@example.com", "en", "ask again in 58 minutes"},
+		{"nobody@example.com", "fr", "redemandez dans 58 minutes"},
+	} {
+		b := e.client()
+		for i := range 3 {
+			r := e.post(b, "/password/forgot", url.Values{"email": {c.email}}, "Accept-Language", c.lang)
+			again := strings.Contains(r.body, `id="send-again"`)
+			if i < 2 && !again || i == 2 && (again || !strings.Contains(r.body, c.says)) {
+				t.Fatalf("%s, request %d: send-again offered %v\n%s", c.email, i+1, again, r.body)
+			}
+			e.clock.Advance(time.Minute)
+		}
+		e.clock.Advance(time.Hour)
+		if r := e.post(b, "/password/forgot", url.Values{"email": {c.email}}, "Accept-Language", c.lang); !strings.Contains(r.body, `id="send-again"`) {
+			t.Fatalf("%s an hour later: no send-again button\n%s", c.email, r.body)
+		}
 	}
 }

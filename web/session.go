@@ -40,6 +40,10 @@ const (
 	// offerCookie holds, for a few minutes after a reset, the email the
 	// sign-in page offers.
 	offerCookie = "airlock_signin_email"
+	// askedCookie holds when this browser's last forgot requests were
+	// accepted (Unix seconds): the page says when it may ask again, from
+	// the browser's own requests, so it tells nothing about any account.
+	askedCookie = "airlock_asked"
 )
 
 // currentUser returns the signed-in user, or nil.
