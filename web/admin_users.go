@@ -194,6 +194,7 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 		return nil, nil, err
 	}
 	p := s.newPage(r, "", "admin.user.title")
+	p.Data["Wide"] = true // two columns on a wide screen
 	// The page is titled with whom it is about; a user without a name by
 	// their address, which may break only at its @ and dots.
 	p.Title = u.Name()

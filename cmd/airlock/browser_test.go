@@ -679,3 +679,38 @@ func TestBrowserNewUserInvitationHidesThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserBackOfficeUsesTheWidth: on a 1280 px screen the back office's
+// pages use the width (the users list and the audit log as wide tables, a
+// user's page in two columns); on a phone the user's page is one column.
+func TestBrowserBackOfficeUsesTheWidth(t *testing.T) {
+	t.Parallel()
+	ctx := newBrowser(t)
+	p := newProgram(t, nil)
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx,
+		look(viewport{name: "desktop", width: 1280, height: 800}, "en", ""),
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+	)
+	for _, path := range []string{"/admin/users", "/admin/audit"} {
+		run1(t, ctx, chromedp.Navigate(p.url(path)), chromedp.WaitVisible(chromedp.CSS("table.list")))
+		if w := value(t, ctx, chromedp.Evaluate[float64](`document.querySelector("main").getBoundingClientRect().width`)); w < 1100 {
+			t.Errorf("%s: the page is %.0f px wide on a 1280 px screen", path, w)
+		}
+	}
+	columns := `(() => { const a = document.querySelector("#profile-title").getBoundingClientRect(), b = document.querySelector("#pw-title").getBoundingClientRect(); return [a.left, a.top, b.left, b.top]; })()`
+	run1(t, ctx, chromedp.Navigate(p.url("/admin/users")), chromedp.WaitVisible(chromedp.CSS("table.list")),
+		andLoad(chromedp.Click(chromedp.CSS("table.list a"))), chromedp.WaitVisible(chromedp.CSS("#pw-title")))
+	if r := value(t, ctx, chromedp.Evaluate[[]float64](columns)); r[2]-r[0] < 300 || r[1] != r[3] {
+		t.Errorf("a user's page on a wide screen, profile at (%.0f, %.0f), password at (%.0f, %.0f): want side by side", r[0], r[1], r[2], r[3])
+	}
+	run1(t, ctx, look(viewport{name: "phone", width: 390, height: 844, phone: true}, "en", ""), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#pw-title")))
+	if r := value(t, ctx, chromedp.Evaluate[[]float64](columns)); r[0] != r[2] || r[3] <= r[1] {
+		t.Errorf("a user's page on a phone, profile at (%.0f, %.0f), password at (%.0f, %.0f): want one above the other", r[0], r[1], r[2], r[3])
+	}
+}
