@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"sync/atomic"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -80,6 +81,8 @@ type Service struct {
 	cfg       Config
 	// jobs runs the queued half of the rules (forgot requests, emails).
 	jobs *jobs.Runner
+	// busy counts the forgot requests refused because the queue lagged.
+	busy atomic.Int64
 	// forgot groups the writes of concurrent forgot requests (forgot.go).
 	forgot forgotQueue
 }
@@ -101,6 +104,13 @@ func (s *Service) RunWorkers(ctx context.Context) { s.jobs.Run(ctx) }
 
 // ProcessDue runs every job due now and says how many it ran.
 func (s *Service) ProcessDue(ctx context.Context) (int, error) { return s.jobs.RunDue(ctx) }
+
+// QueueLag says how far behind the workers are (see jobs.Runner.Behind).
+func (s *Service) QueueLag() time.Duration { return s.jobs.Behind() }
+
+// BusyRefusals counts the forgot requests refused because the workers
+// lagged more than maxForgotLag.
+func (s *Service) BusyRefusals() int64 { return s.busy.Load() }
 
 // Now is the service's clock: the fronts' own sense of time agrees with
 // the limits'.

@@ -63,6 +63,7 @@ func forgotPayloads(job *airlock.Job) []*forgotPayload {
 // the queue costs one commit per batch instead of one per request.
 func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error {
 	if s.jobs.Behind() > maxForgotLag {
+		s.busy.Add(1)
 		// The work cannot keep pace: refused honestly now, the same for
 		// every address and before anything is counted, rather than
 		// answered and then done too late to matter (a person's email

@@ -494,6 +494,9 @@ func TestForgotRefusedWhileTheQueueLags(t *testing.T) {
 	if n, _ := testutil.CountJobs(e.db, airlock.JobForgot); n != 0 {
 		t.Fatalf("%d refused requests queued", n)
 	}
+	if lag, n := e.svc.QueueLag(), e.svc.BusyRefusals(); lag < 5*time.Second || n != 2 {
+		t.Fatalf("the metrics' lag %v, refusals %d: want 5 s and 2", lag, n)
+	}
 	e.smtp.Release()
 	if err := <-done; err != nil {
 		t.Fatal(err)

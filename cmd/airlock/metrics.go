@@ -64,6 +64,12 @@ func newMetrics(a *app, log *slog.Logger, served bool) *prometheus.Registry {
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_job_lease_takeovers_total",
 		Help: "Jobs this node took over from a worker whose lease ran out (a node that died)."},
 		func() float64 { return float64(a.accounts.Stats().Takeovers.Load()) }))
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "airlock_queue_lag_seconds",
+		Help: "How long the oldest job this node last claimed had been due: above 2 s, forgot requests are refused (503)."},
+		func() float64 { return a.accounts.QueueLag().Seconds() }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_forgot_refused_busy_total",
+		Help: "Forgot requests refused with 503 because the workers lagged more than 2 s."},
+		func() float64 { return float64(a.accounts.BusyRefusals()) }))
 	reg.MustRegister(&outboxCollector{a: a})
 	return reg
 }

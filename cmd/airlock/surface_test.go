@@ -61,7 +61,7 @@ func TestMetricsListener(t *testing.T) {
 		// hashing load and the lease takeovers are there to alert on.
 		for _, want := range []string{`airlock_http_requests_total{code="200",route="GET /healthz"} `,
 			`airlock_http_requests_total{code="401",route="GET /api/v1/users/{id}"} 1`, "airlock_database_up 1",
-			"airlock_outbox_oldest_waiting_seconds 0", "airlock_job_lease_takeovers_total 0", "airlock_password_hash_wait_seconds_bucket",
+			"airlock_outbox_oldest_waiting_seconds 0", "airlock_job_lease_takeovers_total 0", "airlock_queue_lag_seconds 0", "airlock_forgot_refused_busy_total 0", "airlock_password_hash_wait_seconds_bucket",
 			"airlock_database_outages_total 0"} {
 			if res.StatusCode != 200 || !strings.Contains(body, want) {
 				t.Errorf("/metrics on the metrics listener: %d, no %s", res.StatusCode, want)
