@@ -178,6 +178,20 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "admin_audit", p)
 }
 
+// auditFileName names an export by the days it covers (UTC, as its
+// times): audit-2026-03-01-to-2026-03-07.csv, with "start" or "now" for
+// an open end.
+func auditFileName(f airlock.AuditFilter) string {
+	from, to := "start", "now"
+	if !f.From.IsZero() {
+		from = f.From.UTC().Format(time.DateOnly)
+	}
+	if !f.To.IsZero() {
+		to = f.To.UTC().AddDate(0, 0, -1).Format(time.DateOnly) // the filter's end is the day after, exclusive
+	}
+	return "audit-" + from + "-to-" + to + ".csv"
+}
+
 // maxAuditExport is the most events one CSV export holds: more would keep
 // the database busy for long (the store pages by offset); the page asks to
 // narrow the filter instead. Atomic: a test lowers it while others run.
@@ -218,7 +232,7 @@ func (s *Server) handleAdminAuditCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="audit.csv"`)
+	h.Set("Content-Disposition", `attachment; filename="`+auditFileName(f)+`"`)
 	h.Set("Content-Language", p.Lang)
 	// A byte order mark, so that spreadsheets read the file as UTF-8.
 	io.WriteString(w, "\ufeff")

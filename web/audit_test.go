@@ -209,11 +209,12 @@ func TestAuditFilters(t *testing.T) {
 	}
 }
 
-// readCSV reads an export: UTF-8 with a byte order mark, CRLF lines.
-func readCSV(t *testing.T, r response) [][]string {
+// readCSV reads an export: UTF-8 with a byte order mark, CRLF lines, named
+// after the days it covers.
+func readCSV(t *testing.T, r response, name string) [][]string {
 	t.Helper()
 	if r.StatusCode != http.StatusOK || r.Header.Get("Content-Type") != "text/csv; charset=utf-8" ||
-		r.Header.Get("Content-Disposition") != `attachment; filename="audit.csv"` {
+		r.Header.Get("Content-Disposition") != `attachment; filename="`+name+`"` {
 		t.Fatalf("export: %d %q %q\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.Header.Get("Content-Disposition"), r.body)
 	}
 	body, ok := strings.CutPrefix(r.body, "\ufeff")
@@ -273,7 +274,7 @@ func TestAuditCSV(t *testing.T) {
 			t.Errorf("a line with a cell not quoted: %q", line)
 		}
 	}
-	rows := readCSV(t, export)
+	rows := readCSV(t, export, "audit-2026-02-01-to-2026-02-11.csv")
 	want := [][]string{
 		{"Time (UTC)", "Event", "Event id", "Outcome", "Outcome id", "Details", "Actor", "Subject", "Subject id", "IP address", "Browser", "Operating system", "User agent"},
 		{"2026-02-11T18:04:00Z", "Sign-in", "sign_in", "Failure", "failure", "no account has this address", "", "nobody@example.com", "", "203.0.113.9", "", "", `Mozilla/5.0;=HYPERLINK("http://evil.example","x");x`},
@@ -305,7 +306,7 @@ func TestAuditCSV(t *testing.T) {
 	}
 
 	// In French, words and headers; the ids stay the same.
-	rows = readCSV(t, e.get(e.adminIn("fr"), "/admin/audit.csv?kind=user_updated"))
+	rows = readCSV(t, e.get(e.adminIn("fr"), "/admin/audit.csv?kind=user_updated"), "audit-start-to-now.csv")
 	if len(rows) != 2 || rows[0][1] != "Événement" || rows[1][1] != "Utilisateur modifié" || rows[1][2] != "user_updated" || rows[1][5] != "modifié : nom" ||
 		rows[1][6] != "admin@example.com" {
 		t.Errorf("French export: %q", rows)
@@ -318,7 +319,7 @@ func TestAuditCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	rows = readCSV(t, e.get(c, "/admin/audit.csv?kind=rate_limited"))
+	rows = readCSV(t, e.get(c, "/admin/audit.csv?kind=rate_limited"), "audit-start-to-now.csv")
 	seen := map[string]bool{}
 	for _, row := range rows[1:] {
 		seen[row[7]] = true

@@ -15,6 +15,8 @@ import (
 
 	"github.com/airlockhq/airlock/totp"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
@@ -712,5 +714,43 @@ func TestBrowserBackOfficeUsesTheWidth(t *testing.T) {
 	run1(t, ctx, look(viewport{name: "phone", width: 390, height: 844, phone: true}, "en", ""), chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS("#pw-title")))
 	if r := value(t, ctx, chromedp.Evaluate[[]float64](columns)); r[0] != r[2] || r[3] <= r[1] {
 		t.Errorf("a user's page on a phone, profile at (%.0f, %.0f), password at (%.0f, %.0f): want one above the other", r[0], r[1], r[2], r[3])
+	}
+}
+
+// TestBrowserDatesInTheReadersTime: the back office shows dates and times
+// in the browser's time zone and the page's language, with the UTC time
+// the server wrote in a tooltip.
+func TestBrowserDatesInTheReadersTime(t *testing.T) {
+	t.Parallel()
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Skipf("no time zone database on this machine: %v", err)
+	}
+	ctx := newBrowser(t)
+	p := newProgram(t, nil)
+	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--language", "fr", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx,
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"})
+			return err
+		}),
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+		chromedp.Navigate(p.url("/admin/audit")),
+		chromedp.WaitVisible(chromedp.CSS("table.list time")),
+	)
+	got := value(t, ctx, chromedp.Evaluate[[]string](`(() => { const el = document.querySelector("table.list time"); const s = el.querySelectorAll("span"); return [el.getAttribute("datetime"), s[0].textContent, s[1].textContent, el.title]; })()`))
+	at, err := time.Parse(time.RFC3339, got[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := at.In(paris)
+	if got[2] != local.Format("15:04") || !strings.Contains(got[1], strconv.Itoa(local.Day())) || strings.Contains(got[1], local.Format("2006-")) ||
+		got[3] != at.UTC().Format("2006-01-02 15:04:05")+" UTC" {
+		t.Fatalf("a time of %s shown as %q %q, tooltip %q: want Paris time %s in French, UTC in the tooltip", got[0], got[1], got[2], got[3], local.Format("15:04"))
 	}
 }

@@ -79,6 +79,22 @@
     sync();
   }
 
+  // Dates and times in the reader's time zone and language; the page's
+  // UTC stays in the tooltip (and is what shows without script).
+  var lang = document.documentElement.lang || "en";
+  var day = new Intl.DateTimeFormat(lang, { year: "numeric", month: "short", day: "numeric" });
+  var clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+  document.querySelectorAll("time[datetime]").forEach(function (el) {
+    var at = new Date(el.getAttribute("datetime"));
+    var parts = el.querySelectorAll("span.nowrap");
+    if (isNaN(at.getTime()) || parts.length !== 2) {
+      return;
+    }
+    el.title = el.textContent;
+    parts[0].textContent = day.format(at);
+    parts[1].textContent = clock.format(at);
+  });
+
   // The password rules, checked as the new password is typed.
   var box = document.getElementById("password-checks");
   var password = document.getElementById("password");
