@@ -65,6 +65,9 @@ type UserQueries interface {
 	// UseRecoveryCode marks a recovery code used; false if it is unknown or
 	// used. remaining is how many stay usable.
 	UseRecoveryCode(ctx context.Context, userID string, hash []byte, now time.Time) (ok bool, remaining int, err error)
+	// RecoveryCodeUnused says whether the user has this recovery code, not
+	// used yet; it uses nothing up.
+	RecoveryCodeUnused(ctx context.Context, userID string, hash []byte) (bool, error)
 	CreateChallenge(ctx context.Context, c *Challenge) error
 	ChallengeByHash(ctx context.Context, hash []byte) (*Challenge, error)
 	DeleteChallenge(ctx context.Context, hash []byte) (bool, error) // true for the one call that ended it
@@ -105,6 +108,11 @@ type CredentialQueries interface {
 	// RevokedAt set is stored revoked.
 	InsertResetTokens(ctx context.Context, ts []*ResetToken) error
 	ResetTokenByHash(ctx context.Context, hash []byte) (*ResetToken, error)
+	// MarkResetTokenCode records on a still-usable token that its user's
+	// code was right, until until; recovery is the hash of the recovery
+	// code given, to be used up when the password is set (nil: an app
+	// code, spent already). False when the token is no longer usable.
+	MarkResetTokenCode(ctx context.Context, hash []byte, now, until time.Time, recovery []byte) (bool, error)
 	// ConsumeResetToken marks the token used if it is still usable at now and
 	// returns its user and purpose; of many concurrent calls exactly one
 	// succeeds.
@@ -283,6 +291,11 @@ type ResetToken struct {
 	ExpiresAt time.Time
 	UsedAt    time.Time
 	RevokedAt time.Time
+	// CodeOKUntil is when the right code given with this link stops
+	// counting (zero: none given); CodeRecovery the recovery code's hash,
+	// when it was one.
+	CodeOKUntil  time.Time
+	CodeRecovery []byte
 }
 
 // API token kinds.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/airlockhq/airlock"
 )
@@ -106,13 +107,21 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 		return nil, linkPurpose, err
 	}
 	var code *codeCheck
+	var verified *airlock.ResetToken // the code was given at the link's own step
 	if u.TwoFactor() {
 		// The policy first, so that a refused password costs no code attempt.
 		if err := s.policy.Check(newPassword, u); err != nil {
 			return u, linkPurpose, err
 		}
-		if code, err = s.checkLinkCode(ctx, u, otp, actorMeta(u, m), secretHash(token)); err != nil {
-			return u, linkPurpose, err
+		if otp == "" {
+			if verified, err = s.linkCodeGiven(ctx, token); err != nil {
+				return u, linkPurpose, err
+			}
+		}
+		if verified == nil {
+			if code, err = s.checkLinkCode(ctx, u, otp, actorMeta(u, m), secretHash(token)); err != nil {
+				return u, linkPurpose, err
+			}
 		}
 	}
 	hash, err := s.newHash(ctx, newPassword, u)
@@ -150,6 +159,20 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 				return err
 			}
 		}
+		if verified != nil && verified.CodeRecovery != nil {
+			// The recovery code given at the code step is spent now, by
+			// the reset that succeeds (SPEC §6.15).
+			ok, remaining, err := tx.UseRecoveryCode(ctx, cur.ID, verified.CodeRecovery, now)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return errCodeNeeded // used meanwhile (a sign-in): the code step again
+			}
+			if err := s.audit(ctx, tx, airlock.AuditTwoFactor, m, cur.ID, cur.Email, "success", "recovery_used", remaining); err != nil {
+				return err
+			}
+		}
 		invited := purpose == airlock.TokenPurposeInvite && cur.PasswordHash == ""
 		if err := s.passwordChanged(ctx, tx, cur, airlock.PasswordChange{Hash: hash, ChangedAt: now}, !invited, m); err != nil {
 			return err
@@ -169,6 +192,89 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 		return nil, linkPurpose, s.badToken(ctx, m, TokenUsed)
 	}
 	return u, linkPurpose, nil
+}
+
+// linkCodeLife is how long a right code given at a reset link's code step
+// lets the new password be set without it.
+const linkCodeLife = 10 * time.Minute
+
+// VerifyLinkCode is the first step of a reset (or invitation) link of an
+// account with two-step sign-in, on the web: the code alone, before the
+// new password is typed, so that a wrong code costs nobody a passphrase
+// typed twice. It is checked and counted as with the password (the link's
+// limit, the owner told), and a right one recorded on the link for
+// linkCodeLife: an app code is spent now (good once); a recovery code is
+// only checked, and spent by the reset that succeeds (CompleteLink).
+func (s *Service) VerifyLinkCode(ctx context.Context, token, otp string, m Meta) (*airlock.User, string, error) {
+	u, purpose, err := s.CheckLink(ctx, token, m)
+	if err != nil || !u.TwoFactor() {
+		return u, purpose, err
+	}
+	c, err := s.checkLinkCode(ctx, u, otp, actorMeta(u, m), secretHash(token))
+	if err != nil {
+		return u, purpose, err
+	}
+	now := s.clock.Now()
+	am := actorMeta(u, m)
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		if c.recovery != nil {
+			unused, err := tx.RecoveryCodeUnused(ctx, u.ID, c.recovery)
+			if err != nil {
+				return err
+			}
+			if !unused {
+				return errCodeSpent
+			}
+		} else {
+			// One use per code: of parallel uses of one code, one wins.
+			fresh, err := tx.UseTOTPStep(ctx, u.ID, c.step)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				return errCodeSpent
+			}
+		}
+		ok, err := tx.MarkResetTokenCode(ctx, secretHash(token), now, now.Add(linkCodeLife), c.recovery)
+		if err != nil || !ok {
+			if err == nil {
+				err = invalidToken(TokenUsed) // used or revoked meanwhile
+			}
+			return err
+		}
+		if c.limited == nil {
+			if err := release(ctx, tx, c.k, now); err != nil {
+				return err
+			}
+		}
+		return s.audit(ctx, tx, airlock.AuditTwoFactor, am, u.ID, u.Email, "success", "code_accepted")
+	})
+	return u, purpose, s.codeOutcome(ctx, c, am, err)
+}
+
+// LinkCodeGiven says whether the right code was given at a link's code
+// step, within linkCodeLife (see VerifyLinkCode).
+func (s *Service) LinkCodeGiven(ctx context.Context, token string) (bool, error) {
+	t, err := s.linkCodeGiven(ctx, token)
+	return t != nil, err
+}
+
+// linkCodeGiven returns the link's token when its code was given in time.
+func (s *Service) linkCodeGiven(ctx context.Context, token string) (*airlock.ResetToken, error) {
+	if !wellFormedSecret(token) {
+		return nil, nil
+	}
+	t, err := s.store.ResetTokenByHash(ctx, secretHash(token))
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.clock.Now().Before(t.CodeOKUntil) {
+		return nil, nil
+	}
+	return t, nil
 }
 
 // passwordChanged writes a new password and applies SPEC §6.9: every

@@ -799,3 +799,101 @@ func TestMakingAnAdministratorAsksForProof(t *testing.T) {
 		t.Fatalf("the operator's import: %d, %v", n, err)
 	}
 }
+
+// TestResetCodeStep: a reset link of an account with two-step sign-in can
+// take the code first, on its own step, then the new password (issue 26,
+// item 7), under every rule of SPEC §6.15: a wrong code is counted and
+// records nothing; a right app code is spent at once (a replay on another
+// link is refused); a right code counts for that link only, for ten
+// minutes; a recovery code is only checked there, and spent by the reset
+// that succeeds, not by one the password policy refuses.
+func TestResetCodeStep(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		secret, codes := enrol(t, a, u)
+		a.drain(t)
+		first, other := a.resetToken(t, u.Email), a.resetToken(t, u.Email)
+		if _, _, err := a.svc.VerifyLinkCode(ctx, first, "000000", meta); code(err) != airlock.CodeUnauthorized {
+			t.Fatalf("a wrong code: %v", err)
+		}
+		if given, _ := b.svc.LinkCodeGiven(ctx, first); given {
+			t.Fatal("a wrong code was recorded")
+		}
+		right := codeAt(secret, a.clock.Now())
+		if _, _, err := a.svc.VerifyLinkCode(ctx, first, right, meta); err != nil {
+			t.Fatalf("the right code: %v", err)
+		}
+		// Spent: the same code on the other link is a replay.
+		if _, _, err := b.svc.VerifyLinkCode(ctx, other, right, meta); code(err) != airlock.CodeUnauthorized {
+			t.Fatalf("the same app code again, on another link: %v", err)
+		}
+		// The code counts for its link only.
+		if _, _, err := b.svc.CompleteLink(ctx, other, "a passphrase for the other link", "", meta); err == nil {
+			t.Fatal("a link whose code was never given set a password")
+		}
+		// The password policy still refuses; the code step holds.
+		if _, _, err := b.svc.CompleteLink(ctx, first, "short", "", meta); code(err) != airlock.CodePasswordPolicy {
+			t.Fatalf("a weak password after the code step: %v", err)
+		}
+		if _, _, err := b.svc.CompleteLink(ctx, first, "set after the code step", "", meta); err != nil {
+			t.Fatalf("the password after the code step: %v", err)
+		}
+		if _, _, challenge, err := a.svc.SignIn(ctx, u.Email, "set after the code step", "", meta); err != nil || challenge == "" {
+			t.Fatalf("sign-in after the reset: %v (two-step sign-in still asked: %v)", err, challenge != "")
+		}
+
+		// A recovery code: checked at the step, spent only by the reset
+		// that succeeds.
+		a.clock.Advance(time.Hour) // past the 3-emails-an-hour limit
+		u = mustUser(t, a, u.ID)
+		link := a.resetToken(t, u.Email)
+		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
+			t.Fatalf("a recovery code at the code step: %v", err)
+		}
+		if left, _ := a.svc.RecoveryCodesLeft(ctx, u); left != 10 {
+			t.Fatalf("%d recovery codes left after the code step, want 10 (none spent yet)", left)
+		}
+		if _, _, err := a.svc.CompleteLink(ctx, link, "short", "", meta); code(err) != airlock.CodePasswordPolicy {
+			t.Fatalf("a weak password: %v", err)
+		}
+		if left, _ := a.svc.RecoveryCodesLeft(ctx, u); left != 10 {
+			t.Fatalf("%d recovery codes left after a refused password, want 10", left)
+		}
+		// Ten minutes on, the step has to be taken again.
+		a.clock.Advance(11 * time.Minute)
+		if _, _, err := a.svc.CompleteLink(ctx, link, "too late after the code", "", meta); err == nil {
+			t.Fatal("a code step ten minutes old still counted")
+		}
+		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
+			t.Fatalf("the recovery code again: %v", err)
+		}
+		if _, _, err := b.svc.CompleteLink(ctx, link, "set with a recovery code", "", meta); err != nil {
+			t.Fatalf("the reset after a recovery code: %v", err)
+		}
+		if left, _ := a.svc.RecoveryCodesLeft(ctx, mustUser(t, a, u.ID)); left != 9 {
+			t.Fatalf("%d recovery codes left after the reset, want 9", left)
+		}
+		// Racing resets after one code step, on both nodes: one wins, one
+		// recovery code is spent.
+		a.clock.Advance(time.Hour)
+		link = a.resetToken(t, u.Email)
+		if _, _, err := b.svc.VerifyLinkCode(ctx, link, codes[1], meta); err != nil {
+			t.Fatal(err)
+		}
+		var won atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 6 {
+			wg.Go(func() {
+				if _, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, link, fmt.Sprintf("raced after the step %d", i), "", meta); err == nil {
+					won.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if left, _ := a.svc.RecoveryCodesLeft(ctx, mustUser(t, a, u.ID)); won.Load() != 1 || left != 8 {
+			t.Fatalf("%d racing resets won, %d recovery codes left: want 1 and 8", won.Load(), left)
+		}
+	})
+}

@@ -116,14 +116,27 @@ func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (*airlock.R
 	var t airlock.ResetToken
 	var c, e int64
 	var used, revoked sql.NullInt64
-	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at, purpose
-		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked, &t.Purpose)
+	var codeOK int64
+	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at, purpose, code_ok_until, code_recovery
+		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked, &t.Purpose, &codeOK, &t.CodeRecovery)
 	if err != nil {
 		return nil, notFound(err)
 	}
 	t.CreatedAt, t.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(e).UTC()
 	t.UsedAt, t.RevokedAt = fromMS(used), fromMS(revoked)
+	t.CodeOKUntil = fromMS(sql.NullInt64{Int64: codeOK, Valid: codeOK != 0})
 	return &t, nil
+}
+
+// MarkResetTokenCode records a right code on a still-usable token.
+func (q *queries) MarkResetTokenCode(ctx context.Context, hash []byte, now, until time.Time, recovery []byte) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE reset_tokens SET code_ok_until = ?, code_recovery = ?
+		WHERE token_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`, until.UnixMilli(), recovery, hash, now.UnixMilli())
+	if err != nil {
+		return false, fmt.Errorf("mark reset token code: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 // ConsumeResetToken uses the token up in one conditional UPDATE, so of many

@@ -98,6 +98,16 @@ func (q *queries) UseRecoveryCode(ctx context.Context, userID string, hash []byt
 	return n == 1, remaining, nil
 }
 
+// RecoveryCodeUnused says whether the user holds this recovery code unused.
+func (q *queries) RecoveryCodeUnused(ctx context.Context, userID string, hash []byte) (bool, error) {
+	var n int
+	err := q.row(ctx, `SELECT COUNT(*) FROM recovery_codes WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`, userID, hash).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("read recovery code: %w", err)
+	}
+	return n == 1, nil
+}
+
 // CreateChallenge stores a half-signed-in state.
 func (q *queries) CreateChallenge(ctx context.Context, c *airlock.Challenge) error {
 	_, err := q.exec(ctx, `INSERT INTO two_factor_challenges (id_hash, user_id, auth_epoch, created_at, expires_at, next_path)

@@ -78,9 +78,13 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 	p := s.newPage(r, u.Language, title)
 	p.form("password", "password_confirm")
 	if u.TwoFactor() {
-		// A mailbox alone must not take the account: the code is asked too.
-		p.Data["TwoFactor"] = true
-		p.form("otp", "password", "password_confirm")
+		// A mailbox alone must not take the account: the code is asked
+		// first, on a step of its own, then the new password.
+		given, err := s.accounts.LinkCodeGiven(r.Context(), s.cookie(r, resetCookie))
+		if err != nil || !given {
+			p.Data["CodeStep"] = true
+			p.form("otp")
+		}
 	}
 	p.focusFirst = true
 	s.passwordRules(p, u)
@@ -105,6 +109,26 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m := s.meta(r)
+	if f.Has("otp") && !f.Has("password") {
+		// The code step: checked and recorded on the link, then the new
+		// password is asked (a wrong code costs no passphrase typed twice).
+		u, purpose, err := s.accounts.VerifyLinkCode(r.Context(), token, f.Get("otp"), m)
+		if err != nil {
+			if u == nil {
+				s.resetFailed(w, r, err, purpose)
+				return
+			}
+			p := s.resetPage(r, u, purpose)
+			s.render(w, s.applyError(w, p, err), "reset", p)
+			return
+		}
+		dest := "/password/reset"
+		if r.URL.Query().Get("app") == "1" {
+			dest += "?app=1"
+		}
+		http.Redirect(w, r, dest, http.StatusSeeOther)
+		return
+	}
 	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		// Nothing to set yet: check the link only to show the form again.
 		u, purpose, err := s.accounts.CheckLink(r.Context(), token, m)

@@ -136,23 +136,35 @@ func TestTwoFactorPages(t *testing.T) {
 		t.Fatalf("recovery code: %d", r.StatusCode)
 	}
 
-	// The reset page asks for a code too.
+	// The reset page asks for the code first, on a step of its own, then
+	// the new password: a wrong code costs no passphrase typed twice.
 	_, token := e.resetLink("ada@example.com")
 	rc := e.client()
 	e.get(rc, "/password/reset?token="+token)
 	page := e.get(rc, "/password/reset")
-	if !strings.Contains(page.body, `name="otp"`) {
-		t.Fatal("the reset page does not ask for a code")
+	if !strings.Contains(page.body, `name="otp"`) || strings.Contains(page.body, `name="password"`) {
+		t.Fatalf("the reset page's first step: want the code alone\n%s", page.body)
 	}
 	r = e.post(rc, "/password/reset", url.Values{"password": {"taken over with the mailbox"}, "password_confirm": {"taken over with the mailbox"}})
 	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
 		t.Fatalf("reset without the code: %d", r.StatusCode)
 	}
+	r = e.post(rc, "/password/reset", url.Values{"otp": {"000000"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) || strings.Contains(r.body, `name="password"`) {
+		t.Fatalf("a wrong code at the code step: %d\n%s", r.StatusCode, r.body)
+	}
 	e.clock.Advance(totp.Step)
-	r = e.post(rc, "/password/reset", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))},
-		"password": {"a reset with my phone in hand"}, "password_confirm": {"a reset with my phone in hand"}})
+	r = e.post(rc, "/password/reset", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/password/reset" {
+		t.Fatalf("the right code: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	page = e.get(rc, "/password/reset")
+	if strings.Contains(page.body, `name="otp"`) || !strings.Contains(page.body, `name="password_confirm"`) {
+		t.Fatalf("the reset page's second step: want the new password alone\n%s", page.body)
+	}
+	r = e.post(rc, "/password/reset", url.Values{"password": {"a reset with my phone in hand"}, "password_confirm": {"a reset with my phone in hand"}})
 	if r.StatusCode != http.StatusSeeOther {
-		t.Fatalf("reset with the code: %d\n%s", r.StatusCode, r.body)
+		t.Fatalf("reset after the code step: %d\n%s", r.StatusCode, r.body)
 	}
 
 	// Off: the password and a code.
