@@ -217,30 +217,23 @@ func (s *Service) VerifyLinkCode(ctx context.Context, token, otp string, m Meta)
 	now := s.clock.Now()
 	am := actorMeta(u, m)
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		if c.recovery != nil {
-			unused, err := tx.RecoveryCodeUnused(ctx, u.ID, c.recovery)
-			if err != nil {
-				return err
-			}
-			if !unused {
-				return errCodeSpent
-			}
-		} else {
-			// One use per code: of parallel uses of one code, one wins.
-			fresh, err := tx.UseTOTPStep(ctx, u.ID, c.step)
-			if err != nil {
-				return err
-			}
-			if !fresh {
-				return errCodeSpent
-			}
-		}
 		ok, err := tx.MarkResetTokenCode(ctx, secretHash(token), now, now.Add(linkCodeLife), c.recovery)
 		if err != nil || !ok {
 			if err == nil {
 				err = invalidToken(TokenUsed) // used or revoked meanwhile
 			}
 			return err
+		}
+		if c.recovery == nil {
+			return s.useCode(ctx, tx, c, now, am) // an app code: spent now
+		}
+		// A recovery code: only checked, spent by the reset that succeeds.
+		unused, err := tx.RecoveryCodeUnused(ctx, u.ID, c.recovery)
+		if err != nil {
+			return err
+		}
+		if !unused {
+			return errCodeSpent
 		}
 		if c.limited == nil {
 			if err := release(ctx, tx, c.k, now); err != nil {
