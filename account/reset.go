@@ -267,6 +267,13 @@ func (s *Service) linkCodeGiven(ctx context.Context, token string) (*airlock.Res
 	if !s.clock.Now().Before(t.CodeOKUntil) {
 		return nil, nil
 	}
+	if t.CodeRecovery != nil {
+		// A recovery code used since (a sign-in): the step is to take again.
+		unused, err := s.store.RecoveryCodeUnused(ctx, t.UserID, t.CodeRecovery)
+		if err != nil || !unused {
+			return nil, err
+		}
+	}
 	return t, nil
 }
 

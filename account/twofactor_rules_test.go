@@ -869,6 +869,9 @@ func TestResetCodeStep(t *testing.T) {
 		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
 			t.Fatalf("the recovery code again: %v", err)
 		}
+		if given, _ := a.svc.LinkCodeGiven(ctx, link); !given {
+			t.Fatal("the recovery code's step not recorded")
+		}
 		if _, _, err := b.svc.CompleteLink(ctx, link, "set with a recovery code", "", meta); err != nil {
 			t.Fatalf("the reset after a recovery code: %v", err)
 		}
@@ -894,6 +897,51 @@ func TestResetCodeStep(t *testing.T) {
 		wg.Wait()
 		if left, _ := a.svc.RecoveryCodesLeft(ctx, mustUser(t, a, u.ID)); won.Load() != 1 || left != 8 {
 			t.Fatalf("%d racing resets won, %d recovery codes left: want 1 and 8", won.Load(), left)
+		}
+	})
+}
+
+// TestResetCodeStepEndsWithTheKey: a code step taken with a reset link
+// ends when the owner's key goes (two-step sign-in turned off, then on with
+// a new key): whoever holds the old authenticator and the mailbox cannot
+// finish the reset the new key was meant to stop.
+func TestResetCodeStepEndsWithTheKey(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		secret, _ := enrol(t, a, u)
+		a.drain(t)
+		stepped := a.resetToken(t, u.Email)
+		if _, _, err := a.svc.VerifyLinkCode(ctx, stepped, codeAt(secret, a.clock.Now()), meta); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.svc.AdminResetTwoFactor(ctx, account.Operator, u.ID, meta); err != nil {
+			t.Fatal(err)
+		}
+		if given, _ := b.svc.LinkCodeGiven(ctx, stepped); given {
+			t.Fatal("a code step outlived turning two-step sign-in off")
+		}
+		_, codes := enrol(t, a, mustUser(t, a, u.ID))
+		if _, _, err := b.svc.CompleteLink(ctx, stepped, "set with the old key's step", "", meta); err == nil {
+			t.Fatal("a code step taken with the old key set a password after the new key")
+		}
+		// A recovery code's step ends when the code is used elsewhere: the
+		// page asks for a code again rather than for a password it refuses.
+		a.clock.Advance(time.Hour)
+		link := a.resetToken(t, u.Email)
+		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
+			t.Fatal(err)
+		}
+		_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, _, err := b.svc.CompleteSignIn(ctx, challenge, codes[0], meta); err != nil {
+			t.Fatalf("signing in with the recovery code: %v", err)
+		}
+		if given, _ := a.svc.LinkCodeGiven(ctx, link); given {
+			t.Fatal("the step of a recovery code used since still counts")
 		}
 	})
 }

@@ -21,6 +21,17 @@ func (q *queries) ClearTOTP(ctx context.Context, userID string) error {
 	if _, err := q.exec(ctx, `DELETE FROM two_factor_challenges WHERE user_id = ?`, userID); err != nil {
 		return fmt.Errorf("delete challenges: %w", err)
 	}
+	return q.forgetLinkCodes(ctx, userID)
+}
+
+// forgetLinkCodes ends the code steps taken with the user's reset links:
+// a code of a key that was changed or removed no longer counts (whoever
+// holds the old authenticator must not finish a reset the owner's new key
+// was meant to stop).
+func (q *queries) forgetLinkCodes(ctx context.Context, userID string) error {
+	if _, err := q.exec(ctx, `UPDATE reset_tokens SET code_ok_until = 0, code_recovery = NULL WHERE user_id = ? AND code_ok_until > 0`, userID); err != nil {
+		return fmt.Errorf("forget link codes: %w", err)
+	}
 	return nil
 }
 
@@ -29,6 +40,9 @@ func (q *queries) EnableTOTP(ctx context.Context, userID string, sealed []byte, 
 	if _, err := q.exec(ctx, `UPDATE users SET totp_secret = ?, totp_enabled_at = ?, totp_last_step = ? WHERE id = ?`,
 		sealed, now.UnixMilli(), step, userID); err != nil {
 		return fmt.Errorf("enable totp: %w", err)
+	}
+	if err := q.forgetLinkCodes(ctx, userID); err != nil {
+		return err
 	}
 	return q.ReplaceRecoveryCodes(ctx, userID, codeHashes)
 }
