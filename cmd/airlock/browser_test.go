@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the time zone test needs no system database
 	"unicode"
 
 	"github.com/airlockhq/airlock/totp"
@@ -632,20 +633,8 @@ func TestBrowserDevMailboxLinkOpensATab(t *testing.T) {
 // ticked is invited, whatever was typed in the hidden fields.
 func TestBrowserNewUserInvitationHidesThePassword(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t)
-	smtp := mailtest.Start(t)
-	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
-	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
-		t.Fatal(err)
-	}
-	p.serve()
-	run1(t, ctx,
-		chromedp.Navigate(p.url("/login")),
-		signIn("boss@example.com", "keeper of the user list"),
-		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
-		chromedp.Navigate(p.url("/admin/users/new")),
-		chromedp.WaitVisible(chromedp.CSS("#email")),
-	)
+	ctx, p := adminInBrowser(t, map[string]string{"AIRLOCK_SMTP_URL": mailtest.Start(t).URL()}, "")
+	run1(t, ctx, chromedp.Navigate(p.url("/admin/users/new")), chromedp.WaitVisible(chromedp.CSS("#email")))
 	shown := func() bool {
 		return value(t, ctx, chromedp.Evaluate[bool](`document.querySelector("#password").offsetParent !== null`))
 	}
@@ -687,18 +676,7 @@ func TestBrowserNewUserInvitationHidesThePassword(t *testing.T) {
 // user's page in two columns); on a phone the user's page is one column.
 func TestBrowserBackOfficeUsesTheWidth(t *testing.T) {
 	t.Parallel()
-	ctx := newBrowser(t)
-	p := newProgram(t, nil)
-	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
-		t.Fatal(err)
-	}
-	p.serve()
-	run1(t, ctx,
-		look(viewport{name: "desktop", width: 1280, height: 800}, "en", ""),
-		chromedp.Navigate(p.url("/login")),
-		signIn("boss@example.com", "keeper of the user list"),
-		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
-	)
+	ctx, p := adminInBrowser(t, nil, "", look(viewport{name: "desktop", width: 1280, height: 800}, "en", ""))
 	for _, path := range []string{"/admin/users", "/admin/audit"} {
 		run1(t, ctx, chromedp.Navigate(p.url(path)), chromedp.WaitVisible(chromedp.CSS("table.list")))
 		if w := value(t, ctx, chromedp.Evaluate[float64](`document.querySelector("main").getBoundingClientRect().width`)); w < 1100 {
@@ -722,27 +700,15 @@ func TestBrowserBackOfficeUsesTheWidth(t *testing.T) {
 // the server wrote in a tooltip.
 func TestBrowserDatesInTheReadersTime(t *testing.T) {
 	t.Parallel()
-	paris, err := time.LoadLocation("Europe/Paris")
+	paris, err := time.LoadLocation("Europe/Paris") // from the embedded database (time/tzdata)
 	if err != nil {
-		t.Skipf("no time zone database on this machine: %v", err)
-	}
-	ctx := newBrowser(t)
-	p := newProgram(t, nil)
-	if _, err := p.run("keeper of the user list\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--language", "fr", "--password-stdin"); err != nil {
 		t.Fatal(err)
 	}
-	p.serve()
-	run1(t, ctx,
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"})
-			return err
-		}),
-		chromedp.Navigate(p.url("/login")),
-		signIn("boss@example.com", "keeper of the user list"),
-		chromedp.WaitVisible(chromedp.CSS("dl.facts")),
-		chromedp.Navigate(p.url("/admin/audit")),
-		chromedp.WaitVisible(chromedp.CSS("table.list time")),
-	)
+	ctx, p := adminInBrowser(t, nil, "fr", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Paris"})
+		return err
+	}))
+	run1(t, ctx, chromedp.Navigate(p.url("/admin/audit")), chromedp.WaitVisible(chromedp.CSS("table.list time")))
 	got := value(t, ctx, chromedp.Evaluate[[]string](`(() => { const el = document.querySelector("table.list time"); const s = el.querySelectorAll("span"); return [el.getAttribute("datetime"), s[0].textContent, s[1].textContent, el.title]; })()`))
 	at, err := time.Parse(time.RFC3339, got[0])
 	if err != nil {
@@ -753,4 +719,25 @@ func TestBrowserDatesInTheReadersTime(t *testing.T) {
 		got[3] != at.UTC().Format("2006-01-02 15:04:05")+" UTC" {
 		t.Fatalf("a time of %s shown as %q %q, tooltip %q: want Paris time %s in French, UTC in the tooltip", got[0], got[1], got[2], got[3], local.Format("15:04"))
 	}
+}
+
+// adminInBrowser starts serve (with settings env) and a browser signed in
+// as boss@example.com, an administrator (language "en" unless given).
+func adminInBrowser(t *testing.T, env map[string]string, lang string, before ...chromedp.Action[chromedp.Void]) (context.Context, *program) {
+	t.Helper()
+	ctx := newBrowser(t)
+	p := newProgram(t, env)
+	args := []string{"user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"}
+	if lang != "" {
+		args = append(args, "--language", lang)
+	}
+	if _, err := p.run("keeper of the user list\n", args...); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+	run1(t, ctx, append(before,
+		chromedp.Navigate(p.url("/login")),
+		signIn("boss@example.com", "keeper of the user list"),
+		chromedp.WaitVisible(chromedp.CSS("dl.facts")))...)
+	return ctx, p
 }
