@@ -26,6 +26,7 @@ type Tx interface {
 	OutboxQueries
 	LimitQueries
 	AuditQueries
+	OpenIDQueries
 }
 
 // UserQueries keep the users: their profile, password, rights, two-step
@@ -314,9 +315,11 @@ type APIToken struct {
 	ExpiresAt time.Time
 	UsedAt    time.Time
 	RevokedAt time.Time
-	// FamilyEpoch and FamilyRevokedAt come from the token's family.
+	// FamilyEpoch and FamilyRevokedAt come from the token's family; Family
+	// is that family, with what an application's sign-in carries.
 	FamilyEpoch     int64
 	FamilyRevokedAt time.Time
+	Family          *TokenFamily
 }
 
 // TokenFamily is one sign-in of the JSON API: its tokens live and die
@@ -328,6 +331,12 @@ type TokenFamily struct {
 	CreatedAt time.Time
 	ExpiresAt time.Time
 	RevokedAt time.Time
+	// ClientID, Scopes, AMR and AuthTime belong to an application's
+	// sign-in through the OpenID Provider; empty for the JSON API's own.
+	ClientID string
+	Scopes   []string
+	AMR      []string
+	AuthTime time.Time
 }
 
 // Job kinds.
@@ -462,4 +471,7 @@ const (
 	AuditInvitationAccepted = "invitation_accepted"
 	AuditUsersImported      = "users_imported"
 	AuditTwoFactor          = "two_factor"
+	// AuditApplication: an application of the OpenID Provider was added,
+	// removed, or given a new secret.
+	AuditApplication = "application"
 )

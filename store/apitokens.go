@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -12,24 +13,39 @@ import (
 // apiTokenColumns reads a token joined with its family (f): a token works
 // only while its family does, so the family's state comes with every read.
 const apiTokenColumns = `t.token_hash, t.kind, t.user_id, t.family_id, t.created_at, t.expires_at, t.used_at, t.revoked_at,
-	f.auth_epoch, f.revoked_at`
+	f.auth_epoch, f.revoked_at, f.created_at, f.expires_at, f.client_id, f.scopes, f.amr, f.auth_time`
 
 func scanAPIToken(sc interface{ Scan(...any) error }) (*airlock.APIToken, error) {
 	var t airlock.APIToken
-	var c, e int64
+	var f airlock.TokenFamily
+	var c, e, fc, fe, fa int64
 	var used, revoked, famRevoked sql.NullInt64
-	if err := sc.Scan(&t.Hash, &t.Kind, &t.UserID, &t.FamilyID, &c, &e, &used, &revoked, &t.FamilyEpoch, &famRevoked); err != nil {
+	var scopes, amr string
+	if err := sc.Scan(&t.Hash, &t.Kind, &t.UserID, &t.FamilyID, &c, &e, &used, &revoked, &t.FamilyEpoch, &famRevoked,
+		&fc, &fe, &f.ClientID, &scopes, &amr, &fa); err != nil {
 		return nil, notFound(err)
 	}
 	t.CreatedAt, t.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(e).UTC()
 	t.UsedAt, t.RevokedAt, t.FamilyRevokedAt = fromMS(used), fromMS(revoked), fromMS(famRevoked)
+	f.ID, f.UserID, f.AuthEpoch, f.RevokedAt = t.FamilyID, t.UserID, t.FamilyEpoch, t.FamilyRevokedAt
+	f.CreatedAt, f.ExpiresAt, f.Scopes, f.AMR = time.UnixMilli(fc).UTC(), time.UnixMilli(fe).UTC(), strings.Fields(scopes), strings.Fields(amr)
+	if fa != 0 {
+		f.AuthTime = time.UnixMilli(fa).UTC()
+	}
+	t.Family = &f
 	return &t, nil
 }
 
 // CreateTokenFamily starts a sign-in of the API.
 func (q *queries) CreateTokenFamily(ctx context.Context, f *airlock.TokenFamily) error {
-	_, err := q.exec(ctx, `INSERT INTO token_families (id, user_id, auth_epoch, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-		f.ID, f.UserID, f.AuthEpoch, f.CreatedAt.UnixMilli(), f.ExpiresAt.UnixMilli())
+	var authTime int64
+	if !f.AuthTime.IsZero() {
+		authTime = f.AuthTime.UnixMilli()
+	}
+	_, err := q.exec(ctx, `INSERT INTO token_families (id, user_id, auth_epoch, created_at, expires_at, client_id, scopes, amr, auth_time)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		f.ID, f.UserID, f.AuthEpoch, f.CreatedAt.UnixMilli(), f.ExpiresAt.UnixMilli(), f.ClientID,
+		strings.Join(f.Scopes, " "), strings.Join(f.AMR, " "), authTime)
 	if err != nil {
 		return fmt.Errorf("insert token family: %w", err)
 	}

@@ -13,7 +13,7 @@ var AuditKinds = []string{airlock.AuditSignIn, airlock.AuditSignOut, airlock.Aud
 	airlock.AuditResetCompleted, airlock.AuditPasswordChanged, airlock.AuditSessionsRevoked, airlock.AuditUserCreated,
 	airlock.AuditUserUpdated, airlock.AuditUsersImported, airlock.AuditResetEmailSent, airlock.AuditInvitationSent,
 	airlock.AuditInvitationAccepted, airlock.AuditEmailFailed, airlock.AuditEmailRetried, airlock.AuditTwoFactor,
-	airlock.AuditRateLimited}
+	airlock.AuditRateLimited, airlock.AuditApplication}
 
 // AuditOutcomes lists the outcomes the account package records.
 var AuditOutcomes = []string{"success", "failure", "refused", "rate_limited", "queued", "no_account", "inactive",
@@ -38,6 +38,7 @@ var auditArgWords = map[string][]func(lang, arg string) any{
 	"recovery_used": {number},
 	"email_kind":    {emailKindWords},
 	"email_failed":  {emailKindWords, emailProblemWords},
+	"code_reuse":    {number},
 }
 
 func reasonWords(lang, r string) any       { return known(lang, "admin.audit.reason."+r, r) }

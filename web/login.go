@@ -70,7 +70,8 @@ func (s *Server) newLoginPage(r *http.Request, next string) *page {
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if u := s.currentUser(r); u != nil {
+	a, app := s.pendingApp(r, returnTo(q.Get("next")))
+	if u := s.currentUser(r); u != nil && (a == nil || q.Get("reauth") != "1") {
 		dest := returnTo(q.Get("next"))
 		if dest == "" || s.accounts.Reach(u) != account.ReachAll {
 			dest = "/account"
@@ -79,6 +80,17 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.newLoginPage(r, q.Get("next"))
+	if a != nil {
+		// Signing in for an application: say which, offer the address it
+		// gave (login_hint), and remember the request in this browser so
+		// that a forgotten password leads back to it.
+		p.Data["App"] = app.Name
+		if a.LoginHint != "" {
+			p.Values["email"] = a.LoginHint
+			p.focus = "password"
+		}
+		s.setCookie(w, continueCookie, continueURL(a.ID), account.AuthorizationTTL)
+	}
 	m := q.Get("m")
 	if key, ok := notices[m]; ok {
 		p.Notice = p.T(key)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -162,6 +163,13 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Query().Get("app") == "1" {
 		dest += "&app=1"
+	}
+	if next := s.cookie(r, continueCookie); next != "" {
+		// The password was forgotten while signing in for an application:
+		// signing in with the new one continues to it, if it still waits.
+		if a, _ := s.pendingApp(r, returnTo(next)); a != nil {
+			dest += "&next=" + url.QueryEscape(continueURL(a.ID))
+		}
 	}
 	http.Redirect(w, r, dest, http.StatusSeeOther)
 }

@@ -17,6 +17,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /login/two-factor", s.handleSecondStepForm)
 	mux.HandleFunc("POST /login/two-factor", s.handleSecondStepSubmit)
 
+	// An application's authorization request waits here for its person.
+	mux.HandleFunc("GET /oauth2/continue", s.handleContinue)
+	mux.HandleFunc("POST /oauth2/continue", s.handleConsent)
+
 	mux.HandleFunc("GET /password/forgot", s.handleForgotForm)
 	mux.HandleFunc("POST /password/forgot", s.handleForgotSubmit)
 	mux.HandleFunc("GET /password/reset", s.handleResetForm)

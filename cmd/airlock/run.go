@@ -20,6 +20,8 @@ import (
 	"github.com/airlockhq/airlock/api"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/password"
+	"github.com/airlockhq/airlock/provider"
+	"github.com/airlockhq/airlock/secretbox"
 	"github.com/airlockhq/airlock/store"
 	"github.com/airlockhq/airlock/web"
 )
@@ -39,6 +41,11 @@ Commands:
   user import        create users from a CSV file, all or nothing
   user set-password  set a user's password, read from standard input
   user list          list users
+  client add         add an application that signs people in (OpenID Connect)
+  client list        list the applications
+  client remove      remove an application
+  client rotate-secret  give an application a new secret
+  keys rotate        publish a new token signing key
   audit              print the security event log
   mail list          list the emails in the outbox and their delivery
   mail retry         send a failed or deferred email again
@@ -109,6 +116,10 @@ starting together migrate once).`)
 		return nil
 	case "user":
 		return userCommand(ctx, args[1:], e, stdin, stdout, stderr)
+	case "client":
+		return clientCommand(ctx, args[1:], e, stdout, stderr)
+	case "keys":
+		return keysCommand(ctx, args[1:], e, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], e, stdout, stderr)
 	case "mail":
@@ -164,6 +175,9 @@ type app struct {
 	accounts   *account.Service
 	hasher     *password.Hasher
 	devMailbox *mail.DevMailbox
+	// box seals two-step keys and signing keys (nil: no AIRLOCK_SECRET_KEY).
+	box   *secretbox.Box
+	clock airlock.Clock
 }
 
 func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Clock) (*app, error) {
@@ -188,7 +202,7 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 		db.Close()
 		return nil, err
 	}
-	a := &app{db: db}
+	a := &app{db: db, box: box, clock: clock}
 	var sender mail.Sender
 	if cfg.SMTPURL == "" {
 		a.devMailbox = mail.NewDevMailbox(db, clock.Now)
@@ -303,6 +317,9 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	root.Handle("/api/", jsonAPI)
 	root.Handle("/api", jsonAPI)
 	root.Handle("/", pages)
+	if err := mountProvider(ctx, root, cfg, a, log); err != nil {
+		return err
+	}
 	handler := promhttp.InstrumentHandlerInFlight(inFlight, countRequests(requests, root))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -382,4 +399,35 @@ var setMemoryLimit func(int64) int64
 // With it the collector runs sooner and the runtime hands pages back.
 func memoryLimit(cfg *config) int64 {
 	return 32<<20 + 2*int64(cfg.HashConcurrency)*int64(cfg.Argon2.Memory)<<10
+}
+
+// mountProvider serves the OpenID Provider's paths. Its signing keys are
+// sealed with AIRLOCK_SECRET_KEY: without a key it is off, and serve
+// refuses to start once an application exists (it could not sign in).
+func mountProvider(ctx context.Context, root *http.ServeMux, cfg *config, a *app, log *slog.Logger) error {
+	if a.box == nil {
+		cs, err := a.accounts.Clients(ctx)
+		if err != nil {
+			return err
+		}
+		if len(cs) > 0 {
+			return fmt.Errorf("AIRLOCK_SECRET_KEY is required once an application exists (airlock client list): the OpenID Provider's signing keys are sealed with it")
+		}
+		log.Warn("AIRLOCK_SECRET_KEY is not set: the OpenID Provider is off")
+		return nil
+	}
+	keys := provider.NewKeys(a.db, a.box, a.clock)
+	if err := keys.Ensure(ctx); err != nil {
+		return err
+	}
+	p, err := provider.New(provider.Config{Issuer: cfg.PublicURL.String(), TrustedProxies: cfg.TrustedProxies,
+		SessionID: web.SessionID(cfg.PublicURL), Log: log},
+		a.accounts, a.db, keys)
+	if err != nil {
+		return err
+	}
+	for _, path := range provider.Paths() {
+		root.Handle(path, p)
+	}
+	return nil
 }
