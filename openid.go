@@ -92,6 +92,8 @@ type OpenIDQueries interface {
 	// SetClientSecret replaces a confidential client's secret hash.
 	SetClientSecret(ctx context.Context, id string, hash []byte, now time.Time) error
 	DeleteClient(ctx context.Context, id string) error
+	// SetClientGrants replaces the grant types an application may use.
+	SetClientGrants(ctx context.Context, id string, grants []string, now time.Time) error
 	// RevokeClientTokens revokes every token family of an application.
 	RevokeClientTokens(ctx context.Context, clientID string, now time.Time) (int, error)
 

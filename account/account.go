@@ -83,6 +83,8 @@ type Service struct {
 	jobs *jobs.Runner
 	// busy counts the forgot requests refused because the queue lagged.
 	busy atomic.Int64
+	// passwordGrants counts sign-ins with the deprecated password grant.
+	passwordGrants atomic.Int64
 	// forgot groups the writes of concurrent forgot requests (forgot.go).
 	forgot forgotQueue
 }
@@ -111,6 +113,9 @@ func (s *Service) QueueLag() time.Duration { return s.jobs.Behind() }
 // BusyRefusals counts the forgot requests refused because the workers
 // lagged more than maxForgotLag.
 func (s *Service) BusyRefusals() int64 { return s.busy.Load() }
+
+// PasswordGrants says how many sign-ins used the password grant (deprecated).
+func (s *Service) PasswordGrants() int64 { return s.passwordGrants.Load() }
 
 // Now is the service's clock: the fronts' own sense of time agrees with
 // the limits'.
@@ -157,6 +162,8 @@ type Meta struct {
 	// App is set when the request comes from the mobile app, so that the
 	// reset page can offer "Return to the app".
 	App bool
+	// ClientID is the OAuth client_id a token request named ("" none).
+	ClientID string
 }
 
 // newSecret returns 256 random bits, base64url-encoded (SPEC §6.2).

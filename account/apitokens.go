@@ -50,6 +50,11 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 	if err := airlock.CheckEmail(email); err != nil {
 		return nil, err
 	}
+	// Before the password is checked: a refused application costs no hash
+	// and learns nothing about the account.
+	if err := s.passwordGrantAllowed(ctx, m.ClientID); err != nil {
+		return nil, err
+	}
 	u, err := s.checkPassword(ctx, email, pass, m)
 	if err != nil {
 		if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
@@ -112,6 +117,9 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 		}
 		return s.audit(ctx, tx, airlock.AuditSignIn, m, cur.ID, cur.Email, "success", "api")
 	})
+	if err == nil {
+		s.passwordGrants.Add(1)
+	}
 	if code != nil {
 		err = apiCodeError(s.codeOutcome(ctx, code, m, err))
 	}
@@ -284,4 +292,36 @@ func (s *Service) AuthenticateAPI(ctx context.Context, access string) (*airlock.
 		return nil, errBadBearer
 	}
 	return u, nil
+}
+
+// LegacyClientID is the built-in application of the app versions that
+// sign in with the password grant (migration 16 adds it): a request with
+// no client_id, or one that names no registered application, is its (the
+// client_id was accepted and ignored before applications existed).
+const LegacyClientID = "mobile"
+
+var errPasswordGrantOff = &airlock.Error{Code: airlock.CodeForbidden, Detail: "password_grant", Key: "error.api.password_grant_off"}
+
+// passwordGrantAllowed is the one rule for who may still use the password
+// grant (RFC 9700 §2.4 says it must not be used): an application that has
+// the grant, the built-in one for requests that name none. Removing that
+// application, or its grant, turns the grant off for existing app versions.
+func (s *Service) passwordGrantAllowed(ctx context.Context, clientID string) error {
+	var c *airlock.Client
+	var err error
+	if clientID != "" && len(clientID) <= 200 {
+		c, err = s.store.ClientByID(ctx, clientID)
+	}
+	if c == nil && (err == nil || errors.Is(err, airlock.ErrNotFound)) {
+		c, err = s.store.ClientByID(ctx, LegacyClientID)
+	}
+	switch {
+	case errors.Is(err, airlock.ErrNotFound):
+		return errPasswordGrantOff
+	case err != nil:
+		return err
+	case !c.Allows(airlock.GrantPassword):
+		return errPasswordGrantOff
+	}
+	return nil
 }

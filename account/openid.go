@@ -245,6 +245,39 @@ func (s *Service) RotateClientSecret(ctx context.Context, actor *airlock.User, i
 	return secret, nil
 }
 
+// SetClientGrants replaces the grant types an application may use: the
+// password grant turned off for the built-in mobile application, for one.
+func (s *Service) SetClientGrants(ctx context.Context, actor *airlock.User, id string, grants []string, m Meta) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	if len(grants) == 0 {
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: "grant", Key: "error.client.no_grant"}
+	}
+	m = actorMeta(actor, m)
+	return s.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := s.adminInTx(ctx, tx, actor); err != nil {
+			return err
+		}
+		c, err := tx.ClientByID(ctx, id)
+		if errors.Is(err, airlock.ErrNotFound) {
+			return errClientNotFound
+		}
+		if err != nil {
+			return err
+		}
+		spec := ClientSpec{Name: c.Name, Public: c.Public(), RedirectURIs: c.RedirectURIs, PostLogoutURIs: c.PostLogoutURIs,
+			Grants: grants, FirstParty: c.FirstParty}
+		if err := checkClient(&spec); err != nil {
+			return err
+		}
+		if err := tx.SetClientGrants(ctx, id, spec.Grants, s.clock.Now()); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, airlock.AuditApplication, m, "", c.Name, "success", "client_grants_changed", c.ID, strings.Join(spec.Grants, " "))
+	})
+}
+
 // AuthenticateClient checks a confidential application's secret.
 func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*airlock.Client, error) {
 	c, err := s.store.ClientByID(ctx, id)

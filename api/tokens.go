@@ -34,9 +34,10 @@ type tokenResponse struct {
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
-	// Client authentication, a client_id in the body or HTTP Basic, is
-	// accepted and ignored: the apps are public clients (RFC 6749 §2.1), so
-	// it would prove nothing; the user's password or refresh token does.
+	// Client authentication, a client_id in the body or HTTP Basic, proves
+	// nothing: the apps are public clients (RFC 6749 §2.1); the user's
+	// password or refresh token does. The password grant reads the
+	// client_id only to know whether that application may still use it.
 	var req tokenRequest
 	var err error
 	switch edge.MediaType(r) {
@@ -57,7 +58,14 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.api.password_grant"})
 			return
 		}
-		t, err = s.accounts.SignInAPI(r.Context(), req.Username, req.Password, req.OTP, s.meta(r))
+		m := s.meta(r)
+		// The client_id only says which application asks, and so whether
+		// it may still use this grant; the password is what proves anything.
+		m.ClientID = req.ClientID
+		if id, _, ok := r.BasicAuth(); ok && m.ClientID == "" {
+			m.ClientID = id
+		}
+		t, err = s.accounts.SignInAPI(r.Context(), req.Username, req.Password, req.OTP, m)
 	case "refresh_token":
 		if req.RefreshToken == "" || req.Username != "" || req.Password != "" || req.OTP != "" {
 			s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.api.refresh_grant"})

@@ -86,6 +86,18 @@ func (q *queries) SetClientSecret(ctx context.Context, id string, hash []byte, n
 	return nil
 }
 
+// SetClientGrants replaces the grant types an application may use.
+func (q *queries) SetClientGrants(ctx context.Context, id string, grants []string, now time.Time) error {
+	res, err := q.exec(ctx, `UPDATE oauth_clients SET grants = ?, updated_at = ? WHERE id = ?`, strings.Join(grants, " "), now.UnixMilli(), id)
+	if err != nil {
+		return fmt.Errorf("set client grants: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return airlock.ErrNotFound
+	}
+	return nil
+}
+
 // DeleteClient removes an application and its pending authorizations.
 func (q *queries) DeleteClient(ctx context.Context, id string) error {
 	res, err := q.exec(ctx, `DELETE FROM oauth_clients WHERE id = ?`, id)

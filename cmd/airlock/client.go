@@ -22,12 +22,13 @@ Commands:
   list            list the applications
   remove          remove an application (its sign-ins end)
   rotate-secret   give a confidential application a new secret
+  set-grants      set the grant types an application may use
 
 Run "airlock client COMMAND --help" for a command's flags.
 `
 
 func clientCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
-	sub, err := group{"client", clientUsage}.choose(args, stdout, stderr, "add", "list", "remove", "rotate-secret")
+	sub, err := group{"client", clientUsage}.choose(args, stdout, stderr, "add", "list", "remove", "rotate-secret", "set-grants")
 	if err != nil {
 		return err
 	}
@@ -56,6 +57,14 @@ first-party application (the operator's own) are not asked to consent.`)
 		c.flags.Var(&grants, "grant", "`GRANT` a grant type, repeatable: authorization_code, refresh_token, client_credentials, password (default authorization_code and refresh_token)")
 	case "list":
 		c = newCommand("client list", "", "List the applications.")
+	case "set-grants":
+		c = newCommand("client set-grants", "--id ID --grant GRANT ...", `
+Set the grant types an application may use. The built-in application "mobile"
+stands for the app versions that sign in with the password grant (deprecated):
+  airlock client set-grants --id mobile --grant refresh_token
+turns the password grant off for them, and keeps their sign-ins refreshing.`)
+		id = c.flags.String("id", "", "`ID` the application's client_id (required)")
+		c.flags.Var(&grants, "grant", "`GRANT` a grant type, repeatable: authorization_code, refresh_token, client_credentials, password")
 	case "remove", "rotate-secret":
 		about := "Remove an application: its pending requests and every sign-in it holds end."
 		if sub == "rotate-secret" {
@@ -112,6 +121,12 @@ first-party application (the operator's own) are not asked to consent.`)
 				strings.Join(cl.Grants, ","), terminalText(strings.Join(cl.RedirectURIs, " ")))
 		}
 		return tw.Flush()
+	case "set-grants":
+		if err := a.accounts.SetClientGrants(ctx, account.Operator, *id, grants, m); err != nil {
+			return a.cliError(err)
+		}
+		fmt.Fprintln(stdout, "grants set")
+		return nil
 	case "remove":
 		if err := a.accounts.RemoveClient(ctx, account.Operator, *id, m); err != nil {
 			return a.cliError(err)

@@ -70,6 +70,9 @@ func newMetrics(a *app, log *slog.Logger, served bool) *prometheus.Registry {
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_forgot_refused_busy_total",
 		Help: "Forgot requests refused with 503 because the workers lagged more than 2 s."},
 		func() float64 { return float64(a.accounts.BusyRefusals()) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_password_grant_sign_ins_total",
+		Help: "Sign-ins with the password grant of /api/v1/auth/token (deprecated: apps should use the OpenID Provider)."},
+		func() float64 { return float64(a.accounts.PasswordGrants()) }))
 	reg.MustRegister(&outboxCollector{a: a})
 	return reg
 }

@@ -45,6 +45,7 @@ Commands:
   client list        list the applications
   client remove      remove an application
   client rotate-secret  give an application a new secret
+  client set-grants  set what an application may use (the password grant, for one)
   keys rotate        publish a new token signing key
   audit              print the security event log
   mail list          list the emails in the outbox and their delivery

@@ -18,6 +18,13 @@ CREATE TABLE oauth_clients (
     updated_at       BIGINT NOT NULL
 );
 
+-- The app versions that sign in with the password grant (deprecated: RFC
+-- 9700 §2.4) are this built-in application: requests that name no
+-- registered client_id are its. Removing it, or its password grant, turns
+-- the grant off for them.
+INSERT INTO oauth_clients (id, name, redirect_uris, grants, first_party, created_at, updated_at)
+    VALUES ('mobile', 'Mobile app (password grant)', '', 'password refresh_token', 1, 0, 0);
+
 -- One authorization request, from /oauth2/authorize to its code's
 -- exchange: the request's parameters (request, JSON; login_hint, prompt
 -- and max_age, in seconds or -1, apart for the sign-in rules), the user who
