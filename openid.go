@@ -30,6 +30,9 @@ type Client struct {
 	// FirstParty clients belong to the operator: their users are not
 	// asked to consent.
 	FirstParty bool
+	// SigningAlg signs the client's tokens: RS256 (every OpenID client
+	// supports it) unless it asked for ES256.
+	SigningAlg string
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }

@@ -42,6 +42,8 @@ type ClientSpec struct {
 	PostLogoutURIs []string
 	Grants         []string
 	FirstParty     bool
+	// SigningAlg is RS256 (the default) or ES256.
+	SigningAlg string
 }
 
 var (
@@ -94,6 +96,13 @@ func checkClient(spec *ClientSpec) error {
 	if spec.Name == "" || len([]rune(spec.Name)) > 100 || airlock.CleanText(spec.Name, 400) != spec.Name {
 		return &airlock.Error{Code: airlock.CodeInvalid, Field: "name", Key: "error.client.name"}
 	}
+	switch spec.SigningAlg {
+	case "":
+		spec.SigningAlg = "RS256"
+	case "RS256", "ES256":
+	default:
+		return &airlock.Error{Code: airlock.CodeInvalid, Field: "signing_alg", Key: "error.client.signing_alg"}
+	}
 	if len(spec.Grants) == 0 {
 		spec.Grants = []string{airlock.GrantAuthorizationCode, airlock.GrantRefreshToken}
 	}
@@ -141,7 +150,7 @@ func (s *Service) AddClient(ctx context.Context, actor *airlock.User, spec Clien
 	}
 	now := s.clock.Now()
 	c := &airlock.Client{ID: id, Name: spec.Name, RedirectURIs: spec.RedirectURIs, PostLogoutURIs: spec.PostLogoutURIs,
-		Grants: spec.Grants, FirstParty: spec.FirstParty, CreatedAt: now, UpdatedAt: now}
+		Grants: spec.Grants, FirstParty: spec.FirstParty, SigningAlg: spec.SigningAlg, CreatedAt: now, UpdatedAt: now}
 	var secret string
 	if !spec.Public {
 		if secret, err = newSecret(); err != nil {
@@ -267,7 +276,7 @@ func (s *Service) SetClientGrants(ctx context.Context, actor *airlock.User, id s
 			return err
 		}
 		spec := ClientSpec{Name: c.Name, Public: c.Public(), RedirectURIs: c.RedirectURIs, PostLogoutURIs: c.PostLogoutURIs,
-			Grants: grants, FirstParty: c.FirstParty}
+			Grants: grants, FirstParty: c.FirstParty, SigningAlg: c.SigningAlg}
 		if err := checkClient(&spec); err != nil {
 			return err
 		}

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -103,13 +105,24 @@ func (k *Keys) Rotate(ctx context.Context) (time.Time, error) {
 	return from, nil
 }
 
-// add makes an RS256 key (the algorithm every OpenID client supports)
-// that signs from from.
+// add makes the keys that sign from from: RS256 (the algorithm every
+// OpenID client supports) and ES256 (for the clients that ask for it).
 func (k *Keys) add(ctx context.Context, from time.Time) error {
-	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		return fmt.Errorf("generate signing key: %w", err)
 	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("generate signing key: %w", err)
+	}
+	if err := k.addKey(ctx, jose.RS256, rsaKey, from); err != nil {
+		return err
+	}
+	return k.addKey(ctx, jose.ES256, ecKey, from)
+}
+
+func (k *Keys) addKey(ctx context.Context, alg jose.SignatureAlgorithm, priv crypto.Signer, from time.Time) error {
 	idb := make([]byte, 12)
 	if _, err := rand.Read(idb); err != nil {
 		return err
@@ -123,12 +136,12 @@ func (k *Keys) add(ctx context.Context, from time.Time) error {
 	if err != nil {
 		return err
 	}
-	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: id, Algorithm: string(jose.RS256), Use: "sig"})
+	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: id, Algorithm: string(alg), Use: "sig"})
 	if err != nil {
 		return err
 	}
 	now := k.clock.Now()
-	return k.store.InsertSigningKey(ctx, &airlock.SigningKey{ID: id, Alg: string(jose.RS256), Private: sealed, PublicJWK: pub,
+	return k.store.InsertSigningKey(ctx, &airlock.SigningKey{ID: id, Alg: string(alg), Private: sealed, PublicJWK: pub,
 		CreatedAt: now, SignsFrom: from})
 }
 
@@ -169,8 +182,9 @@ func (k *Keys) all(ctx context.Context, reload bool) ([]*signingKey, error) {
 	return ks, nil
 }
 
-// signing returns the key that signs now: the newest whose time has come.
-func (k *Keys) signing(ctx context.Context) (*signingKey, error) {
+// signing returns the key of alg that signs now: the newest whose time
+// has come.
+func (k *Keys) signing(ctx context.Context, alg jose.SignatureAlgorithm) (*signingKey, error) {
 	ks, err := k.all(ctx, false)
 	if err != nil {
 		return nil, err
@@ -178,7 +192,7 @@ func (k *Keys) signing(ctx context.Context) (*signingKey, error) {
 	now := k.clock.Now()
 	var best *signingKey
 	for _, key := range ks {
-		if key.signsFrom.After(now) || (!key.retiredAt.IsZero() && !key.retiredAt.After(now)) {
+		if key.alg != alg || key.signsFrom.After(now) || (!key.retiredAt.IsZero() && !key.retiredAt.After(now)) {
 			continue
 		}
 		if best == nil || key.signsFrom.After(best.signsFrom) {

@@ -46,6 +46,10 @@ const (
 	PathContinue = "/oauth2/continue"
 )
 
+// maxBody bounds a request's body: 64 KiB is far more than any of the
+// provider's forms.
+const maxBody = 64 << 10
+
 // Config is the provider's wiring.
 type Config struct {
 	// Issuer is AIRLOCK_PUBLIC_URL: the iss of every token.
@@ -95,6 +99,10 @@ func New(cfg Config, accounts *account.Service, store airlock.Store, keys *Keys)
 		op.WithCustomKeysEndpoint(op.NewEndpoint(strings.TrimPrefix(PathKeys, "/"))),
 		// Token requests carry no cookie: any origin may call them, never
 		// with credentials.
+		// Both algorithms the keys offer, for userinfo's and introspection's
+		// own checks of the tokens.
+		op.WithAccessTokenVerifierOpts(op.WithSupportedAccessTokenSigningAlgorithms("RS256", "ES256")),
+		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms("RS256", "ES256")),
 		op.WithCORSOptions(&cors.Options{AllowedOrigins: []string{"*"}, AllowedMethods: []string{http.MethodGet, http.MethodPost},
 			AllowedHeaders: []string{"Authorization", "Content-Type"}}),
 	}
@@ -136,11 +144,21 @@ func (p *Provider) issuer() string { return strings.TrimSuffix(p.cfg.Issuer, "/"
 func (p *Provider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := account.Meta{IP: edge.ClientIP(r, p.cfg.TrustedProxies), UserAgent: r.UserAgent()}
 	ctx := context.WithValue(r.Context(), metaKey{}, m)
+	ctx = context.WithValue(ctx, stateKey{}, &requestState{})
 	if r.URL.Path == PathLogout && p.cfg.SessionID != nil {
 		ctx = context.WithValue(ctx, sessionKey{}, p.cfg.SessionID(r))
 	}
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	// The provider answers JSON, plain-text errors and redirects: nothing
+	// of it is to be sniffed as HTML, run as script, or framed.
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	if r.Body != nil {
+		// Token, revocation and introspection requests are small forms.
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
 	p.mux.ServeHTTP(w, r.WithContext(ctx))
 }
 

@@ -551,16 +551,82 @@ func TestKeyRotation(t *testing.T) {
 	})
 }
 
-func kid(t *testing.T, jwt string) string {
+func kid(t *testing.T, jwt string) string { return header(t, jwt).Kid }
+
+// TestSigningAlgorithms: RS256 by default; a client that asks for ES256
+// gets ID and access tokens signed with it; both keys are published; the
+// access token carries RFC 9068's scope, amr and auth_time.
+func TestSigningAlgorithms(t *testing.T) {
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		for _, alg := range []string{"RS256", "ES256"} {
+			c, _ := e.client(account.ClientSpec{Name: alg, Public: true, FirstParty: true, RedirectURIs: []string{redirect}, SigningAlg: alg})
+			a := e.app(c, "", redirect)
+			tok, err := a.exchange(e.authorize(a.authURL("s", "n"), true).Query().Get("code"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := tok.Extra("id_token").(string)
+			for name, jwt := range map[string]string{"ID token": raw, "access token": tok.AccessToken} {
+				if got := header(t, jwt).Alg; got != alg {
+					t.Fatalf("%s client's %s signed with %s", alg, name, got)
+				}
+				if _, err := a.provider.Verifier(&oidc.Config{ClientID: c.ID, SupportedSigningAlgs: []string{alg}}).Verify(context.Background(), jwt); err != nil {
+					t.Fatalf("%s client's %s: %v", alg, name, err)
+				}
+			}
+			if _, err := a.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err != nil {
+				t.Fatalf("%s client's userinfo: %v", alg, err)
+			}
+			var claims struct {
+				Scope    string   `json:"scope"`
+				AMR      []string `json:"amr"`
+				AuthTime int64    `json:"auth_time"`
+				ClientID string   `json:"client_id"`
+				JTI      string   `json:"jti"`
+			}
+			payload(t, tok.AccessToken, &claims)
+			if claims.Scope != "openid email profile groups offline_access" || len(claims.AMR) != 1 || claims.AuthTime == 0 || claims.ClientID != c.ID || claims.JTI == "" {
+				t.Fatalf("access token claims: %+v", claims)
+			}
+		}
+		if _, _, err := e.acc.AddClient(context.Background(), account.Operator, account.ClientSpec{Name: "x", Public: true, RedirectURIs: []string{redirect}, SigningAlg: "HS256"}, account.Meta{}); airlock.ErrorCode(err) != airlock.CodeInvalid {
+			t.Fatalf("HS256 client: %v", err)
+		}
+	})
+}
+
+type jwtHeader struct {
+	Alg string `json:"alg"`
+	Kid string `json:"kid"`
+	Typ string `json:"typ"`
+}
+
+func header(t *testing.T, jwt string) jwtHeader {
 	t.Helper()
 	h, _, _ := strings.Cut(jwt, ".")
 	b, err := base64.RawURLEncoding.DecodeString(h)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var head struct {
-		Kid string `json:"kid"`
+	var head jwtHeader
+	if err := json.Unmarshal(b, &head); err != nil {
+		t.Fatal(err)
 	}
-	json.Unmarshal(b, &head)
-	return head.Kid
+	return head
+}
+
+func payload(t *testing.T, jwt string, v any) {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %q", jwt)
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatal(err)
+	}
 }

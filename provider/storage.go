@@ -30,6 +30,7 @@ type storage struct {
 
 var _ op.Storage = (*storage)(nil)
 var _ op.ClientCredentialsStorage = (*storage)(nil)
+var _ op.CanGetPrivateClaimsFromRequest = (*storage)(nil)
 
 // params are the authorization request's parameters kept while the person
 // signs in.
@@ -269,8 +270,13 @@ func (s *storage) GetRefreshTokenInfo(ctx context.Context, _ string, token strin
 	return g.UserID, token, nil
 }
 
+// SigningKey is the key of the algorithm the request's client signs with.
 func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	k, err := s.keys.signing(ctx)
+	alg := jose.RS256
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok && st.alg != "" {
+		alg = jose.SignatureAlgorithm(st.alg)
+	}
+	k, err := s.keys.signing(ctx, alg)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +284,7 @@ func (s *storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
 }
 
 func (s *storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
-	return []jose.SignatureAlgorithm{jose.RS256}, nil
+	return []jose.SignatureAlgorithm{jose.RS256, jose.ES256}, nil
 }
 
 func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
@@ -298,7 +304,21 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 	if err != nil {
 		return nil, err
 	}
+	noteClient(ctx, c)
 	return &client{c: c, loginURL: s.loginURL}, nil
+}
+
+// requestState is what one request learns along the way: the client it
+// is for, whose signing algorithm signs its tokens. The op package asks
+// for the signing key without naming the client.
+type requestState struct{ alg string }
+
+type stateKey struct{}
+
+func noteClient(ctx context.Context, c *airlock.Client) {
+	if st, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		st.alg = c.SigningAlg
+	}
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
@@ -314,6 +334,7 @@ func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.
 	if !c.Allows(airlock.GrantClientCredentials) {
 		return nil, oidc.ErrUnauthorizedClient()
 	}
+	noteClient(ctx, c)
 	return &client{c: c, loginURL: s.loginURL}, nil
 }
 
@@ -374,6 +395,27 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 	resp.Subject, resp.ClientID, resp.Scope, resp.TokenType = u.ID, fam.ClientID, fam.Scopes, oidc.BearerToken
 	resp.Audience = []string{fam.ClientID}
 	return nil
+}
+
+// GetPrivateClaimsFromRequest adds to an access token what RFC 9068 says
+// it carries besides the standard claims: the scopes granted, and how and
+// when the person signed in; and the groups when that scope was granted.
+func (s *storage) GetPrivateClaimsFromRequest(ctx context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+	claims, err := s.GetPrivateClaimsFromScopes(ctx, req.GetSubject(), "", req.GetScopes())
+	if err != nil {
+		return nil, err
+	}
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	claims["scope"] = strings.Join(req.GetScopes(), " ")
+	if g, person := grantOf(req); person {
+		claims["amr"] = g.AMR
+		if !g.AuthTime.IsZero() {
+			claims["auth_time"] = g.AuthTime.Unix()
+		}
+	}
+	return claims, nil
 }
 
 // GetPrivateClaimsFromScopes adds the groups to an access token when the

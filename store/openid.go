@@ -12,14 +12,14 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
-const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_uris, grants, first_party, created_at, updated_at`
+const clientColumns = `id, name, secret_hash, redirect_uris, post_logout_uris, grants, first_party, signing_alg, created_at, updated_at`
 
 func scanClient(sc interface{ Scan(...any) error }) (*airlock.Client, error) {
 	var c airlock.Client
 	var redirects, logouts, grants string
 	var firstParty int
 	var created, updated int64
-	if err := sc.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &firstParty, &created, &updated); err != nil {
+	if err := sc.Scan(&c.ID, &c.Name, &c.SecretHash, &redirects, &logouts, &grants, &firstParty, &c.SigningAlg, &created, &updated); err != nil {
 		return nil, notFound(err)
 	}
 	c.RedirectURIs, c.PostLogoutURIs, c.Grants = lines(redirects), lines(logouts), strings.Fields(grants)
@@ -38,9 +38,9 @@ func lines(s string) []string {
 
 // CreateClient adds an application; its ID must be new.
 func (q *queries) CreateClient(ctx context.Context, c *airlock.Client) error {
-	_, err := q.exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := q.exec(ctx, `INSERT INTO oauth_clients (`+clientColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.SecretHash, strings.Join(c.RedirectURIs, "\n"), strings.Join(c.PostLogoutURIs, "\n"),
-		strings.Join(c.Grants, " "), b2i(c.FirstParty), c.CreatedAt.UnixMilli(), c.CreatedAt.UnixMilli())
+		strings.Join(c.Grants, " "), b2i(c.FirstParty), c.SigningAlg, c.CreatedAt.UnixMilli(), c.CreatedAt.UnixMilli())
 	if isUniqueViolation(err) {
 		return &airlock.Error{Code: airlock.CodeConflict, Field: "id", Key: "error.client.exists", Err: err}
 	}

@@ -34,14 +34,14 @@ func clientCommand(ctx context.Context, args []string, e env, stdout, stderr io.
 	}
 	var (
 		c                           *command
-		name, id                    *string
+		name, id, alg               *string
 		public, confidential, first *bool
 		redirects, logouts, grants  stringList
 	)
 	switch sub {
 	case "add":
 		c = newCommand("client add", `--name NAME (--public | --confidential) --redirect-uri URI ...
-                         [--post-logout-uri URI ...] [--grant GRANT ...] [--first-party]`, `
+                         [--post-logout-uri URI ...] [--grant GRANT ...] [--first-party] [--signing-alg RS256|ES256]`, `
 Add an application. A public one (a mobile or single-page app) has no secret
 and must use PKCE; a confidential one (a server) gets a secret, printed once:
 keep it, it is stored hashed. Redirect URIs are matched exactly: https, http on
@@ -52,6 +52,7 @@ first-party application (the operator's own) are not asked to consent.`)
 		public = c.flags.Bool("public", false, "a public client: no secret, PKCE required")
 		confidential = c.flags.Bool("confidential", false, "a confidential client: gets a secret")
 		first = c.flags.Bool("first-party", false, "the operator's own application: no consent page")
+		alg = c.flags.String("signing-alg", "RS256", "`ALG` how its ID and access tokens are signed: RS256 or ES256")
 		c.flags.Var(&redirects, "redirect-uri", "`URI` a redirect URI, repeatable")
 		c.flags.Var(&logouts, "post-logout-uri", "`URI` where RP-initiated logout may return, repeatable")
 		c.flags.Var(&grants, "grant", "`GRANT` a grant type, repeatable: authorization_code, refresh_token, client_credentials, password (default authorization_code and refresh_token)")
@@ -96,7 +97,7 @@ turns the password grant off for them, and keeps their sign-ins refreshing.`)
 	switch sub {
 	case "add":
 		cl, secret, err := a.accounts.AddClient(ctx, account.Operator, account.ClientSpec{Name: *name, Public: *public,
-			RedirectURIs: redirects, PostLogoutURIs: logouts, Grants: grants, FirstParty: *first}, m)
+			RedirectURIs: redirects, PostLogoutURIs: logouts, Grants: grants, FirstParty: *first, SigningAlg: *alg}, m)
 		if err != nil {
 			return a.cliError(err)
 		}

@@ -5,7 +5,8 @@
 -- client's secret is stored hashed (SHA-256 of 256 random bits) and shown
 -- once; a public client (a mobile app) has none and must use PKCE.
 -- redirect_uris and post_logout_uris hold one URI per line, matched exactly;
--- grants holds the grant types the client may use, space-separated.
+-- grants holds the grant types the client may use, space-separated;
+-- signing_alg how its tokens are signed (RS256, or ES256 when it asks).
 CREATE TABLE oauth_clients (
     id               TEXT PRIMARY KEY,
     name             TEXT NOT NULL,
@@ -14,6 +15,7 @@ CREATE TABLE oauth_clients (
     post_logout_uris TEXT NOT NULL DEFAULT '',
     grants           TEXT NOT NULL,
     first_party      INTEGER NOT NULL DEFAULT 0,
+    signing_alg      TEXT NOT NULL DEFAULT 'RS256',
     created_at       BIGINT NOT NULL,
     updated_at       BIGINT NOT NULL
 );
