@@ -34,16 +34,18 @@ const pw = "correct horse battery staple"
 // set to the real time (tokens' iat come from it and from the library's
 // clock), and one user.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	db     *store.DB
 	clock  *testutil.Clock
 	acc    *account.Service
 	keys   *provider.Keys
 	issuer string
 	user   *airlock.User
+	// password is the user's; sid their browser's session once signed in.
+	password, sid string
 }
 
-func newEnv(t *testing.T, db *store.DB) *env {
+func newEnv(t testing.TB, db *store.DB) *env {
 	t.Helper()
 	clock := testutil.NewClock()
 	clock.Advance(time.Since(clock.Now()))
@@ -73,7 +75,7 @@ func newEnv(t *testing.T, db *store.DB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, db: db, clock: clock, acc: acc, keys: keys, issuer: issuer, user: u}
+	return &env{t: t, db: db, clock: clock, acc: acc, keys: keys, issuer: issuer, user: u, password: pw}
 }
 
 func (e *env) client(spec account.ClientSpec) (*airlock.Client, string) {
@@ -108,13 +110,13 @@ func (e *env) authorize(authURL string, signIn bool) *url.URL {
 	id := loc.Query().Get("id")
 	sid := ""
 	if signIn {
-		_, s, _, err := e.acc.SignIn(context.Background(), e.user.Email, pw, "", account.Meta{})
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		sid = s
+		sid = e.session(false)
 	}
 	step, err := e.acc.ContinueAuthorization(context.Background(), id, sid, true, account.Meta{})
+	if err == nil && step == account.StepSignIn && signIn {
+		// The session ended (a password change): sign in again.
+		step, err = e.acc.ContinueAuthorization(context.Background(), id, e.session(true), true, account.Meta{})
+	}
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -133,6 +135,20 @@ func (e *env) authorize(authURL string, signIn bool) *url.URL {
 		e.t.Fatalf("callback: %d %q", res.StatusCode, res.Header.Get("Location"))
 	}
 	return back
+}
+
+// session returns the person's browser session, signing in when there is
+// none yet or again is true.
+func (e *env) session(again bool) string {
+	e.t.Helper()
+	if e.sid == "" || again {
+		_, sid, _, err := e.acc.SignIn(context.Background(), e.user.Email, e.password, "", account.Meta{})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		e.sid = sid
+	}
+	return e.sid
 }
 
 // app is a relying party built with golang.org/x/oauth2 and go-oidc.
@@ -368,6 +384,7 @@ func TestRefused(t *testing.T) {
 		if err := e.acc.AdminSetPassword(context.Background(), account.Operator, e.user.ID, "another long passphrase here", "", false, account.Meta{}); err != nil {
 			t.Fatal(err)
 		}
+		e.password = "another long passphrase here"
 		if _, err := a.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
 			t.Errorf("refresh after a password change: %v", err)
 		}
