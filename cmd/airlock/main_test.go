@@ -613,3 +613,27 @@ func outboxDone(t *testing.T, dsn string) {
 
 // inFlightRE reads the requests being answered now from the metrics.
 var inFlightRE = regexp.MustCompile(`(?m)^airlock_http_requests_in_flight (\d+)`)
+
+// TestProviderNeedsTheKey: on PostgreSQL without AIRLOCK_SECRET_KEY (no key
+// file there), the OpenID Provider is off and serve still starts; once an
+// application that signs people in exists, serve refuses to start and
+// says why, rather than run a provider that cannot sign.
+func TestProviderNeedsTheKey(t *testing.T) {
+	t.Parallel()
+	dsn := testutil.PostgresURL(t)
+	if dsn == "" {
+		t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
+	}
+	p := newProgram(t, map[string]string{"AIRLOCK_DATABASE_URL": dsn})
+	p.serve()()
+	if !strings.Contains(p.logs.String(), "the OpenID Provider is off") {
+		t.Fatalf("serve did not say the provider is off:\n%s", p.logs.String())
+	}
+	if _, err := p.run("", "client", "add", "--name", "Portal", "--confidential", "--redirect-uri", "https://portal.example.com/cb"); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"serve"}, p.getenv, p.environ, strings.NewReader(""), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "AIRLOCK_SECRET_KEY is required") {
+		t.Fatalf("serve with an application and no key: %v", err)
+	}
+}

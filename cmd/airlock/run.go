@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -404,14 +405,18 @@ func memoryLimit(cfg *config) int64 {
 
 // mountProvider serves the OpenID Provider's paths. Its signing keys are
 // sealed with AIRLOCK_SECRET_KEY: without a key it is off, and serve
-// refuses to start once an application exists (it could not sign in).
+// refuses to start once an application uses it (it could not sign in).
 func mountProvider(ctx context.Context, root *http.ServeMux, cfg *config, a *app, log *slog.Logger) error {
 	if a.box == nil {
 		cs, err := a.accounts.Clients(ctx)
 		if err != nil {
 			return err
 		}
-		if len(cs) > 0 {
+		// The built-in application of the password grant needs no
+		// provider; one that signs people in or gets tokens of its own does.
+		if slices.ContainsFunc(cs, func(c *airlock.Client) bool {
+			return c.Allows(airlock.GrantAuthorizationCode) || c.Allows(airlock.GrantClientCredentials)
+		}) {
 			return fmt.Errorf("AIRLOCK_SECRET_KEY is required once an application exists (airlock client list): the OpenID Provider's signing keys are sealed with it")
 		}
 		log.Warn("AIRLOCK_SECRET_KEY is not set: the OpenID Provider is off")
