@@ -209,6 +209,9 @@ type LimitQueries interface {
 	// the first of its window, and if so marks the window until then; of
 	// concurrent callers exactly one gets true.
 	MarkLimitRefusalAudited(ctx context.Context, key string, now, until time.Time) (bool, error)
+	// UsePeerNonce records a peer question's nonce (its hash) until
+	// expires; false if it was recorded already (a replay).
+	UsePeerNonce(ctx context.Context, hash []byte, expires time.Time) (bool, error)
 }
 
 // AuditQueries keep the security event log, and clean up what expired.

@@ -43,6 +43,14 @@ type Config struct {
 	// two-step sign-in (AIRLOCK_REQUIRE_TWO_FACTOR).
 	RequireTwoFactor []string
 
+	// ServerName names this server in the emails that name two (a reset
+	// asked on the wrong server): its entry in AIRLOCK_SERVERS, or its host.
+	ServerName string
+	// Peers are the other servers asked about an address with no account
+	// here (AIRLOCK_PEERS), through PeerAsker; none when it is nil.
+	Peers     []Peer
+	PeerAsker PeerAsker
+
 	LimitForgotPerIP     Rate
 	LimitResetPerAccount Rate
 	LimitBadTokenPerIP   Rate
@@ -85,6 +93,9 @@ type Service struct {
 	busy atomic.Int64
 	// passwordGrants counts sign-ins with the deprecated password grant.
 	passwordGrants atomic.Int64
+	// referrals and referralsDropped count the questions sent to peers,
+	// and those dropped because the peer did not answer.
+	referrals, referralsDropped atomic.Int64
 	// forgot groups the writes of concurrent forgot requests (forgot.go).
 	forgot forgotQueue
 }
@@ -96,6 +107,7 @@ func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Has
 		clock: clock, log: log, cfg: cfg, jobs: jobs.New(store, clock, log)}
 	s.jobs.Handle(airlock.JobForgot, s.decideForgot)
 	s.jobs.Handle(airlock.JobMail, s.deliverMail)
+	s.jobs.Handle(JobReferral, s.askPeers)
 	s.jobs.Every(10*time.Minute, "cleanup", s.cleanup)
 	return s
 }

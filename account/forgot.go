@@ -26,6 +26,11 @@ type forgotPayload struct {
 	// At is when the request came (Unix milliseconds; 0: the job's time):
 	// a password change after it kills it.
 	At int64 `json:"at,omitempty"`
+	// Lang is the asker's language, for a peer's email (referral.go).
+	Lang string `json:"lang,omitempty"`
+	// ReferredBy names the server a peer's question came from: the request
+	// was asked there, and no peer is asked again about it.
+	ReferredBy string `json:"referred_by,omitempty"`
 }
 
 // at is when the request came, in a job created at created.
@@ -101,7 +106,7 @@ func (s *Service) newForgotRequest(ctx context.Context, email string, m Meta) (*
 		return nil, err
 	}
 	now := s.clock.Now()
-	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App,
+	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App, Lang: m.Language,
 		At: now.UnixMilli()})
 	if err != nil {
 		return nil, err
@@ -449,8 +454,21 @@ func (s *Service) lockAccountLimits(ctx context.Context, tx airlock.Tx, users ma
 func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites, asked time.Time, p forgotPayload, u *airlock.User, now time.Time) error {
 	m := Meta{IP: p.IP, UserAgent: p.UserAgent}
 	if u == nil {
-		// No account: no email at all (SPEC §6.1).
-		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, "", p.Email, "no_account", ""))
+		// No account: no email at all from here (SPEC §6.1); the peers are
+		// asked whether the account is theirs.
+		asks, names, err := s.referralJobs(p, now)
+		if err != nil {
+			return err
+		}
+		w.mails = append(w.mails, asks...)
+		switch {
+		case p.ReferredBy != "":
+			w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, "", p.Email, "no_account", "referred", p.ReferredBy))
+		case len(names) > 0:
+			w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, "", p.Email, "no_account", "peers_asked", strings.Join(names, ", ")))
+		default:
+			w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, "", p.Email, "no_account", ""))
+		}
 		return nil
 	}
 	if !u.Active {
@@ -486,11 +504,16 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites,
 		return nil
 	}
 	// The request's own time counts: a password change since then kills it.
-	mail, err := s.mailJob(mailPayload{Kind: mailReset, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: asked, App: p.App, Epoch: u.AuthEpoch})
+	mail, err := s.mailJob(mailPayload{Kind: mailReset, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: asked, App: p.App, Epoch: u.AuthEpoch,
+		AskedOn: p.ReferredBy})
 	if err != nil {
 		return err
 	}
 	w.mails = append(w.mails, mail)
+	if p.ReferredBy != "" {
+		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "queued", "referred", p.ReferredBy))
+		return nil
+	}
 	w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "queued", ""))
 	return nil
 }

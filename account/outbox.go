@@ -38,6 +38,9 @@ type mailPayload struct {
 	// Epoch is the user's AuthEpoch when a link email was asked for: a
 	// change of rights since (a deactivation, even undone) drops the email.
 	Epoch int64 `json:"epoch,omitempty"`
+	// AskedOn names the server where a reset was asked, when it was not
+	// this one (a peer's question): the email names both.
+	AskedOn string `json:"asked_on,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
@@ -146,6 +149,8 @@ func (s *Service) renderMail(p mailPayload, u *airlock.User, link string) (*mail
 		"ValidFor":   mail.Duration(validFor, lang),
 		"When":       p.CreatedAt.UTC().Format("2006-01-02 15:04"),
 		"ForgotLink": s.link("/password/forgot"),
+		"AskedOn":    p.AskedOn,
+		"Server":     s.serverName(),
 	}
 	subject, text, html, err := s.templates.Render(p.Kind, lang, data)
 	if err != nil {
@@ -195,4 +200,13 @@ func (s *Service) deliveryFailed(ctx context.Context, job *airlock.Job, p mailPa
 		j := &airlock.Job{State: airlock.EmailFailed, LastError: text}
 		return s.audit(ctx, tx, airlock.AuditEmailFailed, Meta{}, p.UserID, p.To, "failed", "email_failed", p.Kind, DeliveryProblem(j))
 	})
+}
+
+// serverName names this server in an email: AIRLOCK_SERVERS' name for it,
+// or its host.
+func (s *Service) serverName() string {
+	if s.cfg.ServerName != "" {
+		return s.cfg.ServerName
+	}
+	return s.cfg.PublicURL.Host
 }

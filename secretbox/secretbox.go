@@ -8,6 +8,7 @@ package secretbox
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -28,6 +29,8 @@ const (
 // Box seals and opens values with a list of keys.
 type Box struct {
 	keys []key
+	// derive is the root of the keys Derive makes, from the first key.
+	derive [32]byte
 }
 
 type key struct {
@@ -61,6 +64,7 @@ func New(raw ...[]byte) (*Box, error) {
 		copy(id[:], sum[:])
 		b.keys = append(b.keys, key{id: id, aead: aead})
 	}
+	b.derive = sha256.Sum256(append([]byte("airlock secretbox derive\x00"), raw[0]...))
 	return b, nil
 }
 
@@ -175,4 +179,13 @@ func (b *Box) Open(sealed, associated []byte) ([]byte, error) {
 		return k.aead.Open(nil, rest[:ns], rest[ns:], associated)
 	}
 	return nil, ErrNoKey
+}
+
+// Derive returns 32 bytes for label, made from the first key (HMAC-SHA256):
+// a key of another purpose (a server's signing key for its peers) that
+// needs no storage, and changes when the first key does.
+func (b *Box) Derive(label string) []byte {
+	m := hmac.New(sha256.New, b.derive[:])
+	m.Write([]byte(label))
+	return m.Sum(nil)
 }

@@ -98,3 +98,15 @@ func TestKeyFileWithACommaInItsPath(t *testing.T) {
 		t.Fatal("a missing key file read")
 	}
 }
+
+func TestDerive(t *testing.T) {
+	a, _ := New(bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32))
+	a2, _ := New(bytes.Repeat([]byte{1}, 32))
+	b, _ := New(bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{1}, 32))
+	if !bytes.Equal(a.Derive("x"), a2.Derive("x")) {
+		t.Fatal("the same first key derives differently")
+	}
+	if bytes.Equal(a.Derive("x"), b.Derive("x")) || bytes.Equal(a.Derive("x"), a.Derive("y")) || len(a.Derive("x")) != 32 {
+		t.Fatal("derived keys do not depend on the first key and the label")
+	}
+}

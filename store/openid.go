@@ -274,3 +274,16 @@ func (q *queries) RetireSigningKeys(ctx context.Context, before, at time.Time) e
 	}
 	return nil
 }
+
+// UsePeerNonce records a nonce once: the primary key refuses a second
+// insert, on any node.
+func (q *queries) UsePeerNonce(ctx context.Context, hash []byte, expires time.Time) (bool, error) {
+	_, err := q.exec(ctx, `INSERT INTO peer_nonces (nonce_hash, expires_at) VALUES (?, ?)`, hash, expires.UnixMilli())
+	if isUniqueViolation(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("use peer nonce: %w", err)
+	}
+	return true, nil
+}

@@ -299,6 +299,7 @@ func (q *queries) Cleanup(ctx context.Context, now time.Time) error {
 		`DELETE FROM token_families WHERE expires_at < ?`,
 		`DELETE FROM two_factor_challenges WHERE expires_at < ?`,
 		`DELETE FROM oauth_authorizations WHERE expires_at < ?`,
+		`DELETE FROM peer_nonces WHERE expires_at < ?`,
 		// Sent and failed emails stay 30 days for the back office.
 		`DELETE FROM jobs WHERE state IN ('sent', 'failed') AND updated_at < ? - 2592000000`,
 		`DELETE FROM dev_mail WHERE at < ? - 2592000000`,

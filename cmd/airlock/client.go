@@ -10,6 +10,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/peer"
 	"github.com/airlockhq/airlock/provider"
 )
 
@@ -183,5 +184,43 @@ then, and stays published until the tokens it signed have expired.`)
 		return err
 	}
 	fmt.Fprintf(stdout, "new signing key published; it signs from %s\n", from.UTC().Format(time.RFC3339))
+	return nil
+}
+
+const peerUsage = `usage: airlock peer COMMAND
+
+The servers of the directory that help each other with a reset asked on the
+wrong server (AIRLOCK_PEERS).
+
+Commands:
+  key   print this server's public key, for its peers' AIRLOCK_PEERS
+`
+
+func peerCommand(ctx context.Context, args []string, e env, stdout, stderr io.Writer) error {
+	if _, err := (group{"peer", peerUsage}).choose(args, stdout, stderr, "key"); err != nil {
+		return err
+	}
+	c := newCommand("peer key", "", `
+Print this server's public key, made from AIRLOCK_SECRET_KEY (every node of
+a server shares it). Give it to each peer, as URL=KEY in its AIRLOCK_PEERS:
+  AIRLOCK_PEERS=https://eu.example.com=KEY,…`)
+	if err := c.parse(args[1:], stdout, stderr); err != nil {
+		return err
+	}
+	if err := c.noArgs(stderr); err != nil {
+		return err
+	}
+	cfg, err := e.load(nil)
+	if err != nil {
+		return err
+	}
+	box, err := secretBox(cfg, false, func(string) {})
+	if err != nil {
+		return err
+	}
+	if box == nil {
+		return fmt.Errorf("peer key: AIRLOCK_SECRET_KEY is not set: the key is made from it")
+	}
+	fmt.Fprintf(stdout, "%s=%s\n", peer.Canonical(cfg.PublicURL.String()), peer.PublicKey(peer.KeyFrom(box)))
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/airlockhq/airlock/peer"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -25,14 +26,17 @@ import (
 
 // config is every setting of SPEC §3, read from the environment.
 type config struct {
-	Listen               string
-	MetricsListen        string
-	PublicURL            *url.URL
-	DatabaseURL          string
-	SMTPURL              string
-	MailFrom             string
-	ResetTokenTTL        time.Duration
-	Servers              []server
+	Listen        string
+	MetricsListen string
+	PublicURL     *url.URL
+	DatabaseURL   string
+	SMTPURL       string
+	MailFrom      string
+	ResetTokenTTL time.Duration
+	Servers       []server
+	// Peers are AIRLOCK_PEERS: the servers asked about an address with no
+	// account here.
+	Peers                []peer.Peer
 	AppURL               string
 	TrustedProxies       []netip.Prefix
 	LimitForgotPerIP     account.Rate

@@ -73,6 +73,12 @@ func newMetrics(a *app, log *slog.Logger, served bool) *prometheus.Registry {
 	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_password_grant_sign_ins_total",
 		Help: "Sign-ins with the password grant of /api/v1/auth/token (deprecated: apps should use the OpenID Provider)."},
 		func() float64 { return float64(a.accounts.PasswordGrants()) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_peer_questions_sent_total",
+		Help: "Questions sent to peers about an address with no account here (AIRLOCK_PEERS)."},
+		func() float64 { sent, _ := a.accounts.Referrals(); return float64(sent) }))
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "airlock_peer_questions_dropped_total",
+		Help: "Questions to peers dropped after the peer did not answer three times."},
+		func() float64 { _, dropped := a.accounts.Referrals(); return float64(dropped) }))
 	reg.MustRegister(&outboxCollector{a: a})
 	return reg
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/airlockhq/airlock/peer"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -48,6 +50,7 @@ Commands:
   client rotate-secret  give an application a new secret
   client set-grants  set what an application may use (the password grant, for one)
   keys rotate        publish a new token signing key
+  peer key           print this server's key, for its peers' AIRLOCK_PEERS
   audit              print the security event log
   mail list          list the emails in the outbox and their delivery
   mail retry         send a failed or deferred email again
@@ -122,6 +125,8 @@ starting together migrate once).`)
 		return clientCommand(ctx, args[1:], e, stdout, stderr)
 	case "keys":
 		return keysCommand(ctx, args[1:], e, stdout, stderr)
+	case "peer":
+		return peerCommand(ctx, args[1:], e, stdout, stderr)
 	case "audit":
 		return auditCommand(ctx, args[1:], e, stdout, stderr)
 	case "mail":
@@ -226,6 +231,17 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg.InviteTTL = cfg.InviteTTL
 	acfg.SecretBox = box
 	acfg.RequireTwoFactor = cfg.RequireTwoFactor
+	acfg.ServerName = serverName(cfg.Servers, cfg.PublicURL.String())
+	if len(cfg.Peers) > 0 {
+		if box == nil {
+			db.Close()
+			return nil, fmt.Errorf("AIRLOCK_PEERS needs AIRLOCK_SECRET_KEY: this server signs its questions with a key made from it")
+		}
+		for _, p := range cfg.Peers {
+			acfg.Peers = append(acfg.Peers, account.Peer{URL: p.URL, Name: serverName(cfg.Servers, p.URL)})
+		}
+		acfg.PeerAsker = &peer.Client{Self: cfg.PublicURL.String(), Key: peer.KeyFrom(box), HTTP: &http.Client{Timeout: 10 * time.Second}, Now: clock.Now}
+	}
 	acfg.LimitForgotPerIP = cfg.LimitForgotPerIP
 	acfg.LimitResetPerAccount = cfg.LimitResetPerAccount
 	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP
@@ -321,6 +337,14 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	root.Handle("/", pages)
 	if err := mountProvider(ctx, root, cfg, a, log); err != nil {
 		return err
+	}
+	if len(cfg.Peers) > 0 {
+		receiver := &peer.Receiver{Accounts: a.accounts, Peers: cfg.Peers, Names: map[string]string{}, Self: cfg.PublicURL.String(),
+			TrustedProxies: cfg.TrustedProxies}
+		for _, p := range cfg.Peers {
+			receiver.Names[p.URL] = serverName(cfg.Servers, p.URL)
+		}
+		root.Handle(peer.Path, receiver)
 	}
 	handler := promhttp.InstrumentHandlerInFlight(inFlight, countRequests(requests, root))
 
@@ -436,4 +460,18 @@ func mountProvider(ctx context.Context, root *http.ServeMux, cfg *config, a *app
 		root.Handle(path, p)
 	}
 	return nil
+}
+
+// serverName names the server of URL u in emails: its name in the
+// directory (AIRLOCK_SERVERS), else its host.
+func serverName(servers []server, u string) string {
+	for _, s := range servers {
+		if peer.Canonical(s.URL) == peer.Canonical(u) {
+			return s.Name
+		}
+	}
+	if parsed, err := url.Parse(u); err == nil && parsed.Host != "" {
+		return parsed.Host
+	}
+	return u
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/airlockhq/airlock/peer"
 	"io"
 	"net"
 	"net/netip"
@@ -146,6 +147,11 @@ var settings = []setting{
 	{name: "AIRLOCK_SERVERS", help: "server directory: id=Name=https://url,… or a JSON file's path",
 		parse: func(c *config, v string) (err error) {
 			c.Servers, err = parseServers(v)
+			return err
+		}},
+	{name: "AIRLOCK_PEERS", help: "servers asked about a reset asked here for an address with no account: https://url=KEY,… (KEY: what `airlock peer key` prints there)",
+		parse: func(c *config, v string) (err error) {
+			c.Peers, err = peer.Parse(v)
 			return err
 		}},
 	{name: "AIRLOCK_APP_URL", help: "\"Return to the app\" link: https://… or com.example.app:/done",
