@@ -70,6 +70,9 @@ type Authorization struct {
 	CodeUsedAt time.Time
 	// FamilyID names the tokens its code was exchanged for.
 	FamilyID string
+	// SessionHash is the hash of the approving browser's session id: the
+	// code goes to the application through that browser only.
+	SessionHash []byte
 }
 
 // SigningKey is one of the provider's token signing keys.
@@ -104,16 +107,17 @@ type OpenIDQueries interface {
 	AuthorizationByID(ctx context.Context, id string) (*Authorization, error)
 	// ApproveAuthorization records who approved a pending request; false
 	// when it is no longer pending (expired, approved or refused).
-	ApproveAuthorization(ctx context.Context, id, userID string, authTime time.Time, amr []string, now time.Time) (bool, error)
+	ApproveAuthorization(ctx context.Context, id, userID string, authTime time.Time, amr []string, sessionHash []byte, now time.Time) (bool, error)
 	// RefuseAuthorization ends a pending request with an OAuth error code.
 	RefuseAuthorization(ctx context.Context, id, code string, now time.Time) (bool, error)
 	// SetAuthorizationCode stores the hash of an approved request's code,
 	// once; false if it has one already or is not approved.
 	SetAuthorizationCode(ctx context.Context, id string, hash []byte, now time.Time) (bool, error)
-	// UseAuthorizationCode marks a code used at now and returns its request.
-	// Of many concurrent calls exactly one gets used == false; the others,
-	// and any later call, get the request with used == true.
-	UseAuthorizationCode(ctx context.Context, hash []byte, now time.Time) (a *Authorization, used bool, err error)
+	// AuthorizationByCode returns the request whose code has this hash.
+	AuthorizationByCode(ctx context.Context, hash []byte) (*Authorization, error)
+	// UseAuthorizationCode marks a request's code used at now: of many
+	// concurrent calls, on any node, exactly one gets true.
+	UseAuthorizationCode(ctx context.Context, id string, now time.Time) (bool, error)
 	// SetAuthorizationFamily records the token family a code was exchanged for.
 	SetAuthorizationFamily(ctx context.Context, id, familyID string) error
 	DeleteAuthorization(ctx context.Context, id string) error

@@ -180,25 +180,17 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
 		old, err := tx.UseRefreshToken(ctx, secretHash(refresh), now)
 		if errors.Is(err, airlock.ErrNotFound) {
-			prev, err := tx.APITokenByHash(ctx, secretHash(refresh))
-			if err != nil || prev.Kind != airlock.TokenRefresh || prev.UsedAt.IsZero() || !prev.FamilyRevokedAt.IsZero() {
-				return nil // unknown, expired or revoked: plainly invalid
-			}
-			m.ActorID = prev.UserID
-			if now.Sub(prev.UsedAt) < refreshRaceWindow {
-				// Two refreshes of one token at once: the loser gets
-				// invalid_grant, the winner keeps its new pair.
-				return s.auditOnce(ctx, tx, "raced:family:"+prev.FamilyID, refreshRaceWindow, now, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api_raced")
-			}
-			reused = true
-			n, err := tx.RevokeTokenFamily(ctx, prev.FamilyID, now)
-			if err != nil {
-				return err
-			}
-			return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, prev.UserID, "", "refresh_token_reuse", "tokens", n)
+			reused, err = s.reusedRefresh(ctx, tx, refresh, "", now, m)
+			return err
 		}
 		if err != nil {
 			return err
+		}
+		if old.Family.ClientID != "" {
+			// An application's sign-in (OpenID Provider) is not the JSON
+			// API's: its refresh token gets nothing here, and stays usable
+			// by its application (rolled back).
+			return errNotThisClient
 		}
 		if !old.FamilyRevokedAt.IsZero() {
 			return nil
@@ -218,6 +210,9 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 		t, err = s.issueTokens(ctx, tx, u, old.FamilyID, now)
 		return err
 	})
+	if err == errNotThisClient {
+		return nil, errInvalidGrant
+	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
@@ -230,9 +225,52 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 	return t, nil
 }
 
+// reusedRefresh applies the reuse rule to a refresh token that could not
+// be used, in tx: a token rotated within the race window (two refreshes
+// at once) revokes nothing; later, it leaked, and its whole family is
+// revoked. Only for the sign-ins of clientID ("": the JSON API's): a token
+// presented to the wrong front is plainly invalid.
+func (s *Service) reusedRefresh(ctx context.Context, tx airlock.Tx, refresh, clientID string, now time.Time, m Meta) (bool, error) {
+	prev, err := tx.APITokenByHash(ctx, secretHash(refresh))
+	if err != nil || prev.Kind != airlock.TokenRefresh || prev.UsedAt.IsZero() || !prev.FamilyRevokedAt.IsZero() || prev.Family.ClientID != clientID {
+		return false, nil // unknown, expired, revoked or another front's: plainly invalid
+	}
+	m.ActorID = prev.UserID
+	if now.Sub(prev.UsedAt) < refreshRaceWindow {
+		// Two refreshes of one token at once: the loser gets
+		// invalid_grant, the winner keeps its new pair.
+		return false, s.auditOnce(ctx, tx, "raced:family:"+prev.FamilyID, refreshRaceWindow, now, airlock.AuditSignIn, m, prev.UserID, "", "refused", "api_raced")
+	}
+	n, err := tx.RevokeTokenFamily(ctx, prev.FamilyID, now)
+	if err != nil {
+		return false, err
+	}
+	return true, s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, prev.UserID, "", "refresh_token_reuse", "tokens", n)
+}
+
+// refreshReused is reusedRefresh in a transaction of its own.
+func (s *Service) refreshReused(ctx context.Context, refresh, clientID string, m Meta) error {
+	var reused bool
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		reused, err = s.reusedRefresh(ctx, tx, refresh, clientID, s.clock.Now(), m)
+		return err
+	})
+	if reused {
+		s.log.Warn("rotated refresh token presented again: token family revoked", "ip", m.IP)
+	}
+	return err
+}
+
 // RevokeAPIToken revokes an access or refresh token (RFC 7009); revoking a
 // refresh token ends its whole sign-in. Unknown tokens are not an error.
 func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) error {
+	return s.revokeToken(ctx, token, "", "api_signed_out", m)
+}
+
+// revokeToken revokes a token of the sign-ins of clientID ("": the JSON
+// API's); any other is left alone, as unknown.
+func (s *Service) revokeToken(ctx context.Context, token, clientID, detail string, m Meta) error {
 	if !wellFormedSecret(token) {
 		return nil
 	}
@@ -245,6 +283,9 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 		if err != nil {
 			return err
 		}
+		if t.Family.ClientID != clientID {
+			return nil // another front's or application's token: not the caller's to end
+		}
 		if !t.FamilyRevokedAt.IsZero() || t.Kind == airlock.TokenAccess && !t.RevokedAt.IsZero() {
 			return nil // nothing left to end: no event either (SPEC §6.14)
 		}
@@ -256,7 +297,7 @@ func (s *Service) RevokeAPIToken(ctx context.Context, token string, m Meta) erro
 			return err
 		}
 		m.ActorID = t.UserID
-		return s.audit(ctx, tx, airlock.AuditSignOut, m, t.UserID, "", "success", "api_signed_out")
+		return s.audit(ctx, tx, airlock.AuditSignOut, m, t.UserID, "", "success", detail)
 	})
 }
 
@@ -278,7 +319,9 @@ func (s *Service) AuthenticateAPI(ctx context.Context, access string) (*airlock.
 		return nil, err
 	}
 	now := s.clock.Now()
-	if t.Kind != airlock.TokenAccess || !t.RevokedAt.IsZero() || !t.FamilyRevokedAt.IsZero() || !now.Before(t.ExpiresAt) {
+	// An application's access token is a JWT; its id (jti) is readable by
+	// whoever holds the JWT, so it must never work as a bearer here.
+	if t.Kind != airlock.TokenAccess || t.Family.ClientID != "" || !t.RevokedAt.IsZero() || !t.FamilyRevokedAt.IsZero() || !now.Before(t.ExpiresAt) {
 		return nil, errBadBearer
 	}
 	u, err := s.store.UserByID(ctx, t.UserID)

@@ -303,16 +303,30 @@ func (s *Service) AuthenticateClient(ctx context.Context, id, secret string) (*a
 	return c, nil
 }
 
+// authorizePerIP bounds the authorization requests one address may keep
+// waiting: each is a row for AuthorizationTTL. A crew behind one address
+// opening their apps at shift start stays well within it.
+var authorizePerIP = Rate{N: 300, Per: 10 * time.Minute}
+
 // StartAuthorization keeps an application's authorization request while
 // the person signs in.
-func (s *Service) StartAuthorization(ctx context.Context, a *airlock.Authorization) error {
+func (s *Service) StartAuthorization(ctx context.Context, a *airlock.Authorization, m Meta) error {
 	id, err := newSecret() // in the sign-in pages' URLs: unguessable
 	if err != nil {
 		return err
 	}
 	a.ID, a.CreatedAt = id, s.clock.Now()
 	a.ExpiresAt = a.CreatedAt.Add(AuthorizationTTL)
-	return s.store.CreateAuthorization(ctx, a)
+	return s.store.Update(ctx, func(tx airlock.Tx) error {
+		retry, err := limit(ctx, tx, ipKey("authorize:ip:", m.IP), authorizePerIP, a.CreatedAt, true)
+		if err != nil {
+			return err
+		}
+		if retry > 0 {
+			return rateLimited(retry)
+		}
+		return tx.CreateAuthorization(ctx, a)
+	})
 }
 
 // Authorization returns an authorization request and its application,
@@ -411,7 +425,9 @@ func (s *Service) ContinueAuthorization(ctx context.Context, id, sid string, con
 	}
 	m.ActorID = u.ID
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		ok, err := tx.ApproveAuthorization(ctx, a.ID, u.ID, sess.CreatedAt, amr, now)
+		// Bound to this session: only this browser may take the code to
+		// the application (CodeReleasable), not whoever knows the id.
+		ok, err := tx.ApproveAuthorization(ctx, a.ID, u.ID, sess.CreatedAt, amr, secretHash(sid), now)
 		if err != nil {
 			return err
 		}
@@ -470,48 +486,63 @@ func (s *Service) SaveCode(ctx context.Context, id, code string) error {
 
 var errBadAuthCode = &airlock.Error{Code: airlock.CodeInvalidToken, Key: "error.invalid_grant"}
 
-// UseCode uses an authorization code: once, within CodeTTL, while its user
-// may still sign in. A code presented again means it leaked (RFC 6749
-// §4.1.2): the tokens it was exchanged for are revoked.
-func (s *Service) UseCode(ctx context.Context, code string, m Meta) (*airlock.Authorization, error) {
-	now := s.clock.Now()
-	var a *airlock.Authorization
-	var refused bool
-	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		var used bool
-		var err error
-		a, used, err = tx.UseAuthorizationCode(ctx, secretHash(code), now)
-		if errors.Is(err, airlock.ErrNotFound) {
-			refused = true
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if used {
-			refused = true
-			if a.FamilyID == "" {
-				return nil
-			}
-			n, err := tx.RevokeTokenFamily(ctx, a.FamilyID, now)
-			if err != nil {
-				return err
-			}
-			m.ActorID = a.UserID
-			return s.audit(ctx, tx, airlock.AuditSessionsRevoked, m, a.UserID, "", "refused", "code_reuse", n)
-		}
-		if now.Sub(a.CodeAt) > CodeTTL {
-			refused = true
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("use code: %w", err)
+// CodeReleasable says whether the browser of session sid may take an
+// approved request's code to the application: only the browser whose
+// session approved it. A refusal carries no secret and goes to anyone.
+func (s *Service) CodeReleasable(a *airlock.Authorization, sid string) bool {
+	if a.Refused != "" {
+		return true
 	}
-	if refused {
+	return len(a.SessionHash) > 0 && wellFormedSecret(sid) && subtle.ConstantTimeCompare(secretHash(sid), a.SessionHash) == 1
+}
+
+// CodeAuthorization returns the request of an authorization code that may
+// still be exchanged: issued less than CodeTTL ago and not used. It uses
+// nothing up: the exchange that issues tokens does (IssueAppTokens), so
+// that a request refused for a wrong verifier, client or secret leaves the
+// code to its rightful holder. A code presented once used means it leaked
+// (RFC 6749 §4.1.2): the tokens it was exchanged for are revoked.
+func (s *Service) CodeAuthorization(ctx context.Context, code string, m Meta) (*airlock.Authorization, error) {
+	if !wellFormedCode(code) {
+		return nil, errBadAuthCode
+	}
+	now := s.clock.Now()
+	a, err := s.store.AuthorizationByCode(ctx, secretHash(code))
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errBadAuthCode
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !a.CodeUsedAt.IsZero() {
+		if err := s.revokeCodeTokens(ctx, a, now, m); err != nil {
+			return nil, err
+		}
+		return nil, errBadAuthCode
+	}
+	if now.Sub(a.CodeAt) > CodeTTL {
 		return nil, errBadAuthCode
 	}
 	return a, nil
+}
+
+// wellFormedCode bounds what is hashed and looked up.
+func wellFormedCode(code string) bool { return code != "" && len(code) <= 512 }
+
+// revokeCodeTokens revokes what a used code was exchanged for, audited
+// once per request however often the code comes back (SPEC §6.14).
+func (s *Service) revokeCodeTokens(ctx context.Context, a *airlock.Authorization, now time.Time, m Meta) error {
+	if a.FamilyID == "" {
+		return nil
+	}
+	return s.store.Update(ctx, func(tx airlock.Tx) error {
+		n, err := tx.RevokeTokenFamily(ctx, a.FamilyID, now)
+		if err != nil || n == 0 {
+			return err
+		}
+		m.ActorID = a.UserID
+		return s.auditOnce(ctx, tx, "code-reuse:"+a.ID, AuthorizationTTL, now, airlock.AuditSessionsRevoked, m, a.UserID, "", "refused", "code_reuse", n)
+	})
 }
 
 // AppGrant is what an application's tokens are issued for.
@@ -546,7 +577,26 @@ func (s *Service) IssueAppTokens(ctx context.Context, g AppGrant, m Meta) (*AppT
 	}
 	now := s.clock.Now()
 	var t *AppTokens
+	var raced *airlock.Authorization
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		if g.AuthorizationID != "" {
+			// The code is used here, in the transaction that issues: of
+			// concurrent exchanges exactly one issues tokens.
+			won, err := tx.UseAuthorizationCode(ctx, g.AuthorizationID, now)
+			if err != nil {
+				return err
+			}
+			if !won {
+				// Another exchange won (it committed before this statement
+				// returned): a code presented twice leaked, and what the
+				// winner got is revoked below, outside this transaction.
+				raced, err = tx.AuthorizationByID(ctx, g.AuthorizationID)
+				if err != nil {
+					return err
+				}
+				return errBadAuthCode
+			}
+		}
 		u, err := tx.UserByID(ctx, g.UserID)
 		if errors.Is(err, airlock.ErrNotFound) {
 			return errBadAuthCode
@@ -570,6 +620,11 @@ func (s *Service) IssueAppTokens(ctx context.Context, g AppGrant, m Meta) (*AppT
 		t, err = s.issueAppPair(ctx, tx, u.ID, familyID, g, now)
 		return err
 	})
+	if raced != nil {
+		if rerr := s.revokeCodeTokens(ctx, raced, now, m); rerr != nil {
+			return nil, rerr
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -621,7 +676,7 @@ func (s *Service) AppRefreshGrant(ctx context.Context, refresh string, m Meta) (
 		return nil, errInvalidGrant
 	}
 	if !t.UsedAt.IsZero() {
-		if _, err := s.Refresh(ctx, refresh, m); err != nil && airlock.ErrorCode(err) != airlock.CodeInvalidToken {
+		if err := s.refreshReused(ctx, refresh, t.Family.ClientID, m); err != nil {
 			return nil, err
 		}
 		return nil, errInvalidGrant
@@ -650,7 +705,10 @@ func (s *Service) RefreshAppTokens(ctx context.Context, clientID, refresh string
 		if err != nil {
 			return err
 		}
-		if !old.FamilyRevokedAt.IsZero() || old.Family.ClientID != clientID {
+		if old.Family.ClientID == "" || old.Family.ClientID != clientID {
+			return errNotThisClient // rolled back: the token stays its holder's
+		}
+		if !old.FamilyRevokedAt.IsZero() {
 			return nil
 		}
 		u, err := tx.UserByID(ctx, old.UserID)
@@ -672,6 +730,9 @@ func (s *Service) RefreshAppTokens(ctx context.Context, clientID, refresh string
 		t, err = s.issueAppPair(ctx, tx, u.ID, old.FamilyID, g, now)
 		return err
 	})
+	if err == errNotThisClient {
+		return nil, errInvalidGrant
+	}
 	if err != nil {
 		return nil, fmt.Errorf("refresh: %w", err)
 	}
@@ -680,6 +741,10 @@ func (s *Service) RefreshAppTokens(ctx context.Context, clientID, refresh string
 	}
 	return t, nil
 }
+
+// errNotThisClient: a refresh token of another application, or of the
+// JSON API, presented by this one.
+var errNotThisClient = errors.New("refresh token of another client")
 
 // AppAccess returns the user and the sign-in of an application's access
 // token (by its jti): only while the token, its family and the user's
@@ -720,15 +785,10 @@ func (s *Service) RevokeAppToken(ctx context.Context, clientID, token string, m 
 	if !wellFormedSecret(token) {
 		return nil
 	}
-	t, err := s.store.APITokenByHash(ctx, secretHash(token))
-	if errors.Is(err, airlock.ErrNotFound) {
+	if clientID == "" {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	if t.Family.ClientID == "" || t.Family.ClientID != clientID {
-		return nil // another client's token: RFC 7009 §2.1 says refuse; saying nothing tells nothing
-	}
-	return s.RevokeAPIToken(ctx, token, m)
+	// Another client's token is left alone, answered as unknown: RFC 7009
+	// §2.1 says refuse; saying nothing tells nothing.
+	return s.revokeToken(ctx, token, clientID, "app_signed_out", m)
 }

@@ -8,10 +8,12 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -19,6 +21,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -80,12 +83,15 @@ func New(cfg Config, accounts *account.Service, store airlock.Store, keys *Keys)
 		return nil, err
 	}
 	conf := &op.Config{
-		CryptoKey:             cryptoKey,
-		CodeMethodS256:        true,
-		AuthMethodPost:        true,
-		GrantTypeRefreshToken: true,
-		SupportedUILocales:    []language.Tag{language.English, language.French},
-		SupportedScopes:       []string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeProfile, scopeGroups, oidc.ScopeOfflineAccess},
+		CryptoKey: cryptoKey,
+		// A logout without a known application goes home: the web front
+		// shows the account, or the sign-in page.
+		DefaultLogoutRedirectURI: "/",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+		SupportedUILocales:       []language.Tag{language.English, language.French},
+		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeProfile, scopeGroups, oidc.ScopeOfflineAccess},
 		SupportedClaims: []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp",
 			"name", "given_name", "family_name", "locale", "email", "email_verified", "groups"},
 	}
@@ -130,11 +136,15 @@ func (p *Provider) routes() {
 	p.mux.Handle("GET "+PathKeys, keysCache(p.op))
 	p.mux.Handle(PathAuthorize, withIss(p.issuer(), p.op))
 	p.mux.Handle("GET "+PathCallback, withIss(p.issuer(), http.HandlerFunc(p.handleCallback)))
-	p.mux.Handle("POST "+PathToken, p.op)
-	p.mux.Handle(PathUserinfo, p.op)
-	p.mux.Handle("POST "+PathRevoke, p.op)
-	p.mux.Handle("POST "+PathIntrospect, p.op)
+	p.mux.Handle("POST "+PathToken, strictForm(p.op))
+	p.mux.Handle(PathUserinfo, bearerOnly(p.op))
+	p.mux.Handle("POST "+PathRevoke, strictForm(p.op))
+	p.mux.Handle("POST "+PathIntrospect, strictForm(jsonClientError(p.op)))
 	p.mux.Handle("GET "+PathLogout, p.op)
+	// CORS preflights of what a browser app calls (the op package answers).
+	for _, path := range []string{PathToken, PathUserinfo, PathRevoke, PathKeys, PathDiscovery} {
+		p.mux.Handle("OPTIONS "+path, p.op)
+	}
 }
 
 func (p *Provider) issuer() string { return strings.TrimSuffix(p.cfg.Issuer, "/") }
@@ -194,6 +204,8 @@ func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
+	// Public, and read by browser apps on other origins.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	_ = json.NewEncoder(w).Encode(m)
 }
 
@@ -252,8 +264,11 @@ func (p *Provider) handleCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := op.ContextWithIssuer(r.Context(), p.issuer())
 	r = r.WithContext(ctx)
 	a, _, err := p.storage.accounts.Authorization(ctx, r.URL.Query().Get("id"))
-	if err != nil {
-		http.Error(w, "This sign-in request has expired or was already answered.", http.StatusBadRequest)
+	// A code goes to the application only through the browser that
+	// approved the request: an id alone (in a link someone was sent) is
+	// not enough. Each request is answered once.
+	if err != nil || a.CodeHash != nil || !p.storage.accounts.CodeReleasable(a, p.cfg.SessionID(r)) {
+		http.Error(w, "This sign-in request has expired or was already answered: go back to the application and start again.", http.StatusBadRequest)
 		return
 	}
 	if a.Refused == "" {
@@ -347,4 +362,112 @@ func randomID() (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// strictForm refuses a token, revocation or introspection request that
+// is not one plain form: parameters in the URL, a parameter sent twice,
+// text that is not UTF-8, or a body over maxBody (413).
+func strictForm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bad := func(status int, desc string) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": desc})
+		}
+		if r.URL.RawQuery != "" {
+			bad(http.StatusBadRequest, "parameters go in the body, not the URL")
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				bad(http.StatusRequestEntityTooLarge, "the body is too large")
+				return
+			}
+			bad(http.StatusBadRequest, "the body is not a form")
+			return
+		}
+		for k, vs := range r.PostForm {
+			if len(vs) != 1 {
+				bad(http.StatusBadRequest, "a parameter is sent more than once")
+				return
+			}
+			if !utf8.ValidString(k) || !utf8.ValidString(vs[0]) {
+				bad(http.StatusBadRequest, "a parameter is not UTF-8 text")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// bearerOnly answers userinfo as RFC 6750 says: the token in the
+// Authorization header or a form body, never in the URL (where logs and
+// history keep it); a token that no longer works gets 401 invalid_token.
+func bearerOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("access_token") {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_request"`)
+			http.Error(w, `{"error":"invalid_request","error_description":"the access token goes in the Authorization header"}`, http.StatusBadRequest)
+			return
+		}
+		rec := &recorder{header: http.Header{}}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusForbidden || rec.status == http.StatusUnauthorized {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid_token"}`))
+			return
+		}
+		rec.send(w)
+	})
+}
+
+// jsonClientError answers a failed client authentication at introspection
+// in JSON (the op package writes the error's internals as text).
+func jsonClientError(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec := &recorder{header: http.Header{}}
+		next.ServeHTTP(rec, r)
+		if rec.status == http.StatusUnauthorized {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", `Basic realm="airlock"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			w.Write([]byte(`{"error":"invalid_client"}`))
+			return
+		}
+		rec.send(w)
+	})
+}
+
+// recorder keeps an answer to look at before it is sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.body.Write(b)
+}
+
+func (r *recorder) send(w http.ResponseWriter) {
+	for k, v := range r.header {
+		w.Header()[k] = v
+	}
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	w.WriteHeader(r.status)
+	w.Write(r.body.Bytes())
 }

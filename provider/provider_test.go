@@ -125,7 +125,12 @@ func (e *env) authorize(authURL string, signIn bool) *url.URL {
 			e.t.Fatal(err)
 		}
 	}
-	res, err = noRedirects.Get(e.issuer + provider.CallbackURL(id))
+	// The browser that approved takes the code: its session cookie.
+	cb, _ := http.NewRequest(http.MethodGet, e.issuer+provider.CallbackURL(id), nil)
+	if step == account.StepApproved {
+		cb.AddCookie(&http.Cookie{Name: "airlock_session", Value: e.sid})
+	}
+	res, err = noRedirects.Do(cb)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -331,22 +336,22 @@ func TestRefused(t *testing.T) {
 
 		code := func() string { return e.authorize(a.authURL("s", "n"), true).Query().Get("code") }
 
-		// Wrong code_verifier: refused, and the code is spent.
+		// Wrong code_verifier, another client: refused, and the code is
+		// not spent (whoever saw it cannot destroy it): its rightful
+		// holder exchanges it afterwards.
 		k := code()
 		wrong := *a
 		wrong.verifier = oauth2.GenerateVerifier()
 		if _, err := wrong.exchange(k); oauthError(err) != "invalid_grant" {
 			t.Errorf("wrong verifier: %v", err)
 		}
-		if _, err := a.exchange(k); oauthError(err) != "invalid_grant" {
-			t.Errorf("a code after a wrong verifier: %v", err)
-		}
-		// Another client's code.
-		k = code()
 		thief := e.app(other, "", redirect)
 		thief.verifier = a.verifier
 		if _, err := thief.exchange(k); err == nil {
 			t.Error("a code redeemed by another client")
+		}
+		if _, err := a.exchange(k); err != nil {
+			t.Errorf("the code after refused attempts by others: %v", err)
 		}
 		// Older than 60 s.
 		k = code()
@@ -365,11 +370,27 @@ func TestRefused(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := a.exchange(k); oauthError(err) != "invalid_grant" {
-			t.Errorf("code reused: %v", err)
+		for range 5 {
+			if _, err := a.exchange(k); oauthError(err) != "invalid_grant" {
+				t.Errorf("code reused: %v", err)
+			}
 		}
 		if _, err := a.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err == nil {
 			t.Error("userinfo works with the tokens of a reused code")
+		}
+		// However often it comes back: one audit event (SPEC §6.14).
+		events, _, err := db.ListAudit(context.Background(), airlock.AuditFilter{Kind: airlock.AuditSessionsRevoked, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		reuses := 0
+		for _, ev := range events {
+			if ev.Detail == "code_reuse" {
+				reuses++
+			}
+		}
+		if reuses != 1 {
+			t.Errorf("%d audit events for one code reused 5 times", reuses)
 		}
 		if _, err := a.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token(); oauthError(err) != "invalid_grant" {
 			t.Errorf("refresh of a reused code's sign-in: %v", err)
@@ -425,11 +446,13 @@ func TestOneCodeOneExchange(t *testing.T) {
 			var wg sync.WaitGroup
 			var mu sync.Mutex
 			won := 0
+			var winner *oauth2.Token
 			for range 8 {
 				wg.Go(func() {
-					if _, err := a.exchange(code); err == nil {
+					if tok, err := a.exchange(code); err == nil {
 						mu.Lock()
 						won++
+						winner = tok
 						mu.Unlock()
 					}
 				})
@@ -437,6 +460,10 @@ func TestOneCodeOneExchange(t *testing.T) {
 			wg.Wait()
 			if won != 1 {
 				t.Fatalf("round %d: %d exchanges of one code got tokens", round, won)
+			}
+			// The others presented a code already used: what it gave dies.
+			if _, err := a.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(winner)); err == nil {
+				t.Fatalf("round %d: the winner's tokens survived the code's reuse", round)
 			}
 		}
 	})

@@ -8,7 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,6 +138,16 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if req.ResponseType != oidc.ResponseTypeCode {
 		return nil, oidc.ErrInvalidRequest().WithDescription("response_type must be code")
 	}
+	if !exactRedirect(c, req.RedirectURI) {
+		// Never redirected to: an error page instead.
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not registered")
+	}
+	// Kept for the request's life: bounded, so that no one can make
+	// another's database grow with a request (the rows are limited per
+	// address too).
+	if len(req.State) > 1024 || len(req.Nonce) > 1024 || len(req.Scopes) > 20 || len(req.LoginHint) > 320 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("state and nonce hold at most 1024 bytes, scope at most 20 values")
+	}
 	b, err := json.Marshal(params{RedirectURI: req.RedirectURI, Scopes: req.Scopes, State: req.State, Nonce: req.Nonce,
 		ResponseType: req.ResponseType, CodeChallenge: req.CodeChallenge, CodeChallengeMethod: req.CodeChallengeMethod})
 	if err != nil {
@@ -147,7 +160,10 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if req.MaxAge != nil {
 		a.MaxAge = time.Duration(*req.MaxAge) * time.Second
 	}
-	if err := s.accounts.StartAuthorization(ctx, a); err != nil {
+	if err := s.accounts.StartAuthorization(ctx, a, meta(ctx)); err != nil {
+		if airlock.ErrorCode(err) == airlock.CodeRateLimited {
+			return nil, oidc.ErrServerError().WithDescription("too many sign-in requests from this address: try again later")
+		}
 		return nil, err
 	}
 	return newAuthRequest(a)
@@ -156,22 +172,50 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
 	a, _, err := s.accounts.Authorization(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, oauthError(err)
 	}
 	return newAuthRequest(a)
 }
 
-// AuthRequestByCode uses the code: once, within 60 s (account.UseCode).
+// AuthRequestByCode reads the code's request: unused, within 60 s
+// (account.CodeAuthorization); the exchange that issues tokens uses it.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	a, err := s.accounts.UseCode(ctx, code, meta(ctx))
+	a, err := s.accounts.CodeAuthorization(ctx, code, meta(ctx))
 	if err != nil {
-		return nil, err
+		return nil, oauthError(err)
 	}
 	return newAuthRequest(a)
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
-	return s.accounts.SaveCode(ctx, id, code)
+	return oauthError(s.accounts.SaveCode(ctx, id, code))
+}
+
+// oauthError says an account error in OAuth's words, with no internal
+// detail in its description: a refused grant is invalid_grant, an unknown
+// client invalid_client, a request gone invalid_request.
+func oauthError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *oidc.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	switch airlock.ErrorCode(err) {
+	case airlock.CodeInvalidToken:
+		return oidc.ErrInvalidGrant().WithParent(err)
+	case airlock.CodeNotFound:
+		if e := airlock.AsError(err); e != nil && e.Key == "error.client.not_found" {
+			return oidc.ErrInvalidClient().WithDescription("unknown client").WithParent(err)
+		}
+		return oidc.ErrInvalidRequest().WithDescription("this sign-in request has expired or was already answered").WithParent(err)
+	case airlock.CodeUnauthorized:
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed").WithParent(err)
+	case airlock.CodeInvalid:
+		return oidc.ErrInvalidRequest().WithDescription("invalid request").WithParent(err)
+	}
+	return err
 }
 
 // DeleteAuthRequest keeps the request: it must outlive its code's exchange
@@ -232,7 +276,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string) (op.RefreshTokenRequest, error) {
 	g, err := s.accounts.AppRefreshGrant(ctx, refresh, meta(ctx))
 	if err != nil {
-		return nil, err
+		return nil, oauthError(err)
 	}
 	return &grantRequest{g: *g, subject: g.UserID}, nil
 }
@@ -302,7 +346,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := s.accounts.Client(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, oauthError(err)
 	}
 	noteClient(ctx, c)
 	return &client{c: c, loginURL: s.loginURL}, nil
@@ -323,13 +367,13 @@ func noteClient(ctx context.Context, c *airlock.Client) {
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	_, err := s.accounts.AuthenticateClient(ctx, id, secret)
-	return err
+	return oauthError(err)
 }
 
 func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
 	c, err := s.accounts.AuthenticateClient(ctx, id, secret)
 	if err != nil {
-		return nil, err
+		return nil, oauthError(err)
 	}
 	if !c.Allows(airlock.GrantClientCredentials) {
 		return nil, oidc.ErrUnauthorizedClient()
@@ -338,8 +382,17 @@ func (s *storage) ClientCredentials(ctx context.Context, id, secret string) (op.
 	return &client{c: c, loginURL: s.loginURL}, nil
 }
 
+// ClientCredentialsTokenRequest keeps of the scopes a service asks for
+// only those Airlock grants a service (a resource server trusts a token's
+// scope claim): groups, none of a person's.
 func (s *storage) ClientCredentialsTokenRequest(_ context.Context, id string, scopes []string) (op.TokenRequest, error) {
-	return &serviceRequest{clientID: id, scopes: scopes}, nil
+	var granted []string
+	for _, sc := range scopes {
+		if sc == scopeGroups && !slices.Contains(granted, sc) {
+			granted = append(granted, sc)
+		}
+	}
+	return &serviceRequest{clientID: id, scopes: granted}, nil
 }
 
 // serviceRequest is a service's own token request (client_credentials):
@@ -374,16 +427,25 @@ func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo,
 	return nil
 }
 
-// SetIntrospectionFromToken answers /oauth2/introspect (RFC 7662).
-func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, _ string) error {
+// SetIntrospectionFromToken answers /oauth2/introspect (RFC 7662) to
+// caller, an authenticated client: about its own tokens, or, for a
+// service (a resource server: a client with client_credentials), anyone's.
+func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, caller string) error {
+	c, err := s.accounts.Client(ctx, caller)
+	if err != nil {
+		return err
+	}
 	u, fam, err := s.accounts.AppAccess(ctx, tokenID)
+	if err == nil && fam.ClientID != caller && !c.Allows(airlock.GrantClientCredentials) {
+		return errors.New("inactive") // another application's token: not this caller's to read
+	}
 	if airlock.ErrorCode(err) == airlock.CodeUnauthorized {
 		// A service's token: active while the service may still get one.
-		c, cerr := s.accounts.Client(ctx, subject)
-		if cerr != nil || !c.Allows(airlock.GrantClientCredentials) {
+		svc, cerr := s.accounts.Client(ctx, subject)
+		if cerr != nil || !svc.Allows(airlock.GrantClientCredentials) || (svc.ID != caller && !c.Allows(airlock.GrantClientCredentials)) {
 			return errors.New("inactive")
 		}
-		resp.Subject, resp.ClientID, resp.TokenType = c.ID, c.ID, oidc.BearerToken
+		resp.Subject, resp.ClientID, resp.TokenType = svc.ID, svc.ID, oidc.BearerToken
 		return nil
 	}
 	if err != nil {
@@ -467,4 +529,38 @@ func fillUserinfo(info *oidc.UserInfo, u *airlock.User, scopes []string) {
 			info.AppendClaims("groups", u.Groups)
 		}
 	}
+}
+
+// exactRedirect is RFC 8252 §7.3 and §8.4 on top of the op package's
+// matching: a URI registered exactly; or, for a native app, a loopback
+// http URI that differs from a registered one by its port only (a valid
+// port), with no user info and no fragment.
+func exactRedirect(c *airlock.Client, raw string) bool {
+	if slices.Contains(c.RedirectURIs, raw) {
+		return true
+	}
+	if !c.Public() {
+		return false
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || strings.Contains(raw, "#") {
+		return false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil || port < 1 || port > 65535 {
+		return false
+	}
+	for _, r := range c.RedirectURIs {
+		reg, err := url.Parse(r)
+		if err != nil || reg.Scheme != "http" || reg.Hostname() != u.Hostname() {
+			continue
+		}
+		if ip := net.ParseIP(reg.Hostname()); (ip == nil || !ip.IsLoopback()) && reg.Hostname() != "localhost" {
+			continue
+		}
+		if reg.Path == u.Path && reg.RawQuery == u.RawQuery {
+			return true
+		}
+	}
+	return false
 }

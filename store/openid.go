@@ -121,7 +121,7 @@ func (q *queries) RevokeClientTokens(ctx context.Context, clientID string, now t
 }
 
 const authorizationColumns = `id, client_id, request, login_hint, prompt, max_age, created_at, expires_at, user_id, auth_time, amr, done_at, refused,
-	code_hash, code_at, code_used_at, family_id`
+	code_hash, code_at, code_used_at, family_id, session_hash`
 
 func scanAuthorization(sc interface{ Scan(...any) error }) (*airlock.Authorization, error) {
 	var a airlock.Authorization
@@ -130,7 +130,7 @@ func scanAuthorization(sc interface{ Scan(...any) error }) (*airlock.Authorizati
 	var userID sql.NullString
 	var authTime, done, codeAt, codeUsed sql.NullInt64
 	if err := sc.Scan(&a.ID, &a.ClientID, &request, &a.LoginHint, &prompt, &maxAge, &created, &expires, &userID, &authTime, &amr, &done, &a.Refused,
-		&a.CodeHash, &codeAt, &codeUsed, &a.FamilyID); err != nil {
+		&a.CodeHash, &codeAt, &codeUsed, &a.FamilyID, &a.SessionHash); err != nil {
 		return nil, notFound(err)
 	}
 	a.Request, a.UserID, a.AMR, a.Prompt = []byte(request), userID.String, strings.Fields(amr), strings.Fields(prompt)
@@ -165,10 +165,10 @@ func (q *queries) AuthorizationByID(ctx context.Context, id string) (*airlock.Au
 
 // ApproveAuthorization approves a pending request in one conditional
 // UPDATE: of concurrent approvals, one wins.
-func (q *queries) ApproveAuthorization(ctx context.Context, id, userID string, authTime time.Time, amr []string, now time.Time) (bool, error) {
-	res, err := q.exec(ctx, `UPDATE oauth_authorizations SET user_id = ?, auth_time = ?, amr = ?, done_at = ?
+func (q *queries) ApproveAuthorization(ctx context.Context, id, userID string, authTime time.Time, amr []string, sessionHash []byte, now time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE oauth_authorizations SET user_id = ?, auth_time = ?, amr = ?, done_at = ?, session_hash = ?
 		WHERE id = ? AND done_at IS NULL AND refused = '' AND expires_at > ?`,
-		userID, authTime.UnixMilli(), strings.Join(amr, " "), now.UnixMilli(), id, now.UnixMilli())
+		userID, authTime.UnixMilli(), strings.Join(amr, " "), now.UnixMilli(), sessionHash, id, now.UnixMilli())
 	if err != nil {
 		return false, fmt.Errorf("approve authorization: %w", err)
 	}
@@ -198,20 +198,21 @@ func (q *queries) SetAuthorizationCode(ctx context.Context, id string, hash []by
 	return n == 1, nil
 }
 
+// AuthorizationByCode returns the request of a code, whatever its state.
+func (q *queries) AuthorizationByCode(ctx context.Context, hash []byte) (*airlock.Authorization, error) {
+	return scanAuthorization(q.row(ctx, `SELECT `+authorizationColumns+` FROM oauth_authorizations WHERE code_hash = ?`, hash))
+}
+
 // UseAuthorizationCode uses a code in one conditional UPDATE, so that of
 // concurrent exchanges, on any node, exactly one wins.
-func (q *queries) UseAuthorizationCode(ctx context.Context, hash []byte, now time.Time) (*airlock.Authorization, bool, error) {
-	res, err := q.exec(ctx, `UPDATE oauth_authorizations SET code_used_at = ? WHERE code_hash = ? AND code_used_at IS NULL`,
-		now.UnixMilli(), hash)
+func (q *queries) UseAuthorizationCode(ctx context.Context, id string, now time.Time) (bool, error) {
+	res, err := q.exec(ctx, `UPDATE oauth_authorizations SET code_used_at = ? WHERE id = ? AND code_hash IS NOT NULL AND code_used_at IS NULL`,
+		now.UnixMilli(), id)
 	if err != nil {
-		return nil, false, fmt.Errorf("use authorization code: %w", err)
+		return false, fmt.Errorf("use authorization code: %w", err)
 	}
 	n, _ := res.RowsAffected()
-	a, err := scanAuthorization(q.row(ctx, `SELECT `+authorizationColumns+` FROM oauth_authorizations WHERE code_hash = ?`, hash))
-	if err != nil {
-		return nil, false, err
-	}
-	return a, n == 0, nil
+	return n == 1, nil
 }
 
 // SetAuthorizationFamily records the tokens a code was exchanged for.

@@ -55,6 +55,12 @@ func (s *Server) handleConsent(w http.ResponseWriter, r *http.Request) {
 	case "allow":
 		s.continueAuthorization(w, r, id, true)
 	case "deny":
+		// Only the person asked may refuse: a browser with a session (the
+		// consent page is shown to no one else).
+		if s.currentUser(r) == nil {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(continueURL(id)), http.StatusSeeOther)
+			return
+		}
 		s.refuse(w, r, id, "access_denied")
 	default:
 		s.renderError(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.form.malformed"})

@@ -33,6 +33,8 @@ INSERT INTO oauth_clients (id, name, redirect_uris, grants, first_party, created
 -- approved it and how they signed in, and the code (its hash) once issued.
 -- A code works once: code_used_at is set by the one exchange that wins,
 -- and family_id names the tokens it issued, revoked if the code comes back.
+-- session_hash is the approving browser session's: only that browser may
+-- take the code to the application.
 CREATE TABLE oauth_authorizations (
     id           TEXT PRIMARY KEY,
     client_id    TEXT NOT NULL REFERENCES oauth_clients(id) ON DELETE CASCADE,
@@ -46,6 +48,7 @@ CREATE TABLE oauth_authorizations (
     auth_time    BIGINT,
     amr          TEXT NOT NULL DEFAULT '',
     done_at      BIGINT,
+    session_hash BLOB,
     refused      TEXT NOT NULL DEFAULT '',
     code_hash    BLOB UNIQUE,
     code_at      BIGINT,
