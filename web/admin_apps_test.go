@@ -200,9 +200,11 @@ func TestApplicationFormErrors(t *testing.T) {
 		"no redirect":        {good(func(v url.Values) { v.Set("redirect_uri", "\r\n") }), "redirect_uri", "needs at least one redirect URI"},
 		"plain http":         {good(func(v url.Values) { v.Set("redirect_uri", "http://app.example.com/cb") }), "redirect_uri", "Redirect URI &#34;http://app.example.com/cb&#34; is not allowed"},
 		"wildcard":           {good(func(v url.Values) { v.Set("redirect_uri", "https://*.example.com/cb") }), "redirect_uri", "is not allowed"},
-		"bad logout":         {good(func(v url.Values) { v.Set("post_logout_redirect_uri", "https://ok.example.com/\r\njavascript:alert(1)") }), "post_logout_redirect_uri", "is not allowed"},
-		"too many":           {good(func(v url.Values) { v.Set("redirect_uri", strings.Repeat("https://a.example.com/cb\n", 51)) }), "redirect_uri", "at most 50"},
-		"repeated name":      {good(func(v url.Values) { v["name"] = []string{"a", "b"} }), "name", "more than once"},
+		"bad logout": {good(func(v url.Values) {
+			v.Set("post_logout_redirect_uri", "https://ok.example.com/\r\njavascript:alert(1)")
+		}), "post_logout_redirect_uri", "is not allowed"},
+		"too many":      {good(func(v url.Values) { v.Set("redirect_uri", strings.Repeat("https://a.example.com/cb\n", 51)) }), "redirect_uri", "at most 50"},
+		"repeated name": {good(func(v url.Values) { v["name"] = []string{"a", "b"} }), "name", "more than once"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			r := e.post(c, "/admin/applications/new", tc.form)
