@@ -20,6 +20,24 @@ var appGrants = []string{airlock.GrantAuthorizationCode, airlock.GrantRefreshTok
 // appNotices are the list's notices (?m=).
 var appNotices = map[string]string{"removed": "admin.apps.notice.removed"}
 
+// appSigningAlgs are the token signing algorithms an application may ask
+// for, the default first.
+var appSigningAlgs = []string{"RS256", "ES256"}
+
+// AppName is an application's name as the pages show it: the built-in
+// application of the password grant (migration 16) in the reader's
+// language.
+func (p *page) AppName(c *airlock.Client) string {
+	if c.ID == account.LegacyClientID {
+		return p.T("admin.apps.builtin.name")
+	}
+	return c.Name
+}
+
+// BuiltIn reports whether c is the built-in application of the password
+// grant, which the pages name and date apart.
+func (p *page) BuiltIn(c *airlock.Client) bool { return c.ID == account.LegacyClientID }
+
 // maxAppURIs bounds the lines of a URI box: more is a pasted mistake.
 const maxAppURIs = 50
 
@@ -53,9 +71,10 @@ func (s *Server) handleAdminApps(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) newAppForm(r *http.Request) *page {
 	p := s.newAppsPage(r, "admin.apps.new.title")
-	p.form("name", "type", "redirect_uri", "post_logout_redirect_uri", "grant")
+	p.form("name", "type", "redirect_uri", "post_logout_redirect_uri", "grant", "signing_alg")
 	p.focusFirst = true
-	p.Data["Grants"] = appGrants
+	p.Data["Grants"], p.Data["SigningAlgs"] = appGrants, appSigningAlgs
+	p.Values["signing_alg"] = appSigningAlgs[0]
 	// Someone signing in through a browser, and staying signed in.
 	p.Data["Chosen"] = []string{airlock.GrantAuthorizationCode, airlock.GrantRefreshToken}
 	return p
@@ -89,14 +108,15 @@ func uriLines(v string) []string {
 
 func (s *Server) handleAdminAppCreate(w http.ResponseWriter, r *http.Request) {
 	p := s.newAppForm(r)
-	f, err := edge.ReadForm(w, r, "name", "type", "redirect_uri", "post_logout_redirect_uri", "grant*", "first_party")
+	f, err := edge.ReadForm(w, r, "name", "type", "redirect_uri", "post_logout_redirect_uri", "grant*", "first_party", "signing_alg")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_app_new", p)
 		return
 	}
 	spec := account.ClientSpec{Name: f.Get("name"), Public: f.Get("type") == "public", RedirectURIs: uriLines(f.Get("redirect_uri")),
-		PostLogoutURIs: uriLines(f.Get("post_logout_redirect_uri")), Grants: f["grant"], FirstParty: f.Has("first_party")}
-	p.Values["name"], p.Values["type"] = f.Get("name"), f.Get("type")
+		PostLogoutURIs: uriLines(f.Get("post_logout_redirect_uri")), Grants: f["grant"], FirstParty: f.Has("first_party"),
+		SigningAlg: f.Get("signing_alg")}
+	p.Values["name"], p.Values["type"], p.Values["signing_alg"] = f.Get("name"), f.Get("type"), f.Get("signing_alg")
 	p.Values["redirect_uri"], p.Values["post_logout_redirect_uri"] = f.Get("redirect_uri"), f.Get("post_logout_redirect_uri")
 	p.Data["Chosen"], p.Data["FirstParty"] = append([]string{}, f["grant"]...), spec.FirstParty
 	switch {

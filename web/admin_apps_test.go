@@ -41,7 +41,9 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 	ctx := context.Background()
 
 	r := e.get(c, "/admin/applications")
-	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "0 applications") || !strings.Contains(r.body, `<a href="/admin/applications" aria-current="page">Applications</a>`) ||
+	// The built-in application of the password grant is there from the start.
+	if r.StatusCode != http.StatusOK || !strings.Contains(r.body, "1 application<") || !strings.Contains(r.body, `<tr id="app-mobile">`) ||
+		!strings.Contains(r.body, "Mobile app (password grant)<p class=\"hint\">Built in") || !strings.Contains(r.body, `<a href="/admin/applications" aria-current="page">Applications</a>`) ||
 		!strings.Contains(r.body, `<code id="issuer">https://accounts.example.com</code>`) || strings.Contains(r.body, `id="no-key"`) {
 		t.Fatalf("empty list: %d\n%s", r.StatusCode, r.body)
 	}
@@ -49,7 +51,7 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 	for _, want := range []string{`name="name"`, `id="type-public"`, `id="type-confidential"`, `<textarea id="redirect_uri" name="redirect_uri"`,
 		`<textarea id="post_logout_redirect_uri"`, `id="grant-authorization_code" name="grant" value="authorization_code" checked`,
 		`id="grant-refresh_token" name="grant" value="refresh_token" checked`, `id="grant-client_credentials" name="grant" value="client_credentials">`,
-		`id="grant-password" name="grant" value="password">`, `id="first_party" name="first_party" value="on">`} {
+		`id="grant-password" name="grant" value="password">`, `id="first_party" name="first_party" value="on">`, `<option value="RS256" selected>RS256</option><option value="ES256">ES256</option>`} {
 		if !strings.Contains(r.body, want) {
 			t.Errorf("the form has no %s", want)
 		}
@@ -58,7 +60,7 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 	form := url.Values{"name": {"Field reports"}, "type": {"confidential"}, "first_party": {"on"},
 		"redirect_uri":             {"https://reports.example.com/callback\r\n\r\nhttps://reports.example.com/other\r\n"},
 		"post_logout_redirect_uri": {"https://reports.example.com/bye"},
-		"grant":                    {"authorization_code", "refresh_token", "client_credentials"}}
+		"grant":                    {"authorization_code", "refresh_token", "client_credentials"}, "signing_alg": {"ES256"}}
 	r = e.post(c, "/admin/applications/new", form)
 	id, secret := shownSecret(t, r)
 	if r.Header.Get("Cache-Control") != "no-store" || strings.Count(r.body, secret) != 1 || !strings.Contains(r.body, `id="secret-once"`) ||
@@ -68,7 +70,8 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 	got, err := e.svc.AuthenticateClient(ctx, id, secret)
 	if err != nil || got.Name != "Field reports" || got.Public() || !got.FirstParty ||
 		strings.Join(got.RedirectURIs, " ") != "https://reports.example.com/callback https://reports.example.com/other" ||
-		strings.Join(got.PostLogoutURIs, " ") != "https://reports.example.com/bye" || strings.Join(got.Grants, " ") != "authorization_code client_credentials refresh_token" {
+		strings.Join(got.PostLogoutURIs, " ") != "https://reports.example.com/bye" || strings.Join(got.Grants, " ") != "authorization_code client_credentials refresh_token" ||
+		got.SigningAlg != "ES256" {
 		t.Fatalf("the application: %+v, %v", got, err)
 	}
 	// A public application: no secret, and the page says why.
@@ -82,14 +85,14 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 	r = e.get(c, "/admin/applications")
 	row := regexp.MustCompile(`(?s)<tr id="app-` + id + `">.*?</tr>`).FindString(r.body)
 	for _, want := range []string{"Field reports", `<code class="break">` + id + `</code>`, ">Confidential<", `<td data-label="First party">Yes</td>`,
-		"<code>client_credentials</code>", `<code class="break">https://reports.example.com/other</code>`, `<code class="break">https://reports.example.com/bye</code>`,
+		"<code>client_credentials</code>", `<td data-label="Signing"><code>ES256</code></td>`, `<code class="break">https://reports.example.com/other</code>`, `<code class="break">https://reports.example.com/bye</code>`,
 		"<time datetime=", `href="/admin/applications/` + id + `/rotate-secret"`, `href="/admin/applications/` + id + `/remove"`} {
 		if !strings.Contains(row, want) {
 			t.Errorf("the row has no %s:\n%s", want, row)
 		}
 	}
 	publicRow := regexp.MustCompile(`(?s)<tr id="app-` + publicID + `">.*?</tr>`).FindString(r.body)
-	if !strings.Contains(r.body, "2 applications") || !strings.Contains(publicRow, ">Public<") || strings.Contains(publicRow, "rotate-secret") ||
+	if !strings.Contains(r.body, "3 applications") || !strings.Contains(publicRow, ">Public<") || !strings.Contains(publicRow, "<code>RS256</code>") || strings.Contains(publicRow, "rotate-secret") ||
 		strings.Contains(r.body, secret) {
 		t.Fatalf("the list:\n%s", r.body)
 	}
@@ -138,7 +141,7 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 		t.Fatalf("removed application: %v", err)
 	}
 	r = e.get(c, "/admin/applications?m=removed")
-	if !strings.Contains(r.body, "The application was removed") || !strings.Contains(r.body, "1 application<") || strings.Contains(r.body, id) {
+	if !strings.Contains(r.body, "The application was removed") || !strings.Contains(r.body, "2 applications") || strings.Contains(r.body, id) {
 		t.Fatalf("after removal:\n%s", r.body)
 	}
 	for _, path := range []string{"/admin/applications/" + id + "/remove", "/admin/applications/" + id + "/rotate-secret"} {
@@ -148,6 +151,10 @@ func TestApplicationsAddListRotateRemove(t *testing.T) {
 		if r := e.post(c, path, nil); r.StatusCode != http.StatusNotFound {
 			t.Errorf("POST %s of a removed application: %d", path, r.StatusCode)
 		}
+	}
+	// Removing the built-in application says what it turns off.
+	if r := e.get(c, "/admin/applications/mobile/remove"); !strings.Contains(r.body, `id="builtin-remove"`) || !strings.Contains(r.body, "turns the password grant off") {
+		t.Errorf("the built-in application's removal:\n%s", r.body)
 	}
 	if r := e.get(c, "/admin/applications?m=x&m=y"); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("a repeated parameter: %d", r.StatusCode)
@@ -203,6 +210,7 @@ func TestApplicationFormErrors(t *testing.T) {
 		"bad logout": {good(func(v url.Values) {
 			v.Set("post_logout_redirect_uri", "https://ok.example.com/\r\njavascript:alert(1)")
 		}), "post_logout_redirect_uri", "is not allowed"},
+		"odd signing":        {good(func(v url.Values) { v.Set("signing_alg", "HS256") }), "signing_alg", "RS256 or ES256"},
 		"too many":      {good(func(v url.Values) { v.Set("redirect_uri", strings.Repeat("https://a.example.com/cb\n", 51)) }), "redirect_uri", "at most 50"},
 		"repeated name": {good(func(v url.Values) { v["name"] = []string{"a", "b"} }), "name", "more than once"},
 	} {
@@ -226,7 +234,7 @@ func TestApplicationFormErrors(t *testing.T) {
 			}
 		})
 	}
-	if cs, err := e.svc.Clients(context.Background()); err != nil || len(cs) != 0 {
+	if cs, err := e.svc.Clients(context.Background()); err != nil || len(cs) != 1 { // the built-in one
 		t.Fatalf("added: %d %v", len(cs), err)
 	}
 	// The URIs typed come back in their box; the boxes ticked stay ticked.

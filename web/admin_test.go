@@ -95,8 +95,8 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 	if _, _, _, err := e.svc.SignIn(context.Background(), "admin@example.com", adminPW, "", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatalf("admin password changed: %v", err)
 	}
-	if cs, _ := e.svc.Clients(context.Background()); len(cs) != 1 {
-		t.Fatalf("%d applications, want 1", len(cs))
+	if cs, _ := e.svc.Clients(context.Background()); len(cs) != 2 { // with the built-in one
+		t.Fatalf("%d applications, want 2", len(cs))
 	}
 	if _, err := e.svc.AuthenticateClient(context.Background(), app.ID, appSecret); err != nil {
 		t.Fatalf("the application's secret changed: %v", err)

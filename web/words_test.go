@@ -215,6 +215,8 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"application rotated", "POST", "/admin/applications/" + app.ID + "/rotate-secret", nil, admin},
 				{"application rotate public", "GET", "/admin/applications/" + doomed.ID + "/rotate-secret", nil, admin},
 				{"application remove confirm", "GET", "/admin/applications/" + doomed.ID + "/remove", nil, admin},
+				{"application remove built-in", "GET", "/admin/applications/mobile/remove", nil, admin},
+				{"new application bad signing", "POST", "/admin/applications/new", url.Values{"name": {"A"}, "type": {"public"}, "redirect_uri": {"https://a.example.com/cb"}, "grant": {"authorization_code"}, "signing_alg": {"none"}}, admin},
 				{"application removed", "GET", "/admin/applications?m=removed", nil, admin},
 				{"application not found", "GET", "/admin/applications/nope/remove", nil, admin},
 			}
