@@ -210,7 +210,7 @@ func TestApplicationFormErrors(t *testing.T) {
 		"bad logout": {good(func(v url.Values) {
 			v.Set("post_logout_redirect_uri", "https://ok.example.com/\r\njavascript:alert(1)")
 		}), "post_logout_redirect_uri", "is not allowed"},
-		"odd signing":        {good(func(v url.Values) { v.Set("signing_alg", "HS256") }), "signing_alg", "RS256 or ES256"},
+		"odd signing":   {good(func(v url.Values) { v.Set("signing_alg", "HS256") }), "signing_alg", "RS256 or ES256"},
 		"too many":      {good(func(v url.Values) { v.Set("redirect_uri", strings.Repeat("https://a.example.com/cb\n", 51)) }), "redirect_uri", "at most 50"},
 		"repeated name": {good(func(v url.Values) { v["name"] = []string{"a", "b"} }), "name", "more than once"},
 	} {

@@ -112,7 +112,7 @@ func TestBrowserApplicationSecretShownOnce(t *testing.T) {
 		andLoad(chromedp.Click(chromedp.CSS(`a[href="/admin/applications/`+id+`/remove"]`))),
 		andLoad(chromedp.Click(chromedp.CSS("#confirm-remove"))),
 		chromedp.WaitVisible(chromedp.CSS(".notice")))
-	if gone := value(t, ctx, chromedp.Evaluate[bool](`!document.querySelector("#app-` + id + `") && !!document.querySelector("#app-mobile")`)); !gone {
+	if gone := value(t, ctx, chromedp.Evaluate[bool](`!document.querySelector("#app-`+id+`") && !!document.querySelector("#app-mobile")`)); !gone {
 		t.Fatal("the removed application is still listed, or the built-in one went with it")
 	}
 	if got := tokenWithSecret(t, p, id, secret2); got == http.StatusOK {
