@@ -129,4 +129,13 @@ type Server struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	URL  string `json:"url"`
+	// Issuer is the server's OpenID issuer: its discovery document is at
+	// Issuer + "/.well-known/openid-configuration", and the iss of its
+	// tokens and authorization responses is exactly this. By default the
+	// URL without a trailing slash (a server's URL is its public URL).
+	Issuer string `json:"issuer"`
 }
+
+// DefaultIssuer is the issuer of a server at url: Airlock's issuer is its
+// public URL, which never ends with a slash.
+func DefaultIssuer(url string) string { return strings.TrimSuffix(url, "/") }

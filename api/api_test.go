@@ -16,10 +16,17 @@ const pw = "violet tractor on the moon"
 
 func TestServers(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, airlock.Server{ID: "eu", Name: "Europe", URL: "https://eu.example.com"}, airlock.Server{ID: "na", Name: "North America", URL: "https://na.example.com"})
+	e := newEnv(t, airlock.Server{ID: "eu", Name: "Europe", URL: "https://eu.example.com/"}, airlock.Server{ID: "na", Name: "North America", URL: "https://na.example.com"},
+		airlock.Server{ID: "own", Name: "Our own", URL: "https://api.own.example.com", Issuer: "https://own.example.com"})
 	servers, err := e.c.Servers(ctx)
-	if err != nil || len(servers) != 2 || servers[1] != (client.Server{ID: "na", Name: "North America", URL: "https://na.example.com"}) {
+	if err != nil || len(servers) != 3 || servers[1] != (client.Server{ID: "na", Name: "North America", URL: "https://na.example.com", Issuer: "https://na.example.com"}) {
 		t.Fatalf("servers = %+v, %v", servers, err)
+	}
+	// Each server's issuer: its URL's without the trailing slash (Airlock's
+	// issuer is its public URL), unless the directory gives one.
+	if servers[0].Issuer != "https://eu.example.com" || servers[2].Issuer != "https://own.example.com" ||
+		servers[0].DiscoveryURL() != "https://eu.example.com/.well-known/openid-configuration" {
+		t.Fatalf("issuers: %+v", servers)
 	}
 	if servers, err := newEnv(t).c.Servers(ctx); err != nil || len(servers) != 0 || servers == nil {
 		t.Fatalf("empty directory = %#v, %v", servers, err)

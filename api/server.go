@@ -37,9 +37,16 @@ type Server struct {
 
 // NewServer returns the API handler, to be mounted at /api/.
 func NewServer(log *slog.Logger, cfg Config, accounts *account.Service) http.Handler {
-	if cfg.Servers == nil {
-		cfg.Servers = []airlock.Server{}
+	// A copy: the directory answers with each server's issuer, its URL's
+	// by default.
+	servers := make([]airlock.Server, len(cfg.Servers))
+	for i, sv := range cfg.Servers {
+		if sv.Issuer == "" {
+			sv.Issuer = airlock.DefaultIssuer(sv.URL)
+		}
+		servers[i] = sv
 	}
+	cfg.Servers = servers
 	s := &Server{log: log, cfg: cfg, accounts: accounts}
 	return s.routes()
 }

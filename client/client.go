@@ -54,8 +54,16 @@ func ErrorCode(err error) string {
 type Server struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	URL  string `json:"url"`
+	// URL is where the JSON API of the server is (URL + "/api/v1/…").
+	URL string `json:"url"`
+	// Issuer is the server's OpenID issuer: an app that signs in through
+	// the browser reads Issuer + "/.well-known/openid-configuration", and
+	// accepts an authorization response only if its iss is Issuer.
+	Issuer string `json:"issuer"`
 }
+
+// DiscoveryURL is where the server's OpenID Provider describes itself.
+func (s Server) DiscoveryURL() string { return s.Issuer + "/.well-known/openid-configuration" }
 
 // Tokens are what signing in or refreshing answers.
 type Tokens struct {

@@ -17,7 +17,7 @@ AIRLOCK_TEST_AXE="$tmp/axe/node_modules/axe-core/axe.min.js" AIRLOCK_ARTIFACTS="
 mkdir -p docs/screenshots
 rm -f docs/screenshots/*.png
 for lang in en fr; do
-  for page in login forgot-sent reset account admin-users admin-user two-factor-enrol; do
+  for page in login forgot-sent reset account admin-users admin-user admin-apps two-factor-enrol; do
     cp "$tmp/shots/a11y-$lang-desktop-$page.png" "docs/screenshots/$lang-desktop-$page.png"
   done
 done

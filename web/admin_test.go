@@ -46,6 +46,11 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 	admin := e.user("admin@example.com", adminPW, airlock.GroupAdmin)
 	e.user("worker@example.com", "out in the sunny fields", airlock.GroupMobile, airlock.GroupWebContributor)
 	worker := e.signIn("worker@example.com", "out in the sunny fields")
+	app, appSecret, err := e.svc.AddClient(context.Background(), account.Operator, account.ClientSpec{Name: "Reports",
+		RedirectURIs: []string{"https://reports.example.com/cb"}}, account.Meta{IP: "cli"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	routes := []struct{ method, path string }{
 		{"GET", "/admin/users"},
 		{"GET", "/admin/users?q=a"},
@@ -58,8 +63,16 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 		{"GET", "/admin/audit"},
 		{"GET", "/admin/audit.csv"},
 		{"GET", "/admin/users/" + admin.ID + "/send-reset"},
+		{"GET", "/admin/applications"},
+		{"GET", "/admin/applications/new"},
+		{"POST", "/admin/applications/new"},
+		{"GET", "/admin/applications/" + app.ID + "/remove"},
+		{"POST", "/admin/applications/" + app.ID + "/remove"},
+		{"GET", "/admin/applications/" + app.ID + "/rotate-secret"},
+		{"POST", "/admin/applications/" + app.ID + "/rotate-secret"},
 	}
-	form := url.Values{"email": {"x@example.com"}, "password": {"stolen by a worker!"}, "password_confirm": {"stolen by a worker!"}}.Encode()
+	form := url.Values{"email": {"x@example.com"}, "password": {"stolen by a worker!"}, "password_confirm": {"stolen by a worker!"},
+		"name": {"Stolen"}, "type": {"public"}, "redirect_uri": {"https://evil.example.com/cb"}, "grant": {"authorization_code"}}.Encode()
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 			if r := e.do(worker, rt.method, rt.path, form); r.StatusCode != http.StatusForbidden {
@@ -81,6 +94,12 @@ func TestAdminRoutesNeedAdmin(t *testing.T) {
 	}
 	if _, _, _, err := e.svc.SignIn(context.Background(), "admin@example.com", adminPW, "", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatalf("admin password changed: %v", err)
+	}
+	if cs, _ := e.svc.Clients(context.Background()); len(cs) != 2 { // with the built-in one
+		t.Fatalf("%d applications, want 2", len(cs))
+	}
+	if _, err := e.svc.AuthenticateClient(context.Background(), app.ID, appSecret); err != nil {
+		t.Fatalf("the application's secret changed: %v", err)
 	}
 }
 

@@ -47,6 +47,7 @@ type options struct {
 	brand            string    // AIRLOCK_BRAND_NAME; "": the default
 	logo             *web.Logo
 	accent           string
+	noSecretKey      bool // no AIRLOCK_SECRET_KEY
 }
 
 // onPostgres runs the pages on a fresh PostgreSQL database instead of
@@ -82,6 +83,9 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	cfg := testsvc.Config(e.pub)
 	cfg.AppURL = o.appURL
 	cfg.RequireTwoFactor = o.requireTwoFactor
+	if o.noSecretKey {
+		cfg.SecretBox = nil
+	}
 	if o.brand != "" {
 		cfg.BrandName = o.brand
 	}

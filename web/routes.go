@@ -53,6 +53,13 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/import", s.requireAdmin(s.handleAdminImport))
 	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))
 	mux.Handle("POST /admin/users/{id}/emails/{email}/retry", s.requireAdmin(s.handleAdminRetryEmail))
+	mux.Handle("GET /admin/applications", s.requireAdmin(s.handleAdminApps))
+	mux.Handle("GET /admin/applications/new", s.requireAdmin(s.handleAdminAppNewForm))
+	mux.Handle("POST /admin/applications/new", s.requireAdmin(s.handleAdminAppCreate))
+	mux.Handle("GET /admin/applications/{id}/remove", s.requireAdmin(s.handleAdminAppConfirm("remove")))
+	mux.Handle("POST /admin/applications/{id}/remove", s.requireAdmin(s.handleAdminAppRemove))
+	mux.Handle("GET /admin/applications/{id}/rotate-secret", s.requireAdmin(s.handleAdminAppConfirm("rotate-secret")))
+	mux.Handle("POST /admin/applications/{id}/rotate-secret", s.requireAdmin(s.handleAdminAppRotate))
 	mux.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit))
 	mux.Handle("GET /admin/audit.csv", s.requireAdmin(s.handleAdminAuditCSV))
 

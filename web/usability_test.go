@@ -239,6 +239,8 @@ func TestNavigationMarksCurrentPage(t *testing.T) {
 		"/admin/users":             `<a href="/admin/users" aria-current="page">`,
 		"/admin/users/" + admin.ID: `<a href="/admin/users" aria-current="true">`,
 		"/admin/audit":             `<a href="/admin/audit" aria-current="page">`,
+		"/admin/applications":      `<a href="/admin/applications" aria-current="page">`,
+		"/admin/applications/new":  `<a href="/admin/applications" aria-current="true">`,
 		"/account":                 `<a href="/account" aria-current="page">`,
 	} {
 		r := e.get(c, path)

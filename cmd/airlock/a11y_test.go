@@ -197,6 +197,18 @@ func TestAccessibility(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// Two applications for the Applications page: the field app
+			// (public, first party) and a confidential one.
+			if _, err := p.run("", "client", "add", "--name", "Field app", "--public", "--first-party", "--redirect-uri", "com.example.fieldapp:/oauth2redirect",
+				"--grant", "authorization_code", "--grant", "refresh_token", "--grant", "password"); err != nil {
+				t.Fatal(err)
+			}
+			out, err := p.run("", "client", "add", "--name", "Field reports", "--confidential", "--redirect-uri", "https://reports.example.com/oauth2/callback",
+				"--post-logout-uri", "https://reports.example.com/", "--grant", "authorization_code", "--grant", "client_credentials")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reports := "/admin/applications/" + strings.Fields(strings.TrimPrefix(out, "client_id: "))[0]
 			p.serve()
 
 			tab := func() context.Context {
@@ -295,6 +307,18 @@ func TestAccessibility(t *testing.T) {
 				{"two-factor-login", second, append(nav("/account"), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn("kai@example.com", "violet tractor on the moon")), "#otp"},
 				{"two-factor-login-error", second, []chromedp.Action[chromedp.Void]{clearField("#otp"), chromedp.SendKeys(chromedp.CSS("#otp"), "000000"), andLoad(chromedp.Submit(chromedp.CSS("#otp")))}, "#otp-error"},
 				{"admin-user-two-factor", admin, nav(kaiPage), "#two-factor-reset"},
+				{"admin-apps", admin, nav("/admin/applications"), "table.list"},
+				{"admin-app-new", admin, nav("/admin/applications/new"), "#name"},
+				{"admin-app-new-no-type", admin, submit("/admin/applications/new", map[string]string{"#name": "Field app 2"}, "#name"), "#type-error"},
+				{"admin-app-new-bad-uri", admin, append(nav("/admin/applications/new"), chromedp.SendKeys(chromedp.CSS("#name"), "Field app 2"),
+					chromedp.Click(chromedp.CSS("#type-public")), chromedp.SendKeys(chromedp.CSS("#redirect_uri"), "http://app.example.com/callback"),
+					andLoad(chromedp.Submit(chromedp.CSS("#name")))), "#redirect_uri-error"},
+				{"admin-app-added", admin, append(nav("/admin/applications/new"), chromedp.SendKeys(chromedp.CSS("#name"), "Stock levels"),
+					chromedp.Click(chromedp.CSS("#type-confidential")), chromedp.SendKeys(chromedp.CSS("#redirect_uri"), "https://stock.example.com/callback"),
+					andLoad(chromedp.Submit(chromedp.CSS("#name")))), "#copy-secret"},
+				{"admin-app-rotate-confirm", admin, nav(reports + "/rotate-secret"), "#confirm-rotate-secret"},
+				{"admin-app-rotated", admin, append(nav(reports+"/rotate-secret"), andLoad(chromedp.Click(chromedp.CSS("#confirm-rotate-secret")))), "#client-secret"},
+				{"admin-app-remove-confirm", admin, nav(reports + "/remove"), "#confirm-remove"},
 			}
 			// Where no word may be broken across two lines (an address may
 			// break at its <wbr>s: each piece is a word of its own).

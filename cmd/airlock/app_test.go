@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -48,6 +49,25 @@ func TestMobileAppEndToEnd(t *testing.T) {
 		if s.Name == "Europe" {
 			chosen = s
 		}
+	}
+	// The chosen server's issuer is its URL: its OpenID Provider describes
+	// itself there, as the issuer every answer of it names.
+	if chosen.Issuer != p.url("") {
+		t.Fatalf("Europe's issuer %q, want %q", chosen.Issuer, p.url(""))
+	}
+	disc, err := http.Get(chosen.DiscoveryURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var discovery struct {
+		Issuer                string `json:"issuer"`
+		AuthorizationEndpoint string `json:"authorization_endpoint"`
+		IssParameter          bool   `json:"authorization_response_iss_parameter_supported"`
+	}
+	err = json.NewDecoder(disc.Body).Decode(&discovery)
+	disc.Body.Close()
+	if err != nil || disc.StatusCode != http.StatusOK || discovery.Issuer != chosen.Issuer || discovery.AuthorizationEndpoint != chosen.Issuer+"/oauth2/authorize" || !discovery.IssParameter {
+		t.Fatalf("discovery at %s: %d %+v %v", chosen.DiscoveryURL(), disc.StatusCode, discovery, err)
 	}
 	app := client.New(chosen.URL)
 	app.HTTP = httpc

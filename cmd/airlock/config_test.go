@@ -98,6 +98,13 @@ func TestServerDirectoryFile(t *testing.T) {
 	if err != nil || len(got) != 2 || got[1].ID != "na" || got[1].Name != "North America" || got[1].URL != "https://na.example.com" {
 		t.Fatalf("parseServers = %+v, %v", got, err)
 	}
+	// A server's issuer: its URL's (no trailing slash), or the file's.
+	got, err = parseServers(file(`[{"id":"eu","name":"Europe","url":"https://eu.example.com/airlock/"},` +
+		`{"id":"na","name":"North America","url":"https://api.na.example.com","issuer":"https://na.example.com"}]`))
+	if err != nil || len(got) != 2 || got[0].Issuer != "https://eu.example.com/airlock" || got[1].Issuer != "https://na.example.com" ||
+		got[1].URL != "https://api.na.example.com" {
+		t.Fatalf("issuers = %+v, %v", got, err)
+	}
 	bad := map[string]string{
 		"ID and Name keys":   `[{"id":"eu","name":"Europe","url":"https://eu.example.com","ID":"evil","Name":"Evil"}]`,
 		"only ID key":        `[{"ID":"eu","name":"Europe","url":"https://eu.example.com"}]`,
@@ -125,6 +132,15 @@ func TestServerDirectoryFile(t *testing.T) {
 		"http elsewhere":     `[{"id":"eu","name":"Europe","url":"http://eu.example.com"}]`,
 		"not a list":         `{"id":"eu","name":"Europe","url":"https://eu.example.com"}`,
 		"wrapper with extra": `{"servers":[],"more":1}`,
+		"empty issuer":       `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":""}]`,
+		"null issuer":        `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":null}]`,
+		"repeated issuer":    `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":"https://eu.example.com","issuer":"https://evil.example"}]`,
+		"Issuer key":         `[{"id":"eu","name":"Europe","url":"https://eu.example.com","Issuer":"https://eu.example.com"}]`,
+		"issuer slash":       `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":"https://eu.example.com/"}]`,
+		"issuer http":        `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":"http://eu.example.com"}]`,
+		"issuer query":       `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":"https://eu.example.com?x=1"}]`,
+		"issuer user info":   `[{"id":"eu","name":"Europe","url":"https://eu.example.com","issuer":"https://u:p@eu.example.com"}]`,
+		"issuer only":        `[{"id":"eu","name":"Europe","issuer":"https://eu.example.com"}]`,
 	}
 	for name, body := range bad {
 		if got, err := parseServers(file(body)); err == nil {

@@ -374,8 +374,9 @@ func TestBadSettingsNameTheVariable(t *testing.T) {
 
 func TestParseServers(t *testing.T) {
 	t.Parallel()
-	got, err := parseServers("eu=Europe=https://eu.example.com,na=North America=https://na.example.com")
-	if err != nil || len(got) != 2 || got[1].Name != "North America" || got[1].URL != "https://na.example.com" {
+	got, err := parseServers("eu=Europe=https://eu.example.com,na=North America=https://na.example.com/")
+	if err != nil || len(got) != 2 || got[1].Name != "North America" || got[1].URL != "https://na.example.com/" ||
+		got[0].Issuer != "https://eu.example.com" || got[1].Issuer != "https://na.example.com" {
 		t.Fatalf("parseServers = %+v, %v", got, err)
 	}
 	file := filepath.Join(t.TempDir(), "servers.json")

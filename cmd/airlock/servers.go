@@ -18,10 +18,12 @@ import (
 var serverIDRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // parseServers reads "id=Name=https://url,…" or a path to a JSON file
-// holding [{"id","name","url"}] or {"servers":[…]}. The directory is shown
-// to every app user and each URL receives their password, so every entry
-// is checked by allowlist; messages never quote a URL (it may hold a
-// password).
+// holding [{"id","name","url"[,"issuer"]}] or {"servers":[…]}. The
+// directory is shown to every app user and each URL receives their
+// password, so every entry is checked by allowlist; messages never quote a
+// URL (it may hold a password). A server's issuer (where an app finds its
+// OpenID Provider, and the iss it must see) is its URL's unless the file
+// gives one.
 func parseServers(v string) ([]server, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
@@ -60,6 +62,18 @@ func parseServers(v string) ([]server, error) {
 		if err := checkWebURL(s.URL, false); err != nil {
 			return nil, fmt.Errorf("entry %d (%s): url: %w", i+1, s.ID, err)
 		}
+		if s.Issuer == "" {
+			list[i].Issuer = airlock.DefaultIssuer(s.URL)
+			continue
+		}
+		if err := checkWebURL(s.Issuer, false); err != nil {
+			return nil, fmt.Errorf("entry %d (%s): issuer: %w", i+1, s.ID, err)
+		}
+		if strings.HasSuffix(s.Issuer, "/") {
+			// Apps compare iss exactly, and an Airlock issuer (its
+			// AIRLOCK_PUBLIC_URL) never ends with a slash.
+			return nil, fmt.Errorf("entry %d (%s): issuer: no trailing slash (an issuer is compared exactly)", i+1, s.ID)
+		}
 	}
 	return list, nil
 }
@@ -85,7 +99,8 @@ func checkServerName(name string) error {
 // decodeServersFile reads the JSON file strictly. encoding/json would take
 // "ID" or "Name" for "id" or "name" (it folds case), let a repeated key win,
 // turn null into "" and ignore text after the value; here keys are exactly
-// id, name and url, each once, with string values, and nothing follows.
+// id, name, url and (optional) issuer, each once, with string values, and
+// nothing follows.
 func decodeServersFile(b []byte) ([]server, error) {
 	if !utf8.Valid(b) {
 		return nil, errors.New("not valid UTF-8")
@@ -128,10 +143,10 @@ func decodeServerList(dec *json.Decoder) ([]server, error) {
 	list := []server{}
 	for n := 1; dec.More(); n++ {
 		if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-			return nil, fmt.Errorf("entry %d: want an object {\"id\",\"name\",\"url\"}", n)
+			return nil, fmt.Errorf("entry %d: want an object {\"id\",\"name\",\"url\"[,\"issuer\"]}", n)
 		}
 		var s server
-		fields := map[string]*string{"id": &s.ID, "name": &s.Name, "url": &s.URL}
+		fields := map[string]*string{"id": &s.ID, "name": &s.Name, "url": &s.URL, "issuer": &s.Issuer}
 		seen := map[string]bool{}
 		for dec.More() {
 			tok, err := dec.Token()
@@ -141,7 +156,7 @@ func decodeServerList(dec *json.Decoder) ([]server, error) {
 			key, _ := tok.(string)
 			dst, ok := fields[key]
 			if !ok {
-				return nil, fmt.Errorf("entry %d: unknown key %q (the keys are exactly id, name and url)", n, key)
+				return nil, fmt.Errorf("entry %d: unknown key %q (the keys are exactly id, name, url and, optionally, issuer)", n, key)
 			}
 			if seen[key] {
 				return nil, fmt.Errorf("entry %d: key %q appears twice", n, key)
@@ -158,8 +173,11 @@ func decodeServerList(dec *json.Decoder) ([]server, error) {
 		if _, err := dec.Token(); err != nil {
 			return nil, fmt.Errorf("entry %d: %w", n, err)
 		}
-		if len(seen) != len(fields) {
+		if !seen["id"] || !seen["name"] || !seen["url"] {
 			return nil, fmt.Errorf("entry %d: id, name and url are required", n)
+		}
+		if seen["issuer"] && s.Issuer == "" {
+			return nil, fmt.Errorf("entry %d: the issuer is empty (leave the key out for the url's)", n)
 		}
 		list = append(list, s)
 	}

@@ -65,6 +65,20 @@
     print.addEventListener("click", function () { window.print(); });
   }
 
+  // A secret shown once (an application's): a button copies it; without
+  // script the field can still be selected and copied by hand.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    if (!field || !navigator.clipboard) {
+      return;
+    }
+    button.setAttribute("aria-controls", field.id);
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(field.value).then(function () { button.textContent = button.getAttribute("data-done"); });
+    });
+  });
+
   // New user: with "send an invitation" ticked, the user chooses their
   // password, so the password fields go (and are not sent); unticked, they
   // come back. Without script the server says to choose one or the other.
