@@ -309,6 +309,12 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 		// Airlock leaves its queue's upkeep to autovacuum (migration 11).
 		log.Warn("PostgreSQL's autovacuum is off: the jobs table keeps its dead rows until a VACUUM; turn autovacuum on, or VACUUM the database regularly")
 	}
+	if setDefaultLogger != nil {
+		// The protocol library logs through slog's default logger: its
+		// lines then follow AIRLOCK_LOG_FORMAT and level like ours. Only
+		// the real process sets it (tests run several servers in one).
+		setDefaultLogger(log)
+	}
 	if setMemoryLimit != nil && e.getenv("GOMEMLIMIT") == "" {
 		limit := memoryLimit(cfg)
 		setMemoryLimit(limit)
@@ -475,3 +481,6 @@ func serverName(servers []server, u string) string {
 	}
 	return u
 }
+
+// setDefaultLogger makes serve's logger slog's default; nil in tests.
+var setDefaultLogger func(*slog.Logger)
