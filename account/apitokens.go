@@ -178,33 +178,12 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 	var t *Tokens
 	var reused bool
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		old, err := tx.UseRefreshToken(ctx, secretHash(refresh), now)
+		old, u, err := s.rotateRefresh(ctx, tx, refresh, "", mayUseAPI, now)
 		if errors.Is(err, airlock.ErrNotFound) {
 			reused, err = s.reusedRefresh(ctx, tx, refresh, "", now, m)
 			return err
 		}
-		if err != nil {
-			return err
-		}
-		if old.Family.ClientID != "" {
-			// An application's sign-in (OpenID Provider) is not the JSON
-			// API's: its refresh token gets nothing here, and stays usable
-			// by its application (rolled back).
-			return errNotThisClient
-		}
-		if !old.FamilyRevokedAt.IsZero() {
-			return nil
-		}
-		u, err := tx.UserByID(ctx, old.UserID)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !mayUseAPI(u, old.FamilyEpoch, now) {
-			// The sign-in outlived a change of rights: end it.
-			_, err := tx.RevokeTokenFamily(ctx, old.FamilyID, now)
+		if err != nil || old == nil {
 			return err
 		}
 		t, err = s.issueTokens(ctx, tx, u, old.FamilyID, now)
@@ -223,6 +202,39 @@ func (s *Service) Refresh(ctx context.Context, refresh string, m Meta) (*Tokens,
 		return nil, errInvalidGrant
 	}
 	return t, nil
+}
+
+// rotateRefresh uses a refresh token of the sign-ins of clientID ("": the
+// JSON API's) in tx, for a new pair, and returns it with its user: of
+// concurrent uses one wins (the others get airlock.ErrNotFound). A token
+// of another front or application is errNotThisClient, and the caller's
+// transaction rolls back, so it stays its holder's. A family revoked, a
+// user gone or no longer allowed (may, for the family's epoch) gives
+// nil: the sign-in outlived a change of rights, and it ends.
+func (s *Service) rotateRefresh(ctx context.Context, tx airlock.Tx, refresh, clientID string,
+	may func(*airlock.User, int64, time.Time) bool, now time.Time) (*airlock.APIToken, *airlock.User, error) {
+	old, err := tx.UseRefreshToken(ctx, secretHash(refresh), now)
+	if err != nil {
+		return nil, nil, err
+	}
+	if old.Family.ClientID != clientID {
+		return nil, nil, errNotThisClient
+	}
+	if !old.FamilyRevokedAt.IsZero() {
+		return nil, nil, nil
+	}
+	u, err := tx.UserByID(ctx, old.UserID)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !may(u, old.FamilyEpoch, now) {
+		_, err := tx.RevokeTokenFamily(ctx, old.FamilyID, now)
+		return nil, nil, err
+	}
+	return old, u, nil
 }
 
 // reusedRefresh applies the reuse rule to a refresh token that could not

@@ -698,29 +698,9 @@ func (s *Service) RefreshAppTokens(ctx context.Context, clientID, refresh string
 	now := s.clock.Now()
 	var t *AppTokens
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		old, err := tx.UseRefreshToken(ctx, secretHash(refresh), now)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return nil // used meanwhile by a concurrent refresh: this one loses
-		}
-		if err != nil {
-			return err
-		}
-		if old.Family.ClientID == "" || old.Family.ClientID != clientID {
-			return errNotThisClient // rolled back: the token stays its holder's
-		}
-		if !old.FamilyRevokedAt.IsZero() {
-			return nil
-		}
-		u, err := tx.UserByID(ctx, old.UserID)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !stillValid(u, old.FamilyEpoch, now) {
-			_, err := tx.RevokeTokenFamily(ctx, old.FamilyID, now)
-			return err
+		old, u, err := s.rotateRefresh(ctx, tx, refresh, clientID, stillValid, now)
+		if err != nil || old == nil {
+			return err // used meanwhile by a concurrent refresh, or no longer valid
 		}
 		g := AppGrant{ClientID: clientID, UserID: u.ID, Scopes: old.Family.Scopes, AMR: old.Family.AMR,
 			AuthTime: old.Family.AuthTime, Refresh: true}
@@ -730,7 +710,7 @@ func (s *Service) RefreshAppTokens(ctx context.Context, clientID, refresh string
 		t, err = s.issueAppPair(ctx, tx, u.ID, old.FamilyID, g, now)
 		return err
 	})
-	if err == errNotThisClient {
+	if err == errNotThisClient || errors.Is(err, airlock.ErrNotFound) {
 		return nil, errInvalidGrant
 	}
 	if err != nil {
