@@ -94,6 +94,10 @@ func (p *program) environ() []string {
 
 func (p *program) url(path string) string { return p.env["AIRLOCK_PUBLIC_URL"] + path }
 
+// direct is path on this node's own listener, which is its public URL
+// unless several nodes share one public URL (behind a load balancer).
+func (p *program) direct(path string) string { return "http://" + p.env["AIRLOCK_LISTEN"] + path }
+
 // run runs one command to completion.
 func (p *program) run(stdin string, args ...string) (string, error) {
 	var out bytes.Buffer
@@ -111,7 +115,7 @@ func (p *program) serve() (stop func() string) {
 	go func() { done <- run(ctx, []string{"serve"}, p.getenv, p.environ, strings.NewReader(""), out, p.logs) }()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		res, err := http.Get(p.url("/healthz"))
+		res, err := http.Get(p.direct("/healthz"))
 		if err == nil {
 			res.Body.Close()
 			break

@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
@@ -12,6 +15,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/airlockhq/airlock/internal/testutil"
 )
 
 // The OpenID Provider end to end: the real program, its real sign-in
@@ -120,9 +125,9 @@ func claimsOf(t *testing.T, id *oidc.IDToken) idClaims {
 	return c
 }
 
-// walk follows a browser's redirects while they stay on the program p,
-// and returns where it stopped: a page of p (its URL and body, status
-// 200 or an error page), or the first address elsewhere (an application's
+// walk follows a browser's redirects while they stay on the node p, and
+// returns where it stopped: a page of p (its URL and body, status 200 or
+// an error page), or the first address elsewhere (an application's
 // redirect), with no body.
 func walk(t *testing.T, c *http.Client, p *program, u string) (*url.URL, int, string) {
 	t.Helper()
@@ -136,7 +141,7 @@ func walk(t *testing.T, c *http.Client, p *program, u string) (*url.URL, int, st
 		if err != nil {
 			t.Fatalf("redirect from %s: %v", at, err)
 		}
-		if next.Scheme+"://"+next.Host != p.url("") {
+		if next.Scheme+"://"+next.Host != p.direct("") {
 			return next, res.StatusCode, ""
 		}
 		u = next.String()
@@ -153,14 +158,14 @@ func submitLogin(t *testing.T, c *http.Client, p *program, page, email, password
 		t.Fatalf("the sign-in page carries no next:\n%s", page)
 	}
 	next := html.UnescapeString(m[1])
-	res := postForm(t, c, p.url("/login"), url.Values{"email": {email}, "password": {password}, "next": {next}})
+	res := postForm(t, c, p.direct("/login"), url.Values{"email": {email}, "password": {password}, "next": {next}})
 	if res.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign in: %d", res.StatusCode)
 	}
 	if loc := res.Header.Get("Location"); loc != next {
 		t.Fatalf("sign in → %q, want %q", loc, next)
 	}
-	return walk(t, c, p, p.url(next))
+	return walk(t, c, p, p.direct(next))
 }
 
 // isSignInPage says whether a walk stopped at the sign-in form.
@@ -253,5 +258,64 @@ func TestOpenIDEndToEnd(t *testing.T) {
 	}
 	if res, _ := get(t, c, p.url("/account")); res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login") {
 		t.Fatalf("account page after logout: %d → %q", res.StatusCode, res.Header.Get("Location"))
+	}
+}
+
+// TestOpenIDTwoNodes: two `airlock serve` on one PostgreSQL behind one
+// public URL, with the same AIRLOCK_SECRET_KEY (the signing keys are
+// sealed with it): an authorization started on node one is signed in,
+// answered and exchanged on node two, the ID token verifies against node
+// one's JWKS, and node two's userinfo answers for the access token.
+func TestOpenIDTwoNodes(t *testing.T) {
+	t.Parallel()
+	dsn := testutil.PostgresURL(t)
+	if dsn == "" {
+		t.Skipf("%s not set: this test needs PostgreSQL (CI sets it)", testutil.PostgresEnv)
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	env := map[string]string{"AIRLOCK_DATABASE_URL": dsn, "AIRLOCK_SECRET_KEY": base64.StdEncoding.EncodeToString(key)}
+	one := newProgram(t, env)
+	two := newProgram(t, env)
+	two.env["AIRLOCK_PUBLIC_URL"] = one.url("") // one name for both nodes, as behind a load balancer
+	const pw = "violet tractor on the moon"
+	if _, err := one.run(pw+"\n", "user", "add", "--email", "fay@example.com", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	clientID := addClient(t, one, "--name", "Field Notes", "--public", "--first-party", "--redirect-uri", "http://127.0.0.1/cb")
+	one.serve()
+	two.serve()
+	app := newRP(t, one.url(""), clientID, "http://127.0.0.1:49152/cb")
+	app.conf.Endpoint.TokenURL = two.direct("/oauth2/token") // the exchange lands on node two
+
+	c := browser()
+	res, _ := get(t, c, app.authURL("st-nodes", "n-nodes", oauth2.SetAuthURLParam("login_hint", "fay@example.com")))
+	cont, err := url.Parse(res.Header.Get("Location"))
+	if err != nil || res.StatusCode != http.StatusFound || cont.Path != "/oauth2/continue" {
+		t.Fatalf("authorize on node one: %d → %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	at, status, body := walk(t, c, two, two.direct(cont.RequestURI()))
+	if !isSignInPage(at, status, body) || !strings.Contains(body, `id="for-app"`) {
+		t.Fatalf("node two shows %s (%d)", at, status)
+	}
+	back, _, _ := submitLogin(t, c, two, body, "fay@example.com", pw)
+	got := app.answer(back, "st-nodes", "n-nodes") // verified with node one's JWKS
+	if c := claimsOf(t, got.id); c.Email != "fay@example.com" {
+		t.Fatalf("ID token claims: %+v", c)
+	}
+	req, _ := http.NewRequest(http.MethodGet, two.direct("/oauth2/userinfo"), nil)
+	req.Header.Set("Authorization", "Bearer "+got.tok.AccessToken)
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Sub   string `json:"sub"`
+		Email string `json:"email"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&info)
+	res.Body.Close()
+	if err != nil || res.StatusCode != http.StatusOK || info.Sub != got.id.Subject || info.Email != "fay@example.com" {
+		t.Fatalf("userinfo on node two: %d %+v %v", res.StatusCode, info, err)
 	}
 }
