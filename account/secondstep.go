@@ -33,17 +33,18 @@ func (s *Service) startChallenge(ctx context.Context, u *airlock.User, next stri
 }
 
 // ChallengeUser returns the user a half-signed-in state is for (to show the
-// code page in their language), or errChallenge.
-func (s *Service) ChallengeUser(ctx context.Context, challenge string) (*airlock.User, error) {
+// code page in their language) and where the sign-in goes on to, or
+// errChallenge.
+func (s *Service) ChallengeUser(ctx context.Context, challenge string) (*airlock.User, string, error) {
 	c, err := s.challenge(ctx, challenge)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	u, err := s.store.UserByID(ctx, c.UserID)
 	if errors.Is(err, airlock.ErrNotFound) {
-		return nil, errChallenge
+		return nil, "", errChallenge
 	}
-	return u, err
+	return u, c.Next, err
 }
 
 func (s *Service) challenge(ctx context.Context, challenge string) (*airlock.Challenge, error) {

@@ -133,6 +133,7 @@ func (s *Server) passwordPage(r *http.Request, next string) *page {
 	forced := p.User.MustChangePassword
 	p.Data["Forced"] = forced
 	p.Data["Next"] = returnTo(next)
+	s.forApp(r, p, next)
 	if forced {
 		p.form("password", "password_confirm")
 	} else {
@@ -162,6 +163,7 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	next := returnTo(f.Get("next"))
 	p.Data["Next"] = next
+	s.forApp(r, p, next)
 	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		p.FieldErrors["password_confirm"] = p.T("password.mismatch")
 		p.focus = "password" // both new-password fields are typed again

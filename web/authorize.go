@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/airlockhq/airlock"
@@ -113,6 +114,7 @@ func (s *Server) continueAuthorization(w http.ResponseWriter, r *http.Request, i
 		}
 		p := s.newPage(r, "", "consent.title")
 		p.Data["ID"], p.Data["App"] = id, c.Name
+		p.formTo = redirectSource(a) // Allow and Deny both end at the app
 		var asks []string
 		for _, sc := range scopesOf(a) {
 			if k := "consent.scope." + sc; i18n.Messages().Has(p.Lang, k) {
@@ -140,6 +142,51 @@ func scopesOf(a *airlock.Authorization) []string {
 	}
 	_ = json.Unmarshal(a.Request, &p) // the provider's own JSON; unreadable means no scopes shown
 	return p.Scopes
+}
+
+// cspSource is what redirectSource may put in the header: a scheme, or a
+// scheme and a host with its port; nothing that could end a directive.
+var cspSource = regexp.MustCompile(`^[a-z][a-z0-9+.-]*:(//[A-Za-z0-9.-]+(:[0-9]{1,5})?)?$`)
+
+// redirectSource is the CSP source of where the application asked to be
+// answered: the origin of an http(s) redirect URI (a loopback app's port
+// included), or a private-use scheme. A bracketed IPv6 host cannot be
+// written as a source, so [::1] becomes "http:": the provider accepts
+// plain http only on loopback redirects, and the page's form still posts
+// to this site only. "" when the request holds no usable URI.
+func redirectSource(a *airlock.Authorization) string {
+	var p struct {
+		RedirectURI string `json:"redirect_uri"`
+	}
+	if json.Unmarshal(a.Request, &p) != nil {
+		return ""
+	}
+	u, err := url.Parse(p.RedirectURI)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	src := strings.ToLower(u.Scheme) + ":"
+	if (src == "http:" || src == "https:") && !strings.HasPrefix(u.Host, "[") {
+		src += "//" + u.Host
+	}
+	if !cspSource.MatchString(src) {
+		return ""
+	}
+	return src
+}
+
+// forApp prepares a page on the way to an application's pending request
+// (next is its /oauth2/continue): the page names the app, and its form
+// may end at the app (the redirects after a submission are checked
+// against form-action). It returns the request, nil for any other next.
+func (s *Server) forApp(r *http.Request, p *page, next string) *airlock.Authorization {
+	a, c := s.pendingApp(r, returnTo(next))
+	if a == nil {
+		return nil
+	}
+	p.Data["App"] = c.Name
+	p.formTo = redirectSource(a)
+	return a
 }
 
 // pendingApp returns the application a sign-in page's next leads back

@@ -70,7 +70,7 @@ func (s *Server) newLoginPage(r *http.Request, next string) *page {
 
 func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	a, app := s.pendingApp(r, returnTo(q.Get("next")))
+	a, _ := s.pendingApp(r, returnTo(q.Get("next")))
 	if u := s.currentUser(r); u != nil && (a == nil || q.Get("reauth") != "1") {
 		dest := returnTo(q.Get("next"))
 		if dest == "" || s.accounts.Reach(u) != account.ReachAll {
@@ -80,11 +80,10 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.newLoginPage(r, q.Get("next"))
-	if a != nil {
+	if a := s.forApp(r, p, q.Get("next")); a != nil {
 		// Signing in for an application: say which, offer the address it
 		// gave (login_hint), and remember the request in this browser so
 		// that a forgotten password leads back to it.
-		p.Data["App"] = app.Name
 		if a.LoginHint != "" {
 			p.Values["email"] = a.LoginHint
 			p.focus = "password"
@@ -136,6 +135,7 @@ func (s *Server) handleLoginSubmit(w http.ResponseWriter, r *http.Request) {
 	p.Values["email"], p.Data["Next"] = f.Get("email"), next
 	u, sid, challenge, err := s.accounts.SignIn(r.Context(), f.Get("email"), f.Get("password"), next, s.meta(r))
 	if err != nil {
+		s.forApp(r, p, next) // tried again, still for the app
 		s.render(w, s.applyError(w, p, err), "login", p)
 		return
 	}

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock/account"
@@ -14,6 +15,13 @@ import (
 // nothing else: no inline script or style, no third-party resources, no
 // framing, forms only to ourselves.
 const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// cspFormTo is csp whose forms may also end at source. Chrome and Safari
+// check form-action against every redirect that follows a submission, so
+// a sign-in form whose redirects end at an application needs it.
+func cspFormTo(source string) string {
+	return strings.Replace(csp, "form-action 'self'", "form-action 'self' "+source, 1)
+}
 
 func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -57,6 +57,9 @@ type page struct {
 	// forOther: the password is someone else's (an administrator's pages),
 	// so its rules speak of "the user's" email and name, not "your".
 	forOther bool
+	// formTo is a CSP source, besides 'self', that the page's form may end
+	// at through redirects: the application a sign-in is for (see forApp).
+	formTo string
 }
 
 // T translates key into the page's language.
@@ -287,6 +290,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Language", p.Lang)
+	if p.formTo != "" {
+		w.Header().Set("Content-Security-Policy", cspFormTo(p.formTo))
+	}
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
 }

@@ -21,18 +21,20 @@ var twoFactorNotices = map[string]string{
 
 // handleSecondStepForm asks for the code after a right password.
 func (s *Server) handleSecondStepForm(w http.ResponseWriter, r *http.Request) {
-	u, err := s.accounts.ChallengeUser(r.Context(), s.cookie(r, twoFactorCookie))
+	u, next, err := s.accounts.ChallengeUser(r.Context(), s.cookie(r, twoFactorCookie))
 	if err != nil {
 		s.secondStepLost(w, r, err)
 		return
 	}
-	s.render(w, http.StatusOK, "login_code", s.secondStepPage(r, u))
+	s.render(w, http.StatusOK, "login_code", s.secondStepPage(r, u, next))
 }
 
-func (s *Server) secondStepPage(r *http.Request, u *airlock.User) *page {
+// secondStepPage is the code page of a sign-in that goes on to next.
+func (s *Server) secondStepPage(r *http.Request, u *airlock.User, next string) *page {
 	p := s.newPage(r, u.Language, "twofactor.login.title")
 	p.form("current_password", "otp")
 	p.focusFirst = true
+	s.forApp(r, p, next)
 	return p
 }
 
@@ -50,12 +52,12 @@ func (s *Server) secondStepLost(w http.ResponseWriter, r *http.Request, err erro
 // handleSecondStepSubmit checks the code and opens the session.
 func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) {
 	challenge := s.cookie(r, twoFactorCookie)
-	u, err := s.accounts.ChallengeUser(r.Context(), challenge)
+	u, next, err := s.accounts.ChallengeUser(r.Context(), challenge)
 	if err != nil {
 		s.secondStepLost(w, r, err)
 		return
 	}
-	p := s.secondStepPage(r, u)
+	p := s.secondStepPage(r, u, next)
 	f, err := edge.ReadForm(w, r, "otp")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login_code", p)
