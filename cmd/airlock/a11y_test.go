@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
 
 	"github.com/airlockhq/airlock/totp"
 )
@@ -209,7 +210,14 @@ func TestAccessibility(t *testing.T) {
 				t.Fatal(err)
 			}
 			reports := "/admin/applications/" + strings.Fields(strings.TrimPrefix(out, "client_id: "))[0]
+			// Another party's application: its sign-in page names it, and its
+			// consent page asks.
+			clientID := addClient(t, p, "--name", "Field Notes", "--public", "--redirect-uri", "http://127.0.0.1/cb")
 			p.serve()
+			appAuth := (&oauth2.Config{ClientID: clientID, Endpoint: oauth2.Endpoint{AuthURL: p.url("/oauth2/authorize")},
+				RedirectURL: "http://127.0.0.1:49152/cb", Scopes: []string{"openid", "email", "profile", "groups", "offline_access"}}).
+				AuthCodeURL("a11y", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("nonce", "a11y"),
+					oauth2.SetAuthURLParam("login_hint", "ada@example.com"))
 
 			tab := func() context.Context {
 				ctx := newTab(t, browser)
@@ -263,6 +271,7 @@ func TestAccessibility(t *testing.T) {
 			states := []a11yState{
 				{"login", anon, nav("/login"), "#email"},
 				{"login-error", anon, submit("/login", map[string]string{"#email": "ada@example.com", "#password": "not the password"}, "#password"), ".error"},
+				{"login-for-app", anon, []chromedp.Action[chromedp.Void]{chromedp.Navigate(appAuth)}, "#for-app"},
 				{"forgot", anon, nav("/password/forgot"), "#email"},
 				{"forgot-error", anon, submit("/password/forgot", map[string]string{"#email": "ada@"}, "#email"), "#email-error"},
 				{"forgot-sent", anon, submit("/password/forgot", map[string]string{"#email": "nobody@example.com"}, "#email"), "p[role=status]"},
@@ -279,6 +288,7 @@ func TestAccessibility(t *testing.T) {
 				{"change-password", user, nav("/account/password"), "#current_password"},
 				{"change-password-error", user, submit("/account/password", map[string]string{"#current_password": "wrong", "#password": "a long new phrase", "#password_confirm": "a long new phrase"}, "#password"), "#current_password-error"},
 				{"forbidden", user, nav("/admin/users"), ".error"},
+				{"consent", user, []chromedp.Action[chromedp.Void]{chromedp.Navigate(appAuth)}, "#consent-allow"},
 				{"forced-change", forced, nav("/account/password"), "#password_confirm"},
 				{"admin-users", admin, nav("/admin/users"), "table.list"},
 				{"admin-user", admin, nav(invited), "#invite"},
