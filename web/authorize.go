@@ -106,7 +106,7 @@ func (s *Server) continueAuthorization(w http.ResponseWriter, r *http.Request, i
 			http.Redirect(w, r, passwordURL(continueURL(id)), http.StatusSeeOther)
 			return
 		}
-		http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
+		http.Redirect(w, r, twoFactorURL(continueURL(id)), http.StatusSeeOther)
 	case account.StepConsent:
 		if none {
 			s.refuse(w, r, id, "consent_required")

@@ -168,7 +168,7 @@ func (s *Server) signedIn(w http.ResponseWriter, r *http.Request, u *airlock.Use
 	case may == account.ReachPasswordChange:
 		http.Redirect(w, r, passwordURL(next), http.StatusSeeOther)
 	case may == account.ReachEnrolment:
-		http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
+		http.Redirect(w, r, twoFactorURL(next), http.StatusSeeOther)
 	case next != "":
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	default:

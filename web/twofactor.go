@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/airlockhq/airlock"
@@ -76,11 +77,22 @@ func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) 
 	s.signedIn(w, r, u, sid, next)
 }
 
+// twoFactorURL is the two-step page that, once two-step sign-in is on,
+// offers to go on to next: an enrolment that a sign-in for an application
+// required leads back to the application.
+func twoFactorURL(next string) string {
+	if next = returnTo(next); next != "" {
+		return "/account/two-factor?next=" + url.QueryEscape(next)
+	}
+	return "/account/two-factor"
+}
+
 // handleTwoFactor shows the account's two-step sign-in: how to turn it on
 // (a key of this visit's own, as a QR code and as text, then a code to
 // confirm), or how to turn it off.
 func (s *Server) handleTwoFactor(w http.ResponseWriter, r *http.Request) {
 	p, err := s.twoFactorPage(r, "")
+	p.Data["Next"] = returnTo(r.URL.Query().Get("next"))
 	status := http.StatusOK
 	if err != nil {
 		status = s.applyError(w, p, err)
@@ -130,16 +142,17 @@ func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 // shows the recovery codes, once. Every other session ends: this browser
 // goes on in a new one.
 func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) {
-	f, err := edge.ReadForm(w, r, "current_password", "otp", "enrolment")
+	f, err := edge.ReadForm(w, r, "current_password", "otp", "enrolment", "next")
 	if err != nil {
 		p, _ := s.twoFactorPage(r, "")
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
-	visit := f.Get("enrolment")
+	visit, next := f.Get("enrolment"), returnTo(f.Get("next"))
 	codes, sid, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), s.cookie(r, sessionCookie), visit, f.Get("current_password"), f.Get("otp"), s.meta(r))
 	if err != nil {
 		p, _ := s.twoFactorPage(r, visit)
+		p.Data["Next"] = next
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
@@ -147,6 +160,11 @@ func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) 
 	p := s.newPage(r, "", "twofactor.codes.title")
 	p.Notice = p.T("twofactor.codes.on")
 	p.Data["Codes"] = codes
+	if s.forApp(r, p, next) != nil {
+		// Kept the codes: on to the application that asked for the
+		// sign-in (a link, so nothing is sent before the codes are kept).
+		p.Data["Next"] = next
+	}
 	s.render(w, http.StatusOK, "two_factor_codes", p)
 }
 
