@@ -88,7 +88,15 @@ func openIDProgram(t *testing.T, env map[string]string, email, lang string, firs
 // keeps the key read off the page in *key.
 func enrolTwoFactor(p *program, key *[]byte) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if err := chromedp.Do(ctx, chromedp.Navigate(p.url("/account/two-factor")), chromedp.Click(chromedp.CSS("#show-key")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))); err != nil {
+		return chromedp.Do(ctx, chromedp.Navigate(p.url("/account/two-factor")), confirmTwoFactor(key))
+	})
+}
+
+// confirmTwoFactor turns two-step sign-in on from the two-step page the
+// browser shows, keeping the key read off it in *key.
+func confirmTwoFactor(key *[]byte) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#show-key")), chromedp.WaitVisible(chromedp.CSS("#secret-key"))); err != nil {
 			return err
 		}
 		shown, err := chromedp.Text(chromedp.CSS("#secret-key"))(ctx, tg)
@@ -238,5 +246,52 @@ func TestBrowserOpenIDConsent(t *testing.T) {
 				t.Fatalf("ID token claims: %+v", c)
 			}
 		})
+	}
+}
+
+// TestBrowserOpenIDFirstSteps: what a person must do before anything else
+// happens before the application gets its code, and then it does: the
+// change of a temporary password, and the enrolment in two-step sign-in
+// that the person's group requires (the recovery codes kept, the page
+// continues to the app).
+func TestBrowserOpenIDFirstSteps(t *testing.T) {
+	t.Parallel()
+	ctx := newBrowser(t)
+	p, app, rp := openIDProgram(t, map[string]string{"AIRLOCK_REQUIRE_TWO_FACTOR": "admin"}, "kai@example.com", "", true)
+	if _, err := p.run("handed over the phone\n", "user", "set-password", "--email", "kai@example.com", "--password-stdin", "--temporary"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.run("violet tractor on the moon\n", "user", "add", "--email", "boss@example.com", "--group", "admin", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	run1(t, ctx,
+		chromedp.Navigate(rp.authURL("st-temp", "n-temp")),
+		chromedp.WaitVisible(chromedp.CSS("#for-app")),
+		signIn("kai@example.com", "handed over the phone"),
+		chromedp.WaitVisible(chromedp.CSS("#password_confirm")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "my very own phrase now"),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "my very own phrase now"),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		chromedp.WaitVisible(chromedp.CSS("#app-done")),
+	)
+	rp.answer(app.next(t), "st-temp", "n-temp")
+
+	boss := newTab(t, ctx)
+	var key []byte
+	run1(t, boss,
+		chromedp.Navigate(rp.authURL("st-enrol", "n-enrol")),
+		chromedp.WaitVisible(chromedp.CSS("#for-app")),
+		signIn("boss@example.com", "violet tractor on the moon"),
+		chromedp.WaitVisible(chromedp.CSS("#open-authenticator")),
+		confirmTwoFactor(&key),
+		screenshot(t, "openid-two-factor-codes"),
+	)
+	if s := value(t, boss, chromedp.Evaluate[string](`document.querySelector("#continue-app")?.textContent ?? ""`)); !strings.Contains(s, "continue to Field Notes") {
+		t.Fatalf("after the enrolment, the page offers %q", s)
+	}
+	run1(t, boss, andLoad(chromedp.Click(chromedp.CSS("#continue-app"))), chromedp.WaitVisible(chromedp.CSS("#app-done")))
+	got := rp.answer(app.next(t), "st-enrol", "n-enrol")
+	if c := claimsOf(t, got.id); !slices.Contains(c.AMR, "otp") || c.Email != "boss@example.com" {
+		t.Fatalf("ID token claims: %+v", c)
 	}
 }
