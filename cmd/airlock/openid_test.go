@@ -187,6 +187,7 @@ func TestOpenIDEndToEnd(t *testing.T) {
 	}
 	clientID := addClient(t, p, "--name", "Field Notes", "--public", "--first-party",
 		"--redirect-uri", "http://127.0.0.1/cb", "--post-logout-uri", "http://127.0.0.1/bye")
+	otherID := addClient(t, p, "--name", "Partner Board", "--public", "--redirect-uri", "http://127.0.0.1/cb")
 	p.serve()
 	// A native app listens on a port of its choosing (RFC 8252 §7.3).
 	app := newRP(t, p.url(""), clientID, "http://127.0.0.1:49152/cb")
@@ -244,6 +245,14 @@ func TestOpenIDEndToEnd(t *testing.T) {
 	back, _, _ = walk(t, browser(), p, app.authURL("st-none", "n-none", oauth2.SetAuthURLParam("prompt", "none")))
 	if q := back.Query(); back.Path != "/cb" || q.Get("error") != "login_required" || q.Get("state") != "st-none" || q.Get("iss") != p.url("") || q.Has("code") {
 		t.Fatalf("prompt=none without a session: the app got %s", back)
+	}
+
+	// prompt=none from another party's app, whose consent the person must
+	// give on a page: consent_required, though signed in.
+	partner := newRP(t, p.url(""), otherID, "http://127.0.0.1:49153/cb")
+	back, _, _ = walk(t, c, p, partner.authURL("st-partner", "n-partner", oauth2.SetAuthURLParam("prompt", "none")))
+	if q := back.Query(); q.Get("error") != "consent_required" || q.Get("state") != "st-partner" || q.Has("code") {
+		t.Fatalf("prompt=none for another party's app: the app got %s", back)
 	}
 
 	// RP-initiated logout ends the browser's web session.
