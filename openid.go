@@ -125,6 +125,7 @@ type OpenIDQueries interface {
 	InsertSigningKey(ctx context.Context, k *SigningKey) error
 	// SigningKeys returns every key not retired before since, oldest first.
 	SigningKeys(ctx context.Context, since time.Time) ([]*SigningKey, error)
-	// RetireSigningKeys retires, at at, every key created before before.
+	// RetireSigningKeys retires, at at, every key that signs from before
+	// before (the generations older than a new key).
 	RetireSigningKeys(ctx context.Context, before, at time.Time) error
 }

@@ -96,7 +96,7 @@ func (k *Keys) Rotate(ctx context.Context) (time.Time, error) {
 	if err := k.add(ctx, from); err != nil {
 		return time.Time{}, err
 	}
-	if err := k.store.RetireSigningKeys(ctx, now, from); err != nil {
+	if err := k.store.RetireSigningKeys(ctx, from, from); err != nil {
 		return time.Time{}, err
 	}
 	k.mu.Lock()
@@ -182,8 +182,11 @@ func (k *Keys) all(ctx context.Context, reload bool) ([]*signingKey, error) {
 	return ks, nil
 }
 
-// signing returns the key of alg that signs now: the newest whose time
-// has come.
+// signing returns the key of alg that signs now: the oldest of those
+// whose time has come and who are not retired. Oldest, so that two nodes
+// that both made a key at their first start (each saw none) settle on the
+// same one as soon as each has read the other's, and a node signs with no
+// key the others' key sets may lack for long.
 func (k *Keys) signing(ctx context.Context, alg jose.SignatureAlgorithm) (*signingKey, error) {
 	ks, err := k.all(ctx, false)
 	if err != nil {
@@ -195,7 +198,7 @@ func (k *Keys) signing(ctx context.Context, alg jose.SignatureAlgorithm) (*signi
 		if key.alg != alg || key.signsFrom.After(now) || (!key.retiredAt.IsZero() && !key.retiredAt.After(now)) {
 			continue
 		}
-		if best == nil || key.signsFrom.After(best.signsFrom) {
+		if best == nil || key.signsFrom.Before(best.signsFrom) || key.signsFrom.Equal(best.signsFrom) && key.id < best.id {
 			best = key
 		}
 	}

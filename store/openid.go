@@ -267,9 +267,9 @@ func (q *queries) SigningKeys(ctx context.Context, since time.Time) ([]*airlock.
 	return ks, rows.Err()
 }
 
-// RetireSigningKeys retires, at at, every key created before before.
+// RetireSigningKeys retires, at at, every key that signs from before before.
 func (q *queries) RetireSigningKeys(ctx context.Context, before, at time.Time) error {
-	_, err := q.exec(ctx, `UPDATE oauth_keys SET retired_at = ? WHERE retired_at IS NULL AND created_at < ?`, at.UnixMilli(), before.UnixMilli())
+	_, err := q.exec(ctx, `UPDATE oauth_keys SET retired_at = ? WHERE retired_at IS NULL AND signs_from < ?`, at.UnixMilli(), before.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("retire signing keys: %w", err)
 	}
