@@ -11,8 +11,10 @@ import (
 )
 
 // TestFirstStartOnTwoNodes: two nodes that both found no key at their
-// first start each make one; once each has read the other's, they sign
-// with the same key (the oldest), which both publish.
+// first start each make one; once each has read the other's (within
+// keysFresh), they sign with the same key (the oldest), which both
+// publish. Before that, for up to keysFresh, each signs with its own
+// (not prevented: a first start of several nodes at the same instant).
 func TestFirstStartOnTwoNodes(t *testing.T) {
 	db := testutil.OpenStore(t)
 	clock := testutil.NewClock()
