@@ -166,6 +166,10 @@ func TestAccessibility(t *testing.T) {
 
 	for _, lang := range []string{"en", "fr"} {
 		t.Run(lang, func(t *testing.T) {
+			// Each language in a browser of its own, at the same time: the
+			// scans mostly wait on pages and the script.
+			t.Parallel()
+			browser := a11yBrowser(t)
 			env := map[string]string{}
 			if lang == "fr" {
 				// The French program is branded: a name, a logo, a colour.
