@@ -61,10 +61,13 @@ PGDB=airlock_bench_$$
 FLOOD_DURATION=${FLOOD_DURATION:-20s}
 PROFILE=${PROFILE:-}
 PPROF=${PPROF:-}
-PORT=18081
-PPROF_PORT=18060
-BARE_PORT=18090
-SMTP_PORT=18025
+# The ports (BENCH_PORT_BASE+81, +60, +90, +25): another base lets two runs
+# share the machine.
+base=${BENCH_PORT_BASE:-18000}
+PORT=$((base + 81))
+PPROF_PORT=$((base + 60))
+BARE_PORT=$((base + 90))
+SMTP_PORT=$((base + 25))
 
 dir=$(mktemp -d)
 apid=""
@@ -91,7 +94,8 @@ else
 fi
 go build -o "$dir/loadgen" ./bench/loadgen
 go build -o "$dir/bare" ./bench/bare
-lg() { "$dir/loadgen" "$@" | tee -a "$dir/all.log"; }
+# Airlock's URL first: a later -url (the bare handler's) wins.
+lg() { "$dir/loadgen" -url "http://127.0.0.1:$PORT" "$@" | tee -a "$dir/all.log"; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
