@@ -38,9 +38,9 @@ const (
 	pollInterval = time.Second
 	// gather is how long a busy runner lets new jobs come before it claims
 	// again (see Run).
-	gather = 25 * time.Millisecond
-	backoffBase  = 5 * time.Second
-	backoffMax   = time.Hour
+	gather      = 25 * time.Millisecond
+	backoffBase = 5 * time.Second
+	backoffMax  = time.Hour
 )
 
 // Store is what the runtime needs of the database. Every write of a
