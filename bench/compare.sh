@@ -40,7 +40,7 @@
 # before the bare handler is measured again). Usage:
 #   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails] [flood]
 # (no argument: all of them but flood; flood-sqlite or flood-postgres run one
-# half of flood). AIRLOCK_BIN=PATH measures that build of airlock instead of
+# half of flood). BENCH_AIRLOCK_BIN=PATH measures that build of airlock instead of
 # building this tree's (to compare two builds, alternately). Settings: DURATION (5s), WARMUP (1s),
 # ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; a database
@@ -85,8 +85,8 @@ cleanup() {
 trap cleanup EXIT
 
 [ -n "$PPROF" ] && mkdir -p "$PPROF"
-if [ -n "${AIRLOCK_BIN:-}" ]; then
-  cp "$AIRLOCK_BIN" "$dir/airlock"
+if [ -n "${BENCH_AIRLOCK_BIN:-}" ]; then
+  cp "$BENCH_AIRLOCK_BIN" "$dir/airlock"
 elif [ -n "$PPROF" ]; then
   go build -tags benchprofile -o "$dir/airlock" ./cmd/airlock
 else
@@ -305,7 +305,7 @@ flood() {
   for k in $(seq 0 $((nodes - 1))); do
     port=$((PORT + k))
     env -u AIRLOCK_LIMIT_FORGOT_PER_IP -u AIRLOCK_LIMIT_RESET_PER_ACCOUNT -u AIRLOCK_LIMIT_LOGIN_PER_EMAIL -u AIRLOCK_LIMIT_LOGIN_PER_IP \
-      AIRLOCK_BENCH_PPROF=${PPROF:+127.0.0.1:$((PPROF_PORT + k))} AIRLOCK_LISTEN=127.0.0.1:$port AIRLOCK_TRUSTED_PROXIES=127.0.0.1/32 AIRLOCK_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT \
+      BENCH_PPROF_LISTEN=${PPROF:+127.0.0.1:$((PPROF_PORT + k))} AIRLOCK_LISTEN=127.0.0.1:$port AIRLOCK_TRUSTED_PROXIES=127.0.0.1/32 AIRLOCK_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT \
       "$dir/airlock" serve >"$dir/node$k.log" 2>&1 &
     npids+=($!)
     urls+="http://127.0.0.1:$port,"

@@ -10,7 +10,7 @@ import (
 )
 
 func init() {
-	addr := os.Getenv("AIRLOCK_BENCH_PPROF")
+	addr := os.Getenv("BENCH_PPROF_LISTEN")
 	if addr == "" {
 		return
 	}
