@@ -24,7 +24,9 @@
 #             bare handler's, measured just before; SQLite on one node, then
 #             PostgreSQL on three (about 3 minutes; not run without arguments;
 #             PROFILE=1 also records the nodes with perf during the flood,
-#             which takes CPU from them: not for the figures)
+#             which takes CPU from them: not for the figures; PPROF=DIR
+#             builds Airlock with the benchprofile tag and writes each
+#             node's Go CPU profile of the flood to DIR, for go tool pprof)
 #
 # Each ratio is also given per CPU-second of each side (from /proc), which
 # moves less with what else a shared machine runs. The forgot figures come
@@ -37,7 +39,9 @@
 # round Airlock is given the time to work through the queue the round built,
 # before the bare handler is measured again). Usage:
 #   bash bench/compare.sh [sqlite] [postgres] [signin] [burst] [emails] [flood]
-# (no argument: all of them but flood). Settings: DURATION (5s), WARMUP (1s),
+# (no argument: all of them but flood; flood-sqlite or flood-postgres run one
+# half of flood). BENCH_AIRLOCK_BIN=PATH measures that build of airlock instead of
+# building this tree's (to compare two builds, alternately). Settings: DURATION (5s), WARMUP (1s),
 # ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; a database
 # airlock_bench_PID is created there and dropped at the end.
@@ -56,9 +60,14 @@ PGURL=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 PGDB=airlock_bench_$$
 FLOOD_DURATION=${FLOOD_DURATION:-20s}
 PROFILE=${PROFILE:-}
-PORT=18081
-BARE_PORT=18090
-SMTP_PORT=18025
+PPROF=${PPROF:-}
+# The ports (BENCH_PORT_BASE+81, +60, +90, +25): another base lets two runs
+# share the machine.
+base=${BENCH_PORT_BASE:-18000}
+PORT=$((base + 81))
+PPROF_PORT=$((base + 60))
+BARE_PORT=$((base + 90))
+SMTP_PORT=$((base + 25))
 
 dir=$(mktemp -d)
 apid=""
@@ -75,10 +84,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-go build -o "$dir/airlock" ./cmd/airlock
+[ -n "$PPROF" ] && mkdir -p "$PPROF"
+if [ -n "${BENCH_AIRLOCK_BIN:-}" ]; then
+  cp "$BENCH_AIRLOCK_BIN" "$dir/airlock"
+elif [ -n "$PPROF" ]; then
+  go build -tags benchprofile -o "$dir/airlock" ./cmd/airlock
+else
+  go build -o "$dir/airlock" ./cmd/airlock
+fi
 go build -o "$dir/loadgen" ./bench/loadgen
 go build -o "$dir/bare" ./bench/bare
-lg() { "$dir/loadgen" "$@" | tee -a "$dir/all.log"; }
+# Airlock's URL first: a later -url (the bare handler's) wins.
+lg() { "$dir/loadgen" -url "http://127.0.0.1:$PORT" "$@" | tee -a "$dir/all.log"; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" | tail -1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
@@ -288,7 +305,7 @@ flood() {
   for k in $(seq 0 $((nodes - 1))); do
     port=$((PORT + k))
     env -u AIRLOCK_LIMIT_FORGOT_PER_IP -u AIRLOCK_LIMIT_RESET_PER_ACCOUNT -u AIRLOCK_LIMIT_LOGIN_PER_EMAIL -u AIRLOCK_LIMIT_LOGIN_PER_IP \
-      AIRLOCK_LISTEN=127.0.0.1:$port AIRLOCK_TRUSTED_PROXIES=127.0.0.1/32 AIRLOCK_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT \
+      BENCH_PPROF_LISTEN=${PPROF:+127.0.0.1:$((PPROF_PORT + k))} AIRLOCK_LISTEN=127.0.0.1:$port AIRLOCK_TRUSTED_PROXIES=127.0.0.1/32 AIRLOCK_SMTP_URL=smtp://127.0.0.1:$SMTP_PORT \
       "$dir/airlock" serve >"$dir/node$k.log" 2>&1 &
     npids+=($!)
     urls+="http://127.0.0.1:$port,"
@@ -304,11 +321,19 @@ flood() {
     perf record -q -F 199 -g -p "${pids%,}" -o "$dir/perf.data" -- sleep "$(seconds "$FLOOD_DURATION")" >/dev/null 2>&1 &
     perfpid=$!
   fi
+  local pprofpids=()
+  if [ -n "$PPROF" ]; then
+    for k in $(seq 0 $((nodes - 1))); do
+      curl -sf -o "$PPROF/flood-$db-node$k.pprof" "http://127.0.0.1:$((PPROF_PORT + k))/debug/pprof/profile?seconds=$(seconds "$FLOOD_DURATION")" &
+      pprofpids+=($!)
+    done
+  fi
   out=$(lg -scenario flood -urls "${urls%,}" -pids "${pids%,}" "${pgopt[@]}" -queue-db "$AIRLOCK_DATABASE_URL" -smtp 127.0.0.1:$SMTP_PORT -c "$CLIENTS" \
-    -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 2 -idle-max 2m -max-time 5m)
+    -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 2 -idle-max 2m -max-time 5m -email-wait "${EMAIL_WAIT:-90s}")
   echo "$out" | grep -v '^result' | sed 's/^/   /'
   out=$(echo "$out" | grep '^result')
   [ -n "$perfpid" ] && wait "$perfpid"
+  for k in "${pprofpids[@]}"; do wait "$k" || true; done
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   for k in "${!npids[@]}"; do kill "${npids[$k]}"; wait "${npids[$k]}" 2>/dev/null || true; done
   npids=()
@@ -338,10 +363,8 @@ if want emails; then
   emails sqlite
   emails postgres
 fi
-if want flood; then
-  flood sqlite 1
-  flood postgres 3
-fi
+if want flood || want flood-sqlite; then flood sqlite 1; fi
+if want flood || want flood-postgres; then flood postgres 3; fi
 
 echo
 echo "== summary ($(date -u +%Y-%m-%d), $CORES cores, $(go env GOVERSION)) =="

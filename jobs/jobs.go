@@ -36,8 +36,11 @@ const (
 	ClaimBatch = 32
 
 	pollInterval = time.Second
-	backoffBase  = 5 * time.Second
-	backoffMax   = time.Hour
+	// gather is how long a busy runner lets new jobs come before it claims
+	// again (see Run).
+	gather      = 25 * time.Millisecond
+	backoffBase = 5 * time.Second
+	backoffMax  = time.Hour
 )
 
 // Store is what the runtime needs of the database. Every write of a
@@ -102,6 +105,8 @@ type Runner struct {
 	// in nanoseconds (0 when the claim found nothing): how far the queue,
 	// shared by every node and claimed oldest first, lags.
 	behind atomic.Int64
+	// pause waits d, or less if ctx ends first (tests replace it).
+	pause func(ctx context.Context, d time.Duration)
 }
 
 type task struct {
@@ -118,7 +123,7 @@ func New(store Store, clock airlock.Clock, log *slog.Logger) *Runner {
 		panic(err) // crypto/rand does not fail on supported systems
 	}
 	return &Runner{store: store, clock: clock, log: log, owner: hex.EncodeToString(b), handlers: map[string]Handler{},
-		wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1), pause: sleep}
 }
 
 // Handle registers the handler of a kind of job. Handlers are registered
@@ -151,12 +156,23 @@ func (r *Runner) Poke() {
 // Run runs due jobs until ctx ends, and the upkeep when it is due. When
 // ctx ends, the batch in flight is finished and every lease this node
 // still holds is handed back at once, for another node to take.
+//
+// A runner that found work the last time it looked, woken again, first
+// lets the jobs that keep coming gather for a moment (gather), then claims
+// them together: under a flood the forgot requests come as many small
+// jobs (one per group commit, each waking the runner), and decided a few
+// dozen at a time each cost nearly twice what they cost a few hundred at a
+// time (BenchmarkForgotFloodWork, bench/RESULTS.md 2026-12-07). A job that
+// comes to an idle runner is run at once; the jobs a batch queues (the
+// emails its forgot requests decide) are claimed in the same run, without
+// a pause.
 func (r *Runner) Run(ctx context.Context) {
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	defer r.releaseLeases()
 	for {
-		if _, err := r.RunDue(ctx); err != nil && ctx.Err() == nil && airlock.ErrorCode(err) != airlock.CodeUnavailable {
+		n, err := r.RunDue(ctx)
+		if err != nil && ctx.Err() == nil && airlock.ErrorCode(err) != airlock.CodeUnavailable {
 			// An unavailable database is reported once, by the store's
 			// health tracker, not every second here.
 			r.log.Error("jobs", "err", err)
@@ -168,6 +184,19 @@ func (r *Runner) Run(ctx context.Context) {
 		case <-r.wake:
 		case <-tick.C:
 		}
+		if n > 0 {
+			r.pause(ctx, gather)
+		}
+	}
+}
+
+// sleep waits d, or less if ctx ends first.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 

@@ -47,6 +47,13 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// falls 40 MB behind; the WAL file is cut back to 64 MB after.
 	v.Add("_pragma", "wal_autocheckpoint(10000)")
 	v.Add("_pragma", "journal_size_limit(67108864)")
+	// A statement that writes many rows (a batch's audit events, its
+	// limits) keeps a statement journal of the pages it changed, to undo
+	// itself alone if it fails; past 64 KiB SQLite spilled it to a
+	// temporary file, a write system call per page (4% of a node's time
+	// under a flood, bench/RESULTS.md 2026-12-07). Kept in memory instead:
+	// it lives only as long as the statement.
+	v.Add("_pragma", "temp_store(MEMORY)")
 	v.Set("_txlock", "immediate")
 	write, err := sql.Open("sqlite", "file:"+path+"?"+v.Encode())
 	if err != nil {

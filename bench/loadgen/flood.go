@@ -92,6 +92,11 @@ func flood(o options) error {
 	fmt.Printf("flood: %d clients over %d node(s) for %.1fs: %d answered (%.0f/s), statuses %v, connection errors %d; answer p50=%s p99=%s max=%s\n",
 		o.c, len(o.urls), elapsed.Seconds(), answered, rps, fl.statuses, fl.failed,
 		ms(quantile(fl.ds, .5)), ms(quantile(fl.ds, .99)), ms(quantile(fl.ds, 1)))
+	var each []string
+	for k := range fl.accepted {
+		each = append(each, fmt.Sprintf("%ds:%d/%d", k, fl.accepted[k], fl.refused[k]))
+	}
+	fmt.Printf("  answered each second from the flood's start, accepted/refused: %s\n", strings.Join(each, " "))
 	other := answered - fl.statuses[202] - fl.statuses[429] - fl.statuses[503]
 	result := fmt.Sprintf("result scenario=flood clients=%d nodes=%d seconds=%.3f answered=%d rps=%.1f s202=%d s429=%d s503=%d other=%d failed=%d p50_ms=%.3f p99_ms=%.3f",
 		o.c, len(o.urls), elapsed.Seconds(), answered, rps, fl.statuses[202], fl.statuses[429], fl.statuses[503], other, fl.failed,
@@ -130,6 +135,9 @@ type floodStats struct {
 	statuses map[int]int
 	failed   int
 	ds       []time.Duration
+	// each second from the flood's start: the answers accepted (202) and
+	// refused (others), to tell a start's queue of emails from the rest
+	accepted, refused []int
 }
 
 // runFlood runs o.c closed-loop clients until stop.
@@ -137,6 +145,9 @@ func runFlood(o options, stop time.Time) floodStats {
 	var next atomic.Int64
 	var mu sync.Mutex
 	fl := floodStats{statuses: map[int]int{}}
+	start := time.Now()
+	seconds := int(stop.Sub(start)/time.Second) + 1
+	accepted, refused := make([]atomic.Int64, seconds), make([]atomic.Int64, seconds)
 	var wg sync.WaitGroup
 	for range o.c {
 		wg.Go(func() {
@@ -164,6 +175,11 @@ func runFlood(o options, stop time.Time) floodStats {
 				}
 				ds = append(ds, time.Since(t0))
 				statuses[a.status]++
+				if k := min(int(time.Since(start)/time.Second), seconds-1); a.status == 202 {
+					accepted[k].Add(1)
+				} else {
+					refused[k].Add(1)
+				}
 			}
 			mu.Lock()
 			defer mu.Unlock()
@@ -175,6 +191,10 @@ func runFlood(o options, stop time.Time) floodStats {
 		})
 	}
 	wg.Wait()
+	for k := range seconds {
+		fl.accepted = append(fl.accepted, int(accepted[k].Load()))
+		fl.refused = append(fl.refused, int(refused[k].Load()))
+	}
 	return fl
 }
 
