@@ -29,7 +29,7 @@ func BenchmarkRequestReset(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				i++
-				if err := e.svc.RequestReset(ctx, email, account.Meta{IP: fmt.Sprintf("10.0.%d.%d", i/250%250, i%250)}); err != nil {
+				if _, err := e.svc.RequestReset(ctx, email, account.Meta{IP: fmt.Sprintf("10.0.%d.%d", i/250%250, i%250)}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -68,7 +68,7 @@ func BenchmarkForgotQueue(b *testing.B) {
 						email = fmt.Sprintf("nobody-%d@example.com", i)
 					}
 					m := account.Meta{IP: fmt.Sprintf("10.%d.%d.%d", i/62500%250, i/250%250, i%250)}
-					if err := e.svc.RequestReset(ctx, email, m); err != nil {
+					if _, err := e.svc.RequestReset(ctx, email, m); err != nil {
 						b.Error(err)
 						return
 					}
@@ -105,7 +105,7 @@ func BenchmarkDecideForgot(b *testing.B) {
 			if n%10 == 0 {
 				email = fmt.Sprintf("bench-%d@example.com", n/10%1000)
 			}
-			if err := e.svc.RequestReset(ctx, email, account.Meta{IP: fmt.Sprintf("10.%d.%d.%d", n/62500%250, n/250%250, n%250)}); err != nil {
+			if _, err := e.svc.RequestReset(ctx, email, account.Meta{IP: fmt.Sprintf("10.%d.%d.%d", n/62500%250, n/250%250, n%250)}); err != nil {
 				b.Fatal(err)
 			}
 		}

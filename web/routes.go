@@ -23,6 +23,8 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /password/forgot", s.handleForgotForm)
 	mux.HandleFunc("POST /password/forgot", s.handleForgotSubmit)
+	mux.HandleFunc("GET /password/code", s.handleCodeForm)
+	mux.HandleFunc("POST /password/code", s.handleCodeSubmit)
 	mux.HandleFunc("GET /password/reset", s.handleResetForm)
 	mux.HandleFunc("POST /password/reset", s.handleResetSubmit)
 
