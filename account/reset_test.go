@@ -88,12 +88,16 @@ func TestResetEmailContent(t *testing.T) {
 			t.Errorf("%s part does not say how long the link is valid", ct)
 		}
 	}
+	// Beside the link, a code: the same in both parts.
+	if c1, c2 := codeRE.FindString(parts["text/plain"]), codeRE.FindString(parts["text/html"]); c1 == "" || c1 != c2 {
+		t.Errorf("codes %q and %q in the parts", c1, c2)
+	}
 	// French for a French user.
 	u.Language = "fr"
 	e.db.UpdateUser(context.Background(), u)
 	e.resetToken(t, "ada@example.com")
 	fr := e.smtp.Messages()[1]
-	if fr.Header("Subject") != "Réinitialisez votre mot de passe" || !strings.Contains(fr.Parts()["text/plain"], "valable 1 heure") {
+	if fr.Header("Subject") != "Réinitialisez votre mot de passe" || !strings.Contains(fr.Parts()["text/plain"], "valables 1 heure") || codeRE.FindString(fr.Parts()["text/plain"]) == "" {
 		t.Fatalf("French email: %q\n%s", fr.Header("Subject"), fr.Parts()["text/plain"])
 	}
 }
