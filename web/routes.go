@@ -74,6 +74,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", s.static)
 	mux.HandleFunc("GET /static/brand.css", s.handleBrandCSS)
 	mux.HandleFunc("GET /static/brand-logo", s.handleBrandLogo)
+	// The app association files: a tapped reset or invitation link opens
+	// the app when it is installed.
+	mux.HandleFunc("GET /.well-known/apple-app-site-association", s.serveAssociation(s.apple))
+	mux.HandleFunc("GET /.well-known/assetlinks.json", s.serveAssociation(s.android))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("/", s.handleNotFound)

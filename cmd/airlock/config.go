@@ -38,6 +38,9 @@ type config struct {
 	// account here.
 	Peers                []peer.Peer
 	AppURL               string
+	// AppLinks are the apps that open the emailed links
+	// (AIRLOCK_IOS_APP_IDS, AIRLOCK_ANDROID_APPS).
+	AppLinks web.AppLinks
 	TrustedProxies       []netip.Prefix
 	LimitForgotPerIP     account.Rate
 	LimitResetPerAccount account.Rate
