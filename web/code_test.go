@@ -85,3 +85,26 @@ func TestCodePageEndsAfterFiveWrongCodes(t *testing.T) {
 		t.Fatalf("code page after the end: %d\n%s", r.StatusCode, r.body)
 	}
 }
+
+// TestResetPageSaysTheCodeDied: a code accepted in this browser whose link
+// was used meanwhile (here, its email's link) says so on the reset page.
+func TestResetPageSaysTheCodeDied(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("ada@example.com", "the old password, long enough")
+	browser := e.client()
+	code := e.askWithCode(browser, "ada@example.com")
+	if r := e.post(browser, "/password/code", url.Values{"code": {code}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("right code: %d", r.StatusCode)
+	}
+	link := linkRE.FindStringSubmatch(e.smtp.Messages()[0].Parts()["text/plain"])
+	other := e.client()
+	e.get(other, strings.TrimPrefix(link[1], "https://accounts.example.com"))
+	if r := e.post(other, "/password/reset", url.Values{"password": {"set from the link"}, "password_confirm": {"set from the link"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset from the link: %d", r.StatusCode)
+	}
+	r := e.get(browser, "/password/reset")
+	if r.StatusCode != http.StatusGone || !strings.Contains(r.body, "That code is wrong, or its email’s link no longer works") {
+		t.Fatalf("reset page after the link was used: %d\n%s", r.StatusCode, r.body)
+	}
+}

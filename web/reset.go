@@ -197,6 +197,11 @@ func (s *Server) renderInvalidLink(w http.ResponseWriter, r *http.Request, detai
 		} else {
 			p.Error = p.T("reset.invalid." + detail)
 		}
+	case account.CodeWrong:
+		// A code from the email whose link died meanwhile (used, expired).
+		p.Error = p.T("error.flow.wrong_code")
+	case account.FlowEnded:
+		p.Error = p.T("error.flow.ended")
 	case "rate_limited":
 		p.Error = p.T("error.rate_limited")
 		w.Header().Set("Retry-After", "600")
