@@ -132,7 +132,9 @@ func BenchmarkDecideForgot(b *testing.B) {
 func BenchmarkFlowWrongCode(b *testing.B) {
 	for _, who := range []string{"existing", "unknown"} {
 		b.Run(who, func(b *testing.B) {
-			e := newEnv(b, func(c *account.Config) { c.LimitForgotPerIP, c.LimitBadTokenPerIP, c.LimitResetPerAccount = account.Rate{}, account.Rate{}, account.Rate{} })
+			e := newEnv(b, func(c *account.Config) {
+				c.LimitForgotPerIP, c.LimitBadTokenPerIP, c.LimitResetPerAccount = account.Rate{}, account.Rate{}, account.Rate{}
+			})
 			e.user(b, "ada@example.com", goodPassword)
 			email := "ada@example.com"
 			if who == "unknown" {
