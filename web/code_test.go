@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/airlockhq/airlock/totp"
 )
 
 // emailCodeRE finds the code beside the link in an email.
@@ -106,5 +108,38 @@ func TestResetPageSaysTheCodeDied(t *testing.T) {
 	r := e.get(browser, "/password/reset")
 	if r.StatusCode != http.StatusGone || !strings.Contains(r.body, "That code is wrong, or its email’s link no longer works") {
 		t.Fatalf("reset page after the link was used: %d\n%s", r.StatusCode, r.body)
+	}
+}
+
+// TestCodePathAsksTheSecondStep: for an account with two-step sign-in, the
+// code from the email leads to the reset page's code step first, exactly
+// as the link does (SPEC §6.15), then to the new password.
+func TestCodePathAsksTheSecondStep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("ada@example.com", "violet tractor on the moon")
+	secret, _ := e.enrolOnPage(e.signIn("ada@example.com", "violet tractor on the moon"), "violet tractor on the moon")
+	browser := e.client()
+	code := e.askWithCode(browser, "ada@example.com")
+	if r := e.post(browser, "/password/code", url.Values{"code": {code}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("right code: %d", r.StatusCode)
+	}
+	page := e.get(browser, "/password/reset")
+	if !strings.Contains(page.body, `name="otp"`) || strings.Contains(page.body, `name="password"`) {
+		t.Fatalf("the first step: want the app's code alone\n%s", page.body)
+	}
+	r := e.post(browser, "/password/reset", url.Values{"password": {"taken over with the mailbox"}, "password_confirm": {"taken over with the mailbox"}})
+	if r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+		t.Fatalf("reset without the app's code: %d", r.StatusCode)
+	}
+	e.clock.Advance(totp.Step)
+	if r := e.post(browser, "/password/reset", url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the app's code: %d\n%s", r.StatusCode, r.body)
+	}
+	if page := e.get(browser, "/password/reset"); !strings.Contains(page.body, `name="password_confirm"`) || strings.Contains(page.body, `name="otp"`) {
+		t.Fatalf("the second step: want the new password alone\n%s", page.body)
+	}
+	if r := e.post(browser, "/password/reset", url.Values{"password": {"a reset with my phone in hand"}, "password_confirm": {"a reset with my phone in hand"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reset after the code step: %d\n%s", r.StatusCode, r.body)
 	}
 }
