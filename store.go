@@ -119,6 +119,10 @@ type CredentialQueries interface {
 	// succeeds.
 	ConsumeResetToken(ctx context.Context, hash []byte, now time.Time) (userID, purpose string, err error)
 	RevokeResetTokens(ctx context.Context, userID string, now time.Time) (int, error)
+	// FlowCodes returns the codes a flow may be answered with at now: those
+	// of every still-usable link of the user whose own still-usable link
+	// answers the flow (flowHash); none when no such link exists.
+	FlowCodes(ctx context.Context, flowHash []byte, now time.Time) ([]LiveCode, error)
 	// RevokeUsersResetTokens is RevokeResetTokens for many users.
 	RevokeUsersResetTokens(ctx context.Context, userIDs []string, now time.Time) error
 
@@ -300,6 +304,18 @@ type ResetToken struct {
 	// when it was one.
 	CodeOKUntil  time.Time
 	CodeRecovery []byte
+	// FlowHash is the SHA-256 of the flow id of the forgot request this
+	// link's email answers (nil: none, such as an administrator's email).
+	FlowHash []byte
+	// CodeHash is the keyed hash of the short code its email carries
+	// beside the link (nil: a link minted before codes).
+	CodeHash []byte
+}
+
+// LiveCode is a still-usable link's code, as a flow may check it.
+type LiveCode struct {
+	TokenHash []byte
+	CodeHash  []byte
 }
 
 // API token kinds.

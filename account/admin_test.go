@@ -99,7 +99,7 @@ func TestEmailChangeAndDeactivationKillAccess(t *testing.T) {
 			if _, err := e.svc.Authenticate(ctx, sid); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("session survived: %v", err)
 			}
-			if _, _, err := e.svc.CheckLink(ctx, token, meta); code(err) != airlock.CodeInvalidToken {
+			if _, _, err := e.svc.CheckLink(ctx, account.ByToken(token), meta); code(err) != airlock.CodeInvalidToken {
 				t.Fatalf("reset token survived: %v", err)
 			}
 			events, _, _ := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditUserUpdated})
@@ -130,7 +130,7 @@ func TestAdminSendReset(t *testing.T) {
 	e.drain(t)
 	msgs := e.smtp.Wait(t, 3)
 	token := tokenFrom(t, msgs[2])
-	if _, _, err := e.svc.CompleteLink(ctx, token, "chosen by herself at home", "", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "chosen by herself at home", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	inactive := e.user(t, "gone@example.com", goodPassword)

@@ -159,7 +159,7 @@ func TestResetEndsRacingAccess(t *testing.T) {
 				})
 			}
 			time.Sleep(5 * time.Millisecond)
-			if _, _, err := b.svc.CompleteLink(ctx, token, fmt.Sprintf("new password of round %d", round), "", account.Meta{IP: "192.0.2.99"}); err != nil {
+			if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(token), fmt.Sprintf("new password of round %d", round), "", account.Meta{IP: "192.0.2.99"}); err != nil {
 				t.Fatal(err)
 			}
 			// Let the attackers go on a little after the reset.
@@ -336,7 +336,7 @@ func TestParallelForgotAndBadTokenLimits(t *testing.T) {
 		for i := range 40 {
 			n := []*env{a, b}[i%2]
 			wg.Go(func() {
-				switch err := n.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), meta); code(err) {
+				switch _, err := n.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), meta); code(err) {
 				case "":
 					accepted.Add(1)
 				case airlock.CodeRateLimited:
@@ -347,7 +347,7 @@ func TestParallelForgotAndBadTokenLimits(t *testing.T) {
 			wg.Go(func() {
 				// Well-formed tokens that do not exist, from one address.
 				tok := fmt.Sprintf("%043d", i)
-				switch _, _, err := n.svc.CheckLink(ctx, tok, meta); code(err) {
+				switch _, _, err := n.svc.CheckLink(ctx, account.ByToken(tok), meta); code(err) {
 				case airlock.CodeInvalidToken:
 					badChecked.Add(1)
 				case airlock.CodeRateLimited:
@@ -530,7 +530,7 @@ func TestRehashNeverOverwritesReset(t *testing.T) {
 				})
 			}
 			wg.Go(func() {
-				if _, _, err := b.svc.CompleteLink(ctx, token, next, "", meta); err != nil {
+				if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(token), next, "", meta); err != nil {
 					t.Error(err)
 				}
 			})
@@ -624,7 +624,7 @@ func TestResetLinksRacingChanges(t *testing.T) {
 		live := func(from int) (n int) {
 			for _, m := range a.smtp.Messages()[from:] {
 				if got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); got != nil {
-					if _, _, err := a.svc.CheckLink(ctx, got[1], account.Meta{IP: "192.0.2.200"}); err == nil {
+					if _, _, err := a.svc.CheckLink(ctx, account.ByToken(got[1]), account.Meta{IP: "192.0.2.200"}); err == nil {
 						n++
 					}
 				}
@@ -636,7 +636,7 @@ func TestResetLinksRacingChanges(t *testing.T) {
 			cur, _ := a.db.UserByID(ctx, u.ID)
 			before := len(a.smtp.Messages())
 			for range 3 {
-				if err := a.svc.RequestReset(ctx, cur.Email, account.Meta{IP: fmt.Sprintf("198.51.100.%d", round)}); err != nil {
+				if _, err := a.svc.RequestReset(ctx, cur.Email, account.Meta{IP: fmt.Sprintf("198.51.100.%d", round)}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -670,7 +670,7 @@ func TestResetLinksRacingChanges(t *testing.T) {
 			a.clock.Advance(2 * time.Hour)
 			cur, _ = a.db.UserByID(ctx, u.ID)
 			for range 3 {
-				if err := a.svc.RequestReset(ctx, cur.Email, account.Meta{IP: "198.51.100.250"}); err != nil {
+				if _, err := a.svc.RequestReset(ctx, cur.Email, account.Meta{IP: "198.51.100.250"}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -686,7 +686,7 @@ func TestResetLinksRacingChanges(t *testing.T) {
 				t.Fatalf("round %d: %d links of 3 emails sent together work, want every one", round, n)
 			}
 			used := tokenRE.FindStringSubmatch(msgs[before+round%3].Parts()["text/plain"])
-			if _, _, err := b.svc.CompleteLink(ctx, used[1], fmt.Sprintf("chosen from a link %d", round), "", account.Meta{IP: "192.0.2.201"}); err != nil {
+			if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(used[1]), fmt.Sprintf("chosen from a link %d", round), "", account.Meta{IP: "192.0.2.201"}); err != nil {
 				t.Fatalf("round %d: %v", round, err)
 			}
 			if n := live(before); n != 0 {
@@ -785,7 +785,7 @@ func TestResetLinkMintedDuringAChange(t *testing.T) {
 		a.drain(t)
 		for _, m := range a.smtp.Messages() {
 			if got := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); got != nil {
-				if _, _, err := a.svc.CheckLink(ctx, got[1], meta); err == nil {
+				if _, _, err := a.svc.CheckLink(ctx, account.ByToken(got[1]), meta); err == nil {
 					t.Fatalf("a link minted during the email change works after it (sent to %v)", m.To)
 				}
 			}

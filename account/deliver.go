@@ -27,6 +27,7 @@ type outgoing struct {
 	lost       bool // another node holds it now
 	u          *airlock.User
 	link       string
+	code       string    // the code beside the link
 	id         string    // its Message-ID
 	date       time.Time // its Date
 }
@@ -71,7 +72,7 @@ func (s *Service) deliverMail(ctx context.Context, batch []*jobs.Claimed) error 
 // send renders and sends one email and records what became of it; an
 // error has it tried again later.
 func (s *Service) send(ctx context.Context, o *outgoing) error {
-	msg, err := s.renderMail(o.p, o.u, o.link)
+	msg, err := s.renderMail(o.p, o.u, o.link, o.code)
 	if err != nil {
 		return err
 	}
@@ -134,7 +135,7 @@ func (s *Service) prepare(ctx context.Context, out []*outgoing) error {
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
 		ids := make([]string, 0, len(out))
 		for _, o := range out {
-			o.drop, o.unreadable, o.lost, o.u, o.link = false, false, false, nil, ""
+			o.drop, o.unreadable, o.lost, o.u, o.link, o.code = false, false, false, nil, "", ""
 			if json.Unmarshal(o.Payload, &o.p) != nil {
 				o.drop, o.unreadable = true, true
 				continue
@@ -211,7 +212,7 @@ func (s *Service) attempt(ctx context.Context, tx airlock.Tx, o *outgoing, now t
 		if token, err := s.sameToken(ctx, tx, o, now); err != nil {
 			return airlock.EmailPrep{}, nil, err
 		} else if token != "" {
-			o.id, o.date, o.link = same.MessageID, same.PreparedAt, s.linkFor(o.u, o.p, token)
+			o.id, o.date, o.link, o.code = same.MessageID, same.PreparedAt, s.linkFor(o.u, o.p, token), emailCode(token)
 			return same, nil, nil
 		}
 	}
@@ -230,7 +231,7 @@ func (s *Service) attempt(ctx context.Context, tx airlock.Tx, o *outgoing, now t
 			return airlock.EmailPrep{}, nil, err
 		}
 	}
-	o.link = s.linkFor(o.u, o.p, token)
+	o.link, o.code = s.linkFor(o.u, o.p, token), emailCode(token)
 	return prep, t, nil
 }
 

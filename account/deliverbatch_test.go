@@ -84,7 +84,7 @@ func TestMailBatchEveryOutcome(t *testing.T) {
 			}
 		}
 		for i, token := range adas {
-			if _, _, err := a.svc.CheckLink(ctx, token, meta); err != nil {
+			if _, _, err := a.svc.CheckLink(ctx, account.ByToken(token), meta); err != nil {
 				t.Fatalf("ada's link %d: %v (a newer link leaves the older working)", i, err)
 			}
 		}
@@ -105,10 +105,10 @@ func TestMailBatchEveryOutcome(t *testing.T) {
 		if n, _ := testutil.CountJobs(a.db, ""); n != 0 {
 			t.Fatalf("%d jobs still waiting", n)
 		}
-		if _, _, err := a.svc.CompleteLink(ctx, adas[0], "purple kettle under the sea", "", meta); err != nil {
+		if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(adas[0]), "purple kettle under the sea", "", meta); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := a.svc.CheckLink(ctx, adas[1], meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := a.svc.CheckLink(ctx, account.ByToken(adas[1]), meta); code(err) != airlock.CodeInvalidToken {
 			t.Fatalf("ada's other link after one was used: %v, want invalid", err)
 		}
 		if s := state(nobox); len(s) != 1 || s[0] != airlock.EmailFailed {

@@ -21,7 +21,7 @@ func TestRefusedAddressFailsAtOnce(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	e.smtp.RefuseRecipient("gone@example.com")
 	for _, email := range []string{"gone@example.com", "ada@example.com"} {
-		if err := e.svc.RequestReset(ctx, email, meta); err != nil {
+		if _, err := e.svc.RequestReset(ctx, email, meta); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -74,7 +74,7 @@ func TestTemporaryFailuresDeferThenFail(t *testing.T) {
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
 	e.smtp.FailNext(1000)
-	if err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -103,7 +103,7 @@ func TestUncertainDeliveryIsTheSameMessageAgain(t *testing.T) {
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
 	e.smtp.DropNext(1)
-	if err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -120,7 +120,7 @@ func TestUncertainDeliveryIsTheSameMessageAgain(t *testing.T) {
 	if a, b := msgs[0].Parts()["text/plain"], msgs[1].Parts()["text/plain"]; a != b || tokenFrom(t, msgs[0]) != tokenFrom(t, msgs[1]) {
 		t.Fatalf("the second delivery differs:\n%s\n---\n%s", a, b)
 	}
-	if _, _, err := e.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, account.ByToken(tokenFrom(t, msgs[0])), meta); err != nil {
 		t.Fatalf("the link of both copies: %v", err)
 	}
 

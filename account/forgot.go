@@ -31,6 +31,9 @@ type forgotPayload struct {
 	// ReferredBy names the server a peer's question came from: the request
 	// was asked there, and no peer is asked again about it.
 	ReferredBy string `json:"referred_by,omitempty"`
+	// Flow is the SHA-256 of the flow id the request was answered with:
+	// the code of the email it sends is typed with that flow.
+	Flow []byte `json:"flow,omitempty"`
 }
 
 // at is when the request came, in a job created at created.
@@ -63,21 +66,26 @@ func forgotPayloads(job *airlock.Job) []*forgotPayload {
 // account-dependent work (look-up, limit, token, email) runs later in the
 // worker, so neither the answer nor its timing tells who has an account.
 //
+// It returns the request's flow id: random, made before anything is looked
+// up, for every request alike. With the code from the email it stands for
+// the email's link (ByCode), so that a reset started in the app or in one
+// browser can finish there. Only its hash is kept.
+//
 // The request is answered once its row is committed. Concurrent requests
 // share one transaction (group commit, see forgotQueue), so that under load
 // the queue costs one commit per batch instead of one per request.
-func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error {
+func (s *Service) RequestReset(ctx context.Context, email string, m Meta) (string, error) {
 	if s.jobs.Behind() > maxForgotLag {
 		s.busy.Add(1)
 		// The work cannot keep pace: refused honestly now, the same for
 		// every address and before anything is counted, rather than
 		// answered and then done too late to matter (a person's email
 		// behind a flood's requests).
-		return &airlock.Error{Code: airlock.CodeUnavailable, RetryAfter: forgotRetryAfter, Key: "error.busy"}
+		return "", &airlock.Error{Code: airlock.CodeUnavailable, RetryAfter: forgotRetryAfter, Key: "error.busy"}
 	}
 	it, err := s.newForgotRequest(ctx, email, m)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if s.forgot.add(it, s.forgotFlushers()) {
 		go s.flushForgot()
@@ -87,9 +95,12 @@ func (s *Service) RequestReset(ctx context.Context, email string, m Meta) error 
 	case <-ctx.Done():
 		// Abandoned by its client: a batch not yet started skips it; one
 		// under way may still queue it, as a commit under way would.
-		return fmt.Errorf("request reset: %w", ctx.Err())
+		return "", fmt.Errorf("request reset: %w", ctx.Err())
 	}
-	return s.forgotAnswer(ctx, it)
+	if err := s.forgotAnswer(ctx, it); err != nil {
+		return "", err
+	}
+	return it.flow, nil
 }
 
 // maxForgotLag is how far behind the queue may fall before new forgot
@@ -106,13 +117,19 @@ func (s *Service) newForgotRequest(ctx context.Context, email string, m Meta) (*
 		return nil, err
 	}
 	now := s.clock.Now()
+	// The flow is made for every request before any look-up, so that
+	// its answer is the same for every address (SPEC §6.1).
+	flow, err := newSecret()
+	if err != nil {
+		return nil, err
+	}
 	payload, err := json.Marshal(forgotPayload{Email: email, IP: airlock.CleanText(m.IP, 64), UserAgent: airlock.CleanText(m.UserAgent, 300), App: m.App, Lang: m.Language,
-		At: now.UnixMilli()})
+		At: now.UnixMilli(), Flow: secretHash(flow)})
 	if err != nil {
 		return nil, err
 	}
 	return &forgotRequest{ctx: ctx, key: s.forgotLimit(m.IP), m: m,
-		payload: payload, now: now, done: make(chan struct{})}, nil
+		payload: payload, now: now, flow: flow, done: make(chan struct{})}, nil
 }
 
 // forgotLimit is the limit on forgot requests per client address.
@@ -186,6 +203,7 @@ type forgotRequest struct {
 	m       Meta
 	payload []byte
 	now     time.Time
+	flow    string // its flow id, the answer
 	// Set by the batch before done is closed.
 	limited time.Duration // refused by the per-IP limit: retry after this
 	err     error         // the batch failed: the request fails
@@ -497,7 +515,7 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites,
 	if u.InvitationState(now, s.cfg.InviteTTL) != "" {
 		// Invited and never set a password: a reset email would speak of a
 		// password they never had, so the invitation goes again.
-		if err := s.sendInvitation(ctx, tx, u, "", now); err != nil {
+		if err := s.sendInvitation(ctx, tx, u, "", p.Flow, now); err != nil {
 			return err
 		}
 		w.audits = append(w.audits, s.auditEvent(airlock.AuditResetRequested, m, u.ID, u.Email, "invitation_resent", ""))
@@ -505,7 +523,7 @@ func (s *Service) forgotJob(ctx context.Context, tx airlock.Tx, w *forgotWrites,
 	}
 	// The request's own time counts: a password change since then kills it.
 	mail, err := s.mailJob(mailPayload{Kind: mailReset, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: asked, App: p.App, Epoch: u.AuthEpoch,
-		AskedOn: p.ReferredBy})
+		AskedOn: p.ReferredBy, Flow: p.Flow})
 	if err != nil {
 		return err
 	}

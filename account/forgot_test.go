@@ -26,7 +26,7 @@ func TestForgotDoesTheSameWorkForAnyAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, email := range []string{"ada@example.com", "nobody@example.com", "gone@example.com"} {
-		if err := e.svc.RequestReset(ctx, email, meta); err != nil {
+		if _, err := e.svc.RequestReset(ctx, email, meta); err != nil {
 			t.Fatalf("RequestReset(%s) = %v", email, err)
 		}
 		forgot, _ := testutil.CountJobs(e.db, airlock.JobForgot)
@@ -71,7 +71,7 @@ func TestResetEmailGoesToStoredAddressOnly(t *testing.T) {
 	ctx := context.Background()
 	e.user(t, "Kim.Lee@Example.com", goodPassword)
 	for _, typed := range []string{"KIM.LEE@EXAMPLE.COM", " kim.lee@example.com "} {
-		if err := e.svc.RequestReset(ctx, typed, meta); err != nil {
+		if _, err := e.svc.RequestReset(ctx, typed, meta); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -79,7 +79,7 @@ func TestResetEmailGoesToStoredAddressOnly(t *testing.T) {
 	// dotless i and a Cyrillic a look like ASCII. None may reach a mailbox:
 	// they are not addresses the mailer can send to, so they are refused.
 	for _, typed := range []string{"\u212aim.lee@example.com", "kım.lee@example.com", "kim.lee@exаmple.com"} {
-		if err := e.svc.RequestReset(ctx, typed, meta); code(err) != airlock.CodeInvalid {
+		if _, err := e.svc.RequestReset(ctx, typed, meta); code(err) != airlock.CodeInvalid {
 			t.Fatalf("RequestReset(%q) = %v, want invalid", typed, err)
 		}
 	}
@@ -101,7 +101,7 @@ func TestForgotRejectsMalformedInput(t *testing.T) {
 	e := newEnv(t)
 	for _, bad := range []string{"", "a@b.c\r\nBcc: evil@example.com", "a@example.com,b@example.com", "a@example.com b@example.com",
 		strings.Repeat("a", 250) + "@x.io", "no-at-sign", "x@y@example.com", "bad\xffutf8@example.com", "a@example.com;b@example.com"} {
-		if err := e.svc.RequestReset(context.Background(), bad, meta); code(err) != airlock.CodeInvalid {
+		if _, err := e.svc.RequestReset(context.Background(), bad, meta); code(err) != airlock.CodeInvalid {
 			t.Errorf("RequestReset(%q) = %v, want invalid", bad, err)
 		}
 	}
@@ -116,7 +116,7 @@ func TestPerAccountResetLimit(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	ctx := context.Background()
 	for range 5 {
-		if err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
+		if _, err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 			t.Fatal(err) // extra requests get the same answer
 		}
 	}
@@ -134,12 +134,12 @@ func TestForgotPerIPLimit(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for i := range 20 {
-		if err := e.svc.RequestReset(ctx, "someone@example.com", meta); err != nil {
+		if _, err := e.svc.RequestReset(ctx, "someone@example.com", meta); err != nil {
 			t.Fatalf("request %d: %v", i+1, err)
 		}
 	}
 	// The 21st is refused whatever the account, existing or not.
-	err := e.svc.RequestReset(ctx, "other@example.com", meta)
+	_, err := e.svc.RequestReset(ctx, "other@example.com", meta)
 	if e := airlock.AsError(err); e == nil || e.Code != airlock.CodeRateLimited || e.RetryAfter <= 0 {
 		t.Fatalf("21st request = %v, want rate_limited with a retry delay", err)
 	}
@@ -147,12 +147,12 @@ func TestForgotPerIPLimit(t *testing.T) {
 		t.Fatalf("%d requests queued, want 20", n)
 	}
 	// Another client is not affected.
-	if err := e.svc.RequestReset(ctx, "other@example.com", account.Meta{IP: "198.51.100.7"}); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "other@example.com", account.Meta{IP: "198.51.100.7"}); err != nil {
 		t.Fatal(err)
 	}
 	// The limit is a rate: after 10 minutes the client may ask again.
 	e.clock.Advance(10 * time.Minute)
-	if err := e.svc.RequestReset(ctx, "someone@example.com", meta); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "someone@example.com", meta); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -161,7 +161,7 @@ func TestLimitOff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, func(c *account.Config) { c.LimitForgotPerIP = account.Rate{} })
 	for i := range 50 {
-		if err := e.svc.RequestReset(context.Background(), "x@example.com", meta); err != nil {
+		if _, err := e.svc.RequestReset(context.Background(), "x@example.com", meta); err != nil {
 			t.Fatalf("request %d with the limit off: %v", i, err)
 		}
 	}

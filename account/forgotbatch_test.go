@@ -57,10 +57,10 @@ func TestForgotBatchCountsEachRequest(t *testing.T) {
 		}
 		// The limit holds after the batch as it would have: one more from
 		// the first address is refused, the second address has one left.
-		if err := limited.svc.RequestReset(ctx, "again@example.com", one); code(err) != airlock.CodeRateLimited {
+		if _, err := limited.svc.RequestReset(ctx, "again@example.com", one); code(err) != airlock.CodeRateLimited {
 			t.Fatalf("after the batch, the first address: %v, want rate_limited", err)
 		}
-		if err := limited.svc.RequestReset(ctx, "again@example.com", two); code(err) != "" {
+		if _, err := limited.svc.RequestReset(ctx, "again@example.com", two); code(err) != "" {
 			t.Fatalf("after the batch, the second address: %v", err)
 		}
 		events, _, _ := a.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditRateLimited})
@@ -142,7 +142,7 @@ func TestForgotBatchesUnderLoad(t *testing.T) {
 				// Ten addresses, twenty requests each: the default limit
 				// (20 per 10 minutes) lets all of them through.
 				m := account.Meta{IP: fmt.Sprintf("192.0.2.%d", i%10)}
-				err := n.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), m)
+				_, err := n.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), m)
 				if err != nil {
 					t.Error(err)
 					return
@@ -170,7 +170,7 @@ func TestWorkerBatchFaultIsRetried(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	e.user(t, "bob@example.com", goodPassword)
 	for _, email := range []string{"ada@example.com", "fault@example.com", "bob@example.com"} {
-		if err := e.svc.RequestReset(ctx, email, meta); err != nil {
+		if _, err := e.svc.RequestReset(ctx, email, meta); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -297,7 +297,7 @@ func TestWorkerBatchEveryOutcome(t *testing.T) {
 
 		asked := []string{"ada@example.com", "nobody@example.com", "GONE@example.com", "bob@example.com", "new@example.com", "Ada@Example.com", " ada@example.COM"}
 		for _, email := range asked {
-			if err := n.svc.RequestReset(ctx, email, meta); err != nil {
+			if _, err := n.svc.RequestReset(ctx, email, meta); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -402,7 +402,7 @@ func TestAccountLimitRefusalsAuditedOnce(t *testing.T) {
 		for i := range 14 {
 			wg.Go(func() {
 				m := account.Meta{IP: fmt.Sprintf("198.51.100.%d", i+1)}
-				if err := []*env{a, b}[i%2].svc.RequestReset(ctx, "ada@example.com", m); err != nil {
+				if _, err := []*env{a, b}[i%2].svc.RequestReset(ctx, "ada@example.com", m); err != nil {
 					t.Error(err)
 				}
 			})
@@ -434,12 +434,12 @@ func TestAPersonsEmailGoesBeforeLaterRequests(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
-	if err := e.svc.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Second)
 	for i := range 200 {
-		if err := e.svc.RequestReset(ctx, fmt.Sprintf("nobody-%d@example.com", i), account.Meta{IP: fmt.Sprintf("198.51.100.%d", i%250)}); err != nil {
+		if _, err := e.svc.RequestReset(ctx, fmt.Sprintf("nobody-%d@example.com", i), account.Meta{IP: fmt.Sprintf("198.51.100.%d", i%250)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -474,7 +474,7 @@ func TestForgotRefusedWhileTheQueueLags(t *testing.T) {
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
 	e.user(t, "bob@example.com", goodPassword)
-	if err := e.svc.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(5 * time.Second) // the workers are 5 s behind
@@ -486,7 +486,7 @@ func TestForgotRefusedWhileTheQueueLags(t *testing.T) {
 	}()
 	e.smtp.Wait(t, 1)
 	for _, email := range []string{"bob@example.com", "nobody@example.com"} {
-		err := e.svc.RequestReset(ctx, email, account.Meta{IP: "192.0.2.2"})
+		_, err := e.svc.RequestReset(ctx, email, account.Meta{IP: "192.0.2.2"})
 		if e := airlock.AsError(err); e == nil || e.Code != airlock.CodeUnavailable || e.RetryAfter <= 0 || e.Key != "error.busy" {
 			t.Fatalf("%s while the queue lags 5 s: %v, want 503 busy with Retry-After", email, err)
 		}
@@ -501,12 +501,12 @@ func TestForgotRefusedWhileTheQueueLags(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.RequestReset(ctx, "bob@example.com", account.Meta{IP: "192.0.2.2"}); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "bob@example.com", account.Meta{IP: "192.0.2.2"}); err != nil {
 		t.Fatalf("once the queue is worked off: %v", err)
 	}
 	// Nothing of the refused requests was counted against their address.
 	for i := range 19 {
-		if err := e.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), account.Meta{IP: "192.0.2.2"}); err != nil {
+		if _, err := e.svc.RequestReset(ctx, fmt.Sprintf("x%d@example.com", i), account.Meta{IP: "192.0.2.2"}); err != nil {
 			t.Fatalf("request %d from the address refused twice: %v", i+2, err)
 		}
 	}

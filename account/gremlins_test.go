@@ -296,7 +296,7 @@ func TestPasswordChangeIsAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := e.resetToken(t, "ada@example.com")
-	if _, _, err := e.svc.CompleteLink(ctx, token, "a third sentence, from the link", "", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "a third sentence, from the link", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.svc.AdminSetPassword(ctx, account.Operator, u.ID, "set for her by the operator", "", true, meta); err != nil {
@@ -324,7 +324,7 @@ func TestBadLinkRefusalsAreAudited(t *testing.T) {
 	e := newEnv(t, func(c *account.Config) { c.LimitBadTokenPerIP = account.Rate{N: 3, Per: 10 * time.Minute} })
 	ctx := context.Background()
 	for i := range 5 {
-		_, _, err := e.svc.CheckLink(ctx, fmt.Sprintf("%043d", i), meta)
+		_, _, err := e.svc.CheckLink(ctx, account.ByToken(fmt.Sprintf("%043d", i)), meta)
 		want := airlock.CodeInvalidToken
 		if i >= 3 {
 			want = airlock.CodeRateLimited

@@ -92,7 +92,7 @@ func tokenFrom(t *testing.T, m mailtest.Message) string {
 func (e *env) resetToken(t *testing.T, email string) string {
 	t.Helper()
 	before := len(e.smtp.Messages())
-	if err := e.svc.RequestReset(context.Background(), email, meta); err != nil {
+	if _, err := e.svc.RequestReset(context.Background(), email, meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)

@@ -37,7 +37,7 @@ func TestNoClientInputMakesAWriteFail(t *testing.T) {
 			if _, err := a.svc.SignInAPI(ctx, "bob@example.com", goodPassword, "", m); code(err) != airlock.CodeForbidden {
 				t.Fatalf("UA %q, API without the group: %v", ua, err)
 			}
-			if err := a.svc.RequestReset(ctx, "ada@example.com", m); err != nil {
+			if _, err := a.svc.RequestReset(ctx, "ada@example.com", m); err != nil {
 				t.Fatalf("UA %q, forgot: %v", ua, err)
 			}
 			before := len(a.smtp.Messages())
@@ -141,26 +141,26 @@ func TestIPv6ClientsAreLimitedPerSlash64(t *testing.T) {
 	ctx := context.Background()
 	for i := range 20 {
 		m := account.Meta{IP: fmt.Sprintf("2001:db8:1:2::%x", i+1)}
-		if err := e.svc.RequestReset(ctx, "nobody@example.com", m); err != nil {
+		if _, err := e.svc.RequestReset(ctx, "nobody@example.com", m); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
-	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "2001:db8:1:2:ffff:ffff:ffff:ffff"}); code(err) != airlock.CodeRateLimited {
+	if _, err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "2001:db8:1:2:ffff:ffff:ffff:ffff"}); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("21st request from the same /64: %v", err)
 	}
-	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "2001:db8:1:3::1"}); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "2001:db8:1:3::1"}); err != nil {
 		t.Fatalf("another /64: %v", err)
 	}
 	// IPv4 (also written IPv4-mapped) stays per address.
 	for i := range 20 {
-		if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "::ffff:198.51.100.9"}); err != nil {
+		if _, err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "::ffff:198.51.100.9"}); err != nil {
 			t.Fatalf("IPv4 request %d: %v", i, err)
 		}
 	}
-	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "198.51.100.9"}); code(err) != airlock.CodeRateLimited {
+	if _, err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "198.51.100.9"}); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("21st request from one IPv4 address: %v", err)
 	}
-	if err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "198.51.100.10"}); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "198.51.100.10"}); err != nil {
 		t.Fatalf("the next IPv4 address: %v", err)
 	}
 }

@@ -27,20 +27,21 @@ func (s *Service) queueInvitation(ctx context.Context, tx airlock.Tx, actor, u *
 	if err := s.countAccountEmail(ctx, tx, u, now, "error.user.invite_limit", "This user was already sent the maximum number of emails for now. Try again later."); err != nil {
 		return err
 	}
-	if err := s.sendInvitation(ctx, tx, u, actorName(actor), now); err != nil {
+	if err := s.sendInvitation(ctx, tx, u, actorName(actor), nil, now); err != nil {
 		return err
 	}
 	return s.audit(ctx, tx, airlock.AuditInvitationSent, m, u.ID, u.Email, "queued", "")
 }
 
 // sendInvitation records the invitation and puts the welcome email in the
-// outbox (its link is minted when it is sent).
-func (s *Service) sendInvitation(ctx context.Context, tx airlock.Tx, u *airlock.User, by string, now time.Time) error {
+// outbox (its link is minted when it is sent); flow is the hash of the
+// forgot request's flow it answers, if any.
+func (s *Service) sendInvitation(ctx context.Context, tx airlock.Tx, u *airlock.User, by string, flow []byte, now time.Time) error {
 	if err := tx.SetInvitedAt(ctx, u.ID, now); err != nil {
 		return err
 	}
 	u.InvitedAt = now
-	return s.enqueue(ctx, tx, mailPayload{Kind: mailInvitation, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now, By: by, Epoch: u.AuthEpoch})
+	return s.enqueue(ctx, tx, mailPayload{Kind: mailInvitation, UserID: u.ID, To: u.Email, Language: u.Language, CreatedAt: now, By: by, Epoch: u.AuthEpoch, Flow: flow})
 }
 
 // AdminInvite (re)sends an invitation to a user who has never set a

@@ -42,7 +42,7 @@ func holdEverything(t *testing.T, e *env, email string, link bool) heldCredentia
 	h.access, h.refresh = tk.AccessToken, tk.RefreshToken
 	if link {
 		h.resetToken = e.resetToken(t, email)
-		if _, _, err := e.svc.CheckLink(ctx, h.resetToken, meta); err != nil {
+		if _, _, err := e.svc.CheckLink(ctx, account.ByToken(h.resetToken), meta); err != nil {
 			t.Fatalf("the reset link does not work to begin with: %v", err)
 		}
 	}
@@ -72,7 +72,7 @@ func (h heldCredentials) stayDead(t *testing.T, e *env) {
 		t.Errorf("the refresh token issued before works again (new pair issued: %v): %v", tk != nil, err)
 	}
 	if h.resetToken != "" {
-		if _, _, err := e.svc.CheckLink(ctx, h.resetToken, meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := e.svc.CheckLink(ctx, account.ByToken(h.resetToken), meta); code(err) != airlock.CodeInvalidToken {
 			t.Errorf("the reset link sent before works again: %v", err)
 		}
 	}
@@ -214,7 +214,7 @@ func TestNoEmailToAnInactiveAccount(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, email := range []string{"gone@example.com", "ada@example.com"} {
-				if err := a.svc.RequestReset(ctx, email, meta); err != nil {
+				if _, err := a.svc.RequestReset(ctx, email, meta); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -235,7 +235,7 @@ func TestNoEmailToAnInactiveAccount(t *testing.T) {
 		t.Helper()
 		u := a.user(t, "ada@example.com", goodPassword)
 		a.smtp.FailNext(1)
-		if err := a.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
+		if _, err := a.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 			t.Fatal(err)
 		}
 		a.drain(t)

@@ -47,7 +47,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 	ctx := context.Background()
 	a.user(t, "ada@example.com", goodPassword)
 	for _, email := range []string{"ada@example.com", "nobody@example.com"} {
-		if err := a.svc.RequestReset(ctx, email, meta); err != nil {
+		if _, err := a.svc.RequestReset(ctx, email, meta); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -62,7 +62,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 	token := tokenFrom(t, msgs[0])
 	// Node B checks and completes what node A started; 20 parallel uses
 	// spread over both nodes, exactly one wins.
-	if _, _, err := b.svc.CheckLink(ctx, token, meta); err != nil {
+	if _, _, err := b.svc.CheckLink(ctx, account.ByToken(token), meta); err != nil {
 		t.Fatal(err)
 	}
 	var ok atomic.Int32
@@ -72,7 +72,7 @@ func TestNodesShareTheFlow(t *testing.T) {
 			n = b
 		}
 		wg.Go(func() {
-			if _, _, err := n.svc.CompleteLink(ctx, token, "set on whichever node", "", account.Meta{IP: "192.0.2.50"}); err == nil {
+			if _, _, err := n.svc.CompleteLink(ctx, account.ByToken(token), "set on whichever node", "", account.Meta{IP: "192.0.2.50"}); err == nil {
 				ok.Add(1)
 			} else if code(err) != airlock.CodeInvalidToken {
 				t.Error(err)
@@ -98,12 +98,12 @@ func TestNodesShareLimits(t *testing.T) {
 		if i%2 == 1 {
 			n = b
 		}
-		if err := n.svc.RequestReset(ctx, "x@example.com", meta); err != nil {
+		if _, err := n.svc.RequestReset(ctx, "x@example.com", meta); err != nil {
 			t.Fatalf("request %d: %v", i, err)
 		}
 	}
 	for _, n := range []*env{a, b} {
-		if err := n.svc.RequestReset(ctx, "x@example.com", meta); code(err) != airlock.CodeRateLimited {
+		if _, err := n.svc.RequestReset(ctx, "x@example.com", meta); code(err) != airlock.CodeRateLimited {
 			t.Fatalf("21st request: %v, want rate_limited on every node", err)
 		}
 	}
@@ -194,14 +194,14 @@ func TestNodesEveryLinkWorksWhicheverArrivesLast(t *testing.T) {
 		msgs := a.smtp.Wait(t, seen+2)[seen:]
 		last := tokenFrom(t, msgs[1])
 		for i, m := range msgs {
-			if _, _, err := b.svc.CheckLink(ctx, tokenFrom(t, m), meta); err != nil {
+			if _, _, err := b.svc.CheckLink(ctx, account.ByToken(tokenFrom(t, m)), meta); err != nil {
 				t.Fatalf("round %d: the link of the email that arrived %s: %v", round, []string{"first", "last"}[i], err)
 			}
 		}
-		if _, _, err := a.svc.CompleteLink(ctx, last, fmt.Sprintf("round %d on whichever node", round), "", meta); err != nil {
+		if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(last), fmt.Sprintf("round %d on whichever node", round), "", meta); err != nil {
 			t.Fatalf("round %d: the last email's link: %v", round, err)
 		}
-		if _, _, err := b.svc.CheckLink(ctx, tokenFrom(t, msgs[0]), meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := b.svc.CheckLink(ctx, account.ByToken(tokenFrom(t, msgs[0])), meta); code(err) != airlock.CodeInvalidToken {
 			t.Fatalf("round %d: the other link after one was used: %v", round, err)
 		}
 		a.drain(t) // the "password changed" email
@@ -251,7 +251,7 @@ func TestNodesTakeoverSendsTheSameMessage(t *testing.T) {
 	if err != nil || len(emails) != 1 || emails[0].State != airlock.EmailSent {
 		t.Fatalf("the email after A woke up: %+v %v, want sent (by B)", emails, err)
 	}
-	if _, _, err := a.svc.CompleteLink(ctx, tokenFrom(t, first), "set from either copy", "", meta); err != nil {
+	if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(tokenFrom(t, first)), "set from either copy", "", meta); err != nil {
 		t.Fatalf("the link both copies carry: %v", err)
 	}
 }

@@ -41,6 +41,9 @@ type mailPayload struct {
 	// AskedOn names the server where a reset was asked, when it was not
 	// this one (a peer's question): the email names both.
 	AskedOn string `json:"asked_on,omitempty"`
+	// Flow is the SHA-256 of the flow id of the forgot request the email
+	// answers (nil: none): its link's code is typed with that flow.
+	Flow []byte `json:"flow,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
@@ -114,7 +117,9 @@ func (s *Service) newToken(u *airlock.User, p mailPayload, now time.Time) (*airl
 	if p.Kind == mailInvitation {
 		purpose, ttl = airlock.TokenPurposeInvite, s.cfg.InviteTTL
 	}
-	return &airlock.ResetToken{Hash: secretHash(token), UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl)}, token, nil
+	hash := secretHash(token)
+	return &airlock.ResetToken{Hash: hash, UserID: u.ID, Purpose: purpose, CreatedAt: now, ExpiresAt: now.Add(ttl),
+		FlowHash: p.Flow, CodeHash: s.codeHashes(hash, emailCode(token))[0]}, token, nil
 }
 
 // linkFor is the link of the email p for u, carrying token.
@@ -127,8 +132,9 @@ func (s *Service) linkFor(u *airlock.User, p mailPayload, token string) string {
 	return s.link("/password/reset", "token", token)
 }
 
-// renderMail renders the email p for u, with its link if it has one.
-func (s *Service) renderMail(p mailPayload, u *airlock.User, link string) (*mail.Message, error) {
+// renderMail renders the email p for u, with its link and the link's code
+// if it has one.
+func (s *Service) renderMail(p mailPayload, u *airlock.User, link, code string) (*mail.Message, error) {
 	lang := p.Language
 	if !airlock.ValidLanguage(lang) {
 		lang = "en"
@@ -145,6 +151,7 @@ func (s *Service) renderMail(p mailPayload, u *airlock.User, link string) (*mail
 		"By":         p.By,
 		"IP":         p.IP,
 		"Link":       link,
+		"Code":       FormatCode(code),
 		"LoginLink":  s.link("/login"),
 		"ValidFor":   mail.Duration(validFor, lang),
 		"When":       p.CreatedAt.UTC().Format("2006-01-02 15:04"),

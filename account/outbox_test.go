@@ -8,6 +8,7 @@ import (
 	"github.com/airlockhq/airlock/internal/testutil"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 )
 
 // TestOutboxSurvivesSMTPOutage: while the SMTP server refuses, the email
@@ -18,7 +19,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
 	e.smtp.FailNext(4)
-	if err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 		t.Fatal(err)
 	}
 	var lastRun time.Time
@@ -53,7 +54,7 @@ func TestOutboxSurvivesSMTPOutage(t *testing.T) {
 	}
 	// The delivered link works: each attempt minted a fresh token.
 	token := tokenFrom(t, e.smtp.Messages()[0])
-	if _, _, err := e.svc.CheckLink(ctx, token, meta); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, account.ByToken(token), meta); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -65,7 +66,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.user(t, "ada@example.com", goodPassword)
-	if err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
+	if _, err := e.svc.RequestReset(ctx, "ada@example.com", meta); err != nil {
 		t.Fatal(err)
 	}
 	// A node crashed holding the job, with a lease of a second: while it

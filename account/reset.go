@@ -26,39 +26,105 @@ func (s *Service) badTokenLimit(ip string) limitKey {
 	return limitKey{ipKey("badtoken:ip:", ip), s.cfg.LimitBadTokenPerIP}
 }
 
-// CheckLink tells whether a reset or invitation link's token works,
-// without using it up (mail scanners open links), and says the link's
-// purpose (airlock.TokenPurposeReset or TokenPurposeInvite), so that the
-// page speaks of a forgotten password or of a first one. Every check is
-// counted against the client's address before the token is looked up, so
-// that parallel guesses get no more than the limit's worth of look-ups; a
-// valid token gives its count back. A link that expired or no longer
-// works still says its purpose with the error (an invitation's page then
-// speaks of an invitation); an unknown one says none.
-func (s *Service) CheckLink(ctx context.Context, token string, m Meta) (*airlock.User, string, error) {
-	now := s.clock.Now()
-	k := s.badTokenLimit(m.IP)
-	if err := s.reserveAlone(ctx, "check reset token", k, now, airlock.AuditResetLinkOpened, m, "limit_links"); err != nil {
-		return nil, "", err
-	}
-	u, purpose, detail, err := s.lookupToken(ctx, token)
-	if err != nil {
-		return nil, "", err
-	}
-	if detail != "" {
-		return nil, purpose, s.badToken(ctx, m, detail)
-	}
-	if err := s.store.Update(ctx, func(tx airlock.Tx) error { return release(ctx, tx, k, now) }); err != nil {
-		return nil, "", fmt.Errorf("check reset token: %w", err)
-	}
-	return u, purpose, nil
+// CheckLink tells whether a reset or invitation link works, without using
+// it up (mail scanners open links), and says the link's purpose
+// (airlock.TokenPurposeReset or TokenPurposeInvite), so that the page
+// speaks of a forgotten password or of a first one. The link is its token,
+// or a flow and the code from the email (see checkLink). A link that
+// expired or no longer works still says its purpose with the error (an
+// invitation's page then speaks of an invitation); an unknown one says
+// none.
+func (s *Service) CheckLink(ctx context.Context, l Link, m Meta) (*airlock.User, string, error) {
+	u, purpose, _, err := s.checkLink(ctx, l, m)
+	return u, purpose, err
 }
 
-func (s *Service) lookupToken(ctx context.Context, token string) (u *airlock.User, purpose, detail string, err error) {
-	if !wellFormedSecret(token) {
+// checkLink is CheckLink, and also returns the hash of the link's token.
+// Every check is counted against the client's address before the token is
+// looked up, so that parallel guesses get no more than the limit's worth
+// of look-ups; a code is also counted against its flow (five wrong codes
+// end it). A link that works gives its counts back.
+func (s *Service) checkLink(ctx context.Context, l Link, m Meta) (*airlock.User, string, []byte, error) {
+	now := s.clock.Now()
+	keys := []limitKey{s.badTokenLimit(m.IP)}
+	var flowHash []byte
+	if l.Token == "" {
+		// A flow and a code: their shape is checked first, so that bad
+		// input changes nothing.
+		code, ok := NormalizeCode(l.Code)
+		if !ok {
+			return nil, "", nil, errCodeForm
+		}
+		if !wellFormedSecret(l.Flow) {
+			return nil, "", nil, errFlowForm
+		}
+		l.Code, flowHash = code, secretHash(l.Flow)
+		keys = append(keys, s.flowLimit(flowHash))
+	}
+	var retry time.Duration
+	var refused *limitKey
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		if retry, refused, err = reserve(ctx, tx, keys, now); err != nil || refused == nil {
+			return err
+		}
+		detail := "limit_links"
+		if refused.key != keys[0].key {
+			detail = "limit_flow"
+		}
+		return s.auditRefusal(ctx, tx, refused, now, airlock.AuditResetLinkOpened, m, "", detail)
+	})
+	switch {
+	case err != nil:
+		return nil, "", nil, fmt.Errorf("check reset token: %w", err)
+	case refused != nil && refused.key != keys[0].key:
+		return nil, "", nil, errFlowEnded
+	case refused != nil:
+		return nil, "", nil, rateLimited(retry)
+	}
+	var hash []byte
+	if flowHash != nil {
+		codes, err := s.store.FlowCodes(ctx, flowHash, now)
+		if err != nil {
+			return nil, "", nil, fmt.Errorf("check flow code: %w", err)
+		}
+		hash = s.flowToken(l, codes)
+	} else if wellFormedSecret(l.Token) {
+		hash = secretHash(l.Token)
+	}
+	u, purpose, detail, err := s.lookupToken(ctx, hash)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if detail != "" {
+		if flowHash != nil {
+			// Wrong, or the link it belongs to no longer works: alike,
+			// so that a flow says nothing about the address it names.
+			return nil, "", nil, s.badToken(ctx, m, "code_wrong", errWrongCode)
+		}
+		return nil, purpose, nil, s.badToken(ctx, m, "link_"+detail, invalidToken(detail))
+	}
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		for _, k := range keys {
+			if err := release(ctx, tx, k, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", nil, fmt.Errorf("check reset token: %w", err)
+	}
+	return u, purpose, hash, nil
+}
+
+// lookupToken reads the token of hash (nil: none) and says whether it
+// works, and if not, why (detail).
+func (s *Service) lookupToken(ctx context.Context, hash []byte) (u *airlock.User, purpose, detail string, err error) {
+	if hash == nil {
 		return nil, "", TokenUnknown, nil
 	}
-	t, err := s.store.ResetTokenByHash(ctx, secretHash(token))
+	t, err := s.store.ResetTokenByHash(ctx, hash)
 	if errors.Is(err, airlock.ErrNotFound) {
 		return nil, "", TokenUnknown, nil
 	}
@@ -81,15 +147,16 @@ func (s *Service) lookupToken(ctx context.Context, token string) (u *airlock.Use
 	return u, t.Purpose, "", nil
 }
 
-// badToken records a failed token use (already counted by CheckLink).
-func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
+// badToken records a failed link use (already counted by checkLink), its
+// audit detail saying why, and returns refusal.
+func (s *Service) badToken(ctx context.Context, m Meta, detail string, refusal error) error {
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
-		return s.audit(ctx, tx, airlock.AuditResetLinkOpened, m, "", "", "invalid", "link_"+detail)
+		return s.audit(ctx, tx, airlock.AuditResetLinkOpened, m, "", "", "invalid", detail)
 	})
 	if err != nil {
 		return err
 	}
-	return invalidToken(detail)
+	return refusal
 }
 
 // CompleteLink sets a new password with a reset or invitation link's
@@ -101,8 +168,8 @@ func (s *Service) badToken(ctx context.Context, m Meta, detail string) error {
 // returned whenever the token was valid, even when the password was
 // refused, so that the caller can answer in the user's language; purpose
 // says what the link was.
-func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp string, m Meta) (*airlock.User, string, error) {
-	u, linkPurpose, err := s.CheckLink(ctx, token, m)
+func (s *Service) CompleteLink(ctx context.Context, l Link, newPassword, otp string, m Meta) (*airlock.User, string, error) {
+	u, linkPurpose, tokenHash, err := s.checkLink(ctx, l, m)
 	if err != nil {
 		return nil, linkPurpose, err
 	}
@@ -114,12 +181,12 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 			return u, linkPurpose, err
 		}
 		if otp == "" {
-			if verified, err = s.linkCodeGiven(ctx, token); err != nil {
+			if verified, err = s.linkCodeGiven(ctx, tokenHash); err != nil {
 				return u, linkPurpose, err
 			}
 		}
 		if verified == nil {
-			if code, err = s.checkLinkCode(ctx, u, otp, actorMeta(u, m), secretHash(token)); err != nil {
+			if code, err = s.checkLinkCode(ctx, u, otp, actorMeta(u, m), tokenHash); err != nil {
 				return u, linkPurpose, err
 			}
 		}
@@ -141,7 +208,7 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 		}
 		// The link is claimed before the code is spent, in this one
 		// transaction: a dead link never uses a recovery code up.
-		userID, purpose, err := tx.ConsumeResetToken(ctx, secretHash(token), now)
+		userID, purpose, err := tx.ConsumeResetToken(ctx, tokenHash, now)
 		if errors.Is(err, airlock.ErrNotFound) || err == nil && userID != u.ID {
 			lost = true // another request used it first, or it was revoked meanwhile
 			return nil
@@ -189,7 +256,10 @@ func (s *Service) CompleteLink(ctx context.Context, token, newPassword, otp stri
 		return u, linkPurpose, fmt.Errorf("complete reset: %w", err)
 	}
 	if lost {
-		return nil, linkPurpose, s.badToken(ctx, m, TokenUsed)
+		if l.Token == "" {
+			return nil, linkPurpose, s.badToken(ctx, m, "code_wrong", errWrongCode)
+		}
+		return nil, linkPurpose, s.badToken(ctx, m, "link_"+TokenUsed, invalidToken(TokenUsed))
 	}
 	return u, linkPurpose, nil
 }
@@ -205,19 +275,19 @@ const linkCodeLife = 10 * time.Minute
 // limit, the owner told), and a right one recorded on the link for
 // linkCodeLife: an app code is spent now (good once); a recovery code is
 // only checked, and spent by the reset that succeeds (CompleteLink).
-func (s *Service) VerifyLinkCode(ctx context.Context, token, otp string, m Meta) (*airlock.User, string, error) {
-	u, purpose, err := s.CheckLink(ctx, token, m)
+func (s *Service) VerifyLinkCode(ctx context.Context, l Link, otp string, m Meta) (*airlock.User, string, error) {
+	u, purpose, hash, err := s.checkLink(ctx, l, m)
 	if err != nil || !u.TwoFactor() {
 		return u, purpose, err
 	}
-	c, err := s.checkLinkCode(ctx, u, otp, actorMeta(u, m), secretHash(token))
+	c, err := s.checkLinkCode(ctx, u, otp, actorMeta(u, m), hash)
 	if err != nil {
 		return u, purpose, err
 	}
 	now := s.clock.Now()
 	am := actorMeta(u, m)
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		ok, err := tx.MarkResetTokenCode(ctx, secretHash(token), now, now.Add(linkCodeLife), c.recovery)
+		ok, err := tx.MarkResetTokenCode(ctx, hash, now, now.Add(linkCodeLife), c.recovery)
 		if err != nil || !ok {
 			if err == nil {
 				err = invalidToken(TokenUsed) // used or revoked meanwhile
@@ -246,18 +316,35 @@ func (s *Service) VerifyLinkCode(ctx context.Context, token, otp string, m Meta)
 }
 
 // LinkCodeGiven says whether the right code was given at a link's code
-// step, within linkCodeLife (see VerifyLinkCode).
-func (s *Service) LinkCodeGiven(ctx context.Context, token string) (bool, error) {
-	t, err := s.linkCodeGiven(ctx, token)
+// step, within linkCodeLife (see VerifyLinkCode). It counts nothing: the
+// caller has checked the link (CheckLink) first.
+func (s *Service) LinkCodeGiven(ctx context.Context, l Link) (bool, error) {
+	var hash []byte
+	if l.Token != "" {
+		if !wellFormedSecret(l.Token) {
+			return false, nil
+		}
+		hash = secretHash(l.Token)
+	} else {
+		code, ok := NormalizeCode(l.Code)
+		if !ok || !wellFormedSecret(l.Flow) {
+			return false, nil
+		}
+		codes, err := s.store.FlowCodes(ctx, secretHash(l.Flow), s.clock.Now())
+		if err != nil {
+			return false, err
+		}
+		if hash = s.flowToken(Link{Code: code}, codes); hash == nil {
+			return false, nil
+		}
+	}
+	t, err := s.linkCodeGiven(ctx, hash)
 	return t != nil, err
 }
 
 // linkCodeGiven returns the link's token when its code was given in time.
-func (s *Service) linkCodeGiven(ctx context.Context, token string) (*airlock.ResetToken, error) {
-	if !wellFormedSecret(token) {
-		return nil, nil
-	}
-	t, err := s.store.ResetTokenByHash(ctx, secretHash(token))
+func (s *Service) linkCodeGiven(ctx context.Context, hash []byte) (*airlock.ResetToken, error) {
+	t, err := s.store.ResetTokenByHash(ctx, hash)
 	if errors.Is(err, airlock.ErrNotFound) {
 		return nil, nil
 	}

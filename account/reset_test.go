@@ -33,19 +33,19 @@ func TestResetFlow(t *testing.T) {
 
 	// Opening the link (the check) never uses it up: mail scanners open links.
 	for range 3 {
-		if got, _, err := e.svc.CheckLink(ctx, token, meta); err != nil || got.ID != u.ID {
+		if got, _, err := e.svc.CheckLink(ctx, account.ByToken(token), meta); err != nil || got.ID != u.ID {
 			t.Fatalf("CheckResetToken = %v, %v", got, err)
 		}
 	}
 	// The policy applies, and a refusal does not use the token up.
-	if got, _, err := e.svc.CompleteLink(ctx, token, "password1234", "", meta); code(err) != airlock.CodePasswordPolicy || got == nil || got.ID != u.ID {
+	if got, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "password1234", "", meta); code(err) != airlock.CodePasswordPolicy || got == nil || got.ID != u.ID {
 		t.Fatalf("common password: %v (user %v)", err, got)
 	}
-	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "a brand new passphrase", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	// One use only.
-	if got, _, err := e.svc.CompleteLink(ctx, token, "another brand new phrase", "", meta); code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenUsed || got != nil {
+	if got, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "another brand new phrase", "", meta); code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenUsed || got != nil {
 		t.Fatalf("second use: %v (user %v)", err, got)
 	}
 	// Every session of the user ended, and the reset signed nobody in.
@@ -88,12 +88,16 @@ func TestResetEmailContent(t *testing.T) {
 			t.Errorf("%s part does not say how long the link is valid", ct)
 		}
 	}
+	// Beside the link, a code: the same in both parts.
+	if c1, c2 := codeRE.FindString(parts["text/plain"]), codeRE.FindString(parts["text/html"]); c1 == "" || c1 != c2 {
+		t.Errorf("codes %q and %q in the parts", c1, c2)
+	}
 	// French for a French user.
 	u.Language = "fr"
 	e.db.UpdateUser(context.Background(), u)
 	e.resetToken(t, "ada@example.com")
 	fr := e.smtp.Messages()[1]
-	if fr.Header("Subject") != "Réinitialisez votre mot de passe" || !strings.Contains(fr.Parts()["text/plain"], "valable 1 heure") {
+	if fr.Header("Subject") != "Réinitialisez votre mot de passe" || !strings.Contains(fr.Parts()["text/plain"], "valables 1 heure") || codeRE.FindString(fr.Parts()["text/plain"]) == "" {
 		t.Fatalf("French email: %q\n%s", fr.Header("Subject"), fr.Parts()["text/plain"])
 	}
 }
@@ -104,11 +108,11 @@ func TestResetTokenExpires(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	token := e.resetToken(t, "ada@example.com")
 	e.clock.Advance(29 * time.Minute)
-	if _, _, err := e.svc.CheckLink(context.Background(), token, meta); err != nil {
+	if _, _, err := e.svc.CheckLink(context.Background(), account.ByToken(token), meta); err != nil {
 		t.Fatalf("at 29 min: %v", err)
 	}
 	e.clock.Advance(time.Minute)
-	_, _, err := e.svc.CompleteLink(context.Background(), token, "a brand new passphrase", "", meta)
+	_, _, err := e.svc.CompleteLink(context.Background(), account.ByToken(token), "a brand new passphrase", "", meta)
 	if code(err) != airlock.CodeInvalidToken || detail(err) != account.TokenExpired {
 		t.Fatalf("at 30 min: %v, want expired", err)
 	}
@@ -124,15 +128,15 @@ func TestEveryLinkWorksUntilOneIsUsed(t *testing.T) {
 	ctx := context.Background()
 	links := []string{e.resetToken(t, "ada@example.com"), e.resetToken(t, "ada@example.com"), e.resetToken(t, "ada@example.com")}
 	for i, token := range links {
-		if _, _, err := e.svc.CheckLink(ctx, token, meta); err != nil {
+		if _, _, err := e.svc.CheckLink(ctx, account.ByToken(token), meta); err != nil {
 			t.Fatalf("link %d of 3: %v", i, err)
 		}
 	}
-	if _, _, err := e.svc.CompleteLink(ctx, links[1], "a brand new passphrase", "", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(links[1]), "a brand new passphrase", "", meta); err != nil {
 		t.Fatal(err)
 	}
 	for _, i := range []int{0, 2} {
-		if _, _, err := e.svc.CheckLink(ctx, links[i], meta); detail(err) != account.TokenUsed {
+		if _, _, err := e.svc.CheckLink(ctx, account.ByToken(links[i]), meta); detail(err) != account.TokenUsed {
 			t.Fatalf("link %d after link 1 was used: %v, want used", i, err)
 		}
 	}
@@ -144,7 +148,7 @@ func TestEveryLinkWorksUntilOneIsUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, token := range links {
-		if _, _, err := e.svc.CheckLink(ctx, token, meta); detail(err) != account.TokenUsed {
+		if _, _, err := e.svc.CheckLink(ctx, account.ByToken(token), meta); detail(err) != account.TokenUsed {
 			t.Fatalf("link %d after an email change: %v, want dead", i, err)
 		}
 	}
@@ -158,7 +162,7 @@ func TestPasswordChangeKillsResetTokens(t *testing.T) {
 	if err := e.svc.AdminSetPassword(context.Background(), account.Operator, u.ID, "set by the administrator", "", false, meta); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.CheckLink(context.Background(), token, meta); detail(err) != account.TokenUsed {
+	if _, _, err := e.svc.CheckLink(context.Background(), account.ByToken(token), meta); detail(err) != account.TokenUsed {
 		t.Fatalf("token after password change: %v", err)
 	}
 }
@@ -170,7 +174,7 @@ func TestDeactivationKillsResetTokens(t *testing.T) {
 	token := e.resetToken(t, "ada@example.com")
 	u.Active = false
 	e.db.UpdateUser(context.Background(), u)
-	if _, _, err := e.svc.CompleteLink(context.Background(), token, "a brand new passphrase", "", meta); code(err) != airlock.CodeInvalidToken {
+	if _, _, err := e.svc.CompleteLink(context.Background(), account.ByToken(token), "a brand new passphrase", "", meta); code(err) != airlock.CodeInvalidToken {
 		t.Fatalf("token of a deactivated user: %v", err)
 	}
 }
@@ -208,7 +212,7 @@ func TestParallelResetExactlyOneWins(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
-			_, _, err := e.svc.CompleteLink(context.Background(), token, "parallel passphrase number "+string(rune('a'+i)), "", account.Meta{IP: "192.0.2.1"})
+			_, _, err := e.svc.CompleteLink(context.Background(), account.ByToken(token), "parallel passphrase number "+string(rune('a'+i)), "", account.Meta{IP: "192.0.2.1"})
 			switch code(err) {
 			case "":
 				ok.Add(1)
@@ -233,16 +237,16 @@ func TestBadTokenLimit(t *testing.T) {
 	ctx := context.Background()
 	for i := range 20 {
 		bogus := strings.Repeat("A", 42) + string(rune('A'+i))
-		if _, _, err := e.svc.CheckLink(ctx, bogus, meta); code(err) != airlock.CodeInvalidToken {
+		if _, _, err := e.svc.CheckLink(ctx, account.ByToken(bogus), meta); code(err) != airlock.CodeInvalidToken {
 			t.Fatalf("bad token %d: %v", i, err)
 		}
 	}
 	// Now even a good token is refused from that address...
-	if _, _, err := e.svc.CheckLink(ctx, token, meta); code(err) != airlock.CodeRateLimited {
+	if _, _, err := e.svc.CheckLink(ctx, account.ByToken(token), meta); code(err) != airlock.CodeRateLimited {
 		t.Fatalf("after 20 bad tokens: %v, want rate_limited", err)
 	}
 	// ...but not from another.
-	if _, _, err := e.svc.CheckLink(ctx, token, account.Meta{IP: "203.0.113.5"}); err != nil {
+	if _, _, err := e.svc.CheckLink(ctx, account.ByToken(token), account.Meta{IP: "203.0.113.5"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -262,7 +266,7 @@ func TestNoSecretInDatabaseOrLogs(t *testing.T) {
 	}
 	token := e.resetToken(t, "ada@example.com")
 	// Leave one token unused in the outbox state too.
-	if _, _, err := e.svc.CompleteLink(ctx, token, second, "", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), second, "", meta); err != nil {
 		t.Fatal(err)
 	}
 	_, sid2, _, _ := e.svc.SignIn(ctx, "ada@example.com", second, "", meta)

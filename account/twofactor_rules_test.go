@@ -105,11 +105,11 @@ func TestEnrolmentKeyBelongsToOneVisit(t *testing.T) {
 		b.clock.Advance(totp.Step)
 		token := b.resetToken(t, u.Email)
 		for _, key := range [][]byte{stolen.key, shown.key, otherKey.key} {
-			if _, _, err := a.svc.CompleteLink(ctx, token, "taken over after all", codeAt(key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+			if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(token), "taken over after all", codeAt(key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("a reset link with a key the owner never confirmed: %v", err)
 			}
 		}
-		if _, _, err := a.svc.CompleteLink(ctx, token, "reset by the owner", codeAt(mine.key, a.clock.Now()), meta); err != nil {
+		if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(token), "reset by the owner", codeAt(mine.key, a.clock.Now()), meta); err != nil {
 			t.Fatalf("the owner's own key: %v", err)
 		}
 	})
@@ -368,12 +368,12 @@ func TestWrongCodesWithAResetLinkEndIt(t *testing.T) {
 		tokens := []string{a.resetToken(t, u.Email), a.resetToken(t, u.Email), a.resetToken(t, u.Email)}
 		sent := len(a.smtp.Messages())
 		for i, token := range []string{tokens[0], tokens[0], tokens[1], tokens[1], tokens[2]} {
-			if _, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, token, "a new passphrase here", fmt.Sprintf("%06d", i), meta); code(err) != airlock.CodeUnauthorized {
+			if _, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, account.ByToken(token), "a new passphrase here", fmt.Sprintf("%06d", i), meta); code(err) != airlock.CodeUnauthorized {
 				t.Fatalf("wrong code %d: %v", i+1, err)
 			}
 		}
 		for i, token := range tokens {
-			if _, _, err := b.svc.CompleteLink(ctx, token, "a new passphrase here", codeAt(secret, b.clock.Now()), meta); code(err) != airlock.CodeInvalidToken {
+			if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(token), "a new passphrase here", codeAt(secret, b.clock.Now()), meta); code(err) != airlock.CodeInvalidToken {
 				t.Fatalf("link %d after five wrong codes over three links: %v", i, err)
 			}
 		}
@@ -412,7 +412,7 @@ func TestRecoveryCodesSpentOnlyBySuccess(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range 4 {
 			wg.Go(func() {
-				_, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, token, fmt.Sprintf("raced passphrase number %d", i), codes[i], meta)
+				_, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, account.ByToken(token), fmt.Sprintf("raced passphrase number %d", i), codes[i], meta)
 				switch {
 				case err == nil:
 					won.Add(1)
@@ -505,7 +505,7 @@ func TestOwnerRecoversWhenSomeoneUsedTheLimit(t *testing.T) {
 	}
 	// A reset with a recovery code goes through at once.
 	token := e.resetToken(t, u.Email)
-	if _, _, err := e.svc.CompleteLink(ctx, token, "the owner is back in", codes[2], meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "the owner is back in", codes[2], meta); err != nil {
 		t.Fatalf("a reset with a recovery code at the limit: %v", err)
 	}
 	// Or, waiting out Retry-After, the app code signs in.
@@ -815,29 +815,29 @@ func TestResetCodeStep(t *testing.T) {
 		secret, codes := enrol(t, a, u)
 		a.drain(t)
 		first, other := a.resetToken(t, u.Email), a.resetToken(t, u.Email)
-		if _, _, err := a.svc.VerifyLinkCode(ctx, first, "000000", meta); code(err) != airlock.CodeUnauthorized {
+		if _, _, err := a.svc.VerifyLinkCode(ctx, account.ByToken(first), "000000", meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("a wrong code: %v", err)
 		}
-		if given, _ := b.svc.LinkCodeGiven(ctx, first); given {
+		if given, _ := b.svc.LinkCodeGiven(ctx, account.ByToken(first)); given {
 			t.Fatal("a wrong code was recorded")
 		}
 		right := codeAt(secret, a.clock.Now())
-		if _, _, err := a.svc.VerifyLinkCode(ctx, first, right, meta); err != nil {
+		if _, _, err := a.svc.VerifyLinkCode(ctx, account.ByToken(first), right, meta); err != nil {
 			t.Fatalf("the right code: %v", err)
 		}
 		// Spent: the same code on the other link is a replay.
-		if _, _, err := b.svc.VerifyLinkCode(ctx, other, right, meta); code(err) != airlock.CodeUnauthorized {
+		if _, _, err := b.svc.VerifyLinkCode(ctx, account.ByToken(other), right, meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("the same app code again, on another link: %v", err)
 		}
 		// The code counts for its link only.
-		if _, _, err := b.svc.CompleteLink(ctx, other, "a passphrase for the other link", "", meta); err == nil {
+		if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(other), "a passphrase for the other link", "", meta); err == nil {
 			t.Fatal("a link whose code was never given set a password")
 		}
 		// The password policy still refuses; the code step holds.
-		if _, _, err := b.svc.CompleteLink(ctx, first, "short", "", meta); code(err) != airlock.CodePasswordPolicy {
+		if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(first), "short", "", meta); code(err) != airlock.CodePasswordPolicy {
 			t.Fatalf("a weak password after the code step: %v", err)
 		}
-		if _, _, err := b.svc.CompleteLink(ctx, first, "set after the code step", "", meta); err != nil {
+		if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(first), "set after the code step", "", meta); err != nil {
 			t.Fatalf("the password after the code step: %v", err)
 		}
 		if _, _, challenge, err := a.svc.SignIn(ctx, u.Email, "set after the code step", "", meta); err != nil || challenge == "" {
@@ -849,13 +849,13 @@ func TestResetCodeStep(t *testing.T) {
 		a.clock.Advance(time.Hour) // past the 3-emails-an-hour limit
 		u = mustUser(t, a, u.ID)
 		link := a.resetToken(t, u.Email)
-		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
+		if _, _, err := a.svc.VerifyLinkCode(ctx, account.ByToken(link), codes[0], meta); err != nil {
 			t.Fatalf("a recovery code at the code step: %v", err)
 		}
 		if left, _ := a.svc.RecoveryCodesLeft(ctx, u); left != 10 {
 			t.Fatalf("%d recovery codes left after the code step, want 10 (none spent yet)", left)
 		}
-		if _, _, err := a.svc.CompleteLink(ctx, link, "short", "", meta); code(err) != airlock.CodePasswordPolicy {
+		if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(link), "short", "", meta); code(err) != airlock.CodePasswordPolicy {
 			t.Fatalf("a weak password: %v", err)
 		}
 		if left, _ := a.svc.RecoveryCodesLeft(ctx, u); left != 10 {
@@ -863,16 +863,16 @@ func TestResetCodeStep(t *testing.T) {
 		}
 		// Ten minutes on, the step has to be taken again.
 		a.clock.Advance(11 * time.Minute)
-		if _, _, err := a.svc.CompleteLink(ctx, link, "too late after the code", "", meta); err == nil {
+		if _, _, err := a.svc.CompleteLink(ctx, account.ByToken(link), "too late after the code", "", meta); err == nil {
 			t.Fatal("a code step ten minutes old still counted")
 		}
-		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
+		if _, _, err := a.svc.VerifyLinkCode(ctx, account.ByToken(link), codes[0], meta); err != nil {
 			t.Fatalf("the recovery code again: %v", err)
 		}
-		if given, _ := a.svc.LinkCodeGiven(ctx, link); !given {
+		if given, _ := a.svc.LinkCodeGiven(ctx, account.ByToken(link)); !given {
 			t.Fatal("the recovery code's step not recorded")
 		}
-		if _, _, err := b.svc.CompleteLink(ctx, link, "set with a recovery code", "", meta); err != nil {
+		if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(link), "set with a recovery code", "", meta); err != nil {
 			t.Fatalf("the reset after a recovery code: %v", err)
 		}
 		if left, _ := a.svc.RecoveryCodesLeft(ctx, mustUser(t, a, u.ID)); left != 9 {
@@ -882,14 +882,14 @@ func TestResetCodeStep(t *testing.T) {
 		// recovery code is spent.
 		a.clock.Advance(time.Hour)
 		link = a.resetToken(t, u.Email)
-		if _, _, err := b.svc.VerifyLinkCode(ctx, link, codes[1], meta); err != nil {
+		if _, _, err := b.svc.VerifyLinkCode(ctx, account.ByToken(link), codes[1], meta); err != nil {
 			t.Fatal(err)
 		}
 		var won atomic.Int32
 		var wg sync.WaitGroup
 		for i := range 6 {
 			wg.Go(func() {
-				if _, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, link, fmt.Sprintf("raced after the step %d", i), "", meta); err == nil {
+				if _, _, err := []*env{a, b}[i%2].svc.CompleteLink(ctx, account.ByToken(link), fmt.Sprintf("raced after the step %d", i), "", meta); err == nil {
 					won.Add(1)
 				}
 			})
@@ -913,24 +913,24 @@ func TestResetCodeStepEndsWithTheKey(t *testing.T) {
 		secret, _ := enrol(t, a, u)
 		a.drain(t)
 		stepped := a.resetToken(t, u.Email)
-		if _, _, err := a.svc.VerifyLinkCode(ctx, stepped, codeAt(secret, a.clock.Now()), meta); err != nil {
+		if _, _, err := a.svc.VerifyLinkCode(ctx, account.ByToken(stepped), codeAt(secret, a.clock.Now()), meta); err != nil {
 			t.Fatal(err)
 		}
 		if err := a.svc.AdminResetTwoFactor(ctx, account.Operator, u.ID, meta); err != nil {
 			t.Fatal(err)
 		}
-		if given, _ := b.svc.LinkCodeGiven(ctx, stepped); given {
+		if given, _ := b.svc.LinkCodeGiven(ctx, account.ByToken(stepped)); given {
 			t.Fatal("a code step outlived turning two-step sign-in off")
 		}
 		_, codes := enrol(t, a, mustUser(t, a, u.ID))
-		if _, _, err := b.svc.CompleteLink(ctx, stepped, "set with the old key's step", "", meta); err == nil {
+		if _, _, err := b.svc.CompleteLink(ctx, account.ByToken(stepped), "set with the old key's step", "", meta); err == nil {
 			t.Fatal("a code step taken with the old key set a password after the new key")
 		}
 		// A recovery code's step ends when the code is used elsewhere: the
 		// page asks for a code again rather than for a password it refuses.
 		a.clock.Advance(time.Hour)
 		link := a.resetToken(t, u.Email)
-		if _, _, err := a.svc.VerifyLinkCode(ctx, link, codes[0], meta); err != nil {
+		if _, _, err := a.svc.VerifyLinkCode(ctx, account.ByToken(link), codes[0], meta); err != nil {
 			t.Fatal(err)
 		}
 		_, _, challenge, err := a.svc.SignIn(ctx, u.Email, goodPassword, "", meta)
@@ -940,7 +940,7 @@ func TestResetCodeStepEndsWithTheKey(t *testing.T) {
 		if _, _, _, err := b.svc.CompleteSignIn(ctx, challenge, codes[0], meta); err != nil {
 			t.Fatalf("signing in with the recovery code: %v", err)
 		}
-		if given, _ := a.svc.LinkCodeGiven(ctx, link); given {
+		if given, _ := a.svc.LinkCodeGiven(ctx, account.ByToken(link)); given {
 			t.Fatal("the step of a recovery code used since still counts")
 		}
 	})

@@ -345,7 +345,7 @@ func TestResetNeverBypassesTwoFactor(t *testing.T) {
 	secret, codes := enrol(t, e, u)
 	token := e.resetToken(t, "ada@example.com")
 	for _, otp := range []string{"", "000000", "aaaaa-bbbbb-ccccc-ddddd", "not a code at all"} {
-		_, _, err := e.svc.CompleteLink(ctx, token, "taken over by the mailbox", otp, meta)
+		_, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "taken over by the mailbox", otp, meta)
 		if c := code(err); c != airlock.CodeTwoFactorRequired && c != airlock.CodeUnauthorized {
 			t.Fatalf("reset with otp %q: %v", otp, err)
 		}
@@ -353,12 +353,12 @@ func TestResetNeverBypassesTwoFactor(t *testing.T) {
 	if _, _, _, err := e.svc.SignIn(ctx, "ada@example.com", "taken over by the mailbox", "", meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("the password changed without the code: %v", err)
 	}
-	if _, _, err := e.svc.CompleteLink(ctx, token, "reset with my phone in hand", codeAt(secret, e.clock.Now()), meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "reset with my phone in hand", codeAt(secret, e.clock.Now()), meta); err != nil {
 		t.Fatal(err)
 	}
 	// The API's reset takes the code the same way (here a recovery code).
 	token = e.resetToken(t, "ada@example.com")
-	if _, _, err := e.svc.CompleteLink(ctx, token, "reset with a recovery code", codes[0], meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "reset with a recovery code", codes[0], meta); err != nil {
 		t.Fatal(err)
 	}
 }

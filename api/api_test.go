@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -200,9 +201,15 @@ func TestForgotSameAnswer(t *testing.T) {
 		res, body := e.raw("POST", "/api/v1/password/forgot", "application/json", `{"email":"`+email+`"}`)
 		h := res.Header.Clone()
 		h.Del("Date")
-		answers = append(answers, answer{res.StatusCode, h, body})
+		// Each answer has a flow of its own, of one shape: the rest is the
+		// same bytes.
+		flow := flowRE.FindStringSubmatch(body)
+		if flow == nil {
+			t.Fatalf("no flow in %s", body)
+		}
+		answers = append(answers, answer{res.StatusCode, h, strings.Replace(body, flow[1], "FLOW", 1)})
 	}
-	if answers[0].Status != 202 || strings.TrimSpace(answers[0].Body) != `{"status":"accepted"}` {
+	if answers[0].Status != 202 || strings.TrimSpace(answers[0].Body) != `{"status":"accepted","flow":"FLOW"}` {
 		t.Fatalf("answer: %+v", answers[0])
 	}
 	for _, a := range answers[1:] {
@@ -222,7 +229,7 @@ func TestResetThroughAPIRevokesTokens(t *testing.T) {
 	e := newEnv(t)
 	e.user("ada@example.com", pw, airlock.GroupMobile)
 	old, _ := e.c.SignIn(ctx, "ada@example.com", pw)
-	if err := e.c.Forgot(ctx, "ADA@example.com"); err != nil {
+	if _, err := e.c.Forgot(ctx, "ADA@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	e.drain()
@@ -254,11 +261,11 @@ func TestForgotRateLimited(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	for range 20 {
-		if err := e.c.Forgot(ctx, "x@example.com"); err != nil {
+		if _, err := e.c.Forgot(ctx, "x@example.com"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	err := e.c.Forgot(ctx, "y@example.com")
+	_, err := e.c.Forgot(ctx, "y@example.com")
 	if ce, ok := err.(*client.Error); !ok || ce.Status != 429 || ce.RetryAfter <= 0 {
 		t.Fatalf("21st forgot: %v", err)
 	}
@@ -280,5 +287,80 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 	}
 	if res, _ := e.raw("GET", "/api/v1/me", "", "", "Authorization", "Basic "+tk.AccessToken); res.StatusCode != 401 {
 		t.Fatalf("Basic scheme: %d", res.StatusCode)
+	}
+}
+
+// flowRE finds the flow id in a forgot answer.
+var flowRE = regexp.MustCompile(`"flow":"([A-Za-z0-9_-]{43})"`)
+
+// emailCodeRE finds the code beside the link in an email.
+var emailCodeRE = regexp.MustCompile(`\b[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}\b`)
+
+// TestResetByFlowAndCode: the app finishes a reset with the flow its
+// forgot request got and the code from the email, without the link; a
+// wrong code says so (field "code"), five end the flow (field "flow"), and
+// a code is good once.
+func TestResetByFlowAndCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("ada@example.com", pw, airlock.GroupMobile)
+	flow, err := e.c.Forgot(ctx, "ada@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	code := emailCodeRE.FindString(e.smtp.Wait(t, 1)[0].Parts()["text/plain"])
+	if code == "" {
+		t.Fatal("no code in the email")
+	}
+	if err := e.c.ResetByCode(ctx, flow, "BCDF-GHJK", "a brand new passphrase", ""); errCode(err) != "invalid_grant" || err.(*client.Error).Field != "code" {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if err := e.c.ResetByCode(ctx, flow, code, "short", ""); errCode(err) != "password_policy" {
+		t.Fatalf("policy: %v", err)
+	}
+	if err := e.c.ResetByCode(ctx, flow, strings.ToLower(code), "a brand new passphrase", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.ResetByCode(ctx, flow, code, "another brand new one", ""); errCode(err) != "invalid_grant" {
+		t.Fatalf("second use: %v", err)
+	}
+	if _, err := e.c.SignIn(ctx, "ada@example.com", "a brand new passphrase"); err != nil {
+		t.Fatal(err)
+	}
+	// Five wrong codes end a flow, for an address with no account too.
+	other, err := e.c.Forgot(ctx, "nobody@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if err := e.c.ResetByCode(ctx, other, "BCDF-GHJK", "a brand new passphrase", ""); err.(*client.Error).Field != "code" {
+			t.Fatalf("wrong code: %v", err)
+		}
+	}
+	if err := e.c.ResetByCode(ctx, other, "BCDF-GHJK", "a brand new passphrase", ""); errCode(err) != "invalid_grant" || err.(*client.Error).Field != "flow" {
+		t.Fatalf("sixth code: %v", err)
+	}
+}
+
+// TestResetFieldsOneWay: the link is named by its token, or by a flow and
+// a code, never both, never half.
+func TestResetFieldsOneWay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	flow := strings.Repeat("A", 43)
+	for _, body := range []string{
+		`{"password":"a brand new passphrase"}`,
+		`{"flow":"` + flow + `","password":"a brand new passphrase"}`,
+		`{"code":"BCDF-GHJK","password":"a brand new passphrase"}`,
+		`{"token":"` + flow + `","flow":"` + flow + `","code":"BCDF-GHJK","password":"a brand new passphrase"}`,
+		`{"flow":"` + flow + `","code":"BCDF-GHJK"}`,
+		`{"flow":"` + flow + `","code":"ABCD-EFGH","password":"a brand new passphrase"}`,
+		`{"flow":"short","code":"BCDF-GHJK","password":"a brand new passphrase"}`,
+	} {
+		res, out := e.raw("POST", "/api/v1/password/reset", "application/json", body)
+		if res.StatusCode != 400 || !strings.Contains(out, `"invalid_request"`) {
+			t.Fatalf("%s: %d %s", body, res.StatusCode, out)
+		}
 	}
 }

@@ -17,7 +17,7 @@ func TestDecomposedPasswordThroughAPI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.user("ada@example.com", pw, airlock.GroupMobile)
-	if err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
+	if _, err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	e.drain()

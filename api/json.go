@@ -59,6 +59,15 @@ func writeAccepted(w http.ResponseWriter) {
 	w.Write(acceptedBody)
 }
 
+// writeFlow is the answer of a forgot request: accepted, with its flow id,
+// the same shape and bytes but the flow's whatever the address (SPEC §6.1).
+// A flow id is base64url: it needs no escaping.
+func writeFlow(w http.ResponseWriter, flow string) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusAccepted)
+	w.Write([]byte(`{"status":"accepted","flow":"` + flow + `"}` + "\n"))
+}
+
 var jsonContentType = []string{"application/json"}
 
 func writeErr(w http.ResponseWriter, status int, d errorDetail) {

@@ -1,12 +1,13 @@
 package api
 
 // The forgotten-password flow: the request, and the new password with the
-// link's token.
+// link's token or with the request's flow and the code from the email.
 
 import (
 	"net/http"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
 )
 
@@ -21,16 +22,21 @@ func (s *Server) handleForgot(w http.ResponseWriter, r *http.Request) {
 	m := s.meta(r)
 	m.App = true // the link's page will offer "Return to the app"
 	// Same answer and timing whatever the account (SPEC §6.1).
-	if err := s.accounts.RequestReset(r.Context(), req.Email, m); err != nil {
+	flow, err := s.accounts.RequestReset(r.Context(), req.Email, m)
+	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	writeAccepted(w)
+	writeFlow(w, flow)
 }
 
 func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Token    string `json:"token"`
+		Token string `json:"token"`
+		// Flow and Code stand for the link: the flow id the forgot request
+		// was answered with, and the code from its email.
+		Flow     string `json:"flow"`
+		Code     string `json:"code"`
 		Password string `json:"password"`
 		// OTP is needed when the account has two-step sign-in: the link alone
 		// (a mailbox) does not change its password.
@@ -40,11 +46,17 @@ func (s *Server) handleReset(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	if req.Token == "" || req.Password == "" {
+	byToken, byCode := req.Token != "", req.Flow != "" || req.Code != ""
+	if byToken == byCode || byCode && (req.Flow == "" || req.Code == "") || req.Password == "" {
+		// One way to name the link, whole, and a password.
 		s.fail(w, r, &airlock.Error{Code: airlock.CodeInvalid, Key: "error.api.reset_fields"})
 		return
 	}
-	if _, _, err := s.accounts.CompleteLink(r.Context(), req.Token, req.Password, req.OTP, s.meta(r)); err != nil {
+	link := account.ByToken(req.Token)
+	if byCode {
+		link = account.ByCode(req.Flow, req.Code)
+	}
+	if _, _, err := s.accounts.CompleteLink(r.Context(), link, req.Password, req.OTP, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -62,7 +62,7 @@ func TestNoSecretInTheAPIRequestLog(t *testing.T) {
 		if err := e.c.Revoke(ctx, second.RefreshToken); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
+		if _, err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		e.drain()

@@ -179,9 +179,31 @@ func (c *Client) Revoke(ctx context.Context, token string) error {
 	return c.do(ctx, "POST", "/api/v1/auth/revoke", "", map[string]string{"token": token}, nil)
 }
 
-// Forgot asks for a reset email; the answer is the same for any address.
-func (c *Client) Forgot(ctx context.Context, email string) error {
-	return c.do(ctx, "POST", "/api/v1/password/forgot", "", map[string]string{"email": email}, nil)
+// Forgot asks for a reset email and returns the request's flow id; the
+// answer is the same for any address. The flow and the code from the email
+// set the new password in the app (ResetByCode), without the link.
+func (c *Client) Forgot(ctx context.Context, email string) (string, error) {
+	var out struct {
+		Flow string `json:"flow"`
+	}
+	if err := c.do(ctx, "POST", "/api/v1/password/forgot", "", map[string]string{"email": email}, &out); err != nil {
+		return "", err
+	}
+	return out.Flow, nil
+}
+
+// ResetByCode sets a new password with the flow id Forgot returned and the
+// code from the email (8 letters; case, spaces and hyphens do not matter);
+// otp is the authenticator app's code or a recovery code for an account
+// with two-step sign-in, else "". A wrong code is the error code
+// "invalid_grant" with Field "code"; a flow ended by five wrong codes has
+// Field "flow" (ask for a new email).
+func (c *Client) ResetByCode(ctx context.Context, flow, code, password, otp string) error {
+	body := map[string]string{"flow": flow, "code": code, "password": password}
+	if otp != "" {
+		body["otp"] = otp
+	}
+	return c.do(ctx, "POST", "/api/v1/password/reset", "", body, nil)
 }
 
 // Reset sets a new password with the token of a reset email.

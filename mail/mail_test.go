@@ -164,7 +164,7 @@ func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
 	for _, lang := range []string{"en", "fr"} {
 		for _, kind := range mail.Kinds {
 			data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com", "Brand": "Acme Field", "By": "Grace Hopper",
-				"Link": "https://accounts.example.com/password/reset?token=abc", "ValidFor": mail.Duration(time.Hour, lang),
+				"Link": "https://accounts.example.com/password/reset?token=abc", "Code": "KBZR-TMWX", "ValidFor": mail.Duration(time.Hour, lang),
 				"When": "2026-03-02 08:00", "ForgotLink": "https://accounts.example.com/password/forgot", "LoginLink": "https://accounts.example.com/login",
 				"IP": "192.0.2.10"}
 			subject, text, html, err := tpl.Render(kind, lang, data)
@@ -186,6 +186,9 @@ func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
 				}
 			}
 			button := kind == mail.KindReset || kind == mail.KindInvitation // the emails whose link is a button
+			if button && (!strings.Contains(text, "KBZR-TMWX") || !strings.Contains(html, "<strong>KBZR-TMWX</strong>")) {
+				t.Errorf("%s %s: the code beside the link is not shown", kind, lang)
+			}
 			if button && !strings.Contains(html, `bgcolor="#0b6e4f"`) || !strings.Contains(html, `color:#0b6e4f`) || strings.Contains(html, "#1f5fd1") {
 				t.Errorf("%s %s: the accent does not colour the HTML:\n%s", kind, lang, html)
 			}

@@ -41,7 +41,7 @@ func TestMailpit(t *testing.T) {
 		for _, kind := range mail.Kinds {
 			t.Run(kind+"."+lang, func(t *testing.T) {
 				data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com", "Brand": "Acme Field", "By": "Grace Hopper",
-					"Link": link, "ValidFor": mail.Duration(30*time.Minute, lang), "When": "2026-03-02 08:00", "ForgotLink": forgot,
+					"Link": link, "Code": "KBZR-TMWX", "ValidFor": mail.Duration(30*time.Minute, lang), "When": "2026-03-02 08:00", "ForgotLink": forgot,
 					"LoginLink": "https://accounts.example.com/login"}
 				subject, text, html, err := tpl.Render(kind, lang, data)
 				if err != nil {

@@ -93,7 +93,7 @@ func TestPeerDownDropped(t *testing.T) {
 	cfg.PeerAsker = &peer.Client{Self: "https://eu.example.com", Key: key(1), HTTP: down.Client(), Now: clock.Now}
 	acc := testsvc.New(t, db, clock, cfg, "", testsvc.Options{Sender: mail.NewDevMailbox(db, clock.Now)})
 	ctx := context.Background()
-	if err := acc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+	if _, err := acc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	for range 5 {
@@ -131,7 +131,7 @@ func TestQuestionsPerAddress(t *testing.T) {
 	acc := testsvc.New(t, db, clock, cfg, "", testsvc.Options{Sender: mail.NewDevMailbox(db, clock.Now)})
 	ctx := context.Background()
 	for range 5 {
-		if err := acc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+		if _, err := acc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := acc.ProcessDue(ctx); err != nil {

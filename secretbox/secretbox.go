@@ -36,6 +36,7 @@ type Box struct {
 type key struct {
 	id   [idLen]byte
 	aead cipher.AEAD
+	mac  []byte // the HMAC key derived from it (see MACs)
 }
 
 // ErrNoKey is returned when a sealed value names a key the box lacks.
@@ -62,7 +63,8 @@ func New(raw ...[]byte) (*Box, error) {
 		var id [idLen]byte
 		sum := sha256.Sum256(append([]byte("airlock secretbox key id\x00"), k...))
 		copy(id[:], sum[:])
-		b.keys = append(b.keys, key{id: id, aead: aead})
+		mac := sha256.Sum256(append([]byte("airlock secretbox mac key\x00"), k...))
+		b.keys = append(b.keys, key{id: id, aead: aead, mac: mac[:]})
 	}
 	b.derive = sha256.Sum256(append([]byte("airlock secretbox derive\x00"), raw[0]...))
 	return b, nil
@@ -188,4 +190,18 @@ func (b *Box) Derive(label string) []byte {
 	m := hmac.New(sha256.New, b.derive[:])
 	m.Write([]byte(label))
 	return m.Sum(nil)
+}
+
+// MACs returns HMAC-SHA256 of msg under each key, the first key's first
+// (the one to store); a value stored under a key rotated out since matches
+// one of the others. The MAC keys are derived from the keys, never the
+// AES keys themselves.
+func (b *Box) MACs(msg []byte) [][]byte {
+	out := make([][]byte, len(b.keys))
+	for i, k := range b.keys {
+		h := hmac.New(sha256.New, k.mac)
+		h.Write(msg)
+		out[i] = h.Sum(nil)
+	}
+	return out
 }

@@ -94,16 +94,16 @@ func (q *queries) DeleteOtherSessions(ctx context.Context, userID string, keep [
 // statements (see inChunks); a token with RevokedAt set is stored revoked.
 func (q *queries) InsertResetTokens(ctx context.Context, ts []*airlock.ResetToken) error {
 	err := inChunks(len(ts), func(from, size int) (string, []any) {
-		args := make([]any, 0, 6*size)
+		args := make([]any, 0, 8*size)
 		for _, t := range ts[from : from+size] {
 			purpose := t.Purpose
 			if purpose == "" {
 				purpose = airlock.TokenPurposeReset
 			}
-			args = append(args, t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), purpose, ms(t.RevokedAt))
+			args = append(args, t.Hash, t.UserID, t.CreatedAt.UnixMilli(), t.ExpiresAt.UnixMilli(), purpose, ms(t.RevokedAt), t.FlowHash, t.CodeHash)
 		}
-		return `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at, purpose, revoked_at) VALUES ` +
-			rowsOf(size, "(?, ?, ?, ?, ?, ?)"), args
+		return `INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at, purpose, revoked_at, flow_hash, code_hash) VALUES ` +
+			rowsOf(size, "(?, ?, ?, ?, ?, ?, ?, ?)"), args
 	}, q.execIn(ctx))
 	if err != nil {
 		return fmt.Errorf("insert reset tokens: %w", err)
@@ -117,8 +117,8 @@ func (q *queries) ResetTokenByHash(ctx context.Context, hash []byte) (*airlock.R
 	var c, e int64
 	var used, revoked sql.NullInt64
 	var codeOK int64
-	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at, purpose, code_ok_until, code_recovery
-		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked, &t.Purpose, &codeOK, &t.CodeRecovery)
+	err := q.row(ctx, `SELECT token_hash, user_id, created_at, expires_at, used_at, revoked_at, purpose, code_ok_until, code_recovery, flow_hash, code_hash
+		FROM reset_tokens WHERE token_hash = ?`, hash).Scan(&t.Hash, &t.UserID, &c, &e, &used, &revoked, &t.Purpose, &codeOK, &t.CodeRecovery, &t.FlowHash, &t.CodeHash)
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -161,6 +161,33 @@ func (q *queries) RevokeResetTokens(ctx context.Context, userID string, now time
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// FlowCodes returns the codes of the still-usable links of the user whose
+// own still-usable link answers the flow: emails arrive out of order, so a
+// flow takes the code of whichever of the user's live links the person
+// has, but only once its own email was sent, and only while that link
+// lives (it dies with the family, SPEC §6.2).
+func (q *queries) FlowCodes(ctx context.Context, flowHash []byte, now time.Time) ([]airlock.LiveCode, error) {
+	n := now.UnixMilli()
+	rows, err := q.query(ctx, `SELECT token_hash, code_hash FROM reset_tokens
+		WHERE user_id IN (SELECT user_id FROM reset_tokens
+			WHERE flow_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?)
+		AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND code_hash IS NOT NULL
+		ORDER BY created_at DESC LIMIT 1000`, flowHash, n, n)
+	if err != nil {
+		return nil, fmt.Errorf("flow codes: %w", err)
+	}
+	defer rows.Close()
+	var out []airlock.LiveCode
+	for rows.Next() {
+		var c airlock.LiveCode
+		if err := rows.Scan(&c.TokenHash, &c.CodeHash); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 // RevokeUsersResetTokens is RevokeResetTokens for many users in a few

@@ -31,7 +31,11 @@ func (s *Server) handleForgotSubmit(w http.ResponseWriter, r *http.Request) {
 	f, err := edge.ReadForm(w, r, "email")
 	if err == nil {
 		p.Values["email"] = f.Get("email")
-		err = s.accounts.RequestReset(r.Context(), f.Get("email"), s.meta(r))
+		var flow string
+		if flow, err = s.accounts.RequestReset(r.Context(), f.Get("email"), s.meta(r)); err == nil {
+			// Every request gets its flow alike, whatever the account.
+			s.setCookie(w, flowCookie, flow, s.accounts.FlowLife())
+		}
 	}
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "forgot", p)

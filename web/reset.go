@@ -25,7 +25,7 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, dest+"?invalid="+account.TokenUnknown, http.StatusSeeOther)
 			return
 		}
-		_, purpose, err := s.accounts.CheckLink(r.Context(), tokens[0], s.meta(r))
+		_, purpose, err := s.accounts.CheckLink(r.Context(), account.ByToken(tokens[0]), s.meta(r))
 		switch code := airlock.ErrorCode(err); {
 		case err == nil:
 			s.setCookie(w, resetCookie, tokens[0], s.accounts.Config().ResetTokenTTL)
@@ -56,12 +56,11 @@ func (s *Server) handleResetForm(w http.ResponseWriter, r *http.Request) {
 		s.renderInvalidLink(w, r, detail, purpose)
 		return
 	}
-	token := s.cookie(r, resetCookie)
-	if token == "" {
+	if s.cookie(r, resetCookie) == "" {
 		s.renderInvalidLink(w, r, account.TokenUnknown, "")
 		return
 	}
-	u, purpose, err := s.accounts.CheckLink(r.Context(), token, s.meta(r))
+	u, purpose, err := s.accounts.CheckLink(r.Context(), s.resetLink(r), s.meta(r))
 	if err != nil {
 		s.resetFailed(w, r, err, purpose)
 		return
@@ -81,7 +80,7 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 	if u.TwoFactor() {
 		// A mailbox alone must not take the account: the code is asked
 		// first, on a step of its own, then the new password.
-		given, err := s.accounts.LinkCodeGiven(r.Context(), s.cookie(r, resetCookie))
+		given, err := s.accounts.LinkCodeGiven(r.Context(), s.resetLink(r))
 		if err != nil || !given {
 			p.Data["CodeStep"] = true
 			p.form("otp")
@@ -99,13 +98,13 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 }
 
 func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
-	token := s.cookie(r, resetCookie)
+	link := s.resetLink(r)
 	f, err := edge.ReadForm(w, r, "password", "password_confirm", "otp")
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	if token == "" {
+	if s.cookie(r, resetCookie) == "" {
 		s.renderInvalidLink(w, r, account.TokenUnknown, "")
 		return
 	}
@@ -113,7 +112,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	if f.Has("otp") && !f.Has("password") {
 		// The code step: checked and recorded on the link, then the new
 		// password is asked (a wrong code costs no passphrase typed twice).
-		u, purpose, err := s.accounts.VerifyLinkCode(r.Context(), token, f.Get("otp"), m)
+		u, purpose, err := s.accounts.VerifyLinkCode(r.Context(), link, f.Get("otp"), m)
 		if err != nil {
 			if u == nil {
 				s.resetFailed(w, r, err, purpose)
@@ -132,7 +131,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	if !password.Same(f.Get("password"), f.Get("password_confirm")) {
 		// Nothing to set yet: check the link only to show the form again.
-		u, purpose, err := s.accounts.CheckLink(r.Context(), token, m)
+		u, purpose, err := s.accounts.CheckLink(r.Context(), link, m)
 		if err != nil {
 			s.resetFailed(w, r, err, purpose)
 			return
@@ -143,7 +142,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "reset", p)
 		return
 	}
-	u, purpose, err := s.accounts.CompleteLink(r.Context(), token, f.Get("password"), f.Get("otp"), m)
+	u, purpose, err := s.accounts.CompleteLink(r.Context(), link, f.Get("password"), f.Get("otp"), m)
 	if err != nil {
 		if u == nil {
 			s.resetFailed(w, r, err, purpose) // the link itself is no good (or a server error)
@@ -156,6 +155,7 @@ func (s *Server) handleResetSubmit(w http.ResponseWriter, r *http.Request) {
 	// A reset does not sign the user in (SPEC §6.9), nor does an invitation;
 	// the sign-in page offers the account's email.
 	s.clearCookie(w, resetCookie)
+	s.clearCookie(w, flowCookie)
 	s.offerEmail(w, u.Email)
 	dest := "/login?m=reset"
 	if purpose == airlock.TokenPurposeInvite {
@@ -197,6 +197,11 @@ func (s *Server) renderInvalidLink(w http.ResponseWriter, r *http.Request, detai
 		} else {
 			p.Error = p.T("reset.invalid." + detail)
 		}
+	case account.CodeWrong:
+		// A code from the email whose link died meanwhile (used, expired).
+		p.Error = p.T("error.flow.wrong_code")
+	case account.FlowEnded:
+		p.Error = p.T("error.flow.ended")
 	case "rate_limited":
 		p.Error = p.T("error.rate_limited")
 		w.Header().Set("Retry-After", "600")

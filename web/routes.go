@@ -23,6 +23,8 @@ func (s *Server) routes() http.Handler {
 
 	mux.HandleFunc("GET /password/forgot", s.handleForgotForm)
 	mux.HandleFunc("POST /password/forgot", s.handleForgotSubmit)
+	mux.HandleFunc("GET /password/code", s.handleCodeForm)
+	mux.HandleFunc("POST /password/code", s.handleCodeSubmit)
 	mux.HandleFunc("GET /password/reset", s.handleResetForm)
 	mux.HandleFunc("POST /password/reset", s.handleResetSubmit)
 
@@ -72,6 +74,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", s.static)
 	mux.HandleFunc("GET /static/brand.css", s.handleBrandCSS)
 	mux.HandleFunc("GET /static/brand-logo", s.handleBrandLogo)
+	// The app association files: a tapped reset or invitation link opens
+	// the app when it is installed.
+	mux.HandleFunc("GET /.well-known/apple-app-site-association", s.serveAssociation(s.apple))
+	mux.HandleFunc("GET /.well-known/assetlinks.json", s.serveAssociation(s.android))
 	mux.HandleFunc("GET /healthz", s.handleHealthz)
 	mux.HandleFunc("GET /readyz", s.handleReadyz)
 	mux.HandleFunc("/", s.handleNotFound)

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -32,6 +33,8 @@ type Config struct {
 	// Accent (AIRLOCK_BRAND_COLOR, checked by ParseAccent) colours buttons,
 	// links and the focus ring; "": DefaultAccent.
 	Accent string
+	// AppLinks are the apps that open the emailed links (see applinks.go).
+	AppLinks AppLinks
 }
 
 // brand is how the pages name and show the product.
@@ -57,6 +60,8 @@ type Server struct {
 	secure     bool
 	brand      brand
 	brandCSS   []byte
+	// apple and android are the app association files (nil: 404).
+	apple, android []byte
 }
 
 // NewServer returns the web handler. devMailbox is nil in production: the
@@ -76,6 +81,13 @@ func NewServer(log *slog.Logger, cfg Config, accounts *account.Service, db Pinge
 		}
 	}
 	s.brandCSS = brandCSS(accent)
+	var err error
+	if s.apple, err = appleAssociation(cfg.AppLinks.IOSAppIDs, strings.TrimSuffix(cfg.PublicURL.Path, "/")); err != nil {
+		return nil, err
+	}
+	if s.android, err = androidAssetLinks(cfg.AppLinks.Android); err != nil {
+		return nil, err
+	}
 	// The words of every page: broken message files stop the start.
 	if _, err := i18n.Load(); err != nil {
 		return nil, err

@@ -44,6 +44,9 @@ const (
 	// accepted (Unix seconds): the page says when it may ask again, from
 	// the browser's own requests, so it tells nothing about any account.
 	askedCookie = "airlock_asked"
+	// flowCookie holds the flow id of this browser's last forgot request:
+	// the code from its email is typed here, in the browser that asked.
+	flowCookie = "airlock_flow"
 )
 
 // currentUser returns the signed-in user, or nil.

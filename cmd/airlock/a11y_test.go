@@ -279,6 +279,8 @@ func TestAccessibility(t *testing.T) {
 				{"forgot", anon, nav("/password/forgot"), "#email"},
 				{"forgot-error", anon, submit("/password/forgot", map[string]string{"#email": "ada@"}, "#email"), "#email-error"},
 				{"forgot-sent", anon, submit("/password/forgot", map[string]string{"#email": "nobody@example.com"}, "#email"), "p[role=status]"},
+				{"code-error", anon, submit("/password/code", map[string]string{"#code": "BCDF-GHJK"}, "#code"), "#code-error"},
+				{"code", anon, nav("/password/code"), "#code"},
 				{"reset", resetter, nav("/password/reset"), "#password-checks"},
 				{"reset-error", resetter, submit("/password/reset", map[string]string{"#password": "ada", "#password_confirm": "ada"}, "#password"), "#password-error"},
 				{"reset-invalid", anon, nav("/password/reset?invalid=expired"), ".error"},

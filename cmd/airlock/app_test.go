@@ -80,7 +80,7 @@ func TestMobileAppEndToEnd(t *testing.T) {
 		t.Fatalf("me: %+v %v", me, err)
 	}
 	// "Forgot password?" → re-enter the email → OK.
-	if err := app.Forgot(ctx, "fay@example.com"); err != nil {
+	if _, err := app.Forgot(ctx, "fay@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	text := smtp.Wait(t, 1)[0].Parts()["text/plain"]
@@ -109,7 +109,7 @@ func TestMobileAppEndToEnd(t *testing.T) {
 	}
 
 	// The same request completed on the web page offers "Return to the app".
-	if err := app.Forgot(ctx, "fay@example.com"); err != nil {
+	if _, err := app.Forgot(ctx, "fay@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	link = appLinkRE.FindString(smtp.Wait(t, 3)[2].Parts()["text/plain"])

@@ -218,6 +218,57 @@ func TestBrowserForgottenPassword(t *testing.T) {
 	}
 }
 
+// TestBrowserResetWithCode: the reset finishes in the browser that asked,
+// with the code from the email instead of the link: a wrong code is said
+// at the field, the right one leads to the new password.
+func TestBrowserResetWithCode(t *testing.T) {
+	t.Parallel()
+	ctx := newBrowser(t)
+	smtp := mailtest.Start(t)
+	p := newProgram(t, map[string]string{"AIRLOCK_SMTP_URL": smtp.URL()})
+	if _, err := p.run("the old password, long enough\n", "user", "add", "--email", "fay@example.com", "--first-name", "Fay", "--password-stdin"); err != nil {
+		t.Fatal(err)
+	}
+	p.serve()
+
+	run1(t, ctx,
+		chromedp.Navigate(p.url("/password/forgot")),
+		chromedp.SendKeys(chromedp.CSS("#email"), "fay@example.com"),
+		andLoad(chromedp.Submit(chromedp.CSS("#email"))),
+		chromedp.WaitVisible(chromedp.CSS("#code")),
+	)
+	if s := text(t, ctx, "#code-heading"); s != "Enter the code from the email" {
+		t.Fatalf("the sent page offers %q", s)
+	}
+	code := emailCodeRE.FindString(smtp.Wait(t, 1)[0].Parts()["text/plain"])
+	if code == "" {
+		t.Fatal("no code in the email")
+	}
+	run1(t, ctx,
+		chromedp.SendKeys(chromedp.CSS("#code"), "BCDF-GHJK"),
+		andLoad(chromedp.Submit(chromedp.CSS("#code"))),
+		chromedp.WaitVisible(chromedp.CSS("#code-error")),
+		screenshot(t, "code-wrong"),
+	)
+	if s := text(t, ctx, "#code-error"); !strings.Contains(s, "That code is wrong") {
+		t.Fatalf("wrong code: %q", s)
+	}
+	run1(t, ctx,
+		clearField("#code"),
+		chromedp.SendKeys(chromedp.CSS("#code"), strings.ToLower(code)),
+		andLoad(chromedp.Submit(chromedp.CSS("#code"))),
+		chromedp.WaitVisible(chromedp.CSS("#password_confirm")),
+		chromedp.SendKeys(chromedp.CSS("#password"), "chosen with the code"),
+		chromedp.SendKeys(chromedp.CSS("#password_confirm"), "chosen with the code"),
+		andLoad(chromedp.Submit(chromedp.CSS("#password"))),
+		chromedp.WaitVisible(chromedp.CSS(".notice")),
+	)
+	if s := text(t, ctx, ".notice"); !strings.Contains(s, "Your password has been changed") {
+		t.Fatalf("login notice: %q", s)
+	}
+	run1(t, ctx, signIn("fay@example.com", "chosen with the code"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
+}
+
 // TestBrowserAdminTemporaryPassword: an administrator finds a user by
 // search and sets a temporary password; the user is forced to change it.
 func TestBrowserAdminTemporaryPassword(t *testing.T) {

@@ -36,8 +36,11 @@ type config struct {
 	Servers       []server
 	// Peers are AIRLOCK_PEERS: the servers asked about an address with no
 	// account here.
-	Peers                []peer.Peer
-	AppURL               string
+	Peers  []peer.Peer
+	AppURL string
+	// AppLinks are the apps that open the emailed links
+	// (AIRLOCK_IOS_APP_IDS, AIRLOCK_ANDROID_APPS).
+	AppLinks             web.AppLinks
 	TrustedProxies       []netip.Prefix
 	LimitForgotPerIP     account.Rate
 	LimitResetPerAccount account.Rate

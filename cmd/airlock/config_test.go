@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,5 +239,49 @@ func TestHidePasswordKeepsTheWords(t *testing.T) {
 	}
 	if got := hidePassword("it said s3cret!pw and s3cret%21pw", "smtp://u:s3cret%21pw@h:25"); strings.Contains(got, "s3cret") {
 		t.Errorf("a password left in the message: %q", got)
+	}
+}
+
+// TestAppLinksSettings: AIRLOCK_IOS_APP_IDS and AIRLOCK_ANDROID_APPS take
+// the app IDs and the packages with their certificates' fingerprints, and
+// refuse anything else with a message naming the variable.
+func TestAppLinksSettings(t *testing.T) {
+	t.Parallel()
+	fp1 := "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"
+	fp2 := strings.ToLower(strings.ReplaceAll(fp1, "14:6D", "AB:CD"))
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	c, err := loadConfig(env("AIRLOCK_IOS_APP_IDS", "ABCDE12345.com.example.fieldapp, ABCDE12345.com.example.office",
+		"AIRLOCK_ANDROID_APPS", "com.example.fieldapp="+fp1+"+"+fp2+",com.example.office="+fp1), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(c.AppLinks.IOSAppIDs) != "[ABCDE12345.com.example.fieldapp ABCDE12345.com.example.office]" {
+		t.Fatalf("iOS apps %q", c.AppLinks.IOSAppIDs)
+	}
+	if len(c.AppLinks.Android) != 2 || c.AppLinks.Android[0].Package != "com.example.fieldapp" ||
+		fmt.Sprint(c.AppLinks.Android[0].Fingerprints) != "["+fp1+" "+strings.ToUpper(fp2)+"]" {
+		t.Fatalf("Android apps %+v", c.AppLinks.Android)
+	}
+	for name, bad := range map[string][]string{
+		"AIRLOCK_IOS_APP_IDS": {"com.example.fieldapp", "abcde12345.com.example.app", "ABCDE1234.com.example.app", "ABCDE12345.", "ABCDE12345.com..app",
+			"ABCDE12345.com.example.app,", "ABCDE12345.com/example", "ABCDE12345.com.example.app\u202e"},
+		"AIRLOCK_ANDROID_APPS": {"com.example.fieldapp", "com.example.fieldapp=", "fieldapp=" + fp1, "com.example.fieldapp=" + fp1[3:],
+			"com.example.fieldapp=" + strings.ReplaceAll(fp1, ":", ""), "com.example.fieldapp=" + fp1 + ",com.example.fieldapp=" + fp1,
+			"com.example.fieldapp=" + fp1 + "+", "1com.example=" + fp1, "com.example.fieldapp=" + fp1 + ","},
+	} {
+		for _, v := range bad {
+			if _, err := loadConfig(env(name, v), nil); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q accepted (%v)", name, v, err)
+			}
+		}
 	}
 }

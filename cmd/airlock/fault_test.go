@@ -143,7 +143,7 @@ func TestStalledDatabaseAnswers503(t *testing.T) {
 		if took := time.Since(start); took > 10*time.Second {
 			t.Fatalf("the answer took %v", took)
 		}
-		err := app.Forgot(context.Background(), "ada@example.com")
+		_, err := app.Forgot(context.Background(), "ada@example.com")
 		if ce, ok := err.(*client.Error); !ok || ce.Status != 503 || ce.Code != "unavailable" || ce.RetryAfter <= 0 {
 			t.Fatalf("API forgot while stalled: %v", err)
 		}
@@ -173,7 +173,7 @@ func TestStalledDatabaseAnswers503(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		res, _ := get(t, browser(), p.url("/readyz"))
-		if res.StatusCode == 200 && app.Forgot(context.Background(), "ada@example.com") == nil {
+		if _, err := app.Forgot(context.Background(), "ada@example.com"); res.StatusCode == 200 && err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -306,7 +306,7 @@ func TestFaultKilledNodeLosesNothing(t *testing.T) {
 	startProcess(t, survivorEnv)
 	app := client.New("http://" + doomed.addr)
 	for i := range n {
-		if err := app.Forgot(context.Background(), fmt.Sprintf("worker%d@example.com", i)); err != nil {
+		if _, err := app.Forgot(context.Background(), fmt.Sprintf("worker%d@example.com", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -340,7 +340,7 @@ func TestFaultKilledNodeLosesNothing(t *testing.T) {
 	gentle := startProcess(t, env)
 	app = client.New("http://" + gentle.addr)
 	for i := range n {
-		if err := app.Forgot(context.Background(), fmt.Sprintf("worker%d@example.com", i)); err != nil {
+		if _, err := app.Forgot(context.Background(), fmt.Sprintf("worker%d@example.com", i)); err != nil {
 			t.Fatal(err)
 		}
 	}

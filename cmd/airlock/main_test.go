@@ -180,6 +180,9 @@ func get(t *testing.T, c *http.Client, u string) (*http.Response, string) {
 
 var linkRE = regexp.MustCompile(`http://[^\s]+/password/reset\?token=([A-Za-z0-9_-]{43})`)
 
+// emailCodeRE finds the code beside the link in an email.
+var emailCodeRE = regexp.MustCompile(`\b[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}\b`)
+
 // TestEndToEnd walks the whole web flow against the real program and a real
 // SMTP conversation: add a user with the CLI, ask for a reset, read the
 // email off SMTP, open the link, set the password, sign in with the new one

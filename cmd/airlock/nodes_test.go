@@ -141,7 +141,7 @@ func TestNodesEndAccessTogether(t *testing.T) {
 		hal := c.addUser("hal@example.com", old, "mobile")
 
 		t.Run("reset ends racing access", func(t *testing.T) {
-			if err := c.app(0, "192.0.2.1").Forgot(ctx, "fay@example.com"); err != nil {
+			if _, err := c.app(0, "192.0.2.1").Forgot(ctx, "fay@example.com"); err != nil {
 				t.Fatal(err)
 			}
 			m := appLinkRE.FindString(c.smtp.Wait(t, 1)[0].Parts()["text/plain"])

@@ -332,7 +332,7 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	reg.MustRegister(requests, inFlight)
 
 	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies,
-		Logo: cfg.BrandLogo, Accent: cfg.BrandColor}, a.accounts, a.db, a.devMailbox)
+		Logo: cfg.BrandLogo, Accent: cfg.BrandColor, AppLinks: cfg.AppLinks}, a.accounts, a.db, a.devMailbox)
 	if err != nil {
 		return err
 	}

@@ -162,6 +162,16 @@ var settings = []setting{
 			}
 			return checkAppURL(v)
 		}},
+	{name: "AIRLOCK_IOS_APP_IDS", help: "iOS apps that open the emailed links: TEAMID.bundle.id,…",
+		parse: func(c *config, v string) (err error) {
+			c.AppLinks.IOSAppIDs, err = web.ParseIOSAppIDs(v)
+			return err
+		}},
+	{name: "AIRLOCK_ANDROID_APPS", help: "Android apps that open the emailed links: package=SHA256[+SHA256…],…",
+		parse: func(c *config, v string) (err error) {
+			c.AppLinks.Android, err = web.ParseAndroidApps(v)
+			return err
+		}},
 	{name: "AIRLOCK_TRUSTED_PROXIES", help: "CIDRs whose X-Forwarded-For is believed (load balancers)",
 		parse: parseTrustedProxies},
 	{name: "AIRLOCK_LIMIT_FORGOT_PER_IP", def: "20/10m", help: "forgot requests per client IP (N/duration; 0: off)",

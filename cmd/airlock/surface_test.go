@@ -249,7 +249,7 @@ func TestUserAddRunsNoJobs(t *testing.T) {
 	ctx := context.Background()
 	a := p.app()
 	// Queue a forgot request as the server's handler does.
-	if err := a.accounts.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
+	if _, err := a.accounts.RequestReset(ctx, "ada@example.com", account.Meta{IP: "192.0.2.1", UserAgent: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	queued := func() int {

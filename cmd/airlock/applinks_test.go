@@ -1,0 +1,54 @@
+package main
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestAppAssociationFiles: with AIRLOCK_IOS_APP_IDS and AIRLOCK_ANDROID_APPS
+// set, serve answers Apple's and Google's association files at their
+// well-known paths, as JSON of the documented shapes, without a redirect;
+// without them, 404; with a bad value, serve does not start.
+func TestAppAssociationFiles(t *testing.T) {
+	t.Parallel()
+	fp := "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"
+	p := newProgram(t, map[string]string{"AIRLOCK_IOS_APP_IDS": "ABCDE12345.com.example.fieldapp",
+		"AIRLOCK_ANDROID_APPS": "com.example.fieldapp=" + strings.ToLower(fp)})
+	p.serve()
+	for path, want := range map[string]any{
+		"/.well-known/apple-app-site-association": map[string]any{"applinks": map[string]any{"details": []any{map[string]any{
+			"appIDs":     []any{"ABCDE12345.com.example.fieldapp"},
+			"components": []any{map[string]any{"/": "/password/reset", "?": map[string]any{"token": "?*"}, "comment": "reset and invitation links"}},
+		}}}},
+		"/.well-known/assetlinks.json": []any{map[string]any{
+			"relation": []any{"delegate_permission/common.handle_all_urls"},
+			"target":   map[string]any{"namespace": "android_app", "package_name": "com.example.fieldapp", "sha256_cert_fingerprints": []any{fp}},
+		}},
+	} {
+		res, body := get(t, browser(), p.url(path))
+		if res.StatusCode != 200 || res.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("%s: %d %q", path, res.StatusCode, res.Header.Get("Content-Type"))
+		}
+		var got any
+		if err := json.Unmarshal([]byte(body), &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %v\n%s", path, err, body)
+		}
+	}
+
+	bare := newProgram(t, nil)
+	bare.serve()
+	for _, path := range []string{"/.well-known/apple-app-site-association", "/.well-known/assetlinks.json"} {
+		if res, _ := get(t, browser(), bare.url(path)); res.StatusCode != 404 {
+			t.Fatalf("%s without the setting: %d", path, res.StatusCode)
+		}
+	}
+
+	for name, v := range map[string]string{"AIRLOCK_IOS_APP_IDS": "com.example.fieldapp", "AIRLOCK_ANDROID_APPS": "com.example.fieldapp=AB:CD"} {
+		err := newProgram(t, map[string]string{name: v}).refusedStart()
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: %v", name, v, err)
+		}
+	}
+}
