@@ -270,7 +270,9 @@ func TestTwoFactorAPI(t *testing.T) {
 	if ce, ok := err.(*client.Error); !ok || ce.Status != 401 || ce.Code != "two_factor_required" {
 		t.Fatalf("password only: %v", err)
 	}
-	if _, err := e.c.SignInWithCode(ctx, "ada@example.com", pw, "000000"); errCode(err) != "invalid_grant" {
+	// A wrong code is a bad credential of the grant: 400 invalid_grant
+	// (RFC 6749 §5.2), as the OpenAPI file says, not 401.
+	if _, err := e.c.SignInWithCode(ctx, "ada@example.com", pw, "000000"); errCode(err) != "invalid_grant" || err.(*client.Error).Status != 400 {
 		t.Fatalf("wrong code: %v", err)
 	}
 	tk, err := e.c.SignInWithCode(ctx, "ada@example.com", pw, code())
