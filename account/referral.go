@@ -43,7 +43,16 @@ type PeerAsker interface {
 var (
 	referralPerAddress = Rate{N: 3, Per: time.Hour}
 	referralPerPeer    = Rate{N: 600, Per: 10 * time.Minute}
+	// askPerPeer keeps this server's questions to one peer under what the
+	// peer accepts from it: a flood of forgot requests for unknown
+	// addresses (from many addresses, each within its own limit) spends
+	// this, not the peer's patience, and what is over is dropped at once.
+	askPerPeer = Rate{N: 500, Per: 10 * time.Minute}
 )
+
+// ErrPeerBusy is a peer's refusal for now (its limit for this server):
+// the question is dropped, not asked again.
+var ErrPeerBusy = errors.New("peer busy")
 
 type referralPayload struct {
 	Peer  string `json:"peer"`
@@ -83,8 +92,9 @@ func (s *Service) askPeers(ctx context.Context, batch []*jobs.Claimed) error {
 		// Counted once per question, not per attempt: a peer that is down
 		// must not use up the address's questions.
 		// (Attempts counts this one: a job's claim counts its attempt.)
-		if c.Attempts <= 1 && !s.referralAllowed(ctx, p.Email) {
-			done = append(done, c.ID) // this address was asked about often enough
+		if c.Attempts <= 1 && !s.referralAllowed(ctx, p.Email, p.Peer) {
+			s.referralsDropped.Add(1)
+			done = append(done, c.ID) // this address, or this peer, was asked often enough
 			continue
 		}
 		err := s.cfg.PeerAsker.Ask(c.Ctx, p.Peer, p.Email, p.Lang)
@@ -92,7 +102,7 @@ func (s *Service) askPeers(ctx context.Context, batch []*jobs.Claimed) error {
 		case err == nil:
 			s.referrals.Add(1)
 			done = append(done, c.ID)
-		case c.Attempts >= referralAttempts:
+		case errors.Is(err, ErrPeerBusy) || c.Attempts >= referralAttempts:
 			s.referralsDropped.Add(1)
 			s.log.Warn("peer did not answer: question dropped", "peer", p.Peer, "attempts", c.Attempts, "err", err)
 			done = append(done, c.ID)
@@ -106,12 +116,17 @@ func (s *Service) askPeers(ctx context.Context, batch []*jobs.Claimed) error {
 	return s.store.DeleteJobs(context.WithoutCancel(ctx), s.jobs.Owner(), done)
 }
 
-// referralAllowed counts a question about email against its limit.
-func (s *Service) referralAllowed(ctx context.Context, email string) bool {
+// referralAllowed counts a question about email to peer against the
+// limits per address and per peer.
+func (s *Service) referralAllowed(ctx context.Context, email, peer string) bool {
 	var retry time.Duration
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		now := s.clock.Now()
 		var err error
-		retry, err = limit(ctx, tx, "referral:address:"+airlock.NormalizeEmail(email), referralPerAddress, s.clock.Now(), true)
+		if retry, err = limit(ctx, tx, "referral:address:"+peer+":"+airlock.NormalizeEmail(email), referralPerAddress, now, true); err != nil || retry > 0 {
+			return err
+		}
+		retry, err = limit(ctx, tx, "referral:peer:"+peer, askPerPeer, now, true)
 		return err
 	})
 	return err == nil && retry == 0
@@ -161,16 +176,29 @@ const peerMaxAge = 60 * time.Second
 
 var errReplayed = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "replayed", Key: "error.peer.refused"}
 
+// peerRefusalsPerIP bounds the refused questions one address may send:
+// past it, the answer is 429 and nothing is written.
+var peerRefusalsPerIP = Rate{N: 60, Per: 10 * time.Minute}
+
 // RefusePeer audits a refused peer request, once per window for each
-// reason and claimed sender (SPEC §6.14).
+// reason and claimed sender (SPEC §6.14); an address that sends many is
+// rate limited.
 func (s *Service) RefusePeer(ctx context.Context, claimed, reason string, m Meta) error {
 	now := s.clock.Now()
+	var retry time.Duration
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		if retry, err = limit(ctx, tx, ipKey("peer-refused:ip:", m.IP), peerRefusalsPerIP, now, true); err != nil || retry > 0 {
+			return err
+		}
 		return s.auditOnce(ctx, tx, "peer-refused:"+reason+":"+claimed, 10*time.Minute, now, airlock.AuditResetRequested, m, "",
 			claimed, "refused", "peer_refused", reason)
 	})
 	if err != nil {
 		return fmt.Errorf("audit peer refusal: %w", err)
+	}
+	if retry > 0 {
+		return rateLimited(retry)
 	}
 	return nil
 }

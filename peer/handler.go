@@ -81,7 +81,13 @@ func (h *Receiver) refuse(w http.ResponseWriter, r *http.Request, p *Peer, err e
 	if p != nil {
 		claimed = p.URL
 	}
-	if aerr := h.Accounts.RefusePeer(r.Context(), claimed, reason, m); aerr != nil {
+	aerr := h.Accounts.RefusePeer(r.Context(), claimed, reason, m)
+	if airlock.ErrorCode(aerr) == airlock.CodeRateLimited {
+		w.WriteHeader(http.StatusTooManyRequests)
+		w.Write([]byte(`{"error":"rate_limited"}`))
+		return
+	}
+	if aerr != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte(`{"error":"unavailable"}`))
 		return

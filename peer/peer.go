@@ -20,6 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/secretbox"
 )
 
@@ -137,7 +139,10 @@ func Verify(peers []Peer, self string, body []byte, sig string, now time.Time) (
 	var r Request
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil || r.From == "" || r.Email == "" || len(r.Nonce) < 16 || len(r.Nonce) > 64 {
+	if err := dec.Decode(&r); err != nil || dec.More() || r.From == "" || r.Email == "" || len(r.Nonce) < 16 || len(r.Nonce) > 64 {
+		return nil, nil, ErrMalformed
+	}
+	if r.Lang != "" && !airlock.ValidLanguage(r.Lang) {
 		return nil, nil, ErrMalformed
 	}
 	var p *Peer
@@ -205,6 +210,9 @@ func (c *Client) Ask(ctx context.Context, peerURL, email, lang string) error {
 	}
 	io.Copy(io.Discard, io.LimitReader(res.Body, maxBody))
 	res.Body.Close()
+	if res.StatusCode == http.StatusTooManyRequests {
+		return fmt.Errorf("ask peer %s: %w", peerURL, account.ErrPeerBusy)
+	}
 	if res.StatusCode != http.StatusAccepted {
 		return fmt.Errorf("ask peer %s: %s", peerURL, res.Status)
 	}

@@ -55,21 +55,28 @@ func TestVerify(t *testing.T) {
 	strangerBody, strangerSig, _ := Sign(b, stranger)
 	extra, _ := json.Marshal(map[string]any{"from": req.From, "to": req.To, "email": req.Email, "at": req.At, "nonce": req.Nonce, "admin": true})
 	extraSig := string(mustSig(a, extra))
+	trailing := append(append([]byte{}, body...), []byte(` {"x":1}`)...)
+	trailingSig := string(mustSig(a, trailing))
+	badLang := req
+	badLang.Lang = "<script>"
+	badLangBody, badLangSig, _ := Sign(a, badLang)
 	for name, c := range map[string]struct {
 		body []byte
 		sig  string
 		self string
 		want error
 	}{
-		"signed by another key":  {body, forgedSig, "https://na.example.com", ErrForged},
-		"body changed":           {tampered, sig, "https://na.example.com", ErrForged},
-		"no signature":           {body, "", "https://na.example.com", ErrForged},
-		"older than 60 s":        {staleBody, staleSig, "https://na.example.com", ErrStale},
-		"more than 60 s ahead":   {aheadBody, aheadSig, "https://na.example.com", ErrStale},
-		"for another server":     {body, sig, "https://ap.example.com", ErrMisdirected},
-		"from an unknown server": {strangerBody, strangerSig, "https://na.example.com", ErrUnknownPeer},
-		"unknown field":          {extra, extraSig, "https://na.example.com", ErrMalformed},
-		"not JSON":               {[]byte("hello"), sig, "https://na.example.com", ErrMalformed},
+		"signed by another key":   {body, forgedSig, "https://na.example.com", ErrForged},
+		"body changed":            {tampered, sig, "https://na.example.com", ErrForged},
+		"no signature":            {body, "", "https://na.example.com", ErrForged},
+		"older than 60 s":         {staleBody, staleSig, "https://na.example.com", ErrStale},
+		"more than 60 s ahead":    {aheadBody, aheadSig, "https://na.example.com", ErrStale},
+		"for another server":      {body, sig, "https://ap.example.com", ErrMisdirected},
+		"from an unknown server":  {strangerBody, strangerSig, "https://na.example.com", ErrUnknownPeer},
+		"unknown field":           {extra, extraSig, "https://na.example.com", ErrMalformed},
+		"not JSON":                {[]byte("hello"), sig, "https://na.example.com", ErrMalformed},
+		"data after the question": {trailing, trailingSig, "https://na.example.com", ErrMalformed},
+		"an unknown language":     {badLangBody, badLangSig, "https://na.example.com", ErrMalformed},
 	} {
 		if _, _, err := Verify(peers, c.self, c.body, c.sig, now); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", name, err, c.want)

@@ -142,3 +142,37 @@ func TestQuestionsPerAddress(t *testing.T) {
 		t.Fatalf("asked the peer %d times (%d counted), want 3", asked, sent)
 	}
 }
+
+// TestPeerBusyNotAskedAgain: a peer that says it is busy (429: its limit
+// for this server) is not asked again about that question.
+func TestPeerBusyNotAskedAgain(t *testing.T) {
+	db := testutil.OpenStore(t)
+	clock := testutil.NewClock()
+	var mu sync.Mutex
+	tries := 0
+	busy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		tries++
+		mu.Unlock()
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer busy.Close()
+	public, _ := url.Parse("https://eu.example.com")
+	cfg := testsvc.Config(public)
+	cfg.Peers = []account.Peer{{URL: busy.URL, Name: "North America"}}
+	cfg.PeerAsker = &peer.Client{Self: "https://eu.example.com", Key: key(1), HTTP: busy.Client(), Now: clock.Now}
+	acc := testsvc.New(t, db, clock, cfg, "", testsvc.Options{Sender: mail.NewDevMailbox(db, clock.Now)})
+	ctx := context.Background()
+	if _, err := acc.RequestReset(ctx, "nobody@example.com", account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := acc.ProcessDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(2 * time.Hour)
+	}
+	if _, dropped := acc.Referrals(); dropped != 1 || tries != 1 {
+		t.Fatalf("dropped %d after %d tries; want 1 after 1", dropped, tries)
+	}
+}

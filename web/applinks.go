@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -50,6 +51,8 @@ func ParseIOSAppIDs(v string) ([]string, error) {
 			return nil, nil
 		case !iosAppID.MatchString(id):
 			errs = append(errs, fmt.Errorf("%q: want TEAMID.bundle.id, the team ID being 10 capital letters or digits (ABCDE12345.com.example.fieldapp)", id))
+		case slices.Contains(ids, id):
+			errs = append(errs, fmt.Errorf("%s: named twice", id))
 		default:
 			ids = append(ids, id)
 		}
@@ -89,6 +92,10 @@ func ParseAndroidApps(v string) ([]AndroidApp, error) {
 				errs = append(errs, fmt.Errorf("%s: %q is not a SHA-256 fingerprint (32 hexadecimal bytes separated by colons, as keytool -list -v prints it)", pkg, fp))
 				continue
 			}
+			if slices.Contains(app.Fingerprints, fp) {
+				errs = append(errs, fmt.Errorf("%s: fingerprint %s named twice", pkg, fp))
+				continue
+			}
 			app.Fingerprints = append(app.Fingerprints, fp)
 		}
 		apps = append(apps, app)
@@ -106,6 +113,11 @@ var linkPaths = []string{"/password/reset"}
 func appleAssociation(ids []string, prefix string) ([]byte, error) {
 	if len(ids) == 0 {
 		return nil, nil
+	}
+	// In Apple's patterns * and ? are wildcards: a public URL's path with
+	// either would let the app open other links than Airlock's.
+	if strings.ContainsAny(prefix, "*?") {
+		return nil, fmt.Errorf("AIRLOCK_PUBLIC_URL's path %q holds * or ?, which the apple-app-site-association file would read as wildcards", prefix)
 	}
 	type component struct {
 		Path    string            `json:"/"`
