@@ -27,6 +27,7 @@ type Tx interface {
 	LimitQueries
 	AuditQueries
 	OpenIDQueries
+	PasskeyQueries
 }
 
 // UserQueries keep the users: their profile, password, rights, two-step
@@ -269,6 +270,9 @@ type Session struct {
 	// enrolment (nil: none), until EnrolExpiresAt.
 	EnrolSecret    []byte
 	EnrolExpiresAt time.Time
+	// AMR says how the session was signed in, as OpenID amr values ("pwd",
+	// "otp", "hwk", "swk", "user"); nil for sessions made before it was kept.
+	AMR []string
 }
 
 // Challenge is the half-signed-in state between the password and the
@@ -493,4 +497,6 @@ const (
 	// AuditApplication: an application of the OpenID Provider was added,
 	// removed, or given a new secret.
 	AuditApplication = "application"
+	// AuditPasskey: a passkey was added, removed, used, or refused.
+	AuditPasskey = "passkey"
 )

@@ -46,8 +46,10 @@ type User struct {
 	TOTPSecret    []byte
 	TOTPEnabledAt time.Time
 	TOTPLastStep  int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// Passkeys is how many passkeys the user has (read with the user).
+	Passkeys  int
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // HasGroup reports whether the user is in group g.
@@ -66,8 +68,13 @@ func (u *User) TempPasswordExpired(now time.Time) bool {
 	return u.MustChangePassword && !u.TempPasswordExpiresAt.IsZero() && !now.Before(u.TempPasswordExpiresAt)
 }
 
-// TwoFactor reports whether the user has confirmed two-step sign-in.
+// TwoFactor reports whether the user has confirmed two-step sign-in with
+// an authenticator app's codes.
 func (u *User) TwoFactor() bool { return !u.TOTPEnabledAt.IsZero() }
+
+// SecondStep reports whether the user's password is never enough alone:
+// they have an authenticator app's codes, or a passkey, to give after it.
+func (u *User) SecondStep() bool { return u.TwoFactor() || u.Passkeys > 0 }
 
 // Invitation states of a user who has never set a password.
 const (

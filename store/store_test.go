@@ -73,6 +73,7 @@ func TestContract(t *testing.T) {
 			t.Run("limits", func(t *testing.T) { testLimits(t, open(t)) })
 			t.Run("sessions", func(t *testing.T) { testSessions(t, open(t)) })
 			t.Run("api tokens", func(t *testing.T) { testAPITokens(t, open(t)) })
+			t.Run("passkeys", func(t *testing.T) { testPasskeys(t, open(t)) })
 		})
 	}
 }

@@ -13,9 +13,9 @@ import (
 
 // CreateSession stores a session under its id's hash.
 func (q *queries) CreateSession(ctx context.Context, s *airlock.Session) error {
-	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, s.IDHash, s.UserID, s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(),
-		s.ExpiresAt.UnixMilli(), s.IP, s.UserAgent, s.AuthEpoch)
+	_, err := q.exec(ctx, `INSERT INTO sessions (id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch, amr)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, s.IDHash, s.UserID, s.CreatedAt.UnixMilli(), s.LastSeenAt.UnixMilli(),
+		s.ExpiresAt.UnixMilli(), s.IP, s.UserAgent, s.AuthEpoch, strings.Join(s.AMR, " "))
 	if err != nil {
 		return fmt.Errorf("insert session: %w", err)
 	}
@@ -27,11 +27,13 @@ func (q *queries) SessionByHash(ctx context.Context, hash []byte) (*airlock.Sess
 	var s airlock.Session
 	var c, l, e int64
 	var enrolExpires sql.NullInt64
-	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch, enrol_secret, enrol_expires_at
-		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent, &s.AuthEpoch, &s.EnrolSecret, &enrolExpires)
+	var amr string
+	err := q.row(ctx, `SELECT id_hash, user_id, created_at, last_seen_at, expires_at, ip, user_agent, auth_epoch, enrol_secret, enrol_expires_at, amr
+		FROM sessions WHERE id_hash = ?`, hash).Scan(&s.IDHash, &s.UserID, &c, &l, &e, &s.IP, &s.UserAgent, &s.AuthEpoch, &s.EnrolSecret, &enrolExpires, &amr)
 	if err != nil {
 		return nil, notFound(err)
 	}
+	s.AMR = strings.Fields(amr)
 	s.CreatedAt, s.LastSeenAt, s.ExpiresAt = time.UnixMilli(c).UTC(), time.UnixMilli(l).UTC(), time.UnixMilli(e).UTC()
 	s.EnrolExpiresAt = fromMS(enrolExpires)
 	return &s, nil
@@ -325,6 +327,7 @@ func (q *queries) Cleanup(ctx context.Context, now time.Time) error {
 		`DELETE FROM api_tokens WHERE expires_at < ?`,
 		`DELETE FROM token_families WHERE expires_at < ?`,
 		`DELETE FROM two_factor_challenges WHERE expires_at < ?`,
+		`DELETE FROM passkey_ceremonies WHERE expires_at < ?`,
 		`DELETE FROM oauth_authorizations WHERE expires_at < ?`,
 		`DELETE FROM peer_nonces WHERE expires_at < ?`,
 		// Sent and failed emails stay 30 days for the back office.

@@ -19,6 +19,10 @@ const userColumns = `id, email, first_name, last_name, language, active, must_ch
 	password_hash, password_changed_at, temp_password_expires_at, created_at, updated_at, auth_epoch, version, invited_at,
 	totp_secret, totp_enabled_at, totp_last_step`
 
+// userSelect is what a query reads of a user: its columns and how many
+// passkeys it has.
+const userSelect = userColumns + `, (SELECT COUNT(*) FROM passkeys k WHERE k.user_id = users.id)`
+
 func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	var u airlock.User
 	var active, must int
@@ -26,7 +30,7 @@ func scanUser(sc interface{ Scan(...any) error }) (*airlock.User, error) {
 	var created, updated int64
 	if err := sc.Scan(&u.ID, &u.Email, &u.FirstName, &u.LastName, &u.Language, &active, &must,
 		&u.PasswordHash, &changed, &tempExp, &created, &updated, &u.AuthEpoch, &u.Version, &invited,
-		&u.TOTPSecret, &totpOn, &u.TOTPLastStep); err != nil {
+		&u.TOTPSecret, &totpOn, &u.TOTPLastStep, &u.Passkeys); err != nil {
 		return nil, err
 	}
 	u.Active, u.MustChangePassword = active == 1, must == 1
@@ -153,7 +157,7 @@ const userGroups = `(SELECT string_agg(group_name, ',' ORDER BY group_name) FROM
 
 func (q *queries) oneUser(ctx context.Context, where string, arg any) (*airlock.User, error) {
 	var groups sql.NullString
-	u, err := scanUser(withGroups{q.row(ctx, `SELECT `+userColumns+`, `+userGroups+` FROM users WHERE `+where, arg), &groups})
+	u, err := scanUser(withGroups{q.row(ctx, `SELECT `+userSelect+`, `+userGroups+` FROM users WHERE `+where, arg), &groups})
 	if err != nil {
 		return nil, notFound(err)
 	}
@@ -230,7 +234,7 @@ func (q *queries) usersIn(ctx context.Context, column string, keys []string, suf
 		for i, k := range keys[from : from+size] {
 			args[i] = k
 		}
-		return `SELECT ` + userColumns + `, ` + userGroups + ` FROM users WHERE ` + column + ` IN (` + rowsOf(size, "?") + `)` + suffix, args
+		return `SELECT ` + userSelect + `, ` + userGroups + ` FROM users WHERE ` + column + ` IN (` + rowsOf(size, "?") + `)` + suffix, args
 	}, q.queryIn(ctx, func(r *rows) error {
 		var groups sql.NullString
 		u, err := scanUser(withGroups{r, &groups})
@@ -293,7 +297,7 @@ func (q *queries) ListUsers(ctx context.Context, f airlock.UserFilter) ([]*airlo
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := q.query(ctx, `SELECT `+userColumns+` FROM users`+cond+` ORDER BY email_normalized LIMIT ? OFFSET ?`,
+	rows, err := q.query(ctx, `SELECT `+userSelect+` FROM users`+cond+` ORDER BY email_normalized LIMIT ? OFFSET ?`,
 		append(args, limit, max(f.Offset, 0))...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list users: %w", err)
