@@ -1,0 +1,94 @@
+package passkey_test
+
+import (
+	"errors"
+	"net/url"
+	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/internal/softkey"
+	"github.com/airlockhq/airlock/passkey"
+)
+
+func rp(t *testing.T, raw string) *passkey.RP {
+	t.Helper()
+	u, _ := url.Parse(raw)
+	r, err := passkey.New(u, "Airlock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestCeremonies: a passkey made for this server signs in; one answering
+// for another origin, without user verification, or with a counter gone
+// back is refused or flagged; an IP address is no relying party.
+func TestCeremonies(t *testing.T) {
+	r := rp(t, "https://accounts.example.com")
+	u := &passkey.User{ID: "user-1", Name: "ada@example.com", DisplayName: "Ada"}
+	key := softkey.New("https://accounts.example.com")
+	opts, state, err := r.BeginRegistration(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := key.Create(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.FinishRegistration(u, state, resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.UserID, p.Name = u.ID, "Phone"
+	u.Passkeys = []*airlock.Passkey{p}
+	find := func(id []byte) (*airlock.Passkey, error) {
+		if string(id) == string(p.ID) {
+			return p, nil
+		}
+		return nil, airlock.ErrNotFound
+	}
+	for _, who := range []*passkey.User{nil, u} {
+		opts, state, err = r.BeginLogin(who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err = key.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := r.FinishLogin(who, state, resp, find)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Passkey != p || a.CounterWentBack || a.SignCount == 0 {
+			t.Fatalf("assertion: %+v", a)
+		}
+		p.SignCount = a.SignCount
+		// The same answer to the same state carries the same counter now.
+		again, err := r.FinishLogin(who, state, resp, find)
+		if err != nil || !again.CounterWentBack {
+			t.Fatalf("a replayed answer: %+v %v", again, err)
+		}
+	}
+	for name, k := range map[string]*softkey.Key{
+		"another origin":       key.Clone(100),
+		"no user verification": key.Clone(100),
+	} {
+		if name == "another origin" {
+			k.Origin = "https://accounts.example.com.evil.test"
+		} else {
+			k.NotVerified = true
+		}
+		opts, state, _ := r.BeginLogin(nil)
+		resp, err := k.Get(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.FinishLogin(nil, state, resp, find); !errors.Is(err, passkey.ErrRefused) {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if _, err := passkey.New(&url.URL{Scheme: "http", Host: "127.0.0.1:8080"}, "Airlock"); !errors.Is(err, passkey.ErrNoDomain) {
+		t.Fatalf("an IP address: %v", err)
+	}
+}
