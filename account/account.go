@@ -18,6 +18,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/jobs"
 	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/passkey"
 	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/secretbox"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	// RequireTwoFactor lists the groups whose members must enrol in
 	// two-step sign-in (AIRLOCK_REQUIRE_TWO_FACTOR).
 	RequireTwoFactor []string
+	// Passkeys speaks WebAuthn (package passkey), as the relying party of
+	// PublicURL; nil when passkeys are off (a public URL that is an IP
+	// address). New sets it from PublicURL and BrandName when it is nil.
+	Passkeys Ceremonies
 
 	// ServerName names this server in the emails that name two (a reset
 	// asked on the wrong server): its entry in AIRLOCK_SERVERS, or its host.
@@ -103,6 +108,13 @@ type Service struct {
 // New returns a Service.
 func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Hasher, policy *password.Policy,
 	templates *mail.Templates, sender mail.Sender, clock airlock.Clock) *Service {
+	if cfg.Passkeys == nil && cfg.PublicURL != nil {
+		if rp, err := passkey.New(cfg.PublicURL, cfg.BrandName); err == nil {
+			cfg.Passkeys = rp
+		} else {
+			log.Warn("passkeys are off", "err", err)
+		}
+	}
 	s := &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,
 		clock: clock, log: log, cfg: cfg, jobs: jobs.New(store, clock, log)}
 	s.jobs.Handle(airlock.JobForgot, s.decideForgot)

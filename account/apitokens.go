@@ -67,6 +67,11 @@ func (s *Service) SignInAPI(ctx context.Context, email, pass, otp string, m Meta
 	now := s.clock.Now()
 	m.ActorID = u.ID
 	var code *codeCheck
+	if !u.TwoFactor() && u.Passkeys > 0 {
+		// A passkey is the second step, and no password grant can carry
+		// one: the app signs in through the system browser (OpenID).
+		return nil, errPasskeyNeeded
+	}
 	if u.TwoFactor() {
 		if strings.TrimSpace(otp) == "" {
 			return nil, errCodeNeeded

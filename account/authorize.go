@@ -127,11 +127,15 @@ func (s *Service) ContinueAuthorization(ctx context.Context, id, sid string, con
 	if (!c.FirstParty || slices.Contains(a.Prompt, "consent")) && !consent {
 		return StepConsent, nil
 	}
-	amr := []string{"pwd"}
-	if u.TwoFactor() {
-		// Two-step sign-in on means this session passed a code: turning it
-		// on ends every other session.
-		amr = append(amr, "otp")
+	amr := sess.AMR
+	if len(amr) == 0 {
+		// A session made before sessions kept how they were signed in.
+		amr = []string{"pwd"}
+		if u.TwoFactor() {
+			// Two-step sign-in on means this session passed a code: turning
+			// it on ends every other session.
+			amr = append(amr, "otp")
+		}
 	}
 	m.ActorID = u.ID
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {

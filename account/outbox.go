@@ -44,6 +44,8 @@ type mailPayload struct {
 	// Flow is the SHA-256 of the flow id of the forgot request the email
 	// answers (nil: none): its link's code is typed with that flow.
 	Flow []byte `json:"flow,omitempty"`
+	// Passkey names the passkey added or removed.
+	Passkey string `json:"passkey,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
@@ -158,6 +160,7 @@ func (s *Service) renderMail(p mailPayload, u *airlock.User, link, code string) 
 		"ForgotLink": s.link("/password/forgot"),
 		"AskedOn":    p.AskedOn,
 		"Server":     s.serverName(),
+		"Passkey":    p.Passkey,
 	}
 	subject, text, html, err := s.templates.Render(p.Kind, lang, data)
 	if err != nil {

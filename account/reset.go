@@ -175,7 +175,7 @@ func (s *Service) CompleteLink(ctx context.Context, l Link, newPassword, otp str
 	}
 	var code *codeCheck
 	var verified *airlock.ResetToken // the code was given at the link's own step
-	if u.TwoFactor() {
+	if u.SecondStep() {
 		// The policy first, so that a refused password costs no code attempt.
 		if err := s.policy.Check(newPassword, u); err != nil {
 			return u, linkPurpose, err
@@ -184,6 +184,10 @@ func (s *Service) CompleteLink(ctx context.Context, l Link, newPassword, otp str
 			if verified, err = s.linkCodeGiven(ctx, tokenHash); err != nil {
 				return u, linkPurpose, err
 			}
+		}
+		if verified == nil && !u.TwoFactor() {
+			// Passkeys only: the link's passkey step is the one way on.
+			return u, linkPurpose, errPasskeyNeeded
 		}
 		if verified == nil {
 			if code, err = s.checkLinkCode(ctx, u, otp, actorMeta(u, m), tokenHash); err != nil {

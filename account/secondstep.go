@@ -110,7 +110,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string, m 
 		if err := s.useCode(ctx, tx, cc, now, m); err != nil {
 			return err
 		}
-		return s.openSession(ctx, tx, cur, sid, now, m)
+		return s.openSession(ctx, tx, cur, sid, now, m, "pwd", "otp")
 	})
 	if err == errNoSession {
 		err = errChallenge // the account changed meanwhile

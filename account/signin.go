@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -28,8 +29,9 @@ func (s *Service) SignIn(ctx context.Context, email, pass, next string, m Meta) 
 	if err != nil {
 		return nil, "", "", err
 	}
-	if u.TwoFactor() {
-		// The code has a limit of its own, per account (codeLimit).
+	if u.SecondStep() {
+		// A code or a passkey comes next. The code has a limit of its own,
+		// per account (codeLimit).
 		challenge, err := s.startChallenge(ctx, u, next)
 		return u, "", challenge, err
 	}
@@ -211,7 +213,7 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 		if err != nil {
 			return err
 		}
-		return s.openSession(ctx, tx, cur, sid, now, m)
+		return s.openSession(ctx, tx, cur, sid, now, m, "pwd")
 	})
 	if err != nil {
 		if airlock.AsError(err) != nil {
@@ -223,19 +225,24 @@ func (s *Service) newSession(ctx context.Context, u *airlock.User, m Meta) (stri
 }
 
 // openSession is a sign-in of u (as read in tx): a new session, audited.
-func (s *Service) openSession(ctx context.Context, tx airlock.Tx, u *airlock.User, sid string, now time.Time, m Meta) error {
-	if err := s.insertSession(ctx, tx, u, sid, now, m); err != nil {
+// amr says how the person signed in (OpenID amr values).
+func (s *Service) openSession(ctx context.Context, tx airlock.Tx, u *airlock.User, sid string, now time.Time, m Meta, amr ...string) error {
+	if err := s.insertSession(ctx, tx, u, sid, now, m, amr...); err != nil {
 		return err
 	}
 	m.ActorID = u.ID
-	return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "success", "")
+	detail := ""
+	if slices.Contains(amr, "user") {
+		detail = "passkey"
+	}
+	return s.audit(ctx, tx, airlock.AuditSignIn, m, u.ID, u.Email, "success", detail)
 }
 
 // insertSession stores a session of u (as read in tx) under sid's hash.
-func (s *Service) insertSession(ctx context.Context, tx airlock.Tx, u *airlock.User, sid string, now time.Time, m Meta) error {
+func (s *Service) insertSession(ctx context.Context, tx airlock.Tx, u *airlock.User, sid string, now time.Time, m Meta, amr ...string) error {
 	return tx.CreateSession(ctx, &airlock.Session{IDHash: secretHash(sid), UserID: u.ID, CreatedAt: now,
 		LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionAbsolute), IP: airlock.CleanText(m.IP, 64),
-		UserAgent: airlock.CleanText(m.UserAgent, 300), AuthEpoch: u.AuthEpoch})
+		UserAgent: airlock.CleanText(m.UserAgent, 300), AuthEpoch: u.AuthEpoch, AMR: amr})
 }
 
 var errNoSession = &airlock.Error{Code: airlock.CodeUnauthorized, Key: "error.no_session"}

@@ -43,9 +43,10 @@ type Enrolment struct {
 }
 
 // TwoFactorRequired reports whether u must enrol before anything else: a
-// member of a group of AIRLOCK_REQUIRE_TWO_FACTOR who has not.
+// member of a group of AIRLOCK_REQUIRE_TWO_FACTOR who has no second step
+// (an authenticator app's codes or a passkey: either meets it).
 func (s *Service) TwoFactorRequired(u *airlock.User) bool {
-	if u.TwoFactor() {
+	if u.SecondStep() {
 		return false
 	}
 	for _, g := range s.cfg.RequireTwoFactor {
@@ -248,7 +249,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, vi
 		if err := s.revokeAccess(ctx, tx, locked, revokeSessionsAndTokens, "two_factor_enabled", now, m); err != nil {
 			return err
 		}
-		if err := s.insertSession(ctx, tx, locked, newSID, now, m); err != nil {
+		if err := s.insertSession(ctx, tx, locked, newSID, now, m, "pwd", "otp"); err != nil {
 			return err
 		}
 		if err := s.enqueueMail(ctx, tx, mail.KindTwoFactorOn, locked, now, false); err != nil {

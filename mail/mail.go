@@ -52,10 +52,15 @@ const (
 	// KindResetCodeFailed tells the owner that wrong codes were typed with
 	// a reset link sent to them, which then died.
 	KindResetCodeFailed = "reset_code_failed"
+	// KindPasskeyAdded and KindPasskeyRemoved tell the owner that a passkey
+	// was added to or removed from their account.
+	KindPasskeyAdded   = "passkey_added"
+	KindPasskeyRemoved = "passkey_removed"
 )
 
 // Kinds lists every email kind; each has a template per language.
-var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff, KindTwoFactorFailed, KindResetCodeFailed}
+var Kinds = []string{KindReset, KindPasswordChanged, KindInvitation, KindTwoFactorOn, KindTwoFactorOff, KindTwoFactorFailed, KindResetCodeFailed,
+	KindPasskeyAdded, KindPasskeyRemoved}
 
 //go:embed templates
 var templateFS embed.FS

@@ -152,21 +152,25 @@ func TestEveryEmailNamesTheServiceAndSaysWhy(t *testing.T) {
 			mail.KindTwoFactorOn:     "You get this email because an account for ada@example.com exists on Acme Field.",
 			mail.KindTwoFactorOff:    "You get this email because an account for ada@example.com exists on Acme Field.",
 			mail.KindTwoFactorFailed: "You get this email because an account for ada@example.com exists on Acme Field.",
-			mail.KindResetCodeFailed: "You get this email because an account for ada@example.com exists on Acme Field."},
+			mail.KindResetCodeFailed: "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindPasskeyAdded:    "You get this email because an account for ada@example.com exists on Acme Field.",
+			mail.KindPasskeyRemoved:  "You get this email because an account for ada@example.com exists on Acme Field."},
 		"fr": {mail.KindReset: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindPasswordChanged: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindInvitation:      "Vous recevez cet e-mail parce qu’un administrateur a créé pour ada@example.com un compte sur Acme Field.",
 			mail.KindTwoFactorOn:     "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindTwoFactorOff:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
 			mail.KindTwoFactorFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
-			mail.KindResetCodeFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
+			mail.KindResetCodeFailed: "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindPasskeyAdded:    "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field.",
+			mail.KindPasskeyRemoved:  "Vous recevez cet e-mail parce qu’un compte existe pour ada@example.com sur Acme Field."},
 	}
 	for _, lang := range []string{"en", "fr"} {
 		for _, kind := range mail.Kinds {
 			data := map[string]any{"Lang": lang, "Name": "Ada Lovelace", "Email": "ada@example.com", "Brand": "Acme Field", "By": "Grace Hopper",
 				"Link": "https://accounts.example.com/password/reset?token=abc", "Code": "KBZR-TMWX", "ValidFor": mail.Duration(time.Hour, lang),
 				"When": "2026-03-02 08:00", "ForgotLink": "https://accounts.example.com/password/forgot", "LoginLink": "https://accounts.example.com/login",
-				"IP": "192.0.2.10"}
+				"IP": "192.0.2.10", "Passkey": "Work phone"}
 			subject, text, html, err := tpl.Render(kind, lang, data)
 			if err != nil {
 				t.Fatal(err)

@@ -63,10 +63,11 @@ func newAuthRequest(a *airlock.Authorization) (*authRequest, error) {
 
 func (r *authRequest) GetID() string { return r.a.ID }
 
-// GetACR says how the person signed in: "2" with two-step sign-in, "1"
-// with a password only.
+// GetACR says how the person signed in: "2" with two-step sign-in or a
+// passkey (a key held by the person, who was verified), "1" with a
+// password only.
 func (r *authRequest) GetACR() string {
-	if slices.Contains(r.a.AMR, "otp") {
+	if slices.Contains(r.a.AMR, "otp") || slices.Contains(r.a.AMR, "user") {
 		return "2"
 	}
 	return "1"

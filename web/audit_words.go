@@ -13,7 +13,7 @@ var AuditKinds = []string{airlock.AuditSignIn, airlock.AuditSignOut, airlock.Aud
 	airlock.AuditResetCompleted, airlock.AuditPasswordChanged, airlock.AuditSessionsRevoked, airlock.AuditUserCreated,
 	airlock.AuditUserUpdated, airlock.AuditUsersImported, airlock.AuditResetEmailSent, airlock.AuditInvitationSent,
 	airlock.AuditInvitationAccepted, airlock.AuditEmailFailed, airlock.AuditEmailRetried, airlock.AuditTwoFactor,
-	airlock.AuditRateLimited, airlock.AuditApplication}
+	airlock.AuditRateLimited, airlock.AuditApplication, airlock.AuditPasskey}
 
 // AuditOutcomes lists the outcomes the account package records.
 var AuditOutcomes = []string{"success", "failure", "refused", "rate_limited", "queued", "no_account", "inactive",

@@ -1,0 +1,628 @@
+package account
+
+// Passkeys (WebAuthn): adding one from the account page, signing in with
+// one and no password, one as the second step after a password or with a
+// reset link, removing them. The ceremonies themselves are package
+// passkey's; here is who may, what each proves, what is audited and who is
+// told.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/passkey"
+)
+
+// Ceremonies is the WebAuthn machinery account asks (package passkey's
+// RP): the options of a ceremony and the checks of the browser's answer.
+type Ceremonies interface {
+	BeginRegistration(u *passkey.User) (options, state []byte, err error)
+	FinishRegistration(u *passkey.User, state, response []byte) (*airlock.Passkey, error)
+	BeginLogin(u *passkey.User) (options, state []byte, err error)
+	FinishLogin(u *passkey.User, state, response []byte, find func(id []byte) (*airlock.Passkey, error)) (*passkey.Assertion, error)
+}
+
+// PasskeyCeremonyTTL is how long a ceremony waits for the browser's
+// answer: once, in the browser that began it.
+const PasskeyCeremonyTTL = 5 * time.Minute
+
+// maxPasskeys bounds one account's passkeys (each add writes an audit
+// event and an email, SPEC §6.14); far more than anyone has devices.
+const maxPasskeys = 20
+
+// maxPasskeyName bounds a passkey's name, in characters.
+const maxPasskeyName = 60
+
+var (
+	errPasskeysOff = &airlock.Error{Code: airlock.CodeConflict, Detail: "passkeys_off", Key: "error.passkey.off"}
+	// errCeremony: the ceremony is unknown, used, too old, another
+	// browser's, or the account changed since it began: start again.
+	errCeremony       = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "ceremony", Key: "error.passkey.ceremony"}
+	errPasskeyRefused = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "passkey_refused", Key: "error.passkey.refused"}
+	errPasskeyCloned  = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "passkey_cloned", Key: "error.passkey.cloned"}
+	errTooManyKeys    = &airlock.Error{Code: airlock.CodeConflict, Field: "name", Key: "error.passkey.too_many", Args: []any{maxPasskeys}}
+	errNoPasskey      = &airlock.Error{Code: airlock.CodeNotFound, Key: "error.passkey.not_found"}
+	// errPasskeyNeeded: the account's second step is a passkey, which only
+	// a browser can give (the sign-in page, the reset page).
+	errPasskeyNeeded = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Detail: "passkey", Key: "error.passkey.needed"}
+)
+
+// PasskeysOn says whether this server offers passkeys: its public URL
+// names a host (WebAuthn has no IP-address relying party).
+func (s *Service) PasskeysOn() bool { return s.cfg.Passkeys != nil }
+
+// Passkeys lists u's passkeys, oldest first.
+func (s *Service) Passkeys(ctx context.Context, u *airlock.User) ([]*airlock.Passkey, error) {
+	return s.store.ListPasskeys(ctx, u.ID)
+}
+
+// checkPasskeyName trims a passkey's name and checks it: 1 to 60
+// characters, visible, no control or bidi character.
+func checkPasskeyName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || !airlock.CheckText(name) || !airlock.Visible(name) || utf8.RuneCountInString(name) > maxPasskeyName {
+		return "", &airlock.Error{Code: airlock.CodeInvalid, Field: "name", Key: "error.passkey.name", Args: []any{maxPasskeyName}}
+	}
+	return name, nil
+}
+
+// ceremonyUser is u as WebAuthn sees them, with their passkeys (read in q).
+func ceremonyUser(ctx context.Context, q airlock.Tx, u *airlock.User) (*passkey.User, error) {
+	keys, err := q.ListPasskeys(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &passkey.User{ID: u.ID, Name: u.Email, DisplayName: u.Name(), Passkeys: keys}, nil
+}
+
+// beginCeremony stores a ceremony of purpose for user (nil: a sign-in)
+// bound to bound, and returns its id (for the browser's cookie) and the
+// options for the browser.
+func (s *Service) beginCeremony(ctx context.Context, tx airlock.Tx, purpose string, u *passkey.User, bound []byte, now time.Time) (id string, options []byte, err error) {
+	var state []byte
+	if purpose == airlock.CeremonyRegister {
+		options, state, err = s.cfg.Passkeys.BeginRegistration(u)
+	} else {
+		options, state, err = s.cfg.Passkeys.BeginLogin(u)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if id, err = newSecret(); err != nil {
+		return "", nil, err
+	}
+	c := &airlock.PasskeyCeremony{IDHash: secretHash(id), Purpose: purpose, BoundHash: bound, State: state,
+		CreatedAt: now, ExpiresAt: now.Add(PasskeyCeremonyTTL)}
+	if u != nil {
+		c.UserID = u.ID
+	}
+	if err := tx.CreatePasskeyCeremony(ctx, c); err != nil {
+		return "", nil, err
+	}
+	return id, options, nil
+}
+
+// ceremony reads the ceremony of id and checks that it is of purpose,
+// alive, and bound to bound; it is not used up here (endCeremony does, in
+// the transaction of what it allows).
+func (s *Service) ceremony(ctx context.Context, id, purpose string, bound []byte) (*airlock.PasskeyCeremony, error) {
+	if !wellFormedSecret(id) {
+		return nil, errCeremony
+	}
+	c, err := s.store.PasskeyCeremonyByHash(ctx, secretHash(id))
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errCeremony
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.Purpose != purpose || !s.clock.Now().Before(c.ExpiresAt) || string(c.BoundHash) != string(bound) {
+		return nil, errCeremony
+	}
+	return c, nil
+}
+
+// endCeremony uses c up in the caller's transaction: of parallel answers
+// to one ceremony (one assertion sent twice), one goes on.
+func endCeremony(ctx context.Context, tx airlock.Tx, c *airlock.PasskeyCeremony) error {
+	ended, err := tx.DeletePasskeyCeremony(ctx, c.IDHash)
+	if err != nil {
+		return err
+	}
+	if !ended {
+		return errCeremony
+	}
+	return nil
+}
+
+// BeginPasskeyRegistration starts adding a passkey named name to u's
+// account, from the browser of session sid: the password proves it is
+// them (and the code, with two-step sign-in: a session alone, say a stolen
+// cookie, must not add a way in). It returns the ceremony's id, for this
+// browser only, and the options for navigator.credentials.create.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User, sid, name, current, otp string, m Meta) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	if !wellFormedSecret(sid) {
+		return "", nil, errNoSession
+	}
+	if _, err := checkPasskeyName(name); err != nil {
+		return "", nil, err
+	}
+	if u.Passkeys >= maxPasskeys {
+		return "", nil, errTooManyKeys
+	}
+	m.ActorID = u.ID
+	code, err := s.proveSelfFully(ctx, u, current, otp, m)
+	if err != nil {
+		return "", nil, err
+	}
+	now := s.clock.Now()
+	var id string
+	var options []byte
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
+			return err
+		}
+		if code != nil {
+			if err := s.useCode(ctx, tx, code, now, m); err != nil {
+				return err
+			}
+		}
+		pu, err := ceremonyUser(ctx, tx, cur)
+		if err != nil {
+			return err
+		}
+		// Bound to this session: it dies with it (a revocation), and no
+		// other browser can finish it.
+		id, options, err = s.beginCeremony(ctx, tx, airlock.CeremonyRegister, pu, secretHash(sid), now)
+		return err
+	})
+	if code != nil {
+		err = s.codeOutcome(ctx, code, m, err)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return id, options, nil
+}
+
+// FinishPasskeyRegistration adds the passkey the browser of session sid
+// made for ceremony id (its answer, PublicKeyCredential as JSON), named
+// name. Audited; the owner is told by email.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*airlock.Passkey, error) {
+	if s.cfg.Passkeys == nil {
+		return nil, errPasskeysOff
+	}
+	name, err := checkPasskeyName(name)
+	if err != nil {
+		return nil, err
+	}
+	if !wellFormedSecret(sid) {
+		return nil, errNoSession
+	}
+	c, err := s.ceremony(ctx, id, airlock.CeremonyRegister, secretHash(sid))
+	if err != nil {
+		return nil, err
+	}
+	if c.UserID != u.ID {
+		return nil, errCeremony
+	}
+	pu, err := ceremonyUser(ctx, s.store, u)
+	if err != nil {
+		return nil, err
+	}
+	m.ActorID = u.ID
+	p, err := s.cfg.Passkeys.FinishRegistration(pu, c.State, response)
+	if err != nil {
+		if errors.Is(err, passkey.ErrRefused) {
+			s.log.Info("passkey registration refused", "user", u.ID, "err", err)
+			return nil, errPasskeyRefused
+		}
+		return nil, err
+	}
+	now := s.clock.Now()
+	p.UserID, p.Name, p.CreatedAt = u.ID, name, now
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
+			return errCeremony // the session ended meanwhile (a revocation)
+		}
+		if err := endCeremony(ctx, tx, c); err != nil {
+			return err
+		}
+		if cur.Passkeys >= maxPasskeys {
+			return errTooManyKeys
+		}
+		if err := tx.CreatePasskey(ctx, p); err != nil {
+			return err
+		}
+		if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyAdded, UserID: cur.ID, To: cur.Email, Language: cur.Language,
+			CreatedAt: now, Passkey: name}); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, airlock.AuditPasskey, m, cur.ID, cur.Email, "success", "passkey_added", name, syncedArg(p))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func syncedArg(p *airlock.Passkey) string {
+	if p.Synced() {
+		return "synced"
+	}
+	return "device"
+}
+
+// RemovePasskey removes one of u's passkeys (its id), with the password
+// and, with two-step sign-in, a code. Audited; the owner is told.
+func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, id []byte, current, otp string, m Meta) error {
+	m.ActorID = u.ID
+	code, err := s.proveSelfFully(ctx, u, current, otp, m)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		p, err := tx.PasskeyByID(ctx, id)
+		if errors.Is(err, airlock.ErrNotFound) || err == nil && p.UserID != cur.ID {
+			return errNoPasskey
+		}
+		if err != nil {
+			return err
+		}
+		if code != nil {
+			if err := s.useCode(ctx, tx, code, now, m); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.DeletePasskey(ctx, cur.ID, id); err != nil {
+			return err
+		}
+		return s.passkeysRemoved(ctx, tx, cur, p.Name, "", now, m)
+	})
+	if code != nil {
+		err = s.codeOutcome(ctx, code, m, err)
+	}
+	return err
+}
+
+// passkeysRemoved tells the owner and audits that name (all of them when
+// "") went, by the administrator by ("" the owner).
+func (s *Service) passkeysRemoved(ctx context.Context, tx airlock.Tx, u *airlock.User, name, by string, now time.Time, m Meta) error {
+	if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyRemoved, UserID: u.ID, To: u.Email, Language: u.Language,
+		CreatedAt: now, Passkey: name, By: by}); err != nil {
+		return err
+	}
+	if by != "" {
+		return s.audit(ctx, tx, airlock.AuditPasskey, m, u.ID, u.Email, "success", "passkeys_removed_by_admin")
+	}
+	return s.audit(ctx, tx, airlock.AuditPasskey, m, u.ID, u.Email, "success", "passkey_removed", name)
+}
+
+// AdminRemovePasskeys removes every passkey of a user (a lost phone, a
+// departure): audited, and the user is told by email. An administrator
+// never adds one: a passkey is made by its owner's authenticator. Their
+// own go from their account page, with their password.
+func (s *Service) AdminRemovePasskeys(ctx context.Context, actor *airlock.User, id string, m Meta) error {
+	if err := requireAdmin(actor); err != nil {
+		return err
+	}
+	if actor != Operator && actor.ID == id {
+		// With a session or a token alone, it would undo their own second step.
+		return &airlock.Error{Code: airlock.CodeForbidden, Detail: "own_account", Key: "error.own_account.passkeys"}
+	}
+	m = actorMeta(actor, m)
+	return s.store.Update(ctx, func(tx airlock.Tx) error {
+		u, err := s.adminTarget(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		n, err := tx.DeleteUserPasskeys(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return &airlock.Error{Code: airlock.CodeConflict, Key: "error.passkey.none"}
+		}
+		by := actorName(actor)
+		if by == "" {
+			by = "An administrator"
+		}
+		return s.passkeysRemoved(ctx, tx, u, "", by, s.clock.Now(), m)
+	})
+}
+
+// passkeyAMR is what a passkey's use proves, as OpenID amr values: a key
+// held in hardware (device-bound) or in software (a synced passkey, kept
+// by a password manager), and the person's presence and verification.
+func passkeyAMR(p *airlock.Passkey) []string {
+	if p.Synced() {
+		return []string{"swk", "user"}
+	}
+	return []string{"hwk", "user"}
+}
+
+// BeginPasskeySignIn starts a sign-in with a passkey, no password: any
+// passkey of this server may answer (the browser offers them, in the email
+// field's autofill or in its own dialog). It returns the ceremony's id,
+// for this browser's cookie, and the options for navigator.credentials.get.
+func (s *Service) BeginPasskeySignIn(ctx context.Context) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	var id string
+	var options []byte
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		var err error
+		id, options, err = s.beginCeremony(ctx, tx, airlock.CeremonySignIn, nil, nil, s.clock.Now())
+		return err
+	})
+	return id, options, err
+}
+
+// FinishPasskeySignIn signs in with the passkey that answered ceremony
+// id: a discoverable passkey with the person verified signs them in
+// completely (it is the second step too). It returns the user and the new
+// session's id.
+func (s *Service) FinishPasskeySignIn(ctx context.Context, id string, response []byte, m Meta) (*airlock.User, string, error) {
+	if s.cfg.Passkeys == nil {
+		return nil, "", errPasskeysOff
+	}
+	c, err := s.ceremony(ctx, id, airlock.CeremonySignIn, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	a, err := s.cfg.Passkeys.FinishLogin(nil, c.State, response, func(cid []byte) (*airlock.Passkey, error) {
+		return s.store.PasskeyByID(ctx, cid)
+	})
+	if err != nil {
+		return nil, "", s.passkeyFailed(ctx, nil, err, m)
+	}
+	u, err := s.store.UserByID(ctx, a.Passkey.UserID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !u.Active || u.TempPasswordExpired(s.clock.Now()) {
+		return nil, "", s.passkeyFailed(ctx, u, errPasskeyRefused, m)
+	}
+	sid, err := newSecret()
+	if err != nil {
+		return nil, "", err
+	}
+	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+		return s.openSession(ctx, tx, cur, sid, now, m, passkeyAMR(a.Passkey)...)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return u, sid, nil
+}
+
+// usePasskey is the use of a passkey's checked answer a to ceremony c by
+// u: a counter gone back is refused and audited (a cloned authenticator);
+// else, in one transaction, the ceremony is used up, the counter, backup
+// state and time written back, and act does what the passkey allows.
+func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.PasskeyCeremony, a *passkey.Assertion, m Meta, act func(tx airlock.Tx, cur *airlock.User, now time.Time) error) error {
+	m.ActorID = u.ID
+	if a.CounterWentBack {
+		return s.passkeyFailed(ctx, u, errPasskeyCloned, m, a.Passkey.Name)
+	}
+	now := s.clock.Now()
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		if err := endCeremony(ctx, tx, c); err != nil {
+			return err
+		}
+		// The counter only goes up, in one statement: of two copies of a
+		// passkey used at once, one is refused.
+		ok, err := tx.UsePasskey(ctx, a.Passkey.ID, a.SignCount, a.BackupState, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errPasskeyCloned
+		}
+		return act(tx, cur, now)
+	})
+	if err == errPasskeyCloned {
+		return s.passkeyFailed(ctx, u, err, m, a.Passkey.Name)
+	}
+	if err == errNoSession {
+		return errCeremony // the account changed meanwhile
+	}
+	return err
+}
+
+// passkeyFailed audits a refused passkey of u's (nil: no account known,
+// nothing audited) and returns what to say.
+func (s *Service) passkeyFailed(ctx context.Context, u *airlock.User, cause error, m Meta, args ...any) error {
+	e := airlock.AsError(cause)
+	if e == nil {
+		if !errors.Is(cause, passkey.ErrRefused) && !errors.Is(cause, airlock.ErrNotFound) {
+			return cause
+		}
+		s.log.Info("passkey refused", "err", cause)
+		e = errPasskeyRefused
+	}
+	if u == nil {
+		return e
+	}
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		return s.audit(ctx, tx, airlock.AuditPasskey, m, u.ID, u.Email, "failure", e.Detail, args...)
+	})
+	if err != nil {
+		return fmt.Errorf("passkey: %w", err)
+	}
+	return e
+}
+
+// BeginPasskeyStep starts the second step with a passkey after a right
+// password, for the half-signed-in state challenge: only that user's
+// passkeys may answer, and only in the browser holding the state.
+func (s *Service) BeginPasskeyStep(ctx context.Context, challenge string) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	c, err := s.challenge(ctx, challenge)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.beginUserCeremony(ctx, c.UserID, airlock.CeremonyStep, c.IDHash)
+}
+
+// beginUserCeremony begins a ceremony that only userID's passkeys answer,
+// bound to bound.
+func (s *Service) beginUserCeremony(ctx context.Context, userID, purpose string, bound []byte) (string, []byte, error) {
+	var id string
+	var options []byte
+	err := s.store.Update(ctx, func(tx airlock.Tx) error {
+		u, err := tx.UserByID(ctx, userID)
+		if err != nil {
+			return err
+		}
+		pu, err := ceremonyUser(ctx, tx, u)
+		if err != nil {
+			return err
+		}
+		if len(pu.Passkeys) == 0 {
+			return errNoPasskey
+		}
+		id, options, err = s.beginCeremony(ctx, tx, purpose, pu, bound, s.clock.Now())
+		return err
+	})
+	return id, options, err
+}
+
+// finishUserCeremony checks the answer to a ceremony begun by
+// beginUserCeremony for u.
+func (s *Service) finishUserCeremony(ctx context.Context, u *airlock.User, id, purpose string, bound, response []byte, m Meta) (*airlock.PasskeyCeremony, *passkey.Assertion, error) {
+	c, err := s.ceremony(ctx, id, purpose, bound)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.UserID != u.ID {
+		return nil, nil, errCeremony
+	}
+	pu, err := ceremonyUser(ctx, s.store, u)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := s.cfg.Passkeys.FinishLogin(pu, c.State, response, nil)
+	if err != nil {
+		return nil, nil, s.passkeyFailed(ctx, u, err, actorMeta(u, m))
+	}
+	return c, a, nil
+}
+
+// CompleteSignInWithPasskey is the second step of a sign-in with a
+// passkey instead of a code: the half-signed-in state challenge opens one
+// session, however many answers are sent for it at once.
+func (s *Service) CompleteSignInWithPasskey(ctx context.Context, challenge, id string, response []byte, m Meta) (*airlock.User, string, string, error) {
+	if s.cfg.Passkeys == nil {
+		return nil, "", "", errPasskeysOff
+	}
+	ch, err := s.challenge(ctx, challenge)
+	if err != nil {
+		return nil, "", "", err
+	}
+	u, err := s.store.UserByID(ctx, ch.UserID)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, "", "", errChallenge
+	}
+	if err != nil {
+		return nil, "", "", err
+	}
+	if !stillValid(u, ch.AuthEpoch, s.clock.Now()) {
+		return nil, "", "", errChallenge // the account changed since the password was checked
+	}
+	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyStep, ch.IDHash, response, m)
+	if err != nil {
+		return u, "", "", err
+	}
+	sid, err := newSecret()
+	if err != nil {
+		return nil, "", "", err
+	}
+	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+		// One half-signed-in state opens one session.
+		ended, err := tx.DeleteChallenge(ctx, ch.IDHash)
+		if err != nil {
+			return err
+		}
+		if !ended {
+			return errChallenge
+		}
+		return s.openSession(ctx, tx, cur, sid, now, m, append([]string{"pwd"}, passkeyAMR(a.Passkey)...)...)
+	})
+	if err != nil {
+		return u, "", "", err
+	}
+	return u, sid, ch.Next, nil
+}
+
+// BeginLinkPasskey starts the second step of a reset (or invitation)
+// link with a passkey, for an account that has one: only the owner's
+// passkeys answer, and only for this link.
+func (s *Service) BeginLinkPasskey(ctx context.Context, token string, m Meta) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	u, _, err := s.CheckLink(ctx, token, m)
+	if err != nil {
+		return "", nil, err
+	}
+	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyReset, secretHash(token))
+}
+
+// VerifyLinkPasskey is the second step of a reset link with a passkey:
+// the link records it for linkCodeLife, as a right code, and the new
+// password may then be set (CompleteLink). A reset never adds or removes
+// a passkey.
+func (s *Service) VerifyLinkPasskey(ctx context.Context, token, id string, response []byte, m Meta) (*airlock.User, error) {
+	if s.cfg.Passkeys == nil {
+		return nil, errPasskeysOff
+	}
+	u, _, err := s.CheckLink(ctx, token, m)
+	if err != nil {
+		return nil, err
+	}
+	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyReset, secretHash(token), response, m)
+	if err != nil {
+		return u, err
+	}
+	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+		ok, err := tx.MarkResetTokenCode(ctx, secretHash(token), now, now.Add(linkCodeLife), nil)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return invalidToken(TokenUsed) // used or revoked meanwhile
+		}
+		return s.audit(ctx, tx, airlock.AuditPasskey, actorMeta(cur, m), cur.ID, cur.Email, "success", "passkey_used_reset", a.Passkey.Name)
+	})
+	return u, err
+}

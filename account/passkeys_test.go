@@ -1,0 +1,244 @@
+package account_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/softkey"
+	"github.com/airlockhq/airlock/internal/testutil"
+	"github.com/airlockhq/airlock/store"
+)
+
+const origin = "https://accounts.example.com"
+
+// signedIn signs u in with the password and returns the session id.
+func (e *env) signedIn(t *testing.T, email string) string {
+	t.Helper()
+	_, sid, _, err := e.svc.SignIn(context.Background(), email, goodPassword, "", meta)
+	if err != nil || sid == "" {
+		t.Fatalf("sign in: %q %v", sid, err)
+	}
+	return sid
+}
+
+// addPasskey registers a passkey of key named name for u from session sid.
+func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) *airlock.Passkey {
+	t.Helper()
+	ctx := context.Background()
+	u, _ = e.db.UserByID(ctx, u.ID)
+	id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, name, goodPassword, otp, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := key.Create(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPasskeyLifecycle: a passkey is added with the password (audited,
+// the owner emailed), listed, signs in alone (amr hwk/swk and user), is
+// asked after the password as the second step, and a copy whose counter
+// went back is refused and audited; removing it needs the password, is
+// audited and emailed, and the password alone signs in again.
+func TestPasskeyLifecycle(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	sid := e.signedIn(t, "ada@example.com")
+	key := softkey.New(origin)
+
+	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Work phone", "wrong password here", "", meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("a wrong password: %v", err)
+	}
+	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, " \u202e ", goodPassword, "", meta); code(err) != airlock.CodeInvalid {
+		t.Fatalf("a name of nothing: %v", err)
+	}
+	p := e.addPasskey(t, u, sid, key, "  Work phone ", "")
+	if p.Name != "Work phone" || p.Synced() {
+		t.Fatalf("added: %+v", p)
+	}
+	e.drain(t)
+	msgs := e.smtp.Wait(t, 1)
+	if s := msgs[0].Header("Subject"); s != "A passkey was added to your account" || !strings.Contains(msgs[0].Parts()["text/plain"], `"Work phone"`) {
+		t.Fatalf("email: %q", s)
+	}
+	u, _ = e.db.UserByID(ctx, u.ID)
+	if u.Passkeys != 1 || !u.SecondStep() {
+		t.Fatalf("the user has %d passkeys", u.Passkeys)
+	}
+
+	// Signing in with the passkey alone.
+	id, options, err := e.svc.BeginPasskeySignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := key.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, sid2, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta)
+	if err != nil || got.ID != u.ID {
+		t.Fatalf("passkey sign-in: %v", err)
+	}
+	if sess := e.session(t, sid2); strings.Join(sess.AMR, " ") != "hwk user" {
+		t.Fatalf("amr %q", sess.AMR)
+	}
+	// The same answer again: the ceremony is used up.
+	if _, _, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("an answer used twice: %v", err)
+	}
+
+	// The password now asks for the passkey.
+	_, sid3, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "/account", meta)
+	if err != nil || sid3 != "" || challenge == "" {
+		t.Fatalf("password alone: sid %q, challenge %q, %v", sid3, challenge, err)
+	}
+	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err = key.Get(options); err != nil {
+		t.Fatal(err)
+	}
+	_, sid4, next, err := e.svc.CompleteSignInWithPasskey(ctx, challenge, id, resp, meta)
+	if err != nil || next != "/account" {
+		t.Fatalf("second step: %q %v", next, err)
+	}
+	if sess := e.session(t, sid4); strings.Join(sess.AMR, " ") != "pwd hwk user" {
+		t.Fatalf("amr %q", sess.AMR)
+	}
+
+	// A copy of the passkey, its counter behind: refused, audited.
+	clone := key.Clone(1)
+	id, options, _ = e.svc.BeginPasskeySignIn(ctx)
+	resp, _ = clone.Get(options)
+	if _, _, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta); airlock.AsError(err) == nil || airlock.AsError(err).Detail != "passkey_cloned" {
+		t.Fatalf("a cloned authenticator: %v", err)
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{Kind: airlock.AuditPasskey})
+	if err != nil || events[0].Detail != "passkey_cloned" || events[0].Outcome != "failure" {
+		t.Fatalf("audit: %+v %v", events, err)
+	}
+
+	// Removing it: the password first.
+	if err := e.svc.RemovePasskey(ctx, u, p.ID, "wrong password here", "", meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("removed without the password: %v", err)
+	}
+	if err := e.svc.RemovePasskey(ctx, u, p.ID, goodPassword, "", meta); err != nil {
+		t.Fatal(err)
+	}
+	e.drain(t)
+	msgs = e.smtp.Wait(t, 2)
+	if s := msgs[1].Header("Subject"); s != "A passkey was removed from your account" {
+		t.Fatalf("email: %q", s)
+	}
+	if _, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta); err != nil || sid == "" {
+		t.Fatalf("the password alone again: %v", err)
+	}
+}
+
+func (e *env) session(t *testing.T, sid string) *airlock.Session {
+	t.Helper()
+	h := sha256.Sum256([]byte(sid))
+	sess, err := e.db.SessionByHash(context.Background(), h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sess
+}
+
+// TestPasskeyOneAssertionOneSession: one passkey answer sent many times at
+// once, to two nodes, opens one session (SQLite: two services on one file;
+// PostgreSQL: two pools).
+func TestPasskeyOneAssertionOneSession(t *testing.T) {
+	t.Parallel()
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		clock, smtp := testutil.NewClock(), mailtest.Start(t)
+		a, b := newNode(t, db, clock, smtp), newNode(t, db, clock, smtp)
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		key := softkey.New(origin)
+		a.addPasskey(t, u, a.signedIn(t, "ada@example.com"), key, "Laptop", "")
+		id, options, err := a.svc.BeginPasskeySignIn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := key.Get(options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 12 {
+			n := []*env{a, b}[i%2]
+			wg.Go(func() {
+				_, sid, err := n.svc.FinishPasskeySignIn(ctx, id, resp, meta)
+				switch {
+				case err == nil && sid != "":
+					wins.Add(1)
+				case code(err) != airlock.CodeUnauthorized:
+					t.Errorf("unexpected: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d sessions from one answer", wins.Load())
+		}
+	})
+}
+
+// TestPasskeyAdminAndRules: an administrator removes a user's passkeys
+// (audited, emailed) but never their own this way; a passkey meets
+// AIRLOCK_REQUIRE_TWO_FACTOR; the password grant cannot carry a passkey.
+func TestPasskeyAdminAndRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *account.Config) { c.RequireTwoFactor = []string{"mobile"} })
+	ctx := context.Background()
+	admin := e.user(t, "boss@example.com", goodPassword, "admin")
+	u := e.user(t, "ada@example.com", goodPassword, "mobile")
+	u, _ = e.db.UserByID(ctx, u.ID)
+	if !e.svc.TwoFactorRequired(u) {
+		t.Fatal("a member of a required group without a second step is not sent to enrol")
+	}
+	e.addPasskey(t, u, e.signedIn(t, "ada@example.com"), softkey.New(origin), "Phone", "")
+	u, _ = e.db.UserByID(ctx, u.ID)
+	if e.svc.TwoFactorRequired(u) {
+		t.Fatal("a passkey does not meet the requirement")
+	}
+	if _, err := e.svc.SignInAPI(ctx, "ada@example.com", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
+		t.Fatalf("the password grant of a passkey-only account: %v", err)
+	}
+	if err := e.svc.AdminRemovePasskeys(ctx, admin, admin.ID, meta); code(err) != airlock.CodeForbidden {
+		t.Fatalf("an administrator's own passkeys: %v", err)
+	}
+	if err := e.svc.AdminRemovePasskeys(ctx, u, admin.ID, meta); code(err) != airlock.CodeForbidden {
+		t.Fatalf("a non-administrator: %v", err)
+	}
+	if err := e.svc.AdminRemovePasskeys(ctx, admin, u.ID, meta); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = e.db.UserByID(ctx, u.ID)
+	if u.Passkeys != 0 {
+		t.Fatal("passkeys left")
+	}
+	e.drain(t)
+	msgs := e.smtp.Wait(t, 2)
+	if body := msgs[1].Parts()["text/plain"]; !strings.Contains(body, "removed every passkey") {
+		t.Fatalf("email: %s", body)
+	}
+}
