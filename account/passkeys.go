@@ -586,36 +586,37 @@ func (s *Service) CompleteSignInWithPasskey(ctx context.Context, challenge, id s
 
 // BeginLinkPasskey starts the second step of a reset (or invitation)
 // link with a passkey, for an account that has one: only the owner's
-// passkeys answer, and only for this link.
-func (s *Service) BeginLinkPasskey(ctx context.Context, token string, m Meta) (string, []byte, error) {
+// passkeys answer, and only for this link (its token, whichever way it was
+// given: the link itself, or a flow and the email's code).
+func (s *Service) BeginLinkPasskey(ctx context.Context, l Link, m Meta) (string, []byte, error) {
 	if s.cfg.Passkeys == nil {
 		return "", nil, errPasskeysOff
 	}
-	u, _, err := s.CheckLink(ctx, token, m)
+	u, _, hash, err := s.checkLink(ctx, l, m)
 	if err != nil {
 		return "", nil, err
 	}
-	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyReset, secretHash(token))
+	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyReset, hash)
 }
 
 // VerifyLinkPasskey is the second step of a reset link with a passkey:
 // the link records it for linkCodeLife, as a right code, and the new
 // password may then be set (CompleteLink). A reset never adds or removes
 // a passkey.
-func (s *Service) VerifyLinkPasskey(ctx context.Context, token, id string, response []byte, m Meta) (*airlock.User, error) {
+func (s *Service) VerifyLinkPasskey(ctx context.Context, l Link, id string, response []byte, m Meta) (*airlock.User, error) {
 	if s.cfg.Passkeys == nil {
 		return nil, errPasskeysOff
 	}
-	u, _, err := s.CheckLink(ctx, token, m)
+	u, _, hash, err := s.checkLink(ctx, l, m)
 	if err != nil {
 		return nil, err
 	}
-	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyReset, secretHash(token), response, m)
+	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyReset, hash, response, m)
 	if err != nil {
 		return u, err
 	}
 	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
-		ok, err := tx.MarkResetTokenCode(ctx, secretHash(token), now, now.Add(linkCodeLife), nil)
+		ok, err := tx.MarkResetTokenCode(ctx, hash, now, now.Add(linkCodeLife), nil)
 		if err != nil {
 			return err
 		}

@@ -65,6 +65,11 @@ func (s *Server) newLoginPage(r *http.Request, next string) *page {
 	p.form("email", "password")
 	p.focusFirst = true
 	p.Data["Next"] = returnTo(next)
+	if s.accounts.PasskeysOn() {
+		// The browser offers passkeys in the email field's autofill, and
+		// a button signs in with one.
+		p.Data["Webauthn"], p.Data["PasskeyJS"] = true, true
+	}
 	return p
 }
 

@@ -199,6 +199,24 @@ func (p *page) Problem(ip account.ImportProblem) string { return p.T(ip.Key, ip.
 // form declares the fields of the page's form, in order.
 func (p *page) form(fields ...string) { p.fields = fields }
 
+// passkeyGet is a button that asks the browser for a passkey (a sign-in,
+// a second step), and the form that posts its answer to Action
+// (static/webauthn.js fetches the options from Action + "/options").
+type passkeyGet struct {
+	ID, Action, Label, Failed, Next string
+	// Conditional: the sign-in page also offers passkeys in the email
+	// field's autofill (conditional mediation).
+	Conditional bool
+}
+
+// PasskeyGet is the passkeyGet of this page with id, posting to action,
+// its button saying labelKey.
+func (p *page) PasskeyGet(id, action, labelKey string) passkeyGet {
+	next, _ := p.Data["Next"].(string)
+	return passkeyGet{ID: id, Action: action, Label: p.T(labelKey), Failed: p.T("passkey.failed"), Next: next,
+		Conditional: id == "passkey-signin"}
+}
+
 // Autofocus returns the autofocus attribute for the field that should
 // have the focus: the first field in error; else, on a page that starts
 // in its form or after an error, the first empty field (on the sign-in
@@ -353,6 +371,8 @@ func (s *Server) applyError(w http.ResponseWriter, p *page, err error) int {
 			p.fail("current_password", p.T("error.bad_current"))
 		case e.Detail == "temporary_password_expired":
 			p.Error = p.T("error.temp_expired")
+		case strings.HasPrefix(e.Key, "error.passkey."):
+			p.Error = text
 		default:
 			p.Error = p.T("error.bad_credentials")
 		}

@@ -77,13 +77,19 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 	}
 	p := s.newPage(r, u.Language, title)
 	p.form("password", "password_confirm")
-	if u.TwoFactor() {
-		// A mailbox alone must not take the account: the code is asked
-		// first, on a step of its own, then the new password.
+	if u.SecondStep() {
+		// A mailbox alone must not take the account: the second step the
+		// account has (a code, a passkey) is asked first, on a step of its
+		// own, then the new password.
 		given, err := s.accounts.LinkCodeGiven(r.Context(), s.resetLink(r))
 		if err != nil || !given {
 			p.Data["CodeStep"] = true
+			p.Data["Code"] = u.TwoFactor()
 			p.form("otp")
+			if u.Passkeys > 0 && s.accounts.PasskeysOn() {
+				p.Data["Passkey"], p.Data["PasskeyJS"] = true, true
+				p.Data["PasskeyAction"] = "/password/reset/passkey"
+			}
 		}
 	}
 	p.focusFirst = true

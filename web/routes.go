@@ -16,6 +16,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /logout", s.handleLogout)
 	mux.HandleFunc("GET /login/two-factor", s.handleSecondStepForm)
 	mux.HandleFunc("POST /login/two-factor", s.handleSecondStepSubmit)
+	// Passkeys: the script asks for a ceremony's options, then the form
+	// posts the browser's answer.
+	mux.HandleFunc("POST /login/passkey/options", s.handlePasskeySignInOptions)
+	mux.HandleFunc("POST /login/passkey", s.handlePasskeySignIn)
+	mux.HandleFunc("POST /login/two-factor/passkey/options", s.handlePasskeyStepOptions)
+	mux.HandleFunc("POST /login/two-factor/passkey", s.handlePasskeyStep)
 
 	// An application's authorization request waits here for its person.
 	mux.HandleFunc("GET /oauth2/continue", s.handleContinue)
@@ -27,6 +33,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /password/code", s.handleCodeSubmit)
 	mux.HandleFunc("GET /password/reset", s.handleResetForm)
 	mux.HandleFunc("POST /password/reset", s.handleResetSubmit)
+	mux.HandleFunc("POST /password/reset/passkey/options", s.handleResetPasskeyOptions)
+	mux.HandleFunc("POST /password/reset/passkey", s.handleResetPasskey)
 
 	mux.Handle("GET /account", s.requireUser(s.handleAccount))
 	mux.Handle("POST /account/profile", s.requireUser(s.handleAccountProfile))
@@ -41,6 +49,12 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodesForm))
 	mux.Handle("POST /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodes))
 	mux.Handle("POST /account/two-factor/disable", s.requireUser(s.handleTwoFactorDisable))
+	// A passkey meets a required second step too: reachable while enrolling.
+	mux.Handle("GET /account/passkeys", s.requireUserFor(account.ReachEnrolment, s.handlePasskeys))
+	mux.Handle("POST /account/passkeys/new", s.requireUserFor(account.ReachEnrolment, s.handlePasskeyBegin))
+	mux.Handle("POST /account/passkeys", s.requireUserFor(account.ReachEnrolment, s.handlePasskeyFinish))
+	mux.Handle("GET /account/passkeys/{id}/remove", s.requireUser(s.handlePasskeyRemoveForm))
+	mux.Handle("POST /account/passkeys/{id}/remove", s.requireUser(s.handlePasskeyRemove))
 
 	mux.Handle("GET /admin/users", s.requireAdmin(s.handleAdminUsers))
 	mux.Handle("GET /admin/users/new", s.requireAdmin(s.handleAdminUserNewForm))
@@ -51,6 +65,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.adminUserAction(s.accounts.AdminSendReset, "reset_sent")))
 	mux.Handle("POST /admin/users/{id}/invite", s.requireAdmin(s.adminUserAction(s.accounts.AdminInvite, "invited")))
 	mux.Handle("POST /admin/users/{id}/two-factor/reset", s.requireAdmin(s.adminUserAction(s.accounts.AdminResetTwoFactor, "two_factor_reset")))
+	mux.Handle("POST /admin/users/{id}/passkeys/remove", s.requireAdmin(s.adminUserAction(s.accounts.AdminRemovePasskeys, "passkeys_removed")))
 	mux.Handle("GET /admin/users/import", s.requireAdmin(s.handleAdminImportForm))
 	mux.Handle("POST /admin/users/import", s.requireAdmin(s.handleAdminImport))
 	mux.Handle("POST /admin/users/{id}/set-password", s.requireAdmin(s.handleAdminSetPassword))

@@ -36,6 +36,11 @@ func (s *Server) secondStepPage(r *http.Request, u *airlock.User, next string) *
 	p.form("current_password", "otp")
 	p.focusFirst = true
 	s.forApp(r, p, next)
+	// The second step the account has: the app's code, a passkey, or both.
+	p.Data["Code"] = u.TwoFactor()
+	if u.Passkeys > 0 && s.accounts.PasskeysOn() {
+		p.Data["Passkey"], p.Data["PasskeyJS"] = true, true
+	}
 	return p
 }
 

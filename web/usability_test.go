@@ -201,7 +201,7 @@ func TestEmailOfferedAfterReset(t *testing.T) {
 	}
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if !strings.Contains(string(body), `name="email" type="email" autocomplete="username" required maxlength="254" value=""`) {
+	if !strings.Contains(string(body), `name="email" type="email" autocomplete="username webauthn" required maxlength="254" value=""`) {
 		t.Fatalf("a cookie that holds no address fills the field:\n%s", body)
 	}
 }

@@ -1,0 +1,313 @@
+package web
+
+// Passkeys on the pages: the account's list, adding and removing one,
+// signing in with one, and one as the second step after a password or with
+// a reset link. The browser's side is static/webauthn.js; the rules are
+// package account's.
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/edge"
+)
+
+// passkeyCookie holds the id of the passkey ceremony this browser began:
+// HttpOnly, as long as the ceremony lives. A ceremony is finished only by
+// the browser holding it.
+const passkeyCookie = "airlock_passkey"
+
+// passkeyNotices shown on the passkeys page after a redirect.
+var passkeyNotices = map[string]string{
+	"added":   "passkey.notice.added",
+	"removed": "passkey.notice.removed",
+}
+
+// passkeyRow is one passkey on the account's list.
+type passkeyRow struct {
+	ID       string // base64url of the credential id, for its removal's URL
+	P        *airlock.Passkey
+	LastUsed bool
+}
+
+// passkeysPage lists the user's passkeys and offers to add one.
+func (s *Server) passkeysPage(r *http.Request) (*page, error) {
+	p := s.newPage(r, "", "passkey.title")
+	u := p.User
+	p.form("name", "current_password", "otp")
+	p.Data["On"] = s.accounts.PasskeysOn()
+	p.Data["Required"] = s.accounts.TwoFactorRequired(u)
+	p.Data["Code"] = u.TwoFactor()
+	if key, ok := passkeyNotices[r.URL.Query().Get("m")]; ok {
+		p.Notice = p.T(key)
+	}
+	keys, err := s.accounts.Passkeys(r.Context(), u)
+	if err != nil {
+		return p, err
+	}
+	rows := make([]passkeyRow, len(keys))
+	for i, k := range keys {
+		rows[i] = passkeyRow{ID: base64.RawURLEncoding.EncodeToString(k.ID), P: k}
+	}
+	p.Data["Passkeys"] = rows
+	p.Data["PasskeyJS"] = true
+	return p, nil
+}
+
+func (s *Server) handlePasskeys(w http.ResponseWriter, r *http.Request) {
+	p, err := s.passkeysPage(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "passkeys", p)
+}
+
+// handlePasskeyBegin checks the password (and the code) and the name, then
+// shows the page that asks the browser to make the passkey.
+func (s *Server) handlePasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	p, err := s.passkeysPage(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	f, err := edge.ReadForm(w, r, "name", "current_password", "otp")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "passkeys", p)
+		return
+	}
+	p.Values["name"] = f.Get("name")
+	id, options, err := s.accounts.BeginPasskeyRegistration(r.Context(), p.User, s.cookie(r, sessionCookie), f.Get("name"), f.Get("current_password"), f.Get("otp"), s.meta(r))
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "passkeys", p)
+		return
+	}
+	s.setCookie(w, passkeyCookie, id, account.PasskeyCeremonyTTL)
+	s.renderPasskeyCreate(w, r, http.StatusOK, f.Get("name"), options, nil)
+}
+
+// renderPasskeyCreate shows the step where the browser makes the passkey
+// (the options in a data attribute, for passkey.js), or says why it failed.
+func (s *Server) renderPasskeyCreate(w http.ResponseWriter, r *http.Request, status int, name string, options []byte, err error) {
+	p := s.newPage(r, "", "passkey.create.title")
+	p.Data["Name"] = name
+	p.Data["Options"] = string(options)
+	p.Data["PasskeyJS"] = true
+	if err != nil {
+		status = s.applyError(w, p, err)
+	}
+	s.render(w, status, "passkey_create", p)
+}
+
+// handlePasskeyFinish stores the passkey the browser made.
+func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
+	f, err := edge.ReadForm(w, r, "name", "credential")
+	if err != nil {
+		s.renderPasskeyCreate(w, r, 0, "", nil, err)
+		return
+	}
+	_, err = s.accounts.FinishPasskeyRegistration(r.Context(), userFrom(r), s.cookie(r, sessionCookie), s.cookie(r, passkeyCookie),
+		f.Get("name"), []byte(f.Get("credential")), s.meta(r))
+	s.clearCookie(w, passkeyCookie)
+	if err != nil {
+		s.renderPasskeyCreate(w, r, 0, f.Get("name"), nil, err)
+		return
+	}
+	http.Redirect(w, r, "/account/passkeys?m=added", http.StatusSeeOther)
+}
+
+// passkeyOf returns the user's passkey named by the path's id.
+func (s *Server) passkeyOf(r *http.Request) (*airlock.Passkey, string, error) {
+	raw := r.PathValue("id")
+	id, err := base64.RawURLEncoding.DecodeString(raw)
+	if err == nil {
+		keys, err := s.accounts.Passkeys(r.Context(), userFrom(r))
+		if err != nil {
+			return nil, "", err
+		}
+		for _, k := range keys {
+			if string(k.ID) == string(id) {
+				return k, raw, nil
+			}
+		}
+	}
+	return nil, "", &airlock.Error{Code: airlock.CodeNotFound, Key: "error.passkey.not_found"}
+}
+
+func (s *Server) passkeyRemovePage(r *http.Request, k *airlock.Passkey, id string) *page {
+	p := s.newPage(r, "", "passkey.remove.title")
+	p.form("current_password", "otp")
+	p.focusFirst = true
+	p.Data["Passkey"] = k
+	p.Data["ID"] = id
+	p.Data["Code"] = p.User.TwoFactor()
+	return p
+}
+
+// handlePasskeyRemoveForm asks for the password (and the code) before a
+// passkey is removed.
+func (s *Server) handlePasskeyRemoveForm(w http.ResponseWriter, r *http.Request) {
+	k, id, err := s.passkeyOf(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	s.render(w, http.StatusOK, "passkey_remove", s.passkeyRemovePage(r, k, id))
+}
+
+func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
+	k, id, err := s.passkeyOf(r)
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	p := s.passkeyRemovePage(r, k, id)
+	f, err := edge.ReadForm(w, r, "current_password", "otp")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "passkey_remove", p)
+		return
+	}
+	if err := s.accounts.RemovePasskey(r.Context(), p.User, k.ID, f.Get("current_password"), f.Get("otp"), s.meta(r)); err != nil {
+		s.render(w, s.applyError(w, p, err), "passkey_remove", p)
+		return
+	}
+	http.Redirect(w, r, "/account/passkeys?m=removed", http.StatusSeeOther)
+}
+
+// passkeyOptions answers a script's request for a ceremony's options
+// (JSON), the ceremony's id in this browser's cookie; or an error, in the
+// reader's language.
+func (s *Server) passkeyOptions(w http.ResponseWriter, r *http.Request, begin func() (string, []byte, error)) {
+	if _, err := edge.ReadForm(w, r); err != nil {
+		s.passkeyJSONError(w, r, err)
+		return
+	}
+	id, options, err := begin()
+	if err != nil {
+		s.passkeyJSONError(w, r, err)
+		return
+	}
+	s.setCookie(w, passkeyCookie, id, account.PasskeyCeremonyTTL)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(options)
+}
+
+func (s *Server) passkeyJSONError(w http.ResponseWriter, r *http.Request, err error) {
+	p := s.newPage(r, "", "error.title")
+	status := s.applyError(w, p, err)
+	msg := p.Error
+	for _, v := range p.FieldErrors {
+		msg = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg, "status": strconv.Itoa(status)})
+}
+
+// handlePasskeySignInOptions begins a sign-in with a passkey, no password.
+func (s *Server) handlePasskeySignInOptions(w http.ResponseWriter, r *http.Request) {
+	s.passkeyOptions(w, r, func() (string, []byte, error) { return s.accounts.BeginPasskeySignIn(r.Context()) })
+}
+
+// handlePasskeySignIn signs in with the passkey the browser gave.
+func (s *Server) handlePasskeySignIn(w http.ResponseWriter, r *http.Request) {
+	p := s.newLoginPage(r, "")
+	f, err := edge.ReadForm(w, r, "credential", "next")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "login", p)
+		return
+	}
+	next := returnTo(f.Get("next"))
+	p.Data["Next"] = next
+	u, sid, err := s.accounts.FinishPasskeySignIn(r.Context(), s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
+	s.clearCookie(w, passkeyCookie)
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "login", p)
+		return
+	}
+	s.signedIn(w, r, u, sid, next)
+}
+
+// handlePasskeyStepOptions begins the second step with a passkey, for the
+// half-signed-in state of this browser.
+func (s *Server) handlePasskeyStepOptions(w http.ResponseWriter, r *http.Request) {
+	s.passkeyOptions(w, r, func() (string, []byte, error) {
+		return s.accounts.BeginPasskeyStep(r.Context(), s.cookie(r, twoFactorCookie))
+	})
+}
+
+// handlePasskeyStep finishes a sign-in with a passkey after the password.
+func (s *Server) handlePasskeyStep(w http.ResponseWriter, r *http.Request) {
+	challenge := s.cookie(r, twoFactorCookie)
+	u, next, err := s.accounts.ChallengeUser(r.Context(), challenge)
+	if err != nil {
+		s.secondStepLost(w, r, err)
+		return
+	}
+	p := s.secondStepPage(r, u, next)
+	f, err := edge.ReadForm(w, r, "credential")
+	if err != nil {
+		s.render(w, s.applyError(w, p, err), "login_code", p)
+		return
+	}
+	u, sid, next, err := s.accounts.CompleteSignInWithPasskey(r.Context(), challenge, s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
+	s.clearCookie(w, passkeyCookie)
+	if err != nil {
+		if e := airlock.AsError(err); e != nil && e.Detail == "challenge" {
+			s.secondStepLost(w, r, err)
+			return
+		}
+		s.render(w, s.applyError(w, p, err), "login_code", p)
+		return
+	}
+	s.clearCookie(w, twoFactorCookie)
+	s.signedIn(w, r, u, sid, next)
+}
+
+// handleResetPasskeyOptions begins the second step of this browser's reset
+// link with a passkey.
+func (s *Server) handleResetPasskeyOptions(w http.ResponseWriter, r *http.Request) {
+	s.passkeyOptions(w, r, func() (string, []byte, error) {
+		return s.accounts.BeginLinkPasskey(r.Context(), s.cookie(r, resetCookie), s.meta(r))
+	})
+}
+
+// handleResetPasskey takes a reset link's second step with a passkey, then
+// asks for the new password.
+func (s *Server) handleResetPasskey(w http.ResponseWriter, r *http.Request) {
+	token := s.cookie(r, resetCookie)
+	f, err := edge.ReadForm(w, r, "credential")
+	if err != nil {
+		s.renderError(w, r, err)
+		return
+	}
+	if token == "" {
+		s.renderInvalidLink(w, r, account.TokenUnknown, "")
+		return
+	}
+	u, err := s.accounts.VerifyLinkPasskey(r.Context(), token, s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
+	s.clearCookie(w, passkeyCookie)
+	if err != nil {
+		if u == nil {
+			s.resetFailed(w, r, err, "")
+			return
+		}
+		_, purpose, cerr := s.accounts.CheckLink(r.Context(), token, s.meta(r))
+		if cerr != nil {
+			s.resetFailed(w, r, cerr, purpose)
+			return
+		}
+		p := s.resetPage(r, u, purpose)
+		s.render(w, s.applyError(w, p, err), "reset", p)
+		return
+	}
+	dest := "/password/reset"
+	if r.URL.Query().Get("app") == "1" {
+		dest += "?app=1"
+	}
+	http.Redirect(w, r, dest, http.StatusSeeOther)
+}
