@@ -11,6 +11,7 @@ import (
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/client"
+	"github.com/airlockhq/airlock/internal/softkey"
 )
 
 func TestAdminAPI(t *testing.T) {
@@ -356,5 +357,55 @@ func TestAdministratorsOwnAccountThroughTheAPI(t *testing.T) {
 	got, err := e.c.UpdateUser(ctx, tk.AccessToken, boss.ID, map[string]any{"email": "boss@elsewhere.example.com", "current_password": bosspw, "otp": code()})
 	if err != nil || got.Email != "boss@elsewhere.example.com" {
 		t.Fatalf("own email change with the password and a code: %v", err)
+	}
+}
+
+// TestPasskeysThroughTheAPI: a user's passkeys are counted on the user
+// (passkeys); an administrator removes them (the user is emailed), never
+// their own this way; a passkey-only account gets no token from the
+// password grant (a passkey is given in a browser).
+func TestPasskeysThroughTheAPI(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	boss := e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	u := e.user("ada@example.com", "violet tractor on the moon", airlock.GroupMobile)
+	_, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", "violet tractor on the moon", "", account.Meta{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, _ := e.db.UserByID(ctx, u.ID)
+	id, options, err := e.svc.BeginPasskeyRegistration(ctx, fresh, sid, "Phone", "violet tractor on the moon", "", account.Meta{IP: "192.0.2.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := softkey.New("https://accounts.example.com").Create(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.FinishPasskeyRegistration(ctx, fresh, sid, id, "Phone", resp, account.Meta{IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.c.SignIn(ctx, "ada@example.com", "violet tractor on the moon"); errCode(err) != "two_factor_required" {
+		t.Fatalf("the password grant of a passkey-only account: %v", err)
+	}
+	tk, err := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.c.GetUser(ctx, tk.AccessToken, u.ID)
+	if err != nil || got.Passkeys != 1 {
+		t.Fatalf("user: %+v %v", got, err)
+	}
+	if err := e.c.RemovePasskeys(ctx, tk.AccessToken, boss.ID); errCode(err) != "forbidden" {
+		t.Fatalf("an administrator's own: %v", err)
+	}
+	if err := e.c.RemovePasskeys(ctx, tk.AccessToken, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := e.c.GetUser(ctx, tk.AccessToken, u.ID); got.Passkeys != 0 {
+		t.Fatalf("passkeys left: %d", got.Passkeys)
+	}
+	if err := e.c.RemovePasskeys(ctx, tk.AccessToken, u.ID); errCode(err) != "conflict" {
+		t.Fatalf("a user without passkeys: %v", err)
 	}
 }

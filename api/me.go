@@ -28,6 +28,8 @@ type userJSON struct {
 	InvitedAt  *time.Time `json:"invited_at,omitempty"`
 	// TwoFactor says whether the user signs in in two steps.
 	TwoFactor bool `json:"two_factor"`
+	// Passkeys is how many passkeys the user has.
+	Passkeys int `json:"passkeys"`
 }
 
 func (s *Server) toJSON(u *airlock.User) userJSON {
@@ -37,7 +39,7 @@ func (s *Server) toJSON(u *airlock.User) userJSON {
 	}
 	j := userJSON{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName, Language: u.Language,
 		Active: u.Active, Groups: groups, MustChangePassword: u.MustChangePassword, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
-		TwoFactor: u.TwoFactor()}
+		TwoFactor: u.TwoFactor(), Passkeys: u.Passkeys}
 	if j.Invitation = s.accounts.InvitationState(u); j.Invitation != "" {
 		j.InvitedAt = &u.InvitedAt
 	}

@@ -49,6 +49,7 @@ func (s *Server) routes() http.Handler {
 	handle("/api/v1/users/{id}/password", map[string]http.HandlerFunc{"POST": s.admin(s.handleSetUserPassword)})
 	handle("/api/v1/users/{id}/reset-email", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminSendReset, http.StatusAccepted))})
 	handle("/api/v1/users/{id}/two-factor/reset", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminResetTwoFactor, http.StatusNoContent))})
+	handle("/api/v1/users/{id}/passkeys/remove", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminRemovePasskeys, http.StatusNoContent))})
 	handle("/api/v1/users/{id}/invite", map[string]http.HandlerFunc{"POST": s.admin(s.adminAction(s.accounts.AdminInvite, http.StatusAccepted))})
 	handle("/api/v1/users/{id}/emails", map[string]http.HandlerFunc{"GET": s.admin(s.handleUserEmails)}, "state")
 

@@ -91,6 +91,8 @@ type User struct {
 	InvitedAt  *time.Time `json:"invited_at,omitempty"`
 	// TwoFactor says whether the user signs in in two steps.
 	TwoFactor bool `json:"two_factor"`
+	// Passkeys is how many passkeys the user has.
+	Passkeys int `json:"passkeys"`
 }
 
 // do sends a JSON request and decodes a JSON answer into out (if not nil).
@@ -233,6 +235,11 @@ func (c *Client) SignInWithCode(ctx context.Context, email, password, otp string
 // ResetTwoFactor turns a user's two-step sign-in off (administrators).
 func (c *Client) ResetTwoFactor(ctx context.Context, access, id string) error {
 	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/two-factor/reset", access, nil, nil)
+}
+
+// RemovePasskeys removes every passkey of a user (administrators).
+func (c *Client) RemovePasskeys(ctx context.Context, access, id string) error {
+	return c.do(ctx, "POST", "/api/v1/users/"+url.PathEscape(id)+"/passkeys/remove", access, nil, nil)
 }
 
 // Me returns the signed-in user.

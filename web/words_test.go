@@ -219,6 +219,14 @@ func TestNoPageShowsAKey(t *testing.T) {
 				{"new application bad signing", "POST", "/admin/applications/new", url.Values{"name": {"A"}, "type": {"public"}, "redirect_uri": {"https://a.example.com/cb"}, "grant": {"authorization_code"}, "signing_alg": {"none"}}, admin},
 				{"application removed", "GET", "/admin/applications?m=removed", nil, admin},
 				{"application not found", "GET", "/admin/applications/nope/remove", nil, admin},
+				{"passkeys", "GET", "/account/passkeys", nil, user},
+				{"passkeys added", "GET", "/account/passkeys?m=added", nil, user},
+				{"passkey wrong password", "POST", "/account/passkeys/new", url.Values{"name": {"Phone"}, "current_password": {"not it"}}, user},
+				{"passkey bad name", "POST", "/account/passkeys/new", url.Values{"name": {""}, "current_password": {"violet tractor on the moon"}}, user},
+				{"passkey create", "POST", "/account/passkeys/new", url.Values{"name": {"Phone"}, "current_password": {"violet tractor on the moon"}}, user},
+				{"passkey finish stale", "POST", "/account/passkeys", url.Values{"name": {"Phone"}, "credential": {"{}"}}, user},
+				{"passkey remove unknown", "GET", "/account/passkeys/AAAA/remove", nil, user},
+				{"passkey sign-in stale", "POST", "/login/passkey", url.Values{"credential": {"{}"}}, anon()},
 			}
 			for _, st := range states {
 				var r response
