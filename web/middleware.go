@@ -10,11 +10,12 @@ import (
 	"github.com/airlockhq/airlock/edge"
 )
 
-// csp allows our own stylesheets, images and script (static/app.js: show
-// password, the live password checklist; every page works without it) and
-// nothing else: no inline script or style, no third-party resources, no
-// framing, forms only to ourselves.
-const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// csp allows our own stylesheets, images and scripts (static/app.js: show
+// password, the live password checklist; static/webauthn.js: passkeys;
+// every page works without them), the scripts' requests to ourselves only
+// (a passkey ceremony's options), and nothing else: no inline script or
+// style, no third-party resources, no framing, forms only to ourselves.
+const csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // cspFormTo is csp whose forms may also end at source. Chrome and Safari
 // check form-action against every redirect that follows a submission, so

@@ -132,7 +132,10 @@
   document.querySelectorAll("button[data-passkey=get]").forEach(function (button) {
     var form = document.getElementById(button.getAttribute("data-form"));
     var url = button.getAttribute("data-options");
-    var pending = null; // the autofill's request, given up when the button is used
+    // The autofill's request (conditional mediation), given up when the
+    // button is used: a browser takes one request at a time.
+    var pending = null;
+    var settled = Promise.resolve();
     button.hidden = false;
     button.addEventListener("click", function () {
       if (pending) {
@@ -140,23 +143,24 @@
         pending = null;
       }
       button.disabled = true;
-      options(url)
+      settled
+        .then(function () { return options(url); })
         .then(function (o) { return navigator.credentials.get({ publicKey: requestOptions(o) }); })
-        .then(function (c) { post(form, c); }, function (e) { fail(button, e && e.message && e.name === "Error" ? e.message : ""); });
+        .then(function (c) { post(form, c); }, function (e) { fail(button, e && e.name === "Error" ? e.message : ""); });
     });
     if (button.hasAttribute("data-conditional") && PublicKeyCredential.isConditionalMediationAvailable) {
-      PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
+      settled = PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
         if (!yes) {
           return;
         }
         pending = new AbortController();
         var signal = pending.signal;
-        options(url)
+        return options(url)
           .then(function (o) {
             return navigator.credentials.get({ publicKey: requestOptions(o), mediation: "conditional", signal: signal });
           })
-          .then(function (c) { post(form, c); }, function () { /* the autofill was not used, or gave up: nothing to say */ });
-      });
+          .then(function (c) { post(form, c); });
+      }).catch(function () { /* the autofill was not used, or gave up: nothing to say */ });
     }
   });
 })();
