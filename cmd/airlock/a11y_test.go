@@ -175,7 +175,9 @@ func TestAccessibility(t *testing.T) {
 				// The French program is branded: a name, a logo, a colour.
 				env = map[string]string{"AIRLOCK_BRAND_NAME": "Acme Terrain", "AIRLOCK_BRAND_LOGO": logo, "AIRLOCK_BRAND_COLOR": "#0b6e4f"}
 			}
-			p := newProgram(t, env)
+			// A public URL that names a host: passkeys are on (WebAuthn has
+			// no relying party at an IP address).
+			p := passkeyProgram(t, env)
 			for _, u := range []struct{ stdin, email, first string }{
 				{"keeper of the user list\n", "boss@example.com", "Maximiliana"},
 				{"violet tractor on the moon\n", "ada@example.com", "Ada"},
@@ -197,7 +199,7 @@ func TestAccessibility(t *testing.T) {
 			}
 			// Kai uses two-step sign-in; codes0..2 each turn it on once, in
 			// one viewport each (the recovery codes are shown only once).
-			for _, email := range []string{"kai@example.com", "codes0@example.com", "codes1@example.com", "codes2@example.com"} {
+			for _, email := range []string{"kai@example.com", "codes0@example.com", "codes1@example.com", "codes2@example.com", "pk@example.com"} {
 				if _, err := p.run("violet tractor on the moon\n", "user", "add", "--email", email, "--first-name", "Kai", "--language", lang, "--password-stdin"); err != nil {
 					t.Fatal(err)
 				}
@@ -229,6 +231,15 @@ func TestAccessibility(t *testing.T) {
 				return ctx
 			}
 			anon, resetter, user, forced, admin, kai, second, enroller := tab(), tab(), tab(), tab(), tab(), tab(), tab(), tab()
+			// Pia has a passkey, made in her tab's virtual authenticator; the
+			// passkey step is shown in a tab without one.
+			keyholder, stepper := tab(), tab()
+			addAuthenticator(t, keyholder)
+			run1(t, keyholder, chromedp.Navigate(p.url("/login")), signIn("pk@example.com", "violet tractor on the moon"),
+				chromedp.WaitVisible(chromedp.CSS("dl.facts")), chromedp.Navigate(p.url("/account/passkeys")),
+				chromedp.SendKeys(chromedp.CSS("#name"), "Work phone"), chromedp.SendKeys(chromedp.CSS("#current_password"), "violet tractor on the moon"),
+				andLoad(chromedp.Click(chromedp.CSS("#add-passkey"))), chromedp.WaitVisible(chromedp.CSS("#create-passkey")),
+				andLoad(chromedp.Click(chromedp.CSS("#create-passkey"))), chromedp.WaitVisible(chromedp.CSS("#passkeys")))
 			run1(t, user, chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			run1(t, forced, chromedp.Navigate(p.url("/login")), signIn("temp@example.com", "handed over the phone"), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
 			// Ada is signed in on her phone too: the account page lists two sessions.
@@ -259,6 +270,10 @@ func TestAccessibility(t *testing.T) {
 			invited := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
 			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=ada%40")), chromedp.WaitVisible(chromedp.CSS("td a")))
 			ada := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
+			run1(t, admin, chromedp.Navigate(p.url("/admin/users?q=pk%40")), chromedp.WaitVisible(chromedp.CSS("td a")))
+			pia := value(t, admin, chromedp.AttributeValue(chromedp.CSS("td a"), "href")).Value
+			run1(t, keyholder, chromedp.Navigate(p.url("/account/passkeys")), chromedp.WaitVisible(chromedp.CSS("a.remove-passkey")))
+			removeKey := value(t, keyholder, chromedp.AttributeValue(chromedp.CSS("a.remove-passkey"), "href")).Value
 
 			nav := func(path string) []chromedp.Action[chromedp.Void] {
 				return []chromedp.Action[chromedp.Void]{chromedp.Navigate(p.url(path))}
@@ -335,6 +350,14 @@ func TestAccessibility(t *testing.T) {
 				{"admin-app-rotate-confirm", admin, nav(reports + "/rotate-secret"), "#confirm-rotate-secret"},
 				{"admin-app-rotated", admin, append(nav(reports+"/rotate-secret"), andLoad(chromedp.Click(chromedp.CSS("#confirm-rotate-secret")))), "#client-secret"},
 				{"admin-app-remove-confirm", admin, nav(reports + "/remove"), "#confirm-remove"},
+				{"passkeys-none", user, nav("/account/passkeys"), "#add-passkey"},
+				{"passkeys-error", user, submit("/account/passkeys", map[string]string{"#name": "Phone", "#current_password": "not the password"}, "#name"), "#current_password-error"},
+				{"passkey-create", user, submit("/account/passkeys", map[string]string{"#name": "Phone", "#current_password": "violet tractor on the moon"}, "#name"), "#create-passkey"},
+				{"passkeys", keyholder, nav("/account/passkeys"), "#passkeys"},
+				{"passkey-remove", keyholder, nav(removeKey), "#remove-passkey"},
+				{"passkey-remove-error", keyholder, submit(removeKey, map[string]string{"#current_password": "not the password"}, "#current_password"), "#current_password-error"},
+				{"passkey-step", stepper, append(nav("/account"), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn("pk@example.com", "violet tractor on the moon")), "#passkey-step"},
+				{"admin-user-passkeys", admin, nav(pia), "#passkeys-remove"},
 			}
 			// Where no word may be broken across two lines (an address may
 			// break at its <wbr>s: each piece is a word of its own).
