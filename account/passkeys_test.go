@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
@@ -240,5 +241,84 @@ func TestPasskeyAdminAndRules(t *testing.T) {
 	msgs := e.smtp.Wait(t, 2)
 	if body := msgs[1].Parts()["text/plain"]; !strings.Contains(body, "removed every passkey") {
 		t.Fatalf("email: %s", body)
+	}
+}
+
+// TestPasskeyBesideTheCode: with two-step sign-in on, adding a passkey
+// asks for the code too; after the password either the code or the passkey
+// ends the sign-in. A reset link asks for the second step the account has
+// (the passkey does it), never adds or removes a passkey; an account whose
+// only second step is a passkey cannot be reset without it.
+func TestPasskeyBesideTheCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "kai@example.com", goodPassword)
+	secret, _ := enrol(t, e, u)
+	_, _, challenge, err := e.svc.SignIn(ctx, "kai@example.com", goodPassword, "", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sid, _, err := e.svc.CompleteSignIn(ctx, challenge, codeAt(secret, e.clock.Now()), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Second)
+	u = mustUser(t, e, u.ID)
+	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Key", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
+		t.Fatalf("a passkey added without the code: %v", err)
+	}
+	key := softkey.New(origin)
+	e.addPasskey(t, u, sid, key, "Key", codeAt(secret, e.clock.Now()))
+
+	// After the password, the passkey instead of the code.
+	_, _, challenge, err = e.svc.SignIn(ctx, "kai@example.com", goodPassword, "", meta)
+	if err != nil || challenge == "" {
+		t.Fatalf("password: %v", err)
+	}
+	id, options, err := e.svc.BeginPasskeyStep(ctx, challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := key.Get(options)
+	if _, _, _, err := e.svc.CompleteSignInWithPasskey(ctx, "another-state-aaaaaaaaaaaaaaaaaaaaaaaaaaaa", id, resp, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("the passkey of another half-signed-in state: %v", err)
+	}
+	if _, sid, _, err := e.svc.CompleteSignInWithPasskey(ctx, challenge, id, resp, meta); err != nil || sid == "" {
+		t.Fatalf("the passkey as second step: %v", err)
+	}
+
+	// A reset link: the passkey's step, then the password; the passkey stays.
+	token := e.resetToken(t, "kai@example.com")
+	if given, _ := e.svc.LinkCodeGiven(ctx, token); given {
+		t.Fatal("the link's step is taken before anything was given")
+	}
+	id, options, err = e.svc.BeginLinkPasskey(ctx, token, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = key.Get(options)
+	if _, err := e.svc.VerifyLinkPasskey(ctx, token, id, resp, meta); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "", meta); err != nil {
+		t.Fatalf("the reset after the passkey: %v", err)
+	}
+	if u = mustUser(t, e, u.ID); u.Passkeys != 1 || !u.TwoFactor() {
+		t.Fatalf("after the reset: %d passkeys, two-step %v", u.Passkeys, u.TwoFactor())
+	}
+
+	// Passkeys only: the link without the passkey changes nothing.
+	v := e.user(t, "pia@example.com", goodPassword)
+	e.addPasskey(t, v, e.signedIn(t, "pia@example.com"), softkey.New(origin), "Phone", "")
+	token = e.resetToken(t, "pia@example.com")
+	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "", meta); code(err) != airlock.CodeTwoFactorRequired {
+		t.Fatalf("a passkey-only account reset with the link alone: %v", err)
+	}
+	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "123456", meta); code(err) != airlock.CodeTwoFactorRequired {
+		t.Fatalf("a passkey-only account reset with a code: %v", err)
+	}
+	if _, sid, _, _ := e.svc.SignIn(ctx, "pia@example.com", goodPassword, "", meta); sid != "" {
+		t.Fatal("the password alone signs a passkey account in")
 	}
 }
