@@ -109,10 +109,9 @@ type Service struct {
 func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Hasher, policy *password.Policy,
 	templates *mail.Templates, sender mail.Sender, clock airlock.Clock) *Service {
 	if cfg.Passkeys == nil && cfg.PublicURL != nil {
+		// Off (nil) when the public URL's host is an IP address: serve says so.
 		if rp, err := passkey.New(cfg.PublicURL, cfg.BrandName); err == nil {
 			cfg.Passkeys = rp
-		} else {
-			log.Warn("passkeys are off", "err", err)
 		}
 	}
 	s := &Service{store: store, hasher: hasher, policy: policy, templates: templates, sender: sender,

@@ -320,6 +320,9 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 		setMemoryLimit(limit)
 		log.Info("soft memory limit set (GOMEMLIMIT overrides it)", "mib", limit>>20)
 	}
+	if !a.accounts.PasskeysOn() {
+		log.Warn("passkeys are off: WebAuthn needs AIRLOCK_PUBLIC_URL to name a host (localhost will do), not an IP address", "public_url", cfg.PublicURL.String())
+	}
 	if d := password.DefaultParams; cfg.Argon2.Memory < d.Memory || cfg.Argon2.Time < d.Time {
 		log.Warn("AIRLOCK_ARGON2 is below the OWASP recommendation: use it for tests only", "argon2", cfg.Argon2.String(), "recommended", d.String())
 	}
