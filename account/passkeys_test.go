@@ -290,18 +290,18 @@ func TestPasskeyBesideTheCode(t *testing.T) {
 
 	// A reset link: the passkey's step, then the password; the passkey stays.
 	token := e.resetToken(t, "kai@example.com")
-	if given, _ := e.svc.LinkCodeGiven(ctx, token); given {
+	if given, _ := e.svc.LinkCodeGiven(ctx, account.ByToken(token)); given {
 		t.Fatal("the link's step is taken before anything was given")
 	}
-	id, options, err = e.svc.BeginLinkPasskey(ctx, token, meta)
+	id, options, err = e.svc.BeginLinkPasskey(ctx, account.ByToken(token), meta)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp, _ = key.Get(options)
-	if _, err := e.svc.VerifyLinkPasskey(ctx, token, id, resp, meta); err != nil {
+	if _, err := e.svc.VerifyLinkPasskey(ctx, account.ByToken(token), id, resp, meta); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "", meta); err != nil {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "a brand new passphrase", "", meta); err != nil {
 		t.Fatalf("the reset after the passkey: %v", err)
 	}
 	if u = mustUser(t, e, u.ID); u.Passkeys != 1 || !u.TwoFactor() {
@@ -312,10 +312,10 @@ func TestPasskeyBesideTheCode(t *testing.T) {
 	v := e.user(t, "pia@example.com", goodPassword)
 	e.addPasskey(t, v, e.signedIn(t, "pia@example.com"), softkey.New(origin), "Phone", "")
 	token = e.resetToken(t, "pia@example.com")
-	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "", meta); code(err) != airlock.CodeTwoFactorRequired {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "a brand new passphrase", "", meta); code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("a passkey-only account reset with the link alone: %v", err)
 	}
-	if _, _, err := e.svc.CompleteLink(ctx, token, "a brand new passphrase", "123456", meta); code(err) != airlock.CodeTwoFactorRequired {
+	if _, _, err := e.svc.CompleteLink(ctx, account.ByToken(token), "a brand new passphrase", "123456", meta); code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("a passkey-only account reset with a code: %v", err)
 	}
 	if _, sid, _, _ := e.svc.SignIn(ctx, "pia@example.com", goodPassword, "", meta); sid != "" {

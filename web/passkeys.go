@@ -272,31 +272,31 @@ func (s *Server) handlePasskeyStep(w http.ResponseWriter, r *http.Request) {
 // link with a passkey.
 func (s *Server) handleResetPasskeyOptions(w http.ResponseWriter, r *http.Request) {
 	s.passkeyOptions(w, r, func() (string, []byte, error) {
-		return s.accounts.BeginLinkPasskey(r.Context(), s.cookie(r, resetCookie), s.meta(r))
+		return s.accounts.BeginLinkPasskey(r.Context(), s.resetLink(r), s.meta(r))
 	})
 }
 
 // handleResetPasskey takes a reset link's second step with a passkey, then
 // asks for the new password.
 func (s *Server) handleResetPasskey(w http.ResponseWriter, r *http.Request) {
-	token := s.cookie(r, resetCookie)
+	link := s.resetLink(r)
 	f, err := edge.ReadForm(w, r, "credential")
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	if token == "" {
+	if s.cookie(r, resetCookie) == "" {
 		s.renderInvalidLink(w, r, account.TokenUnknown, "")
 		return
 	}
-	u, err := s.accounts.VerifyLinkPasskey(r.Context(), token, s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
+	u, err := s.accounts.VerifyLinkPasskey(r.Context(), link, s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
 	s.clearCookie(w, passkeyCookie)
 	if err != nil {
 		if u == nil {
 			s.resetFailed(w, r, err, "")
 			return
 		}
-		_, purpose, cerr := s.accounts.CheckLink(r.Context(), token, s.meta(r))
+		_, purpose, cerr := s.accounts.CheckLink(r.Context(), link, s.meta(r))
 		if cerr != nil {
 			s.resetFailed(w, r, cerr, purpose)
 			return
