@@ -155,7 +155,7 @@ func TestREADMERunsWhatItBuilds(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	if !strings.Contains(readme, "\ngo run ./cmd/airlock serve ") || !strings.Contains(readme, "\ngo test -race ./...") {
+	if !strings.Contains(readme, "\ngo run ./cmd/airlock serve ") || !strings.Contains(readme, "\ngo test -race -timeout 20m ./...") {
 		t.Error("the README's first commands are not running Airlock and its tests")
 	}
 	if !strings.Contains(readme, "\ngo build -o airlock ./cmd/airlock\n") {
