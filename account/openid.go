@@ -196,13 +196,7 @@ func (s *Service) RemoveClient(ctx context.Context, actor *airlock.User, id stri
 	m = actorMeta(actor, m)
 	now := s.clock.Now()
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.adminInTx(ctx, tx, actor); err != nil {
-			return err
-		}
-		c, err := tx.ClientByID(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errClientNotFound
-		}
+		c, err := s.adminClient(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -230,13 +224,7 @@ func (s *Service) RotateClientSecret(ctx context.Context, actor *airlock.User, i
 	}
 	now := s.clock.Now()
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.adminInTx(ctx, tx, actor); err != nil {
-			return err
-		}
-		c, err := tx.ClientByID(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errClientNotFound
-		}
+		c, err := s.adminClient(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -265,13 +253,7 @@ func (s *Service) SetClientGrants(ctx context.Context, actor *airlock.User, id s
 	}
 	m = actorMeta(actor, m)
 	return s.store.Update(ctx, func(tx airlock.Tx) error {
-		if err := s.adminInTx(ctx, tx, actor); err != nil {
-			return err
-		}
-		c, err := tx.ClientByID(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) {
-			return errClientNotFound
-		}
+		c, err := s.adminClient(ctx, tx, actor, id)
 		if err != nil {
 			return err
 		}
@@ -285,6 +267,20 @@ func (s *Service) SetClientGrants(ctx context.Context, actor *airlock.User, id s
 		}
 		return s.audit(ctx, tx, airlock.AuditApplication, m, "", c.Name, "success", "client_grants_changed", c.ID, strings.Join(spec.Grants, " "))
 	})
+}
+
+// adminClient is the start of an administrator's change to application
+// id, in the transaction that changes it: the administrator re-read
+// (adminInTx), then the application.
+func (s *Service) adminClient(ctx context.Context, tx airlock.Tx, actor *airlock.User, id string) (*airlock.Client, error) {
+	if err := s.adminInTx(ctx, tx, actor); err != nil {
+		return nil, err
+	}
+	c, err := tx.ClientByID(ctx, id)
+	if errors.Is(err, airlock.ErrNotFound) {
+		return nil, errClientNotFound
+	}
+	return c, err
 }
 
 // AuthenticateClient checks a confidential application's secret.
