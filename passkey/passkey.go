@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-webauthn/webauthn/protocol"
@@ -133,11 +134,11 @@ func (rp *RP) FinishRegistration(u *User, state, response []byte) (*airlock.Pass
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	c, err := rp.w.CreateCredential(u, session, parsed)
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	p := &airlock.Passkey{ID: c.ID, PublicKey: c.PublicKey, AttestationFormat: c.AttestationFormat,
 		SignCount: c.Authenticator.SignCount, BackupEligible: c.Flags.BackupEligible, BackupState: c.Flags.BackupState,
@@ -188,7 +189,7 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	var stored *airlock.Passkey
 	if u == nil {
@@ -198,7 +199,7 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 		}
 		// The handle the authenticator keeps must name the passkey's owner.
 		if !bytes.Equal(parsed.Response.UserHandle, []byte(stored.UserID)) {
-			return nil, refused(errors.New("user handle is not the passkey's owner"))
+			return nil, refused(errors.New("user handle is not the passkey's owner"), "")
 		}
 		owner := &User{ID: stored.UserID, Passkeys: []*airlock.Passkey{stored}}
 		_, _, err = rp.w.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return owner, nil }, session, parsed)
@@ -214,7 +215,7 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 		_, err = rp.w.ValidateLogin(u, session, parsed)
 	}
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	a := parsed.Response.AuthenticatorData
 	count := a.Counter
@@ -226,9 +227,13 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 // signature, origin or challenge, no user verification, a malformed body.
 var ErrRefused = errors.New("passkey answer refused")
 
-func refused(err error) error {
+//
+// The library's details (for the log) are kept unless they hold the
+// ceremony's challenge: a refused answer does not end the ceremony, and
+// no challenge is ever logged.
+func refused(err error, challenge string) error {
 	var pe *protocol.Error
-	if errors.As(err, &pe) && pe.DevInfo != "" {
+	if errors.As(err, &pe) && pe.DevInfo != "" && (challenge == "" || !strings.Contains(pe.DevInfo, challenge)) {
 		return fmt.Errorf("%w: %v (%s)", ErrRefused, err, pe.DevInfo)
 	}
 	return fmt.Errorf("%w: %v", ErrRefused, err)
