@@ -227,9 +227,8 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 // signature, origin or challenge, no user verification, a malformed body.
 var ErrRefused = errors.New("passkey answer refused")
 
-//
-// The library's details (for the log) are kept unless they hold the
-// ceremony's challenge: a refused answer does not end the ceremony, and
+// refused wraps err in ErrRefused. The library's details (for the log)
+// are kept unless they hold the ceremony's challenge: a refused answer does not end the ceremony, and
 // no challenge is ever logged.
 func refused(err error, challenge string) error {
 	var pe *protocol.Error
