@@ -461,7 +461,10 @@ func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.Pa
 // nothing audited) and returns what to say.
 func (s *Service) passkeyFailed(ctx context.Context, u *airlock.User, cause error, m Meta, args ...any) error {
 	e := airlock.AsError(cause)
-	if e == nil {
+	// A credential id unknown here, or not this user's, is refused as a
+	// wrong signature is: the answer must not tell which credential ids
+	// are registered (airlock.ErrNotFound is an *airlock.Error, a 404).
+	if e == nil || errors.Is(cause, airlock.ErrNotFound) {
 		if !errors.Is(cause, passkey.ErrRefused) && !errors.Is(cause, airlock.ErrNotFound) {
 			return cause
 		}

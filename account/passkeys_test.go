@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -320,5 +321,96 @@ func TestPasskeyBesideTheCode(t *testing.T) {
 	}
 	if _, sid, _, _ := e.svc.SignIn(ctx, "pia@example.com", goodPassword, "", meta); sid != "" {
 		t.Fatal("the password alone signs a passkey account in")
+	}
+}
+
+// anyAllowed is options with their list of allowed passkeys dropped: what
+// an attacker's own client answers with any passkey it holds.
+func anyAllowed(t *testing.T, options []byte) []byte {
+	t.Helper()
+	var o map[string]map[string]any
+	if err := json.Unmarshal(options, &o); err != nil {
+		t.Fatal(err)
+	}
+	delete(o["publicKey"], "allowCredentials")
+	out, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPasskeyUnknownCredentialRefused: an answer naming a credential id
+// that is not registered (sign-in), or that is another account's (the
+// second step, a reset link), is refused as a wrong signature is, not
+// "not found" (which would tell which credential ids exist); the owner's
+// audit says the passkey was refused.
+func TestPasskeyUnknownCredentialRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	ada := e.user(t, "ada@example.com", goodPassword)
+	bob := e.user(t, "bob@example.com", goodPassword)
+	e.addPasskey(t, ada, e.signedIn(t, "ada@example.com"), softkey.New(origin), "Phone", "")
+	bobKey, bobSID := softkey.New(origin), e.signedIn(t, "bob@example.com")
+	e.addPasskey(t, bob, bobSID, bobKey, "Laptop", "")
+
+	// A passkey for this server whose registration was never finished.
+	stranger := softkey.New(origin)
+	_, regOptions, err := e.svc.BeginPasskeyRegistration(ctx, mustUser(t, e, bob.ID), bobSID, "Other", goodPassword, "", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stranger.Create(regOptions); err != nil {
+		t.Fatal(err)
+	}
+	id, options, err := e.svc.BeginPasskeySignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stranger.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+		t.Fatalf("an unknown passkey's sign-in: %v", err)
+	}
+
+	// Bob's passkey answering Ada's second step.
+	_, _, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
+	if err != nil || challenge == "" {
+		t.Fatalf("password: %v", err)
+	}
+	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = bobKey.Get(anyAllowed(t, options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.svc.CompleteSignInWithPasskey(ctx, challenge, id, resp, meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+		t.Fatalf("another account's passkey as the second step: %v", err)
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{UserID: ada.ID, Kind: airlock.AuditPasskey})
+	if err != nil || len(events) == 0 || events[0].Outcome != "failure" || events[0].Detail != "passkey_refused" {
+		t.Fatalf("the owner's audit: %+v %v", events, err)
+	}
+
+	// Bob's passkey answering Ada's reset link.
+	token := e.resetToken(t, "ada@example.com")
+	id, options, err = e.svc.BeginLinkPasskey(ctx, account.ByToken(token), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = bobKey.Get(anyAllowed(t, options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.VerifyLinkPasskey(ctx, account.ByToken(token), id, resp, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("another account's passkey for a reset link: %v", err)
+	}
+	if given, _ := e.svc.LinkCodeGiven(ctx, account.ByToken(token)); given {
+		t.Fatal("the link's step taken with another account's passkey")
 	}
 }
