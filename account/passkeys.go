@@ -245,7 +245,14 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 		if err := endCeremony(ctx, tx, c); err != nil {
 			return err
 		}
-		if cur.Passkeys >= maxPasskeys {
+		// Counted again now that the user's row is locked: cur's count was
+		// read in the statement that waited for the lock, and on PostgreSQL
+		// misses a passkey added meanwhile (parallel adds would pass 20).
+		keys, err := tx.ListPasskeys(ctx, cur.ID)
+		if err != nil {
+			return err
+		}
+		if len(keys) >= maxPasskeys {
 			return errTooManyKeys
 		}
 		if err := tx.CreatePasskey(ctx, p); err != nil {

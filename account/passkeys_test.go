@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -413,4 +414,52 @@ func TestPasskeyUnknownCredentialRefused(t *testing.T) {
 	if given, _ := e.svc.LinkCodeGiven(ctx, account.ByToken(token)); given {
 		t.Fatal("the link's step taken with another account's passkey")
 	}
+}
+
+// TestPasskeyLimitInParallel: registrations finished at once, on two
+// nodes, never take an account past its 20 passkeys (each add is an audit
+// event and an email).
+func TestPasskeyLimitInParallel(t *testing.T) {
+	t.Parallel()
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		clock, smtp := testutil.NewClock(), mailtest.Start(t)
+		a, b := newNode(t, db, clock, smtp), newNode(t, db, clock, smtp)
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		sid := a.signedIn(t, "ada@example.com")
+		for i := range 18 {
+			a.addPasskey(t, u, sid, softkey.New(origin), fmt.Sprintf("Key %d", i), "")
+		}
+		u = mustUser(t, a, u.ID)
+		type answer struct {
+			id, name string
+			resp     []byte
+		}
+		var answers []answer
+		for i := range 8 {
+			id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Late", goodPassword, "", meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := softkey.New(origin).Create(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answers = append(answers, answer{id, fmt.Sprintf("Late %d", i), resp})
+		}
+		var wg sync.WaitGroup
+		for i, an := range answers {
+			n := []*env{a, b}[i%2]
+			wg.Go(func() {
+				_, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, an.id, an.name, an.resp, meta)
+				if err != nil && code(err) != airlock.CodeConflict {
+					t.Errorf("unexpected: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if keys, _ := db.ListPasskeys(ctx, u.ID); len(keys) != 20 {
+			t.Fatalf("%d passkeys (the limit is 20)", len(keys))
+		}
+	})
 }
