@@ -451,11 +451,18 @@ func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.Pa
 			return err
 		}
 		if !ok {
+			// Removed since it was read (by its owner, an administrator):
+			// refused, but no copy to report.
+			if _, err := tx.PasskeyByID(ctx, a.Passkey.ID); errors.Is(err, airlock.ErrNotFound) {
+				return errPasskeyRefused
+			} else if err != nil {
+				return err
+			}
 			return errPasskeyCloned
 		}
 		return act(tx, cur, now)
 	})
-	if err == errPasskeyCloned {
+	if err == errPasskeyCloned || err == errPasskeyRefused {
 		return s.passkeyFailed(ctx, u, err, m, a.Passkey.Name)
 	}
 	if err == errNoSession {

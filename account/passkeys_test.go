@@ -463,3 +463,49 @@ func TestPasskeyLimitInParallel(t *testing.T) {
 		}
 	})
 }
+
+// removingStore removes every passkey of the owner of one just read for a
+// sign-in: an administrator's removal landing between the check of the
+// answer and its use.
+type removingStore struct{ airlock.Store }
+
+func (s removingStore) PasskeyByID(ctx context.Context, id []byte) (*airlock.Passkey, error) {
+	p, err := s.Store.PasskeyByID(ctx, id)
+	if err == nil {
+		if err := s.Store.Update(ctx, func(tx airlock.Tx) error {
+			_, err := tx.DeleteUserPasskeys(ctx, p.UserID)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return p, err
+}
+
+// TestPasskeyRemovedDuringSignIn: a passkey removed while its answer is
+// being checked signs nobody in, and is not reported as a copy (a cloned
+// authenticator) to the user and the administrators.
+func TestPasskeyRemovedDuringSignIn(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	key := softkey.New(origin)
+	e.addPasskey(t, u, e.signedIn(t, "ada@example.com"), key, "Phone", "")
+	svc := e.withStore(t, removingStore{e.db})
+	id, options, err := svc.BeginPasskeySignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := key.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, sid, err := svc.FinishPasskeySignIn(ctx, id, resp, meta); sid != "" || code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+		t.Fatalf("a passkey removed meanwhile: %q %v", sid, err)
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{UserID: u.ID, Kind: airlock.AuditPasskey})
+	if err != nil || len(events) == 0 || events[0].Detail != "passkey_refused" {
+		t.Fatalf("audit: %+v %v", events, err)
+	}
+}
