@@ -487,25 +487,27 @@ func (s removingStore) PasskeyByID(ctx context.Context, id []byte) (*airlock.Pas
 // authenticator) to the user and the administrators.
 func TestPasskeyRemovedDuringSignIn(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
-	ctx := context.Background()
-	u := e.user(t, "ada@example.com", goodPassword)
-	key := softkey.New(origin)
-	e.addPasskey(t, u, e.signedIn(t, "ada@example.com"), key, "Phone", "")
-	svc := e.withStore(t, removingStore{e.db})
-	id, options, err := svc.BeginPasskeySignIn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := key.Get(options)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, sid, err := svc.FinishPasskeySignIn(ctx, id, resp, meta); sid != "" || code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
-		t.Fatalf("a passkey removed meanwhile: %q %v", sid, err)
-	}
-	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{UserID: u.ID, Kind: airlock.AuditPasskey})
-	if err != nil || len(events) == 0 || events[0].Detail != "passkey_refused" {
-		t.Fatalf("audit: %+v %v", events, err)
-	}
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		e := newNode(t, db, testutil.NewClock(), mailtest.Start(t))
+		ctx := context.Background()
+		u := e.user(t, "ada@example.com", goodPassword)
+		key := softkey.New(origin)
+		e.addPasskey(t, u, e.signedIn(t, "ada@example.com"), key, "Phone", "")
+		svc := e.withStore(t, removingStore{e.db})
+		id, options, err := svc.BeginPasskeySignIn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := key.Get(options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, sid, err := svc.FinishPasskeySignIn(ctx, id, resp, meta); sid != "" || code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+			t.Fatalf("a passkey removed meanwhile: %q %v", sid, err)
+		}
+		events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{UserID: u.ID, Kind: airlock.AuditPasskey})
+		if err != nil || len(events) == 0 || events[0].Detail != "passkey_refused" {
+			t.Fatalf("audit: %+v %v", events, err)
+		}
+	})
 }
