@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -228,14 +229,30 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 var ErrRefused = errors.New("passkey answer refused")
 
 // refused wraps err in ErrRefused. The library's details (for the log)
-// are kept unless they hold the ceremony's challenge: a refused answer does not end the ceremony, and
-// no challenge is ever logged.
+// are kept unless they hold the ceremony's challenge: a refused answer
+// does not end the ceremony, and no challenge is ever logged. They are cut
+// to maxDetail bytes: they may echo what the answer says (its origin), and
+// one unauthenticated request must not write 40 KB to the log.
 func refused(err error, challenge string) error {
 	var pe *protocol.Error
 	if errors.As(err, &pe) && pe.DevInfo != "" && (challenge == "" || !strings.Contains(pe.DevInfo, challenge)) {
-		return fmt.Errorf("%w: %v (%s)", ErrRefused, err, pe.DevInfo)
+		return fmt.Errorf("%w: %v (%s)", ErrRefused, err, cut(pe.DevInfo, maxDetail))
 	}
-	return fmt.Errorf("%w: %v", ErrRefused, err)
+	return fmt.Errorf("%w: %v", ErrRefused, cut(err.Error(), maxDetail))
+}
+
+// maxDetail bounds the details a refusal carries to the log.
+const maxDetail = 300
+
+// cut returns s cut to at most n bytes, on a character's boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // encode returns a ceremony's options and state as JSON.

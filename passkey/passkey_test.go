@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/internal/softkey"
@@ -167,5 +168,25 @@ func TestRefusalKeepsNoChallenge(t *testing.T) {
 	resp, _ = evil.Get(opts)
 	if _, err := r.FinishLogin(nil, state, resp, find); !errors.Is(err, passkey.ErrRefused) || !strings.Contains(err.Error(), "https://evil.example.net") {
 		t.Fatalf("another origin's refusal: %v", err)
+	}
+}
+
+// TestRefusalIsShort: what a refused answer echoes (its origin, here 10,000
+// characters) is cut before it reaches the log.
+func TestRefusalIsShort(t *testing.T) {
+	r := rp(t, "https://accounts.example.com")
+	u := &passkey.User{ID: "user-1", Name: "ada@example.com", DisplayName: "Ada"}
+	key := softkey.New("https://" + strings.Repeat("é", 5000) + ".example")
+	opts, state, err := r.BeginRegistration(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := key.Create(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.FinishRegistration(u, state, resp)
+	if !errors.Is(err, passkey.ErrRefused) || len(err.Error()) > 500 || !utf8.ValidString(err.Error()) || !strings.Contains(err.Error(), "origin") {
+		t.Fatalf("%d bytes: %.200s", len(err.Error()), err)
 	}
 }
