@@ -717,9 +717,15 @@ func TestAccessTokenType(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodPost, e.issuer+provider.PathToken, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.SetBasicAuth(rs.ID, secret)
+		req.Header.Set("Origin", "https://reports.example")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Still answered inside the op package's router: a browser app on
+		// another origin reads the answer.
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Fatalf("client_credentials: Access-Control-Allow-Origin %q", got)
 		}
 		var cc struct {
 			AccessToken string `json:"access_token"`
