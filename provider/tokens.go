@@ -176,6 +176,8 @@ func needsRefresh(req op.TokenRequest, c op.Client) bool {
 // at+jwt.
 func (p *Provider) accessToken(ctx context.Context, req op.TokenRequest, c op.Client, id string, exp time.Time) (string, error) {
 	claims := oidc.NewAccessTokenClaims(op.IssuerFromContext(ctx), req.GetSubject(), req.GetAudience(), exp, id, c.GetID(), c.ClockSkew())
+	// Airlock's GetPrivateClaimsFromRequest reads the request's scopes, not
+	// the scopes op.CreateJWT would pass it.
 	private, err := p.storage.GetPrivateClaimsFromRequest(ctx, req, nil)
 	if err != nil {
 		return "", err
