@@ -75,6 +75,7 @@ type Provider struct {
 // New returns the provider. keys must hold a signing key (Keys.Ensure).
 func New(cfg Config, accounts *account.Service, store airlock.Store, keys *Keys) (*Provider, error) {
 	st := &storage{accounts: accounts, keys: keys, store: store, loginURL: PathContinue}
+	p := &Provider{cfg: cfg, storage: st, mux: http.NewServeMux()}
 	var cryptoKey [32]byte
 	// The op package would encrypt opaque access tokens with this key;
 	// Airlock issues JWTs and never decrypts one, so a random key per
@@ -111,6 +112,8 @@ func New(cfg Config, accounts *account.Service, store airlock.Store, keys *Keys)
 		op.WithIDTokenHintVerifierOpts(op.WithSupportedIDTokenHintSigningAlgorithms("RS256", "ES256")),
 		op.WithCORSOptions(&cors.Options{AllowedOrigins: []string{"*"}, AllowedMethods: []string{http.MethodGet, http.MethodPost},
 			AllowedHeaders: []string{"Authorization", "Content-Type"}}),
+		// Access tokens with typ at+jwt (tokens.go).
+		op.WithHttpInterceptors(p.tokenGrants),
 	}
 	if u, err := url.Parse(cfg.Issuer); err == nil && u.Scheme == "http" {
 		// A loopback public URL (development) is plain http; serve refuses
@@ -121,7 +124,7 @@ func New(cfg Config, accounts *account.Service, store airlock.Store, keys *Keys)
 	if err != nil {
 		return nil, fmt.Errorf("openid provider: %w", err)
 	}
-	p := &Provider{cfg: cfg, op: o, storage: st, mux: http.NewServeMux()}
+	p.op = o
 	p.routes()
 	return p, nil
 }

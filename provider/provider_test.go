@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -479,30 +478,11 @@ func TestServicesAndIntrospection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		introspect := func(user, pass, token string) map[string]any {
-			t.Helper()
-			req, _ := http.NewRequest(http.MethodPost, e.issuer+provider.PathIntrospect, strings.NewReader(url.Values{"token": {token}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.SetBasicAuth(user, pass)
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			b, _ := io.ReadAll(res.Body)
-			var out map[string]any
-			if res.StatusCode == http.StatusOK {
-				if err := json.Unmarshal(b, &out); err != nil {
-					t.Fatal(err)
-				}
-			}
-			return out
-		}
-		got := introspect(rs.ID, secret, tok.AccessToken)
+		got := introspect(t, e, rs.ID, secret, tok.AccessToken)
 		if got["active"] != true || got["sub"] != e.user.ID || got["client_id"] != c.ID {
 			t.Fatalf("introspection: %v", got)
 		}
-		if got := introspect(rs.ID, "wrong", tok.AccessToken); got["active"] == true {
+		if got := introspect(t, e, rs.ID, "wrong", tok.AccessToken); got["active"] == true {
 			t.Fatalf("introspection with a wrong secret: %v", got)
 		}
 		// The service's own token (client_credentials).
@@ -525,7 +505,7 @@ func TestServicesAndIntrospection(t *testing.T) {
 		if res.StatusCode != http.StatusOK || ccTok.AccessToken == "" {
 			t.Fatalf("client_credentials: %d %+v", res.StatusCode, ccTok)
 		}
-		if got := introspect(rs.ID, secret, ccTok.AccessToken); got["active"] != true || got["client_id"] != rs.ID {
+		if got := introspect(t, e, rs.ID, secret, ccTok.AccessToken); got["active"] != true || got["client_id"] != rs.ID {
 			t.Fatalf("introspection of a service's token: %v", got)
 		}
 		// A public client gets nothing with client_credentials.
@@ -550,7 +530,7 @@ func TestServicesAndIntrospection(t *testing.T) {
 		if res.StatusCode != http.StatusOK {
 			t.Fatalf("revoke: %d", res.StatusCode)
 		}
-		if got := introspect(rs.ID, secret, tok.AccessToken); got["active"] == true {
+		if got := introspect(t, e, rs.ID, secret, tok.AccessToken); got["active"] == true {
 			t.Fatalf("introspection after revocation: %v", got)
 		}
 	})
@@ -673,4 +653,132 @@ func payload(t *testing.T, jwt string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestAccessTokenType: every access token the token endpoint issues (code
+// exchange, refresh, a service's client_credentials) says typ "at+jwt" in
+// its header (RFC 9068 §2.1), signed by the key and algorithm of its
+// client as the ID token is; the ID token keeps typ "JWT", and its at_hash
+// is that of the access token returned with it. Resource servers still
+// verify the token offline, userinfo and introspection still take it.
+func TestAccessTokenType(t *testing.T) {
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db)
+		rs, secret := e.client(account.ClientSpec{Name: "Reports", Grants: []string{airlock.GrantClientCredentials}})
+		for _, alg := range []string{"RS256", "ES256"} {
+			c, _ := e.client(account.ClientSpec{Name: alg, Public: true, FirstParty: true, RedirectURIs: []string{redirect}, SigningAlg: alg})
+			a := e.app(c, "", redirect)
+			verifier := a.provider.Verifier(&oidc.Config{ClientID: c.ID, SupportedSigningAlgs: []string{alg}})
+			check := func(grant string, tok *oauth2.Token) {
+				t.Helper()
+				at := header(t, tok.AccessToken)
+				if at.Typ != "at+jwt" || at.Alg != alg {
+					t.Fatalf("%s %s: access token header %+v, want typ at+jwt", alg, grant, at)
+				}
+				raw, _ := tok.Extra("id_token").(string)
+				if it := header(t, raw); it.Typ != "JWT" || it.Alg != alg || it.Kid != at.Kid {
+					t.Fatalf("%s %s: ID token header %+v, access token's %+v", alg, grant, it, at)
+				}
+				id, err := verifier.Verify(context.Background(), raw)
+				if err != nil {
+					t.Fatalf("%s %s: ID token: %v", alg, grant, err)
+				}
+				if id.AccessTokenHash == "" {
+					t.Fatalf("%s %s: ID token without at_hash", alg, grant)
+				}
+				if err := id.VerifyAccessToken(tok.AccessToken); err != nil {
+					t.Fatalf("%s %s: at_hash: %v", alg, grant, err)
+				}
+				if _, err := verifier.Verify(context.Background(), tok.AccessToken); err != nil {
+					t.Fatalf("%s %s: access token offline: %v", alg, grant, err)
+				}
+				if info, err := a.provider.UserInfo(context.Background(), oauth2.StaticTokenSource(tok)); err != nil || info.Subject != e.user.ID {
+					t.Fatalf("%s %s: userinfo: %+v %v", alg, grant, info, err)
+				}
+				if got := introspect(t, e, rs.ID, secret, tok.AccessToken); got["active"] != true || got["sub"] != e.user.ID {
+					t.Fatalf("%s %s: introspection: %v", alg, grant, got)
+				}
+			}
+			tok, err := a.exchange(e.authorize(a.authURL("s", "n"), true).Query().Get("code"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			check("authorization_code", tok)
+			tok2, err := a.conf.TokenSource(context.Background(), &oauth2.Token{RefreshToken: tok.RefreshToken}).Token()
+			if err != nil || tok2.RefreshToken == tok.RefreshToken {
+				t.Fatalf("refresh: %+v %v", tok2, err)
+			}
+			check("refresh_token", tok2)
+		}
+
+		// A service's own token: no ID token, signed with RS256 (its
+		// client's default), typ at+jwt, and introspection takes it.
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"groups"}}
+		req, _ := http.NewRequest(http.MethodPost, e.issuer+provider.PathToken, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(rs.ID, secret)
+		req.Header.Set("Origin", "https://reports.example")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Still answered inside the op package's router: a browser app on
+		// another origin reads the answer.
+		if got := res.Header.Get("Access-Control-Allow-Origin"); got != "*" {
+			t.Fatalf("client_credentials: Access-Control-Allow-Origin %q", got)
+		}
+		var cc struct {
+			AccessToken string `json:"access_token"`
+			IDToken     string `json:"id_token"`
+		}
+		json.NewDecoder(res.Body).Decode(&cc)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK || cc.AccessToken == "" || cc.IDToken != "" {
+			t.Fatalf("client_credentials: %d %+v", res.StatusCode, cc)
+		}
+		if h := header(t, cc.AccessToken); h.Typ != "at+jwt" || h.Alg != "RS256" {
+			t.Fatalf("client_credentials: access token header %+v, want typ at+jwt", h)
+		}
+		p, err := oidc.NewProvider(context.Background(), e.issuer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Verifier(&oidc.Config{ClientID: rs.ID}).Verify(context.Background(), cc.AccessToken); err != nil {
+			t.Fatalf("client_credentials: access token offline: %v", err)
+		}
+		var claims struct {
+			Scope    string `json:"scope"`
+			ClientID string `json:"client_id"`
+			Sub      string `json:"sub"`
+			JTI      string `json:"jti"`
+		}
+		payload(t, cc.AccessToken, &claims)
+		if claims.Scope != "groups" || claims.ClientID != rs.ID || claims.Sub != rs.ID || claims.JTI == "" {
+			t.Fatalf("client_credentials: access token claims %+v", claims)
+		}
+		if got := introspect(t, e, rs.ID, secret, cc.AccessToken); got["active"] != true || got["client_id"] != rs.ID {
+			t.Fatalf("client_credentials: introspection: %v", got)
+		}
+	})
+}
+
+// introspect asks the introspection endpoint about token as the client
+// user (nil when refused).
+func introspect(t *testing.T, e *env, user, pass, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.issuer+provider.PathIntrospect, strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(user, pass)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	if res.StatusCode == http.StatusOK {
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
