@@ -579,7 +579,7 @@ func TestPasskeyBesideTheApp(t *testing.T) {
 	u, sid := signInWithCode(t, e, "kai@example.com", secret)
 	e.clock.Advance(30 * time.Second)
 	key := softkey.New(origin)
-	p, sid := e.addPasskeyIn(t, u, sid, key, "Key", codeAt(secret, e.clock.Now()))
+	p := e.addPasskey(t, u, sid, key, "Key", codeAt(secret, e.clock.Now()))
 	e.clock.Advance(30 * time.Second)
 
 	// Signing in: the code, or the passkey.

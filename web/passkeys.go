@@ -150,7 +150,10 @@ func (s *Server) passkeyOf(r *http.Request) (*airlock.Passkey, string, error) {
 // then sends the form with the answer.
 func (s *Server) passkeyRemovePage(r *http.Request, k *airlock.Passkey, id string) *page {
 	p := s.newPage(r, "", "passkey.remove.title")
-	p.form("current_password", "otp")
+	p.form("current_password")
+	if p.User.TwoFactor() {
+		p.form("current_password", "otp")
+	}
 	p.focusFirst = true
 	p.Data["Passkey"] = k
 	p.Data["ID"] = id

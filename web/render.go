@@ -201,7 +201,7 @@ func (p *page) form(fields ...string) { p.fields = fields }
 
 // passkeyGet is a button that asks the browser for a passkey (a sign-in,
 // a second step), and the form that posts its answer to Action
-// (static/webauthn.js fetches the options from Action + "/options").
+// (static/webauthn.js fetches the options from Options).
 type passkeyGet struct {
 	ID, Action, Label, Failed, Next string
 	// Options is where the button asks for the ceremony's options: the
