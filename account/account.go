@@ -61,6 +61,11 @@ type Config struct {
 	LimitBadTokenPerIP   Rate
 	LimitLoginPerEmail   Rate
 	LimitLoginPerIP      Rate
+	// LimitPasskeyOptionsPerIP bounds the passkey ceremonies a client
+	// address begins (each is a row until it ends or expires);
+	// LimitBadPasskeyPerIP its refused passkey answers.
+	LimitPasskeyOptionsPerIP Rate
+	LimitBadPasskeyPerIP     Rate
 }
 
 // DefaultConfig returns the SPEC's defaults for publicURL.
@@ -79,6 +84,11 @@ func DefaultConfig(publicURL *url.URL) Config {
 		LimitBadTokenPerIP:   Rate{N: 20, Per: 10 * time.Minute},
 		LimitLoginPerEmail:   Rate{N: 10, Per: 15 * time.Minute},
 		LimitLoginPerIP:      Rate{N: 100, Per: 15 * time.Minute},
+		// A sign-in page asks for options as it opens (the autofill) and
+		// again at its button: a crew of 120 behind one address at shift
+		// start stays well inside.
+		LimitPasskeyOptionsPerIP: Rate{N: 600, Per: 10 * time.Minute},
+		LimitBadPasskeyPerIP:     Rate{N: 100, Per: 15 * time.Minute},
 	}
 }
 

@@ -46,6 +46,9 @@ type mailPayload struct {
 	Flow []byte `json:"flow,omitempty"`
 	// Passkey names the passkey added or removed.
 	Passkey string `json:"passkey,omitempty"`
+	// SignedOut says the change ended the user's other sessions and apps
+	// (a first passkey).
+	SignedOut bool `json:"signed_out,omitempty"`
 }
 
 // enqueueMail puts an email in the outbox, in the caller's transaction.
@@ -161,6 +164,7 @@ func (s *Service) renderMail(p mailPayload, u *airlock.User, link, code string) 
 		"AskedOn":    p.AskedOn,
 		"Server":     s.serverName(),
 		"Passkey":    p.Passkey,
+		"SignedOut":  p.SignedOut,
 	}
 	subject, text, html, err := s.templates.Render(p.Kind, lang, data)
 	if err != nil {

@@ -8,6 +8,7 @@ package account
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -51,7 +52,36 @@ var (
 	// errPasskeyNeeded: the account's second step is a passkey, which only
 	// a browser can give (the sign-in page, the reset page).
 	errPasskeyNeeded = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Detail: "passkey", Key: "error.passkey.needed"}
+	// errConfirmWithPasskey: removing a passkey from an account without an
+	// authenticator app needs one of its passkeys after the password.
+	errConfirmWithPasskey = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Detail: "passkey", Key: "error.passkey.confirm"}
 )
+
+// PasskeyAnswer is a browser's answer to a passkey ceremony: the
+// ceremony's id (the cookie of the browser that began it) and the
+// credential (PublicKeyCredential as JSON).
+type PasskeyAnswer struct {
+	Ceremony string
+	Response []byte
+}
+
+// reservePasskeyOptions counts a passkey ceremony begun by the client
+// address of m, before it is stored: each is a row until it is answered or
+// expires, and nobody may add rows without bound (SPEC §6.14). A refusal
+// is audited once per window.
+func (s *Service) reservePasskeyOptions(ctx context.Context, m Meta) error {
+	k := limitKey{ipKey("passkey:options:ip:", m.IP), s.cfg.LimitPasskeyOptionsPerIP}
+	return s.reserveAlone(ctx, "passkey options", k, s.clock.Now(), airlock.AuditPasskey, m, "limit_passkey_options")
+}
+
+// reservePasskeyAnswer counts a passkey answer of the client address of m
+// before it is checked, as a failed sign-in is (SPEC §6.6): only failures
+// count, for usePasskey gives the attempt back, in the transaction of the
+// use, when the answer was good. It returns the key to give back.
+func (s *Service) reservePasskeyAnswer(ctx context.Context, m Meta) (limitKey, error) {
+	k := limitKey{ipKey("passkey:bad:ip:", m.IP), s.cfg.LimitBadPasskeyPerIP}
+	return k, s.reserveAlone(ctx, "passkey", k, s.clock.Now(), airlock.AuditPasskey, m, "limit_passkey")
+}
 
 // PasskeysOn says whether this server offers passkeys: its public URL
 // names a host (WebAuthn has no IP-address relying party).
@@ -200,46 +230,59 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 
 // FinishPasskeyRegistration adds the passkey the browser of session sid
 // made for ceremony id (its answer, PublicKeyCredential as JSON), named
-// name. Audited; the owner is told by email.
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*airlock.Passkey, error) {
+// name. Audited; the owner is told by email. A passkey that turns the
+// second step on (the account had neither an authenticator app nor a
+// passkey) ends every other session and app sign-in of the user, as
+// turning two-step sign-in on does (SPEC §6.15): they were opened with the
+// password alone. This browser then goes on in a new session, whose id is
+// returned ("" when nothing ended: the session sid goes on).
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*airlock.Passkey, string, error) {
 	if s.cfg.Passkeys == nil {
-		return nil, errPasskeysOff
+		return nil, "", errPasskeysOff
 	}
 	name, err := checkPasskeyName(name)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if !wellFormedSecret(sid) {
-		return nil, errNoSession
+		return nil, "", errNoSession
 	}
 	c, err := s.ceremony(ctx, id, airlock.CeremonyRegister, secretHash(sid))
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if c.UserID != u.ID {
-		return nil, errCeremony
+		return nil, "", errCeremony
 	}
 	pu, err := ceremonyUser(ctx, s.store, u)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	m.ActorID = u.ID
 	p, err := s.cfg.Passkeys.FinishRegistration(pu, c.State, response)
 	if err != nil {
 		if errors.Is(err, passkey.ErrRefused) {
 			s.log.Info("passkey registration refused", "user", u.ID, "err", err)
-			return nil, errPasskeyRefused
+			return nil, "", errPasskeyRefused
 		}
-		return nil, err
+		return nil, "", err
+	}
+	renewed, err := newSecret()
+	if err != nil {
+		return nil, "", err
 	}
 	now := s.clock.Now()
 	p.UserID, p.Name, p.CreatedAt = u.ID, name, now
+	first := false
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		// Under the user's row lock: of two first passkeys finished at
+		// once, one ends the sessions, and the other finds its own ended.
 		cur, err := s.currentUser(ctx, tx, u, now)
 		if err != nil {
 			return err
 		}
-		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
+		sess, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now)
+		if err != nil {
 			return errCeremony // the session ended meanwhile (a revocation)
 		}
 		if err := endCeremony(ctx, tx, c); err != nil {
@@ -255,19 +298,34 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 		if len(keys) >= maxPasskeys {
 			return errTooManyKeys
 		}
+		first = !cur.SecondStep()
 		if err := tx.CreatePasskey(ctx, p); err != nil {
 			return err
 		}
+		if first {
+			// Every session and app sign-in so far was opened with the
+			// password alone: they end, and this browser goes on in a new
+			// session, signed in as it was.
+			if err := s.revokeAccess(ctx, tx, cur, revokeSessionsAndTokens, "first_passkey", now, m); err != nil {
+				return err
+			}
+			if err := s.insertSession(ctx, tx, cur, renewed, now, m, sess.AMR...); err != nil {
+				return err
+			}
+		}
 		if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyAdded, UserID: cur.ID, To: cur.Email, Language: cur.Language,
-			CreatedAt: now, Passkey: name}); err != nil {
+			CreatedAt: now, Passkey: name, SignedOut: first}); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, airlock.AuditPasskey, m, cur.ID, cur.Email, "success", "passkey_added", name, syncedArg(p))
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return p, nil
+	if !first {
+		renewed = ""
+	}
+	return p, renewed, nil
 }
 
 func syncedArg(p *airlock.Passkey) string {
@@ -277,11 +335,77 @@ func syncedArg(p *airlock.Passkey) string {
 	return "device"
 }
 
-// RemovePasskey removes one of u's passkeys (its id), with the password
-// and, with two-step sign-in, a code. Audited; the owner is told.
-func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, id []byte, current, otp string, m Meta) error {
+// removalBound is what a ceremony confirming the removal of passkey id is
+// bound to: the browser of session sid, and that passkey.
+func removalBound(sid string, id []byte) []byte {
+	return secretHash("remove\x00" + base64.RawURLEncoding.EncodeToString(id) + "\x00" + sid)
+}
+
+// BeginPasskeyRemoval starts the passkey that confirms the removal of u's
+// passkey id, in the browser of session sid: any of u's passkeys may
+// answer, the one being removed too (it proves the same possession).
+func (s *Service) BeginPasskeyRemoval(ctx context.Context, u *airlock.User, sid string, id []byte, m Meta) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	if !wellFormedSecret(sid) {
+		return "", nil, errNoSession
+	}
+	p, err := s.store.PasskeyByID(ctx, id)
+	if errors.Is(err, airlock.ErrNotFound) || err == nil && p.UserID != u.ID {
+		return "", nil, errNoPasskey
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyRemove, removalBound(sid, id), m)
+}
+
+// RemovePasskey removes one of u's passkeys (its id), asked from the
+// browser of session sid, with the password and a second step the account
+// has: a code from the authenticator app (or a recovery code), or the
+// answer of one of its passkeys to the ceremony BeginPasskeyRemoval began.
+// A session and a password (a shoulder-surfed one) must not take away a
+// second step. Audited; the owner is told.
+func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string, id []byte, current, otp string, answer PasskeyAnswer, m Meta) error {
+	if !wellFormedSecret(sid) {
+		return errNoSession
+	}
 	m.ActorID = u.ID
-	code, err := s.proveSelfFully(ctx, u, current, otp, m)
+	if err := s.proveSelf(ctx, u, current, m); err != nil {
+		return err
+	}
+	remove := func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+		p, err := tx.PasskeyByID(ctx, id)
+		if errors.Is(err, airlock.ErrNotFound) || err == nil && p.UserID != cur.ID {
+			return errNoPasskey
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.DeletePasskey(ctx, cur.ID, id); err != nil {
+			return err
+		}
+		return s.passkeysRemoved(ctx, tx, cur, p.Name, "", now, m)
+	}
+	if len(answer.Response) > 0 {
+		if s.cfg.Passkeys == nil {
+			return errPasskeysOff
+		}
+		k, err := s.reservePasskeyAnswer(ctx, m)
+		if err != nil {
+			return err
+		}
+		c, a, err := s.finishUserCeremony(ctx, u, answer.Ceremony, airlock.CeremonyRemove, removalBound(sid, id), answer.Response, m)
+		if err != nil {
+			return err
+		}
+		return s.usePasskey(ctx, u, c, a, k, m, remove)
+	}
+	if !u.TwoFactor() {
+		return errConfirmWithPasskey
+	}
+	code, err := s.checkCode(ctx, u, otp, m, true)
 	if err != nil {
 		return err
 	}
@@ -291,27 +415,12 @@ func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, id []byte,
 		if err != nil {
 			return err
 		}
-		p, err := tx.PasskeyByID(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) || err == nil && p.UserID != cur.ID {
-			return errNoPasskey
-		}
-		if err != nil {
+		if err := s.useCode(ctx, tx, code, now, m); err != nil {
 			return err
 		}
-		if code != nil {
-			if err := s.useCode(ctx, tx, code, now, m); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.DeletePasskey(ctx, cur.ID, id); err != nil {
-			return err
-		}
-		return s.passkeysRemoved(ctx, tx, cur, p.Name, "", now, m)
+		return remove(tx, cur, now)
 	})
-	if code != nil {
-		err = s.codeOutcome(ctx, code, m, err)
-	}
-	return err
+	return s.codeOutcome(ctx, code, m, err)
 }
 
 // passkeysRemoved tells the owner and audits that name (all of them when
@@ -374,9 +483,12 @@ func passkeyAMR(p *airlock.Passkey) []string {
 // passkey of this server may answer (the browser offers them, in the email
 // field's autofill or in its own dialog). It returns the ceremony's id,
 // for this browser's cookie, and the options for navigator.credentials.get.
-func (s *Service) BeginPasskeySignIn(ctx context.Context) (string, []byte, error) {
+func (s *Service) BeginPasskeySignIn(ctx context.Context, m Meta) (string, []byte, error) {
 	if s.cfg.Passkeys == nil {
 		return "", nil, errPasskeysOff
+	}
+	if err := s.reservePasskeyOptions(ctx, m); err != nil {
+		return "", nil, err
 	}
 	var id string
 	var options []byte
@@ -395,6 +507,10 @@ func (s *Service) BeginPasskeySignIn(ctx context.Context) (string, []byte, error
 func (s *Service) FinishPasskeySignIn(ctx context.Context, id string, response []byte, m Meta) (*airlock.User, string, error) {
 	if s.cfg.Passkeys == nil {
 		return nil, "", errPasskeysOff
+	}
+	k, err := s.reservePasskeyAnswer(ctx, m)
+	if err != nil {
+		return nil, "", err
 	}
 	c, err := s.ceremony(ctx, id, airlock.CeremonySignIn, nil)
 	if err != nil {
@@ -417,7 +533,7 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, id string, response [
 	if err != nil {
 		return nil, "", err
 	}
-	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+	err = s.usePasskey(ctx, u, c, a, k, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
 		return s.openSession(ctx, tx, cur, sid, now, m, passkeyAMR(a.Passkey)...)
 	})
 	if err != nil {
@@ -429,8 +545,9 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, id string, response [
 // usePasskey is the use of a passkey's checked answer a to ceremony c by
 // u: a counter gone back is refused and audited (a cloned authenticator);
 // else, in one transaction, the ceremony is used up, the counter, backup
-// state and time written back, and act does what the passkey allows.
-func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.PasskeyCeremony, a *passkey.Assertion, m Meta, act func(tx airlock.Tx, cur *airlock.User, now time.Time) error) error {
+// state and time written back, the attempt reserved under k given back (a
+// good answer uses no limit up), and act does what the passkey allows.
+func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.PasskeyCeremony, a *passkey.Assertion, k limitKey, m Meta, act func(tx airlock.Tx, cur *airlock.User, now time.Time) error) error {
 	m.ActorID = u.ID
 	if a.CounterWentBack {
 		return s.passkeyFailed(ctx, u, errPasskeyCloned, m, a.Passkey.Name)
@@ -459,6 +576,9 @@ func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.Pa
 				return err
 			}
 			return errPasskeyCloned
+		}
+		if err := release(ctx, tx, k, now); err != nil {
+			return err
 		}
 		return act(tx, cur, now)
 	})
@@ -500,7 +620,7 @@ func (s *Service) passkeyFailed(ctx context.Context, u *airlock.User, cause erro
 // BeginPasskeyStep starts the second step with a passkey after a right
 // password, for the half-signed-in state challenge: only that user's
 // passkeys may answer, and only in the browser holding the state.
-func (s *Service) BeginPasskeyStep(ctx context.Context, challenge string) (string, []byte, error) {
+func (s *Service) BeginPasskeyStep(ctx context.Context, challenge string, m Meta) (string, []byte, error) {
 	if s.cfg.Passkeys == nil {
 		return "", nil, errPasskeysOff
 	}
@@ -508,12 +628,15 @@ func (s *Service) BeginPasskeyStep(ctx context.Context, challenge string) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	return s.beginUserCeremony(ctx, c.UserID, airlock.CeremonyStep, c.IDHash)
+	return s.beginUserCeremony(ctx, c.UserID, airlock.CeremonyStep, c.IDHash, m)
 }
 
 // beginUserCeremony begins a ceremony that only userID's passkeys answer,
-// bound to bound.
-func (s *Service) beginUserCeremony(ctx context.Context, userID, purpose string, bound []byte) (string, []byte, error) {
+// bound to bound, for the client of m (counted: reservePasskeyOptions).
+func (s *Service) beginUserCeremony(ctx context.Context, userID, purpose string, bound []byte, m Meta) (string, []byte, error) {
+	if err := s.reservePasskeyOptions(ctx, m); err != nil {
+		return "", nil, err
+	}
 	var id string
 	var options []byte
 	err := s.store.Update(ctx, func(tx airlock.Tx) error {
@@ -562,6 +685,10 @@ func (s *Service) CompleteSignInWithPasskey(ctx context.Context, challenge, id s
 	if s.cfg.Passkeys == nil {
 		return nil, "", "", errPasskeysOff
 	}
+	k, err := s.reservePasskeyAnswer(ctx, m)
+	if err != nil {
+		return nil, "", "", err
+	}
 	ch, err := s.challenge(ctx, challenge)
 	if err != nil {
 		return nil, "", "", err
@@ -584,7 +711,7 @@ func (s *Service) CompleteSignInWithPasskey(ctx context.Context, challenge, id s
 	if err != nil {
 		return nil, "", "", err
 	}
-	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+	err = s.usePasskey(ctx, u, c, a, k, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
 		// One half-signed-in state opens one session.
 		ended, err := tx.DeleteChallenge(ctx, ch.IDHash)
 		if err != nil {
@@ -613,7 +740,7 @@ func (s *Service) BeginLinkPasskey(ctx context.Context, l Link, m Meta) (string,
 	if err != nil {
 		return "", nil, err
 	}
-	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyReset, hash)
+	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyReset, hash, m)
 }
 
 // VerifyLinkPasskey is the second step of a reset link with a passkey:
@@ -628,11 +755,15 @@ func (s *Service) VerifyLinkPasskey(ctx context.Context, l Link, id string, resp
 	if err != nil {
 		return nil, err
 	}
+	k, err := s.reservePasskeyAnswer(ctx, m)
+	if err != nil {
+		return u, err
+	}
 	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyReset, hash, response, m)
 	if err != nil {
 		return u, err
 	}
-	err = s.usePasskey(ctx, u, c, a, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+	err = s.usePasskey(ctx, u, c, a, k, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
 		ok, err := tx.MarkResetTokenCode(ctx, hash, now, now.Add(linkCodeLife), nil)
 		if err != nil {
 			return err

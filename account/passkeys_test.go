@@ -32,7 +32,16 @@ func (e *env) signedIn(t *testing.T, email string) string {
 }
 
 // addPasskey registers a passkey of key named name for u from session sid.
+// The session sid goes on (a first passkey renews it: addPasskeyIn).
 func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) *airlock.Passkey {
+	t.Helper()
+	p, _ := e.addPasskeyIn(t, u, sid, key, name, otp)
+	return p
+}
+
+// addPasskeyIn is addPasskey, returning also the session this browser
+// goes on in: sid, or the new one a first passkey opened.
+func (e *env) addPasskeyIn(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) (*airlock.Passkey, string) {
 	t.Helper()
 	ctx := context.Background()
 	u, _ = e.db.UserByID(ctx, u.ID)
@@ -44,11 +53,14 @@ func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
+	p, renewed, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	if renewed != "" {
+		sid = renewed
+	}
+	return p, sid
 }
 
 // TestPasskeyLifecycle: a passkey is added with the password (audited,
@@ -70,7 +82,7 @@ func TestPasskeyLifecycle(t *testing.T) {
 	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, " \u202e ", goodPassword, "", meta); code(err) != airlock.CodeInvalid {
 		t.Fatalf("a name of nothing: %v", err)
 	}
-	p := e.addPasskey(t, u, sid, key, "  Work phone ", "")
+	p, sid := e.addPasskeyIn(t, u, sid, key, "  Work phone ", "")
 	if p.Name != "Work phone" || p.Synced() {
 		t.Fatalf("added: %+v", p)
 	}
@@ -85,7 +97,7 @@ func TestPasskeyLifecycle(t *testing.T) {
 	}
 
 	// Signing in with the passkey alone.
-	id, options, err := e.svc.BeginPasskeySignIn(ctx)
+	id, options, err := e.svc.BeginPasskeySignIn(ctx, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +122,7 @@ func TestPasskeyLifecycle(t *testing.T) {
 	if err != nil || sid3 != "" || challenge == "" {
 		t.Fatalf("password alone: sid %q, challenge %q, %v", sid3, challenge, err)
 	}
-	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge)
+	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +139,7 @@ func TestPasskeyLifecycle(t *testing.T) {
 
 	// A copy of the passkey, its counter behind: refused, audited.
 	clone := key.Clone(1)
-	id, options, _ = e.svc.BeginPasskeySignIn(ctx)
+	id, options, _ = e.svc.BeginPasskeySignIn(ctx, meta)
 	resp, _ = clone.Get(options)
 	if _, _, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta); airlock.AsError(err) == nil || airlock.AsError(err).Detail != "passkey_cloned" {
 		t.Fatalf("a cloned authenticator: %v", err)
@@ -137,11 +149,17 @@ func TestPasskeyLifecycle(t *testing.T) {
 		t.Fatalf("audit: %+v %v", events, err)
 	}
 
-	// Removing it: the password first.
-	if err := e.svc.RemovePasskey(ctx, u, p.ID, "wrong password here", "", meta); code(err) != airlock.CodeUnauthorized {
+	// Removing it: the password, and the passkey.
+	u = mustUser(t, e, u.ID)
+	id, options, err = e.svc.BeginPasskeyRemoval(ctx, u, sid, p.ID, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, _ = key.Get(options)
+	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, "wrong password here", "", account.PasskeyAnswer{Ceremony: id, Response: resp}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("removed without the password: %v", err)
 	}
-	if err := e.svc.RemovePasskey(ctx, u, p.ID, goodPassword, "", meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, goodPassword, "", account.PasskeyAnswer{Ceremony: id, Response: resp}, meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -176,7 +194,7 @@ func TestPasskeyOneAssertionOneSession(t *testing.T) {
 		u := a.user(t, "ada@example.com", goodPassword)
 		key := softkey.New(origin)
 		a.addPasskey(t, u, a.signedIn(t, "ada@example.com"), key, "Laptop", "")
-		id, options, err := a.svc.BeginPasskeySignIn(ctx)
+		id, options, err := a.svc.BeginPasskeySignIn(ctx, meta)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +296,7 @@ func TestPasskeyBesideTheCode(t *testing.T) {
 	if err != nil || challenge == "" {
 		t.Fatalf("password: %v", err)
 	}
-	id, options, err := e.svc.BeginPasskeyStep(ctx, challenge)
+	id, options, err := e.svc.BeginPasskeyStep(ctx, challenge, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -365,7 +383,7 @@ func TestPasskeyUnknownCredentialRefused(t *testing.T) {
 	if _, err := stranger.Create(regOptions); err != nil {
 		t.Fatal(err)
 	}
-	id, options, err := e.svc.BeginPasskeySignIn(ctx)
+	id, options, err := e.svc.BeginPasskeySignIn(ctx, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,7 +400,7 @@ func TestPasskeyUnknownCredentialRefused(t *testing.T) {
 	if err != nil || challenge == "" {
 		t.Fatalf("password: %v", err)
 	}
-	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge)
+	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -451,7 +469,7 @@ func TestPasskeyLimitInParallel(t *testing.T) {
 		for i, an := range answers {
 			n := []*env{a, b}[i%2]
 			wg.Go(func() {
-				_, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, an.id, an.name, an.resp, meta)
+				_, _, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, an.id, an.name, an.resp, meta)
 				if err != nil && code(err) != airlock.CodeConflict {
 					t.Errorf("unexpected: %v", err)
 				}
@@ -494,7 +512,7 @@ func TestPasskeyRemovedDuringSignIn(t *testing.T) {
 		key := softkey.New(origin)
 		e.addPasskey(t, u, e.signedIn(t, "ada@example.com"), key, "Phone", "")
 		svc := e.withStore(t, removingStore{e.db})
-		id, options, err := svc.BeginPasskeySignIn(ctx)
+		id, options, err := svc.BeginPasskeySignIn(ctx, meta)
 		if err != nil {
 			t.Fatal(err)
 		}

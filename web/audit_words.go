@@ -23,7 +23,7 @@ var AuditOutcomes = []string{"success", "failure", "refused", "rate_limited", "q
 var AuditFields = []string{"email", "first_name", "last_name", "language", "active", "groups"}
 
 // AuditRevokeReasons lists why the account package ends a user's sessions.
-var AuditRevokeReasons = []string{"email_changed", "deactivated", "group_removed", "password_changed", "signed_out_others", "two_factor_enabled"}
+var AuditRevokeReasons = []string{"email_changed", "deactivated", "group_removed", "password_changed", "signed_out_others", "two_factor_enabled", "first_passkey"}
 
 // auditArgWords says how an event detail's arguments are put into words,
 // by the detail's code: an argument that is itself a code (a reason, a

@@ -48,6 +48,8 @@ type options struct {
 	logo             *web.Logo
 	accent           string
 	noSecretKey      bool // no AIRLOCK_SECRET_KEY
+	// account changes the account rules' settings (limits, say).
+	account func(*account.Config)
 }
 
 // onPostgres runs the pages on a fresh PostgreSQL database instead of
@@ -88,6 +90,9 @@ func newEnv(t *testing.T, opts ...func(*options)) *env {
 	}
 	if o.brand != "" {
 		cfg.BrandName = o.brand
+	}
+	if o.account != nil {
+		o.account(&cfg)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e.svc = testsvc.New(t, db, e.clock, cfg, e.smtp.URL(), so)

@@ -110,12 +110,17 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		s.renderPasskeyCreate(w, r, 0, "", nil, err)
 		return
 	}
-	_, err = s.accounts.FinishPasskeyRegistration(r.Context(), userFrom(r), s.cookie(r, sessionCookie), s.cookie(r, passkeyCookie),
+	_, sid, err := s.accounts.FinishPasskeyRegistration(r.Context(), userFrom(r), s.cookie(r, sessionCookie), s.cookie(r, passkeyCookie),
 		f.Get("name"), []byte(f.Get("credential")), s.meta(r))
 	s.clearCookie(w, passkeyCookie)
 	if err != nil {
 		s.renderPasskeyCreate(w, r, 0, f.Get("name"), nil, err)
 		return
+	}
+	if sid != "" {
+		// The first passkey ended every other session: this browser goes
+		// on in a new one.
+		s.startSession(w, sid)
 	}
 	http.Redirect(w, r, "/account/passkeys?m=added", http.StatusSeeOther)
 }
@@ -138,18 +143,27 @@ func (s *Server) passkeyOf(r *http.Request) (*airlock.Passkey, string, error) {
 	return nil, "", &airlock.Error{Code: airlock.CodeNotFound, Key: "error.passkey.not_found"}
 }
 
+// passkeyRemovePage asks for the password and a second step the account
+// has: with an authenticator app, its code (or a recovery code) or a
+// passkey; without one, a passkey (the one removed will do). The passkey
+// confirms in the same form as the password: its button asks the browser,
+// then sends the form with the answer.
 func (s *Server) passkeyRemovePage(r *http.Request, k *airlock.Passkey, id string) *page {
 	p := s.newPage(r, "", "passkey.remove.title")
-	p.form("current_password", "otp")
+	p.form("current_password")
+	if p.User.TwoFactor() {
+		p.form("current_password", "otp")
+	}
 	p.focusFirst = true
 	p.Data["Passkey"] = k
 	p.Data["ID"] = id
 	p.Data["Code"] = p.User.TwoFactor()
+	p.Data["PasskeyJS"] = true
 	return p
 }
 
-// handlePasskeyRemoveForm asks for the password (and the code) before a
-// passkey is removed.
+// handlePasskeyRemoveForm asks for the password and a second step before
+// a passkey is removed.
 func (s *Server) handlePasskeyRemoveForm(w http.ResponseWriter, r *http.Request) {
 	k, id, err := s.passkeyOf(r)
 	if err != nil {
@@ -166,16 +180,34 @@ func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := s.passkeyRemovePage(r, k, id)
-	f, err := edge.ReadForm(w, r, "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "current_password", "otp", "credential")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "passkey_remove", p)
 		return
 	}
-	if err := s.accounts.RemovePasskey(r.Context(), p.User, k.ID, f.Get("current_password"), f.Get("otp"), s.meta(r)); err != nil {
+	answer := account.PasskeyAnswer{Ceremony: s.cookie(r, passkeyCookie), Response: []byte(f.Get("credential"))}
+	if len(answer.Response) > 0 {
+		s.clearCookie(w, passkeyCookie)
+	}
+	err = s.accounts.RemovePasskey(r.Context(), p.User, s.cookie(r, sessionCookie), k.ID, f.Get("current_password"), f.Get("otp"), answer, s.meta(r))
+	if err != nil {
 		s.render(w, s.applyError(w, p, err), "passkey_remove", p)
 		return
 	}
 	http.Redirect(w, r, "/account/passkeys?m=removed", http.StatusSeeOther)
+}
+
+// handlePasskeyRemoveOptions begins the passkey that confirms a removal,
+// in this browser.
+func (s *Server) handlePasskeyRemoveOptions(w http.ResponseWriter, r *http.Request) {
+	k, _, err := s.passkeyOf(r)
+	if err != nil {
+		s.passkeyJSONError(w, r, err)
+		return
+	}
+	s.passkeyOptions(w, r, func() (string, []byte, error) {
+		return s.accounts.BeginPasskeyRemoval(r.Context(), userFrom(r), s.cookie(r, sessionCookie), k.ID, s.meta(r))
+	})
 }
 
 // passkeyOptions answers a script's request for a ceremony's options
@@ -210,7 +242,7 @@ func (s *Server) passkeyJSONError(w http.ResponseWriter, r *http.Request, err er
 
 // handlePasskeySignInOptions begins a sign-in with a passkey, no password.
 func (s *Server) handlePasskeySignInOptions(w http.ResponseWriter, r *http.Request) {
-	s.passkeyOptions(w, r, func() (string, []byte, error) { return s.accounts.BeginPasskeySignIn(r.Context()) })
+	s.passkeyOptions(w, r, func() (string, []byte, error) { return s.accounts.BeginPasskeySignIn(r.Context(), s.meta(r)) })
 }
 
 // handlePasskeySignIn signs in with the passkey the browser gave.
@@ -236,7 +268,7 @@ func (s *Server) handlePasskeySignIn(w http.ResponseWriter, r *http.Request) {
 // half-signed-in state of this browser.
 func (s *Server) handlePasskeyStepOptions(w http.ResponseWriter, r *http.Request) {
 	s.passkeyOptions(w, r, func() (string, []byte, error) {
-		return s.accounts.BeginPasskeyStep(r.Context(), s.cookie(r, twoFactorCookie))
+		return s.accounts.BeginPasskeyStep(r.Context(), s.cookie(r, twoFactorCookie), s.meta(r))
 	})
 }
 

@@ -201,9 +201,13 @@ func (p *page) form(fields ...string) { p.fields = fields }
 
 // passkeyGet is a button that asks the browser for a passkey (a sign-in,
 // a second step), and the form that posts its answer to Action
-// (static/webauthn.js fetches the options from Action + "/options").
+// (static/webauthn.js fetches the options from Options).
 type passkeyGet struct {
 	ID, Action, Label, Failed, Next string
+	// Options is where the button asks for the ceremony's options: the
+	// action's path and "/options", without the action's query (which
+	// says where the answer goes on to, like ?app=1).
+	Options string
 	// Conditional: the sign-in page also offers passkeys in the email
 	// field's autofill (conditional mediation).
 	Conditional bool
@@ -213,7 +217,8 @@ type passkeyGet struct {
 // its button saying labelKey.
 func (p *page) PasskeyGet(id, action, labelKey string) passkeyGet {
 	next, _ := p.Data["Next"].(string)
-	return passkeyGet{ID: id, Action: action, Label: p.T(labelKey), Failed: p.T("passkey.failed"), Next: next,
+	path, _, _ := strings.Cut(action, "?")
+	return passkeyGet{ID: id, Action: action, Options: path + "/options", Label: p.T(labelKey), Failed: p.T("passkey.failed"), Next: next,
 		Conditional: id == "passkey-signin"}
 }
 

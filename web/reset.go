@@ -98,7 +98,12 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 	p.Data["Email"] = u.Email
 	p.Data["Action"] = "/password/reset"
 	if r.URL.Query().Get("app") == "1" {
+		// Asked for from the app: every step of the page, the passkey's
+		// too, goes on to "Return to the app" at the end.
 		p.Data["Action"] = "/password/reset?app=1"
+		if p.Data["PasskeyAction"] != nil {
+			p.Data["PasskeyAction"] = "/password/reset/passkey?app=1"
+		}
 	}
 	return p
 }

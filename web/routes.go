@@ -55,6 +55,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /account/passkeys", s.requireUserFor(account.ReachEnrolment, s.handlePasskeyFinish))
 	mux.Handle("GET /account/passkeys/{id}/remove", s.requireUser(s.handlePasskeyRemoveForm))
 	mux.Handle("POST /account/passkeys/{id}/remove", s.requireUser(s.handlePasskeyRemove))
+	mux.Handle("POST /account/passkeys/{id}/remove/options", s.requireUser(s.handlePasskeyRemoveOptions))
 
 	mux.Handle("GET /admin/users", s.requireAdmin(s.handleAdminUsers))
 	mux.Handle("GET /admin/users/new", s.requireAdmin(s.handleAdminUserNewForm))

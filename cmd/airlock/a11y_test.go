@@ -354,7 +354,7 @@ func TestAccessibility(t *testing.T) {
 				{"passkeys-error", user, submit("/account/passkeys", map[string]string{"#name": "Phone", "#current_password": "not the password"}, "#name"), "#current_password-error"},
 				{"passkey-create", user, submit("/account/passkeys", map[string]string{"#name": "Phone", "#current_password": "violet tractor on the moon"}, "#name"), "#create-passkey"},
 				{"passkeys", keyholder, nav("/account/passkeys"), "#passkeys"},
-				{"passkey-remove", keyholder, nav(removeKey), "#remove-passkey"},
+				{"passkey-remove", keyholder, nav(removeKey), "#remove-with-passkey"},
 				{"passkey-remove-error", keyholder, submit(removeKey, map[string]string{"#current_password": "not the password"}, "#current_password"), "#current_password-error"},
 				{"passkey-step", stepper, append(nav("/account"), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn("pk@example.com", "violet tractor on the moon")), "#passkey-step"},
 				{"admin-user-passkeys", admin, nav(pia), "#passkeys-remove"},

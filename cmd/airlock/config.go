@@ -65,6 +65,10 @@ type config struct {
 	RequireTwoFactor []string
 	// serving is set by serve, the one command that creates the key file.
 	serving bool
+	// LimitPasskeyOptionsPerIP and LimitBadPasskeyPerIP bound the passkey
+	// ceremonies a client address begins and its refused passkey answers.
+	LimitPasskeyOptionsPerIP account.Rate
+	LimitBadPasskeyPerIP     account.Rate
 }
 
 type server = airlock.Server

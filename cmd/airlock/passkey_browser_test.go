@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"maps"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
@@ -120,9 +122,9 @@ func passkeyProgram(t *testing.T, env map[string]string) *program {
 
 var passkeyWords = map[string]map[string]string{
 	"en": {"added": "The passkey was added", "none": "You have no passkeys yet.", "cloned": "looks like a copy",
-		"removed": "The passkey was removed"},
+		"removed": "The passkey was removed", "confirm": "Confirm with one of your passkeys too"},
 	"fr": {"added": "La clé d’accès a été ajoutée", "none": "Vous n’avez pas encore de clé d’accès.", "cloned": "semble être la copie",
-		"removed": "La clé d’accès a été supprimée"},
+		"removed": "La clé d’accès a été supprimée", "confirm": "Confirmez aussi avec l’une de vos clés d’accès"},
 }
 
 // TestBrowserPasskeys: in Chromium with a virtual authenticator, on each
@@ -131,8 +133,8 @@ var passkeyWords = map[string]map[string]string{
 // is asked after the password as the second step, is asked by a reset link
 // before the new password, and a copy of it whose counter went back (the
 // credential moved to a second authenticator with a lower count) is
-// refused; then it is removed (password asked) and the password alone
-// signs in again.
+// refused; then it is removed (the password and a passkey asked: the
+// password alone is refused) and the password alone signs in again.
 func TestBrowserPasskeys(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{"sqlite": {"lang": "en"}}
@@ -285,7 +287,8 @@ func TestBrowserPasskeys(t *testing.T) {
 				t.Fatalf("a copied passkey: %q", s)
 			}
 			// The real one (its counter ahead) still signs in; then it is
-			// removed, with the password.
+			// removed, with the password and a passkey (the account has no
+			// authenticator app): the password alone removes nothing.
 			cred.SignCount = used + 10
 			copyKey.put(t, ctx, cred)
 			run1(t, ctx,
@@ -294,8 +297,19 @@ func TestBrowserPasskeys(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 				chromedp.Navigate(p.url("/account/passkeys")),
 				andLoad(chromedp.Click(chromedp.CSS("a.remove-passkey"))),
+				chromedp.WaitVisible(chromedp.CSS("#remove-with-passkey")),
+				screenshot(t, "passkey-remove-"+lang),
 				chromedp.SendKeys(chromedp.CSS("#current_password"), "a brand new passphrase"),
-				andLoad(chromedp.Click(chromedp.CSS("#remove-passkey"))),
+				andLoad(chromedp.Submit(chromedp.CSS("#current_password"))),
+				chromedp.WaitVisible(chromedp.CSS("#form-error")),
+			)
+			if s := text(t, ctx, "#form-error"); !strings.Contains(s, words["confirm"]) {
+				t.Fatalf("the password alone: %q", s)
+			}
+			run1(t, ctx,
+				chromedp.WaitVisible(chromedp.CSS("#remove-with-passkey")),
+				chromedp.SendKeys(chromedp.CSS("#current_password"), "a brand new passphrase"),
+				andLoad(chromedp.Click(chromedp.CSS("#remove-with-passkey"))),
 				chromedp.WaitVisible(chromedp.CSS("#no-passkeys")),
 			)
 			if s := text(t, ctx, ".notice"); !strings.Contains(s, words["removed"]) {
@@ -316,5 +330,34 @@ func TestBrowserPasskeys(t *testing.T) {
 				t.Fatalf("emails: %s", subjects)
 			}
 		})
+	}
+}
+
+// TestPasskeyLimitSettings: AIRLOCK_LIMIT_PASSKEY_OPTIONS_PER_IP and
+// AIRLOCK_LIMIT_BAD_PASSKEY_PER_IP reach the server: over them, the
+// sign-in's options and a refused passkey get 429 with Retry-After.
+func TestPasskeyLimitSettings(t *testing.T) {
+	t.Parallel()
+	p := passkeyProgram(t, map[string]string{"AIRLOCK_LIMIT_PASSKEY_OPTIONS_PER_IP": "2/10m", "AIRLOCK_LIMIT_BAD_PASSKEY_PER_IP": "1/15m"})
+	p.serve()
+	post := func(path string, form url.Values) *http.Response {
+		t.Helper()
+		res, err := http.PostForm(p.url(path), form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	for i, want := range []int{200, 200, 429} {
+		if res := post("/login/passkey/options", nil); res.StatusCode != want || want == 429 && res.Header.Get("Retry-After") == "" {
+			t.Fatalf("options %d: %d, want %d (Retry-After %q)", i+1, res.StatusCode, want, res.Header.Get("Retry-After"))
+		}
+	}
+	bad := url.Values{"credential": {`{"id":"AAAA","type":"public-key"}`}}
+	for i, want := range []int{401, 429} {
+		if res := post("/login/passkey", bad); res.StatusCode != want || want == 429 && res.Header.Get("Retry-After") == "" {
+			t.Fatalf("refused passkey %d: %d, want %d", i+1, res.StatusCode, want)
+		}
 	}
 }

@@ -247,6 +247,8 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg.LimitBadTokenPerIP = cfg.LimitBadTokenPerIP
 	acfg.LimitLoginPerEmail = cfg.LimitLoginPerEmail
 	acfg.LimitLoginPerIP = cfg.LimitLoginPerIP
+	acfg.LimitPasskeyOptionsPerIP = cfg.LimitPasskeyOptionsPerIP
+	acfg.LimitBadPasskeyPerIP = cfg.LimitBadPasskeyPerIP
 	a.accounts = account.New(log, acfg, db, a.hasher, password.NewPolicy(cfg.PasswordMinLength), templates, sender, clock)
 	return a, nil
 }

@@ -184,6 +184,10 @@ var settings = []setting{
 		parse: rate(func(c *config) *account.Rate { return &c.LimitLoginPerEmail })},
 	{name: "AIRLOCK_LIMIT_LOGIN_PER_IP", def: "100/15m", help: "failed sign-ins per client IP",
 		parse: rate(func(c *config) *account.Rate { return &c.LimitLoginPerIP })},
+	{name: "AIRLOCK_LIMIT_PASSKEY_OPTIONS_PER_IP", def: "600/10m", help: "passkey ceremonies begun per client IP (sign-in page, second step, reset, removal)",
+		parse: rate(func(c *config) *account.Rate { return &c.LimitPasskeyOptionsPerIP })},
+	{name: "AIRLOCK_LIMIT_BAD_PASSKEY_PER_IP", def: "100/15m", help: "refused passkey answers per client IP",
+		parse: rate(func(c *config) *account.Rate { return &c.LimitBadPasskeyPerIP })},
 	{name: "AIRLOCK_PASSWORD_MIN_LENGTH", def: strconv.Itoa(password.DefaultMinLength),
 		help: fmt.Sprintf("minimum password length in characters (%d–64)", password.MinLengthFloor),
 		parse: func(c *config, v string) (err error) {

@@ -128,10 +128,14 @@
     });
   });
 
-  // Using a passkey: a sign-in, a second step.
+  // Using a passkey: a sign-in, a second step, confirming a removal.
   document.querySelectorAll("button[data-passkey=get]").forEach(function (button) {
     var form = document.getElementById(button.getAttribute("data-form"));
     var url = button.getAttribute("data-options");
+    var note = document.getElementById("passkey-needs-script");
+    if (note) {
+      note.hidden = true;
+    }
     // The autofill's request (conditional mediation), given up when the
     // button is used: a browser takes one request at a time.
     var pending = null;
