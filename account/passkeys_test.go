@@ -371,8 +371,8 @@ func TestPasskeyUnknownCredentialRefused(t *testing.T) {
 	ada := e.user(t, "ada@example.com", goodPassword)
 	bob := e.user(t, "bob@example.com", goodPassword)
 	e.addPasskey(t, ada, e.signedIn(t, "ada@example.com"), softkey.New(origin), "Phone", "")
-	bobKey, bobSID := softkey.New(origin), e.signedIn(t, "bob@example.com")
-	e.addPasskey(t, bob, bobSID, bobKey, "Laptop", "")
+	bobKey := softkey.New(origin)
+	_, bobSID := e.addPasskeyIn(t, bob, e.signedIn(t, "bob@example.com"), bobKey, "Laptop", "")
 
 	// A passkey for this server whose registration was never finished.
 	stranger := softkey.New(origin)
@@ -446,7 +446,7 @@ func TestPasskeyLimitInParallel(t *testing.T) {
 		u := a.user(t, "ada@example.com", goodPassword)
 		sid := a.signedIn(t, "ada@example.com")
 		for i := range 18 {
-			a.addPasskey(t, u, sid, softkey.New(origin), fmt.Sprintf("Key %d", i), "")
+			_, sid = a.addPasskeyIn(t, u, sid, softkey.New(origin), fmt.Sprintf("Key %d", i), "")
 		}
 		u = mustUser(t, a, u.ID)
 		type answer struct {
