@@ -234,7 +234,7 @@ func TestNodesEndAccessTogether(t *testing.T) {
 		t.Run("parallel guesses are counted", func(t *testing.T) {
 			before := countAudit(t, c.db, hal.ID, "failure")
 			var wg sync.WaitGroup
-			var limited atomic.Int32
+			var limited, busy atomic.Int32
 			for i := range 60 {
 				ip := fmt.Sprintf("203.0.113.%d", i%20+1)
 				wg.Go(func() {
@@ -244,8 +244,13 @@ func TestNodesEndAccessTogether(t *testing.T) {
 					} else if c.webSignIn(i, "hal@example.com", "a wrong guess, long enough", ip) != "" {
 						t.Error("a wrong guess signed in")
 					}
-					if client.ErrorCode(err) == "rate_limited" {
+					switch client.ErrorCode(err) {
+					case "rate_limited":
 						limited.Add(1)
+					case "unavailable":
+						// Turned away before any check when every hashing
+						// slot is busy (a loaded machine): refused too.
+						busy.Add(1)
 					}
 				})
 			}
@@ -253,8 +258,8 @@ func TestNodesEndAccessTogether(t *testing.T) {
 			if checks := countAudit(t, c.db, hal.ID, "failure") - before; checks > 10 || checks == 0 {
 				t.Fatalf("%d password checks for 60 parallel guesses over %d nodes, want at most 10", checks, len(c.nodes))
 			}
-			if limited.Load() < 20 {
-				t.Fatalf("only %d API guesses were refused", limited.Load())
+			if limited.Load() == 0 || limited.Load()+busy.Load() < 20 {
+				t.Fatalf("only %d of 30 API guesses were refused by the limit (and %d for want of a hashing slot)", limited.Load(), busy.Load())
 			}
 		})
 
