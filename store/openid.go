@@ -251,13 +251,7 @@ const signingKeysLockKey = 0x6169726b6579 // "airkey"
 // node: two nodes starting at once would each find none under READ
 // COMMITTED and each make its own.
 func (q *queries) LockSigningKeys(ctx context.Context) error {
-	if q.d != postgresDialect {
-		return nil // SQLite runs one write transaction at a time
-	}
-	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(signingKeysLockKey)); err != nil {
-		return fmt.Errorf("lock signing keys: %w", err)
-	}
-	return nil
+	return q.lockUntilCommit(ctx, signingKeysLockKey, "signing keys")
 }
 
 // SigningKeys returns the keys not retired before since, oldest first.

@@ -391,11 +391,18 @@ const adminLockKey = 0x61697261646d // "airadm"
 // on every node: two administrators demoting each other at once would each
 // count two administrators under READ COMMITTED and leave none.
 func (q *queries) LockAdmins(ctx context.Context) error {
+	return q.lockUntilCommit(ctx, adminLockKey, "administrators")
+}
+
+// lockUntilCommit takes PostgreSQL's advisory lock key until the
+// transaction ends, named what in an error. SQLite needs none: it runs one
+// write transaction at a time.
+func (q *queries) lockUntilCommit(ctx context.Context, key int64, what string) error {
 	if q.d != postgresDialect {
-		return nil // SQLite runs one write transaction at a time
+		return nil
 	}
-	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(adminLockKey)); err != nil {
-		return fmt.Errorf("lock administrators: %w", err)
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, key); err != nil {
+		return fmt.Errorf("lock %s: %w", what, err)
 	}
 	return nil
 }
