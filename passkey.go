@@ -43,6 +43,7 @@ const (
 	CeremonySignIn   = "sign_in"  // signing in with a passkey, no password
 	CeremonyStep     = "step"     // the second step after a password
 	CeremonyReset    = "reset"    // the second step of a reset link
+	CeremonyCodes    = "codes"    // proving a new set of recovery codes
 )
 
 // PasskeyCeremony is a WebAuthn ceremony between the options given to the

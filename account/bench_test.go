@@ -317,7 +317,7 @@ func BenchmarkPasskeyCeremonies(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if _, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, meta); err != nil {
+				if _, _, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, meta); err != nil {
 					b.Fatal(err)
 				}
 				b.StopTimer()
@@ -344,7 +344,7 @@ func BenchmarkPasskeyCeremonies(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if _, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, meta); err != nil {
+			if _, _, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, meta); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()

@@ -200,40 +200,43 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 
 // FinishPasskeyRegistration adds the passkey the browser of session sid
 // made for ceremony id (its answer, PublicKeyCredential as JSON), named
-// name. Audited; the owner is told by email.
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*airlock.Passkey, error) {
+// name. Audited; the owner is told by email. An account with no recovery
+// codes left and no authenticator app gets a set (passkeyRecoveryCodes),
+// returned to be shown once; nil otherwise.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*airlock.Passkey, []string, error) {
 	if s.cfg.Passkeys == nil {
-		return nil, errPasskeysOff
+		return nil, nil, errPasskeysOff
 	}
 	name, err := checkPasskeyName(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !wellFormedSecret(sid) {
-		return nil, errNoSession
+		return nil, nil, errNoSession
 	}
 	c, err := s.ceremony(ctx, id, airlock.CeremonyRegister, secretHash(sid))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if c.UserID != u.ID {
-		return nil, errCeremony
+		return nil, nil, errCeremony
 	}
 	pu, err := ceremonyUser(ctx, s.store, u)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m.ActorID = u.ID
 	p, err := s.cfg.Passkeys.FinishRegistration(pu, c.State, response)
 	if err != nil {
 		if errors.Is(err, passkey.ErrRefused) {
 			s.log.Info("passkey registration refused", "user", u.ID, "err", err)
-			return nil, errPasskeyRefused
+			return nil, nil, errPasskeyRefused
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	now := s.clock.Now()
 	p.UserID, p.Name, p.CreatedAt = u.ID, name, now
+	var codes []string
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
 		cur, err := s.currentUser(ctx, tx, u, now)
 		if err != nil {
@@ -251,6 +254,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 		if err := tx.CreatePasskey(ctx, p); err != nil {
 			return err
 		}
+		if codes, err = s.passkeyRecoveryCodes(ctx, tx, cur, m); err != nil {
+			return err
+		}
 		if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyAdded, UserID: cur.ID, To: cur.Email, Language: cur.Language,
 			CreatedAt: now, Passkey: name}); err != nil {
 			return err
@@ -258,9 +264,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 		return s.audit(ctx, tx, airlock.AuditPasskey, m, cur.ID, cur.Email, "success", "passkey_added", name, syncedArg(p))
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return p, nil
+	return p, codes, nil
 }
 
 func syncedArg(p *airlock.Passkey) string {
@@ -310,6 +316,9 @@ func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, id []byte,
 // passkeysRemoved tells the owner and audits that name (all of them when
 // "") went, by the administrator by ("" the owner).
 func (s *Service) passkeysRemoved(ctx context.Context, tx airlock.Tx, u *airlock.User, name, by string, now time.Time, m Meta) error {
+	if err := codesFollowSecondStep(ctx, tx, u.ID); err != nil {
+		return err
+	}
 	if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyRemoved, UserID: u.ID, To: u.Email, Language: u.Language,
 		CreatedAt: now, Passkey: name, By: by}); err != nil {
 		return err

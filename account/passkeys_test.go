@@ -32,6 +32,13 @@ func (e *env) signedIn(t *testing.T, email string) string {
 // addPasskey registers a passkey of key named name for u from session sid.
 func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) *airlock.Passkey {
 	t.Helper()
+	p, _ := e.addPasskeyCodes(t, u, sid, key, name, otp)
+	return p
+}
+
+// addPasskeyCodes is addPasskey, returning the recovery codes it gave too.
+func (e *env) addPasskeyCodes(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) (*airlock.Passkey, []string) {
+	t.Helper()
 	ctx := context.Background()
 	u, _ = e.db.UserByID(ctx, u.ID)
 	id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, name, goodPassword, otp, meta)
@@ -42,11 +49,11 @@ func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
+	p, codes, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return p, codes
 }
 
 // TestPasskeyLifecycle: a passkey is added with the password (audited,

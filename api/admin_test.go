@@ -382,7 +382,7 @@ func TestPasskeysThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.FinishPasskeyRegistration(ctx, fresh, sid, id, "Phone", resp, account.Meta{IP: "192.0.2.1"}); err != nil {
+	if _, _, err := e.svc.FinishPasskeyRegistration(ctx, fresh, sid, id, "Phone", resp, account.Meta{IP: "192.0.2.1"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.c.SignIn(ctx, "ada@example.com", "violet tractor on the moon"); errCode(err) != "two_factor_required" {

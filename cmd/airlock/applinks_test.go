@@ -102,7 +102,7 @@ func TestAndroidAppPasskeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = a.accounts.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, m)
+			_, _, err = a.accounts.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, m)
 			if c.ok && err != nil || !c.ok && airlock.ErrorCode(err) != airlock.CodeUnauthorized {
 				t.Fatalf("a passkey made in the app: %v", err)
 			}
