@@ -11,7 +11,7 @@ import (
 	"github.com/airlockhq/airlock/passkey"
 )
 
-func rp(t *testing.T, raw string) *passkey.RP {
+func rp(t testing.TB, raw string) *passkey.RP {
 	t.Helper()
 	u, _ := url.Parse(raw)
 	r, err := passkey.New(u, "Airlock")
@@ -171,4 +171,60 @@ func TestAndroidOrigins(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkCeremonies is the WebAuthn work alone of a ceremony, no
+// database: the options and the check of the answer (signature, origin,
+// challenge, flags), for adding a passkey and signing in with one. The
+// software authenticator's own work is not timed.
+func BenchmarkCeremonies(b *testing.B) {
+	r := rp(b, "https://accounts.example.com")
+	u := &passkey.User{ID: "user-1", Name: "ada@example.com", DisplayName: "Ada"}
+	key := softkey.New("https://accounts.example.com")
+	b.Run("register", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			opts, state, err := r.BeginRegistration(u)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			resp, err := key.Create(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := r.FinishRegistration(u, state, resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Sign-in with one passkey, held by a fresh authenticator.
+	opts, state, _ := r.BeginRegistration(u)
+	key = softkey.New("https://accounts.example.com")
+	resp, _ := key.Create(opts)
+	p, err := r.FinishRegistration(u, state, resp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.UserID = u.ID
+	find := func([]byte) (*airlock.Passkey, error) { return p, nil }
+	b.Run("sign-in", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			opts, state, err := r.BeginLogin(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			resp, err := key.Get(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := r.FinishLogin(nil, state, resp, find); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
