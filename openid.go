@@ -123,6 +123,9 @@ type OpenIDQueries interface {
 	DeleteAuthorization(ctx context.Context, id string) error
 
 	InsertSigningKey(ctx context.Context, k *SigningKey) error
+	// LockSigningKeys serialises, on every node, the transactions that
+	// make the first signing keys (until the commit).
+	LockSigningKeys(ctx context.Context) error
 	// SigningKeys returns every key not retired before since, oldest first.
 	SigningKeys(ctx context.Context, since time.Time) ([]*SigningKey, error)
 	// RetireSigningKeys retires, at at, every key that signs from before

@@ -248,7 +248,14 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 		if err := endCeremony(ctx, tx, c); err != nil {
 			return err
 		}
-		if cur.Passkeys >= maxPasskeys {
+		// Counted again now that the user's row is locked: cur's count was
+		// read in the statement that waited for the lock, and on PostgreSQL
+		// misses a passkey added meanwhile (parallel adds would pass 20).
+		keys, err := tx.ListPasskeys(ctx, cur.ID)
+		if err != nil {
+			return err
+		}
+		if len(keys) >= maxPasskeys {
 			return errTooManyKeys
 		}
 		if err := tx.CreatePasskey(ctx, p); err != nil {
@@ -453,11 +460,18 @@ func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.Pa
 			return err
 		}
 		if !ok {
+			// Removed since it was read (by its owner, an administrator):
+			// refused, but no copy to report.
+			if _, err := tx.PasskeyByID(ctx, a.Passkey.ID); errors.Is(err, airlock.ErrNotFound) {
+				return errPasskeyRefused
+			} else if err != nil {
+				return err
+			}
 			return errPasskeyCloned
 		}
 		return act(tx, cur, now)
 	})
-	if err == errPasskeyCloned {
+	if err == errPasskeyCloned || err == errPasskeyRefused {
 		return s.passkeyFailed(ctx, u, err, m, a.Passkey.Name)
 	}
 	if err == errNoSession {
@@ -470,7 +484,10 @@ func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.Pa
 // nothing audited) and returns what to say.
 func (s *Service) passkeyFailed(ctx context.Context, u *airlock.User, cause error, m Meta, args ...any) error {
 	e := airlock.AsError(cause)
-	if e == nil {
+	// A credential id unknown here, or not this user's, is refused as a
+	// wrong signature is: the answer must not tell which credential ids
+	// are registered (airlock.ErrNotFound is an *airlock.Error, a 404).
+	if e == nil || errors.Is(cause, airlock.ErrNotFound) {
 		if !errors.Is(cause, passkey.ErrRefused) && !errors.Is(cause, airlock.ErrNotFound) {
 			return cause
 		}

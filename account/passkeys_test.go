@@ -3,6 +3,8 @@ package account_test
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -328,4 +330,191 @@ func TestPasskeyBesideTheCode(t *testing.T) {
 	if _, sid, _, _ := e.svc.SignIn(ctx, "pia@example.com", goodPassword, "", meta); sid != "" {
 		t.Fatal("the password alone signs a passkey account in")
 	}
+}
+
+// anyAllowed is options with their list of allowed passkeys dropped: what
+// an attacker's own client answers with any passkey it holds.
+func anyAllowed(t *testing.T, options []byte) []byte {
+	t.Helper()
+	var o map[string]map[string]any
+	if err := json.Unmarshal(options, &o); err != nil {
+		t.Fatal(err)
+	}
+	delete(o["publicKey"], "allowCredentials")
+	out, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestPasskeyUnknownCredentialRefused: an answer naming a credential id
+// that is not registered (sign-in), or that is another account's (the
+// second step, a reset link), is refused as a wrong signature is, not
+// "not found" (which would tell which credential ids exist); the owner's
+// audit says the passkey was refused.
+func TestPasskeyUnknownCredentialRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	ada := e.user(t, "ada@example.com", goodPassword)
+	bob := e.user(t, "bob@example.com", goodPassword)
+	e.addPasskey(t, ada, e.signedIn(t, "ada@example.com"), softkey.New(origin), "Phone", "")
+	bobKey, bobSID := softkey.New(origin), e.signedIn(t, "bob@example.com")
+	e.addPasskey(t, bob, bobSID, bobKey, "Laptop", "")
+
+	// A passkey for this server whose registration was never finished.
+	stranger := softkey.New(origin)
+	_, regOptions, err := e.svc.BeginPasskeyRegistration(ctx, mustUser(t, e, bob.ID), bobSID, "Other", goodPassword, "", meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stranger.Create(regOptions); err != nil {
+		t.Fatal(err)
+	}
+	id, options, err := e.svc.BeginPasskeySignIn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := stranger.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+		t.Fatalf("an unknown passkey's sign-in: %v", err)
+	}
+
+	// Bob's passkey answering Ada's second step.
+	_, _, challenge, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
+	if err != nil || challenge == "" {
+		t.Fatalf("password: %v", err)
+	}
+	id, options, err = e.svc.BeginPasskeyStep(ctx, challenge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = bobKey.Get(anyAllowed(t, options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.svc.CompleteSignInWithPasskey(ctx, challenge, id, resp, meta); code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+		t.Fatalf("another account's passkey as the second step: %v", err)
+	}
+	events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{UserID: ada.ID, Kind: airlock.AuditPasskey})
+	if err != nil || len(events) == 0 || events[0].Outcome != "failure" || events[0].Detail != "passkey_refused" {
+		t.Fatalf("the owner's audit: %+v %v", events, err)
+	}
+
+	// Bob's passkey answering Ada's reset link.
+	token := e.resetToken(t, "ada@example.com")
+	id, options, err = e.svc.BeginLinkPasskey(ctx, account.ByToken(token), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = bobKey.Get(anyAllowed(t, options))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.VerifyLinkPasskey(ctx, account.ByToken(token), id, resp, meta); code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("another account's passkey for a reset link: %v", err)
+	}
+	if given, _ := e.svc.LinkCodeGiven(ctx, account.ByToken(token)); given {
+		t.Fatal("the link's step taken with another account's passkey")
+	}
+}
+
+// TestPasskeyLimitInParallel: registrations finished at once, on two
+// nodes, never take an account past its 20 passkeys (each add is an audit
+// event and an email).
+func TestPasskeyLimitInParallel(t *testing.T) {
+	t.Parallel()
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		clock, smtp := testutil.NewClock(), mailtest.Start(t)
+		a, b := newNode(t, db, clock, smtp), newNode(t, db, clock, smtp)
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		sid := a.signedIn(t, "ada@example.com")
+		for i := range 18 {
+			a.addPasskey(t, u, sid, softkey.New(origin), fmt.Sprintf("Key %d", i), "")
+		}
+		u = mustUser(t, a, u.ID)
+		type answer struct {
+			id, name string
+			resp     []byte
+		}
+		var answers []answer
+		for i := range 8 {
+			id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Late", goodPassword, "", meta)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := softkey.New(origin).Create(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			answers = append(answers, answer{id, fmt.Sprintf("Late %d", i), resp})
+		}
+		var wg sync.WaitGroup
+		for i, an := range answers {
+			n := []*env{a, b}[i%2]
+			wg.Go(func() {
+				_, _, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, an.id, an.name, an.resp, meta)
+				if err != nil && code(err) != airlock.CodeConflict {
+					t.Errorf("unexpected: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if keys, _ := db.ListPasskeys(ctx, u.ID); len(keys) != 20 {
+			t.Fatalf("%d passkeys (the limit is 20)", len(keys))
+		}
+	})
+}
+
+// removingStore removes every passkey of the owner of one just read for a
+// sign-in: an administrator's removal landing between the check of the
+// answer and its use.
+type removingStore struct{ airlock.Store }
+
+func (s removingStore) PasskeyByID(ctx context.Context, id []byte) (*airlock.Passkey, error) {
+	p, err := s.Store.PasskeyByID(ctx, id)
+	if err == nil {
+		if err := s.Store.Update(ctx, func(tx airlock.Tx) error {
+			_, err := tx.DeleteUserPasskeys(ctx, p.UserID)
+			return err
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return p, err
+}
+
+// TestPasskeyRemovedDuringSignIn: a passkey removed while its answer is
+// being checked signs nobody in, and is not reported as a copy (a cloned
+// authenticator) to the user and the administrators.
+func TestPasskeyRemovedDuringSignIn(t *testing.T) {
+	t.Parallel()
+	testutil.EachStore(t, func(t *testing.T, db *store.DB) {
+		e := newNode(t, db, testutil.NewClock(), mailtest.Start(t))
+		ctx := context.Background()
+		u := e.user(t, "ada@example.com", goodPassword)
+		key := softkey.New(origin)
+		e.addPasskey(t, u, e.signedIn(t, "ada@example.com"), key, "Phone", "")
+		svc := e.withStore(t, removingStore{e.db})
+		id, options, err := svc.BeginPasskeySignIn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := key.Get(options)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, sid, err := svc.FinishPasskeySignIn(ctx, id, resp, meta); sid != "" || code(err) != airlock.CodeUnauthorized || airlock.AsError(err).Detail != "passkey_refused" {
+			t.Fatalf("a passkey removed meanwhile: %q %v", sid, err)
+		}
+		events, _, err := e.db.ListAudit(ctx, airlock.AuditFilter{UserID: u.ID, Kind: airlock.AuditPasskey})
+		if err != nil || len(events) == 0 || events[0].Detail != "passkey_refused" {
+			t.Fatalf("audit: %+v %v", events, err)
+		}
+	})
 }

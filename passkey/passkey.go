@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
@@ -152,11 +153,11 @@ func (rp *RP) FinishRegistration(u *User, state, response []byte) (*airlock.Pass
 	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	c, err := rp.w.CreateCredential(u, session, parsed)
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	p := &airlock.Passkey{ID: c.ID, PublicKey: c.PublicKey, AttestationFormat: c.AttestationFormat,
 		SignCount: c.Authenticator.SignCount, BackupEligible: c.Flags.BackupEligible, BackupState: c.Flags.BackupState,
@@ -207,7 +208,7 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	var stored *airlock.Passkey
 	if u == nil {
@@ -217,7 +218,7 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 		}
 		// The handle the authenticator keeps must name the passkey's owner.
 		if !bytes.Equal(parsed.Response.UserHandle, []byte(stored.UserID)) {
-			return nil, refused(errors.New("user handle is not the passkey's owner"))
+			return nil, refused(errors.New("user handle is not the passkey's owner"), "")
 		}
 		owner := &User{ID: stored.UserID, Passkeys: []*airlock.Passkey{stored}}
 		_, _, err = rp.w.ValidatePasskeyLogin(func(_, _ []byte) (webauthn.User, error) { return owner, nil }, session, parsed)
@@ -233,7 +234,7 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 		_, err = rp.w.ValidateLogin(u, session, parsed)
 	}
 	if err != nil {
-		return nil, refused(err)
+		return nil, refused(err, session.Challenge)
 	}
 	a := parsed.Response.AuthenticatorData
 	count := a.Counter
@@ -245,12 +246,31 @@ func (rp *RP) FinishLogin(u *User, state, response []byte, find func(id []byte) 
 // signature, origin or challenge, no user verification, a malformed body.
 var ErrRefused = errors.New("passkey answer refused")
 
-func refused(err error) error {
+// refused wraps err in ErrRefused. The library's details (for the log)
+// are kept unless they hold the ceremony's challenge: a refused answer
+// does not end the ceremony, and no challenge is ever logged. They are cut
+// to maxDetail bytes: they may echo what the answer says (its origin), and
+// one unauthenticated request must not write 40 KB to the log.
+func refused(err error, challenge string) error {
 	var pe *protocol.Error
-	if errors.As(err, &pe) && pe.DevInfo != "" {
-		return fmt.Errorf("%w: %v (%s)", ErrRefused, err, pe.DevInfo)
+	if errors.As(err, &pe) && pe.DevInfo != "" && (challenge == "" || !strings.Contains(pe.DevInfo, challenge)) {
+		return fmt.Errorf("%w: %v (%s)", ErrRefused, err, cut(pe.DevInfo, maxDetail))
 	}
-	return fmt.Errorf("%w: %v", ErrRefused, err)
+	return fmt.Errorf("%w: %v", ErrRefused, cut(err.Error(), maxDetail))
+}
+
+// maxDetail bounds the details a refusal carries to the log.
+const maxDetail = 300
+
+// cut returns s cut to at most n bytes, on a character's boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // encode returns a ceremony's options and state as JSON.

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -36,9 +37,10 @@ const (
 
 // KeyStore is what the keys need from the store.
 type KeyStore interface {
-	InsertSigningKey(ctx context.Context, k *airlock.SigningKey) error
 	SigningKeys(ctx context.Context, since time.Time) ([]*airlock.SigningKey, error)
+	InsertSigningKey(ctx context.Context, k *airlock.SigningKey) error
 	RetireSigningKeys(ctx context.Context, before, at time.Time) error
+	Update(ctx context.Context, fn func(airlock.Tx) error) error
 }
 
 // Keys are the provider's signing keys: generated at first start, their
@@ -69,16 +71,38 @@ func NewKeys(store KeyStore, box *secretbox.Box, clock airlock.Clock) *Keys {
 
 // Ensure makes the first keys if there are none.
 func (k *Keys) Ensure(ctx context.Context) error {
-	ks, err := k.all(ctx, true)
+	active := func(ks []*airlock.SigningKey) bool {
+		return slices.ContainsFunc(ks, func(key *airlock.SigningKey) bool { return key.RetiredAt.IsZero() })
+	}
+	now := k.clock.Now()
+	ks, err := k.store.SigningKeys(ctx, now.Add(-IDTokenTTL))
+	if err != nil || active(ks) {
+		return err
+	}
+	// Made before the transaction (an RSA key takes a while), kept only
+	// if still none exist under the lock: nodes starting together make one
+	// set between them, not one each (each would sign with its own, which
+	// the others' key sets lack).
+	made, err := k.newKeys(now)
 	if err != nil {
 		return err
 	}
-	for _, key := range ks {
-		if key.retiredAt.IsZero() {
-			return nil
+	err = k.store.Update(ctx, func(tx airlock.Tx) error {
+		if err := tx.LockSigningKeys(ctx); err != nil {
+			return err
 		}
-	}
-	if err := k.add(ctx, k.clock.Now()); err != nil {
+		ks, err := tx.SigningKeys(ctx, now.Add(-IDTokenTTL))
+		if err != nil || active(ks) {
+			return err
+		}
+		for _, m := range made {
+			if err := tx.InsertSigningKey(ctx, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		return err
 	}
 	k.mu.Lock()
@@ -93,8 +117,14 @@ func (k *Keys) Ensure(ctx context.Context) error {
 func (k *Keys) Rotate(ctx context.Context) (time.Time, error) {
 	now := k.clock.Now()
 	from := now.Add(PublishLead)
-	if err := k.add(ctx, from); err != nil {
+	made, err := k.newKeys(from)
+	if err != nil {
 		return time.Time{}, err
+	}
+	for _, m := range made {
+		if err := k.store.InsertSigningKey(ctx, m); err != nil {
+			return time.Time{}, err
+		}
 	}
 	if err := k.store.RetireSigningKeys(ctx, from, from); err != nil {
 		return time.Time{}, err
@@ -105,44 +135,52 @@ func (k *Keys) Rotate(ctx context.Context) (time.Time, error) {
 	return from, nil
 }
 
-// add makes the keys that sign from from: RS256 (the algorithm every
-// OpenID client supports) and ES256 (for the clients that ask for it).
-func (k *Keys) add(ctx context.Context, from time.Time) error {
+// newKeys makes the keys that sign from from, sealed: RS256 (the
+// algorithm every OpenID client supports) and ES256 (for the clients that
+// ask for it).
+func (k *Keys) newKeys(from time.Time) ([]*airlock.SigningKey, error) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		return fmt.Errorf("generate signing key: %w", err)
+		return nil, fmt.Errorf("generate signing key: %w", err)
 	}
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return fmt.Errorf("generate signing key: %w", err)
+		return nil, fmt.Errorf("generate signing key: %w", err)
 	}
-	if err := k.addKey(ctx, jose.RS256, rsaKey, from); err != nil {
-		return err
+	var made []*airlock.SigningKey
+	for _, m := range []struct {
+		alg  jose.SignatureAlgorithm
+		priv crypto.Signer
+	}{{jose.RS256, rsaKey}, {jose.ES256, ecKey}} {
+		row, err := k.sealed(m.alg, m.priv, from)
+		if err != nil {
+			return nil, err
+		}
+		made = append(made, row)
 	}
-	return k.addKey(ctx, jose.ES256, ecKey, from)
+	return made, nil
 }
 
-func (k *Keys) addKey(ctx context.Context, alg jose.SignatureAlgorithm, priv crypto.Signer, from time.Time) error {
+// sealed is the stored form of a new key.
+func (k *Keys) sealed(alg jose.SignatureAlgorithm, priv crypto.Signer, from time.Time) (*airlock.SigningKey, error) {
 	idb := make([]byte, 12)
 	if _, err := rand.Read(idb); err != nil {
-		return err
+		return nil, err
 	}
 	id := base64.RawURLEncoding.EncodeToString(idb)
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sealed, err := k.box.Seal(der, []byte("oauth-key:"+id))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pub, err := json.Marshal(jose.JSONWebKey{Key: priv.Public(), KeyID: id, Algorithm: string(alg), Use: "sig"})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	now := k.clock.Now()
-	return k.store.InsertSigningKey(ctx, &airlock.SigningKey{ID: id, Alg: string(alg), Private: sealed, PublicJWK: pub,
-		CreatedAt: now, SignsFrom: from})
+	return &airlock.SigningKey{ID: id, Alg: string(alg), Private: sealed, PublicJWK: pub, CreatedAt: k.clock.Now(), SignsFrom: from}, nil
 }
 
 // all returns the keys still published, from the node's copy when fresh.
@@ -183,10 +221,8 @@ func (k *Keys) all(ctx context.Context, reload bool) ([]*signingKey, error) {
 }
 
 // signing returns the key of alg that signs now: the oldest of those
-// whose time has come and who are not retired. Oldest, so that two nodes
-// that both made a key at their first start (each saw none) settle on the
-// same one as soon as each has read the other's, and a node signs with no
-// key the others' key sets may lack for long.
+// whose time has come and who are not retired. Oldest, so that every node
+// picks the same one, whichever keys its copy holds.
 func (k *Keys) signing(ctx context.Context, alg jose.SignatureAlgorithm) (*signingKey, error) {
 	ks, err := k.all(ctx, false)
 	if err != nil {

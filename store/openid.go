@@ -243,6 +243,23 @@ func (q *queries) InsertSigningKey(ctx context.Context, k *airlock.SigningKey) e
 	return nil
 }
 
+// signingKeysLockKey is the PostgreSQL advisory lock of the first
+// signing keys' making.
+const signingKeysLockKey = 0x6169726b6579 // "airkey"
+
+// LockSigningKeys serialises the making of the first signing keys on every
+// node: two nodes starting at once would each find none under READ
+// COMMITTED and each make its own.
+func (q *queries) LockSigningKeys(ctx context.Context) error {
+	if q.d != postgresDialect {
+		return nil // SQLite runs one write transaction at a time
+	}
+	if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, int64(signingKeysLockKey)); err != nil {
+		return fmt.Errorf("lock signing keys: %w", err)
+	}
+	return nil
+}
+
 // SigningKeys returns the keys not retired before since, oldest first.
 func (q *queries) SigningKeys(ctx context.Context, since time.Time) ([]*airlock.SigningKey, error) {
 	rows, err := q.query(ctx, `SELECT id, alg, private_key, public_jwk, created_at, signs_from, retired_at FROM oauth_keys
