@@ -44,6 +44,7 @@ const (
 	CeremonyStep     = "step"     // the second step after a password
 	CeremonyReset    = "reset"    // the second step of a reset link
 	CeremonyRemove   = "remove"   // the second step of a passkey's removal
+	CeremonyCodes    = "codes"    // proving a new set of recovery codes
 )
 
 // PasskeyCeremony is a WebAuthn ceremony between the options given to the

@@ -48,8 +48,9 @@ type UserQueries interface {
 	UsersByIDsForUpdate(ctx context.Context, ids []string) (map[string]*User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]*User, int, error)
 	CountActiveAdmins(ctx context.Context) (int, error)
-	// ClearTOTP turns two-step sign-in off: the key, the confirmation, the
-	// recovery codes, the last step and the half-signed-in states go.
+	// ClearTOTP turns the authenticator app off: the key, the confirmation,
+	// the last step and the half-signed-in states go; the recovery codes
+	// stay (ReplaceRecoveryCodes with none deletes them).
 	ClearTOTP(ctx context.Context, userID string) error
 	// EnableTOTP stores the confirmed sealed key at now and the recovery
 	// codes' hashes (replacing any older ones).

@@ -47,6 +47,10 @@ type Config struct {
 	// PublicURL; nil when passkeys are off (a public URL that is an IP
 	// address). New sets it from PublicURL and BrandName when it is nil.
 	Passkeys Ceremonies
+	// PasskeyApps are the origins of the native apps whose passkey answers
+	// count beside PublicURL's pages (passkey.AndroidOrigin of each signing
+	// certificate of AIRLOCK_ANDROID_APPS); New gives them to Passkeys.
+	PasskeyApps []string
 
 	// ServerName names this server in the emails that name two (a reset
 	// asked on the wrong server): its entry in AIRLOCK_SERVERS, or its host.
@@ -120,7 +124,7 @@ func New(log *slog.Logger, cfg Config, store airlock.Store, hasher *password.Has
 	templates *mail.Templates, sender mail.Sender, clock airlock.Clock) *Service {
 	if cfg.Passkeys == nil && cfg.PublicURL != nil {
 		// Off (nil) when the public URL's host is an IP address: serve says so.
-		if rp, err := passkey.New(cfg.PublicURL, cfg.BrandName); err == nil {
+		if rp, err := passkey.New(cfg.PublicURL, cfg.BrandName, cfg.PasskeyApps...); err == nil {
 			cfg.Passkeys = rp
 		}
 	}

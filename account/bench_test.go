@@ -12,6 +12,7 @@ import (
 
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/internal/mailtest"
+	"github.com/airlockhq/airlock/internal/softkey"
 	"github.com/airlockhq/airlock/internal/testutil"
 )
 
@@ -267,6 +268,106 @@ func BenchmarkFlowWrongCode(b *testing.B) {
 				}
 				i++
 				if _, _, err := e.svc.CheckLink(ctx, account.ByCode(flow, "BCDF-GHJK"), account.Meta{IP: "10.0.0.2"}); account.CodeWrong != detail(err) {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPasskeyCeremonies is what one passkey ceremony costs the
+// server, at the account level: adding a passkey (begin, with the
+// password's check at the tests' cheap argon2id, and finish, with the
+// registration stored, audited and its email queued) and signing in with
+// one (begin, and finish: the signature checked, the counter written back,
+// a session opened). The software authenticator's own work, and removing
+// the passkey added so that the account stays under its 20, are not timed.
+// SQLite, and PostgreSQL when AIRLOCK_TEST_DATABASE_URL is set. The
+// sign-in limits are off: every add checks the password, and counts.
+func BenchmarkPasskeyCeremonies(b *testing.B) {
+	noLimits := func(c *account.Config) {
+		c.LimitLoginPerEmail, c.LimitLoginPerIP = account.Rate{}, account.Rate{}
+		c.LimitPasskeyOptionsPerIP, c.LimitBadPasskeyPerIP = account.Rate{}, account.Rate{}
+	}
+	backends := map[string]func(b *testing.B) *env{
+		"sqlite": func(b *testing.B) *env { return newEnv(b, noLimits) },
+		"postgres": func(b *testing.B) *env {
+			if os.Getenv(testutil.PostgresEnv) == "" {
+				b.Skipf("%s not set", testutil.PostgresEnv)
+			}
+			return newNode(b, testutil.OpenPostgres(b), testutil.NewClock(), mailtest.Start(b), noLimits)
+		},
+	}
+	for _, name := range []string{"sqlite", "postgres"} {
+		b.Run(name+"/register", func(b *testing.B) {
+			e := backends[name](b)
+			ctx := context.Background()
+			u := e.user(b, "ada@example.com", goodPassword)
+			_, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
+			if err != nil {
+				b.Fatal(err)
+			}
+			key := softkey.New(origin)
+			b.ReportAllocs()
+			for b.Loop() {
+				id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", goodPassword, "", meta)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				resp, err := key.Create(options)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				added, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, meta)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				// Each round adds the account's first passkey: it ends the
+				// other sessions (this one goes on in a new one) and makes
+				// recovery codes.
+				sid = added.Session
+				if _, err := e.db.DeleteUserPasskeys(ctx, u.ID); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+		b.Run(name+"/sign-in", func(b *testing.B) {
+			e := backends[name](b)
+			ctx := context.Background()
+			u := e.user(b, "ada@example.com", goodPassword)
+			_, sid, _, err := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
+			if err != nil {
+				b.Fatal(err)
+			}
+			key := softkey.New(origin)
+			id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", goodPassword, "", meta)
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp, err := key.Create(options)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, meta); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				id, options, err := e.svc.BeginPasskeySignIn(ctx, meta)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				resp, err := key.Get(options)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, _, err := e.svc.FinishPasskeySignIn(ctx, id, resp, meta); err != nil {
 					b.Fatal(err)
 				}
 			}

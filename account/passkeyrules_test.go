@@ -386,11 +386,11 @@ func TestFirstPasskeyAtOnce(t *testing.T) {
 		for i, c := range cs {
 			n := []*env{a, b}[i]
 			wg.Go(func() {
-				_, sid, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, c.id, "Phone", c.resp, meta)
+				added, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, c.id, "Phone", c.resp, meta)
 				switch {
 				case err == nil:
 					mu.Lock()
-					renewed = append(renewed, sid)
+					renewed = append(renewed, added.Session)
 					mu.Unlock()
 				case code(err) != airlock.CodeUnauthorized:
 					t.Errorf("unexpected: %v", err)

@@ -228,51 +228,64 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 	return id, options, nil
 }
 
+// PasskeyAdded is what adding a passkey gives the browser that added it.
+type PasskeyAdded struct {
+	Passkey *airlock.Passkey
+	// Codes are the recovery codes made with it, to show once; nil when
+	// none were (passkeyRecoveryCodes).
+	Codes []string
+	// Session is the new session this browser goes on in when the passkey
+	// ended every other one; "" when the session goes on.
+	Session string
+}
+
 // FinishPasskeyRegistration adds the passkey the browser of session sid
 // made for ceremony id (its answer, PublicKeyCredential as JSON), named
 // name. Audited; the owner is told by email. A passkey that turns the
 // second step on (the account had neither an authenticator app nor a
 // passkey) ends every other session and app sign-in of the user, as
 // turning two-step sign-in on does (SPEC §6.15): they were opened with the
-// password alone. This browser then goes on in a new session, whose id is
-// returned ("" when nothing ended: the session sid goes on).
-func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*airlock.Passkey, string, error) {
+// password alone. This browser then goes on in a new session. An account
+// with no recovery codes left and no authenticator app gets a set, to be
+// shown once.
+func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User, sid, id, name string, response []byte, m Meta) (*PasskeyAdded, error) {
 	if s.cfg.Passkeys == nil {
-		return nil, "", errPasskeysOff
+		return nil, errPasskeysOff
 	}
 	name, err := checkPasskeyName(name)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if !wellFormedSecret(sid) {
-		return nil, "", errNoSession
+		return nil, errNoSession
 	}
 	c, err := s.ceremony(ctx, id, airlock.CeremonyRegister, secretHash(sid))
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	if c.UserID != u.ID {
-		return nil, "", errCeremony
+		return nil, errCeremony
 	}
 	pu, err := ceremonyUser(ctx, s.store, u)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	m.ActorID = u.ID
 	p, err := s.cfg.Passkeys.FinishRegistration(pu, c.State, response)
 	if err != nil {
 		if errors.Is(err, passkey.ErrRefused) {
 			s.log.Info("passkey registration refused", "user", u.ID, "err", err)
-			return nil, "", errPasskeyRefused
+			return nil, errPasskeyRefused
 		}
-		return nil, "", err
+		return nil, err
 	}
 	renewed, err := newSecret()
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	now := s.clock.Now()
 	p.UserID, p.Name, p.CreatedAt = u.ID, name, now
+	added := &PasskeyAdded{Passkey: p}
 	first := false
 	err = s.store.Update(ctx, func(tx airlock.Tx) error {
 		// Under the user's row lock: of two first passkeys finished at
@@ -313,6 +326,9 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 				return err
 			}
 		}
+		if added.Codes, err = s.passkeyRecoveryCodes(ctx, tx, cur, m); err != nil {
+			return err
+		}
 		if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyAdded, UserID: cur.ID, To: cur.Email, Language: cur.Language,
 			CreatedAt: now, Passkey: name, SignedOut: first}); err != nil {
 			return err
@@ -320,12 +336,12 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, u *airlock.User
 		return s.audit(ctx, tx, airlock.AuditPasskey, m, cur.ID, cur.Email, "success", "passkey_added", name, syncedArg(p))
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if !first {
-		renewed = ""
+	if first {
+		added.Session = renewed
 	}
-	return p, renewed, nil
+	return added, nil
 }
 
 func syncedArg(p *airlock.Passkey) string {
@@ -426,6 +442,9 @@ func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string
 // passkeysRemoved tells the owner and audits that name (all of them when
 // "") went, by the administrator by ("" the owner).
 func (s *Service) passkeysRemoved(ctx context.Context, tx airlock.Tx, u *airlock.User, name, by string, now time.Time, m Meta) error {
+	if err := codesFollowSecondStep(ctx, tx, u.ID); err != nil {
+		return err
+	}
 	if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindPasskeyRemoved, UserID: u.ID, To: u.Email, Language: u.Language,
 		CreatedAt: now, Passkey: name, By: by}); err != nil {
 		return err

@@ -35,13 +35,25 @@ func (e *env) signedIn(t *testing.T, email string) string {
 // The session sid goes on (a first passkey renews it: addPasskeyIn).
 func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) *airlock.Passkey {
 	t.Helper()
-	p, _ := e.addPasskeyIn(t, u, sid, key, name, otp)
-	return p
+	return e.addPasskeyAll(t, u, sid, key, name, otp).Passkey
 }
 
 // addPasskeyIn is addPasskey, returning also the session this browser
 // goes on in: sid, or the new one a first passkey opened.
 func (e *env) addPasskeyIn(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) (*airlock.Passkey, string) {
+	added := e.addPasskeyAll(t, u, sid, key, name, otp)
+	return added.Passkey, added.Session
+}
+
+// addPasskeyCodes is addPasskey, returning the recovery codes it gave too.
+func (e *env) addPasskeyCodes(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) (*airlock.Passkey, []string) {
+	added := e.addPasskeyAll(t, u, sid, key, name, otp)
+	return added.Passkey, added.Codes
+}
+
+// addPasskeyAll is addPasskey, returning all it gave; its Session is the
+// one this browser goes on in (sid, or the new one a first passkey opened).
+func (e *env) addPasskeyAll(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) *account.PasskeyAdded {
 	t.Helper()
 	ctx := context.Background()
 	u, _ = e.db.UserByID(ctx, u.ID)
@@ -53,14 +65,14 @@ func (e *env) addPasskeyIn(t *testing.T, u *airlock.User, sid string, key *softk
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, renewed, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
+	added, err := e.svc.FinishPasskeyRegistration(ctx, u, sid, id, name, resp, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if renewed != "" {
-		sid = renewed
+	if added.Session == "" {
+		added.Session = sid
 	}
-	return p, sid
+	return added
 }
 
 // TestPasskeyLifecycle: a passkey is added with the password (audited,
@@ -469,7 +481,7 @@ func TestPasskeyLimitInParallel(t *testing.T) {
 		for i, an := range answers {
 			n := []*env{a, b}[i%2]
 			wg.Go(func() {
-				_, _, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, an.id, an.name, an.resp, meta)
+				_, err := n.svc.FinishPasskeyRegistration(ctx, u, sid, an.id, an.name, an.resp, meta)
 				if err != nil && code(err) != airlock.CodeConflict {
 					t.Errorf("unexpected: %v", err)
 				}

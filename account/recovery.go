@@ -1,6 +1,9 @@
 package account
 
 // Recovery codes: ten of 100 random bits, stored hashed, each good once.
+// They stand in for the account's second step (the authenticator app, a
+// passkey) when its device is lost, and live as long as the account has
+// one.
 
 import (
 	"context"
@@ -18,7 +21,7 @@ const RecoveryCodes = 10
 
 // RecoveryCodesLeft says how many of u's recovery codes are unused.
 func (s *Service) RecoveryCodesLeft(ctx context.Context, u *airlock.User) (int, error) {
-	if !u.TwoFactor() {
+	if !u.SecondStep() {
 		return 0, nil
 	}
 	return s.store.CountRecoveryCodes(ctx, u.ID)
@@ -38,6 +41,111 @@ func (s *Service) NewRecoveryCodes(ctx context.Context, u *airlock.User, current
 			return err
 		}
 		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "recovery_codes_replaced")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// codesFollowSecondStep deletes the recovery codes of the user of userID
+// when, as tx sees the account now (its row locked by the caller, the
+// change made), it has no second step left: turning the app off keeps
+// them while a passkey remains, and removing the last passkey drops them
+// as turning the app off does. The user is read again, after the lock, so
+// that two steps removed at once (the app and the last passkey) cannot
+// each see the other one still there.
+func codesFollowSecondStep(ctx context.Context, tx airlock.Tx, userID string) error {
+	u, err := tx.UserByID(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.SecondStep() {
+		return nil
+	}
+	return tx.ReplaceRecoveryCodes(ctx, userID, nil)
+}
+
+// passkeyRecoveryCodes gives u (locked in tx, a passkey just added) a set
+// of recovery codes when it has no unused one and no authenticator app (the
+// app's set, used up or not, is the app page's to renew): without them, a
+// lost device would lock a passkey-only account out of a reset. It returns
+// the codes, to show once, or nil when the account keeps the ones it has.
+func (s *Service) passkeyRecoveryCodes(ctx context.Context, tx airlock.Tx, u *airlock.User, m Meta) ([]string, error) {
+	if u.TwoFactor() {
+		return nil, nil
+	}
+	// Counted after the lock: of two passkeys added at once, the second
+	// sees the first one's codes.
+	n, err := tx.CountRecoveryCodes(ctx, u.ID)
+	if err != nil || n > 0 {
+		return nil, err
+	}
+	codes, hashes, err := newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.ReplaceRecoveryCodes(ctx, u.ID, hashes); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, tx, airlock.AuditTwoFactor, m, u.ID, u.Email, "success", "recovery_codes_replaced"); err != nil {
+		return nil, err
+	}
+	return codes, nil
+}
+
+// BeginNewCodesPasskey starts the passkey that proves, with the password,
+// a new set of recovery codes for u (NewRecoveryCodesWithPasskey), in the
+// browser of session sid only.
+func (s *Service) BeginNewCodesPasskey(ctx context.Context, u *airlock.User, sid string, m Meta) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	if !wellFormedSecret(sid) {
+		return "", nil, errNoSession
+	}
+	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyCodes, secretHash(sid), m)
+}
+
+// NewRecoveryCodesWithPasskey makes a new set of recovery codes with the
+// password and one of u's passkeys (the answer to ceremony id, begun by
+// BeginNewCodesPasskey in this browser): the account page's way for an
+// account whose second step is passkeys only. A session alone, say a
+// stolen cookie, must not make codes that would then sign in without the
+// passkey. The old set dies; the new codes are shown once.
+func (s *Service) NewRecoveryCodesWithPasskey(ctx context.Context, u *airlock.User, sid, current, id string, response []byte, m Meta) ([]string, error) {
+	if s.cfg.Passkeys == nil {
+		return nil, errPasskeysOff
+	}
+	if !wellFormedSecret(sid) {
+		return nil, errNoSession
+	}
+	m.ActorID = u.ID
+	if err := s.proveSelf(ctx, u, current, m); err != nil {
+		return nil, err
+	}
+	k, err := s.reservePasskeyAnswer(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyCodes, secretHash(sid), response, m)
+	if err != nil {
+		return nil, err
+	}
+	codes, hashes, err := newRecoveryCodes()
+	if err != nil {
+		return nil, err
+	}
+	err = s.usePasskey(ctx, u, c, a, k, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+		// This browser's session, still valid: a revocation since the
+		// ceremony began wins.
+		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
+			return err
+		}
+		if err := tx.ReplaceRecoveryCodes(ctx, cur.ID, hashes); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, cur.ID, cur.Email, "success", "recovery_codes_replaced")
 	})
 	if err != nil {
 		return nil, err

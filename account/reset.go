@@ -185,8 +185,9 @@ func (s *Service) CompleteLink(ctx context.Context, l Link, newPassword, otp str
 				return u, linkPurpose, err
 			}
 		}
-		if verified == nil && !u.TwoFactor() {
-			// Passkeys only: the link's passkey step is the one way on.
+		if verified == nil && !u.TwoFactor() && !looksLikeRecoveryCode(otp) {
+			// Passkeys only: the link's passkey step, or a recovery code,
+			// is the one way on.
 			return u, linkPurpose, errPasskeyNeeded
 		}
 		if verified == nil {
@@ -281,7 +282,7 @@ const linkCodeLife = 10 * time.Minute
 // only checked, and spent by the reset that succeeds (CompleteLink).
 func (s *Service) VerifyLinkCode(ctx context.Context, l Link, otp string, m Meta) (*airlock.User, string, error) {
 	u, purpose, hash, err := s.checkLink(ctx, l, m)
-	if err != nil || !u.TwoFactor() {
+	if err != nil || !u.SecondStep() {
 		return u, purpose, err
 	}
 	c, err := s.checkLinkCode(ctx, u, otp, actorMeta(u, m), hash)

@@ -65,8 +65,9 @@ func (s *Service) challenge(ctx context.Context, challenge string) (*airlock.Cha
 }
 
 // CompleteSignIn is the second step of a sign-in with two-step sign-in: the
-// code (or a recovery code) for the half-signed-in state challenge opens
-// the session. It returns where to go next.
+// code (or a recovery code, also in place of a passkey) for the
+// half-signed-in state challenge opens the session. It returns where to go
+// next.
 func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string, m Meta) (*airlock.User, string, string, error) {
 	c, err := s.challenge(ctx, challenge)
 	if err != nil {
@@ -79,7 +80,7 @@ func (s *Service) CompleteSignIn(ctx context.Context, challenge, code string, m 
 	if err != nil {
 		return nil, "", "", err
 	}
-	if !stillValid(u, c.AuthEpoch, s.clock.Now()) || !u.TwoFactor() {
+	if !stillValid(u, c.AuthEpoch, s.clock.Now()) || !u.SecondStep() {
 		return nil, "", "", errChallenge // the account changed since the password was checked
 	}
 	m.ActorID = u.ID

@@ -338,6 +338,9 @@ func (s *Service) turnOffTwoFactor(ctx context.Context, tx airlock.Tx, u *airloc
 	if err := tx.ClearTOTP(ctx, u.ID); err != nil {
 		return err
 	}
+	if err := codesFollowSecondStep(ctx, tx, u.ID); err != nil {
+		return err
+	}
 	if err := s.enqueue(ctx, tx, mailPayload{Kind: mail.KindTwoFactorOff, UserID: u.ID, To: u.Email, Language: u.Language,
 		CreatedAt: now, By: by}); err != nil {
 		return err

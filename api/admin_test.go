@@ -363,7 +363,8 @@ func TestAdministratorsOwnAccountThroughTheAPI(t *testing.T) {
 // TestPasskeysThroughTheAPI: a user's passkeys are counted on the user
 // (passkeys); an administrator removes them (the user is emailed), never
 // their own this way; a passkey-only account gets no token from the
-// password grant (a passkey is given in a browser).
+// password grant (a passkey is given in a browser), and its reset takes
+// one of the recovery codes its first passkey brought as otp.
 func TestPasskeysThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -382,11 +383,28 @@ func TestPasskeysThroughTheAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.svc.FinishPasskeyRegistration(ctx, fresh, sid, id, "Phone", resp, account.Meta{IP: "192.0.2.1"}); err != nil {
-		t.Fatal(err)
+	added, err := e.svc.FinishPasskeyRegistration(ctx, fresh, sid, id, "Phone", resp, account.Meta{IP: "192.0.2.1"})
+	if err != nil || len(added.Codes) != account.RecoveryCodes {
+		t.Fatalf("the first passkey: %v, %v", added, err)
 	}
 	if _, err := e.c.SignIn(ctx, "ada@example.com", "violet tractor on the moon"); errCode(err) != "two_factor_required" {
 		t.Fatalf("the password grant of a passkey-only account: %v", err)
+	}
+	if _, err := e.c.Forgot(ctx, "ada@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+	var token string
+	for _, m := range e.smtp.Wait(t, 2) { // the passkey's email, and the reset's
+		if found := tokenRE.FindStringSubmatch(m.Parts()["text/plain"]); found != nil {
+			token = found[1]
+		}
+	}
+	if err := e.c.Reset(ctx, token, "taken over with the mailbox"); errCode(err) != "two_factor_required" {
+		t.Fatalf("a passkey-only account's reset without its passkey: %v", err)
+	}
+	if err := e.c.ResetWithCode(ctx, token, "a reset without my phone", added.Codes[0]); err != nil {
+		t.Fatalf("a passkey-only account's reset with a recovery code: %v", err)
 	}
 	tk, err := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
 	if err != nil {

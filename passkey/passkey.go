@@ -8,6 +8,8 @@ package passkey
 
 import (
 	"bytes"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,8 +40,9 @@ type RP struct {
 }
 
 // New returns the relying party of a server at publicURL, named name to
-// the person (the brand).
-func New(publicURL *url.URL, name string) (*RP, error) {
+// the person (the brand). apps are the origins of the native apps that may
+// use its passkeys too (AndroidOrigin); none by default.
+func New(publicURL *url.URL, name string, apps ...string) (*RP, error) {
 	host := publicURL.Hostname()
 	if net.ParseIP(host) != nil {
 		return nil, ErrNoDomain
@@ -50,6 +53,9 @@ func New(publicURL *url.URL, name string) (*RP, error) {
 		// The only origin: the public URL's (scheme, host, port). An
 		// ancestor domain's page or another port cannot use the passkeys.
 		RPOrigins: []string{publicURL.Scheme + "://" + publicURL.Host},
+		// The apps named in the settings, each by its signing certificate:
+		// matched exactly, so only an app signed with that key can answer.
+		RPOpaqueOrigins: apps,
 		// Passkeys: discoverable, and the person verified (PIN, biometrics)
 		// at every use, so that one signs in completely.
 		AuthenticatorSelection: protocol.AuthenticatorSelection{
@@ -68,6 +74,18 @@ func New(publicURL *url.URL, name string) (*RP, error) {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
 	return &RP{w: w}, nil
+}
+
+// AndroidOrigin is the origin an Android app signed with the certificate
+// of fingerprint (its SHA-256 as keytool prints it, hexadecimal bytes
+// separated by colons) gives its passkey answers, through Credential
+// Manager: android:apk-key-hash: and the digest in unpadded base64url.
+func AndroidOrigin(fingerprint string) (string, error) {
+	digest, err := hex.DecodeString(strings.ReplaceAll(fingerprint, ":", ""))
+	if err != nil || len(digest) != 32 {
+		return "", fmt.Errorf("%q is not a SHA-256 fingerprint", fingerprint)
+	}
+	return "android:apk-key-hash:" + base64.RawURLEncoding.EncodeToString(digest), nil
 }
 
 // User is a person as WebAuthn sees them: a handle (the user's id, which

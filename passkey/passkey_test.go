@@ -13,7 +13,7 @@ import (
 	"github.com/airlockhq/airlock/passkey"
 )
 
-func rp(t *testing.T, raw string) *passkey.RP {
+func rp(t testing.TB, raw string) *passkey.RP {
 	t.Helper()
 	u, _ := url.Parse(raw)
 	r, err := passkey.New(u, "Airlock")
@@ -94,6 +94,141 @@ func TestCeremonies(t *testing.T) {
 	if _, err := passkey.New(&url.URL{Scheme: "http", Host: "127.0.0.1:8080"}, "Airlock"); !errors.Is(err, passkey.ErrNoDomain) {
 		t.Fatalf("an IP address: %v", err)
 	}
+}
+
+// TestAndroidOrigins: an Android app's answers (origin
+// android:apk-key-hash: and its signing certificate's SHA-256) make and
+// use passkeys when that certificate's app is configured, and are refused
+// without it, or from an app signed with another certificate.
+func TestAndroidOrigins(t *testing.T) {
+	const fp = "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"
+	app, err := passkey.AndroidOrigin(fp)
+	if err != nil || app != "android:apk-key-hash:FG3pg8VzBlDY7rmVLzT8ZBagg0LmHb6oigSWsj_PROU" {
+		t.Fatalf("origin %q %v", app, err)
+	}
+	other, _ := passkey.AndroidOrigin(strings.Replace(fp, "14:6D", "AB:CD", 1))
+	for _, bad := range []string{"14:6D", "zz" + fp[2:], ""} {
+		if _, err := passkey.AndroidOrigin(bad); err == nil {
+			t.Errorf("fingerprint %q accepted", bad)
+		}
+	}
+	u, _ := url.Parse("https://accounts.example.com")
+	withApp, err := passkey.New(u, "Airlock", app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := rp(t, "https://accounts.example.com")
+	for _, c := range []struct {
+		name   string
+		rp     *passkey.RP
+		origin string
+		ok     bool
+	}{
+		{"the configured app", withApp, app, true},
+		{"the public URL beside the app", withApp, "https://accounts.example.com", true},
+		{"an app with no app configured", web, app, false},
+		{"an app signed with another certificate", withApp, other, false},
+		{"an app's hash under another prefix", withApp, strings.Replace(app, "apk-key-hash:", "apk-key-hash-sha256:", 1), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := &passkey.User{ID: "user-1", Name: "ada@example.com", DisplayName: "Ada"}
+			key := softkey.New(c.origin)
+			opts, state, err := c.rp.BeginRegistration(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := key.Create(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := c.rp.FinishRegistration(u, state, resp)
+			if !c.ok {
+				if !errors.Is(err, passkey.ErrRefused) {
+					t.Fatalf("registration: %v", err)
+				}
+				// A passkey made on the web, used from the app: refused too.
+				key = softkey.New("https://accounts.example.com")
+				opts, state, _ = c.rp.BeginRegistration(u)
+				resp, _ = key.Create(opts)
+				if p, err = c.rp.FinishRegistration(u, state, resp); err != nil {
+					t.Fatal(err)
+				}
+				key.Origin = c.origin
+			} else if err != nil {
+				t.Fatalf("registration: %v", err)
+			}
+			p.UserID = u.ID
+			u.Passkeys = []*airlock.Passkey{p}
+			opts, state, err = c.rp.BeginLogin(nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err = key.Get(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.rp.FinishLogin(nil, state, resp, func([]byte) (*airlock.Passkey, error) { return p, nil })
+			if c.ok && err != nil || !c.ok && !errors.Is(err, passkey.ErrRefused) {
+				t.Fatalf("sign-in: %v", err)
+			}
+		})
+	}
+}
+
+// BenchmarkCeremonies is the WebAuthn work alone of a ceremony, no
+// database: the options and the check of the answer (signature, origin,
+// challenge, flags), for adding a passkey and signing in with one. The
+// software authenticator's own work is not timed.
+func BenchmarkCeremonies(b *testing.B) {
+	r := rp(b, "https://accounts.example.com")
+	u := &passkey.User{ID: "user-1", Name: "ada@example.com", DisplayName: "Ada"}
+	key := softkey.New("https://accounts.example.com")
+	b.Run("register", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			opts, state, err := r.BeginRegistration(u)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			resp, err := key.Create(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := r.FinishRegistration(u, state, resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Sign-in with one passkey, held by a fresh authenticator.
+	opts, state, _ := r.BeginRegistration(u)
+	key = softkey.New("https://accounts.example.com")
+	resp, _ := key.Create(opts)
+	p, err := r.FinishRegistration(u, state, resp)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.UserID = u.ID
+	find := func([]byte) (*airlock.Passkey, error) { return p, nil }
+	b.Run("sign-in", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			opts, state, err := r.BeginLogin(nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			resp, err := key.Get(opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			if _, err := r.FinishLogin(nil, state, resp, find); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func challengeOf(t *testing.T, options []byte) string {

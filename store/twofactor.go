@@ -8,14 +8,12 @@ import (
 	"github.com/airlockhq/airlock"
 )
 
-// ClearTOTP turns two-step sign-in off: the key, its confirmation, the
-// last step used and the recovery codes go.
+// ClearTOTP turns the authenticator app off: the key, its confirmation
+// and the last step used go (the recovery codes are the caller's to keep,
+// for a passkey, or to delete).
 func (q *queries) ClearTOTP(ctx context.Context, userID string) error {
 	if _, err := q.exec(ctx, `UPDATE users SET totp_secret = NULL, totp_enabled_at = NULL, totp_last_step = 0 WHERE id = ?`, userID); err != nil {
 		return fmt.Errorf("clear totp: %w", err)
-	}
-	if _, err := q.exec(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
-		return fmt.Errorf("delete recovery codes: %w", err)
 	}
 	// A half-signed-in state waits for a second step there is no more.
 	if _, err := q.exec(ctx, `DELETE FROM two_factor_challenges WHERE user_id = ?`, userID); err != nil {

@@ -49,7 +49,7 @@ func (s *Server) accountPage(r *http.Request) (*page, error) {
 	})
 	p.Data["Sessions"] = rows
 	p.Data["Languages"] = i18n.Languages
-	if u.TwoFactor() {
+	if u.SecondStep() { // the app's codes, or a passkey's
 		left, err := s.accounts.RecoveryCodesLeft(r.Context(), u)
 		if err != nil {
 			return nil, err

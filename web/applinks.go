@@ -137,8 +137,10 @@ func appleAssociation(ids []string, prefix string) ([]byte, error) {
 }
 
 // androidAssetLinks is the assetlinks.json file (Google's Digital Asset
-// Links): each app may handle all of this host's links; which ones it
-// takes is said by its manifest's intent filter. Nil without Android apps.
+// Links): each app may handle all of this host's links (which ones it
+// takes is said by its manifest's intent filter), and may use this host's
+// passkeys and saved passwords through Credential Manager (get_login_creds).
+// Nil without Android apps.
 func androidAssetLinks(apps []AndroidApp) ([]byte, error) {
 	if len(apps) == 0 {
 		return nil, nil
@@ -154,7 +156,7 @@ func androidAssetLinks(apps []AndroidApp) ([]byte, error) {
 	}
 	var out []statement
 	for _, a := range apps {
-		out = append(out, statement{Relation: []string{"delegate_permission/common.handle_all_urls"},
+		out = append(out, statement{Relation: []string{"delegate_permission/common.handle_all_urls", "delegate_permission/common.get_login_creds"},
 			Target: target{Namespace: "android_app", PackageName: a.Package, Fingerprints: a.Fingerprints}})
 	}
 	return json.Marshal(out)

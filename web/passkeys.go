@@ -55,6 +55,13 @@ func (s *Server) passkeysPage(r *http.Request) (*page, error) {
 	}
 	p.Data["Passkeys"] = rows
 	p.Data["PasskeyJS"] = true
+	if len(keys) > 0 && !u.TwoFactor() {
+		// Passkeys only: their recovery codes are told here (with the app,
+		// on its page).
+		left, err := s.accounts.RecoveryCodesLeft(r.Context(), u)
+		p.Data["CodesLeft"] = left
+		return p, err
+	}
 	return p, nil
 }
 
@@ -110,17 +117,21 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		s.renderPasskeyCreate(w, r, 0, "", nil, err)
 		return
 	}
-	_, sid, err := s.accounts.FinishPasskeyRegistration(r.Context(), userFrom(r), s.cookie(r, sessionCookie), s.cookie(r, passkeyCookie),
+	added, err := s.accounts.FinishPasskeyRegistration(r.Context(), userFrom(r), s.cookie(r, sessionCookie), s.cookie(r, passkeyCookie),
 		f.Get("name"), []byte(f.Get("credential")), s.meta(r))
 	s.clearCookie(w, passkeyCookie)
 	if err != nil {
 		s.renderPasskeyCreate(w, r, 0, f.Get("name"), nil, err)
 		return
 	}
-	if sid != "" {
+	if added.Session != "" {
 		// The first passkey ended every other session: this browser goes
-		// on in a new one.
-		s.startSession(w, sid)
+		// on in a new one (set before the codes page, which it shows).
+		s.startSession(w, added.Session)
+	}
+	if added.Codes != nil {
+		s.renderPasskeyCodes(w, r, "passkey.codes.added", added.Codes)
+		return
 	}
 	http.Redirect(w, r, "/account/passkeys?m=added", http.StatusSeeOther)
 }

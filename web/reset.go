@@ -85,6 +85,7 @@ func (s *Server) resetPage(r *http.Request, u *airlock.User, purpose string) *pa
 		if err != nil || !given {
 			p.Data["CodeStep"] = true
 			p.Data["Code"] = u.TwoFactor()
+			p.Data["Recovery"] = !u.TwoFactor() // passkeys only: a recovery code instead
 			p.form("otp")
 			if u.Passkeys > 0 && s.accounts.PasskeysOn() {
 				p.Data["Passkey"], p.Data["PasskeyJS"] = true, true

@@ -48,6 +48,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /account/two-factor/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesFile))
 	mux.Handle("GET /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodesForm))
 	mux.Handle("POST /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodes))
+	mux.Handle("POST /account/two-factor/recovery-codes/passkey/options", s.requireUser(s.handleNewCodesPasskeyOptions))
+	mux.Handle("POST /account/two-factor/recovery-codes/passkey", s.requireUser(s.handleNewCodesPasskey))
 	mux.Handle("POST /account/two-factor/disable", s.requireUser(s.handleTwoFactorDisable))
 	// A passkey meets a required second step too: reachable while enrolling.
 	mux.Handle("GET /account/passkeys", s.requireUserFor(account.ReachEnrolment, s.handlePasskeys))

@@ -41,6 +41,9 @@ func (s *Server) secondStepPage(r *http.Request, u *airlock.User, next string) *
 	if u.Passkeys > 0 && s.accounts.PasskeysOn() {
 		p.Data["Passkey"], p.Data["PasskeyJS"] = true, true
 	}
+	// Passkeys only: a recovery code in place of a lost passkey (passkeys
+	// off or not, it is then the one way on).
+	p.Data["Recovery"] = !u.TwoFactor()
 	return p
 }
 
@@ -183,6 +186,10 @@ func (s *Server) newCodesPage(r *http.Request) *page {
 	p := s.newPage(r, "", "twofactor.newcodes.title")
 	p.form("current_password", "otp")
 	p.focusFirst = true
+	// With the app, its code (or a recovery code) proves it; with passkeys
+	// only, a passkey does.
+	p.Data["Code"] = p.User.TwoFactor()
+	p.Data["PasskeyJS"] = !p.User.TwoFactor()
 	return p
 }
 

@@ -239,7 +239,7 @@ func TestAccessibility(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("dl.facts")), chromedp.Navigate(p.url("/account/passkeys")),
 				chromedp.SendKeys(chromedp.CSS("#name"), "Work phone"), chromedp.SendKeys(chromedp.CSS("#current_password"), "violet tractor on the moon"),
 				andLoad(chromedp.Click(chromedp.CSS("#add-passkey"))), chromedp.WaitVisible(chromedp.CSS("#create-passkey")),
-				andLoad(chromedp.Click(chromedp.CSS("#create-passkey"))), chromedp.WaitVisible(chromedp.CSS("#passkeys")))
+				andLoad(chromedp.Click(chromedp.CSS("#create-passkey"))), chromedp.WaitVisible(chromedp.CSS("#recovery-codes")))
 			run1(t, user, chromedp.Navigate(p.url("/login")), signIn("ada@example.com", "violet tractor on the moon"), chromedp.WaitVisible(chromedp.CSS("dl.facts")))
 			run1(t, forced, chromedp.Navigate(p.url("/login")), signIn("temp@example.com", "handed over the phone"), chromedp.WaitVisible(chromedp.CSS("#password_confirm")))
 			// Ada is signed in on her phone too: the account page lists two sessions.
@@ -354,6 +354,7 @@ func TestAccessibility(t *testing.T) {
 				{"passkeys-error", user, submit("/account/passkeys", map[string]string{"#name": "Phone", "#current_password": "not the password"}, "#name"), "#current_password-error"},
 				{"passkey-create", user, submit("/account/passkeys", map[string]string{"#name": "Phone", "#current_password": "violet tractor on the moon"}, "#name"), "#create-passkey"},
 				{"passkeys", keyholder, nav("/account/passkeys"), "#passkeys"},
+				{"passkey-new-codes", keyholder, nav("/account/two-factor/recovery-codes"), "#make-codes"},
 				{"passkey-remove", keyholder, nav(removeKey), "#remove-with-passkey"},
 				{"passkey-remove-error", keyholder, submit(removeKey, map[string]string{"#current_password": "not the password"}, "#current_password"), "#current_password-error"},
 				{"passkey-step", stepper, append(nav("/account"), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn("pk@example.com", "violet tractor on the moon")), "#passkey-step"},

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
+	"github.com/airlockhq/airlock/internal/softkey"
 )
 
 // TestAppAssociationFiles: with AIRLOCK_IOS_APP_IDS and AIRLOCK_ANDROID_APPS
@@ -23,7 +28,7 @@ func TestAppAssociationFiles(t *testing.T) {
 			"components": []any{map[string]any{"/": "/password/reset", "?": map[string]any{"token": "?*"}, "comment": "reset and invitation links"}},
 		}}}},
 		"/.well-known/assetlinks.json": []any{map[string]any{
-			"relation": []any{"delegate_permission/common.handle_all_urls"},
+			"relation": []any{"delegate_permission/common.handle_all_urls", "delegate_permission/common.get_login_creds"},
 			"target":   map[string]any{"namespace": "android_app", "package_name": "com.example.fieldapp", "sha256_cert_fingerprints": []any{fp}},
 		}},
 	} {
@@ -50,5 +55,57 @@ func TestAppAssociationFiles(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s=%q: %v", name, v, err)
 		}
+	}
+}
+
+// TestAndroidAppPasskeys: with AIRLOCK_ANDROID_APPS set, a passkey answer
+// from an app signed with a configured certificate (Credential Manager's
+// origin android:apk-key-hash:…) makes a passkey; without the setting, or
+// from an app signed with another certificate, it is refused.
+func TestAndroidAppPasskeys(t *testing.T) {
+	t.Parallel()
+	fp := "14:6D:E9:83:C5:73:06:50:D8:EE:B9:95:2F:34:FC:64:16:A0:83:42:E6:1D:BE:A8:8A:04:96:B2:3F:CF:44:E5"
+	app := "android:apk-key-hash:FG3pg8VzBlDY7rmVLzT8ZBagg0LmHb6oigSWsj_PROU"
+	other := "android:apk-key-hash:q83pg8VzBlDY7rmVLzT8ZBagg0LmHb6oigSWsj_PROU"
+	for _, c := range []struct {
+		name, apps, origin string
+		ok                 bool
+	}{
+		{"configured", "com.example.fieldapp=" + strings.ToLower(fp), app, true},
+		{"not configured", "", app, false},
+		{"another certificate", "com.example.fieldapp=" + fp, other, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			p := newProgram(t, map[string]string{"AIRLOCK_ANDROID_APPS": c.apps})
+			p.env["AIRLOCK_PUBLIC_URL"] = "http://localhost:" + strings.Split(p.env["AIRLOCK_LISTEN"], ":")[1]
+			if _, err := p.run("", "migrate"); err != nil {
+				t.Fatal(err)
+			}
+			a := p.app()
+			ctx := context.Background()
+			const pw = "violet tractor on the moon"
+			m := account.Meta{IP: "192.0.2.1", UserAgent: "test"}
+			u, err := a.accounts.AdminCreateUser(ctx, account.Operator, account.NewUser{Email: "ada@example.com", FirstName: "Ada", Password: pw}, m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, sid, _, err := a.accounts.SignIn(ctx, "ada@example.com", pw, "", m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, options, err := a.accounts.BeginPasskeyRegistration(ctx, u, sid, "Phone", pw, "", m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := softkey.New(c.origin).Create(options)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = a.accounts.FinishPasskeyRegistration(ctx, u, sid, id, "Phone", resp, m)
+			if c.ok && err != nil || !c.ok && airlock.ErrorCode(err) != airlock.CodeUnauthorized {
+				t.Fatalf("a passkey made in the app: %v", err)
+			}
+		})
 	}
 }

@@ -122,18 +122,24 @@ func passkeyProgram(t *testing.T, env map[string]string) *program {
 
 var passkeyWords = map[string]map[string]string{
 	"en": {"added": "The passkey was added", "none": "You have no passkeys yet.", "cloned": "looks like a copy",
-		"removed": "The passkey was removed", "confirm": "Confirm with one of your passkeys too"},
+		"removed": "The passkey was removed", "confirm": "Confirm with one of your passkeys too",
+		"codes": "Your account now has recovery codes too", "left": "You have 10 unused recovery codes.",
+		"left9": "You have 9 unused recovery codes.", "new": "Here are your new recovery codes"},
 	"fr": {"added": "La clé d’accès a été ajoutée", "none": "Vous n’avez pas encore de clé d’accès.", "cloned": "semble être la copie",
-		"removed": "La clé d’accès a été supprimée", "confirm": "Confirmez aussi avec l’une de vos clés d’accès"},
+		"removed": "La clé d’accès a été supprimée", "confirm": "Confirmez aussi avec l’une de vos clés d’accès",
+		"codes": "Votre compte a aussi des codes de secours", "left": "Il vous reste 10 codes de secours inutilisés.",
+		"left9": "Il vous reste 9 codes de secours inutilisés.", "new": "Voici vos nouveaux codes de secours"},
 }
 
 // TestBrowserPasskeys: in Chromium with a virtual authenticator, on each
 // database and in English and French: a passkey is added from the account
-// page (password asked), signs in alone from the sign-in page's button,
-// is asked after the password as the second step, is asked by a reset link
-// before the new password, and a copy of it whose counter went back (the
-// credential moved to a second authenticator with a lower count) is
-// refused; then it is removed (the password and a passkey asked: the
+// page (password asked), which shows the account's new recovery codes
+// once, signs in alone from the sign-in page's button, is asked after the
+// password as the second step (a recovery code does instead, and a new
+// set of codes is made with the password and the passkey), is asked by a
+// reset link before the new password, and a copy of it whose counter went
+// back (the credential moved to a second authenticator with a lower count)
+// is refused; then it is removed (the password and a passkey asked: the
 // password alone is refused) and the password alone signs in again.
 func TestBrowserPasskeys(t *testing.T) {
 	t.Parallel()
@@ -184,11 +190,24 @@ func TestBrowserPasskeys(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("#create-passkey")),
 				screenshot(t, "passkey-create-"+lang),
 				andLoad(chromedp.Click(chromedp.CSS("#create-passkey"))),
+				chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
+				screenshot(t, "passkey-codes-"+lang),
+			)
+			// The first passkey brings recovery codes, shown once.
+			if s := text(t, ctx, ".notice"); !strings.Contains(s, words["added"]) || !strings.Contains(s, words["codes"]) {
+				t.Fatalf("after adding: %q", s)
+			}
+			codes := strings.Fields(text(t, ctx, "#recovery-codes"))
+			if len(codes) != 10 {
+				t.Fatalf("recovery codes shown: %q", codes)
+			}
+			run1(t, ctx,
+				chromedp.Navigate(p.url("/account/passkeys")),
 				chromedp.WaitVisible(chromedp.CSS("#passkeys")),
 				screenshot(t, "passkeys-"+lang),
 			)
-			if s := text(t, ctx, ".notice"); !strings.Contains(s, words["added"]) {
-				t.Fatalf("after adding: %q", s)
+			if s := text(t, ctx, "#codes-left"); s != words["left"] {
+				t.Fatalf("codes left: %q", s)
 			}
 			if s := text(t, ctx, "#passkeys tbody"); !strings.Contains(s, "Work phone") {
 				t.Fatalf("the list: %q", s)
@@ -230,12 +249,45 @@ func TestBrowserPasskeys(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("#passkey-step")),
 				screenshot(t, "passkey-step-"+lang),
 			)
-			if strings.Contains(value(t, ctx, chromedp.Evaluate[string](`document.body.innerHTML`)), `id="otp"`) {
-				t.Fatal("a code is asked of an account without an authenticator app")
+			if strings.Contains(value(t, ctx, chromedp.Evaluate[string](`document.body.innerHTML`)), `one-time-code`) {
+				t.Fatal("an app's code is asked of an account without an authenticator app")
 			}
 			run1(t, ctx,
 				andLoad(chromedp.Click(chromedp.CSS("#passkey-step"))),
 				chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+				andLoad(chromedp.Click(chromedp.CSS("form[action='/logout'] button"))),
+				chromedp.WaitVisible(chromedp.CSS("#email")),
+			)
+
+			// A recovery code in place of the passkey; then a new set, with
+			// the password and the passkey.
+			run1(t, ctx,
+				signIn("ada@example.com", pw),
+				chromedp.WaitVisible(chromedp.CSS("#use-recovery-code")),
+				chromedp.SendKeys(chromedp.CSS("#otp"), codes[0]),
+				andLoad(chromedp.Click(chromedp.CSS("#use-recovery-code"))),
+				chromedp.WaitVisible(chromedp.CSS("dl.facts")),
+				chromedp.Navigate(p.url("/account/passkeys")),
+				chromedp.WaitVisible(chromedp.CSS("#codes-left")),
+			)
+			if s := text(t, ctx, "#codes-left"); s != words["left9"] {
+				t.Fatalf("codes left after one used: %q", s)
+			}
+			run1(t, ctx,
+				andLoad(chromedp.Click(chromedp.CSS("#new-codes"))),
+				chromedp.WaitVisible(chromedp.CSS("#make-codes")),
+				chromedp.SendKeys(chromedp.CSS("#current_password"), pw),
+				andLoad(chromedp.Click(chromedp.CSS("#make-codes"))),
+				chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
+			)
+			if s := text(t, ctx, ".notice"); !strings.Contains(s, words["new"]) {
+				t.Fatalf("after new codes: %q", s)
+			}
+			if fresh := strings.Fields(text(t, ctx, "#recovery-codes")); len(fresh) != 10 || fresh[0] == codes[0] {
+				t.Fatalf("new codes: %q", fresh)
+			}
+			run1(t, ctx,
+				chromedp.Navigate(p.url("/account")),
 				andLoad(chromedp.Click(chromedp.CSS("form[action='/logout'] button"))),
 				chromedp.WaitVisible(chromedp.CSS("#email")),
 			)

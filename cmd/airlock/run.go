@@ -22,6 +22,7 @@ import (
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/api"
 	"github.com/airlockhq/airlock/mail"
+	"github.com/airlockhq/airlock/passkey"
 	"github.com/airlockhq/airlock/password"
 	"github.com/airlockhq/airlock/provider"
 	"github.com/airlockhq/airlock/secretbox"
@@ -231,6 +232,16 @@ func newApp(ctx context.Context, cfg *config, log *slog.Logger, clock airlock.Cl
 	acfg.InviteTTL = cfg.InviteTTL
 	acfg.SecretBox = box
 	acfg.RequireTwoFactor = cfg.RequireTwoFactor
+	for _, app := range cfg.AppLinks.Android {
+		for _, fp := range app.Fingerprints {
+			origin, err := passkey.AndroidOrigin(fp)
+			if err != nil {
+				db.Close()
+				return nil, fmt.Errorf("bad setting AIRLOCK_ANDROID_APPS: %w", err)
+			}
+			acfg.PasskeyApps = append(acfg.PasskeyApps, origin)
+		}
+	}
 	acfg.ServerName = serverName(cfg.Servers, cfg.PublicURL.String())
 	if len(cfg.Peers) > 0 {
 		if box == nil {

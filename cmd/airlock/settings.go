@@ -167,7 +167,7 @@ var settings = []setting{
 			c.AppLinks.IOSAppIDs, err = web.ParseIOSAppIDs(v)
 			return err
 		}},
-	{name: "AIRLOCK_ANDROID_APPS", help: "Android apps that open the emailed links: package=SHA256[+SHA256…],…",
+	{name: "AIRLOCK_ANDROID_APPS", help: "Android apps that open the emailed links and use the passkeys: package=SHA256[+SHA256…],…",
 		parse: func(c *config, v string) (err error) {
 			c.AppLinks.Android, err = web.ParseAndroidApps(v)
 			return err

@@ -1,0 +1,98 @@
+package web_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/airlockhq/airlock/internal/softkey"
+)
+
+var optionsRE = regexp.MustCompile(`data-options="([^"]+)"`)
+
+// addPasskeyOnPage adds a passkey of key through the account page, as
+// passkey.js does, and returns the page that answers it.
+func (e *env) addPasskeyOnPage(c *http.Client, key *softkey.Key, password string) response {
+	e.t.Helper()
+	r := e.post(c, "/account/passkeys/new", url.Values{"name": {"Phone"}, "current_password": {password}})
+	m := optionsRE.FindStringSubmatch(r.body)
+	if r.StatusCode != 200 || m == nil {
+		e.t.Fatalf("begin: %d\n%s", r.StatusCode, r.body)
+	}
+	cred, err := key.Create([]byte(html.UnescapeString(m[1])))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.post(c, "/account/passkeys", url.Values{"name": {"Phone"}, "credential": {string(cred)}})
+}
+
+// TestPasskeyRecoveryPages: the first passkey of an account without the
+// app shows its recovery codes once (the second does not); the passkeys
+// page says how many are left; one takes the passkey's place at the reset
+// page's step and another after the password at sign-in, where no app code
+// is asked.
+func TestPasskeyRecoveryPages(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const pw = "violet tractor on the moon"
+	e.user("pia@example.com", pw)
+	c := e.signIn("pia@example.com", pw)
+	key := softkey.New("https://accounts.example.com")
+	r := e.addPasskeyOnPage(c, key, pw)
+	found := codeRE.FindAllStringSubmatch(r.body, -1)
+	if r.StatusCode != 200 || len(found) != 10 || !strings.Contains(r.body, "if you lose your passkeys") {
+		t.Fatalf("the first passkey: %d, %d codes\n%s", r.StatusCode, len(found), r.body)
+	}
+	var codes []string
+	for _, m := range found {
+		codes = append(codes, m[1])
+	}
+	if r := e.addPasskeyOnPage(c, softkey.New("https://accounts.example.com"), pw); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/passkeys?m=added" {
+		t.Fatalf("the second passkey: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	if page := e.get(c, "/account/passkeys"); !strings.Contains(page.body, `<p id="codes-left">You have 10 unused recovery codes.</p>`) ||
+		!strings.Contains(page.body, `href="/account/two-factor/recovery-codes"`) {
+		t.Fatalf("the passkeys page:\n%s", page.body)
+	}
+
+	// A reset link: the recovery code at the link's step, then the password.
+	_, token := e.resetLink("pia@example.com")
+	rc := e.client()
+	e.get(rc, "/password/reset?token="+token)
+	page := e.get(rc, "/password/reset")
+	if !strings.Contains(page.body, `id="recovery-next"`) || strings.Contains(page.body, "one-time-code") || strings.Contains(page.body, `id="password"`) {
+		t.Fatalf("the reset page's step:\n%s", page.body)
+	}
+	if r := e.post(rc, "/password/reset", url.Values{"otp": {"abcde-fghij-kmnpq-rstuv"}}); r.StatusCode != http.StatusUnauthorized || !strings.Contains(r.body, `id="otp-error"`) {
+		t.Fatalf("a wrong recovery code: %d\n%s", r.StatusCode, r.body)
+	}
+	if r := e.post(rc, "/password/reset", url.Values{"otp": {codes[0]}}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/password/reset" {
+		t.Fatalf("a recovery code at the reset's step: %d\n%s", r.StatusCode, r.body)
+	}
+	const fresh = "a reset without my phone"
+	if r := e.post(rc, "/password/reset", url.Values{"password": {fresh}, "password_confirm": {fresh}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the new password: %d\n%s", r.StatusCode, r.body)
+	}
+
+	// Sign-in: the password, then a recovery code.
+	sc := e.client()
+	if r := e.post(sc, "/login", url.Values{"email": {"pia@example.com"}, "password": {fresh}}); r.Header.Get("Location") != "/login/two-factor" {
+		t.Fatalf("password: %d %q", r.StatusCode, r.Header.Get("Location"))
+	}
+	page = e.get(sc, "/login/two-factor")
+	if !strings.Contains(page.body, `id="use-recovery-code"`) || strings.Contains(page.body, "one-time-code") {
+		t.Fatalf("the second step's page:\n%s", page.body)
+	}
+	if r := e.post(sc, "/login/two-factor", url.Values{"otp": {codes[1]}}); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account" {
+		t.Fatalf("a recovery code after the password: %d %q\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+	if page := e.get(sc, "/account/passkeys"); !strings.Contains(page.body, `<p id="codes-left">You have 8 unused recovery codes.</p>`) {
+		t.Fatalf("codes left:\n%s", page.body)
+	}
+	if page := e.get(sc, "/account"); !strings.Contains(page.body, `<p class="hint" id="codes-left">You have 8 unused recovery codes.</p>`) {
+		t.Fatalf("codes left on the account page:\n%s", page.body)
+	}
+}
