@@ -26,7 +26,8 @@
 #             PROFILE=1 also records the nodes with perf during the flood,
 #             which takes CPU from them: not for the figures; PPROF=DIR
 #             builds Airlock with the benchprofile tag and writes each
-#             node's Go CPU profile of the flood to DIR, for go tool pprof)
+#             node's Go CPU profile of the flood, and what it allocated, to
+#             DIR, for go tool pprof)
 #
 # Each ratio is also given per CPU-second of each side (from /proc), which
 # moves less with what else a shared machine runs. The forgot figures come
@@ -334,6 +335,13 @@ flood() {
   out=$(echo "$out" | grep '^result')
   [ -n "$perfpid" ] && wait "$perfpid"
   for k in "${pprofpids[@]}"; do wait "$k" || true; done
+  if [ -n "$PPROF" ]; then
+    # What each node allocated since it started (the flood, mostly): the
+    # garbage collector's work comes from these.
+    for k in $(seq 0 $((nodes - 1))); do
+      curl -sf -o "$PPROF/flood-$db-node$k.allocs.pprof" "http://127.0.0.1:$((PPROF_PORT + k))/debug/pprof/allocs" || true
+    done
+  fi
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   for k in "${!npids[@]}"; do kill "${npids[$k]}"; wait "${npids[$k]}" 2>/dev/null || true; done
   npids=()
