@@ -108,7 +108,8 @@ func (s *Service) check(ctx context.Context, c *codeCheck, code string, m Meta) 
 		c.recovery = recoveryHash(code)
 		return c, nil
 	}
-	if len(digits) != totp.Digits {
+	if len(digits) != totp.Digits || !u.TwoFactor() {
+		// Without an authenticator app (passkeys only), no app code is right.
 		return nil, s.codeRefused(ctx, c, m, "code_refused")
 	}
 	secret, err := s.openTOTP(u)

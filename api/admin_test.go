@@ -374,7 +374,7 @@ func TestPasskeysThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh, _ := e.db.UserByID(ctx, u.ID)
-	id, options, err := e.svc.BeginPasskeyRegistration(ctx, fresh, sid, "Phone", "violet tractor on the moon", "", account.Meta{IP: "192.0.2.1"})
+	id, options, err := e.svc.BeginPasskeyRegistration(ctx, fresh, sid, "Phone", account.Proof{Password: "violet tractor on the moon", Code: ""}, account.Meta{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
