@@ -139,17 +139,19 @@ type confirmStep struct {
 	Name    string
 	Options string // where the button gets the ceremony's options
 	Label   string // the button's words (a key)
+	// Optional: the form makes changes that need no proof too (a name):
+	// its own button stays beside the passkey's.
+	Optional bool
 }
 
 // Plain says whether the form's own submit button is shown: the password
-// alone, or with the code, can send it.
-func (c *confirmStep) Plain() bool { return c.Code || !c.Passkey }
+// alone, or with the code, can send it, or the change may need no proof.
+func (c *confirmStep) Plain() bool { return c.Code || !c.Passkey || c.Optional }
 
 // confirm puts on p the second step the account of u (the one proving it
 // is them) asks, for the form form; the button asks options for its
-// ceremony. It returns the fields the form may send: those given, the code
-// and the passkey's answer.
-func (s *Server) confirm(p *page, u *airlock.User, name, options, label string, fields ...string) []string {
+// ceremony. It returns the step (to make Optional).
+func (s *Server) confirm(p *page, u *airlock.User, name, options, label string, fields ...string) *confirmStep {
 	c := &confirmStep{Code: u.TwoFactor(), Passkey: u.Passkeys > 0 && s.accounts.PasskeysOn(), Name: name, Options: options, Label: label}
 	p.Data["Confirm"] = c
 	if c.Passkey {
@@ -159,7 +161,7 @@ func (s *Server) confirm(p *page, u *airlock.User, name, options, label string, 
 		fields = append(fields, "otp")
 	}
 	p.form(fields...)
-	return append(fields, "otp", "credential")
+	return c
 }
 
 // proofFrom reads the account page's proof from the form f: the password,
