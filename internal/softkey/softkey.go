@@ -28,7 +28,7 @@ type Key struct {
 	// NoCounter keeps the signature counter at 0, as many synced passkeys
 	// do: a replayed answer is then not caught by its counter.
 	NoCounter bool
-	creds       []*Cred
+	creds     []*Cred
 }
 
 // Cred is a passkey the authenticator holds.
