@@ -126,6 +126,7 @@ var (
 	errStaleUser      = &airlock.Error{Code: airlock.CodeConflict, Detail: "stale", Key: "error.user.stale"}
 	errDeactivateSelf = &airlock.Error{Code: airlock.CodeConflict, Field: "active", Key: "error.user.deactivate_self"}
 	errDemoteSelf     = &airlock.Error{Code: airlock.CodeConflict, Field: "groups", Key: "error.user.demote_self"}
+	errOwnPassword    = &airlock.Error{Code: airlock.CodeForbidden, Detail: "own_account", Key: "error.own_account.password"}
 )
 
 // UserChanges names the profile fields to change; nil fields stay as they are.
@@ -140,11 +141,15 @@ type UserChanges struct {
 	// on: if the user changed since, the change is refused (conflict)
 	// instead of silently undoing the newer change.
 	Version *int64
-	// CurrentPassword, and OTP when they use two-step sign-in, prove it is
-	// them when administrators change their own email address or groups,
-	// or make someone an administrator.
+	// CurrentPassword, and a second step the administrator's account has
+	// (OTP: a code or a recovery code; Passkey: a passkey's answer
+	// confirming ActionEditUser of this user in the browser of session
+	// Session), prove it is them when administrators change their own
+	// email address or groups, or make someone an administrator.
 	CurrentPassword string
 	OTP             string
+	Passkey         PasskeyAnswer
+	Session         string
 }
 
 // AdminUpdateUser changes a user's profile. An email change or a
@@ -160,7 +165,8 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 	}
 	m = actorMeta(actor, m)
 	self := actor != Operator && actor.ID == id
-	var code *codeCheck
+	var code *proof
+	actorProof := Proof{Password: c.CurrentPassword, Code: c.OTP, Passkey: c.Passkey}
 	proved := false // the actor proved it is them to make someone an administrator
 	if self {
 		// What is never allowed is said before any proof is asked for (and
@@ -181,7 +187,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		// With a session or a token alone, nobody changes where their reset
 		// links go or what their account may do: the account page's proof.
 		var err error
-		if code, err = s.proveSelfFully(ctx, actor, c.CurrentPassword, c.OTP, m); err != nil {
+		if code, err = s.proveSelfFully(ctx, actor, c.Session, ActionEditUser(id), actorProof, m); err != nil {
 			return nil, err
 		}
 	} else if !self && c.Groups != nil && slices.Contains(*c.Groups, airlock.GroupAdmin) {
@@ -190,7 +196,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 			return nil, err
 		}
 		if !target.HasGroup(airlock.GroupAdmin) {
-			if code, err = s.proveGrant(ctx, actor, c.CurrentPassword, c.OTP, m); err != nil {
+			if code, err = s.proveGrant(ctx, actor, c.Session, ActionEditUser(id), actorProof, m); err != nil {
 				return nil, err
 			}
 			proved = true
@@ -284,10 +290,8 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		if err != nil {
 			return err
 		}
-		if code != nil {
-			if err := s.useCode(ctx, tx, code, u.UpdatedAt, m); err != nil {
-				return err
-			}
+		if err := s.useProof(ctx, tx, code, u.UpdatedAt, m); err != nil {
+			return err
 		}
 		if err := tx.UpdateUser(ctx, u); err != nil {
 			return err
@@ -295,10 +299,7 @@ func (s *Service) AdminUpdateUser(ctx context.Context, actor *airlock.User, id s
 		updated = u
 		return s.audit(ctx, tx, airlock.AuditUserUpdated, m, u.ID, u.Email, "success", "changed", changedFields(&before, u))
 	})
-	if code != nil {
-		err = s.codeOutcome(ctx, code, m, err)
-	}
-	if err != nil {
+	if err = s.proofOutcome(ctx, code, m, err); err != nil {
 		return nil, err
 	}
 	return updated, nil
@@ -357,7 +358,12 @@ func (s *Service) AdminSetPassword(ctx context.Context, actor *airlock.User, id,
 		return err
 	}
 	if actor != Operator && actor.ID == id {
-		_, err := s.ChangePassword(ctx, actor, currentPassword, newPassword, m)
+		if actor.SecondStep() {
+			// The back office asks no second step: the account page does,
+			// and a session with a password alone must not change it.
+			return errOwnPassword
+		}
+		_, err := s.ChangePassword(ctx, actor, "", newPassword, Proof{Password: currentPassword}, m)
 		return err
 	}
 	// The administrator's rights are checked again when the password is

@@ -310,7 +310,7 @@ func BenchmarkPasskeyCeremonies(b *testing.B) {
 			key := softkey.New(origin)
 			b.ReportAllocs()
 			for b.Loop() {
-				id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", goodPassword, "", meta)
+				id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", account.Proof{Password: goodPassword, Code: ""}, meta)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -344,7 +344,7 @@ func BenchmarkPasskeyCeremonies(b *testing.B) {
 				b.Fatal(err)
 			}
 			key := softkey.New(origin)
-			id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", goodPassword, "", meta)
+			id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", account.Proof{Password: goodPassword, Code: ""}, meta)
 			if err != nil {
 				b.Fatal(err)
 			}

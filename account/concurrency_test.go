@@ -496,7 +496,7 @@ func TestRightsTakenAwayEndAccess(t *testing.T) {
 		got.session(sid)
 		got.allDead(t, a, b)
 		// Nor can the expired password be replaced without the email flow.
-		if _, err := a.svc.ChangePassword(ctx, signedIn, "", "a password of my own", meta); code(err) != airlock.CodeUnauthorized {
+		if _, err := a.svc.ChangePassword(ctx, signedIn, "", "a password of my own", account.Proof{Password: ""}, meta); code(err) != airlock.CodeUnauthorized {
 			t.Fatalf("change of an expired temporary password: %v", err)
 		}
 	})

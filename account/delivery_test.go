@@ -126,7 +126,7 @@ func TestUncertainDeliveryIsTheSameMessageAgain(t *testing.T) {
 
 	// An email without a link: the same message again too.
 	e.smtp.DropNext(1)
-	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, "purple kettle under the sea", meta); err != nil {
+	if _, err := e.svc.ChangePassword(ctx, u, "", "purple kettle under the sea", account.Proof{Password: goodPassword}, meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)

@@ -34,3 +34,7 @@ func (s *Service) ForgotBatch(ctx context.Context, reqs []ForgotRequest) []error
 	}
 	return errs
 }
+
+// NewRecoveryCodes makes a set of recovery codes and their hashes, as
+// stored (for an account given codes by a test).
+func NewRecoveryCodes() ([]string, [][]byte, error) { return newRecoveryCodes() }

@@ -38,7 +38,7 @@ func TestStaleAdministratorIsRefused(t *testing.T) {
 			}
 		}},
 		{"password changed", func(t *testing.T, e *env, boss, stale *airlock.User) {
-			if _, err := e.svc.ChangePassword(context.Background(), stale, goodPassword, "a new password of my own", meta); err != nil {
+			if _, err := e.svc.ChangePassword(context.Background(), stale, "", "a new password of my own", account.Proof{Password: goodPassword}, meta); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -292,7 +292,7 @@ func TestPasswordChangeIsAudited(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	u := e.user(t, "ada@example.com", goodPassword)
-	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, "another sentence of my own", meta); err != nil {
+	if _, err := e.svc.ChangePassword(ctx, u, "", "another sentence of my own", account.Proof{Password: goodPassword}, meta); err != nil {
 		t.Fatal(err)
 	}
 	token := e.resetToken(t, "ada@example.com")

@@ -170,7 +170,7 @@ func TestUnchangedPasswordInAnotherSpelling(t *testing.T) {
 	eachStoreEnv(t, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		u := e.user(t, "same@example.com", cafeNFC)
-		_, err := e.svc.ChangePassword(ctx, u, cafeNFC, cafeNFD, meta)
+		_, err := e.svc.ChangePassword(ctx, u, "", cafeNFD, account.Proof{Password: cafeNFC}, meta)
 		if e := airlock.AsError(err); e == nil || e.Key != "error.password.unchanged" {
 			t.Fatalf("current password as the new one, decomposed: %v", err)
 		}
@@ -181,7 +181,7 @@ func TestUnchangedPasswordInAnotherSpelling(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.svc.ChangePassword(ctx, u, "", cafeNFC, meta)
+		_, err = e.svc.ChangePassword(ctx, u, "", cafeNFC, account.Proof{Password: ""}, meta)
 		if e := airlock.AsError(err); e == nil || e.Key != "error.password.unchanged_temporary" {
 			t.Fatalf("temporary password as the new one, composed: %v", err)
 		}

@@ -136,7 +136,7 @@ func TestPasskeyRecoveryCodes(t *testing.T) {
 
 		// Removing a passkey keeps them; removing the last one drops them,
 		// as turning the app off does.
-		if err := e.svc.RemovePasskey(ctx, u, sid, first.ID, goodPassword, "", e.removalAnswer(t, u, sid, first.ID, key), meta); err != nil {
+		if err := e.svc.RemovePasskey(ctx, u, sid, first.ID, account.Proof{Password: goodPassword, Code: "", Passkey: e.removalAnswer(t, u, sid, first.ID, key)}, meta); err != nil {
 			t.Fatal(err)
 		}
 		if n := codesLeft(t, e, u.ID); n != 10 {
@@ -144,7 +144,7 @@ func TestPasskeyRecoveryCodes(t *testing.T) {
 		}
 		keys, _ := e.svc.Passkeys(ctx, u)
 		last := mustUser(t, e, u.ID)
-		if err := e.svc.RemovePasskey(ctx, last, sid, keys[0].ID, goodPassword, "", e.removalAnswer(t, last, sid, keys[0].ID, laptop), meta); err != nil {
+		if err := e.svc.RemovePasskey(ctx, last, sid, keys[0].ID, account.Proof{Password: goodPassword, Code: "", Passkey: e.removalAnswer(t, last, sid, keys[0].ID, laptop)}, meta); err != nil {
 			t.Fatal(err)
 		}
 		if n, _ := e.db.CountRecoveryCodes(ctx, u.ID); n != 0 {
@@ -243,7 +243,7 @@ func TestPasskeyCodesInParallel(t *testing.T) {
 			var ids []string
 			var resps [][]byte
 			for range 2 {
-				id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", goodPassword, "", meta)
+				id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", account.Proof{Password: goodPassword, Code: ""}, meta)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -299,7 +299,7 @@ func TestPasskeyCodesInParallel(t *testing.T) {
 				}
 			})
 			wg.Go(func() {
-				if err := b.svc.RemovePasskey(ctx, u, sid, p.ID, goodPassword, codes[1], account.PasskeyAnswer{}, meta); err != nil {
+				if err := b.svc.RemovePasskey(ctx, u, sid, p.ID, account.Proof{Password: goodPassword, Code: codes[1], Passkey: account.PasskeyAnswer{}}, meta); err != nil {
 					t.Error(err)
 				}
 			})

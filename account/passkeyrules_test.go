@@ -52,12 +52,13 @@ func TestPasskeyRemovalAsksSecondStep(t *testing.T) {
 	}
 
 	// The password alone: refused, nothing removed.
-	err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, goodPassword, "", account.PasskeyAnswer{}, meta)
+	err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, account.Proof{Password: goodPassword, Code: "", Passkey: account.PasskeyAnswer{}}, meta)
 	if code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("removed with the password alone: %v", err)
 	}
-	// Nor does a code stand in for a passkey on an account without an app.
-	if err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, goodPassword, "123456", account.PasskeyAnswer{}, meta); code(err) != airlock.CodeTwoFactorRequired {
+	// Nor does an app's code stand in for a passkey on an account without
+	// an app (a code there can only be a recovery code: refused as wrong).
+	if err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, account.Proof{Password: goodPassword, Code: "123456", Passkey: account.PasskeyAnswer{}}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("removed with a code and no app: %v", err)
 	}
 	left(2)
@@ -76,7 +77,7 @@ func TestPasskeyRemovalAsksSecondStep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, goodPassword, "", account.PasskeyAnswer{Ceremony: c, Response: bobs}, meta); code(err) != airlock.CodeUnauthorized {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, account.Proof{Password: goodPassword, Code: "", Passkey: account.PasskeyAnswer{Ceremony: c, Response: bobs}}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("removed with another account's passkey: %v", err)
 	}
 	left(2)
@@ -88,24 +89,24 @@ func TestPasskeyRemovalAsksSecondStep(t *testing.T) {
 	}
 	resp, _ := phone.Get(options)
 	// An answer begun for p1 does not remove p2, nor from another browser.
-	if err := e.svc.RemovePasskey(ctx, u, sid, p2.ID, goodPassword, "", account.PasskeyAnswer{Ceremony: c, Response: resp}, meta); code(err) != airlock.CodeUnauthorized {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p2.ID, account.Proof{Password: goodPassword, Code: "", Passkey: account.PasskeyAnswer{Ceremony: c, Response: resp}}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("an answer for another passkey's removal: %v", err)
 	}
 	other := e.passkeySignIn(t, laptop)
-	if err := e.svc.RemovePasskey(ctx, u, other, p1.ID, goodPassword, "", account.PasskeyAnswer{Ceremony: c, Response: resp}, meta); code(err) != airlock.CodeUnauthorized {
+	if err := e.svc.RemovePasskey(ctx, u, other, p1.ID, account.Proof{Password: goodPassword, Code: "", Passkey: account.PasskeyAnswer{Ceremony: c, Response: resp}}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("an answer begun in another browser: %v", err)
 	}
 	left(2)
 
 	// Another of the account's passkeys confirms; then the one removed
 	// confirms its own removal.
-	if err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, goodPassword, "", e.removalAnswer(t, u, sid, p1.ID, laptop), meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p1.ID, account.Proof{Password: goodPassword, Code: "", Passkey: e.removalAnswer(t, u, sid, p1.ID, laptop)}, meta); err != nil {
 		t.Fatalf("removed with another passkey: %v", err)
 	}
 	left(1)
 	u = mustUser(t, e, u.ID)
 	answer := e.removalAnswer(t, u, sid, p2.ID, laptop)
-	if err := e.svc.RemovePasskey(ctx, u, sid, p2.ID, goodPassword, "", answer, meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p2.ID, account.Proof{Password: goodPassword, Code: "", Passkey: answer}, meta); err != nil {
 		t.Fatalf("removed with itself: %v", err)
 	}
 	left(0)
@@ -136,17 +137,17 @@ func TestPasskeyRemovalAsksSecondStep(t *testing.T) {
 	q3 := e.addPasskey(t, v, vsid, k3, "Three", codeAt(secret, e.clock.Now()))
 	v = mustUser(t, e, v.ID)
 	e.clock.Advance(30 * time.Second)
-	if err := e.svc.RemovePasskey(ctx, v, vsid, q1.ID, goodPassword, "", account.PasskeyAnswer{}, meta); code(err) != airlock.CodeTwoFactorRequired {
+	if err := e.svc.RemovePasskey(ctx, v, vsid, q1.ID, account.Proof{Password: goodPassword, Code: "", Passkey: account.PasskeyAnswer{}}, meta); code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("removed with the password alone, two-step sign-in on: %v", err)
 	}
-	if err := e.svc.RemovePasskey(ctx, v, vsid, q1.ID, goodPassword, codeAt(secret, e.clock.Now()), account.PasskeyAnswer{}, meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, v, vsid, q1.ID, account.Proof{Password: goodPassword, Code: codeAt(secret, e.clock.Now())}, meta); err != nil {
 		t.Fatalf("removed with the code: %v", err)
 	}
-	if err := e.svc.RemovePasskey(ctx, v, vsid, q2.ID, goodPassword, codes[0], account.PasskeyAnswer{}, meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, v, vsid, q2.ID, account.Proof{Password: goodPassword, Code: codes[0], Passkey: account.PasskeyAnswer{}}, meta); err != nil {
 		t.Fatalf("removed with a recovery code: %v", err)
 	}
 	v = mustUser(t, e, v.ID)
-	if err := e.svc.RemovePasskey(ctx, v, vsid, q3.ID, goodPassword, "", e.removalAnswer(t, v, vsid, q3.ID, k3), meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, v, vsid, q3.ID, account.Proof{Password: goodPassword, Code: "", Passkey: e.removalAnswer(t, v, vsid, q3.ID, k3)}, meta); err != nil {
 		t.Fatalf("removed with a passkey: %v", err)
 	}
 	if n := mustUser(t, e, v.ID).Passkeys; n != 0 {
@@ -233,7 +234,7 @@ func TestPasskeyRemovalOneAnswer(t *testing.T) {
 		for i := range 8 {
 			n := []*env{a, b}[i%2]
 			wg.Go(func() {
-				err := n.svc.RemovePasskey(ctx, u, sid, p.ID, goodPassword, "", answer, meta)
+				err := n.svc.RemovePasskey(ctx, u, sid, p.ID, account.Proof{Password: goodPassword, Code: "", Passkey: answer}, meta)
 				switch {
 				case err == nil:
 					wins.Add(1)
@@ -370,7 +371,7 @@ func TestFirstPasskeyAtOnce(t *testing.T) {
 		}
 		var cs []ceremony
 		for range 2 {
-			id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", goodPassword, "", meta)
+			id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Phone", account.Proof{Password: goodPassword, Code: ""}, meta)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -636,7 +637,7 @@ func TestPasskeyBesideTheApp(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.clock.Advance(30 * time.Second)
-	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, pw, codeAt(secret, e.clock.Now()), account.PasskeyAnswer{}, meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, account.Proof{Password: pw, Code: codeAt(secret, e.clock.Now())}, meta); err != nil {
 		t.Fatalf("removing the passkey with the code: %v", err)
 	}
 	if u = mustUser(t, e, u.ID); u.Passkeys != 0 || !u.TwoFactor() {

@@ -8,7 +8,6 @@ package account
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -55,6 +54,9 @@ var (
 	// errConfirmWithPasskey: removing a passkey from an account without an
 	// authenticator app needs one of its passkeys after the password.
 	errConfirmWithPasskey = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Detail: "passkey", Key: "error.passkey.confirm"}
+	// errConfirmInBrowser: the same, asked by an app's token, which cannot
+	// carry a passkey's answer (a ceremony is bound to a browser session).
+	errConfirmInBrowser = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Detail: "passkey", Key: "error.passkey.confirm_in_browser"}
 )
 
 // PasskeyAnswer is a browser's answer to a passkey ceremony: the
@@ -172,11 +174,12 @@ func endCeremony(ctx context.Context, tx airlock.Tx, c *airlock.PasskeyCeremony)
 }
 
 // BeginPasskeyRegistration starts adding a passkey named name to u's
-// account, from the browser of session sid: the password proves it is
-// them (and the code, with two-step sign-in: a session alone, say a stolen
-// cookie, must not add a way in). It returns the ceremony's id, for this
-// browser only, and the options for navigator.credentials.create.
-func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User, sid, name, current, otp string, m Meta) (string, []byte, error) {
+// account, from the browser of session sid: the password and a second step
+// the account has (Proof; a passkey's answer confirms ActionAddPasskey)
+// prove it is them: a session alone, say a stolen cookie, with a password
+// must not add a way in. It returns the ceremony's id, for this browser
+// only, and the options for navigator.credentials.create.
+func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User, sid, name string, p Proof, m Meta) (string, []byte, error) {
 	if s.cfg.Passkeys == nil {
 		return "", nil, errPasskeysOff
 	}
@@ -190,7 +193,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 		return "", nil, errTooManyKeys
 	}
 	m.ActorID = u.ID
-	code, err := s.proveSelfFully(ctx, u, current, otp, m)
+	proof, err := s.proveSelfFully(ctx, u, sid, ActionAddPasskey, p, m)
 	if err != nil {
 		return "", nil, err
 	}
@@ -205,10 +208,8 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
 			return err
 		}
-		if code != nil {
-			if err := s.useCode(ctx, tx, code, now, m); err != nil {
-				return err
-			}
+		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
+			return err
 		}
 		pu, err := ceremonyUser(ctx, tx, cur)
 		if err != nil {
@@ -219,10 +220,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 		id, options, err = s.beginCeremony(ctx, tx, airlock.CeremonyRegister, pu, secretHash(sid), now)
 		return err
 	})
-	if code != nil {
-		err = s.codeOutcome(ctx, code, m, err)
-	}
-	if err != nil {
+	if err = s.proofOutcome(ctx, proof, m, err); err != nil {
 		return "", nil, err
 	}
 	return id, options, nil
@@ -351,10 +349,17 @@ func syncedArg(p *airlock.Passkey) string {
 	return "device"
 }
 
-// removalBound is what a ceremony confirming the removal of passkey id is
-// bound to: the browser of session sid, and that passkey.
-func removalBound(sid string, id []byte) []byte {
-	return secretHash("remove\x00" + base64.RawURLEncoding.EncodeToString(id) + "\x00" + sid)
+// BeginConfirm starts the passkey that confirms action on u's account,
+// in the browser of session sid: any of u's passkeys may answer, and the
+// answer confirms that action only, from that browser only (Proof).
+func (s *Service) BeginConfirm(ctx context.Context, u *airlock.User, sid string, action Action, m Meta) (string, []byte, error) {
+	if s.cfg.Passkeys == nil {
+		return "", nil, errPasskeysOff
+	}
+	if !wellFormedSecret(sid) {
+		return "", nil, errNoSession
+	}
+	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyConfirm, confirmBound(sid, action), m)
 }
 
 // BeginPasskeyRemoval starts the passkey that confirms the removal of u's
@@ -364,9 +369,6 @@ func (s *Service) BeginPasskeyRemoval(ctx context.Context, u *airlock.User, sid 
 	if s.cfg.Passkeys == nil {
 		return "", nil, errPasskeysOff
 	}
-	if !wellFormedSecret(sid) {
-		return "", nil, errNoSession
-	}
 	p, err := s.store.PasskeyByID(ctx, id)
 	if errors.Is(err, airlock.ErrNotFound) || err == nil && p.UserID != u.ID {
 		return "", nil, errNoPasskey
@@ -374,54 +376,20 @@ func (s *Service) BeginPasskeyRemoval(ctx context.Context, u *airlock.User, sid 
 	if err != nil {
 		return "", nil, err
 	}
-	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyRemove, removalBound(sid, id), m)
+	return s.BeginConfirm(ctx, u, sid, ActionRemovePasskey(id), m)
 }
 
 // RemovePasskey removes one of u's passkeys (its id), asked from the
 // browser of session sid, with the password and a second step the account
-// has: a code from the authenticator app (or a recovery code), or the
-// answer of one of its passkeys to the ceremony BeginPasskeyRemoval began.
-// A session and a password (a shoulder-surfed one) must not take away a
+// has (Proof; a passkey's answer confirms ActionRemovePasskey(id)). A
+// session and a password (a shoulder-surfed one) must not take away a
 // second step. Audited; the owner is told.
-func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string, id []byte, current, otp string, answer PasskeyAnswer, m Meta) error {
+func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string, id []byte, p Proof, m Meta) error {
 	if !wellFormedSecret(sid) {
 		return errNoSession
 	}
 	m.ActorID = u.ID
-	if err := s.proveSelf(ctx, u, current, m); err != nil {
-		return err
-	}
-	remove := func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
-		p, err := tx.PasskeyByID(ctx, id)
-		if errors.Is(err, airlock.ErrNotFound) || err == nil && p.UserID != cur.ID {
-			return errNoPasskey
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.DeletePasskey(ctx, cur.ID, id); err != nil {
-			return err
-		}
-		return s.passkeysRemoved(ctx, tx, cur, p.Name, "", now, m)
-	}
-	if len(answer.Response) > 0 {
-		if s.cfg.Passkeys == nil {
-			return errPasskeysOff
-		}
-		k, err := s.reservePasskeyAnswer(ctx, m)
-		if err != nil {
-			return err
-		}
-		c, a, err := s.finishUserCeremony(ctx, u, answer.Ceremony, airlock.CeremonyRemove, removalBound(sid, id), answer.Response, m)
-		if err != nil {
-			return err
-		}
-		return s.usePasskey(ctx, u, c, a, k, m, remove)
-	}
-	if !u.TwoFactor() {
-		return errConfirmWithPasskey
-	}
-	code, err := s.checkCode(ctx, u, otp, m, true)
+	proof, err := s.proveSelfFully(ctx, u, sid, ActionRemovePasskey(id), p, m)
 	if err != nil {
 		return err
 	}
@@ -431,12 +399,22 @@ func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string
 		if err != nil {
 			return err
 		}
-		if err := s.useCode(ctx, tx, code, now, m); err != nil {
+		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
 			return err
 		}
-		return remove(tx, cur, now)
+		k, err := tx.PasskeyByID(ctx, id)
+		if errors.Is(err, airlock.ErrNotFound) || err == nil && k.UserID != cur.ID {
+			return errNoPasskey
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.DeletePasskey(ctx, cur.ID, id); err != nil {
+			return err
+		}
+		return s.passkeysRemoved(ctx, tx, cur, k.Name, "", now, m)
 	})
-	return s.codeOutcome(ctx, code, m, err)
+	return s.proofOutcome(ctx, proof, m, err)
 }
 
 // passkeysRemoved tells the owner and audits that name (all of them when
@@ -563,9 +541,8 @@ func (s *Service) FinishPasskeySignIn(ctx context.Context, id string, response [
 
 // usePasskey is the use of a passkey's checked answer a to ceremony c by
 // u: a counter gone back is refused and audited (a cloned authenticator);
-// else, in one transaction, the ceremony is used up, the counter, backup
-// state and time written back, the attempt reserved under k given back (a
-// good answer uses no limit up), and act does what the passkey allows.
+// else, in one transaction, the answer is spent (spendPasskey) and act
+// does what the passkey allows.
 func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.PasskeyCeremony, a *passkey.Assertion, k limitKey, m Meta, act func(tx airlock.Tx, cur *airlock.User, now time.Time) error) error {
 	m.ActorID = u.ID
 	if a.CounterWentBack {
@@ -577,35 +554,50 @@ func (s *Service) usePasskey(ctx context.Context, u *airlock.User, c *airlock.Pa
 		if err != nil {
 			return err
 		}
-		if err := endCeremony(ctx, tx, c); err != nil {
-			return err
-		}
-		// The counter only goes up, in one statement: of two copies of a
-		// passkey used at once, one is refused.
-		ok, err := tx.UsePasskey(ctx, a.Passkey.ID, a.SignCount, a.BackupState, now)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			// Removed since it was read (by its owner, an administrator):
-			// refused, but no copy to report.
-			if _, err := tx.PasskeyByID(ctx, a.Passkey.ID); errors.Is(err, airlock.ErrNotFound) {
-				return errPasskeyRefused
-			} else if err != nil {
-				return err
-			}
-			return errPasskeyCloned
-		}
-		if err := release(ctx, tx, k, now); err != nil {
+		if err := spendPasskey(ctx, tx, c, a, k, now); err != nil {
 			return err
 		}
 		return act(tx, cur, now)
 	})
-	if err == errPasskeyCloned || err == errPasskeyRefused {
-		return s.passkeyFailed(ctx, u, err, m, a.Passkey.Name)
-	}
 	if err == errNoSession {
 		return errCeremony // the account changed meanwhile
+	}
+	return s.passkeyOutcome(ctx, u, a, m, err)
+}
+
+// spendPasskey spends a passkey's checked answer a to ceremony c in the
+// caller's transaction, that of what it allows: the ceremony is used up,
+// the counter, backup state and time written back, and the attempt
+// reserved under k given back (a good answer uses no limit up).
+func spendPasskey(ctx context.Context, tx airlock.Tx, c *airlock.PasskeyCeremony, a *passkey.Assertion, k limitKey, now time.Time) error {
+	if err := endCeremony(ctx, tx, c); err != nil {
+		return err
+	}
+	// The counter only goes up, in one statement: of two copies of a
+	// passkey used at once, one is refused.
+	ok, err := tx.UsePasskey(ctx, a.Passkey.ID, a.SignCount, a.BackupState, now)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		// Removed since it was read (by its owner, an administrator):
+		// refused, but no copy to report.
+		if _, err := tx.PasskeyByID(ctx, a.Passkey.ID); errors.Is(err, airlock.ErrNotFound) {
+			return errPasskeyRefused
+		} else if err != nil {
+			return err
+		}
+		return errPasskeyCloned
+	}
+	return release(ctx, tx, k, now)
+}
+
+// passkeyOutcome is the answer of a transaction that spent u's answer a:
+// a copy or a removed passkey found there is refused and audited, in a
+// transaction of its own.
+func (s *Service) passkeyOutcome(ctx context.Context, u *airlock.User, a *passkey.Assertion, m Meta, err error) error {
+	if err == errPasskeyCloned || err == errPasskeyRefused {
+		return s.passkeyFailed(ctx, u, err, m, a.Passkey.Name)
 	}
 	return err
 }

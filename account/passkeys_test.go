@@ -38,8 +38,30 @@ func (e *env) addPasskey(t *testing.T, u *airlock.User, sid string, key *softkey
 	return e.addPasskeyAll(t, u, sid, key, name, otp).Passkey
 }
 
+// confirmKeys holds the first passkey each test user added (user id →
+// *softkey.Key): the second step that confirms their later changes when
+// they have no authenticator app.
+var confirmKeys sync.Map
+
+// confirmAnswer is key's answer to the ceremony confirming action on u's
+// account in the browser of session sid.
+func (e *env) confirmAnswer(t *testing.T, u *airlock.User, sid string, action account.Action, key *softkey.Key) account.PasskeyAnswer {
+	t.Helper()
+	id, options, err := e.svc.BeginConfirm(context.Background(), u, sid, action, meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := key.Get(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return account.PasskeyAnswer{Ceremony: id, Response: resp}
+}
+
 // addPasskeyIn is addPasskey, returning also the session this browser
-// goes on in: sid, or the new one a first passkey opened.
+// goes on in: sid, or the new one a first passkey opened. Without otp, an
+// account that has passkeys and no authenticator app confirms with its
+// first passkey.
 func (e *env) addPasskeyIn(t *testing.T, u *airlock.User, sid string, key *softkey.Key, name, otp string) (*airlock.Passkey, string) {
 	added := e.addPasskeyAll(t, u, sid, key, name, otp)
 	return added.Passkey, added.Session
@@ -57,7 +79,15 @@ func (e *env) addPasskeyAll(t *testing.T, u *airlock.User, sid string, key *soft
 	t.Helper()
 	ctx := context.Background()
 	u, _ = e.db.UserByID(ctx, u.ID)
-	id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, name, goodPassword, otp, meta)
+	proof := account.Proof{Password: goodPassword, Code: otp}
+	if otp == "" && u.Passkeys > 0 && !u.TwoFactor() {
+		first, ok := confirmKeys.Load(u.ID)
+		if !ok {
+			t.Fatal("no passkey of the user's known to confirm with")
+		}
+		proof.Passkey = e.confirmAnswer(t, u, sid, account.ActionAddPasskey, first.(*softkey.Key))
+	}
+	id, options, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, name, proof, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +99,7 @@ func (e *env) addPasskeyAll(t *testing.T, u *airlock.User, sid string, key *soft
 	if err != nil {
 		t.Fatal(err)
 	}
+	confirmKeys.LoadOrStore(u.ID, key)
 	if added.Session == "" {
 		added.Session = sid
 	}
@@ -88,10 +119,10 @@ func TestPasskeyLifecycle(t *testing.T) {
 	sid := e.signedIn(t, "ada@example.com")
 	key := softkey.New(origin)
 
-	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Work phone", "wrong password here", "", meta); code(err) != airlock.CodeUnauthorized {
+	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Work phone", account.Proof{Password: "wrong password here", Code: ""}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("a wrong password: %v", err)
 	}
-	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, " \u202e ", goodPassword, "", meta); code(err) != airlock.CodeInvalid {
+	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, " \u202e ", account.Proof{Password: goodPassword, Code: ""}, meta); code(err) != airlock.CodeInvalid {
 		t.Fatalf("a name of nothing: %v", err)
 	}
 	p, sid := e.addPasskeyIn(t, u, sid, key, "  Work phone ", "")
@@ -168,10 +199,10 @@ func TestPasskeyLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp, _ = key.Get(options)
-	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, "wrong password here", "", account.PasskeyAnswer{Ceremony: id, Response: resp}, meta); code(err) != airlock.CodeUnauthorized {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, account.Proof{Password: "wrong password here", Code: "", Passkey: account.PasskeyAnswer{Ceremony: id, Response: resp}}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("removed without the password: %v", err)
 	}
-	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, goodPassword, "", account.PasskeyAnswer{Ceremony: id, Response: resp}, meta); err != nil {
+	if err := e.svc.RemovePasskey(ctx, u, sid, p.ID, account.Proof{Password: goodPassword, Code: "", Passkey: account.PasskeyAnswer{Ceremony: id, Response: resp}}, meta); err != nil {
 		t.Fatal(err)
 	}
 	e.drain(t)
@@ -297,7 +328,7 @@ func TestPasskeyBesideTheCode(t *testing.T) {
 	}
 	e.clock.Advance(30 * time.Second)
 	u = mustUser(t, e, u.ID)
-	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Key", goodPassword, "", meta); code(err) != airlock.CodeTwoFactorRequired {
+	if _, _, err := e.svc.BeginPasskeyRegistration(ctx, u, sid, "Key", account.Proof{Password: goodPassword, Code: ""}, meta); code(err) != airlock.CodeTwoFactorRequired {
 		t.Fatalf("a passkey added without the code: %v", err)
 	}
 	key := softkey.New(origin)
@@ -388,7 +419,9 @@ func TestPasskeyUnknownCredentialRefused(t *testing.T) {
 
 	// A passkey for this server whose registration was never finished.
 	stranger := softkey.New(origin)
-	_, regOptions, err := e.svc.BeginPasskeyRegistration(ctx, mustUser(t, e, bob.ID), bobSID, "Other", goodPassword, "", meta)
+	bobNow := mustUser(t, e, bob.ID)
+	_, regOptions, err := e.svc.BeginPasskeyRegistration(ctx, bobNow, bobSID, "Other",
+		account.Proof{Password: goodPassword, Passkey: e.confirmAnswer(t, bobNow, bobSID, account.ActionAddPasskey, bobKey)}, meta)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +500,9 @@ func TestPasskeyLimitInParallel(t *testing.T) {
 		}
 		var answers []answer
 		for i := range 8 {
-			id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Late", goodPassword, "", meta)
+			first, _ := confirmKeys.Load(u.ID)
+			id, options, err := a.svc.BeginPasskeyRegistration(ctx, u, sid, "Late",
+				account.Proof{Password: goodPassword, Passkey: a.confirmAnswer(t, u, sid, account.ActionAddPasskey, first.(*softkey.Key))}, meta)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -143,7 +143,7 @@ func TestTemporaryPassword(t *testing.T) {
 		t.Fatalf("sign in with temporary password: %+v, %v", got, err)
 	}
 	// It cannot be kept as the new password.
-	if _, err := e.svc.ChangePassword(ctx, got, "", temp, meta); code(err) != airlock.CodePasswordPolicy {
+	if _, err := e.svc.ChangePassword(ctx, got, "", temp, account.Proof{Password: ""}, meta); code(err) != airlock.CodePasswordPolicy {
 		t.Fatalf("keeping the temporary password: %v", err)
 	}
 	// It expires after 72 hours.
@@ -161,13 +161,13 @@ func TestChangePassword(t *testing.T) {
 	e.user(t, "ada@example.com", goodPassword)
 	u, sid, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
 	_, other, _, _ := e.svc.SignIn(ctx, "ada@example.com", goodPassword, "", meta)
-	if _, err := e.svc.ChangePassword(ctx, u, "wrong current password", "a brand new passphrase", meta); code(err) != airlock.CodeUnauthorized {
+	if _, err := e.svc.ChangePassword(ctx, u, "", "a brand new passphrase", account.Proof{Password: "wrong current password"}, meta); code(err) != airlock.CodeUnauthorized {
 		t.Fatalf("wrong current password: %v", err)
 	}
-	if _, err := e.svc.ChangePassword(ctx, u, goodPassword, goodPassword, meta); code(err) != airlock.CodePasswordPolicy {
+	if _, err := e.svc.ChangePassword(ctx, u, "", goodPassword, account.Proof{Password: goodPassword}, meta); code(err) != airlock.CodePasswordPolicy {
 		t.Fatalf("unchanged password: %v", err)
 	}
-	changed, err := e.svc.ChangePassword(ctx, u, goodPassword, "a brand new passphrase", meta)
+	changed, err := e.svc.ChangePassword(ctx, u, "", "a brand new passphrase", account.Proof{Password: goodPassword}, meta)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,10 +21,14 @@ type NewUser struct {
 	// Invite sends a welcome email with a link to choose a first password
 	// (instead of setting one).
 	Invite bool
-	// ActorPassword, and ActorOTP with two-step sign-in, prove it is the
-	// acting administrator when the new user is an administrator.
+	// ActorPassword, and a second step the acting administrator's account
+	// has (ActorOTP: a code or a recovery code; ActorPasskey: a passkey's
+	// answer confirming ActionNewAdmin in the browser of session
+	// ActorSession), prove it is them when the new user is an administrator.
 	ActorPassword string
 	ActorOTP      string
+	ActorPasskey  PasskeyAnswer
+	ActorSession  string
 }
 
 const maxNameLen = 100
@@ -99,10 +103,10 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 	if n.Invite && n.Password != "" {
 		return nil, &airlock.Error{Code: airlock.CodeInvalid, Field: "password", Key: "error.invite_and_password"}
 	}
-	var code *codeCheck
+	var code *proof
 	if u.HasGroup(airlock.GroupAdmin) {
 		var err error
-		if code, err = s.proveGrant(ctx, actor, n.ActorPassword, n.ActorOTP, m); err != nil {
+		if code, err = s.proveGrant(ctx, actor, n.ActorSession, ActionNewAdmin, Proof{Password: n.ActorPassword, Code: n.ActorOTP, Passkey: n.ActorPasskey}, m); err != nil {
 			return nil, err
 		}
 	}
@@ -125,10 +129,8 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 		if err := s.adminInTx(ctx, tx, actor); err != nil {
 			return err
 		}
-		if code != nil {
-			if err := s.useCode(ctx, tx, code, now, m); err != nil {
-				return err
-			}
+		if err := s.useProof(ctx, tx, code, now, m); err != nil {
+			return err
 		}
 		if err := tx.CreateUser(ctx, u); err != nil {
 			return err
@@ -141,25 +143,22 @@ func (s *Service) createUser(ctx context.Context, actor *airlock.User, n NewUser
 		}
 		return nil
 	})
-	if code != nil {
-		err = s.codeOutcome(ctx, code, m, err)
-	}
-	if err != nil {
+	if err = s.proofOutcome(ctx, code, m, err); err != nil {
 		return nil, err
 	}
 	return u, nil
 }
 
 // proveGrant asks the acting administrator to prove it is them (their
-// password, and a code with two-step sign-in) before they make someone an
+// password, and a second step their account has: proveSelfFully) before they make someone an
 // administrator: a session or a token alone could otherwise make an
 // administrator of its holder's choosing, and through it act on the
 // account it came from (SPEC §6.10, §6.15). The command line's operator
-// already holds the database. The code returned, if any, is to be used up
-// in the transaction that grants.
-func (s *Service) proveGrant(ctx context.Context, actor *airlock.User, password, otp string, m Meta) (*codeCheck, error) {
+// already holds the database. The proof returned, if any, is to be used
+// up in the transaction that grants.
+func (s *Service) proveGrant(ctx context.Context, actor *airlock.User, sid string, action Action, p Proof, m Meta) (*proof, error) {
 	if actor == Operator {
 		return nil, nil
 	}
-	return s.proveSelfFully(ctx, actor, password, otp, m)
+	return s.proveSelfFully(ctx, actor, sid, action, p, m)
 }

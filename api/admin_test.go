@@ -296,12 +296,25 @@ func TestTwoFactorAPI(t *testing.T) {
 	if err := e.c.ResetWithCode(ctx, token, "reset with my phone in hand", code()); err != nil {
 		t.Fatal(err)
 	}
+	// A token and the password do not change the password: the code too.
+	e.clock.Advance(totp.Step)
+	tk, err = e.c.SignInWithCode(ctx, "ada@example.com", "reset with my phone in hand", code())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.ChangePassword(ctx, tk.AccessToken, "reset with my phone in hand", "changed with a stolen token"); errCode(err) != "two_factor_required" {
+		t.Fatalf("password changed without the code: %v", err)
+	}
+	e.clock.Advance(totp.Step)
+	if err := e.c.ChangePasswordWithCode(ctx, tk.AccessToken, "reset with my phone in hand", "changed with my phone in hand", code()); err != nil {
+		t.Fatalf("password change with the code: %v", err)
+	}
 	// An administrator turns it off for a user who lost everything.
 	boss, _ := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
 	if err := e.c.ResetTwoFactor(ctx, boss.AccessToken, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.c.SignIn(ctx, "ada@example.com", "reset with my phone in hand"); err != nil {
+	if _, err := e.c.SignIn(ctx, "ada@example.com", "changed with my phone in hand"); err != nil {
 		t.Fatalf("sign in after the reset of two-step sign-in: %v", err)
 	}
 	if err := e.c.ResetTwoFactor(ctx, boss.AccessToken, u.ID); errCode(err) != "conflict" {
@@ -375,7 +388,7 @@ func TestPasskeysThroughTheAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	fresh, _ := e.db.UserByID(ctx, u.ID)
-	id, options, err := e.svc.BeginPasskeyRegistration(ctx, fresh, sid, "Phone", "violet tractor on the moon", "", account.Meta{IP: "192.0.2.1"})
+	id, options, err := e.svc.BeginPasskeyRegistration(ctx, fresh, sid, "Phone", account.Proof{Password: "violet tractor on the moon", Code: ""}, account.Meta{IP: "192.0.2.1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/airlockhq/airlock"
+	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/edge"
 )
 
@@ -54,6 +55,10 @@ func (s *Server) handleMePassword(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		CurrentPassword string `json:"current_password"`
 		Password        string `json:"password"`
+		// OTP is the second step the account has: a code from the
+		// authenticator app, or a recovery code. A passkey only a browser
+		// gives: the account page's (a token carries no ceremony).
+		OTP string `json:"otp"`
 	}
 	if err := edge.ReadJSON(w, r, &req); err != nil {
 		s.fail(w, r, err)
@@ -65,7 +70,7 @@ func (s *Server) handleMePassword(w http.ResponseWriter, r *http.Request) {
 	}
 	// Every token of the user, this one included, stops working: the app
 	// signs in again with the new password.
-	if _, err := s.accounts.ChangePassword(r.Context(), userFrom(r), req.CurrentPassword, req.Password, s.meta(r)); err != nil {
+	if _, err := s.accounts.ChangePassword(r.Context(), userFrom(r), "", req.Password, account.Proof{Password: req.CurrentPassword, Code: req.OTP}, s.meta(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

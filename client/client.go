@@ -261,6 +261,13 @@ func (c *Client) ChangePassword(ctx context.Context, access, current, password s
 	return c.do(ctx, "POST", "/api/v1/me/password", access, body, nil)
 }
 
+// ChangePasswordWithCode is ChangePassword for an account with a second
+// step: otp is a code from the authenticator app, or a recovery code.
+// Without it such an account gets the error code "two_factor_required".
+func (c *Client) ChangePasswordWithCode(ctx context.Context, access, current, password, otp string) error {
+	return c.do(ctx, "POST", "/api/v1/me/password", access, map[string]string{"current_password": current, "password": password, "otp": otp}, nil)
+}
+
 // ListUsers lists users (administrators).
 func (c *Client) ListUsers(ctx context.Context, access, q string, page, perPage int) ([]User, int, error) {
 	v := url.Values{}

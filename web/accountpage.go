@@ -137,7 +137,7 @@ func (s *Server) passwordPage(r *http.Request, next string) *page {
 	if forced {
 		p.form("password", "password_confirm")
 	} else {
-		p.form("current_password", "password", "password_confirm")
+		s.confirm(p, p.User, "password", "/account/password/options", "change.with_passkey_submit", "current_password", "password", "password_confirm")
 	}
 	p.focusFirst = true
 	s.passwordRules(p, p.User)
@@ -151,10 +151,11 @@ func (s *Server) handlePasswordForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 	p := s.passwordPage(r, "")
 	u := p.User
-	fields := []string{"current_password", "password", "password_confirm", "next"}
+	fields := []string{"current_password", "password", "password_confirm", "next", "otp", "credential"}
 	if u.MustChangePassword {
-		// A forced change does not ask for the temporary password again.
-		fields = fields[1:]
+		// A forced change does not ask for the temporary password again,
+		// nor a second step (the sign-in just asked it).
+		fields = []string{"password", "password_confirm", "next"}
 	}
 	f, err := edge.ReadForm(w, r, fields...)
 	if err != nil {
@@ -173,7 +174,7 @@ func (s *Server) handlePasswordSubmit(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnprocessableEntity, "password", p)
 		return
 	}
-	changed, err := s.accounts.ChangePassword(r.Context(), u, f.Get("current_password"), f.Get("password"), s.meta(r))
+	changed, err := s.accounts.ChangePassword(r.Context(), u, s.cookie(r, sessionCookie), f.Get("password"), s.proofFrom(w, r, f), s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "password", p)
 		return

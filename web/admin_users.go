@@ -137,7 +137,8 @@ func (s *Server) newUserPage(r *http.Request) *page {
 	p.Data["UserGroups"] = []string{}
 	p.Data["Temporary"] = true
 	p.Data["Invite"] = true // invited by default: the user chooses their own password
-	p.form("email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm", "current_password", "otp")
+	s.confirm(p, p.User, "new-user", "/admin/users/new/options", "admin.new.submit_with_passkey",
+		"email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm", "current_password").Optional = true
 	p.focusFirst = true
 	p.forOther = true
 	s.passwordRules(p, nil)
@@ -151,14 +152,16 @@ func (s *Server) handleAdminUserNewForm(w http.ResponseWriter, r *http.Request) 
 
 func (s *Server) handleAdminUserCreate(w http.ResponseWriter, r *http.Request) {
 	p := s.newUserPage(r)
-	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary", "invite", "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "groups*", "password", "password_confirm", "temporary", "invite", "current_password", "otp", "credential")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user_new", p)
 		return
 	}
 	n := account.NewUser{Email: f.Get("email"), FirstName: f.Get("first_name"), LastName: f.Get("last_name"),
 		Language: f.Get("language"), Groups: f["groups"], Password: f.Get("password"), Temporary: f.Has("temporary"), Invite: f.Has("invite"),
-		ActorPassword: f.Get("current_password"), ActorOTP: f.Get("otp")}
+		ActorSession: s.cookie(r, sessionCookie)}
+	proof := s.proofFrom(w, r, f)
+	n.ActorPassword, n.ActorOTP, n.ActorPasskey = proof.Password, proof.Code, proof.Passkey
 	p.Values["email"], p.Values["first_name"], p.Values["last_name"], p.Values["language"] = n.Email, n.FirstName, n.LastName, n.Language
 	p.Data["UserGroups"], p.Data["Temporary"], p.Data["Invite"] = n.Groups, n.Temporary, n.Invite
 	if n.Invite && n.Password != "" {
@@ -208,6 +211,10 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	p.Data["Version"] = u.Version
 	p.Data["Groups"] = airlock.Groups
 	p.Data["Temporary"] = true
+	// The profile's proof, asked for some changes only (own email or
+	// groups, making an administrator).
+	s.confirm(p, p.User, "profile", "/admin/users/"+url.PathEscape(u.ID)+"/confirm/options", "admin.save_with_passkey",
+		"email", "first_name", "last_name", "language", "groups", "active", "current_password").Optional = true
 	s.passwordRules(p, u)
 	userForm(p, u)
 	if m := r.URL.Query().Get("m"); m == "invited" {
@@ -305,8 +312,7 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 		s.renderError(w, r, err)
 		return
 	}
-	p.form("email", "first_name", "last_name", "language", "groups", "active", "current_password", "otp")
-	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "email", "first_name", "last_name", "language", "active", "groups*", "version", "current_password", "otp", "credential")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "admin_user", p)
 		return
@@ -314,7 +320,9 @@ func (s *Server) handleAdminUserUpdate(w http.ResponseWriter, r *http.Request) {
 	// The form sends every field; an unticked box is absent.
 	c := account.UserChanges{Email: ptr(f.Get("email")), FirstName: ptr(f.Get("first_name")), LastName: ptr(f.Get("last_name")),
 		Language: ptr(f.Get("language")), Active: ptr(f.Has("active")), Groups: ptr(append([]string{}, f["groups"]...)),
-		CurrentPassword: f.Get("current_password"), OTP: f.Get("otp")}
+		Session: s.cookie(r, sessionCookie)}
+	proof := s.proofFrom(w, r, f)
+	c.CurrentPassword, c.OTP, c.Passkey = proof.Password, proof.Code, proof.Passkey
 	if f.Has("version") {
 		// The form carries the version it showed: a change made meanwhile
 		// (a deactivation by another administrator) is not undone by it.

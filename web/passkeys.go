@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 
 	"github.com/airlockhq/airlock"
@@ -38,10 +39,9 @@ type passkeyRow struct {
 func (s *Server) passkeysPage(r *http.Request) (*page, error) {
 	p := s.newPage(r, "", "passkey.title")
 	u := p.User
-	p.form("name", "current_password", "otp")
+	s.confirm(p, u, "add", "/account/passkeys/new/options", "passkey.add.with_passkey_submit", "name", "current_password")
 	p.Data["On"] = s.accounts.PasskeysOn()
 	p.Data["Required"] = s.accounts.TwoFactorRequired(u)
-	p.Data["Code"] = u.TwoFactor()
 	if key, ok := passkeyNotices[r.URL.Query().Get("m")]; ok {
 		p.Notice = p.T(key)
 	}
@@ -74,21 +74,22 @@ func (s *Server) handlePasskeys(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "passkeys", p)
 }
 
-// handlePasskeyBegin checks the password (and the code) and the name, then
-// shows the page that asks the browser to make the passkey.
+// handlePasskeyBegin checks the password, a second step the account has
+// (account.Proof) and the name, then shows the page that asks the browser
+// to make the passkey.
 func (s *Server) handlePasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	p, err := s.passkeysPage(r)
 	if err != nil {
 		s.renderError(w, r, err)
 		return
 	}
-	f, err := edge.ReadForm(w, r, "name", "current_password", "otp")
+	f, err := edge.ReadForm(w, r, "name", "current_password", "otp", "credential")
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "passkeys", p)
 		return
 	}
 	p.Values["name"] = f.Get("name")
-	id, options, err := s.accounts.BeginPasskeyRegistration(r.Context(), p.User, s.cookie(r, sessionCookie), f.Get("name"), f.Get("current_password"), f.Get("otp"), s.meta(r))
+	id, options, err := s.accounts.BeginPasskeyRegistration(r.Context(), p.User, s.cookie(r, sessionCookie), f.Get("name"), s.proofFrom(w, r, f), s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "passkeys", p)
 		return
@@ -136,6 +137,66 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account/passkeys?m=added", http.StatusSeeOther)
 }
 
+// confirmStep is the second step a form guarded by the account page's
+// proof asks after the password (account.Proof): the authenticator's code
+// (or a recovery code), and a button that confirms with one of the
+// account's passkeys instead (template "confirm-step"). An account whose
+// only second step is a passkey gets the button alone.
+type confirmStep struct {
+	Code    bool // the account has an authenticator app: its code field
+	Passkey bool // the account has passkeys: the confirm button
+	// Name names the form (id Name-form), its button (Name-with-passkey)
+	// and where the script says what failed (Name-error).
+	Name    string
+	Options string // where the button gets the ceremony's options
+	Label   string // the button's words (a key)
+	// Optional: the form makes changes that need no proof too (a name):
+	// its own button stays beside the passkey's.
+	Optional bool
+}
+
+// Plain says whether the form's own submit button is shown: the password
+// alone, or with the code, can send it, or the change may need no proof.
+func (c *confirmStep) Plain() bool { return c.Code || !c.Passkey || c.Optional }
+
+// confirm puts on p the second step the account of u (the one proving it
+// is them) asks, for the form form; the button asks options for its
+// ceremony. It returns the step (to make Optional).
+func (s *Server) confirm(p *page, u *airlock.User, name, options, label string, fields ...string) *confirmStep {
+	c := &confirmStep{Code: u.TwoFactor(), Passkey: u.Passkeys > 0 && s.accounts.PasskeysOn(), Name: name, Options: options, Label: label}
+	p.Data["Confirm"] = c
+	if c.Passkey {
+		p.Data["PasskeyJS"] = true
+	}
+	if c.Code {
+		fields = append(fields, "otp")
+	}
+	p.form(fields...)
+	return c
+}
+
+// proofFrom reads the account page's proof from the form f: the password,
+// the code, and a passkey's answer to this browser's ceremony (its cookie,
+// cleared: a ceremony is answered once).
+func (s *Server) proofFrom(w http.ResponseWriter, r *http.Request, f url.Values) account.Proof {
+	p := account.Proof{Password: f.Get("current_password"), Code: f.Get("otp")}
+	if c := f.Get("credential"); c != "" {
+		p.Passkey = account.PasskeyAnswer{Ceremony: s.cookie(r, passkeyCookie), Response: []byte(c)}
+		s.clearCookie(w, passkeyCookie)
+	}
+	return p
+}
+
+// confirmOptions begins, in this browser, the passkey that confirms the
+// change action names (the script's request for the button's options).
+func (s *Server) confirmOptions(action func(r *http.Request) account.Action) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.passkeyOptions(w, r, func() (string, []byte, error) {
+			return s.accounts.BeginConfirm(r.Context(), userFrom(r), s.cookie(r, sessionCookie), action(r), s.meta(r))
+		})
+	}
+}
+
 // passkeyOf returns the user's passkey named by the path's id.
 func (s *Server) passkeyOf(r *http.Request) (*airlock.Passkey, string, error) {
 	raw := r.PathValue("id")
@@ -161,15 +222,10 @@ func (s *Server) passkeyOf(r *http.Request) (*airlock.Passkey, string, error) {
 // then sends the form with the answer.
 func (s *Server) passkeyRemovePage(r *http.Request, k *airlock.Passkey, id string) *page {
 	p := s.newPage(r, "", "passkey.remove.title")
-	p.form("current_password")
-	if p.User.TwoFactor() {
-		p.form("current_password", "otp")
-	}
+	s.confirm(p, p.User, "remove", "/account/passkeys/"+id+"/remove/options", "passkey.remove.with_passkey_submit", "current_password")
 	p.focusFirst = true
 	p.Data["Passkey"] = k
 	p.Data["ID"] = id
-	p.Data["Code"] = p.User.TwoFactor()
-	p.Data["PasskeyJS"] = true
 	return p
 }
 
@@ -196,11 +252,7 @@ func (s *Server) handlePasskeyRemove(w http.ResponseWriter, r *http.Request) {
 		s.render(w, s.applyError(w, p, err), "passkey_remove", p)
 		return
 	}
-	answer := account.PasskeyAnswer{Ceremony: s.cookie(r, passkeyCookie), Response: []byte(f.Get("credential"))}
-	if len(answer.Response) > 0 {
-		s.clearCookie(w, passkeyCookie)
-	}
-	err = s.accounts.RemovePasskey(r.Context(), p.User, s.cookie(r, sessionCookie), k.ID, f.Get("current_password"), f.Get("otp"), answer, s.meta(r))
+	err = s.accounts.RemovePasskey(r.Context(), p.User, s.cookie(r, sessionCookie), k.ID, s.proofFrom(w, r, f), s.meta(r))
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "passkey_remove", p)
 		return

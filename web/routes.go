@@ -43,6 +43,7 @@ func (s *Server) routes() http.Handler {
 	// require, are the pages a user who must do them may reach.
 	mux.Handle("GET /account/password", s.requireUserFor(account.ReachPasswordChange, s.handlePasswordForm))
 	mux.Handle("POST /account/password", s.requireUserFor(account.ReachPasswordChange, s.handlePasswordSubmit))
+	mux.Handle("POST /account/password/options", s.requireUserFor(account.ReachPasswordChange, s.confirmOptions(func(*http.Request) account.Action { return account.ActionPassword })))
 	mux.Handle("GET /account/two-factor", s.requireUserFor(account.ReachEnrolment, s.handleTwoFactor))
 	mux.Handle("POST /account/two-factor", s.requireUserFor(account.ReachEnrolment, s.handleTwoFactorConfirm))
 	mux.Handle("POST /account/two-factor/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesFile))
@@ -54,6 +55,7 @@ func (s *Server) routes() http.Handler {
 	// A passkey meets a required second step too: reachable while enrolling.
 	mux.Handle("GET /account/passkeys", s.requireUserFor(account.ReachEnrolment, s.handlePasskeys))
 	mux.Handle("POST /account/passkeys/new", s.requireUserFor(account.ReachEnrolment, s.handlePasskeyBegin))
+	mux.Handle("POST /account/passkeys/new/options", s.requireUserFor(account.ReachEnrolment, s.confirmOptions(func(*http.Request) account.Action { return account.ActionAddPasskey })))
 	mux.Handle("POST /account/passkeys", s.requireUserFor(account.ReachEnrolment, s.handlePasskeyFinish))
 	mux.Handle("GET /account/passkeys/{id}/remove", s.requireUser(s.handlePasskeyRemoveForm))
 	mux.Handle("POST /account/passkeys/{id}/remove", s.requireUser(s.handlePasskeyRemove))
@@ -62,8 +64,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /admin/users", s.requireAdmin(s.handleAdminUsers))
 	mux.Handle("GET /admin/users/new", s.requireAdmin(s.handleAdminUserNewForm))
 	mux.Handle("POST /admin/users/new", s.requireAdmin(s.handleAdminUserCreate))
+	mux.Handle("POST /admin/users/new/options", s.requireAdmin(s.confirmOptions(func(*http.Request) account.Action { return account.ActionNewAdmin })))
 	mux.Handle("GET /admin/users/{id}", s.requireAdmin(s.handleAdminUser))
 	mux.Handle("POST /admin/users/{id}", s.requireAdmin(s.handleAdminUserUpdate))
+	mux.Handle("POST /admin/users/{id}/confirm/options", s.requireAdmin(s.confirmOptions(func(r *http.Request) account.Action { return account.ActionEditUser(r.PathValue("id")) })))
 	mux.Handle("GET /admin/users/{id}/send-reset", s.requireAdmin(s.handleAdminSendResetConfirm))
 	mux.Handle("POST /admin/users/{id}/send-reset", s.requireAdmin(s.adminUserAction(s.accounts.AdminSendReset, "reset_sent")))
 	mux.Handle("POST /admin/users/{id}/invite", s.requireAdmin(s.adminUserAction(s.accounts.AdminInvite, "invited")))

@@ -94,7 +94,7 @@ func TestAndroidAppPasskeys(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id, options, err := a.accounts.BeginPasskeyRegistration(ctx, u, sid, "Phone", pw, "", m)
+			id, options, err := a.accounts.BeginPasskeyRegistration(ctx, u, sid, "Phone", account.Proof{Password: pw, Code: ""}, m)
 			if err != nil {
 				t.Fatal(err)
 			}

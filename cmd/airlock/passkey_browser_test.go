@@ -139,8 +139,12 @@ var passkeyWords = map[string]map[string]string{
 // set of codes is made with the password and the passkey), is asked by a
 // reset link before the new password, and a copy of it whose counter went
 // back (the credential moved to a second authenticator with a lower count)
-// is refused; then it is removed (the password and a passkey asked: the
-// password alone is refused) and the password alone signs in again.
+// is refused; a second one is added with the password and the first one
+// (the account has no authenticator app: the add form has no button that
+// sends the password alone, its "confirm with a passkey" button asks the
+// first passkey); then one is removed (the password and a passkey asked:
+// the password alone is refused), and the other is still asked after the
+// password.
 func TestBrowserPasskeys(t *testing.T) {
 	t.Parallel()
 	cases := map[string]map[string]string{"sqlite": {"lang": "en"}}
@@ -348,6 +352,37 @@ func TestBrowserPasskeys(t *testing.T) {
 				andLoad(chromedp.Click(chromedp.CSS("#passkey-signin"))),
 				chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 				chromedp.Navigate(p.url("/account/passkeys")),
+				chromedp.WaitVisible(chromedp.CSS("#add-with-passkey")),
+				screenshot(t, "passkey-add-confirm-"+lang),
+			)
+			// A second passkey: the password and the first passkey.
+			if alone := value(t, ctx, chromedp.Evaluate[bool](`document.querySelectorAll("#add-form button[type=submit]").length > 0`)); alone {
+				t.Fatal("the add form of a passkey-only account sends the password alone")
+			}
+			run1(t, ctx,
+				chromedp.SendKeys(chromedp.CSS("#name"), "Laptop"),
+				chromedp.SendKeys(chromedp.CSS("#current_password"), "a brand new passphrase"),
+				andLoad(chromedp.Click(chromedp.CSS("#add-with-passkey"))),
+				chromedp.WaitVisible(chromedp.CSS("#create-passkey")),
+			)
+			// The new passkey is made on another device (an authenticator
+			// holding one of the account's passkeys makes no second one).
+			copyKey.remove(t, ctx)
+			laptop := addAuthenticator(t, ctx)
+			run1(t, ctx,
+				andLoad(chromedp.Click(chromedp.CSS("#create-passkey"))),
+				chromedp.WaitVisible(chromedp.CSS("#passkeys")),
+			)
+			if s := text(t, ctx, ".notice"); !strings.Contains(s, words["added"]) {
+				t.Fatalf("after adding a second: %q", s)
+			}
+			if s := text(t, ctx, "#passkeys tbody"); !strings.Contains(s, "Work phone") || !strings.Contains(s, "Laptop") {
+				t.Fatalf("the list: %q", s)
+			}
+			if n := len(laptop.credentials(t, ctx)); n != 1 {
+				t.Fatalf("the second authenticator holds %d passkeys", n)
+			}
+			run1(t, ctx,
 				andLoad(chromedp.Click(chromedp.CSS("a.remove-passkey"))),
 				chromedp.WaitVisible(chromedp.CSS("#remove-with-passkey")),
 				screenshot(t, "passkey-remove-"+lang),
@@ -362,23 +397,29 @@ func TestBrowserPasskeys(t *testing.T) {
 				chromedp.WaitVisible(chromedp.CSS("#remove-with-passkey")),
 				chromedp.SendKeys(chromedp.CSS("#current_password"), "a brand new passphrase"),
 				andLoad(chromedp.Click(chromedp.CSS("#remove-with-passkey"))),
-				chromedp.WaitVisible(chromedp.CSS("#no-passkeys")),
+				chromedp.WaitVisible(chromedp.CSS(".notice")),
 			)
 			if s := text(t, ctx, ".notice"); !strings.Contains(s, words["removed"]) {
 				t.Fatalf("after removing: %q", s)
+			}
+			if n := value(t, ctx, chromedp.Evaluate[float64](`document.querySelectorAll("#passkeys tbody tr").length`)); n != 1 {
+				t.Fatalf("%v passkeys listed after removing one of two", n)
 			}
 			run1(t, ctx,
 				andLoad(chromedp.Click(chromedp.CSS("form[action='/logout'] button"))),
 				chromedp.WaitVisible(chromedp.CSS("#email")),
 				signIn("ada@example.com", "a brand new passphrase"),
+				chromedp.WaitVisible(chromedp.CSS("#passkey-step")),
+				andLoad(chromedp.Click(chromedp.CSS("#passkey-step"))),
 				chromedp.WaitVisible(chromedp.CSS("dl.facts")),
 			)
-			// Every change reached the owner: added, the reset, removed.
+			// Every change reached the owner: added twice, the reset (the link
+			// and the change), removed; delivered from the outbox, in time.
 			subjects := ""
-			for _, m := range smtp.Messages() {
+			for _, m := range smtp.Wait(t, 5) {
 				subjects += m.Header("Subject") + "\n"
 			}
-			if strings.Count(subjects, "\n") < 4 {
+			if strings.Count(subjects, "\n") < 5 {
 				t.Fatalf("emails: %s", subjects)
 			}
 		})

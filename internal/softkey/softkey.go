@@ -25,7 +25,10 @@ type Key struct {
 	Synced bool
 	// NotVerified answers without user verification.
 	NotVerified bool
-	creds       []*Cred
+	// NoCounter keeps the signature counter at 0, as many synced passkeys
+	// do: a replayed answer is then not caught by its counter.
+	NoCounter bool
+	creds     []*Cred
 }
 
 // Cred is a passkey the authenticator holds.
@@ -170,7 +173,9 @@ func (k *Key) Get(options []byte) ([]byte, error) {
 	if c == nil {
 		return nil, fmt.Errorf("NotAllowedError: no passkey for this request")
 	}
-	c.SignCount++
+	if !k.NoCounter {
+		c.SignCount++
+	}
 	return k.sign(c, o.PublicKey.Challenge)
 }
 
