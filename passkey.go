@@ -43,7 +43,6 @@ const (
 	CeremonySignIn   = "sign_in"  // signing in with a passkey, no password
 	CeremonyStep     = "step"     // the second step after a password
 	CeremonyReset    = "reset"    // the second step of a reset link
-	CeremonyCodes    = "codes"    // proving a new set of recovery codes
 	// CeremonyConfirm: the second step confirming a change the account
 	// page guards (adding or removing a passkey, a new password, an
 	// administrator's own rights), bound to the session and the change.

@@ -121,6 +121,7 @@ const (
 	ActionAddPasskey Action = "add_passkey"
 	ActionPassword   Action = "password"
 	ActionNewAdmin   Action = "new_admin" // creating an administrator
+	ActionNewCodes   Action = "new_codes" // a new set of recovery codes
 )
 
 // ActionRemovePasskey is the removal of the passkey id.

@@ -98,13 +98,7 @@ func (s *Service) passkeyRecoveryCodes(ctx context.Context, tx airlock.Tx, u *ai
 // a new set of recovery codes for u (NewRecoveryCodesWithPasskey), in the
 // browser of session sid only.
 func (s *Service) BeginNewCodesPasskey(ctx context.Context, u *airlock.User, sid string, m Meta) (string, []byte, error) {
-	if s.cfg.Passkeys == nil {
-		return "", nil, errPasskeysOff
-	}
-	if !wellFormedSecret(sid) {
-		return "", nil, errNoSession
-	}
-	return s.beginUserCeremony(ctx, u.ID, airlock.CeremonyCodes, secretHash(sid), m)
+	return s.BeginConfirm(ctx, u, sid, ActionNewCodes, m)
 }
 
 // NewRecoveryCodesWithPasskey makes a new set of recovery codes with the
@@ -114,21 +108,11 @@ func (s *Service) BeginNewCodesPasskey(ctx context.Context, u *airlock.User, sid
 // stolen cookie, must not make codes that would then sign in without the
 // passkey. The old set dies; the new codes are shown once.
 func (s *Service) NewRecoveryCodesWithPasskey(ctx context.Context, u *airlock.User, sid, current, id string, response []byte, m Meta) ([]string, error) {
-	if s.cfg.Passkeys == nil {
-		return nil, errPasskeysOff
-	}
-	if !wellFormedSecret(sid) {
-		return nil, errNoSession
+	if len(response) == 0 {
+		return nil, errConfirmWithPasskey
 	}
 	m.ActorID = u.ID
-	if err := s.proveSelf(ctx, u, current, m); err != nil {
-		return nil, err
-	}
-	k, err := s.reservePasskeyAnswer(ctx, m)
-	if err != nil {
-		return nil, err
-	}
-	c, a, err := s.finishUserCeremony(ctx, u, id, airlock.CeremonyCodes, secretHash(sid), response, m)
+	proof, err := s.proveSelfFully(ctx, u, sid, ActionNewCodes, Proof{Password: current, Passkey: PasskeyAnswer{Ceremony: id, Response: response}}, m)
 	if err != nil {
 		return nil, err
 	}
@@ -136,10 +120,18 @@ func (s *Service) NewRecoveryCodesWithPasskey(ctx context.Context, u *airlock.Us
 	if err != nil {
 		return nil, err
 	}
-	err = s.usePasskey(ctx, u, c, a, k, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+	now := s.clock.Now()
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
 		// This browser's session, still valid: a revocation since the
 		// ceremony began wins.
 		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
+			return err
+		}
+		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
 			return err
 		}
 		if err := tx.ReplaceRecoveryCodes(ctx, cur.ID, hashes); err != nil {
@@ -147,7 +139,7 @@ func (s *Service) NewRecoveryCodesWithPasskey(ctx context.Context, u *airlock.Us
 		}
 		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, cur.ID, cur.Email, "success", "recovery_codes_replaced")
 	})
-	if err != nil {
+	if err = s.proofOutcome(ctx, proof, m, err); err != nil {
 		return nil, err
 	}
 	return codes, nil

@@ -15,9 +15,15 @@ var optionsRE = regexp.MustCompile(`data-options="([^"]+)"`)
 
 // addPasskeyOnPage adds a passkey of key through the account page, as
 // passkey.js does, and returns the page that answers it.
-func (e *env) addPasskeyOnPage(c *http.Client, key *softkey.Key, password string) response {
+// With confirm (an account that has passkeys and no app), that passkey
+// confirms the add, as the page's button does.
+func (e *env) addPasskeyOnPage(c *http.Client, key *softkey.Key, password string, confirm *softkey.Key) response {
 	e.t.Helper()
-	r := e.post(c, "/account/passkeys/new", url.Values{"name": {"Phone"}, "current_password": {password}})
+	form := url.Values{"name": {"Phone"}, "current_password": {password}}
+	if confirm != nil {
+		form.Set("credential", e.confirmByPasskey(c, e.get(c, "/account/passkeys").body, "add-with-passkey", confirm))
+	}
+	r := e.post(c, "/account/passkeys/new", form)
 	m := optionsRE.FindStringSubmatch(r.body)
 	if r.StatusCode != 200 || m == nil {
 		e.t.Fatalf("begin: %d\n%s", r.StatusCode, r.body)
@@ -41,7 +47,7 @@ func TestPasskeyRecoveryPages(t *testing.T) {
 	e.user("pia@example.com", pw)
 	c := e.signIn("pia@example.com", pw)
 	key := softkey.New("https://accounts.example.com")
-	r := e.addPasskeyOnPage(c, key, pw)
+	r := e.addPasskeyOnPage(c, key, pw, nil)
 	found := codeRE.FindAllStringSubmatch(r.body, -1)
 	if r.StatusCode != 200 || len(found) != 10 || !strings.Contains(r.body, "if you lose your passkeys") {
 		t.Fatalf("the first passkey: %d, %d codes\n%s", r.StatusCode, len(found), r.body)
@@ -50,7 +56,7 @@ func TestPasskeyRecoveryPages(t *testing.T) {
 	for _, m := range found {
 		codes = append(codes, m[1])
 	}
-	if r := e.addPasskeyOnPage(c, softkey.New("https://accounts.example.com"), pw); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/passkeys?m=added" {
+	if r := e.addPasskeyOnPage(c, softkey.New("https://accounts.example.com"), pw, key); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account/passkeys?m=added" {
 		t.Fatalf("the second passkey: %d %q", r.StatusCode, r.Header.Get("Location"))
 	}
 	if page := e.get(c, "/account/passkeys"); !strings.Contains(page.body, `<p id="codes-left">You have 10 unused recovery codes.</p>`) ||
