@@ -668,3 +668,30 @@ func TestPasskeyBesideTheApp(t *testing.T) {
 		t.Fatalf("a reset with the code after the passkey's removal: %v", err)
 	}
 }
+
+// TestPasskeyRemovalFromAnEndedSession: a removal asked from a browser
+// whose session has ended (signed out) is refused, a right password and
+// code notwithstanding, and removes nothing: every change the account page
+// guards needs this browser's session, still valid.
+func TestPasskeyRemovalFromAnEndedSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := context.Background()
+	u := e.user(t, "ada@example.com", goodPassword)
+	secret, _ := enrol(t, e, u)
+	e.clock.Advance(30 * time.Second)
+	u, sid := signInWithCode(t, e, "ada@example.com", secret)
+	e.clock.Advance(30 * time.Second)
+	p := e.addPasskey(t, u, sid, softkey.New(origin), "Phone", codeAt(secret, e.clock.Now()))
+	if err := e.svc.SignOut(ctx, sid, meta); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(30 * time.Second)
+	err := e.svc.RemovePasskey(ctx, mustUser(t, e, u.ID), sid, p.ID, account.Proof{Password: goodPassword, Code: codeAt(secret, e.clock.Now())}, meta)
+	if code(err) != airlock.CodeUnauthorized {
+		t.Fatalf("a removal from a signed-out browser: %v", err)
+	}
+	if keys := mustPasskeys(t, e, u); len(keys) != 1 {
+		t.Fatalf("%d passkeys left", len(keys))
+	}
+}

@@ -193,24 +193,9 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 		return "", nil, errTooManyKeys
 	}
 	m.ActorID = u.ID
-	proof, err := s.proveSelfFully(ctx, u, sid, ActionAddPasskey, p, m)
-	if err != nil {
-		return "", nil, err
-	}
-	now := s.clock.Now()
 	var id string
 	var options []byte
-	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		cur, err := s.currentUser(ctx, tx, u, now)
-		if err != nil {
-			return err
-		}
-		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
-			return err
-		}
-		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
-			return err
-		}
+	err := s.guardedChange(ctx, u, sid, ActionAddPasskey, p, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
 		pu, err := ceremonyUser(ctx, tx, cur)
 		if err != nil {
 			return err
@@ -220,7 +205,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, u *airlock.User,
 		id, options, err = s.beginCeremony(ctx, tx, airlock.CeremonyRegister, pu, secretHash(sid), now)
 		return err
 	})
-	if err = s.proofOutcome(ctx, proof, m, err); err != nil {
+	if err != nil {
 		return "", nil, err
 	}
 	return id, options, nil
@@ -385,23 +370,8 @@ func (s *Service) BeginPasskeyRemoval(ctx context.Context, u *airlock.User, sid 
 // session and a password (a shoulder-surfed one) must not take away a
 // second step. Audited; the owner is told.
 func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string, id []byte, p Proof, m Meta) error {
-	if !wellFormedSecret(sid) {
-		return errNoSession
-	}
 	m.ActorID = u.ID
-	proof, err := s.proveSelfFully(ctx, u, sid, ActionRemovePasskey(id), p, m)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		cur, err := s.currentUser(ctx, tx, u, now)
-		if err != nil {
-			return err
-		}
-		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
-			return err
-		}
+	return s.guardedChange(ctx, u, sid, ActionRemovePasskey(id), p, m, func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
 		k, err := tx.PasskeyByID(ctx, id)
 		if errors.Is(err, airlock.ErrNotFound) || err == nil && k.UserID != cur.ID {
 			return errNoPasskey
@@ -414,7 +384,6 @@ func (s *Service) RemovePasskey(ctx context.Context, u *airlock.User, sid string
 		}
 		return s.passkeysRemoved(ctx, tx, cur, k.Name, "", now, m)
 	})
-	return s.proofOutcome(ctx, proof, m, err)
 }
 
 // passkeysRemoved tells the owner and audits that name (all of them when

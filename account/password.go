@@ -205,6 +205,37 @@ func (s *Service) proveSecondStep(ctx context.Context, u *airlock.User, sid stri
 	return &proof{code: code}, nil
 }
 
+// guardedChange makes a change the account page guards, asked from the
+// browser of session sid: the password and a second step checked first
+// (proveSelfFully, for action), then in one transaction, with u's row
+// locked, this browser's session still valid (a revocation meanwhile
+// wins), the proof used up and act done; the answer is the proof's
+// outcome (a wrong code counted, a cloned passkey reported).
+func (s *Service) guardedChange(ctx context.Context, u *airlock.User, sid string, action Action, p Proof, m Meta, act func(tx airlock.Tx, cur *airlock.User, now time.Time) error) error {
+	if !wellFormedSecret(sid) {
+		return errNoSession
+	}
+	proof, err := s.proveSelfFully(ctx, u, sid, action, p, m)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	err = s.store.Update(ctx, func(tx airlock.Tx) error {
+		cur, err := s.currentUser(ctx, tx, u, now)
+		if err != nil {
+			return err
+		}
+		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
+			return err
+		}
+		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
+			return err
+		}
+		return act(tx, cur, now)
+	})
+	return s.proofOutcome(ctx, proof, m, err)
+}
+
 // useProof uses p up in the caller's transaction, that of the change it
 // allows: of parallel requests with one code or one passkey answer, one
 // goes on.

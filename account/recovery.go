@@ -111,35 +111,19 @@ func (s *Service) NewRecoveryCodesWithPasskey(ctx context.Context, u *airlock.Us
 	if len(response) == 0 {
 		return nil, errConfirmWithPasskey
 	}
-	m.ActorID = u.ID
-	proof, err := s.proveSelfFully(ctx, u, sid, ActionNewCodes, Proof{Password: current, Passkey: PasskeyAnswer{Ceremony: id, Response: response}}, m)
-	if err != nil {
-		return nil, err
-	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	err = s.store.Update(ctx, func(tx airlock.Tx) error {
-		cur, err := s.currentUser(ctx, tx, u, now)
-		if err != nil {
-			return err
-		}
-		// This browser's session, still valid: a revocation since the
-		// ceremony began wins.
-		if _, err := s.enrolSession(ctx, tx, cur, secretHash(sid), now); err != nil {
-			return err
-		}
-		if err := s.useProof(ctx, tx, proof, now, m); err != nil {
-			return err
-		}
-		if err := tx.ReplaceRecoveryCodes(ctx, cur.ID, hashes); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, cur.ID, cur.Email, "success", "recovery_codes_replaced")
-	})
-	if err = s.proofOutcome(ctx, proof, m, err); err != nil {
+	m.ActorID = u.ID
+	err = s.guardedChange(ctx, u, sid, ActionNewCodes, Proof{Password: current, Passkey: PasskeyAnswer{Ceremony: id, Response: response}}, m,
+		func(tx airlock.Tx, cur *airlock.User, now time.Time) error {
+			if err := tx.ReplaceRecoveryCodes(ctx, cur.ID, hashes); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, airlock.AuditTwoFactor, m, cur.ID, cur.Email, "success", "recovery_codes_replaced")
+		})
+	if err != nil {
 		return nil, err
 	}
 	return codes, nil
