@@ -137,7 +137,7 @@ func (s *Server) passwordPage(r *http.Request, next string) *page {
 	if forced {
 		p.form("password", "password_confirm")
 	} else {
-		s.confirm(p, p.User, "password", "/account/password/options", "change.with_passkey_submit", "current_password", "password", "password_confirm")
+		s.confirm(r, p, p.User, "password", "/account/password/options", "change.with_passkey_submit", "current_password", "password", "password_confirm")
 	}
 	p.focusFirst = true
 	s.passwordRules(p, p.User)

@@ -137,7 +137,7 @@ func (s *Server) newUserPage(r *http.Request) *page {
 	p.Data["UserGroups"] = []string{}
 	p.Data["Temporary"] = true
 	p.Data["Invite"] = true // invited by default: the user chooses their own password
-	s.confirm(p, p.User, "new-user", "/admin/users/new/options", "admin.new.submit_with_passkey",
+	s.confirm(r, p, p.User, "new-user", "/admin/users/new/options", "admin.new.submit_with_passkey",
 		"email", "first_name", "last_name", "language", "groups", "invite", "password", "password_confirm", "current_password").Optional = true
 	p.focusFirst = true
 	p.forOther = true
@@ -213,7 +213,7 @@ func (s *Server) adminUserPage(ctx context.Context, r *http.Request) (*page, *ai
 	p.Data["Temporary"] = true
 	// The profile's proof, asked for some changes only (own email or
 	// groups, making an administrator).
-	s.confirm(p, p.User, "profile", "/admin/users/"+url.PathEscape(u.ID)+"/confirm/options", "admin.save_with_passkey",
+	s.confirm(r, p, p.User, "profile", "/admin/users/"+url.PathEscape(u.ID)+"/confirm/options", "admin.save_with_passkey",
 		"email", "first_name", "last_name", "language", "groups", "active", "current_password").Optional = true
 	s.passwordRules(p, u)
 	userForm(p, u)

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/base64"
 	"html"
 	"net/http"
 	"net/url"
@@ -100,5 +101,64 @@ func TestPasskeyRecoveryPages(t *testing.T) {
 	}
 	if page := e.get(sc, "/account"); !strings.Contains(page.body, `<p class="hint" id="codes-left">You have 8 unused recovery codes.</p>`) {
 		t.Fatalf("codes left on the account page:\n%s", page.body)
+	}
+}
+
+// TestLostPasskeyRecoveryCodeOnForms: an account whose only second step is
+// a passkey, the passkey lost, manages its account with a recovery code in
+// the passkey's place: the add, removal and password forms ask for one
+// (no app's code), each code good once.
+func TestLostPasskeyRecoveryCodeOnForms(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const pw = "violet tractor on the moon"
+	e.user("pia@example.com", pw)
+	c := e.signIn("pia@example.com", pw)
+	r := e.addPasskeyOnPage(c, softkey.New("https://accounts.example.com"), pw, nil) // then lost
+	var codes []string
+	for _, m := range codeRE.FindAllStringSubmatch(r.body, -1) {
+		codes = append(codes, m[1])
+	}
+	if len(codes) != 10 {
+		t.Fatalf("%d codes with the first passkey", len(codes))
+	}
+	for _, path := range []string{"/account/passkeys", "/account/password"} {
+		if page := e.get(c, path); !strings.Contains(page.body, `<label for="otp">Recovery code</label>`) || strings.Contains(page.body, `autocomplete="one-time-code"`) {
+			t.Fatalf("%s asks no recovery code in place of the passkey:\n%s", path, page.body)
+		}
+	}
+	// A new passkey, with the password and a recovery code.
+	r = e.post(c, "/account/passkeys/new", url.Values{"name": {"New phone"}, "current_password": {pw}, "otp": {codes[0]}})
+	m := optionsRE.FindStringSubmatch(r.body)
+	if r.StatusCode != http.StatusOK || m == nil {
+		t.Fatalf("a new passkey with a recovery code: %d\n%s", r.StatusCode, r.body)
+	}
+	fresh := softkey.New("https://accounts.example.com")
+	cred, err := fresh.Create([]byte(html.UnescapeString(m[1])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r = e.post(c, "/account/passkeys", url.Values{"name": {"New phone"}, "credential": {string(cred)}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("finish: %d\n%s", r.StatusCode, r.body)
+	}
+	// The same code again: used.
+	if r = e.post(c, "/account/passkeys/new", url.Values{"name": {"Again"}, "current_password": {pw}, "otp": {codes[0]}}); r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a recovery code used twice: %d", r.StatusCode)
+	}
+	// The lost passkey removed, with another code.
+	keys, err := e.svc.Passkeys(t.Context(), mustUser(t, e, "pia@example.com"))
+	if err != nil || len(keys) != 2 {
+		t.Fatalf("passkeys: %v %v", keys, err)
+	}
+	lost := keys[0]
+	if lost.Name != "Phone" {
+		lost = keys[1]
+	}
+	path := "/account/passkeys/" + base64.RawURLEncoding.EncodeToString(lost.ID) + "/remove"
+	if r = e.post(c, path, url.Values{"current_password": {pw}, "otp": {codes[1]}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("the lost passkey removed with a recovery code: %d\n%s", r.StatusCode, r.body)
+	}
+	if keys, _ := e.svc.Passkeys(t.Context(), mustUser(t, e, "pia@example.com")); len(keys) != 1 || keys[0].Name != "New phone" {
+		t.Fatalf("passkeys left: %v", keys)
 	}
 }

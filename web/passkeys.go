@@ -39,7 +39,7 @@ type passkeyRow struct {
 func (s *Server) passkeysPage(r *http.Request) (*page, error) {
 	p := s.newPage(r, "", "passkey.title")
 	u := p.User
-	s.confirm(p, u, "add", "/account/passkeys/new/options", "passkey.add.with_passkey_submit", "name", "current_password")
+	s.confirm(r, p, u, "add", "/account/passkeys/new/options", "passkey.add.with_passkey_submit", "name", "current_password")
 	p.Data["On"] = s.accounts.PasskeysOn()
 	p.Data["Required"] = s.accounts.TwoFactorRequired(u)
 	if key, ok := passkeyNotices[r.URL.Query().Get("m")]; ok {
@@ -145,6 +145,9 @@ func (s *Server) handlePasskeyFinish(w http.ResponseWriter, r *http.Request) {
 type confirmStep struct {
 	Code    bool // the account has an authenticator app: its code field
 	Passkey bool // the account has passkeys: the confirm button
+	// Recovery: passkeys only, and recovery codes left: a recovery code
+	// field, for a lost passkey (the form's own button sends it).
+	Recovery bool
 	// Name names the form (id Name-form), its button (Name-with-passkey)
 	// and where the script says what failed (Name-error).
 	Name    string
@@ -157,18 +160,24 @@ type confirmStep struct {
 
 // Plain says whether the form's own submit button is shown: the password
 // alone, or with the code, can send it, or the change may need no proof.
-func (c *confirmStep) Plain() bool { return c.Code || !c.Passkey || c.Optional }
+func (c *confirmStep) Plain() bool { return c.Code || c.Recovery || !c.Passkey || c.Optional }
 
 // confirm puts on p the second step the account of u (the one proving it
 // is them) asks, for the form form; the button asks options for its
 // ceremony. It returns the step (to make Optional).
-func (s *Server) confirm(p *page, u *airlock.User, name, options, label string, fields ...string) *confirmStep {
+func (s *Server) confirm(r *http.Request, p *page, u *airlock.User, name, options, label string, fields ...string) *confirmStep {
 	c := &confirmStep{Code: u.TwoFactor(), Passkey: u.Passkeys > 0 && s.accounts.PasskeysOn(), Name: name, Options: options, Label: label}
+	if !c.Code && u.Passkeys > 0 {
+		// A lost passkey must not leave its owner unable to add another
+		// or remove it: a recovery code is a second step too.
+		left, err := s.accounts.RecoveryCodesLeft(r.Context(), u)
+		c.Recovery = err == nil && left > 0
+	}
 	p.Data["Confirm"] = c
 	if c.Passkey {
 		p.Data["PasskeyJS"] = true
 	}
-	if c.Code {
+	if c.Code || c.Recovery {
 		fields = append(fields, "otp")
 	}
 	p.form(fields...)
@@ -222,7 +231,7 @@ func (s *Server) passkeyOf(r *http.Request) (*airlock.Passkey, string, error) {
 // then sends the form with the answer.
 func (s *Server) passkeyRemovePage(r *http.Request, k *airlock.Passkey, id string) *page {
 	p := s.newPage(r, "", "passkey.remove.title")
-	s.confirm(p, p.User, "remove", "/account/passkeys/"+id+"/remove/options", "passkey.remove.with_passkey_submit", "current_password")
+	s.confirm(r, p, p.User, "remove", "/account/passkeys/"+id+"/remove/options", "passkey.remove.with_passkey_submit", "current_password")
 	p.focusFirst = true
 	p.Data["Passkey"] = k
 	p.Data["ID"] = id

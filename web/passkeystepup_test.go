@@ -47,7 +47,9 @@ func TestPasskeyPagesConfirmChanges(t *testing.T) {
 	if got := attr(t, r.body, `<button type="button"[^>]*id="add-with-passkey"`, "data-form"); got != "add-form" {
 		t.Fatalf("the confirm button sends %q", got)
 	}
-	if strings.Contains(r.body, `id="add-passkey"`) || strings.Contains(r.body, `id="otp"`) {
+	// Its own button sends the password with a recovery code (a lost
+	// passkey), a field it requires; never an app's code it has not.
+	if strings.Contains(r.body, `autocomplete="one-time-code"`) || !regexp.MustCompile(`<input id="otp" name="otp"[^>]* required`).MatchString(r.body) {
 		t.Fatal("the add form sends the password alone, or asks a code the account has not")
 	}
 	r = e.post(c, "/account/passkeys/new", url.Values{"name": {"Laptop"}, "current_password": {pw}})
@@ -96,7 +98,8 @@ func TestPasskeyPagesConfirmChanges(t *testing.T) {
 	if got := attr(t, r.body, `<button type="button"[^>]*id="password-with-passkey"`, "data-form"); got != "password-form" {
 		t.Fatalf("the confirm button sends %q", got)
 	}
-	if form := regexp.MustCompile(`(?s)<form[^>]*id="password-form".*?</form>`).FindString(r.body); form == "" || strings.Contains(form, `type="submit"`) {
+	if form := regexp.MustCompile(`(?s)<form[^>]*id="password-form".*?</form>`).FindString(r.body); form == "" ||
+		strings.Contains(form, `type="submit"`) && !regexp.MustCompile(`<input id="otp" name="otp"[^>]* required`).MatchString(form) {
 		t.Fatalf("the change form sends the password alone:\n%s", form)
 	}
 	change := url.Values{"current_password": {pw}, "password": {"a brand new passphrase"}, "password_confirm": {"a brand new passphrase"}}
