@@ -191,3 +191,81 @@ func TestPasskeyConfirmOneAnswer(t *testing.T) {
 		}
 	})
 }
+
+// TestPasskeyAccountTurnsTheAppOnWithAProof: an account whose second step
+// is a passkey already has one, and turning the authenticator app on adds
+// a way in and replaces its recovery codes: the password, a session (a
+// stolen cookie) and the thief's own app's code are not enough. A passkey
+// answering for this very change in this browser is, or a recovery code;
+// one answer turns it on once, on either node.
+func TestPasskeyAccountTurnsTheAppOnWithAProof(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		key := softkey.New(origin)
+		added := a.addPasskeyAll(t, u, a.signedIn(t, "ada@example.com"), key, "Phone", "")
+		sid, codes := added.Session, added.Codes
+		u = mustUser(t, a, u.ID)
+		shown := beginEnrolment(t, a, u, sid)
+		appOff := func() {
+			t.Helper()
+			if cur := mustUser(t, a, u.ID); cur.TwoFactor() {
+				t.Fatal("the app was turned on")
+			}
+			if n, err := a.svc.RecoveryCodesLeft(ctx, u); err != nil || n != len(codes) {
+				t.Fatalf("%d recovery codes left (%v), want the owner's %d", n, err, len(codes))
+			}
+		}
+		_, _, err := a.svc.ConfirmTwoFactor(ctx, u, sid, shown.visit, goodPassword, codeAt(shown.key, a.clock.Now()), meta)
+		if code(err) != airlock.CodeTwoFactorRequired || errKey(err) != "error.passkey.confirm" {
+			t.Fatalf("the app turned on with the password alone: %v", err)
+		}
+		appOff()
+		// An answer asked for another change does not turn it on.
+		other := a.confirmAnswer(t, u, sid, account.ActionNewCodes, key)
+		if _, _, err := b.svc.ConfirmTwoFactorProved(ctx, u, sid, shown.visit, account.Proof{Password: goodPassword, Passkey: other}, codeAt(shown.key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+			t.Fatalf("an answer for new codes turned the app on: %v", err)
+		}
+		appOff()
+		// One answer for it, sent many times on two nodes: on once.
+		answer := a.confirmAnswer(t, u, sid, account.ActionNewApp, key)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 6 {
+			n := []*env{a, b}[i%2]
+			wg.Go(func() {
+				_, _, err := n.svc.ConfirmTwoFactorProved(ctx, u, sid, shown.visit, account.Proof{Password: goodPassword, Passkey: answer}, codeAt(shown.key, a.clock.Now()), meta)
+				if err == nil {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 || !mustUser(t, a, u.ID).TwoFactor() {
+			t.Fatalf("%d enrolments with one answer", wins.Load())
+		}
+	})
+}
+
+// TestPasskeyAccountTurnsTheAppOnWithARecoveryCode: the recovery code
+// given with the first passkey proves it too, once.
+func TestPasskeyAccountTurnsTheAppOnWithARecoveryCode(t *testing.T) {
+	t.Parallel()
+	eachBackend(t, func(t *testing.T, a, b *env) {
+		ctx := context.Background()
+		u := a.user(t, "ada@example.com", goodPassword)
+		added := a.addPasskeyAll(t, u, a.signedIn(t, "ada@example.com"), softkey.New(origin), "Phone", "")
+		u = mustUser(t, a, u.ID)
+		shown := beginEnrolment(t, a, u, added.Session)
+		if _, _, err := b.svc.ConfirmTwoFactorProved(ctx, u, added.Session, shown.visit, account.Proof{Password: goodPassword, Code: "123456"}, codeAt(shown.key, a.clock.Now()), meta); code(err) != airlock.CodeUnauthorized {
+			t.Fatalf("an app-style code turned the app on for a passkey-only account: %v", err)
+		}
+		if _, _, err := b.svc.ConfirmTwoFactorProved(ctx, u, added.Session, shown.visit, account.Proof{Password: goodPassword, Code: added.Codes[0]}, codeAt(shown.key, a.clock.Now()), meta); err != nil {
+			t.Fatal(err)
+		}
+		if !mustUser(t, a, u.ID).TwoFactor() {
+			t.Fatal("the app is not on")
+		}
+	})
+}

@@ -122,6 +122,7 @@ const (
 	ActionPassword   Action = "password"
 	ActionNewAdmin   Action = "new_admin" // creating an administrator
 	ActionNewCodes   Action = "new_codes" // a new set of recovery codes
+	ActionNewApp     Action = "new_app"   // turning the authenticator app on
 )
 
 // ActionRemovePasskey is the removal of the passkey id.

@@ -176,6 +176,16 @@ func (s *Service) enrolKey(u *airlock.User, sess *airlock.Session, visit string,
 // ends, for they were opened with the password alone (SPEC §6.15). The
 // user is told by email.
 func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, visit, current, code string, m Meta) (codes []string, newSID string, err error) {
+	return s.ConfirmTwoFactorProved(ctx, u, sid, visit, Proof{Password: current}, code, m)
+}
+
+// ConfirmTwoFactorProved is ConfirmTwoFactor with the account page's
+// proof p: an account that has passkeys already has a second step, and
+// turning the app on adds a way in (and replaces its recovery codes), so
+// one of its passkeys (p.Passkey, confirming ActionNewApp) or a recovery
+// code (p.Code) is asked after the password (p.Password).
+func (s *Service) ConfirmTwoFactorProved(ctx context.Context, u *airlock.User, sid, visit string, p Proof, code string, m Meta) (codes []string, newSID string, err error) {
+	current := p.Password
 	if s.cfg.SecretBox == nil {
 		return nil, "", errNoSecretKey
 	}
@@ -210,6 +220,12 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, vi
 	if !ok {
 		return nil, "", s.codeRefused(ctx, &codeCheck{u: u, k: k}, m, "enrolment_code_refused")
 	}
+	// Last, once the app's code is right: with passkeys, the password and
+	// a session (a stolen cookie) must not add the thief's app as a way in.
+	pr, err := s.proveSecondStep(ctx, u, sid, ActionNewApp, Proof{Code: p.Code, Passkey: p.Passkey}, m)
+	if err != nil {
+		return nil, "", err
+	}
 	codes, hashes, err := newRecoveryCodes()
 	if err != nil {
 		return nil, "", err
@@ -238,6 +254,9 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, vi
 		if !bytes.Equal(cur.EnrolSecret, sess.EnrolSecret) {
 			return errStartAgain
 		}
+		if err := s.useProof(ctx, tx, pr, now, m); err != nil {
+			return err
+		}
 		if err := tx.EnableTOTP(ctx, locked.ID, sealed, now, step, hashes); err != nil {
 			return err
 		}
@@ -257,7 +276,7 @@ func (s *Service) ConfirmTwoFactor(ctx context.Context, u *airlock.User, sid, vi
 		}
 		return s.audit(ctx, tx, airlock.AuditTwoFactor, m, locked.ID, locked.Email, "success", "two_factor_on")
 	})
-	if err != nil {
+	if err = s.proofOutcome(ctx, pr, m, err); err != nil {
 		return nil, "", err
 	}
 	return codes, newSID, nil

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"encoding/base32"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/internal/softkey"
+	"github.com/airlockhq/airlock/totp"
 )
 
 // confirmByPasskey asks the options of the confirm button of id on page
@@ -109,5 +111,47 @@ func TestPasskeyPagesConfirmChanges(t *testing.T) {
 	change.Set("credential", e.confirmByPasskey(c, e.get(c, "/account/password").body, "password-with-passkey", key))
 	if r = e.post(c, "/account/password", change); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/account?m=password_changed" {
 		t.Fatalf("with the password and a passkey: %d %s\n%s", r.StatusCode, r.Header.Get("Location"), r.body)
+	}
+}
+
+// TestPasskeyAccountTurnsTheAppOnByPage: on an account whose second step
+// is a passkey, the app's enrolment form confirms with a passkey (no
+// button sends the password and the app's code alone), and the password
+// with the new app's code alone is refused, the app left off.
+func TestPasskeyAccountTurnsTheAppOnByPage(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const pw = "violet tractor on the moon"
+	e.user("ada@example.com", pw)
+	c := e.signIn("ada@example.com", pw)
+	key := softkey.New(e.pub.Scheme + "://" + e.pub.Host)
+	e.addPasskeyByPages(c, key, "Phone", pw)
+
+	page := e.get(c, "/account/two-factor")
+	if got := attr(t, page.body, `<button type="button"[^>]*id="two-factor-with-passkey"`, "data-form"); got != "two-factor-form" {
+		t.Fatalf("the confirm button sends %q", got)
+	}
+	if strings.Contains(page.body, `id="two-factor-on"`) {
+		t.Fatal("the enrolment form sends the password and the app's code alone")
+	}
+	secret, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(secretKeyRE.FindStringSubmatch(page.body)[1], " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"otp": {totp.Code(secret, totp.StepAt(e.clock.Now()))}, "current_password": {pw},
+		"enrolment": {visitRE.FindStringSubmatch(page.body)[1]}}
+	if r := e.post(c, "/account/two-factor", form); r.StatusCode != http.StatusUnauthorized || mustUser(t, e, "ada@example.com").TwoFactor() {
+		t.Fatalf("the app turned on with the password alone: %d\n%s", r.StatusCode, r.body)
+	}
+	page = e.get(c, "/account/two-factor?")
+	form.Set("enrolment", visitRE.FindStringSubmatch(page.body)[1])
+	secret, _ = base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(secretKeyRE.FindStringSubmatch(page.body)[1], " ", ""))
+	form.Set("otp", totp.Code(secret, totp.StepAt(e.clock.Now())))
+	form.Set("credential", e.confirmByPasskey(c, page.body, "two-factor-with-passkey", key))
+	if r := e.post(c, "/account/two-factor", form); r.StatusCode != http.StatusOK || len(codeRE.FindAllStringSubmatch(r.body, -1)) != 10 {
+		t.Fatalf("with a passkey: %d\n%s", r.StatusCode, r.body)
+	}
+	if !mustUser(t, e, "ada@example.com").TwoFactor() {
+		t.Fatal("the app is not on")
 	}
 }

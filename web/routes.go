@@ -46,6 +46,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /account/password/options", s.requireUserFor(account.ReachPasswordChange, s.confirmOptions(func(*http.Request) account.Action { return account.ActionPassword })))
 	mux.Handle("GET /account/two-factor", s.requireUserFor(account.ReachEnrolment, s.handleTwoFactor))
 	mux.Handle("POST /account/two-factor", s.requireUserFor(account.ReachEnrolment, s.handleTwoFactorConfirm))
+	mux.Handle("POST /account/two-factor/options", s.requireUserFor(account.ReachEnrolment, s.confirmOptions(func(*http.Request) account.Action { return account.ActionNewApp })))
 	mux.Handle("POST /account/two-factor/recovery-codes.txt", s.requireUser(s.handleRecoveryCodesFile))
 	mux.Handle("GET /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodesForm))
 	mux.Handle("POST /account/two-factor/recovery-codes", s.requireUser(s.handleNewCodes))

@@ -140,6 +140,9 @@ func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 	// otpauth: link, which html/template would otherwise refuse.
 	p.Data["URI"] = template.URL(en.URI)
 	p.Data["Visit"] = en.Visit
+	// With passkeys, the account has a second step already: one of them
+	// confirms the app, a way in added (ConfirmTwoFactorProved).
+	s.confirm(p, u, "two-factor", "/account/two-factor/options", "twofactor.confirm.with_passkey_submit", "current_password", "otp")
 	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
 	// text of the user's is in it but their escaped address.
 	p.Data["QR"] = template.HTML(en.QRSVG)
@@ -150,14 +153,16 @@ func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 // shows the recovery codes, once. Every other session ends: this browser
 // goes on in a new one.
 func (s *Server) handleTwoFactorConfirm(w http.ResponseWriter, r *http.Request) {
-	f, err := edge.ReadForm(w, r, "current_password", "otp", "enrolment", "next")
+	f, err := edge.ReadForm(w, r, "current_password", "otp", "enrolment", "next", "credential")
 	if err != nil {
 		p, _ := s.twoFactorPage(r, "")
 		s.render(w, s.applyError(w, p, err), "two_factor", p)
 		return
 	}
 	visit, next := f.Get("enrolment"), returnTo(f.Get("next"))
-	codes, sid, err := s.accounts.ConfirmTwoFactor(r.Context(), userFrom(r), s.cookie(r, sessionCookie), visit, f.Get("current_password"), f.Get("otp"), s.meta(r))
+	proof := s.proofFrom(w, r, f)
+	proof.Code = "" // the form's code is the new app's
+	codes, sid, err := s.accounts.ConfirmTwoFactorProved(r.Context(), userFrom(r), s.cookie(r, sessionCookie), visit, proof, f.Get("otp"), s.meta(r))
 	if err != nil {
 		p, _ := s.twoFactorPage(r, visit)
 		p.Data["Next"] = next

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/base32"
 	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/airlockhq/airlock/internal/mailtest"
 	"github.com/airlockhq/airlock/internal/testutil"
+	"github.com/airlockhq/airlock/totp"
 )
 
 // authenticator is a virtual authenticator of Chromium's (DevTools
@@ -422,6 +425,33 @@ func TestBrowserPasskeys(t *testing.T) {
 			if strings.Count(subjects, "\n") < 5 {
 				t.Fatalf("emails: %s", subjects)
 			}
+
+			// Turning the authenticator app on adds a way in: this account's
+			// passkey confirms it, in the enrolment form (no button sends the
+			// password and the app's code alone). (With PostgreSQL and no
+			// AIRLOCK_SECRET_KEY, nobody enrols.)
+			if c["AIRLOCK_DATABASE_URL"] != "" {
+				return
+			}
+			run1(t, ctx,
+				chromedp.Navigate(p.url("/account/two-factor")),
+				chromedp.Click(chromedp.CSS("#show-key")),
+				chromedp.WaitVisible(chromedp.CSS("#secret-key")),
+				chromedp.WaitVisible(chromedp.CSS("#two-factor-with-passkey")),
+			)
+			if n := value(t, ctx, chromedp.Evaluate[float64](`document.querySelectorAll("#two-factor-on").length`)); n != 0 {
+				t.Fatal("the enrolment form of an account with a passkey sends the password and the code alone")
+			}
+			appKey, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ReplaceAll(text(t, ctx, "#secret-key"), " ", ""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			run1(t, ctx,
+				chromedp.SendKeys(chromedp.CSS("#otp"), totp.Code(appKey, totp.StepAt(time.Now()))),
+				chromedp.SendKeys(chromedp.CSS("#current_password"), "a brand new passphrase"),
+				andLoad(chromedp.Click(chromedp.CSS("#two-factor-with-passkey"))),
+				chromedp.WaitVisible(chromedp.CSS("#recovery-codes")),
+			)
 		})
 	}
 }
