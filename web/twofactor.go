@@ -142,7 +142,8 @@ func (s *Server) twoFactorPage(r *http.Request, visit string) (*page, error) {
 	p.Data["Visit"] = en.Visit
 	// With passkeys, the account has a second step already: one of them
 	// confirms the app, a way in added (ConfirmTwoFactorProved).
-	s.confirm(p, u, "two-factor", "/account/two-factor/options", "twofactor.confirm.with_passkey_submit", "current_password", "otp")
+	// Its code field holds the new app's code: no recovery code here.
+	s.confirm(r, p, u, "two-factor", "/account/two-factor/options", "twofactor.confirm.with_passkey_submit", "current_password", "otp").Recovery = false
 	// Our own SVG, drawn from the QR library's matrix (totp.QRSVG): no
 	// text of the user's is in it but their escaped address.
 	p.Data["QR"] = template.HTML(en.QRSVG)
