@@ -361,7 +361,7 @@ func TestAccessibility(t *testing.T) {
 				{"passkeys-add-confirm", keyholder, nav("/account/passkeys"), "#add-with-passkey"},
 				{"passkeys-add-confirm-error", keyholder, submit("/account/passkeys", map[string]string{"#name": "Laptop", "#current_password": "not the password"}, "#name"), "#current_password-error"},
 				{"change-password-confirm", keyholder, nav("/account/password"), "#password-with-passkey"},
-				{"change-password-confirm-error", keyholder, submit("/account/password", map[string]string{"#current_password": "violet tractor on the moon", "#password": "a long new phrase", "#password_confirm": "a long new phrase"}, "#password"), "#form-error"},
+				{"change-password-confirm-error", keyholder, submit("/account/password", map[string]string{"#current_password": "violet tractor on the moon", "#password": "a long new phrase", "#password_confirm": "a long new phrase"}, "#password"), "#otp-error"}, // asked on the recovery code's field
 				{"passkey-step", stepper, append(nav("/account"), signOutIfIn(p), chromedp.Navigate(p.url("/login")), signIn("pk@example.com", "violet tractor on the moon")), "#passkey-step"},
 				{"admin-user-passkeys", admin, nav(pia), "#passkeys-remove"},
 			}

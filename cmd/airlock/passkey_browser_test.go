@@ -359,7 +359,9 @@ func TestBrowserPasskeys(t *testing.T) {
 				screenshot(t, "passkey-add-confirm-"+lang),
 			)
 			// A second passkey: the password and the first passkey.
-			if alone := value(t, ctx, chromedp.Evaluate[bool](`document.querySelectorAll("#add-form button[type=submit]").length > 0`)); alone {
+			// Its own button sends the password with a recovery code (a
+			// field it requires), never the password alone.
+			if alone := value(t, ctx, chromedp.Evaluate[bool](`document.querySelectorAll("#add-form button[type=submit]").length > 0 && !document.querySelector("#add-form input#otp[required]")`)); alone {
 				t.Fatal("the add form of a passkey-only account sends the password alone")
 			}
 			run1(t, ctx,
@@ -391,9 +393,11 @@ func TestBrowserPasskeys(t *testing.T) {
 				screenshot(t, "passkey-remove-"+lang),
 				chromedp.SendKeys(chromedp.CSS("#current_password"), "a brand new passphrase"),
 				andLoad(chromedp.Submit(chromedp.CSS("#current_password"))),
-				chromedp.WaitVisible(chromedp.CSS("#form-error")),
+				// Said on the recovery code's field, the other way the
+				// account has.
+				chromedp.WaitVisible(chromedp.CSS("#otp-error")),
 			)
-			if s := text(t, ctx, "#form-error"); !strings.Contains(s, words["confirm"]) {
+			if s := text(t, ctx, "#otp-error"); !strings.Contains(s, words["confirm"]) {
 				t.Fatalf("the password alone: %q", s)
 			}
 			run1(t, ctx,
