@@ -346,30 +346,10 @@ func (s *Server) handlePasskeyStepOptions(w http.ResponseWriter, r *http.Request
 
 // handlePasskeyStep finishes a sign-in with a passkey after the password.
 func (s *Server) handlePasskeyStep(w http.ResponseWriter, r *http.Request) {
-	challenge := s.cookie(r, twoFactorCookie)
-	u, next, err := s.accounts.ChallengeUser(r.Context(), challenge)
-	if err != nil {
-		s.secondStepLost(w, r, err)
-		return
-	}
-	p := s.secondStepPage(r, u, next)
-	f, err := edge.ReadForm(w, r, "credential")
-	if err != nil {
-		s.render(w, s.applyError(w, p, err), "login_code", p)
-		return
-	}
-	u, sid, next, err := s.accounts.CompleteSignInWithPasskey(r.Context(), challenge, s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
-	s.clearCookie(w, passkeyCookie)
-	if err != nil {
-		if e := airlock.AsError(err); e != nil && e.Detail == "challenge" {
-			s.secondStepLost(w, r, err)
-			return
-		}
-		s.render(w, s.applyError(w, p, err), "login_code", p)
-		return
-	}
-	s.clearCookie(w, twoFactorCookie)
-	s.signedIn(w, r, u, sid, next)
+	s.completeSecondStep(w, r, "credential", func(challenge string, f url.Values) (*airlock.User, string, string, error) {
+		defer s.clearCookie(w, passkeyCookie) // a ceremony is answered once
+		return s.accounts.CompleteSignInWithPasskey(r.Context(), challenge, s.cookie(r, passkeyCookie), []byte(f.Get("credential")), s.meta(r))
+	})
 }
 
 // handleResetPasskeyOptions begins the second step of this browser's reset

@@ -60,6 +60,17 @@ func (s *Server) secondStepLost(w http.ResponseWriter, r *http.Request, err erro
 
 // handleSecondStepSubmit checks the code and opens the session.
 func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) {
+	s.completeSecondStep(w, r, "otp", func(challenge string, f url.Values) (*airlock.User, string, string, error) {
+		return s.accounts.CompleteSignIn(r.Context(), challenge, f.Get("otp"), s.meta(r))
+	})
+}
+
+// completeSecondStep takes the second step of this browser's
+// half-signed-in state with the form's field (a code, a passkey's answer)
+// through complete, and opens the session; a state that ended sends the
+// browser back to the sign-in page.
+func (s *Server) completeSecondStep(w http.ResponseWriter, r *http.Request, field string,
+	complete func(challenge string, f url.Values) (*airlock.User, string, string, error)) {
 	challenge := s.cookie(r, twoFactorCookie)
 	u, next, err := s.accounts.ChallengeUser(r.Context(), challenge)
 	if err != nil {
@@ -67,12 +78,12 @@ func (s *Server) handleSecondStepSubmit(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	p := s.secondStepPage(r, u, next)
-	f, err := edge.ReadForm(w, r, "otp")
+	f, err := edge.ReadForm(w, r, field)
 	if err != nil {
 		s.render(w, s.applyError(w, p, err), "login_code", p)
 		return
 	}
-	u, sid, next, err := s.accounts.CompleteSignIn(r.Context(), challenge, f.Get("otp"), s.meta(r))
+	u, sid, next, err := complete(challenge, f)
 	if err != nil {
 		if e := airlock.AsError(err); e != nil && e.Detail == "challenge" {
 			s.secondStepLost(w, r, err)
