@@ -638,7 +638,18 @@ func TestBrowserDevMailboxLinkOpensATab(t *testing.T) {
 	}
 	// The sandboxed frame runs in a process of its own (Chromium isolates
 	// sandboxed frames): the click is made in its target.
-	run1(t, ctx, chromedp.ScrollIntoView(chromedp.CSS("iframe.mail-html")))
+	// The mailbox page may be drawn again as the list changes (a node of
+	// the first drawing is gone): asked again.
+	for attempt := 0; ; attempt++ {
+		err := chromedp.Do(ctx, chromedp.ScrollIntoView(chromedp.CSS("iframe.mail-html")))
+		if err == nil {
+			break
+		}
+		if attempt == 10 {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	var frameID target.ID
 	for frameID == "" {
 		infos, err := chromedp.Targets(ctx)
