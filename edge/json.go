@@ -5,9 +5,10 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
-	"io"
+	"maps"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"unicode/utf16"
@@ -75,46 +76,406 @@ func jsonType(kind string) string {
 	}
 }
 
-// loneSurrogate finds a \u escape of half a UTF-16 pair with no other
-// half in raw, the bytes of one JSON string token (and the separators
-// before it). encoding/json turns it silently into U+FFFD, so the text
-// stored would differ from the text sent; it is refused instead. A
-// malformed escape is left to the decoder, which refuses it.
-func loneSurrogate(raw []byte) (rune, bool) {
-	inString := false
-	for i := 0; i < len(raw); i++ {
-		if !inString {
-			inString = raw[i] == '"'
-			continue
+// checkJSON reads one JSON object in a single pass over its bytes,
+// knowing the Go type each value is decoded into. It refuses a top level
+// that is not an object, trailing data, nulls, repeated keys (which parsers
+// resolve differently, a classic smuggling trick), keys that are not exactly
+// the json name of a field (encoding/json matches "USERNAME" or "uſername"
+// to Username, so a second, differently written key could silently win),
+// and strings whose escapes make a NUL (\u0000) or half of a UTF-16 pair
+// (\ud800), which encoding/json would store as U+FFFD, so that the text
+// stored would differ from the text sent. body is valid UTF-8 without a raw
+// NUL (DecodeJSON checks first). The first fault in the body's order is the
+// one reported, as a token-by-token reader reports it.
+func checkJSON(body []byte, dst reflect.Type) error {
+	s := jsonScan{b: body}
+	s.stack = s.room[:0]
+	s.space()
+	if s.i == len(s.b) {
+		return invalid("error.json.incomplete")
+	}
+	if s.b[s.i] != '{' {
+		// Any other value is not an object; what is no value is bad syntax.
+		if s.b[s.i] == '[' || s.scalar() {
+			return invalid("error.json.not_object")
 		}
-		switch raw[i] {
-		case '"':
-			inString = false
-		case '\\':
-			i++
-			if i >= len(raw) || raw[i] != 'u' {
-				continue
+		return invalid("error.json.syntax")
+	}
+	if err := s.object(dst); err != nil {
+		return err
+	}
+	s.space()
+	if s.i == len(s.b) {
+		return nil
+	}
+	if c := s.b[s.i]; c == '{' || c == '[' || s.scalar() {
+		return invalid("error.json.trailing")
+	}
+	return invalid("error.json.syntax")
+}
+
+// jsonScan walks a JSON body. Its stack holds the objects and arrays open
+// around the value being read; their keys make an error's field path.
+type jsonScan struct {
+	b     []byte
+	i     int
+	stack []jsonFrame
+	room  [4]jsonFrame
+}
+
+// jsonFrame is an object or array being read.
+type jsonFrame struct {
+	t      reflect.Type // the Go type it decodes into, concrete; nil: anything goes
+	object bool
+	state  jsonState
+	fields map[string]jsonField // t's fields, when t is a struct
+	seen   uint64               // a struct's fields seen, by index
+	keys   []string             // the keys seen, in any other object
+	key    []byte               // the key of the member being read
+	next   reflect.Type         // the type its value decodes into
+}
+
+type jsonState uint8
+
+const (
+	stStart jsonState = iota // after '{' or '['
+	stKey                    // after an object's ','
+	stColon                  // after a key
+	stValue                  // after a key's ':' or an array's ','
+	stAfter                  // after a value
+)
+
+// object reads the object at s.i, decoded into t, and everything in it.
+func (s *jsonScan) object(t reflect.Type) error {
+	s.push(t, true)
+	for len(s.stack) > 0 {
+		top := &s.stack[len(s.stack)-1]
+		s.space()
+		if s.i == len(s.b) {
+			return invalid("error.json.incomplete")
+		}
+		c := s.b[s.i]
+		switch {
+		case top.state == stAfter && c == ',':
+			s.i++
+			top.state = stKey
+			if !top.object {
+				top.state = stValue
 			}
-			r, ok := hex4(raw, i+1)
+		case (top.state == stAfter || top.state == stStart) && c == s.closer(top):
+			s.i++
+			s.stack = s.stack[:len(s.stack)-1]
+			if n := len(s.stack); n > 0 {
+				s.stack[n-1].state = stAfter
+			}
+		case top.object && (top.state == stStart || top.state == stKey) && c == '"':
+			if err := s.member(top); err != nil {
+				return err
+			}
+		case top.object && top.state == stColon && c == ':':
+			s.i++
+			top.state = stValue
+		case top.state == stValue || top.state == stStart && !top.object:
+			if err := s.value(top); err != nil {
+				return err
+			}
+		default:
+			return invalid("error.json.syntax")
+		}
+	}
+	return nil
+}
+
+func (s *jsonScan) closer(f *jsonFrame) byte {
+	if f.object {
+		return '}'
+	}
+	return ']'
+}
+
+// push opens an object or array at s.i, decoded into t.
+func (s *jsonScan) push(t reflect.Type, object bool) {
+	s.i++
+	f := jsonFrame{t: concrete(t), object: object}
+	if object && f.t != nil && f.t.Kind() == reflect.Struct {
+		f.fields = jsonFields(f.t)
+	}
+	s.stack = append(s.stack, f)
+}
+
+// path is the field path of the member being read: the keys of the objects
+// around it, inner last; arrays add nothing ("inner.name", "groups").
+func (s *jsonScan) path() string {
+	var b strings.Builder
+	for i := range s.stack {
+		if f := &s.stack[i]; f.object && f.state >= stColon {
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.Write(f.key)
+		}
+	}
+	return b.String()
+}
+
+// member reads an object's key at s.i (a '"') and checks it against the
+// object's type.
+func (s *jsonScan) member(top *jsonFrame) error {
+	start := s.i
+	nul, lone, ok := s.str()
+	if !ok {
+		return invalid("error.json.syntax")
+	}
+	switch {
+	case nul:
+		return invalidText("", "error.json.bad_key")
+	case lone != 0:
+		return invalid("error.json.surrogate_key", lone)
+	}
+	key := s.unescape(s.b[start+1 : s.i-1])
+	var ft reflect.Type
+	known, repeated := true, false
+	switch {
+	case top.fields != nil:
+		var f jsonField
+		if f, known = top.fields[string(key)]; known {
+			ft = f.t
+			if f.i < 64 {
+				repeated = top.seen&(1<<f.i) != 0
+				top.seen |= 1 << f.i
+			} else {
+				repeated = s.seen(top, key)
+			}
+		}
+	case top.t != nil && top.t.Kind() == reflect.Map:
+		ft = top.t.Elem()
+		repeated = s.seen(top, key)
+	default: // anything goes, or not an object at all: the decoder says so, naming the field
+		repeated = s.seen(top, key)
+	}
+	top.key, top.next, top.state = key, ft, stColon
+	if repeated {
+		return invalidField(s.path(), "error.json.repeated_key", string(key))
+	}
+	if !known {
+		return unknownField(s.path())
+	}
+	return nil
+}
+
+// seen says whether the object f has had key before, and remembers it.
+func (s *jsonScan) seen(f *jsonFrame, key []byte) bool {
+	if slices.Contains(f.keys, string(key)) {
+		return true
+	}
+	f.keys = append(f.keys, string(key))
+	return false
+}
+
+// value reads the value at s.i, a member of top.
+func (s *jsonScan) value(top *jsonFrame) error {
+	t := top.next
+	if !top.object {
+		t = elemType(top.t)
+	}
+	switch c := s.b[s.i]; c {
+	case '{', '[':
+		top.state = stAfter // once it is closed
+		s.push(t, c == '{')
+		return nil
+	case '"':
+		nul, lone, ok := s.str()
+		switch {
+		case !ok:
+			return invalid("error.json.syntax")
+		case nul:
+			return invalidText(s.path(), "error.json.bad_value")
+		case lone != 0:
+			path := s.path()
+			return invalidField(path, "error.json.surrogate_value", path, lone)
+		}
+	case 'n':
+		if !s.literal("null") {
+			return invalid("error.json.syntax")
+		}
+		return invalid("error.json.null")
+	default:
+		if !s.scalar() {
+			return invalid("error.json.syntax")
+		}
+	}
+	top.state = stAfter
+	return nil
+}
+
+func (s *jsonScan) space() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// scalar reads a string, number, true, false or null at s.i, and says
+// whether it was one.
+func (s *jsonScan) scalar() bool {
+	switch c := s.b[s.i]; {
+	case c == '"':
+		_, _, ok := s.str()
+		return ok
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || '0' <= c && c <= '9':
+		return s.number()
+	}
+	return false
+}
+
+func (s *jsonScan) literal(word string) bool {
+	if !bytes.HasPrefix(s.b[s.i:], []byte(word)) {
+		return false
+	}
+	s.i += len(word)
+	return true
+}
+
+// number reads a JSON number at s.i.
+func (s *jsonScan) number() bool {
+	b, i := s.b, s.i
+	digits := func() bool {
+		j := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		return i > j
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case !digits():
+		return false
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	s.i = i
+	return true
+}
+
+// str reads the string at s.i (a '"'): ok is false when it is no valid JSON
+// string. nul says an escape made a NUL; lone is the first escaped half of a
+// UTF-16 pair without its other half (0: none).
+func (s *jsonScan) str() (nul bool, lone rune, ok bool) {
+	b := s.b
+	for i := s.i + 1; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			s.i = i + 1
+			return nul, lone, true
+		case c < 0x20:
+			return false, 0, false
+		case c == '\\':
+			i++
+			if i == len(b) {
+				return false, 0, false
+			}
+			switch b[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				continue
+			case 'u':
+			default:
+				return false, 0, false
+			}
+			r, ok := hex4(b, i+1)
 			if !ok {
-				return 0, false
+				return false, 0, false
 			}
 			i += 4
 			switch {
-			case r >= 0xDC00 && r <= 0xDFFF:
-				return r, true
-			case r >= 0xD800 && r <= 0xDBFF:
-				if i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-					if r2, ok := hex4(raw, i+3); ok && utf16.DecodeRune(r, r2) != utf8.RuneError {
-						i += 6
-						continue
-					}
+			case r == 0:
+				nul = true
+			case r >= 0xD800 && r <= 0xDBFF && i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u':
+				// A high half followed by another escape: a pair when that
+				// is a low half. Otherwise the next escape is read as any.
+				if r2, ok := hex4(b, i+3); ok && r2 >= 0xDC00 && r2 <= 0xDFFF {
+					i += 6
+					continue
 				}
-				return r, true
+				if lone == 0 {
+					lone = r
+				}
+			case r >= 0xD800 && r <= 0xDFFF:
+				if lone == 0 {
+					lone = r
+				}
 			}
 		}
 	}
-	return 0, false
+	return false, 0, false
+}
+
+// unescape returns the text of a valid JSON string's contents raw, free of
+// NUL and lone halves of UTF-16 pairs, as encoding/json decodes it: raw
+// itself when it holds no escape.
+func (s *jsonScan) unescape(raw []byte) []byte {
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch raw[i] {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, _ := hex4(raw, i+1)
+			i += 4
+			if r >= 0xD800 && r <= 0xDBFF {
+				r2, _ := hex4(raw, i+3)
+				r = utf16.DecodeRune(r, r2)
+				i += 6
+			}
+			out = utf8.AppendRune(out, r)
+		default: // '"', '\\', '/'
+			out = append(out, raw[i])
+		}
+	}
+	return out
 }
 
 // hex4 reads the four hex digits of a \u escape starting at b[i].
@@ -139,124 +500,6 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-// checkJSON walks the tokens of one JSON object, knowing the Go type each
-// value is decoded into. It refuses a top level that is not an object,
-// trailing data, nulls, repeated keys (which parsers resolve differently, a
-// classic smuggling trick), and keys that are not exactly the json name of
-// a field: encoding/json matches "USERNAME" or "uſername" to Username, so
-// a second, differently written key could silently win.
-func checkJSON(body []byte, dst reflect.Type) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	type frame struct {
-		t         reflect.Type // the Go type of this object or array; nil: anything goes
-		object    bool
-		path      string
-		keys      map[string]bool
-		expectKey bool
-		next      reflect.Type // the type of the value after the last key
-		nextPath  string
-	}
-	var stack []*frame
-	valueDone := func() {
-		if len(stack) > 0 && stack[len(stack)-1].object {
-			stack[len(stack)-1].expectKey = true
-		}
-	}
-	// child returns the Go type and path of the value that starts now.
-	child := func() (reflect.Type, string) {
-		if len(stack) == 0 {
-			return dst, ""
-		}
-		top := stack[len(stack)-1]
-		if top.object {
-			return top.next, top.nextPath
-		}
-		return elemType(top.t), top.path
-	}
-	first := true
-	for {
-		start := dec.InputOffset()
-		tok, err := dec.Token()
-		if err == io.EOF {
-			if len(stack) != 0 || first {
-				return invalid("error.json.incomplete")
-			}
-			return nil
-		}
-		if err != nil {
-			return invalid("error.json.syntax")
-		}
-		if first {
-			if d, ok := tok.(json.Delim); !ok || d != '{' {
-				return invalid("error.json.not_object")
-			}
-		} else if len(stack) == 0 {
-			return invalid("error.json.trailing")
-		}
-		first = false
-		if len(stack) > 0 {
-			top := stack[len(stack)-1]
-			if top.object && top.expectKey {
-				if d, ok := tok.(json.Delim); ok && d == '}' {
-					stack = stack[:len(stack)-1]
-					valueDone()
-					continue
-				}
-				key := tok.(string)
-				if bad := badText(key); bad != "" {
-					return invalidText("", "error.json.bad_key")
-				}
-				if r, ok := loneSurrogate(body[start:dec.InputOffset()]); ok {
-					return invalid("error.json.surrogate_key", r)
-				}
-				path := key
-				if top.path != "" {
-					path = top.path + "." + key
-				}
-				if top.keys[key] {
-					return invalidField(path, "error.json.repeated_key", key)
-				}
-				ft, ok := memberType(top.t, key)
-				if !ok {
-					return unknownField(path)
-				}
-				top.keys[key] = true
-				top.expectKey = false
-				top.next, top.nextPath = ft, path
-				continue
-			}
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{':
-				ct, path := child()
-				stack = append(stack, &frame{t: ct, object: true, path: path, keys: map[string]bool{}, expectKey: true})
-			case '[':
-				ct, path := child()
-				stack = append(stack, &frame{t: ct, path: path})
-			default: // ']' (an object's '}' is handled above)
-				stack = stack[:len(stack)-1]
-				valueDone()
-			}
-		case nil:
-			return invalid("error.json.null")
-		case string:
-			_, path := child()
-			if bad := badText(t); bad != "" {
-				return invalidText(path, "error.json.bad_value")
-			}
-			if r, ok := loneSurrogate(body[start:dec.InputOffset()]); ok {
-				return invalidField(path, "error.json.surrogate_value", path, r)
-			}
-			valueDone()
-		default:
-			valueDone()
-		}
-	}
-}
-
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
@@ -276,24 +519,6 @@ func concrete(t reflect.Type) reflect.Type {
 	return t
 }
 
-// memberType returns the type that the value under key decodes into, and
-// false when an object decoded into t takes no such key. For a struct the
-// key must be exactly a field's json name.
-func memberType(t reflect.Type, key string) (reflect.Type, bool) {
-	t = concrete(t)
-	if t == nil {
-		return nil, true
-	}
-	switch t.Kind() {
-	case reflect.Struct:
-		ft, ok := jsonFields(t)[key]
-		return ft, ok
-	case reflect.Map:
-		return t.Elem(), true
-	}
-	return nil, true // not an object at all: the decoder says so, naming the field
-}
-
 // elemType returns the type of the elements of an array decoded into t.
 func elemType(t reflect.Type) reflect.Type {
 	t = concrete(t)
@@ -305,16 +530,27 @@ func elemType(t reflect.Type) reflect.Type {
 
 // fieldsOf caches jsonFields by type: the request types are a fixed set,
 // and every key of every body is looked up in them.
-var fieldsOf sync.Map // reflect.Type → map[string]reflect.Type
+var fieldsOf sync.Map // reflect.Type → map[string]jsonField
+
+// jsonField is a struct field as a JSON object's member: its type, and a
+// number of its own among its struct's (to tell a repeated key).
+type jsonField struct {
+	t reflect.Type
+	i int
+}
 
 // jsonFields maps the json names of a struct's fields, as encoding/json
 // reads them, to their types: the tag's name or else the field's name,
 // "-" left out, embedded structs' fields promoted (outer names first).
-func jsonFields(t reflect.Type) map[string]reflect.Type {
+func jsonFields(t reflect.Type) map[string]jsonField {
 	if m, ok := fieldsOf.Load(t); ok {
-		return m.(map[string]reflect.Type)
+		return m.(map[string]jsonField)
 	}
-	m := readFields(t)
+	types := readFields(t)
+	m := make(map[string]jsonField, len(types))
+	for i, name := range slices.Sorted(maps.Keys(types)) {
+		m[name] = jsonField{types[name], i}
+	}
 	fieldsOf.Store(t, m)
 	return m
 }
