@@ -15,3 +15,13 @@ func (s *DB) PassTime(ctx context.Context, d time.Duration) error {
 	_, err := s.exec(ctx, `UPDATE jobs SET lease_until = lease_until - ? WHERE lease_until > 0`, d.Milliseconds())
 	return err
 }
+
+// MigrationSetting is a runtime setting of the migrations' sessions
+// (PostgreSQL).
+func (s *DB) MigrationSetting(ctx context.Context, name string) (string, error) {
+	pool := s.limits.migrationPool()
+	defer pool.Close()
+	var v string
+	err := pool.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&v)
+	return v, err
+}

@@ -383,3 +383,24 @@ func TestSQLiteBusyIsNotAnOutage(t *testing.T) {
 		t.Fatal("not a client leaving")
 	}
 }
+
+// TestMigrationsOutlastAShortIdleLimit: a migration's session may idle at
+// least 30 s in a transaction (a busy machine starves it between two
+// statements), without lock or statement limits; a request's session keeps
+// T/2.
+func TestMigrationsOutlastAShortIdleLimit(t *testing.T) {
+	t.Parallel()
+	db := testutil.OpenURL(t, postgresOnly(t))
+	db.SetTimeout(4 * time.Second)
+	ctx := context.Background()
+	for name, want := range map[string]string{"idle_in_transaction_session_timeout": "30s", "lock_timeout": "0", "statement_timeout": "0"} {
+		got, err := db.MigrationSetting(ctx, name)
+		if err != nil || got != want {
+			t.Errorf("migrations' %s = %q, %v; want %s", name, got, err, want)
+		}
+	}
+	var got string
+	if err := db.SQL().QueryRowContext(ctx, "SELECT current_setting('idle_in_transaction_session_timeout')").Scan(&got); err != nil || got != "2s" {
+		t.Errorf("a request's idle_in_transaction_session_timeout = %q, %v; want 2s", got, err)
+	}
+}
