@@ -198,6 +198,9 @@ func (s *Service) codeRefused(ctx context.Context, c *codeCheck, m Meta, detail 
 	if err != nil {
 		return fmt.Errorf("second factor: %w", err)
 	}
+	if !c.u.TwoFactor() {
+		return errBadRecoveryCode
+	}
 	return errBadCode
 }
 

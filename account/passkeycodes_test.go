@@ -63,6 +63,8 @@ func TestPasskeyRecoveryCodes(t *testing.T) {
 		}
 		if _, sid, _, err := e.svc.CompleteSignIn(ctx, challenge, "123456", meta); code(err) != airlock.CodeUnauthorized || sid != "" {
 			t.Fatalf("an app code on a passkey-only account: %v", err)
+		} else if e := airlock.AsError(err); e.Key != "error.two_factor.bad_recovery_code" {
+			t.Fatalf("an app code on a passkey-only account is answered with %q, words for an account with the app", e.Key)
 		}
 		if _, sid, _, err := e.svc.CompleteSignIn(ctx, challenge, "abcde-fghij-kmnpq-rstuv", meta); code(err) != airlock.CodeUnauthorized || sid != "" {
 			t.Fatalf("a recovery code it does not have: %v", err)

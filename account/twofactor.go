@@ -18,6 +18,9 @@ import (
 var (
 	errNoSecretKey = &airlock.Error{Code: airlock.CodeConflict, Detail: "no_secret_key", Key: "error.two_factor.no_key"}
 	errBadCode     = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_code"}
+	// errBadRecoveryCode is errBadCode for an account without the app (its
+	// second step is a passkey): its words speak of recovery codes only.
+	errBadRecoveryCode = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_recovery_code"}
 	errCodeNeeded  = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed"}
 	errChallenge   = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge"}
 )
