@@ -21,8 +21,8 @@ var (
 	// errBadRecoveryCode is errBadCode for an account without the app (its
 	// second step is a passkey): its words speak of recovery codes only.
 	errBadRecoveryCode = &airlock.Error{Code: airlock.CodeUnauthorized, Field: "otp", Detail: "bad_code", Key: "error.two_factor.bad_recovery_code"}
-	errCodeNeeded  = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed"}
-	errChallenge   = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge"}
+	errCodeNeeded      = &airlock.Error{Code: airlock.CodeTwoFactorRequired, Field: "otp", Key: "error.two_factor.code_needed"}
+	errChallenge       = &airlock.Error{Code: airlock.CodeUnauthorized, Detail: "challenge", Key: "error.two_factor.challenge"}
 )
 
 // EnrolmentTTL is how long a key offered for enrolment lives.
