@@ -234,21 +234,24 @@ func TestConcurrentIncrements(t *testing.T) {
 	vec := NewCounterVec("test_v_total", "V.", "k")
 	h := NewHistogram("test_h", "H.", []float64{1})
 	const goroutines, each = 32, 2000
-	var wg sync.WaitGroup
-	for i := range goroutines {
-		wg.Go(func() {
-			child := vec.With([]string{"even", "odd"}[i%2])
-			for range each {
-				c.Inc()
-				g.Add(0.5)
-				g.Inc()
-				g.Dec()
-				child.Inc()
-				h.Observe(0.5)
-			}
-		})
+	// Each metric on its own in a tight loop, for as much contention as
+	// possible: a lost update shows.
+	for _, inc := range []func(i int){
+		func(int) { c.Inc() },
+		func(int) { g.Add(0.5); g.Inc(); g.Dec() },
+		func(i int) { vec.With([]string{"even", "odd"}[i%2]).Inc() },
+		func(int) { h.Observe(0.5) },
+	} {
+		var wg sync.WaitGroup
+		for i := range goroutines {
+			wg.Go(func() {
+				for range each {
+					inc(i)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	if c.Value() != goroutines*each {
 		t.Errorf("counter %d", c.Value())
 	}
