@@ -17,8 +17,7 @@ import (
 // It also logs database outages once when they start and once when they end,
 // and each query that gave up while the database answers (a lock wait).
 // The Go runtime's and the process's own metrics are collected only when
-// they are served (scraped): nobody reads them otherwise, and their
-// descriptions alone took half a megabyte of every node's memory.
+// they are served (scraped): nobody reads them otherwise.
 func newMetrics(a *app, log *slog.Logger, served bool) *metrics.Registry {
 	reg := metrics.NewRegistry()
 	if served {
@@ -56,19 +55,27 @@ func newMetrics(a *app, log *slog.Logger, served bool) *metrics.Registry {
 		"How long password hashes waited for a free slot (AIRLOCK_HASH_CONCURRENCY).", []float64{0, .01, .05, .1, .25, .5, 1, 2})
 	reg.MustRegister(hashWait)
 	a.hasher.OnWait(func(d time.Duration) { hashWait.Observe(d.Seconds()) })
-	reg.MustRegister(metrics.NewGaugeFunc("airlock_password_hashes_running", "Password hashes computing now.", func() float64 { return float64(a.hasher.Running()) }))
-	reg.MustRegister(metrics.NewCounterFunc("airlock_password_verifications_total", "Passwords checked.", func() float64 { return float64(a.hasher.Verifications()) }))
-	reg.MustRegister(metrics.NewCounterFunc("airlock_job_lease_takeovers_total", "Jobs this node took over from a worker whose lease ran out (a node that died).",
+	reg.MustRegister(metrics.NewGaugeFunc("airlock_password_hashes_running",
+		"Password hashes computing now.", func() float64 { return float64(a.hasher.Running()) }))
+	reg.MustRegister(metrics.NewCounterFunc("airlock_password_verifications_total",
+		"Passwords checked.", func() float64 { return float64(a.hasher.Verifications()) }))
+	reg.MustRegister(metrics.NewCounterFunc("airlock_job_lease_takeovers_total",
+		"Jobs this node took over from a worker whose lease ran out (a node that died).",
 		func() float64 { return float64(a.accounts.Stats().Takeovers.Load()) }))
-	reg.MustRegister(metrics.NewGaugeFunc("airlock_queue_lag_seconds", "How long the oldest job this node last claimed had been due: above 2 s, forgot requests are refused (503).",
+	reg.MustRegister(metrics.NewGaugeFunc("airlock_queue_lag_seconds",
+		"How long the oldest job this node last claimed had been due: above 2 s, forgot requests are refused (503).",
 		func() float64 { return a.accounts.QueueLag().Seconds() }))
-	reg.MustRegister(metrics.NewCounterFunc("airlock_forgot_refused_busy_total", "Forgot requests refused with 503 because the workers lagged more than 2 s.",
+	reg.MustRegister(metrics.NewCounterFunc("airlock_forgot_refused_busy_total",
+		"Forgot requests refused with 503 because the workers lagged more than 2 s.",
 		func() float64 { return float64(a.accounts.BusyRefusals()) }))
-	reg.MustRegister(metrics.NewCounterFunc("airlock_password_grant_sign_ins_total", "Sign-ins with the password grant of /api/v1/auth/token (deprecated: apps should use the OpenID Provider).",
+	reg.MustRegister(metrics.NewCounterFunc("airlock_password_grant_sign_ins_total",
+		"Sign-ins with the password grant of /api/v1/auth/token (deprecated: apps should use the OpenID Provider).",
 		func() float64 { return float64(a.accounts.PasswordGrants()) }))
-	reg.MustRegister(metrics.NewCounterFunc("airlock_peer_questions_sent_total", "Questions sent to peers about an address with no account here (AIRLOCK_PEERS).",
+	reg.MustRegister(metrics.NewCounterFunc("airlock_peer_questions_sent_total",
+		"Questions sent to peers about an address with no account here (AIRLOCK_PEERS).",
 		func() float64 { sent, _ := a.accounts.Referrals(); return float64(sent) }))
-	reg.MustRegister(metrics.NewCounterFunc("airlock_peer_questions_dropped_total", "Questions to peers dropped after the peer did not answer three times.",
+	reg.MustRegister(metrics.NewCounterFunc("airlock_peer_questions_dropped_total",
+		"Questions to peers dropped after the peer did not answer three times.",
 		func() float64 { _, dropped := a.accounts.Referrals(); return float64(dropped) }))
 	reg.MustRegister(metrics.NewCollector(outboxCollector{a}.collect, emailsDesc, oldestDesc))
 	return reg

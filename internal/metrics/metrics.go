@@ -59,9 +59,6 @@ func NewDesc(name, help string, typ Type, labels ...string) *Desc {
 	return d
 }
 
-// Name is the family's name.
-func (d *Desc) Name() string { return d.name }
-
 // A Collector writes one or more families at each scrape. Counters,
 // gauges, histograms and the like are Collectors; NewCollector makes one
 // from a function, for values read only when scraped.
