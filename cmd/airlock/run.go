@@ -15,12 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/airlockhq/airlock"
 	"github.com/airlockhq/airlock/account"
 	"github.com/airlockhq/airlock/api"
+	"github.com/airlockhq/airlock/internal/metrics"
 	"github.com/airlockhq/airlock/mail"
 	"github.com/airlockhq/airlock/passkey"
 	"github.com/airlockhq/airlock/password"
@@ -341,10 +339,10 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 	}
 
 	reg := newMetrics(a, log, cfg.MetricsListen != "")
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "airlock_http_requests_total",
-		Help: "HTTP requests answered, by route and status code."}, []string{"route", "code"})
-	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "airlock_http_requests_in_flight",
-		Help: "HTTP requests being answered now."})
+	requests := metrics.NewCounterVec("airlock_http_requests_total",
+		"HTTP requests answered, by route and status code.", "route", "code")
+	inFlight := metrics.NewGauge("airlock_http_requests_in_flight",
+		"HTTP requests being answered now.")
 	reg.MustRegister(requests, inFlight)
 
 	pages, err := web.NewServer(log, web.Config{PublicURL: cfg.PublicURL, AppURL: cfg.AppURL, TrustedProxies: cfg.TrustedProxies,
@@ -368,7 +366,7 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 		}
 		root.Handle(peer.Path, receiver)
 	}
-	handler := promhttp.InstrumentHandlerInFlight(inFlight, countRequests(requests, root))
+	handler := countRequests(requests, inFlight, root)
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -384,9 +382,9 @@ The database is migrated first. SIGINT or SIGTERM stops it gracefully.`)
 			ln.Close()
 			return fmt.Errorf("listen on %s (AIRLOCK_METRICS_LISTEN): %w", cfg.MetricsListen, err)
 		}
-		metrics := http.NewServeMux()
-		metrics.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
-		servers = append(servers, newHTTPServer(metrics, log))
+		metricsMux := http.NewServeMux()
+		metricsMux.Handle("GET /metrics", reg.Handler(log))
+		servers = append(servers, newHTTPServer(metricsMux, log))
 		listeners = append(listeners, mln)
 	}
 
