@@ -130,7 +130,7 @@ type jsonFrame struct {
 	state  jsonState
 	fields map[string]jsonField // t's fields, when t is a struct
 	seen   uint64               // a struct's fields seen, by index
-	keys   []string             // the keys seen, in any other object
+	keys   map[string]bool      // the keys seen, in any other object
 	key    []byte               // the key of the member being read
 	next   reflect.Type         // the type its value decodes into
 }
@@ -263,12 +263,17 @@ func (s *jsonScan) member(top *jsonFrame) error {
 	return nil
 }
 
-// seen says whether the object f has had key before, and remembers it.
+// seen says whether the object f has had key before, and remembers it. A
+// map, not a list: a 64 KiB body holds thousands of keys, and comparing
+// each with all before it would make one request cost seconds.
 func (s *jsonScan) seen(f *jsonFrame, key []byte) bool {
-	if slices.Contains(f.keys, string(key)) {
+	if f.keys[string(key)] {
 		return true
 	}
-	f.keys = append(f.keys, string(key))
+	if f.keys == nil {
+		f.keys = map[string]bool{}
+	}
+	f.keys[string(key)] = true
 	return false
 }
 
