@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
@@ -256,10 +257,38 @@ func sameJSONAnswer(t *testing.T, body []byte) {
 	}
 	for _, typ := range []reflect.Type{reflect.TypeFor[*refTarget](), wideType} {
 		got, want := checkJSON(body, typ), refCheckJSON(body, typ)
+		if e := airlock.AsError(got); e != nil && e.Key == "error.json.too_deep" {
+			// The token walk had no bound: only the depth is to check.
+			if d := jsonDepth(body); d <= maxJSONDepth {
+				t.Fatalf("%s: refused as too deep at depth %d", body, d)
+			}
+			continue
+		}
 		if fmt.Sprintf("%#v", asErr(got)) != fmt.Sprintf("%#v", asErr(want)) {
 			t.Fatalf("%s into %v:\n got %#v\nwant %#v", body, typ, asErr(got), asErr(want))
 		}
 	}
+}
+
+// jsonDepth is how deep body's objects and arrays nest, up to its first
+// fault (a rough reading: brackets outside strings).
+func jsonDepth(body []byte) int {
+	depth, most, inString := 0, 0, false
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+			most = max(most, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return most
 }
 
 func asErr(err error) any {
@@ -286,6 +315,8 @@ var jsonSeeds = []string{
 	`{"username":"x`, `{"username":"x"`, `{"username":"x",`, `{"n":12`, `{"n":-}`, `{"n":1x}`, `{"n":1.5e}`, `{"n":tr}`,
 	`{"username":"\x"}`, `{"username":"\u12"}`, `{"username":"\u12g4"}`, "{\"username\":\"a\tb\"}", `{"username":"\/\b\f\n\r\t\"\\"}`,
 	`{"u\u0073ername":"a","username":"b"}`, `{"f00":"a","f69":"b","f69":"c"}`, `{"f68":"a","f00":"a","f68":"b"}`, `{"f70":"a"}`,
+	strings.Repeat("[", 40), `{"groups":` + strings.Repeat("[", 31) + strings.Repeat("]", 31) + `}`,
+	`{"groups":` + strings.Repeat("[", 32) + strings.Repeat("]", 32) + `}`, `{"any":` + strings.Repeat(`{"a":`, 40),
 	`{"groups":[1,]}`, `{"groups":[,1]}`, `{"groups":[1 2]}`, `{"groups":[}`, `{"inner":{]}`, `{"inner":[}`, "{\n\t\"n\" :\r 1 }",
 }
 
@@ -303,4 +334,22 @@ func FuzzCheckJSONAsTokens(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(sameJSONAnswer)
+}
+
+// TestCheckJSONDepthBound: 32 objects and arrays open at once are read
+// (the fault found is another), 33 are refused as too deep, before the
+// rest of the body is read.
+func TestCheckJSONDepthBound(t *testing.T) {
+	typ := reflect.TypeFor[*refTarget]()
+	nest := func(n int) []byte {
+		return []byte(`{"any":` + strings.Repeat("[", n-1) + strings.Repeat("]", n-1) + `}`)
+	}
+	if err := checkJSON(nest(maxJSONDepth), typ); err != nil {
+		t.Fatalf("%d levels: %v", maxJSONDepth, err)
+	}
+	for _, body := range [][]byte{nest(maxJSONDepth + 1), append(nest(maxJSONDepth + 1)[:maxJSONDepth+8], "garbage"...)} {
+		if e := airlock.AsError(checkJSON(body, typ)); e == nil || e.Key != "error.json.too_deep" {
+			t.Fatalf("%d levels: %#v", maxJSONDepth+1, e)
+		}
+	}
 }
