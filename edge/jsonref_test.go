@@ -54,7 +54,7 @@ func refLoneSurrogate(raw []byte) (rune, bool) {
 			if i >= len(raw) || raw[i] != 'u' {
 				continue
 			}
-			r, ok := refHex4(raw, i+1)
+			r, ok := hex4(raw, i+1)
 			if !ok {
 				return 0, false
 			}
@@ -64,7 +64,7 @@ func refLoneSurrogate(raw []byte) (rune, bool) {
 				return r, true
 			case r >= 0xD800 && r <= 0xDBFF:
 				if i+2 < len(raw) && raw[i+1] == '\\' && raw[i+2] == 'u' {
-					if r2, ok := refHex4(raw, i+3); ok && utf16.DecodeRune(r, r2) != utf8.RuneError {
+					if r2, ok := hex4(raw, i+3); ok && utf16.DecodeRune(r, r2) != utf8.RuneError {
 						i += 6
 						continue
 					}
@@ -76,27 +76,6 @@ func refLoneSurrogate(raw []byte) (rune, bool) {
 	return 0, false
 }
 
-// hex4 reads the four hex digits of a \u escape starting at b[i].
-func refHex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
-}
 
 // checkJSON walks the tokens of one JSON object, knowing the Go type each
 // value is decoded into. It refuses a top level that is not an object,
