@@ -440,3 +440,27 @@ func TestPasskeysThroughTheAPI(t *testing.T) {
 		t.Fatalf("a user without passkeys: %v", err)
 	}
 }
+
+// TestAdminActionBodies: an action that takes no input accepts an empty
+// body, JSON whitespace or {}; any other body is refused 400 and the action
+// not taken, even one of Unicode spaces that strings.TrimSpace would empty.
+func TestAdminActionBodies(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.user("boss@example.com", "keeper of the user list", airlock.GroupAdmin)
+	u := e.user("sam@example.com", pw, airlock.GroupMobile)
+	boss, _ := e.c.SignIn(ctx, "boss@example.com", "keeper of the user list")
+	auth := []string{"Authorization", "Bearer " + boss.AccessToken}
+	path := "/api/v1/users/" + u.ID + "/two-factor/reset"
+	for _, body := range []string{"\u00a0", "\v", "\f", "\u2028", " x ", "{} {}", "[]"} {
+		if res, text := e.raw("POST", path, "application/json", body, auth...); res.StatusCode != 400 {
+			t.Errorf("body %q: %d %s", body, res.StatusCode, text)
+		}
+	}
+	// The action itself runs, and says the user has no two-step sign-in.
+	for _, body := range []string{"", " \t\r\n", "{}", " { } "} {
+		if res, text := e.raw("POST", path, "application/json", body, auth...); res.StatusCode != 409 {
+			t.Errorf("body %q: %d %s", body, res.StatusCode, text)
+		}
+	}
+}

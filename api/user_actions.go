@@ -5,9 +5,9 @@ package api
 // emails.
 
 import (
+	"bytes"
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/airlockhq/airlock"
@@ -22,7 +22,9 @@ import (
 func (s *Server) adminAction(action func(ctx context.Context, actor *airlock.User, id string, m account.Meta) error, done int) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		body, err := edge.ReadBody(w, r)
-		if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+		// Only JSON's own whitespace makes a body empty: anything else
+		// (a no-break space, U+2028) is a body, which must then be {}.
+		if err == nil && len(bytes.Trim(body, " \t\r\n")) > 0 {
 			var empty struct{}
 			err = edge.DecodeJSON(body, &empty)
 		}

@@ -65,8 +65,12 @@ func readAll(body io.Reader, length int64) ([]byte, error) {
 }
 
 // MediaType returns the request's media type without parameters, or ""
-// when Content-Type is absent or malformed.
+// when Content-Type is absent, malformed or given twice.
 func MediaType(r *http.Request) string {
+	if len(r.Header["Content-Type"]) > 1 {
+		// Two types: a proxy may read the other one. The body is of none.
+		return ""
+	}
 	ct := r.Header.Get("Content-Type")
 	if ct == "application/json" || ct == "application/x-www-form-urlencoded" {
 		return ct // what nearly every client sends: nothing to parse

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/airlockhq/airlock"
 )
 
 // ReadJSON decodes a JSON object body into dst strictly: Content-Type
@@ -45,7 +47,7 @@ func DecodeJSON(body []byte, dst any) error {
 		return invalid("error.json.nul")
 	}
 	if err := checkJSON(body, reflect.TypeOf(dst)); err != nil {
-		return err
+		return unnamed(err)
 	}
 	// checkJSON has refused every key that is not exactly a field's: the
 	// decoder has nothing left to refuse but a value of the wrong type.
@@ -53,12 +55,31 @@ func DecodeJSON(body []byte, dst any) error {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):
+			// Its field is a path of struct fields: encoding/json leaves
+			// map keys out of it.
 			return invalidField(typeErr.Field, "error.json.field_type", typeErr.Field, jsonType(typeErr.Type.Kind().String()), typeErr.Value)
 		default:
 			return invalid("error.json.invalid", err)
 		}
 	}
 	return nil
+}
+
+// unnamed turns an error naming a field that does not look like a field's
+// name into its "_unnamed" variant, which names none. Below a map, or an
+// object sent where no object goes, the path holds keys the client chose:
+// an answer may end up in a client's log or on a screen, and must not
+// repeat them (a password sent as a key, 30 KB of it, control characters).
+func unnamed(err error) error {
+	var e *airlock.Error
+	if !errors.As(err, &e) || e.Field == "" || fieldLike(e.Field) {
+		return err
+	}
+	switch e.Key {
+	case "error.json.repeated_key", "error.json.bad_value", "error.json.surrogate_value":
+		return invalid(e.Key + "_unnamed")
+	}
+	return err
 }
 
 func jsonType(kind string) string {

@@ -132,3 +132,51 @@ func TestReadJSONBodyLimit(t *testing.T) {
 		t.Fatalf("text/plain: %v", err)
 	}
 }
+
+// TestDecodeJSONNamesOnlyFieldLikeKeys: below a map, or an object sent
+// where no object goes, the keys are the client's: an error names the
+// field only when its path looks like a field's name, so that an answer
+// never repeats a password sent as a key, 30 KB of key, or control
+// characters.
+func TestDecodeJSONNamesOnlyFieldLikeKeys(t *testing.T) {
+	t.Parallel()
+	secret := "another long passphrase 77"
+	for _, tc := range []struct{ body, key, field string }{
+		{`{"password":{"` + secret + `":"\u0000"}}`, "error.json.bad_value_unnamed", ""},
+		{`{"labels":{"` + secret + `":"\ud800"}}`, "error.json.surrogate_value_unnamed", ""},
+		{`{"labels":{"` + secret + `":"1","` + secret + `":"2"}}`, "error.json.repeated_key_unnamed", ""},
+		{`{"labels":{"a\nb\u001b[31m":"\u0000"}}`, "error.json.bad_value_unnamed", ""},
+		{`{"labels":{"` + strings.Repeat("k", 30000) + `":"\ud800"}}`, "error.json.surrogate_value_unnamed", ""},
+		// encoding/json's type errors name struct fields only, never a
+		// map's keys.
+		{`{"labels":{"a\nb\u001b[31m":1}}`, "error.json.field_type", "labels"},
+		{`{"labels":{"` + strings.Repeat("k", 30000) + `":1}}`, "error.json.field_type", "labels"},
+		// A path that looks like a field's name is still named.
+		{`{"labels":{"colour":"1","colour":"2"}}`, "error.json.repeated_key", "labels.colour"},
+		{`{"labels":{"colour":"\u0000"}}`, "error.json.bad_value", "labels.colour"},
+	} {
+		_, err := decode(tc.body)
+		e := airlock.AsError(err)
+		if e == nil || e.Key != tc.key || e.Field != tc.field {
+			t.Errorf("%.60q: %#v; want %s on %q", tc.body, e, tc.key, tc.field)
+			continue
+		}
+		if msg := e.Error(); strings.Contains(msg, "passphrase") || strings.Contains(msg, "kkkk") || strings.Contains(msg, "\x1b") {
+			t.Errorf("%.60q: the answer repeats the client's key: %q", tc.body, msg)
+		}
+	}
+}
+
+// TestReadJSONOneContentType: a request with two Content-Type headers is
+// read as neither, whatever the first says.
+func TestReadJSONOneContentType(t *testing.T) {
+	t.Parallel()
+	for _, types := range [][]string{{"application/json", "text/plain"}, {"application/json", "application/json"}} {
+		r := httptest.NewRequest("POST", "/", strings.NewReader(`{"password":"p"}`))
+		r.Header["Content-Type"] = types
+		var dst target
+		if e := airlock.AsError(edge.ReadJSON(httptest.NewRecorder(), r, &dst)); e == nil || e.Key != "error.json.type" {
+			t.Errorf("Content-Type %q: %#v", types, e)
+		}
+	}
+}

@@ -76,7 +76,6 @@ func refLoneSurrogate(raw []byte) (rune, bool) {
 	return 0, false
 }
 
-
 // checkJSON walks the tokens of one JSON object, knowing the Go type each
 // value is decoded into. It refuses a top level that is not an object,
 // trailing data, nulls, repeated keys (which parsers resolve differently, a
