@@ -43,7 +43,8 @@
 # (no argument: all of them but flood; flood-sqlite or flood-postgres run one
 # half of flood). BENCH_AIRLOCK_BIN=PATH measures that build of airlock instead of
 # building this tree's (to compare two builds, alternately). Settings: DURATION (5s), WARMUP (1s),
-# ROUNDS (3), CLIENTS (64). PostgreSQL is BENCH_POSTGRES_URL, default
+# ROUNDS (3), CLIENTS (64), BENCH_LOG_LEVEL (warn; info is serve's default: a line per
+# audit event). PostgreSQL is BENCH_POSTGRES_URL, default
 # postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable; a database
 # airlock_bench_PID is created there and dropped at the end.
 set -euo pipefail
@@ -103,7 +104,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 export AIRLOCK_LISTEN=127.0.0.1:$PORT AIRLOCK_PUBLIC_URL=http://127.0.0.1:$PORT
 # The limits would stop a load from one address; the load measures the rest.
 export AIRLOCK_LIMIT_FORGOT_PER_IP=0 AIRLOCK_LIMIT_RESET_PER_ACCOUNT=0 AIRLOCK_LIMIT_LOGIN_PER_EMAIL=0 AIRLOCK_LIMIT_LOGIN_PER_IP=0
-export AIRLOCK_LOG_LEVEL=warn
+export AIRLOCK_LOG_LEVEL=${BENCH_LOG_LEVEL:-warn}
 
 # A CSV of 1,000 accounts (bench-0 … bench-999), for the emails.
 {
