@@ -138,15 +138,21 @@ func TestBinaryLeavesOutPrometheusClient(t *testing.T) {
 	}
 }
 
-// TestCountRequestsAllocatesNothing: counting a request (in flight, then by
-// route and status) is atomic adds and a lock-free lookup: after the first
-// request of a route, nothing is allocated but the status recorder.
-func TestCountRequestsAllocatesNothing(t *testing.T) {
+// countedMux is a one-route mux (GET /users/{id}, 204) and the same counted.
+func countedMux() (*metrics.CounterVec, *metrics.Gauge, *http.ServeMux, http.Handler) {
 	requests := metrics.NewCounterVec("test_requests_total", "Requests.", "route", "code")
 	inFlight := metrics.NewGauge("test_in_flight", "In flight.")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	counted := countRequests(requests, inFlight, mux)
+	return requests, inFlight, mux, counted
+}
+
+// TestCountRequestsAllocatesNothing: counting a request (in flight, then by
+// route and status) is atomic adds and a lock-free lookup: after the first
+// request of a route, nothing is allocated but the status recorder.
+func TestCountRequestsAllocatesNothing(t *testing.T) {
+	requests, inFlight, mux, counted := countedMux()
 	req := httptest.NewRequest("GET", "/users/42", nil)
 	w := httptest.NewRecorder()
 	counted.ServeHTTP(w, req)
@@ -166,11 +172,7 @@ func TestCountRequestsAllocatesNothing(t *testing.T) {
 // BenchmarkCountRequests: what counting adds to every request, from many
 // goroutines at once (go test -run XXX -bench CountRequests ./cmd/airlock).
 func BenchmarkCountRequests(b *testing.B) {
-	requests := metrics.NewCounterVec("test_requests_total", "Requests.", "route", "code")
-	inFlight := metrics.NewGauge("test_in_flight", "In flight.")
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	counted := countRequests(requests, inFlight, mux)
+	_, _, _, counted := countedMux()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		req := httptest.NewRequest("GET", "/users/42", nil)
