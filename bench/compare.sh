@@ -287,21 +287,29 @@ emails() {
   say "emails $db: $(echo "$out" | field delivered) of 1000 delivered in $(echo "$out" | field seconds) s (requests answered in $(echo "$out" | field answered_s) s; $(echo "$out" | field twice) twice; $(echo "$out" | field smtp_connections) SMTP connections)"
 }
 
+# bareflood measures the bare handler under the flood, and sets bare to its
+# result line (in this shell, so that the trap can stop it).
+bareflood() {
+  local out
+  "$dir/bare" -listen 127.0.0.1:$BARE_PORT & bpid=$!
+  sleep 0.5
+  out=$(lg -url http://127.0.0.1:$BARE_PORT -scenario flood -c "$CLIENTS" -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 0)
+  echo "$out" | grep -v '^result' | sed "s/^/   bare $1 /"
+  bare=$(echo "$out" | grep '^result')
+  kill "$bpid"; wait "$bpid" 2>/dev/null || true; bpid=""
+}
+
 # flood DB NODES: issue 23's scenario on NODES nodes of a fresh DB, and the
-# bare handler under the same flood just before.
+# bare handler under the same flood just before (the ratio's yardstick) and
+# just after (how far the machine drifted meanwhile).
 flood() {
-  local db=$1 nodes=$2 k port urls="" pids="" b out pgopt=() perfpid=""
+  local db=$1 nodes=$2 k port urls="" pids="" b b2 bare out pgopt=() perfpid=""
   echo "== flood, $db, $nodes node(s): $CLIENTS clients for $FLOOD_DURATION, each request from its own address; a person twice a second =="
   fresh "$db"
   # The person's accounts, which the flood never names.
   { echo "email,first_name,last_name,language,groups"; for k in $(seq 0 199); do echo "person-$k@example.com,Person,$k,en,"; done; } >"$dir/persons.csv"
   "$dir/airlock" user import "$dir/persons.csv" >/dev/null 2>&1
-  "$dir/bare" -listen 127.0.0.1:$BARE_PORT & bpid=$!
-  sleep 0.5
-  b=$(lg -url http://127.0.0.1:$BARE_PORT -scenario flood -c "$CLIENTS" -duration "$FLOOD_DURATION" -accounts 1000 -person-rate 0)
-  echo "$b" | grep -v '^result' | sed 's/^/   bare /'
-  b=$(echo "$b" | grep '^result')
-  kill "$bpid"; wait "$bpid" 2>/dev/null || true; bpid=""
+  bareflood before; b=$bare
   # Production settings: the limits at their defaults (the other parts turn
   # them off), the proxy on 127.0.0.1 trusted, email through SMTP.
   for k in $(seq 0 $((nodes - 1))); do
@@ -346,6 +354,7 @@ flood() {
   echo "   load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
   for k in "${!npids[@]}"; do kill "${npids[$k]}"; wait "${npids[$k]}" 2>/dev/null || true; done
   npids=()
+  bareflood after; b2=$bare
   echo "   warnings and errors in the nodes' logs:"
   sed -n 's/.*level=\([A-Z]*\) msg=\("[^"]*"\|[^ ]*\).*/\1 \2/p' "$dir"/node*.log | sort | uniq -c | sed 's/^/     /'
   if [ -n "$PROFILE" ]; then
@@ -359,7 +368,7 @@ flood() {
   fi
   f() { echo "$out" | field "$1"; }
   say "flood $db, $nodes node(s): a person's email during the flood p50 $(f during_p50_ms) ms, p95 $(f during_p95_ms) ms, max $(f during_max_ms) ms ($(f during_n) asked, $(f during_missing) missing, $(f during_non202) not 202, answer p50 $(f during_answer_p50_ms) ms); 0-5 s after: p95 $(f gap_p95_ms) ms, max $(f gap_max_ms) ms; from 5 s after: p50 $(f after_p50_ms) ms, p95 $(f after_p95_ms) ms, max $(f after_max_ms) ms ($(f after_n) asked, $(f after_missing) missing)"
-  say "  flood answered $(f rps)/s vs bare $(echo "$b" | field rps)/s: ratio $(ratio "$(f rps)" "$(echo "$b" | field rps)"); statuses 202=$(f s202) 429=$(f s429) 503=$(f s503) other=$(f other) errors=$(f failed) (bare: errors $(echo "$b" | field failed)); flood answer p50 $(f p50_ms) ms, p99 $(f p99_ms) ms"
+  say "  flood answered $(f rps)/s vs bare $(echo "$b" | field rps)/s: ratio $(ratio "$(f rps)" "$(echo "$b" | field rps)") (bare after it $(echo "$b2" | field rps)/s: ratio $(ratio "$(f rps)" "$(echo "$b2" | field rps)")); statuses 202=$(f s202) 429=$(f s429) 503=$(f s503) other=$(f other) errors=$(f failed) (bare: errors $(echo "$b" | field failed)); flood answer p50 $(f p50_ms) ms, p99 $(f p99_ms) ms"
   say "  queue: during the flood at most $(f queue_forgot_max) forgot requests waiting, the oldest $(f queue_forgot_oldest_max_s) s; at its end $(f queue_forgot_end) (oldest $(f queue_forgot_oldest_end_s) s); emails waiting at most $(f queue_mail_max), the oldest $(f queue_mail_oldest_max_s) s"
   say "  backlog: idle $(f idle_after_s) s after the flood (idle reached: $(f idle_ok)); the flood's emails $(f flood_emails) to $(f flood_email_accounts) accounts, the last $(f flood_last_email_s) s from its end (negative: before); CPU $(f us_per_accepted) µs per accepted request ($(f accepted) accepted; servers $(f server_cpu_s) s + postgres backends $(f postgres_cpu_s) s over $(f cpu_window_s) s; whole machine less the load generator: $(f us_per_accepted_machine) µs)"
 }
