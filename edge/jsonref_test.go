@@ -306,7 +306,10 @@ func TestCheckJSONAsTokens(t *testing.T) {
 
 // Run for as long as CI allows, e.g.:
 //
-//	go test ./edge -run '^$' -fuzz '^FuzzCheckJSONAsTokens$' -fuzztime 60s
+//	go test ./edge -run '^$' -fuzz '^FuzzCheckJSONAsTokens$' -fuzztime 60s -fuzzminimizetime 3s
+//
+// (without -fuzzminimizetime, most of a short run goes to shrinking each new
+// input, up to 60 s apiece)
 func FuzzCheckJSONAsTokens(f *testing.F) {
 	for _, seed := range jsonSeeds {
 		f.Add([]byte(seed))
