@@ -99,11 +99,18 @@ func (l *sessionLimits) params(t time.Duration) map[string]string {
 		"tcp_user_timeout":                    ms(t),
 	}
 	for k, v := range limits {
-		if _, set := p[k]; !set && !strings.Contains(p["options"], k) {
+		if !l.operatorSet(k) {
 			p[k] = v
 		}
 	}
 	return p
+}
+
+// operatorSet says whether the operator set parameter k in the URL (as a
+// parameter, or in "options" with -c): such a setting is kept.
+func (l *sessionLimits) operatorSet(k string) bool {
+	_, set := l.config.RuntimeParams[k]
+	return set || strings.Contains(l.config.RuntimeParams["options"], k)
 }
 
 // beforeConnect gives a new connection the limits of the current time
@@ -156,17 +163,13 @@ func (l *sessionLimits) migrationPool() *sql.DB {
 		if err := l.beforeConnect(ctx, c); err != nil {
 			return err
 		}
-		mine := func(k string) bool {
-			_, set := l.config.RuntimeParams[k]
-			return !set && !strings.Contains(l.config.RuntimeParams["options"], k)
-		}
 		for _, k := range []string{"lock_timeout", "statement_timeout"} {
-			if mine(k) {
+			if !l.operatorSet(k) {
 				c.RuntimeParams[k] = "0"
 			}
 		}
 		const k = "idle_in_transaction_session_timeout"
-		if t := time.Duration(l.timeout.Load()); t > 0 && t/2 < migrationIdle && mine(k) {
+		if t := time.Duration(l.timeout.Load()); t > 0 && t/2 < migrationIdle && !l.operatorSet(k) {
 			c.RuntimeParams[k] = strconv.FormatInt(migrationIdle.Milliseconds(), 10)
 		}
 		return nil
